@@ -1,0 +1,70 @@
+use super::load_settings;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (overrides server.port; 0 picks a free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Folder of the embedded PostgreSQL cluster (overrides database.data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (mut settings, _) = load_settings(config)?;
+    if let Some(p) = args.port {
+        settings.server.port = p;
+    }
+    if let Some(d) = args.data_dir {
+        settings.database.data_dir = d;
+    }
+    let _log = crate::telemetry::init(&settings.log)?;
+    if settings.auth.jwt_secret_is_ephemeral {
+        tracing::warn!(
+            "auth.jwt_secret is not set: using a random per-process secret (tokens end at restart)"
+        );
+    }
+
+    let db = cryo_db::connect(&settings.database).await?;
+    if settings.database.auto_migrate {
+        if let Err(e) = cryo_db::migrate::run(&db.pool).await {
+            db.shutdown().await?;
+            return Err(e.into());
+        }
+        tracing::info!("database schema is current");
+    }
+
+    let addr = SocketAddr::new(settings.server.host, settings.server.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            db.shutdown().await?;
+            anyhow::bail!("cannot listen on {addr}: {e}");
+        }
+    };
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, embedded_db = db.cluster.is_some(), "CryoProtect listening");
+    // A plain line on stdout for people and scripts (the port may have been chosen by the OS).
+    println!("listening on http://{local}");
+
+    let grace = settings.server.shutdown_grace;
+    let app = cryo_server::router(cryo_server::AppState::new(db.pool.clone(), settings));
+    let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
+    tracing::info!("HTTP server stopped; shutting down the database");
+    db.shutdown().await?;
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}

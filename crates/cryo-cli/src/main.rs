@@ -1,0 +1,62 @@
+//! `cryoprotect`: the one binary. Parses the command line and configuration, then hands off to
+//! the library crates. anyhow lives here, at the edge, and nowhere else.
+
+mod commands;
+mod telemetry;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cryoprotect",
+    version,
+    about = "CryoProtect: a platform for cryoprotectant research"
+)]
+struct Cli {
+    /// Config file (TOML); defaults to ./cryoprotect.toml when present.
+    #[arg(long, global = true, env = "CRYOPROTECT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (starts the embedded PostgreSQL when DATABASE_URL is unset).
+    Serve(commands::serve::ServeArgs),
+    /// Database administration.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(cli.config, args).await,
+            Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
+            Command::Config(cmd) => commands::config::run(cli.config, cmd),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

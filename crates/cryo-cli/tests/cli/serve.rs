@@ -1,0 +1,136 @@
+use crate::{Server, cryoprotect};
+use cryo_testkit::TestDb;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::path::Path;
+use std::time::Duration;
+
+fn postmaster_pid(data_dir: &Path) -> Option<i32> {
+    std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty()
+        && !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+}
+
+fn embedded(data_dir: &Path) -> std::process::Command {
+    let mut cmd = cryoprotect();
+    cmd.env("CRYOPROTECT_DATA_DIR", data_dir);
+    cmd
+}
+
+/// World-traversable scratch space: as root, PostgreSQL runs as another user who must reach it.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("cryo-embedded-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn embedded_cluster_serves_survives_sigkill_and_stops_cleanly() {
+    let dir = scratch();
+    let data = dir.path().join("data");
+
+    // First run: initialises the cluster, migrates, serves.
+    let mut server = Server::start(embedded(&data));
+    let (status, body) = server.get("/health/ready").await;
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert!(data.join("pgdata/PG_VERSION").is_file());
+
+    // A second server on the same data folder is refused with a clear message.
+    let out = embedded(&data)
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another cryoprotect process"), "{err}");
+
+    // Crash: SIGKILL the server; its PostgreSQL is left running as an orphan.
+    let orphan = postmaster_pid(&data).expect("postmaster.pid");
+    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGKILL).unwrap();
+    server.wait_exit(Duration::from_secs(10)).expect("killed");
+    assert!(alive(orphan), "postmaster survives its owner");
+
+    // Restart: the orphan is stopped and a fresh postmaster serves the same data.
+    let mut server = Server::start(embedded(&data));
+    let (status, body) = server.get("/health/ready").await;
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert!(!alive(orphan), "orphaned postmaster was stopped");
+    assert!(server.logs().contains("orphaned embedded PostgreSQL"));
+
+    // Harder crash: SIGKILL both the server and PostgreSQL, leaving a stale postmaster.pid.
+    let postmaster = postmaster_pid(&data).unwrap();
+    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).unwrap();
+    server.wait_exit(Duration::from_secs(10)).expect("killed");
+    for _ in 0..100 {
+        if !alive(postmaster) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        data.join("pgdata/postmaster.pid").exists(),
+        "stale pid file left behind"
+    );
+
+    let mut server = Server::start(embedded(&data));
+    let (status, body) = server.get("/health/ready").await;
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+
+    // Clean stop on SIGTERM: exit 0 and PostgreSQL shut down with it.
+    let postmaster = postmaster_pid(&data).unwrap();
+    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = server
+        .wait_exit(Duration::from_secs(60))
+        .expect("stops after SIGTERM");
+    assert!(status.success(), "{status}\n{}", server.logs());
+    assert!(!alive(postmaster), "PostgreSQL stopped with the server");
+    assert!(!data.join("pgdata/postmaster.pid").exists());
+    assert!(server.logs().contains("embedded PostgreSQL stopped"));
+}
+
+#[tokio::test]
+async fn missing_postgres_binaries_give_an_install_hint() {
+    let dir = scratch();
+    let out = embedded(&dir.path().join("data"))
+        .env("CRYOPROTECT_PG_BINDIR", "/nonexistent/bin")
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install postgresql"), "{err}");
+    assert!(err.contains("DATABASE_URL"), "{err}");
+}
+
+#[tokio::test]
+async fn serves_an_external_database_from_database_url_and_migrates_it() {
+    let db = TestDb::empty().await;
+    let mut cmd = cryoprotect();
+    cmd.env("DATABASE_URL", db.url());
+    let server = Server::start(cmd);
+    let (status, body) = server.get("/health/ready").await;
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert!(cryo_db::migrate::is_current(&db.pool).await.unwrap());
+    // The password in DATABASE_URL never reaches the logs.
+    assert!(!server.logs().contains(":cryo_test_app@"));
+}

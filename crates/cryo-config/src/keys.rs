@@ -1,0 +1,149 @@
+//! The one list of configuration keys.
+
+/// One configuration key.
+#[derive(Debug)]
+pub struct KeyDef {
+    /// Dotted path as written in the TOML config file.
+    pub path: &'static str,
+    /// Environment variable that overrides it.
+    pub env: &'static str,
+    /// Secrets are redacted in output and may be read from files.
+    pub secret: bool,
+    /// Built-in default as a string, parsed like any other layer.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+const fn key(
+    path: &'static str,
+    env: &'static str,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> KeyDef {
+    KeyDef {
+        path,
+        env,
+        secret: false,
+        default,
+        doc,
+    }
+}
+
+const fn secret(path: &'static str, env: &'static str, doc: &'static str) -> KeyDef {
+    KeyDef {
+        path,
+        env,
+        secret: true,
+        default: None,
+        doc,
+    }
+}
+
+pub static KEYS: &[KeyDef] = &[
+    key(
+        "environment",
+        "CRYOPROTECT_ENV",
+        Some("development"),
+        "Deployment profile: development, test, staging or production",
+    ),
+    key(
+        "server.host",
+        "CRYOPROTECT_HOST",
+        Some("127.0.0.1"),
+        "Address the HTTP server binds to",
+    ),
+    key(
+        "server.port",
+        "CRYOPROTECT_PORT",
+        Some("8080"),
+        "HTTP port (0 picks a free port)",
+    ),
+    key(
+        "server.request_timeout_secs",
+        "CRYOPROTECT_REQUEST_TIMEOUT_SECS",
+        Some("30"),
+        "Requests running longer than this are answered 408",
+    ),
+    key(
+        "server.body_limit_bytes",
+        "CRYOPROTECT_BODY_LIMIT_BYTES",
+        Some("10485760"),
+        "Largest accepted request body in bytes",
+    ),
+    key(
+        "server.shutdown_grace_secs",
+        "CRYOPROTECT_SHUTDOWN_GRACE_SECS",
+        Some("20"),
+        "How long in-flight requests may finish after SIGTERM/Ctrl-C",
+    ),
+    secret(
+        "database.url",
+        "DATABASE_URL",
+        "PostgreSQL URL; when unset, an embedded cluster is run in database.data_dir",
+    ),
+    key(
+        "database.data_dir",
+        "CRYOPROTECT_DATA_DIR",
+        Some("./var"),
+        "Folder for the embedded PostgreSQL cluster and local state",
+    ),
+    key(
+        "database.embedded_port",
+        "CRYOPROTECT_EMBEDDED_PG_PORT",
+        Some("0"),
+        "Loopback port of the embedded cluster (0 picks a free port)",
+    ),
+    key(
+        "database.os_user",
+        "CRYOPROTECT_PG_OS_USER",
+        Some("postgres"),
+        "OS user that runs the embedded cluster when cryoprotect runs as root",
+    ),
+    key(
+        "database.max_connections",
+        "CRYOPROTECT_DB_MAX_CONNECTIONS",
+        Some("10"),
+        "Connection pool size",
+    ),
+    key(
+        "database.acquire_timeout_secs",
+        "CRYOPROTECT_DB_ACQUIRE_TIMEOUT_SECS",
+        Some("5"),
+        "How long a request waits for a pooled connection",
+    ),
+    key(
+        "database.auto_migrate",
+        "CRYOPROTECT_AUTO_MIGRATE",
+        Some("true"),
+        "Apply pending migrations when `serve` starts",
+    ),
+    secret(
+        "auth.jwt_secret",
+        "CRYOPROTECT_JWT_SECRET",
+        "HS256 signing secret for access tokens (at least 32 bytes; required in production)",
+    ),
+    key(
+        "log.format",
+        "CRYOPROTECT_LOG_FORMAT",
+        Some("auto"),
+        "auto (human on a terminal, JSON otherwise), json or pretty",
+    ),
+    key(
+        "log.filter",
+        "CRYOPROTECT_LOG",
+        Some("info,sqlx::postgres::notice=warn"),
+        "tracing filter, e.g. info or cryo_server=debug,info",
+    ),
+    key(
+        "log.dir",
+        "CRYOPROTECT_LOG_DIR",
+        None,
+        "If set, JSON logs are also written to daily-rotated files here",
+    ),
+    key(
+        "log.max_files",
+        "CRYOPROTECT_LOG_MAX_FILES",
+        Some("14"),
+        "Rotated log files kept",
+    ),
+];

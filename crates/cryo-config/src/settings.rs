@@ -1,0 +1,273 @@
+//! Typed settings, parsed once from the resolved layers.
+
+use crate::{ConfigError, Resolved};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Staging,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "development" | "dev" => Ok(Self::Development),
+            "test" => Ok(Self::Test),
+            "staging" => Ok(Self::Staging),
+            "production" | "prod" => Ok(Self::Production),
+            _ => Err("expected development, test, staging or production".into()),
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "json" => Ok(Self::Json),
+            "pretty" | "human" => Ok(Self::Pretty),
+            _ => Err("expected auto, json or pretty".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub host: IpAddr,
+    pub port: u16,
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// None: run the embedded cluster.
+    pub url: Option<Secret>,
+    pub data_dir: PathBuf,
+    pub embedded_port: u16,
+    pub os_user: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub auto_migrate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub jwt_secret: Secret,
+    /// True when no secret was configured and a per-process random one is in use.
+    pub jwt_secret_is_ephemeral: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+    pub dir: Option<PathBuf>,
+    pub max_files: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+/// The smallest JWT secret accepted outside development: 256 bits, as HS256 wants.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+struct Parser<'a>(&'a Resolved);
+
+impl Parser<'_> {
+    fn raw(&self, key: &'static str) -> Option<&(String, crate::Source)> {
+        self.0.get(key).filter(|(v, _)| !v.is_empty())
+    }
+
+    fn opt<T: FromStr>(&self, key: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.raw(key) {
+            None => Ok(None),
+            Some((v, src)) => v
+                .trim()
+                .parse::<T>()
+                .map(Some)
+                .map_err(|e| ConfigError::Invalid {
+                    key,
+                    source_name: src.to_string(),
+                    message: format!(
+                        "`{}`: {e}",
+                        if crate::KEYS.iter().any(|k| k.path == key && k.secret) {
+                            "(redacted)"
+                        } else {
+                            v
+                        }
+                    ),
+                }),
+        }
+    }
+
+    fn req<T: FromStr>(&self, key: &'static str) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        self.opt(key)?.ok_or_else(|| ConfigError::Invalid {
+            key,
+            source_name: "default".into(),
+            message: "a value is required".into(),
+        })
+    }
+
+    fn secs(&self, key: &'static str) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(self.req::<u64>(key)?))
+    }
+}
+
+impl Settings {
+    pub fn from_resolved(r: &Resolved) -> Result<Self, ConfigError> {
+        let p = Parser(r);
+        let environment: Environment = p.req("environment")?;
+        let jwt = p.opt::<String>("auth.jwt_secret")?;
+        let settings = Settings {
+            environment,
+            server: ServerSettings {
+                host: p.req("server.host")?,
+                port: p.req("server.port")?,
+                request_timeout: p.secs("server.request_timeout_secs")?,
+                body_limit_bytes: p.req("server.body_limit_bytes")?,
+                shutdown_grace: p.secs("server.shutdown_grace_secs")?,
+            },
+            database: DatabaseSettings {
+                url: p.opt::<String>("database.url")?.map(Secret),
+                data_dir: p.req("database.data_dir")?,
+                embedded_port: p.req("database.embedded_port")?,
+                os_user: p.req("database.os_user")?,
+                max_connections: p.req("database.max_connections")?,
+                acquire_timeout: p.secs("database.acquire_timeout_secs")?,
+                auto_migrate: p.req("database.auto_migrate")?,
+            },
+            auth: AuthSettings {
+                jwt_secret_is_ephemeral: jwt.is_none(),
+                jwt_secret: Secret(jwt.unwrap_or_else(ephemeral_secret)),
+            },
+            log: LogSettings {
+                format: p.req("log.format")?,
+                filter: p.req("log.filter")?,
+                dir: p.opt("log.dir")?,
+                max_files: p.req("log.max_files")?,
+            },
+        };
+        settings.check_safety()?;
+        Ok(settings)
+    }
+
+    /// Settings that are tolerable on a laptop but not in a shared deployment.
+    fn check_safety(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let strict = matches!(
+            self.environment,
+            Environment::Staging | Environment::Production
+        );
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".to_string());
+        }
+        if self.log.max_files == 0 {
+            problems.push("log.max_files must be at least 1".to_string());
+        }
+        if strict {
+            if self.auth.jwt_secret_is_ephemeral {
+                problems.push("auth.jwt_secret must be set (CRYOPROTECT_JWT_SECRET or CRYOPROTECT_JWT_SECRET_FILE)".into());
+            } else if self.auth.jwt_secret.expose().len() < MIN_JWT_SECRET_BYTES {
+                problems.push(format!(
+                    "auth.jwt_secret must be at least {MIN_JWT_SECRET_BYTES} bytes"
+                ));
+            } else if looks_like_placeholder(self.auth.jwt_secret.expose()) {
+                problems.push("auth.jwt_secret is a placeholder value; generate one with `openssl rand -hex 32`".into());
+            }
+            let f = self.log.filter.to_ascii_lowercase();
+            if f.contains("debug") || f.contains("trace") {
+                problems.push("log.filter must not enable debug or trace logging".into());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Unsafe {
+                environment: self.environment.to_string(),
+                problems,
+            })
+        }
+    }
+}
+
+fn looks_like_placeholder(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    [
+        "change",
+        "secret",
+        "example",
+        "default",
+        "placeholder",
+        "xxxx",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+        || s.chars().all(|c| c == s.chars().next().unwrap_or(' '))
+}
+
+/// A random secret for development: tokens stop working when the process restarts, which is the
+/// honest behaviour for an unconfigured secret.
+fn ephemeral_secret() -> String {
+    use rand::Rng;
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}

@@ -1,0 +1,1 @@
+//! Domain types of CryoProtect, parsed once at the edge. No I/O.

@@ -1,0 +1,27 @@
+//! PostgreSQL for CryoProtect: the embedded cluster, the connection pool, embedded migrations and
+//! (as later capabilities land) the repositories. Nothing above this crate writes SQL.
+
+pub mod cluster;
+pub mod migrate;
+pub mod pool;
+
+pub use cluster::{ClusterConfig, EmbeddedCluster};
+pub use pool::{Database, connect};
+pub use sqlx::PgPool;
+
+/// Errors of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("PostgreSQL binaries missing: {0}")]
+    MissingBinaries(String),
+    #[error("embedded PostgreSQL: {0}")]
+    Cluster(String),
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(String),
+    #[error("database unreachable: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}

@@ -1,0 +1,80 @@
+//! Embedded, checksummed, append-only migrations (sqlx's migrator: each migration runs in its own
+//! transaction, and concurrent migrators are serialised by an advisory lock).
+
+use crate::DbError;
+use sqlx::PgPool;
+use sqlx::migrate::{Migrate, Migrator};
+
+/// Every migration under `crates/cryo-db/migrations`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The table sqlx records applied migrations in.
+const HISTORY_TABLE: &str = "_sqlx_migrations";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Applied, but the SQL compiled into this binary differs from what was applied.
+    ChecksumMismatch,
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub state: MigrationState,
+}
+
+/// Apply every pending migration.
+pub async fn run(pool: &PgPool) -> Result<(), DbError> {
+    run_with(&MIGRATOR, pool).await
+}
+
+pub async fn run_with(migrator: &Migrator, pool: &PgPool) -> Result<(), DbError> {
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+/// The state of every known migration, plus versions applied that this binary does not know.
+pub async fn status(pool: &PgPool) -> Result<(Vec<MigrationStatus>, Vec<i64>), DbError> {
+    let mut conn = pool.acquire().await?;
+    // Read-only: a status query must not create the history table as a side effect.
+    let has_history: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(HISTORY_TABLE)
+        .fetch_one(&mut *conn)
+        .await?;
+    let applied = if has_history {
+        conn.list_applied_migrations(HISTORY_TABLE).await?
+    } else {
+        Vec::new()
+    };
+    let known: Vec<MigrationStatus> = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| {
+            let state = match applied.iter().find(|a| a.version == m.version) {
+                None => MigrationState::Pending,
+                Some(a) if a.checksum == m.checksum => MigrationState::Applied,
+                Some(_) => MigrationState::ChecksumMismatch,
+            };
+            MigrationStatus {
+                version: m.version,
+                description: m.description.to_string(),
+                state,
+            }
+        })
+        .collect();
+    let unknown = applied
+        .iter()
+        .map(|a| a.version)
+        .filter(|v| !MIGRATOR.version_exists(*v))
+        .collect();
+    Ok((known, unknown))
+}
+
+/// True when every migration is applied with a matching checksum and none is unknown.
+pub async fn is_current(pool: &PgPool) -> Result<bool, DbError> {
+    let (known, unknown) = status(pool).await?;
+    Ok(unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied))
+}

@@ -1,0 +1,483 @@
+//! The canonical schema's promises, checked against the catalog and by provoking each constraint.
+
+use crate::db_with_fixture;
+use cryo_testkit::{TestDb, quote_ident};
+use sqlx::{AssertSqlSafe, Executor, PgConnection, Row};
+use std::collections::BTreeSet;
+
+const ALICE: &str = "00000000-0000-0000-0000-00000000000a";
+
+/// Run `sql` inside a savepoint and return the SQLSTATE and constraint name it failed with.
+async fn violation(conn: &mut PgConnection, sql: &str) -> Option<(String, String)> {
+    conn.execute("SAVEPOINT probe").await.unwrap();
+    let result = conn.execute(AssertSqlSafe(sql.to_string())).await;
+    conn.execute("ROLLBACK TO SAVEPOINT probe").await.unwrap();
+    match result {
+        Ok(done) => {
+            assert!(
+                done.rows_affected() > 0,
+                "statement touched no row, so it proves nothing: {sql}"
+            );
+            None
+        }
+        Err(sqlx::Error::Database(e)) => Some((
+            e.code().unwrap_or_default().to_string(),
+            e.constraint().unwrap_or_default().to_string(),
+        )),
+        Err(e) => panic!("unexpected error for {sql}: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn every_foreign_key_rejects_a_dangling_reference() {
+    let db = db_with_fixture().await;
+    let fks = sqlx::query(
+        "SELECT c.conrelid::regclass::text AS tbl, c.conname::text AS name, a.attname::text AS col
+         FROM pg_constraint c
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        fks.len() >= 30,
+        "expected the full schema's foreign keys, found {}",
+        fks.len()
+    );
+
+    let mut tx = db.pool.begin().await.unwrap();
+    for fk in &fks {
+        let (tbl, name, col): (String, String, String) =
+            (fk.get("tbl"), fk.get("name"), fk.get("col"));
+        let sql = if tbl == "audit_log" {
+            // Append-only: its trigger refuses any UPDATE, so probe with an INSERT.
+            "INSERT INTO audit_log (actor_id, actor_role, action) VALUES (gen_random_uuid(), 'x', 'probe')".to_string()
+        } else {
+            format!(
+                "UPDATE {t} SET {c} = gen_random_uuid() WHERE ctid = (SELECT ctid FROM {t} WHERE {c} IS NOT NULL LIMIT 1)",
+                t = quote_ident(&tbl),
+                c = quote_ident(&col)
+            )
+        };
+        let got = violation(&mut tx, &sql).await;
+        assert_eq!(
+            got,
+            Some(("23503".to_string(), name.clone())),
+            "dangling {tbl}.{col} must violate {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_foreign_key_states_its_on_delete_rule_and_none_contradicts_not_null() {
+    let db = TestDb::new().await;
+    let implicit: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint
+         WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND confdeltype = 'a'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        implicit.is_empty(),
+        "foreign keys without an explicit ON DELETE rule: {implicit:?}"
+    );
+
+    // The original declared NOT NULL columns ON DELETE SET NULL, so deleting the parent failed.
+    let contradictions: Vec<String> = sqlx::query_scalar(
+        "SELECT c.conname::text FROM pg_constraint c
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+         WHERE c.contype = 'f' AND c.confdeltype = 'n' AND a.attnotnull",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        contradictions.is_empty(),
+        "NOT NULL columns with ON DELETE SET NULL: {contradictions:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_id_column_is_a_declared_foreign_key_except_the_polymorphic_ones() {
+    let db = TestDb::new().await;
+    let undeclared: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT c.relname || '.' || a.attname
+         FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+         WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attname LIKE '%\\_id' AND c.relname <> '_sqlx_migrations'
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                           WHERE k.conrelid = c.oid AND k.contype = 'f' AND a.attnum = ANY (k.conkey))",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    // Polymorphic references (a (type, id) pair no single FK can express; guarded by triggers in
+    // the integrity tooling) and identifiers in other databases.
+    let not_local_references: BTreeSet<String> = [
+        "activity_log.resource_id",
+        "audit_log.target_id",
+        "comments.resource_id",
+        "notifications.resource_id",
+        "shared_resources.resource_id",
+        "molecules.chembl_id",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(undeclared, not_local_references);
+}
+
+/// One statement per CHECK constraint that breaks exactly that constraint.
+const CHECK_CASES: &[(&str, &str)] = &[
+    (
+        "concentration_unit_check",
+        "UPDATE mixture_components SET concentration_unit = 'percent'",
+    ),
+    (
+        "resource_kind_check",
+        "UPDATE comments SET resource_type = 'banana'",
+    ),
+    (
+        "activity_log_action_check",
+        "UPDATE activity_log SET action = ''",
+    ),
+    (
+        "activity_log_details_check",
+        "UPDATE activity_log SET details = '[]'",
+    ),
+    (
+        "audit_log_action_check",
+        "INSERT INTO audit_log (actor_role, action) VALUES ('x', '')",
+    ),
+    (
+        "audit_log_details_check",
+        "INSERT INTO audit_log (actor_role, action, details) VALUES ('x', 'a', '1')",
+    ),
+    (
+        "calculation_methods_name_check",
+        "UPDATE calculation_methods SET name = '  '",
+    ),
+    (
+        "calculation_methods_parameters_check",
+        "UPDATE calculation_methods SET parameters = '\"s\"'",
+    ),
+    ("comments_body_check", "UPDATE comments SET body = ' '"),
+    (
+        "experiments_conditions_check",
+        "UPDATE experiments SET conditions = '[1]'",
+    ),
+    (
+        "experiments_one_subject",
+        "UPDATE experiments SET molecule_id = '00000000-0000-0000-0000-000000000101' WHERE mixture_id IS NOT NULL",
+    ),
+    (
+        "experiments_one_value",
+        "UPDATE experiments SET text_value = 'glassy' WHERE mixture_id IS NOT NULL",
+    ),
+    (
+        "experiments_temperature_c_check",
+        "UPDATE experiments SET temperature_c = -300",
+    ),
+    (
+        "lab_verifications_decision_complete",
+        "UPDATE lab_verifications SET verifier_id = NULL",
+    ),
+    (
+        "lab_verifications_status_check",
+        "UPDATE lab_verifications SET status = 'maybe'",
+    ),
+    (
+        "mixture_components_concentration_check",
+        "UPDATE mixture_components SET concentration = 0",
+    ),
+    (
+        "mixture_components_fraction_range",
+        "UPDATE mixture_components SET concentration = 2, concentration_unit = 'mol_fraction'",
+    ),
+    (
+        "mixture_components_percent_range",
+        "UPDATE mixture_components SET concentration = 150",
+    ),
+    ("mixtures_name_check", "UPDATE mixtures SET name = ''"),
+    (
+        "molecular_properties_one_value",
+        "UPDATE molecular_properties SET boolean_value = true",
+    ),
+    (
+        "molecules_canonical_smiles_check",
+        "UPDATE molecules SET canonical_smiles = ''",
+    ),
+    (
+        "molecules_chembl_id_check",
+        "UPDATE molecules SET chembl_id = 'CHEMBLX'",
+    ),
+    (
+        "molecules_inchi_check",
+        "UPDATE molecules SET inchi = '1S/C3H8O3'",
+    ),
+    (
+        "molecules_inchikey_check",
+        "UPDATE molecules SET inchikey = 'not-a-key'",
+    ),
+    (
+        "molecules_molecular_weight_check",
+        "UPDATE molecules SET molecular_weight = -1",
+    ),
+    (
+        "molecules_name_check",
+        "UPDATE molecules SET name = repeat('x', 501)",
+    ),
+    (
+        "molecules_owner_required",
+        "UPDATE molecules SET created_by = NULL",
+    ),
+    (
+        "molecules_pubchem_cid_check",
+        "UPDATE molecules SET pubchem_cid = 0",
+    ),
+    (
+        "notifications_read_consistent",
+        "UPDATE notifications SET is_read = true",
+    ),
+    (
+        "notifications_resource_complete",
+        "UPDATE notifications SET resource_id = NULL",
+    ),
+    (
+        "notifications_title_check",
+        "UPDATE notifications SET title = ''",
+    ),
+    (
+        "predictions_interval_complete",
+        "UPDATE predictions SET interval_level = NULL WHERE interval_level IS NOT NULL",
+    ),
+    (
+        "predictions_interval_level_check",
+        "UPDATE predictions SET interval_level = 1.5 WHERE interval_level IS NOT NULL",
+    ),
+    (
+        "predictions_interval_ordered",
+        "UPDATE predictions SET numeric_value = 99 WHERE interval_level IS NOT NULL",
+    ),
+    (
+        "predictions_one_subject",
+        "UPDATE predictions SET mixture_id = '00000000-0000-0000-0000-000000000201' WHERE molecule_id IS NOT NULL",
+    ),
+    ("projects_name_check", "UPDATE projects SET name = ''"),
+    (
+        "property_types_data_type_check",
+        "UPDATE property_types SET data_type = 'integer' WHERE name = 'Toxicity'",
+    ),
+    (
+        "property_types_name_check",
+        "UPDATE property_types SET name = ' ' WHERE name = 'Toxicity'",
+    ),
+    ("protocols_name_check", "UPDATE protocols SET name = ''"),
+    (
+        "protocols_sample_type_check",
+        "UPDATE protocols SET sample_type = 'whole_body'",
+    ),
+    (
+        "protocols_starting_temperature_c_check",
+        "UPDATE protocols SET starting_temperature_c = -274",
+    ),
+    ("protocols_steps_check", "UPDATE protocols SET steps = '{}'"),
+    (
+        "protocols_target_concentration_check",
+        "UPDATE protocols SET target_concentration = 0",
+    ),
+    (
+        "protocols_target_temperature_c_check",
+        "UPDATE protocols SET target_temperature_c = -500",
+    ),
+    (
+        "shared_resources_permission_check",
+        "UPDATE shared_resources SET permission = 'own'",
+    ),
+    (
+        "team_members_role_check",
+        "UPDATE team_members SET role = 'owner'",
+    ),
+    ("teams_name_check", "UPDATE teams SET name = ''"),
+    (
+        "user_profiles_affiliation_check",
+        "UPDATE user_profiles SET affiliation = repeat('a', 301)",
+    ),
+    (
+        "user_profiles_bio_check",
+        "UPDATE user_profiles SET bio = repeat('b', 5001)",
+    ),
+    (
+        "user_profiles_orcid_check",
+        "UPDATE user_profiles SET orcid = '1234'",
+    ),
+    (
+        "users_display_name_check",
+        "UPDATE users SET display_name = ''",
+    ),
+    (
+        "users_email_format",
+        "UPDATE users SET email = 'no-at-sign'",
+    ),
+    (
+        "users_global_role_check",
+        "UPDATE users SET global_role = 'root'",
+    ),
+    // Enforced by trigger: a value must sit in the column its property type names.
+    (
+        "molecular_properties_value_type",
+        "UPDATE molecular_properties SET numeric_value = NULL, text_value = 'heavy'",
+    ),
+    (
+        "experiments_value_type",
+        "UPDATE experiments SET numeric_value = NULL, text_value = 'glassy'",
+    ),
+];
+
+#[tokio::test]
+async fn every_check_constraint_rejects_a_bad_value() {
+    let db = db_with_fixture().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    for (constraint, sql) in CHECK_CASES {
+        let got = violation(&mut tx, sql).await;
+        assert_eq!(
+            got,
+            Some(("23514".to_string(), constraint.to_string())),
+            "`{sql}` must violate {constraint}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_check_constraint_in_the_schema_has_a_case() {
+    let db = TestDb::new().await;
+    let in_schema: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint
+         WHERE contype = 'c' AND (connamespace = 'public'::regnamespace)",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    let covered: BTreeSet<String> = CHECK_CASES.iter().map(|(c, _)| c.to_string()).collect();
+    let missing: Vec<_> = in_schema.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "CHECK constraints without a test case: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn restrict_rules_protect_research_data_and_cascades_remove_derived_rows() {
+    let db = db_with_fixture().await;
+    // Alice owns data: deleting her account is refused rather than orphaning or erasing it.
+    let err = sqlx::query("DELETE FROM users WHERE id = $1::uuid")
+        .bind(ALICE)
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "23503");
+    // A molecule used in a mixture cannot be deleted out from under it.
+    let err = sqlx::query("DELETE FROM molecules")
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "23503");
+    // Deleting a team removes memberships and shares (derived), keeps the project (SET NULL).
+    sqlx::query("DELETE FROM teams")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM team_members")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let shares: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_resources")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let project_team: Option<uuid::Uuid> = sqlx::query_scalar("SELECT team_id FROM projects")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!((members, shares, project_team), (0, 0, None));
+}
+
+#[tokio::test]
+async fn updated_at_moves_on_update_and_audit_log_is_append_only() {
+    let db = db_with_fixture().await;
+    let before: time::OffsetDateTime = sqlx::query_scalar("SELECT updated_at FROM mixtures")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    // now() is the transaction start, so a later statement in autocommit sees a later time.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    sqlx::query("UPDATE mixtures SET description = 'edited'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let after: time::OffsetDateTime = sqlx::query_scalar("SELECT updated_at FROM mixtures")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(after > before);
+
+    let without_trigger: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'updated_at'
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'set_updated_at')",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        without_trigger.is_empty(),
+        "tables without an updated_at trigger: {without_trigger:?}"
+    );
+
+    for sql in [
+        "UPDATE audit_log SET action = 'forged'",
+        "DELETE FROM audit_log",
+    ] {
+        let err = sqlx::query(AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn reference_data_is_seeded() {
+    let db = TestDb::new().await;
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM property_types ORDER BY name")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    for expected in [
+        "Cryoprotection Score",
+        "Glass Transition Temperature",
+        "Molecular Weight",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected} seeded");
+    }
+}
+
+#[tokio::test]
+async fn tests_run_as_a_role_that_cannot_bypass_row_level_security() {
+    let db = TestDb::new().await;
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(!superuser && !bypass);
+}

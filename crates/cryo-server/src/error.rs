@@ -1,0 +1,162 @@
+//! The one API error type. Every failure a handler returns becomes
+//! `{"error": {"code", "message", "details"}}` with a status chosen here, and nothing internal
+//! (SQL, paths, stack) ever reaches the client on a 500: that goes to the log instead.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("invalid value for `{field}`: {message}")]
+    Validation { field: String, message: String },
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not permitted")]
+    Forbidden,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Db(#[from] cryo_db::DbError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `validation_failed`.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// Structured details, e.g. `{"field": "smiles"}`.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Db(cryo_db::DbError::Connect(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            ApiError::Sqlx(sqlx::Error::PoolTimedOut) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            ApiError::Db(_) | ApiError::Sqlx(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, details) = match &self {
+            ApiError::Validation { field, message } => (
+                self.to_string(),
+                serde_json::json!({ "field": field, "reason": message }),
+            ),
+            _ if status.is_server_error() => {
+                // Logged once here, with the cause chain; the client gets a bland message.
+                tracing::error!(error = %self, cause = ?std::error::Error::source(&self), "request failed");
+                let message = match status {
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        "a dependency is unavailable; try again shortly"
+                    }
+                    _ => "an internal error occurred",
+                };
+                (message.to_string(), Value::Object(Default::default()))
+            }
+            _ => (self.to_string(), Value::Object(Default::default())),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                details,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Fallback for unknown routes: the same JSON shape as every other error.
+pub async fn not_found_fallback() -> ApiError {
+    ApiError::NotFound { what: "route" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(e: ApiError) -> (StatusCode, Value) {
+        let res = e.into_response();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak_detail() {
+        let e = ApiError::Sqlx(sqlx::Error::Protocol(
+            "secret table users_private broke".into(),
+        ));
+        let (status, body) = body_of(e).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("users_private"));
+    }
+
+    #[tokio::test]
+    async fn validation_errors_name_the_field() {
+        let (status, body) =
+            body_of(ApiError::validation("smiles", "unbalanced ring closure")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["details"]["field"], "smiles");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("smiles")
+        );
+    }
+
+    #[tokio::test]
+    async fn pool_exhaustion_is_a_503() {
+        let (status, body) = body_of(ApiError::Sqlx(sqlx::Error::PoolTimedOut)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "database_unavailable");
+    }
+}

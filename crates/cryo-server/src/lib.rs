@@ -1,0 +1,143 @@
+//! The CryoProtect HTTP API. [`router`] builds the whole application from an [`AppState`], so
+//! tests drive the same router the binary serves; [`serve`] runs it with graceful shutdown.
+
+pub mod error;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Where the OpenAPI document and its interactive page live.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+pub const DOCS_PATH: &str = "/api/docs";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CryoProtect API", description = "Cryoprotectant research platform: molecules, mixtures, experiments and predictive models."),
+    tags((name = "health", description = "Liveness and readiness"))
+)]
+struct ApiDoc;
+
+/// The routes and their OpenAPI document, before state and middleware.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::health::live))
+        .routes(routes!(routes::health::ready))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served at [`OPENAPI_PATH`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let server = &state.settings.server;
+    let timeout = server.request_timeout;
+    let body_limit = server.body_limit_bytes;
+    api.with_state(state)
+        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
+        .fallback(error::not_found_fallback)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_request(())
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _span: &Span| {
+                        let status = res.status().as_u16();
+                        let latency_ms = latency.as_secs_f64() * 1000.0;
+                        if status >= 500 {
+                            tracing::warn!(status, latency_ms, "request finished");
+                        } else {
+                            tracing::info!(status, latency_ms, "request finished");
+                        }
+                    },
+                )
+                .on_failure(()),
+        )
+        .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+fn make_span(req: &Request) -> Span {
+    // The route template (not the raw path) keeps ids out of span names and metrics.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = req
+        .headers()
+        .get(request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), route, request_id)
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = %message, "handler panicked");
+    let body = error::ErrorBody {
+        error: error::ErrorDetail {
+            code: "internal",
+            message: "an internal error occurred".into(),
+            details: serde_json::Value::Object(Default::default()),
+        },
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+}
+
+/// Serve until `shutdown` resolves, then stop accepting and let in-flight requests finish for at
+/// most `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        r = server => r,
+        _ = async {
+            let _ = rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing");
+            Ok(())
+        }
+    }
+}

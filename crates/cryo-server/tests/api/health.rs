@@ -1,0 +1,106 @@
+use crate::helpers::{app, get, send};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cryo_testkit::TestDb;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+#[tokio::test]
+async fn live_answers_with_the_version() {
+    let db = TestDb::new().await;
+    let r = get(&app(db.pool.clone()), "/health/live").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn ready_when_the_database_answers_and_migrations_are_current() {
+    let db = TestDb::new().await;
+    let r = get(&app(db.pool.clone()), "/health/ready").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn not_ready_when_migrations_are_pending() {
+    let db = TestDb::empty().await;
+    let r = get(&app(db.pool.clone()), "/health/ready").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = r.json();
+    assert_eq!(body["checks"][0]["status"], "ok");
+    assert_eq!(body["checks"][1]["name"], "migrations");
+    assert_eq!(body["checks"][1]["status"], "failed");
+}
+
+#[tokio::test]
+async fn not_ready_when_the_database_is_unreachable() {
+    // Nothing listens on port 1.
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+        .unwrap();
+    let r = get(&app(pool), "/health/ready").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = r.json();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["checks"][0]["status"], "failed");
+    assert_eq!(body["checks"][1]["detail"], "skipped: database unreachable");
+}
+
+#[tokio::test]
+async fn unknown_routes_get_the_json_error_shape() {
+    let db = TestDb::new().await;
+    let r = get(&app(db.pool.clone()), "/api/v1/nothing-here").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let body = r.json();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].is_string());
+    assert!(body["error"]["details"].is_object());
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_when_plain_and_replaced_when_not() {
+    let db = TestDb::new().await;
+    let app = app(db.pool.clone());
+    let with = |id: &str| {
+        Request::get("/health/live")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let r = send(&app, with("trace-42")).await;
+    assert_eq!(r.headers["x-request-id"], "trace-42");
+
+    let r = send(&app, with("evil id with spaces; DROP")).await;
+    let generated = r.headers["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
+
+    let r = get(&app, "/health/live").await;
+    assert!(uuid::Uuid::parse_str(r.headers["x-request-id"].to_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn openapi_document_and_offline_docs_page_are_served() {
+    let db = TestDb::new().await;
+    let app = app(db.pool.clone());
+    let r = get(&app, "/api/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["paths"]["/health/live"]["get"].is_object());
+    assert!(doc["paths"]["/health/ready"]["get"].is_object());
+
+    let page = get(&app, "/api/docs/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    // Everything the page loads comes from this server: no CDN.
+    assert!(
+        !page.text.contains("https://"),
+        "docs page references an external URL"
+    );
+    let initializer = get(&app, "/api/docs/swagger-initializer.js").await;
+    assert_eq!(initializer.status, StatusCode::OK);
+    assert!(initializer.text.contains("/api/openapi.json"));
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what CryoProtect needs on Debian 12 / Ubuntu, skipping what is already there.
+# Safe to run repeatedly. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  postgresql postgresql-client      # the embedded cluster's binaries, pg_dump/pg_restore, psql
+  librdkit-dev libboost-dev libboost-serialization-dev   # RDKit for the chemistry crate
+  build-essential pkg-config ca-certificates curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found. Install Rust 1.95 or newer (https://rustup.rs), then re-run." >&2
+  exit 1
+fi
