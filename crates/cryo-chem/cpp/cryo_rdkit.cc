@@ -1,0 +1,233 @@
+#include "cryo-chem/cpp/cryo_rdkit.h"
+
+#include <GraphMol/ChemTransforms/ChemTransforms.h>
+#include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/Descriptors/Crippen.h>
+#include <GraphMol/Descriptors/Lipinski.h>
+#include <GraphMol/Descriptors/MolDescriptors.h>
+#include <GraphMol/Descriptors/MolSurf.h>
+#include <GraphMol/Descriptors/Property.h>
+#include <GraphMol/FileParsers/FileParsers.h>
+#include <GraphMol/Fingerprints/MorganFingerprints.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+#include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <GraphMol/Substruct/SubstructMatch.h>
+#include <RDGeneral/RDLog.h>
+#include <DataStructs/ExplicitBitVect.h>
+
+#include <inchi_api.h>
+
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+namespace cryo {
+
+namespace {
+std::unique_ptr<Mol> wrap(RDKit::ROMol *m) {
+  auto out = std::make_unique<Mol>();
+  out->inner.reset(m);
+  return out;
+}
+}  // namespace
+
+void init() {
+  static std::once_flag once;
+  // RDKit writes parse problems to stderr; Rust reports them as errors instead.
+  std::call_once(once, [] { boost::logging::disable_logs("rdApp.*"); });
+}
+
+std::unique_ptr<Mol> parse_smiles(rust::Str smiles) {
+  std::string s(smiles);
+  RDKit::SmilesParserParams params;
+  params.sanitize = false;
+  std::unique_ptr<RDKit::RWMol> mol(RDKit::SmilesToMol(s, params));
+  if (!mol) throw std::runtime_error("SMILES syntax error");
+  // Sanitising separately turns chemistry problems into exceptions that name them.
+  RDKit::MolOps::sanitizeMol(*mol);
+  RDKit::MolOps::assignStereochemistry(*mol, /*cleanIt=*/true, /*force=*/true);
+  return wrap(mol.release());
+}
+
+std::unique_ptr<Mol> parse_molblock(rust::Str block) {
+  std::string s(block);
+  // Sanitised on reading, so wedge bonds become stereocentres; hydrogens are removed because
+  // descriptors add them back explicitly.
+  std::unique_ptr<RDKit::RWMol> mol(RDKit::MolBlockToMol(s, /*sanitize=*/true, /*removeHs=*/true));
+  if (!mol) throw std::runtime_error("MOL block could not be read");
+  return wrap(mol.release());
+}
+
+std::unique_ptr<Mol> parse_smarts(rust::Str smarts) {
+  std::string s(smarts);
+  RDKit::RWMol *mol = RDKit::SmartsToMol(s);
+  if (!mol) throw std::runtime_error("SMARTS syntax error");
+  return wrap(mol);
+}
+
+std::unique_ptr<Mol> add_hydrogens(const Mol &mol) {
+  return wrap(RDKit::MolOps::addHs(*mol.inner));
+}
+
+rust::String canonical_smiles(const Mol &mol) {
+  return rust::String(RDKit::MolToSmiles(*mol.inner));
+}
+
+rust::String formula(const Mol &mol) {
+  return rust::String(RDKit::Descriptors::calcMolFormula(*mol.inner));
+}
+
+rust::String mol_block(const Mol &mol) {
+  RDKit::ROMol copy(*mol.inner);
+  RDDepict::compute2DCoords(copy);
+  return rust::String(RDKit::MolToMolBlock(copy));
+}
+
+// Order must match CORE_DESCRIPTORS in src/ffi.rs.
+rust::Vec<double> core_descriptors(const Mol &mol) {
+  const RDKit::ROMol &m = *mol.inner;
+  double logp = 0, mr = 0;
+  RDKit::Descriptors::calcCrippenDescriptors(m, logp, mr);
+  rust::Vec<double> out;
+  out.push_back(RDKit::Descriptors::calcNumHBD(m));
+  out.push_back(RDKit::Descriptors::calcNumHBA(m));
+  out.push_back(logp);
+  out.push_back(RDKit::Descriptors::calcTPSA(m));
+  out.push_back(RDKit::Descriptors::calcAMW(m));
+  out.push_back(RDKit::Descriptors::calcExactMW(m));
+  out.push_back(m.getNumHeavyAtoms());
+  out.push_back(m.getNumAtoms());
+  out.push_back(RDKit::Descriptors::calcNumRings(m));
+  out.push_back(RDKit::Descriptors::calcNumAromaticRings(m));
+  out.push_back(RDKit::Descriptors::calcFractionCSP3(m));
+  out.push_back(mr);
+  return out;
+}
+
+rust::Vec<rust::String> property_names() {
+  rust::Vec<rust::String> out;
+  for (const auto &n : RDKit::Descriptors::Properties::getAvailableProperties()) {
+    out.push_back(rust::String(n));
+  }
+  return out;
+}
+
+rust::Vec<double> all_properties(const Mol &mol) {
+  RDKit::Descriptors::Properties props;
+  rust::Vec<double> out;
+  for (double v : props.computeProperties(*mol.inner)) out.push_back(v);
+  return out;
+}
+
+uint32_t count_matches(const Mol &mol, const Mol &query) {
+  std::vector<RDKit::MatchVectType> matches;
+  return RDKit::SubstructMatch(*mol.inner, *query.inner, matches, /*uniquify=*/true);
+}
+
+bool has_match(const Mol &mol, const Mol &query) {
+  RDKit::MatchVectType match;
+  return RDKit::SubstructMatch(*mol.inner, *query.inner, match);
+}
+
+rust::Vec<uint64_t> morgan_bits(const Mol &mol, uint32_t radius, uint32_t n_bits) {
+  std::unique_ptr<ExplicitBitVect> fp(
+      RDKit::MorganFingerprints::getFingerprintAsBitVect(*mol.inner, radius, n_bits));
+  rust::Vec<uint64_t> words;
+  for (uint32_t w = 0; w < (n_bits + 63) / 64; ++w) words.push_back(0);
+  for (uint32_t i = 0; i < n_bits; ++i) {
+    if (fp->getBit(i)) words[i / 64] |= (uint64_t(1) << (i % 64));
+  }
+  return words;
+}
+
+rust::String murcko_scaffold(const Mol &mol) {
+  std::unique_ptr<RDKit::ROMol> core(RDKit::MurckoDecompose(*mol.inner));
+  if (!core || core->getNumAtoms() == 0) return rust::String("");
+  return rust::String(RDKit::MolToSmiles(*core));
+}
+
+rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height) {
+  RDKit::ROMol copy(*mol.inner);
+  RDDepict::compute2DCoords(copy);
+  RDKit::MolDraw2DSVG drawer(width, height);
+  RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, copy);
+  drawer.finishDrawing();
+  return rust::String(drawer.getDrawingText());
+}
+
+uint32_t stereo_element_count(const Mol &mol) {
+  uint32_t n = 0;
+  for (const auto atom : mol.inner->atoms()) {
+    if (atom->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CW ||
+        atom->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CCW)
+      ++n;
+  }
+  for (const auto bond : mol.inner->bonds()) {
+    if (bond->getStereo() > RDKit::Bond::STEREOANY) ++n;
+  }
+  return n;
+}
+
+// Standard InChI from the connection table (no stereo layer: callers check
+// stereo_element_count first). Throws with InChI's own message on failure.
+rust::String std_inchi(const Mol &mol) {
+  RDKit::RWMol m(*mol.inner);
+  RDKit::MolOps::Kekulize(m, /*markAtomsBonds=*/true);
+  const auto n = m.getNumAtoms();
+  if (n > 1024) throw std::runtime_error("too many atoms for InChI");
+  std::vector<inchi_Atom> atoms(n);
+  std::memset(atoms.data(), 0, sizeof(inchi_Atom) * n);
+  for (const auto atom : m.atoms()) {
+    inchi_Atom &a = atoms[atom->getIdx()];
+    std::string sym = atom->getSymbol();
+    std::strncpy(a.elname, sym.c_str(), ATOM_EL_LEN - 1);
+    a.num_iso_H[0] = static_cast<S_CHAR>(atom->getTotalNumHs());
+    a.charge = static_cast<S_CHAR>(atom->getFormalCharge());
+    a.radical = atom->getNumRadicalElectrons() == 1 ? INCHI_RADICAL_DOUBLET : INCHI_RADICAL_NONE;
+    a.isotopic_mass = atom->getIsotope() ? static_cast<AT_NUM>(atom->getIsotope()) : 0;
+  }
+  for (const auto bond : m.bonds()) {
+    // Each bond once, on its higher-numbered atom.
+    auto lo = std::min(bond->getBeginAtomIdx(), bond->getEndAtomIdx());
+    auto hi = std::max(bond->getBeginAtomIdx(), bond->getEndAtomIdx());
+    inchi_Atom &a = atoms[hi];
+    if (a.num_bonds >= MAXVAL) throw std::runtime_error("atom with too many bonds for InChI");
+    S_CHAR type = INCHI_BOND_TYPE_SINGLE;
+    if (bond->getBondType() == RDKit::Bond::DOUBLE) type = INCHI_BOND_TYPE_DOUBLE;
+    if (bond->getBondType() == RDKit::Bond::TRIPLE) type = INCHI_BOND_TYPE_TRIPLE;
+    a.neighbor[a.num_bonds] = static_cast<AT_NUM>(lo);
+    a.bond_type[a.num_bonds] = type;
+    a.bond_stereo[a.num_bonds] = INCHI_BOND_STEREO_NONE;
+    a.num_bonds++;
+  }
+  inchi_Input input;
+  std::memset(&input, 0, sizeof(input));
+  input.atom = atoms.data();
+  input.num_atoms = static_cast<AT_NUM>(n);
+  char options[] = "";
+  input.szOptions = options;
+  inchi_Output output;
+  std::memset(&output, 0, sizeof(output));
+  int rc = GetStdINCHI(&input, &output);
+  std::string result = output.szInChI ? output.szInChI : "";
+  std::string message = output.szMessage ? output.szMessage : "";
+  FreeStdINCHI(&output);
+  if ((rc != inchi_Ret_OKAY && rc != inchi_Ret_WARNING) || result.empty()) {
+    throw std::runtime_error("InChI generation failed: " + (message.empty() ? std::to_string(rc) : message));
+  }
+  return rust::String(result);
+}
+
+rust::String std_inchi_key(rust::Str inchi) {
+  std::string s(inchi);
+  char key[32] = {0};
+  int rc = GetStdINCHIKeyFromStdINCHI(s.c_str(), key);
+  if (rc != INCHIKEY_OK) throw std::runtime_error("InChIKey generation failed: code " + std::to_string(rc));
+  return rust::String(key);
+}
+
+}  // namespace cryo

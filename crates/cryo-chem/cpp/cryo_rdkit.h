@@ -1,0 +1,34 @@
+// The C++ half of cryo-chem's bridge to RDKit. Small, flat functions over one opaque molecule
+// type; every RDKit exception surfaces in Rust as a cxx::Exception carrying its message.
+#pragma once
+#include <memory>
+#include <GraphMol/ROMol.h>
+#include "rust/cxx.h"
+
+namespace cryo {
+
+struct Mol {
+  std::unique_ptr<RDKit::ROMol> inner;
+};
+
+void init();
+std::unique_ptr<Mol> parse_smiles(rust::Str smiles);
+std::unique_ptr<Mol> parse_molblock(rust::Str block);
+std::unique_ptr<Mol> parse_smarts(rust::Str smarts);
+std::unique_ptr<Mol> add_hydrogens(const Mol &mol);
+rust::String canonical_smiles(const Mol &mol);
+rust::String formula(const Mol &mol);
+rust::String mol_block(const Mol &mol);
+rust::Vec<double> core_descriptors(const Mol &mol);
+rust::Vec<rust::String> property_names();
+rust::Vec<double> all_properties(const Mol &mol);
+uint32_t count_matches(const Mol &mol, const Mol &query);
+bool has_match(const Mol &mol, const Mol &query);
+rust::Vec<uint64_t> morgan_bits(const Mol &mol, uint32_t radius, uint32_t n_bits);
+rust::String murcko_scaffold(const Mol &mol);
+rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height);
+uint32_t stereo_element_count(const Mol &mol);
+rust::String std_inchi(const Mol &mol);
+rust::String std_inchi_key(rust::Str inchi);
+
+}  // namespace cryo

@@ -1,0 +1,252 @@
+use super::*;
+use cryo_core::score::{Component, molecule_score};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn golden() -> Vec<Value> {
+    include_str!("../tests/data/reference_vectors.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn close(a: f64, b: f64, decimals: i32) -> bool {
+    (a - b).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9
+}
+
+#[test]
+fn golden_vectors_are_reproduced_exactly() {
+    let rows = golden();
+    assert_eq!(rows.len(), 23);
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        let mol = Molecule::from_smiles(row["smiles"].as_str().unwrap()).unwrap();
+        let f = mol.features().unwrap();
+        let h = &row["withH"];
+        let c = &f.core;
+        let int = |k: &str| h[k].as_u64().unwrap() as u32;
+        assert_eq!(c.h_bond_donors, int("donors"), "{name} donors");
+        assert_eq!(c.h_bond_acceptors, int("acceptors"), "{name} acceptors");
+        assert!(
+            close(c.logp, h["logp"].as_f64().unwrap(), 3),
+            "{name} logp {}",
+            c.logp
+        );
+        assert!(
+            close(c.tpsa, h["tpsa"].as_f64().unwrap(), 2),
+            "{name} tpsa {}",
+            c.tpsa
+        );
+        assert!(
+            close(c.molecular_weight, h["mw"].as_f64().unwrap(), 3),
+            "{name} mw"
+        );
+        assert_eq!(c.rotatable_bond_count, int("rotb"), "{name} rotb");
+        assert_eq!(c.heavy_atom_count, int("heavy"), "{name} heavy");
+        assert_eq!(c.atom_count, int("atoms"), "{name} atoms");
+        assert_eq!(c.hydroxyl_count, int("oh"), "{name} oh");
+        assert_eq!(c.ether_count, int("ether"), "{name} ether");
+        assert_eq!(c.amine_count, int("amine"), "{name} amine");
+        assert_eq!(c.amide_count, int("amide"), "{name} amide");
+        assert!(
+            close(f.estimated_log_papp, h["log_papp"].as_f64().unwrap(), 3),
+            "{name} log_papp"
+        );
+        assert_eq!(f.rule_of_5_violations, int("r5"), "{name} r5");
+        assert_eq!(f.veber_violations, int("veber"), "{name} veber");
+
+        let score = molecule_score(&f);
+        assert_eq!(
+            score.overall as u64,
+            h["overall"].as_u64().unwrap(),
+            "{name} overall"
+        );
+        let comps = &h["comps"];
+        for (key, component) in [
+            ("hb", Component::HydrogenBonding),
+            ("logp", Component::Logp),
+            ("size", Component::Size),
+            ("tpsa", Component::Tpsa),
+            ("fg", Component::FunctionalGroups),
+            ("perm", Component::Permeability),
+        ] {
+            assert_eq!(
+                score.component(component) as u64,
+                comps[key].as_u64().unwrap(),
+                "{name} {key}"
+            );
+        }
+        assert_eq!(
+            mol.formula(),
+            row["formula"].as_str().unwrap(),
+            "{name} formula"
+        );
+    }
+}
+
+#[test]
+fn inchikeys_match_the_reference_for_molecules_without_stereo() {
+    let mut checked = 0;
+    for row in golden() {
+        let mol = Molecule::from_smiles(row["smiles"].as_str().unwrap()).unwrap();
+        match mol.identifiers().unwrap() {
+            Some(ids) => {
+                assert_eq!(
+                    ids.inchikey,
+                    row["computed_key"].as_str().unwrap(),
+                    "{}",
+                    row["name"]
+                );
+                assert!(ids.inchi.starts_with("InChI=1S/"));
+                checked += 1;
+            }
+            None => assert!(
+                row["smiles"].as_str().unwrap().contains('@'),
+                "{}",
+                row["name"]
+            ),
+        }
+    }
+    assert!(checked >= 18, "{checked}");
+}
+
+#[test]
+fn canonical_smiles_is_independent_of_input_order() {
+    let a = Molecule::from_smiles("C(C(CO)O)O")
+        .unwrap()
+        .canonical_smiles();
+    let b = Molecule::from_smiles("OCC(O)CO")
+        .unwrap()
+        .canonical_smiles();
+    assert_eq!(a, b);
+    assert_eq!(a, "OCC(O)CO");
+}
+
+#[test]
+fn chemistry_errors_name_the_problem() {
+    let err = Molecule::from_smiles("C[N](C)(C)(C)C")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("atom 2 (N) has valence 5"), "{err}");
+    let err = Molecule::from_smiles("c1cccc1").unwrap_err().to_string();
+    assert!(err.contains("kekulize"), "{err}");
+    let err = Molecule::from_smiles("CC(C").unwrap_err().to_string();
+    assert!(err.contains("never closed"), "{err}");
+    assert!(matches!(
+        Query::smarts("[C"),
+        Err(ChemError::InvalidSmarts(_))
+    ));
+    assert!(matches!(
+        Molecule::from_molblock("nonsense"),
+        Err(ChemError::InvalidMolBlock(_))
+    ));
+}
+
+#[test]
+fn mol_block_round_trips() {
+    let glycerol = Molecule::from_smiles("OCC(O)CO").unwrap();
+    let block = glycerol.mol_block().unwrap();
+    let back = Molecule::from_molblock(&block).unwrap();
+    assert_eq!(back.canonical_smiles(), "OCC(O)CO");
+    assert_eq!(back.features().unwrap(), glycerol.features().unwrap());
+}
+
+#[test]
+fn similarity_and_substructure() {
+    let eg = Molecule::from_smiles("OCCO")
+        .unwrap()
+        .fingerprint()
+        .unwrap();
+    let pg = Molecule::from_smiles("CC(O)CO")
+        .unwrap()
+        .fingerprint()
+        .unwrap();
+    let dmso = Molecule::from_smiles("CS(C)=O")
+        .unwrap()
+        .fingerprint()
+        .unwrap();
+    assert_eq!(eg.tanimoto(&eg), 1.0);
+    assert!(eg.tanimoto(&pg) > eg.tanimoto(&dmso));
+    assert_eq!(eg.n_bits(), 2048);
+    assert_eq!(Fingerprint::from_bytes(&eg.to_bytes()).unwrap(), eg);
+
+    let diol = Query::smarts("[OX2H][CX4][CX4][OX2H]").unwrap();
+    assert!(
+        Molecule::from_smiles("OCC(O)CO")
+            .unwrap()
+            .matches(&diol)
+            .unwrap()
+    );
+    assert!(
+        !Molecule::from_smiles("OCCCO")
+            .unwrap()
+            .matches(&diol)
+            .unwrap()
+    );
+    let sulfoxide = Query::smiles("S=O").unwrap();
+    assert!(
+        Molecule::from_smiles("CS(C)=O")
+            .unwrap()
+            .matches(&sulfoxide)
+            .unwrap()
+    );
+}
+
+#[test]
+fn scaffold_svg_and_descriptor_set() {
+    let trehalose_like = Molecule::from_smiles("OCC1OC(O)C(O)C(O)C1O").unwrap();
+    assert_eq!(trehalose_like.murcko_scaffold().unwrap(), "C1CCOCC1");
+    assert_eq!(
+        Molecule::from_smiles("OCCO")
+            .unwrap()
+            .murcko_scaffold()
+            .unwrap(),
+        ""
+    );
+    let svg = trehalose_like.svg(300, 200).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<svg"),
+        "{}",
+        &svg[..100]
+    );
+    let set = trehalose_like.descriptor_set().unwrap();
+    assert!(set.len() >= 40);
+    let tpsa = set.iter().find(|(n, _)| n == "tpsa").unwrap().1;
+    assert!((tpsa - 110.38).abs() < 0.01, "{tpsa}");
+}
+
+#[test]
+fn sdf_records_are_read_one_by_one_and_bad_ones_reported() {
+    let good = Molecule::from_smiles("OCCO").unwrap().mol_block().unwrap();
+    let text = format!(
+        "{good}> <NAME>\nethylene glycol\n\n$$$$\nbroken\n  header\n\n  2  1  0  0\nM  END\n> <NAME>\nbad\n\n$$$$\n{good}$$$$\n"
+    );
+    let records: Vec<_> = sdf::SdfReader::new(text.as_bytes()).collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0].fields["NAME"], "ethylene glycol");
+    assert!(records[0].molecule.is_ok());
+    assert!(records[1].molecule.is_err());
+    assert_eq!(records[1].index, 2);
+    assert!(records[1].line > records[0].line);
+    assert!(records[2].molecule.is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The parser boundary: any string gives a molecule or an error, never a panic or abort.
+    #[test]
+    fn arbitrary_smiles_never_panic(s in "[CNOScnos()=#\\[\\]@+\\-1-9%/\\\\.H]{0,24}") {
+        if let Ok(m) = Molecule::from_smiles(&s) {
+            let again = Molecule::from_smiles(&m.canonical_smiles());
+            prop_assert!(again.is_ok(), "canonical SMILES of {} re-parses", s);
+            let _ = m.features();
+        }
+    }
+
+    #[test]
+    fn arbitrary_smarts_never_panic(s in "[CNOcn\\[\\]()$=#;,!&@*0-9A-Za-z]{0,16}") {
+        let _ = Query::smarts(&s);
+    }
+}
