@@ -81,6 +81,11 @@ pub static KEYS: &[KeyDef] = &[
         "DATABASE_URL",
         "PostgreSQL URL; when unset, an embedded cluster is run in database.data_dir",
     ),
+    secret(
+        "database.api_url",
+        "DATABASE_API_URL",
+        "URL of the API's login role (LOGIN NOINHERIT, see `cryoprotect db bootstrap`); required with DATABASE_URL",
+    ),
     key(
         "database.data_dir",
         "CRYOPROTECT_DATA_DIR",
@@ -121,6 +126,24 @@ pub static KEYS: &[KeyDef] = &[
         "auth.jwt_secret",
         "CRYOPROTECT_JWT_SECRET",
         "HS256 signing secret for access tokens (at least 32 bytes; required in production)",
+    ),
+    key(
+        "auth.access_ttl_secs",
+        "CRYOPROTECT_ACCESS_TTL_SECS",
+        Some("900"),
+        "Lifetime of access tokens (JWT) in seconds",
+    ),
+    key(
+        "auth.refresh_ttl_secs",
+        "CRYOPROTECT_REFRESH_TTL_SECS",
+        Some("2592000"),
+        "Lifetime of refresh tokens in seconds",
+    ),
+    key(
+        "auth.lockout_after",
+        "CRYOPROTECT_LOCKOUT_AFTER",
+        Some("5"),
+        "Failed logins before the account locks (doubling from 1 minute, at most 1 hour)",
     ),
     key(
         "log.format",

@@ -90,6 +90,8 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     /// None: run the embedded cluster.
     pub url: Option<Secret>,
+    /// The login role requests are served through; derived automatically for the embedded cluster.
+    pub api_url: Option<Secret>,
     pub data_dir: PathBuf,
     pub embedded_port: u16,
     pub os_user: String,
@@ -103,6 +105,9 @@ pub struct AuthSettings {
     pub jwt_secret: Secret,
     /// True when no secret was configured and a per-process random one is in use.
     pub jwt_secret_is_ephemeral: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub lockout_after: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +194,7 @@ impl Settings {
             },
             database: DatabaseSettings {
                 url: p.opt::<String>("database.url")?.map(Secret),
+                api_url: p.opt::<String>("database.api_url")?.map(Secret),
                 data_dir: p.req("database.data_dir")?,
                 embedded_port: p.req("database.embedded_port")?,
                 os_user: p.req("database.os_user")?,
@@ -199,6 +205,9 @@ impl Settings {
             auth: AuthSettings {
                 jwt_secret_is_ephemeral: jwt.is_none(),
                 jwt_secret: Secret(jwt.unwrap_or_else(ephemeral_secret)),
+                access_ttl: p.secs("auth.access_ttl_secs")?,
+                refresh_ttl: p.secs("auth.refresh_ttl_secs")?,
+                lockout_after: p.req("auth.lockout_after")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,

@@ -13,3 +13,5 @@ pub mod units;
 pub fn round_half_even(x: f64) -> f64 {
     x.round_ties_even()
 }
+
+pub mod ident;

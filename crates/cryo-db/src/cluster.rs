@@ -217,6 +217,12 @@ impl EmbeddedCluster {
         Ok(cluster)
     }
 
+    /// The API login role's password, created on first use and kept beside the cluster.
+    pub fn api_password(&self) -> Result<String, DbError> {
+        let dir = self.pgdata.parent().unwrap_or(Path::new("."));
+        read_or_create_secret(&dir.join("api.password"))
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -349,17 +355,18 @@ fn take_lock(data_dir: &Path) -> Result<Flock<File>, DbError> {
 }
 
 fn read_or_create_password(data_dir: &Path) -> Result<String, DbError> {
-    let path = data_dir.join("superuser.password");
+    read_or_create_secret(&data_dir.join("superuser.password"))
+}
+
+fn read_or_create_secret(path: &Path) -> Result<String, DbError> {
+    let path = path.to_path_buf();
     if let Ok(p) = fs::read_to_string(&path) {
         let p = p.trim().to_string();
         if !p.is_empty() {
             return Ok(p);
         }
     }
-    let password = {
-        use rand::Rng;
-        hex::encode(rand::rng().random::<[u8; 24]>())
-    };
+    let password = crate::bootstrap::random_password();
     let mut f = OpenOptions::new()
         .create(true)
         .write(true)

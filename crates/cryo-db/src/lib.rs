@@ -1,11 +1,16 @@
 //! PostgreSQL for CryoProtect: the embedded cluster, the connection pool, embedded migrations and
 //! (as later capabilities land) the repositories. Nothing above this crate writes SQL.
 
+pub mod bootstrap;
 pub mod cluster;
+pub mod identity;
 pub mod migrate;
 pub mod pool;
+pub mod repo;
+pub mod rls;
 
 pub use cluster::{ClusterConfig, EmbeddedCluster};
+pub use identity::{DbRole, Identity};
 pub use pool::{Database, connect};
 pub use sqlx::PgPool;
 

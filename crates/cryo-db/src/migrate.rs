@@ -2,8 +2,8 @@
 //! transaction, and concurrent migrators are serialised by an advisory lock).
 
 use crate::DbError;
-use sqlx::PgPool;
 use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{PgConnection, PgPool};
 
 /// Every migration under `crates/cryo-db/migrations`, compiled into the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -39,6 +39,13 @@ pub async fn run_with(migrator: &Migrator, pool: &PgPool) -> Result<(), DbError>
 /// The state of every known migration, plus versions applied that this binary does not know.
 pub async fn status(pool: &PgPool) -> Result<(Vec<MigrationStatus>, Vec<i64>), DbError> {
     let mut conn = pool.acquire().await?;
+    status_on(&mut conn).await
+}
+
+/// [`status`] on a given connection (e.g. a transaction acting as service_role).
+pub async fn status_on(
+    conn: &mut PgConnection,
+) -> Result<(Vec<MigrationStatus>, Vec<i64>), DbError> {
     // Read-only: a status query must not create the history table as a side effect.
     let has_history: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(HISTORY_TABLE)
@@ -76,5 +83,9 @@ pub async fn status(pool: &PgPool) -> Result<(Vec<MigrationStatus>, Vec<i64>), D
 /// True when every migration is applied with a matching checksum and none is unknown.
 pub async fn is_current(pool: &PgPool) -> Result<bool, DbError> {
     let (known, unknown) = status(pool).await?;
-    Ok(unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied))
+    Ok(all_applied(&known, &unknown))
+}
+
+pub fn all_applied(known: &[MigrationStatus], unknown: &[i64]) -> bool {
+    unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied)
 }

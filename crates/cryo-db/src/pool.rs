@@ -5,16 +5,37 @@ use cryo_config::DatabaseSettings;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 
-/// A pool plus, when embedded, the cluster it talks to (kept alive as long as the pool).
+/// The API's login role in the embedded cluster.
+pub const EMBEDDED_API_ROLE: &str = "cryoprotect_api";
+
+/// Pools plus, when embedded, the cluster they talk to (kept alive as long as the pools).
 #[derive(Debug)]
 pub struct Database {
+    /// The owner's pool: migrations and administrative commands. Never used to serve users.
     pub pool: PgPool,
+    /// The API login role's pool (NOINHERIT; acts only through `identity::begin`), when known.
+    pub api: Option<PgPool>,
     pub cluster: Option<EmbeddedCluster>,
 }
 
 impl Database {
-    /// Close the pool, then stop the embedded cluster if there is one.
+    /// The pool requests are served through, or an error saying how to configure it.
+    pub fn api_pool(&self) -> Result<PgPool, DbError> {
+        self.api.clone().ok_or_else(|| {
+            DbError::InvalidUrl(
+                "DATABASE_API_URL is not set: with DATABASE_URL, requests are served through a separate \
+                 login role that is neither superuser nor table owner; create it with \
+                 `cryoprotect db bootstrap` and set DATABASE_API_URL"
+                    .into(),
+            )
+        })
+    }
+
+    /// Close the pools, then stop the embedded cluster if there is one.
     pub async fn shutdown(self) -> Result<(), DbError> {
+        if let Some(api) = &self.api {
+            api.close().await;
+        }
         self.pool.close().await;
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop())
@@ -52,8 +73,13 @@ pub async fn pool_for(
 pub async fn connect(settings: &DatabaseSettings) -> Result<Database, DbError> {
     if let Some(url) = &settings.url {
         let pool = pool_for(parse_url(url.expose())?, settings).await?;
+        let api = match &settings.api_url {
+            Some(api_url) => Some(pool_for(parse_url(api_url.expose())?, settings).await?),
+            None => None,
+        };
         return Ok(Database {
             pool,
+            api,
             cluster: None,
         });
     }
@@ -67,8 +93,29 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Database, DbError> {
         .await
         .map_err(|e| DbError::Cluster(format!("start-up task: {e}")))??;
     let pool = pool_for(cluster.connect_options(), settings).await?;
+    // The embedded cluster is ours: create the roles and the API login role on every start
+    // (idempotent), with a password kept in the data folder.
+    let api_password = cluster.api_password()?;
+    {
+        let mut conn = pool.acquire().await?;
+        crate::bootstrap::bootstrap(
+            &mut conn,
+            crate::cluster::CLUSTER_SUPERUSER,
+            Some(crate::bootstrap::ApiRole {
+                name: EMBEDDED_API_ROLE,
+                password: &api_password,
+            }),
+        )
+        .await?;
+    }
+    let api_options = cluster
+        .connect_options()
+        .username(EMBEDDED_API_ROLE)
+        .password(&api_password);
+    let api = pool_for(api_options, settings).await?;
     Ok(Database {
         pool,
+        api: Some(api),
         cluster: Some(cluster),
     })
 }

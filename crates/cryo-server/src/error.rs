@@ -19,6 +19,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("authentication required")]
     Unauthorized,
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("not permitted")]
     Forbidden,
     #[error("conflict: {0}")]
@@ -64,6 +70,11 @@ impl ApiError {
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -78,8 +89,47 @@ impl ApiError {
     }
 }
 
+/// Database failures that are the caller's doing, by SQLSTATE.
+fn client_db_error(e: &sqlx::Error) -> Option<ApiError> {
+    let db = e.as_database_error()?;
+    let constraint = db.constraint().unwrap_or("").to_string();
+    match db.code().as_deref()? {
+        "23505" => Some(ApiError::Conflict(format!("already exists ({constraint})"))),
+        "23503" => Some(ApiError::Conflict(format!(
+            "refers to a row that does not exist or is still referenced ({constraint})"
+        ))),
+        "23514" | "23502" | "22P02" | "22003" => Some(ApiError::Validation {
+            field: constraint,
+            message: "value not allowed".into(),
+        }),
+        // Row-level security refused a write: the caller may not do this here.
+        "42501" => Some(ApiError::Forbidden),
+        _ => None,
+    }
+}
+
+impl From<cryo_core::ident::InvalidValue> for ApiError {
+    fn from(e: cryo_core::ident::InvalidValue) -> Self {
+        ApiError::Validation {
+            field: e.field.to_string(),
+            message: e.reason,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mapped = match &self {
+            ApiError::Sqlx(e) | ApiError::Db(cryo_db::DbError::Sqlx(e)) => client_db_error(e),
+            _ => None,
+        };
+        if let Some(client) = mapped {
+            return client.into_response();
+        }
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, code) = self.status_and_code();
         let (message, details) = match &self {
             ApiError::Validation { field, message } => (
@@ -106,7 +156,40 @@ impl IntoResponse for ApiError {
                 details,
             },
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// A JSON body whose rejection is an [`ApiError`] naming the problem (e.g. "missing field `email`").
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>:
+        axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                // serde names the field in backticks: "missing field `email`".
+                let field = text.split('`').nth(1).unwrap_or("body").to_string();
+                Err(ApiError::Validation {
+                    field,
+                    message: text,
+                })
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The CryoProtect HTTP API. [`router`] builds the whole application from an [`AppState`], so
 //! tests drive the same router the binary serves; [`serve`] runs it with graceful shutdown.
 
+pub mod auth;
 pub mod error;
 pub mod request_id;
 pub mod routes;
@@ -33,15 +34,70 @@ pub const DOCS_PATH: &str = "/api/docs";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CryoProtect API", description = "Cryoprotectant research platform: molecules, mixtures, experiments and predictive models."),
-    tags((name = "health", description = "Liveness and readiness"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "teams", description = "Teams, members, sharing and activity"),
+        (name = "projects", description = "Projects"),
+        (name = "comments", description = "Comments on any resource"),
+        (name = "notifications", description = "The caller's notifications"),
+    )
 )]
 struct ApiDoc;
 
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// The routes and their OpenAPI document, before state and middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use routes::{auth, collab, health};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::health::live))
-        .routes(routes!(routes::health::ready))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(collab::list_teams, collab::create_team))
+        .routes(routes!(
+            collab::get_team,
+            collab::update_team,
+            collab::delete_team
+        ))
+        .routes(routes!(collab::list_members))
+        .routes(routes!(collab::put_member, collab::delete_member))
+        .routes(routes!(collab::list_shares, collab::share))
+        .routes(routes!(collab::unshare))
+        .routes(routes!(collab::team_activity))
+        .routes(routes!(collab::list_projects, collab::create_project))
+        .routes(routes!(
+            collab::get_project,
+            collab::update_project,
+            collab::delete_project
+        ))
+        .routes(routes!(collab::list_comments, collab::add_comment))
+        .routes(routes!(collab::update_comment, collab::delete_comment))
+        .routes(routes!(collab::list_notifications))
+        .routes(routes!(collab::read_all_notifications))
+        .routes(routes!(collab::read_notification))
+        .routes(routes!(collab::delete_notification))
         .split_for_parts()
 }
 
@@ -96,7 +152,8 @@ fn make_span(req: &Request) -> Span {
         .get(request_id::HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), route, request_id)
+    // user_id is filled in by the `Caller` extractor once the token is verified.
+    tracing::info_span!("request", method = %req.method(), route, request_id, user_id = tracing::field::Empty)
 }
 
 fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

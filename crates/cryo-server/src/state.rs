@@ -1,22 +1,64 @@
+use crate::auth::JwtKeys;
+use crate::error::ApiError;
 use cryo_config::Settings;
-use sqlx::PgPool;
-use std::sync::Arc;
+use cryo_db::Identity;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use uuid::Uuid;
 
 /// Shared by every handler: cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The API login role's pool. It can do nothing until [`AppState::begin`] sets an identity.
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub started_at: Instant,
+    pub jwt: Arc<JwtKeys>,
+    /// External (e.g. Supabase) user ids already given an account row.
+    known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, settings: Settings) -> Self {
-        AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> Result<Self, ApiError> {
+        let jwt = JwtKeys::new(settings.auth.jwt_secret.expose().as_bytes())?;
+        Ok(AppState {
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),
+            jwt: Arc::new(jwt),
+            known_external: Arc::default(),
+        })
+    }
+
+    /// A transaction as `identity`: the only way handlers reach the database.
+    pub async fn begin(
+        &self,
+        identity: &Identity,
+    ) -> Result<Transaction<'static, Postgres>, ApiError> {
+        Ok(cryo_db::identity::begin(&self.pool, identity).await?)
+    }
+
+    pub async fn ensure_external_user(
+        &self,
+        id: Uuid,
+        email: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if self
+            .known_external
+            .lock()
+            .map(|k| k.contains(&id))
+            .unwrap_or(false)
+        {
+            return Ok(());
         }
+        let mut tx = self.begin(&Identity::service()).await?;
+        cryo_db::repo::auth::ensure_external_user(&mut tx, id, email).await?;
+        tx.commit().await?;
+        if let Ok(mut k) = self.known_external.lock() {
+            k.insert(id);
+        }
+        Ok(())
     }
 }

@@ -17,6 +17,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The application role tests connect as: LOGIN, CREATEDB, never SUPERUSER or BYPASSRLS.
 pub const TEST_ROLE: &str = "cryo_test_app";
 const TEST_ROLE_PASSWORD: &str = "cryo_test_app";
+/// The API's login role in tests: NOINHERIT, member of anon/authenticated/service_role only.
+pub const TEST_API_ROLE: &str = "cryo_test_api";
+const TEST_API_PASSWORD: &str = "cryo_test_api";
 const DB_PREFIX: &str = "cryo_t_";
 const STALE_AFTER_SECS: u64 = 6 * 3600;
 
@@ -26,14 +29,23 @@ pub fn admin_options() -> PgConnectOptions {
     PgConnectOptions::from_str(&url).expect("CRYOPROTECT_TEST_ADMIN_URL is a postgres URL")
 }
 
-/// Options for the test role on database `db`.
+/// Options for the test (owner) role on database `db`.
 pub fn app_options(db: &str) -> PgConnectOptions {
+    role_options(db, TEST_ROLE, TEST_ROLE_PASSWORD)
+}
+
+/// Options for the API login role on database `db`.
+pub fn api_options(db: &str) -> PgConnectOptions {
+    role_options(db, TEST_API_ROLE, TEST_API_PASSWORD)
+}
+
+fn role_options(db: &str, user: &str, password: &str) -> PgConnectOptions {
     let admin = admin_options();
     PgConnectOptions::new()
         .host(admin.get_host())
         .port(admin.get_port())
-        .username(TEST_ROLE)
-        .password(TEST_ROLE_PASSWORD)
+        .username(user)
+        .password(password)
         .database(db)
 }
 
@@ -102,11 +114,29 @@ impl TestDb {
         app_options(&self.name)
     }
 
-    /// A URL for this database, for spawning the binary with `DATABASE_URL`.
+    /// A pool as the API's login role: it can only act through `cryo_db::identity`.
+    pub async fn api_pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(api_options(&self.name))
+            .await
+            .expect("connect as the API role")
+    }
+
+    /// The owner URL for this database, for spawning the binary with `DATABASE_URL`.
     pub fn url(&self) -> String {
+        self.url_as(TEST_ROLE, TEST_ROLE_PASSWORD)
+    }
+
+    /// The API role's URL, for `DATABASE_API_URL`.
+    pub fn api_url(&self) -> String {
+        self.url_as(TEST_API_ROLE, TEST_API_PASSWORD)
+    }
+
+    fn url_as(&self, user: &str, password: &str) -> String {
         let admin = admin_options();
         format!(
-            "postgres://{TEST_ROLE}:{TEST_ROLE_PASSWORD}@{}:{}/{}",
+            "postgres://{user}:{password}@{}:{}/{}",
             admin.get_host(),
             admin.get_port(),
             self.name
@@ -174,7 +204,7 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
-        sweep_stale(&mut admin).await;
+        sweep_stale(&mut admin, &template).await;
         let building = format!("{template}_building");
         let drop_building = format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -228,10 +258,32 @@ async fn ensure_role(admin: &mut PgConnection) {
             .await
             .unwrap();
     }
+    let api = cryo_db::bootstrap::ApiRole {
+        name: TEST_API_ROLE,
+        password: TEST_API_PASSWORD,
+    };
+    cryo_db::bootstrap::bootstrap(admin, TEST_ROLE, Some(api))
+        .await
+        .expect("bootstrap roles");
 }
 
-/// Drop test databases left behind by killed runs (named with their creation time).
-async fn sweep_stale(admin: &mut PgConnection) {
+/// Drop test databases left behind by killed runs (named with their creation time), and
+/// templates of older migration sets.
+async fn sweep_stale(admin: &mut PgConnection, current_template: &str) {
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'cryo\\_tpl\\_%' AND datname <> $1",
+    )
+    .bind(current_template)
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap();
+    for name in old {
+        let sql = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&name)
+        );
+        let _ = admin.execute(AssertSqlSafe(sql)).await;
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -13,6 +13,34 @@ pub enum DbCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create the cluster-wide roles (anon, authenticated, service_role, the policy-helper owner
+    /// and the API login role). Needs a DATABASE_URL with CREATEROLE (e.g. a superuser).
+    Bootstrap {
+        /// Role that owns the schema and runs migrations (default: the role of DATABASE_URL).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Name of the API's login role.
+        #[arg(long, default_value = "cryoprotect_api")]
+        api_role: String,
+        /// Password of the API login role; read from CRYOPROTECT_DB_API_PASSWORD when unset.
+        #[arg(long, env = "CRYOPROTECT_DB_API_PASSWORD", hide_env_values = true)]
+        api_password: Option<String>,
+    },
+    /// Row-level security.
+    #[command(subcommand)]
+    Rls(RlsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RlsCommand {
+    /// (Re)create the policy set, idempotently.
+    Apply,
+    /// Check coverage and, by impersonating two users in a rolled-back transaction, that no
+    /// user can read or change another's rows. Exit 1 on any gap.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<ExitCode> {
@@ -22,6 +50,17 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
     let outcome = match cmd {
         DbCommand::Migrate => migrate(&db.pool).await,
         DbCommand::Status { json } => status(&db.pool, json).await,
+        DbCommand::Bootstrap {
+            owner,
+            api_role,
+            api_password,
+        } => bootstrap(&db.pool, owner, &api_role, api_password).await,
+        DbCommand::Rls(RlsCommand::Apply) => {
+            let n = cryo_db::rls::apply(&db.pool).await?;
+            println!("applied {n} policy set(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Rls(RlsCommand::Verify { json }) => rls_verify(&db.pool, json).await,
     };
     db.shutdown().await?;
     outcome
@@ -76,6 +115,63 @@ async fn status(pool: &cryo_db::PgPool, json: bool) -> anyhow::Result<ExitCode> 
     }
     let current = unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied);
     Ok(if current {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn bootstrap(
+    pool: &cryo_db::PgPool,
+    owner: Option<String>,
+    api_role: &str,
+    api_password: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut conn = pool.acquire().await?;
+    let owner = match owner {
+        Some(o) => o,
+        None => cryo_db::bootstrap::current_role(&mut conn).await?,
+    };
+    let generated = api_password.is_none();
+    let password = api_password.unwrap_or_else(cryo_db::bootstrap::random_password);
+    cryo_db::bootstrap::bootstrap(
+        &mut conn,
+        &owner,
+        Some(cryo_db::bootstrap::ApiRole {
+            name: api_role,
+            password: &password,
+        }),
+    )
+    .await?;
+    println!("roles ready; `{owner}` owns the schema, `{api_role}` serves requests");
+    if generated {
+        // Printed once, on request of the operator who ran the command; never logged.
+        println!("generated password for {api_role}: {password}");
+        println!("set DATABASE_API_URL to the DATABASE_URL with user {api_role} and this password");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rls_verify(pool: &cryo_db::PgPool, json: bool) -> anyhow::Result<ExitCode> {
+    let report = cryo_db::rls::verify(pool).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"ok": report.ok(), "findings": report.findings})
+            )?
+        );
+    } else {
+        let tables: std::collections::BTreeSet<&str> =
+            report.findings.iter().map(|f| f.table.as_str()).collect();
+        let checks = report.findings.len();
+        for f in report.failures() {
+            println!("FAIL  {:<22} {:<24} {}", f.table, f.check, f.detail);
+        }
+        let failed = report.failures().count();
+        println!("{} tables, {checks} checks, {failed} failed", tables.len());
+    }
+    Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

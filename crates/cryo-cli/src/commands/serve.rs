@@ -38,6 +38,14 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         tracing::info!("database schema is current");
     }
 
+    let api_pool = match db.api_pool() {
+        Ok(p) => p,
+        Err(e) => {
+            db.shutdown().await?;
+            return Err(e.into());
+        }
+    };
+
     let addr = SocketAddr::new(settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -52,7 +60,9 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     println!("listening on http://{local}");
 
     let grace = settings.server.shutdown_grace;
-    let app = cryo_server::router(cryo_server::AppState::new(db.pool.clone(), settings));
+    let state =
+        cryo_server::AppState::new(api_pool, settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
     tracing::info!("HTTP server stopped; shutting down the database");
     db.shutdown().await?;

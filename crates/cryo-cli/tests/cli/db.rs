@@ -59,3 +59,45 @@ async fn an_unreachable_database_is_a_clear_error() {
     assert!(err.contains("database unreachable"), "{err}");
     assert!(!err.contains("pw-secret"), "{err}");
 }
+
+#[tokio::test]
+async fn db_rls_verify_passes_then_names_the_table_after_rls_is_disabled() {
+    let db = TestDb::new().await;
+    let run = |args: &[&str]| {
+        cryoprotect()
+            .env("DATABASE_URL", db.url())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["db", "rls", "verify"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains(" 0 failed"));
+
+    sqlx::query("ALTER TABLE protocols DISABLE ROW LEVEL SECURITY")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let bad = run(&["db", "rls", "verify", "--json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    let failed: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["ok"] == false)
+        .map(|f| f["table"].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"protocols"), "{failed:?}");
+
+    let apply = run(&["db", "rls", "apply"]);
+    assert!(apply.status.success());
+    assert!(
+        run(&["db", "rls", "verify"]).status.success(),
+        "apply restored the policy set"
+    );
+}

@@ -125,8 +125,19 @@ async fn missing_postgres_binaries_give_an_install_hint() {
 #[tokio::test]
 async fn serves_an_external_database_from_database_url_and_migrates_it() {
     let db = TestDb::empty().await;
+    // Without the API role's URL the server refuses to start rather than serve as the owner.
+    let out = cryoprotect()
+        .env("DATABASE_URL", db.url())
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DATABASE_API_URL is not set"), "{err}");
+
     let mut cmd = cryoprotect();
-    cmd.env("DATABASE_URL", db.url());
+    cmd.env("DATABASE_URL", db.url())
+        .env("DATABASE_API_URL", db.api_url());
     let server = Server::start(cmd);
     let (status, body) = server.get("/health/ready").await;
     assert_eq!(status, 200, "{body}\n{}", server.logs());

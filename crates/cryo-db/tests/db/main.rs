@@ -4,17 +4,24 @@ mod migrations;
 mod schema;
 
 use cryo_testkit::TestDb;
-use sqlx::{Executor, PgPool};
+use sqlx::{Executor, PgPool, Postgres, Transaction};
 
 /// A migrated database with one valid row in every table.
 pub async fn db_with_fixture() -> TestDb {
     let db = TestDb::new().await;
-    load_fixture(&db.pool).await;
+    let mut tx = service_tx(&db.pool).await;
+    tx.execute(include_str!("../fixtures/one_of_each.sql"))
+        .await
+        .expect("fixture loads");
+    tx.commit().await.unwrap();
     db
 }
 
-pub async fn load_fixture(pool: &PgPool) {
-    pool.execute(include_str!("../fixtures/one_of_each.sql"))
+/// A transaction as service_role: RLS is forced even for the owner, so schema tests act as the
+/// administrative role, whose policies admit every row.
+pub async fn service_tx(pool: &PgPool) -> Transaction<'static, Postgres> {
+    cryo_db::identity::begin(pool, &cryo_db::Identity::service())
         .await
-        .expect("fixture loads");
+        .unwrap()
 }
+mod rls;

@@ -1,6 +1,6 @@
 //! The canonical schema's promises, checked against the catalog and by provoking each constraint.
 
-use crate::db_with_fixture;
+use crate::{db_with_fixture, service_tx};
 use cryo_testkit::{TestDb, quote_ident};
 use sqlx::{AssertSqlSafe, Executor, PgConnection, Row};
 use std::collections::BTreeSet;
@@ -47,7 +47,7 @@ async fn every_foreign_key_rejects_a_dangling_reference() {
         fks.len()
     );
 
-    let mut tx = db.pool.begin().await.unwrap();
+    let mut tx = service_tx(&db.pool).await;
     for fk in &fks {
         let (tbl, name, col): (String, String, String) =
             (fk.get("tbl"), fk.get("name"), fk.get("col"));
@@ -326,6 +326,10 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE users SET email = 'no-at-sign'",
     ),
     (
+        "users_failed_logins_check",
+        "UPDATE users SET failed_logins = -1",
+    ),
+    (
         "users_global_role_check",
         "UPDATE users SET global_role = 'root'",
     ),
@@ -343,7 +347,7 @@ const CHECK_CASES: &[(&str, &str)] = &[
 #[tokio::test]
 async fn every_check_constraint_rejects_a_bad_value() {
     let db = db_with_fixture().await;
-    let mut tx = db.pool.begin().await.unwrap();
+    let mut tx = service_tx(&db.pool).await;
     for (constraint, sql) in CHECK_CASES {
         let got = violation(&mut tx, sql).await;
         assert_eq!(
@@ -377,65 +381,60 @@ async fn every_check_constraint_in_the_schema_has_a_case() {
 #[tokio::test]
 async fn restrict_rules_protect_research_data_and_cascades_remove_derived_rows() {
     let db = db_with_fixture().await;
+    let mut tx = service_tx(&db.pool).await;
     // Alice owns data: deleting her account is refused rather than orphaning or erasing it.
-    let err = sqlx::query("DELETE FROM users WHERE id = $1::uuid")
-        .bind(ALICE)
-        .execute(&db.pool)
-        .await
-        .unwrap_err();
-    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "23503");
+    let err = violation(&mut tx, &format!("DELETE FROM users WHERE id = '{ALICE}'")).await;
+    assert_eq!(err.map(|(code, _)| code), Some("23503".to_string()));
     // A molecule used in a mixture cannot be deleted out from under it.
-    let err = sqlx::query("DELETE FROM molecules")
-        .execute(&db.pool)
-        .await
-        .unwrap_err();
-    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "23503");
+    let err = violation(&mut tx, "DELETE FROM molecules").await;
+    assert_eq!(err.map(|(code, _)| code), Some("23503".to_string()));
     // Deleting a team removes memberships and shares (derived), keeps the project (SET NULL).
+    let count = async |tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+                       sql: &'static str|
+           -> i64 { sqlx::query_scalar(sql).fetch_one(&mut **tx).await.unwrap() };
     sqlx::query("DELETE FROM teams")
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await
         .unwrap();
-    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM team_members")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    let shares: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_resources")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    let project_team: Option<uuid::Uuid> = sqlx::query_scalar("SELECT team_id FROM projects")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!((members, shares, project_team), (0, 0, None));
+    let members = count(&mut tx, "SELECT count(*) FROM team_members").await;
+    let shares = count(&mut tx, "SELECT count(*) FROM shared_resources").await;
+    let orphaned_projects = count(
+        &mut tx,
+        "SELECT count(*) FROM projects WHERE team_id IS NULL",
+    )
+    .await;
+    assert_eq!((members, shares, orphaned_projects), (0, 0, 1));
 }
 
 #[tokio::test]
 async fn updated_at_moves_on_update_and_audit_log_is_append_only() {
     let db = db_with_fixture().await;
-    let before: time::OffsetDateTime = sqlx::query_scalar("SELECT updated_at FROM mixtures")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    // now() is the transaction start, so a later statement in autocommit sees a later time.
+    let read = async |pool| -> time::OffsetDateTime {
+        let mut tx = service_tx(pool).await;
+        sqlx::query_scalar("SELECT updated_at FROM mixtures")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    let before = read(&db.pool).await;
+    // now() is the transaction's start, so a later transaction sees a later time.
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut tx = service_tx(&db.pool).await;
     sqlx::query("UPDATE mixtures SET description = 'edited'")
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await
         .unwrap();
-    let after: time::OffsetDateTime = sqlx::query_scalar("SELECT updated_at FROM mixtures")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert!(after > before);
+    tx.commit().await.unwrap();
+    assert!(read(&db.pool).await > before);
 
+    let mut tx = service_tx(&db.pool).await;
     let without_trigger: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'updated_at'
          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
            AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'set_updated_at')",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await
     .unwrap();
     assert!(
@@ -447,19 +446,21 @@ async fn updated_at_moves_on_update_and_audit_log_is_append_only() {
         "UPDATE audit_log SET action = 'forged'",
         "DELETE FROM audit_log",
     ] {
-        let err = sqlx::query(AssertSqlSafe(sql))
-            .execute(&db.pool)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        let err = violation(&mut tx, sql).await;
+        assert_eq!(
+            err.map(|(code, _)| code),
+            Some("42501".to_string()),
+            "{sql} is refused"
+        );
     }
 }
 
 #[tokio::test]
 async fn reference_data_is_seeded() {
     let db = TestDb::new().await;
+    let mut tx = service_tx(&db.pool).await;
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM property_types ORDER BY name")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await
         .unwrap();
     for expected in [

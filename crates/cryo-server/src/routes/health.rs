@@ -61,9 +61,16 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
     .await;
     let migrations = if db.status == "ok" {
         timed("migrations", async {
-            match cryo_db::migrate::is_current(&state.pool).await {
-                Ok(true) => Ok("current".to_string()),
-                Ok(false) => Err(
+            // The API role reads the migration history as service_role, like any other query.
+            let mut tx = state
+                .begin(&cryo_db::Identity::service())
+                .await
+                .map_err(|e| e.to_string())?;
+            match cryo_db::migrate::status_on(&mut tx).await {
+                Ok((known, unknown)) if cryo_db::migrate::all_applied(&known, &unknown) => {
+                    Ok("current".to_string())
+                }
+                Ok(_) => Err(
                     "pending or mismatched migrations; run `cryoprotect db migrate`".to_string(),
                 ),
                 Err(e) => Err(e.to_string()),

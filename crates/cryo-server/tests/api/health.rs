@@ -8,7 +8,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn live_answers_with_the_version() {
     let db = TestDb::new().await;
-    let r = get(&app(db.pool.clone()), "/health/live").await;
+    let r = get(&app(db.api_pool().await), "/health/live").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["version"], env!("CARGO_PKG_VERSION"));
 }
@@ -16,7 +16,7 @@ async fn live_answers_with_the_version() {
 #[tokio::test]
 async fn ready_when_the_database_answers_and_migrations_are_current() {
     let db = TestDb::new().await;
-    let r = get(&app(db.pool.clone()), "/health/ready").await;
+    let r = get(&app(db.api_pool().await), "/health/ready").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let body = r.json();
     assert_eq!(body["status"], "ready");
@@ -26,7 +26,7 @@ async fn ready_when_the_database_answers_and_migrations_are_current() {
 #[tokio::test]
 async fn not_ready_when_migrations_are_pending() {
     let db = TestDb::empty().await;
-    let r = get(&app(db.pool.clone()), "/health/ready").await;
+    let r = get(&app(db.api_pool().await), "/health/ready").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = r.json();
     assert_eq!(body["checks"][0]["status"], "ok");
@@ -52,7 +52,7 @@ async fn not_ready_when_the_database_is_unreachable() {
 #[tokio::test]
 async fn unknown_routes_get_the_json_error_shape() {
     let db = TestDb::new().await;
-    let r = get(&app(db.pool.clone()), "/api/v1/nothing-here").await;
+    let r = get(&app(db.api_pool().await), "/api/v1/nothing-here").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let body = r.json();
     assert_eq!(body["error"]["code"], "not_found");
@@ -63,7 +63,7 @@ async fn unknown_routes_get_the_json_error_shape() {
 #[tokio::test]
 async fn request_ids_are_echoed_when_plain_and_replaced_when_not() {
     let db = TestDb::new().await;
-    let app = app(db.pool.clone());
+    let app = app(db.api_pool().await);
     let with = |id: &str| {
         Request::get("/health/live")
             .header("x-request-id", id)
@@ -85,7 +85,7 @@ async fn request_ids_are_echoed_when_plain_and_replaced_when_not() {
 #[tokio::test]
 async fn openapi_document_and_offline_docs_page_are_served() {
     let db = TestDb::new().await;
-    let app = app(db.pool.clone());
+    let app = app(db.api_pool().await);
     let r = get(&app, "/api/openapi.json").await;
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json();

@@ -13,8 +13,9 @@ pub fn settings() -> cryo_config::Settings {
     cryo_config::load(&opts).expect("test settings").0
 }
 
-pub fn app(pool: PgPool) -> axum::Router {
-    cryo_server::router(AppState::new(pool, settings()))
+/// The router over the API role's pool, as `serve` runs it.
+pub fn app(api_pool: PgPool) -> axum::Router {
+    cryo_server::router(AppState::new(api_pool, settings()).unwrap())
 }
 
 pub struct Reply {
@@ -45,4 +46,52 @@ pub async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
 
 pub async fn get(app: &axum::Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// A JSON request, optionally with a bearer token.
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    send(app, req).await
+}
+
+pub struct User {
+    pub id: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// Register a user and return their tokens.
+pub async fn register(app: &axum::Router, name: &str) -> User {
+    let email = format!("{name}-{}@lab.example", uuid::Uuid::new_v4().simple());
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(serde_json::json!({"email": email, "password": "correct horse battery", "display_name": name})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let v = r.json();
+    User {
+        id: v["user"]["id"].as_str().unwrap().to_string(),
+        token: v["access_token"].as_str().unwrap().to_string(),
+        refresh: v["refresh_token"].as_str().unwrap().to_string(),
+    }
 }

@@ -1,4 +1,7 @@
-//! API tests: the real router, driven without a socket, against a real database.
+//! API tests: the real router, driven without a socket, against a real database, served through
+//! the API's powerless login role exactly as `serve` does.
 
+mod auth;
 mod health;
 mod helpers;
+mod tenancy;

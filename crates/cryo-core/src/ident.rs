@@ -1,0 +1,176 @@
+//! Validated identity and collaboration values: parsed once where they enter, trusted after.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidValue {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// An e-mail address: trimmed, one `@`, something on both sides, at most 320 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Email, InvalidValue> {
+        let s = s.trim();
+        let (local, domain) = s
+            .split_once('@')
+            .ok_or_else(|| invalid("email", "must contain @"))?;
+        if local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || s.len() > 320
+            || s.chars().any(char::is_whitespace)
+        {
+            return Err(invalid("email", "is not an e-mail address"));
+        }
+        Ok(Email(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password: 10 to 1024 characters. Length beats composition rules (NIST SP 800-63B).
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+
+    pub fn parse(s: &str) -> Result<Password, InvalidValue> {
+        let n = s.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(invalid(
+                "password",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        if n > 1024 {
+            return Err(invalid("password", "must be at most 1024 characters"));
+        }
+        Ok(Password(s.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(**redacted**)")
+    }
+}
+
+/// A human-visible name (team, project, person): trimmed, 1 to `max` characters.
+pub fn parse_name(field: &'static str, s: &str, max: usize) -> Result<String, InvalidValue> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if t.chars().count() > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(t.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    Admin,
+    Editor,
+    Viewer,
+}
+
+impl TeamRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Admin => "admin",
+            TeamRole::Editor => "editor",
+            TeamRole::Viewer => "viewer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SharePermission {
+    Read,
+    Write,
+}
+
+impl SharePermission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SharePermission::Read => "read",
+            SharePermission::Write => "write",
+        }
+    }
+}
+
+/// What a polymorphic reference (share, comment, notification) may point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Project,
+    Molecule,
+    Mixture,
+    Experiment,
+    Protocol,
+    Prediction,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Project => "project",
+            ResourceKind::Molecule => "molecule",
+            ResourceKind::Mixture => "mixture",
+            ResourceKind::Experiment => "experiment",
+            ResourceKind::Protocol => "protocol",
+            ResourceKind::Prediction => "prediction",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" a@b.org ").unwrap().as_str(), "a@b.org");
+        for bad in ["", "ab.org", "@b.org", "a@", "a b@c.org", "a@b@c"] {
+            assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_length_and_never_print() {
+        assert!(Password::parse("short").is_err());
+        let p = Password::parse("correct horse battery").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("name", "  Lab  ", 10).unwrap(), "Lab");
+        assert!(parse_name("name", "   ", 10).is_err());
+        assert!(parse_name("name", "abcdefghijk", 10).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! The RLS helper: every query made on behalf of a caller runs in a transaction that first sets
+//! the caller's JWT claims (transaction-local, as Supabase's PostgREST does) and switches to the
+//! caller's database role. The API's login role is NOINHERIT, so a query that skipped this
+//! helper could not read or write anything.
+
+use crate::DbError;
+use sqlx::{Executor, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// The database role a request runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbRole {
+    Anon,
+    Authenticated,
+    ServiceRole,
+}
+
+impl DbRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbRole::Anon => "anon",
+            DbRole::Authenticated => "authenticated",
+            DbRole::ServiceRole => "service_role",
+        }
+    }
+
+    fn set_role(self) -> &'static str {
+        match self {
+            DbRole::Anon => "SET LOCAL ROLE anon",
+            DbRole::Authenticated => "SET LOCAL ROLE authenticated",
+            DbRole::ServiceRole => "SET LOCAL ROLE service_role",
+        }
+    }
+}
+
+/// Who a query runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: Option<Uuid>,
+    pub role: DbRole,
+}
+
+impl Identity {
+    pub fn anon() -> Self {
+        Identity {
+            user_id: None,
+            role: DbRole::Anon,
+        }
+    }
+
+    pub fn user(id: Uuid) -> Self {
+        Identity {
+            user_id: Some(id),
+            role: DbRole::Authenticated,
+        }
+    }
+
+    /// Administrative work (registration, login bookkeeping, admin endpoints, tooling).
+    pub fn service() -> Self {
+        Identity {
+            user_id: None,
+            role: DbRole::ServiceRole,
+        }
+    }
+
+    fn claims(&self) -> String {
+        serde_json::json!({
+            "sub": self.user_id.map(|u| u.to_string()),
+            "role": self.role.as_str(),
+        })
+        .to_string()
+    }
+}
+
+/// Begin a transaction as `identity`. Commit it to keep the changes; dropping it rolls back.
+pub async fn begin(
+    pool: &PgPool,
+    identity: &Identity,
+) -> Result<Transaction<'static, Postgres>, DbError> {
+    let mut tx = pool.begin().await?;
+    act_as(&mut tx, identity).await?;
+    Ok(tx)
+}
+
+/// Switch an open transaction to `identity` (both settings end with the transaction).
+pub async fn act_as(
+    tx: &mut Transaction<'_, Postgres>,
+    identity: &Identity,
+) -> Result<(), DbError> {
+    sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+        .bind(identity.claims())
+        .execute(&mut **tx)
+        .await?;
+    tx.execute(identity.role.set_role()).await?;
+    Ok(())
+}

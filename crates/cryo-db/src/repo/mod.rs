@@ -1,0 +1,28 @@
+//! Repositories: the SQL for each capability, as functions over a connection. Callers open the
+//! connection with [`crate::identity::begin`], so the caller's identity decides, through row-level
+//! security, which rows every statement here can see or change.
+
+pub mod auth;
+pub mod collab;
+
+use sqlx::PgConnection;
+
+pub type Conn = PgConnection;
+
+/// Rows per page, bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    pub const MAX_LIMIT: i64 = 500;
+
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Page {
+        Page {
+            limit: limit.unwrap_or(100).clamp(1, Self::MAX_LIMIT),
+            offset: offset.unwrap_or(0).max(0),
+        }
+    }
+}

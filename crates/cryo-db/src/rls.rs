@@ -1,0 +1,525 @@
+//! Row-level security: (re)apply the policy set, and verify it by coverage and by
+//! impersonation.
+//!
+//! `verify` checks, for every table in `public`:
+//! - coverage: RLS enabled and forced, a service_role policy, an `authenticated` policy for each
+//!   command unless [`DENIED_BY_DESIGN`] says that command is deliberately refused, and no
+//!   policy whose condition is plain `true` outside the reference tables' reads;
+//! - effectiveness: inside a transaction that is always rolled back, it creates two users in two
+//!   teams with a row of every table belonging to the first, then, as the second user, tries to
+//!   SELECT, UPDATE, DELETE and re-INSERT each row; and, as the first user, checks that the
+//!   owner does see their rows (so a deny-everything policy cannot pass).
+
+use crate::identity::{Identity, act_as};
+use crate::{DbError, migrate::MIGRATOR};
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Executor, PgPool, Postgres, Row, Transaction};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Migrations carrying this header are idempotent policy sets that `apply` re-runs.
+pub const POLICY_SET_MARKER: &str = "-- cryoprotect: rls-policy-set";
+
+/// (table, command) pairs no `authenticated` policy grants, on purpose.
+pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
+    (
+        "users",
+        "INSERT",
+        "accounts are created by the authentication service",
+    ),
+    (
+        "users",
+        "DELETE",
+        "accounts are deactivated by administrators",
+    ),
+    (
+        "property_types",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "property_types",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "property_types",
+        "DELETE",
+        "reference data: service_role only",
+    ),
+    (
+        "calculation_methods",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "calculation_methods",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "calculation_methods",
+        "DELETE",
+        "reference data: service_role only",
+    ),
+    (
+        "notifications",
+        "INSERT",
+        "notifications are sent by the service",
+    ),
+    ("activity_log", "UPDATE", "append-only"),
+    ("activity_log", "DELETE", "append-only"),
+    ("audit_log", "SELECT", "administrators only (service_role)"),
+    ("audit_log", "UPDATE", "append-only"),
+    ("audit_log", "DELETE", "append-only"),
+    ("refresh_tokens", "SELECT", "authentication service only"),
+    ("refresh_tokens", "INSERT", "authentication service only"),
+    ("refresh_tokens", "UPDATE", "authentication service only"),
+    ("refresh_tokens", "DELETE", "authentication service only"),
+];
+
+/// Policies allowed to be unconditionally `true`: reads of reference data.
+const OPEN_READS: &[&str] = &["property_types_select", "calculation_methods_select"];
+
+/// Tables everyone may read, so a cross-tenant read is not a violation.
+const PUBLIC_READ_TABLES: &[&str] = &["property_types", "calculation_methods"];
+
+const COMMANDS: [&str; 4] = ["SELECT", "INSERT", "UPDATE", "DELETE"];
+
+/// Re-create the policy set: run every policy-set migration again, in one transaction.
+pub async fn apply(pool: &PgPool) -> Result<usize, DbError> {
+    let mut tx = pool.begin().await?;
+    let mut applied = 0;
+    for m in MIGRATOR.iter().filter(|m| {
+        m.migration_type.is_up_migration() && m.sql.as_str().starts_with(POLICY_SET_MARKER)
+    }) {
+        tx.execute(sqlx::raw_sql(m.sql.clone())).await?;
+        applied += 1;
+    }
+    tx.commit().await?;
+    Ok(applied)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub table: String,
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.findings.iter().all(|f| f.ok)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.ok)
+    }
+
+    fn push(&mut self, table: &str, check: impl Into<String>, ok: bool, detail: impl Into<String>) {
+        self.findings.push(Finding {
+            table: table.to_string(),
+            check: check.into(),
+            ok,
+            detail: detail.into(),
+        });
+    }
+}
+
+pub async fn verify(pool: &PgPool) -> Result<Report, DbError> {
+    let mut report = Report {
+        findings: Vec::new(),
+    };
+    coverage(pool, &mut report).await?;
+    effectiveness(pool, &mut report).await?;
+    Ok(report)
+}
+
+async fn user_tables(pool: &PgPool) -> Result<Vec<(String, bool, bool)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> '_sqlx_migrations'
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn coverage(pool: &PgPool, report: &mut Report) -> Result<(), DbError> {
+    let policies = sqlx::query(
+        "SELECT tablename::text AS t, policyname::text AS name, cmd::text AS cmd, roles::text[] AS roles,
+                coalesce(qual, '') AS qual, coalesce(with_check, '') AS with_check
+         FROM pg_policies WHERE schemaname = 'public'",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (table, enabled, forced) in user_tables(pool).await? {
+        report.push(
+            &table,
+            "rls_enabled",
+            enabled,
+            if enabled {
+                "enabled"
+            } else {
+                "row-level security is disabled"
+            },
+        );
+        report.push(
+            &table,
+            "rls_forced",
+            forced,
+            if forced {
+                "forced"
+            } else {
+                "not forced: the table owner bypasses policies"
+            },
+        );
+        let mine: Vec<_> = policies
+            .iter()
+            .filter(|p| p.get::<String, _>("t") == table)
+            .collect();
+        let for_role = |role: &str, cmd: &str| {
+            mine.iter().any(|p| {
+                let roles: Vec<String> = p.get("roles");
+                let c: String = p.get("cmd");
+                (c == cmd || c == "ALL")
+                    && (roles.iter().any(|r| r == role) || roles.iter().any(|r| r == "public"))
+            })
+        };
+        let service = COMMANDS.iter().all(|c| for_role("service_role", c));
+        report.push(
+            &table,
+            "policy:service_role",
+            service,
+            if service {
+                "present"
+            } else {
+                "no service_role policy for every command"
+            },
+        );
+        for cmd in COMMANDS {
+            let denied = DENIED_BY_DESIGN
+                .iter()
+                .find(|(t, c, _)| *t == table && *c == cmd);
+            let has = for_role("authenticated", cmd);
+            let (ok, detail) = match (has, denied) {
+                (true, None) => (true, "policy present".to_string()),
+                (false, Some((_, _, why))) => (true, format!("denied by design: {why}")),
+                (true, Some(_)) => (
+                    false,
+                    "a policy grants a command that should be denied".to_string(),
+                ),
+                (false, None) => (
+                    false,
+                    "no policy: authenticated users cannot do this at all".to_string(),
+                ),
+            };
+            report.push(&table, format!("policy:{}", cmd.to_lowercase()), ok, detail);
+        }
+        for p in &mine {
+            let name: String = p.get("name");
+            let roles: Vec<String> = p.get("roles");
+            let qual: String = p.get("qual");
+            let check: String = p.get("with_check");
+            let open = [qual.trim(), check.trim()].contains(&"true");
+            let service_only = roles == ["service_role"];
+            if open && !service_only && !OPEN_READS.contains(&name.as_str()) {
+                report.push(
+                    &table,
+                    format!("permissive:{name}"),
+                    false,
+                    "policy condition is plain `true`",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row of every table, owned by user A in team A. Ids are generated; everything is rolled back.
+const FIXTURE: &str = r#"
+INSERT INTO users (id, email, display_name) VALUES
+    (current_setting('rlsv.a')::uuid, 'rls-a-' || gen_random_uuid() || '@verify.invalid', 'RLS verifier A'),
+    (current_setting('rlsv.b')::uuid, 'rls-b-' || gen_random_uuid() || '@verify.invalid', 'RLS verifier B');
+INSERT INTO user_profiles (user_id, affiliation) VALUES (current_setting('rlsv.a')::uuid, 'Lab A');
+INSERT INTO teams (id, name, created_by) VALUES
+    (current_setting('rlsv.team_a')::uuid, 'RLS team A', current_setting('rlsv.a')::uuid),
+    (current_setting('rlsv.team_b')::uuid, 'RLS team B', current_setting('rlsv.b')::uuid);
+INSERT INTO projects (id, name, team_id, created_by) VALUES
+    (current_setting('rlsv.projects')::uuid, 'RLS project', current_setting('rlsv.team_a')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO molecules (id, name, canonical_smiles, project_id, created_by) VALUES
+    (current_setting('rlsv.molecules')::uuid, 'rls', 'OCCO', current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO molecular_properties (id, molecule_id, property_type_id, calculation_method_id, numeric_value)
+    SELECT current_setting('rlsv.molecular_properties')::uuid, current_setting('rlsv.molecules')::uuid, t.id, c.id, 62.07
+    FROM property_types t, calculation_methods c
+    WHERE t.name = 'Molecular Weight' AND c.name = 'RDKit Descriptors' AND c.version = '1';
+INSERT INTO mixtures (id, name, project_id, created_by) VALUES
+    (current_setting('rlsv.mixtures')::uuid, 'rls', current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO mixture_components (id, mixture_id, molecule_id, concentration, concentration_unit) VALUES
+    (current_setting('rlsv.mixture_components')::uuid, current_setting('rlsv.mixtures')::uuid,
+     current_setting('rlsv.molecules')::uuid, 1, 'M');
+INSERT INTO protocols (id, mixture_id, name, project_id, created_by) VALUES
+    (current_setting('rlsv.protocols')::uuid, current_setting('rlsv.mixtures')::uuid, 'rls',
+     current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO experiments (id, mixture_id, property_type_id, numeric_value, project_id, created_by)
+    SELECT current_setting('rlsv.experiments')::uuid, current_setting('rlsv.mixtures')::uuid, t.id, -120,
+           current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid
+    FROM property_types t WHERE t.name = 'Glass Transition Temperature';
+INSERT INTO lab_verifications (id, experiment_id, requested_by, verifier_id) VALUES
+    (current_setting('rlsv.lab_verifications')::uuid, current_setting('rlsv.experiments')::uuid,
+     current_setting('rlsv.a')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO predictions (id, mixture_id, property_type_id, calculation_method_id, numeric_value, project_id, created_by)
+    SELECT current_setting('rlsv.predictions')::uuid, current_setting('rlsv.mixtures')::uuid, t.id, c.id, 70,
+           current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid
+    FROM property_types t, calculation_methods c
+    WHERE t.name = 'Mixture Cryoprotection Score' AND c.name = 'CryoProtect Scoring' AND c.version = '1';
+INSERT INTO shared_resources (id, team_id, resource_type, resource_id, shared_by) VALUES
+    (current_setting('rlsv.shared_resources')::uuid, current_setting('rlsv.team_a')::uuid, 'mixture',
+     current_setting('rlsv.mixtures')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO comments (id, resource_type, resource_id, body, created_by) VALUES
+    (current_setting('rlsv.comments')::uuid, 'mixture', current_setting('rlsv.mixtures')::uuid, 'rls', current_setting('rlsv.a')::uuid);
+INSERT INTO notifications (id, user_id, title, message) VALUES
+    (current_setting('rlsv.notifications')::uuid, current_setting('rlsv.a')::uuid, 'rls', 'rls');
+INSERT INTO activity_log (id, team_id, user_id, action) VALUES
+    (current_setting('rlsv.activity_log')::uuid, current_setting('rlsv.team_a')::uuid, current_setting('rlsv.a')::uuid, 'verify');
+INSERT INTO audit_log (id, actor_id, actor_role, action) VALUES
+    (current_setting('rlsv.audit_log')::uuid, current_setting('rlsv.a')::uuid, 'authenticated', 'verify');
+INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES
+    (current_setting('rlsv.refresh_tokens')::uuid, current_setting('rlsv.a')::uuid, gen_random_uuid()::text::bytea, now() + interval '1 day');
+"#;
+
+/// Tables whose fixture row has its id under `rlsv.<table>`; the rest are found by query.
+const FIXTURE_TABLES: &[&str] = &[
+    "projects",
+    "molecules",
+    "molecular_properties",
+    "mixtures",
+    "mixture_components",
+    "protocols",
+    "experiments",
+    "lab_verifications",
+    "predictions",
+    "shared_resources",
+    "comments",
+    "notifications",
+    "activity_log",
+    "audit_log",
+    "refresh_tokens",
+];
+
+/// Tables whose owner cannot read their own row back, by design.
+const OWNER_CANNOT_READ: &[&str] = &["audit_log", "refresh_tokens"];
+
+async fn set(tx: &mut Transaction<'_, Postgres>, key: &str, value: &str) -> Result<(), DbError> {
+    sqlx::query("SELECT set_config($1, $2, true)")
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Quote an identifier taken from the catalog (never user input).
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError> {
+    let tables = user_tables(pool).await?;
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut tx = pool.begin().await?;
+    act_as(&mut tx, &Identity::service()).await?;
+    let mut ids: BTreeMap<String, (String, Uuid)> = BTreeMap::new();
+    set(&mut tx, "rlsv.a", &a.to_string()).await?;
+    set(&mut tx, "rlsv.b", &b.to_string()).await?;
+    for key in ["team_a", "team_b"].iter().chain(FIXTURE_TABLES) {
+        let id = Uuid::new_v4();
+        set(&mut tx, &format!("rlsv.{key}"), &id.to_string()).await?;
+        if FIXTURE_TABLES.contains(key) {
+            ids.insert(key.to_string(), ("id".into(), id));
+        }
+    }
+    if let Err(e) = tx.execute(FIXTURE).await {
+        report.push(
+            "*",
+            "fixture",
+            false,
+            format!("could not create the verification fixture: {e}"),
+        );
+        return Ok(());
+    }
+    let team_a: Uuid = sqlx::query_scalar("SELECT current_setting('rlsv.team_a')::uuid")
+        .fetch_one(&mut *tx)
+        .await?;
+    let membership: Uuid =
+        sqlx::query_scalar("SELECT id FROM team_members WHERE team_id = $1 AND user_id = $2")
+            .bind(team_a)
+            .bind(a)
+            .fetch_one(&mut *tx)
+            .await?;
+    ids.insert("users".into(), ("id".into(), a));
+    ids.insert("user_profiles".into(), ("user_id".into(), a));
+    ids.insert("teams".into(), ("id".into(), team_a));
+    ids.insert("team_members".into(), ("id".into(), membership));
+    for reference in PUBLIC_READ_TABLES {
+        let id: Uuid = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT id FROM {} LIMIT 1",
+            ident(reference)
+        )))
+        .fetch_one(&mut *tx)
+        .await?;
+        ids.insert(reference.to_string(), ("id".into(), id));
+    }
+
+    for (table, _, _) in &tables {
+        let Some((pk, id)) = ids.get(table).cloned() else {
+            report.push(
+                table,
+                "fixture",
+                false,
+                "no verification fixture row for this table: add one to rls.rs",
+            );
+            continue;
+        };
+        let (t, k) = (ident(table), ident(&pk));
+        // Snapshot A's row as JSON (as service_role) to attempt a forged re-insert as B.
+        act_as(&mut tx, &Identity::service()).await?;
+        let row: serde_json::Value = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT to_jsonb(x) FROM {t} x WHERE {k} = $1"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        // The owner sees their own row, unless the table is deliberately unreadable to them.
+        if !OWNER_CANNOT_READ.contains(&table.as_str()) {
+            act_as(&mut tx, &Identity::user(a)).await?;
+            let seen = count(
+                &mut tx,
+                &format!("SELECT count(*) FROM {t} WHERE {k} = $1"),
+                id,
+            )
+            .await;
+            report.push(
+                table,
+                "owner_reads_own",
+                seen == Ok(1),
+                format!("owner sees {seen:?} of 1 row"),
+            );
+        }
+
+        act_as(&mut tx, &Identity::user(b)).await?;
+        if !PUBLIC_READ_TABLES.contains(&table.as_str()) {
+            let seen = count(
+                &mut tx,
+                &format!("SELECT count(*) FROM {t} WHERE {k} = $1"),
+                id,
+            )
+            .await;
+            report.push(
+                table,
+                "cross_tenant_select",
+                !matches!(seen, Ok(n) if n > 0),
+                format!("other user sees {seen:?} rows"),
+            );
+        }
+        let updated = affected(
+            &mut tx,
+            &format!("UPDATE {t} SET {k} = {k} WHERE {k} = $1"),
+            id,
+        )
+        .await;
+        report.push(
+            table,
+            "cross_tenant_update",
+            !matches!(updated, Ok(n) if n > 0),
+            format!("other user updated {updated:?} rows"),
+        );
+        let deleted = affected(&mut tx, &format!("DELETE FROM {t} WHERE {k} = $1"), id).await;
+        report.push(
+            table,
+            "cross_tenant_delete",
+            !matches!(deleted, Ok(n) if n > 0),
+            format!("other user deleted {deleted:?} rows"),
+        );
+
+        let mut forged = row.clone();
+        forged[pk.as_str()] = serde_json::Value::String(Uuid::new_v4().to_string());
+        let inserted = insert_json(&mut tx, &t, &forged).await;
+        let blocked = match &inserted {
+            Ok(_) => false,
+            // 42501: RLS violation or missing privilege. Anything else (e.g. a unique key) means
+            // the policy let the row through and only a constraint stopped it.
+            Err(code) => code == "42501",
+        };
+        report.push(
+            table,
+            "cross_tenant_insert",
+            blocked,
+            format!("forged insert as another user: {inserted:?}"),
+        );
+    }
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// Run a statement in a savepoint; Ok(value) or Err(SQLSTATE).
+async fn count(tx: &mut Transaction<'_, Postgres>, sql: &str, id: Uuid) -> Result<i64, String> {
+    savepoint(tx, async |tx| {
+        sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_string()))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await
+    })
+    .await
+}
+
+async fn affected(tx: &mut Transaction<'_, Postgres>, sql: &str, id: Uuid) -> Result<u64, String> {
+    savepoint(tx, async |tx| {
+        sqlx::query(AssertSqlSafe(sql.to_string()))
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .await
+}
+
+async fn insert_json(
+    tx: &mut Transaction<'_, Postgres>,
+    table: &str,
+    row: &serde_json::Value,
+) -> Result<u64, String> {
+    let sql = format!("INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, $1)");
+    savepoint(tx, async |tx| {
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(row)
+            .execute(&mut **tx)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .await
+}
+
+async fn savepoint<T>(
+    tx: &mut Transaction<'_, Postgres>,
+    f: impl AsyncFnOnce(&mut Transaction<'_, Postgres>) -> Result<T, sqlx::Error>,
+) -> Result<T, String> {
+    let _ = tx.execute("SAVEPOINT rls_probe").await;
+    let result = f(tx).await;
+    // Always roll back: even an allowed change must not stay, and a failed one aborts the tx.
+    let _ = tx.execute("ROLLBACK TO SAVEPOINT rls_probe").await;
+    result.map_err(|e| match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| d.message().to_string()),
+        other => other.to_string(),
+    })
+}

@@ -1,0 +1,149 @@
+//! The policy set, verified by the same code `cryoprotect db rls verify` runs.
+
+use cryo_db::{Identity, identity, rls};
+use cryo_testkit::TestDb;
+use sqlx::Executor;
+
+#[tokio::test]
+async fn verify_passes_on_a_migrated_database() {
+    let db = TestDb::new().await;
+    let report = rls::verify(&db.pool).await.unwrap();
+    let failures: Vec<_> = report.failures().collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    // It really looked: every table was probed cross-tenant for all four commands.
+    let probes = report
+        .findings
+        .iter()
+        .filter(|f| f.check.starts_with("cross_tenant_"))
+        .count();
+    assert!(probes >= 20 * 3, "{probes}");
+}
+
+#[tokio::test]
+async fn verify_names_the_table_when_rls_is_disabled() {
+    let db = TestDb::new().await;
+    db.pool
+        .execute("ALTER TABLE mixtures DISABLE ROW LEVEL SECURITY")
+        .await
+        .unwrap();
+    let report = rls::verify(&db.pool).await.unwrap();
+    let failed: Vec<_> = report
+        .failures()
+        .map(|f| (f.table.as_str(), f.check.as_str()))
+        .collect();
+    assert!(failed.contains(&("mixtures", "rls_enabled")), "{failed:?}");
+    assert!(
+        failed.contains(&("mixtures", "cross_tenant_select")),
+        "{failed:?}"
+    );
+    // Components follow their mixture's visibility, so they leak with it; nothing else does.
+    assert!(
+        failed
+            .iter()
+            .all(|(t, _)| *t == "mixtures" || *t == "mixture_components"),
+        "only mixtures and what follows them fail: {failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn verify_names_the_table_when_a_policy_is_dropped_or_opened() {
+    let db = TestDb::new().await;
+    db.pool
+        .execute("DROP POLICY experiments_select ON experiments")
+        .await
+        .unwrap();
+    let report = rls::verify(&db.pool).await.unwrap();
+    let failed: Vec<_> = report
+        .failures()
+        .map(|f| (f.table.clone(), f.check.clone()))
+        .collect();
+    assert!(
+        failed.contains(&("experiments".into(), "policy:select".into())),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&("experiments".into(), "owner_reads_own".into())),
+        "{failed:?}"
+    );
+
+    db.pool
+        .execute("CREATE POLICY leak ON predictions FOR SELECT TO authenticated USING (true)")
+        .await
+        .unwrap();
+    let report = rls::verify(&db.pool).await.unwrap();
+    let failed: Vec<_> = report
+        .failures()
+        .map(|f| (f.table.clone(), f.check.clone()))
+        .collect();
+    assert!(
+        failed.contains(&("predictions".into(), "permissive:leak".into())),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&("predictions".into(), "cross_tenant_select".into())),
+        "{failed:?}"
+    );
+
+    // apply restores the policy set.
+    assert_eq!(rls::apply(&db.pool).await.unwrap(), 1);
+    let report = rls::verify(&db.pool).await.unwrap();
+    assert!(report.ok(), "{:#?}", report.failures().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_api_role_can_do_nothing_without_an_identity() {
+    let db = TestDb::new().await;
+    let api = db.api_pool().await;
+    let err = sqlx::query("SELECT count(*) FROM property_types")
+        .fetch_one(&api)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "42501");
+
+    // As anon, reference data is readable; user data is not.
+    let mut tx = identity::begin(&api, &Identity::anon()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM property_types")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(n > 10);
+    let err = sqlx::query("SELECT count(*) FROM mixtures")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "42501");
+}
+
+#[tokio::test]
+async fn identity_does_not_leak_between_pooled_transactions() {
+    let db = TestDb::new().await;
+    let api = {
+        use sqlx::postgres::PgPoolOptions;
+        PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(cryo_testkit::api_options(&db.name))
+            .await
+            .unwrap()
+    };
+    let user = uuid::Uuid::new_v4();
+    {
+        let mut tx = identity::begin(&api, &Identity::user(user)).await.unwrap();
+        let uid: Option<uuid::Uuid> = sqlx::query_scalar("SELECT auth.uid()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(uid, Some(user));
+        tx.commit().await.unwrap();
+    }
+    // Same single connection, next transaction: no claims, back to the powerless login role.
+    let (claims, current): (Option<String>, String) = sqlx::query_as(
+        "SELECT nullif(current_setting('request.jwt.claims', true), ''), current_user::text",
+    )
+    .fetch_one(&api)
+    .await
+    .unwrap();
+    assert_eq!(
+        (claims, current.as_str()),
+        (None, cryo_testkit::TEST_API_ROLE)
+    );
+}

@@ -1,0 +1,238 @@
+//! Local accounts: register, login, refresh (rotating), logout, me.
+
+use crate::auth::{self, Caller, access_claims, new_refresh_token, refresh_hash};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use cryo_core::ident::{Email, Password, parse_name};
+use cryo_db::Identity;
+use cryo_db::repo::auth as repo;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub global_role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: UserInfo,
+}
+
+impl From<repo::UserRow> for UserInfo {
+    fn from(u: repo::UserRow) -> Self {
+        UserInfo {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            global_role: u.global_role,
+        }
+    }
+}
+
+async fn tokens_for(
+    state: &AppState,
+    tx: &mut cryo_db::repo::Conn,
+    user: repo::UserRow,
+) -> ApiResult<TokenResponse> {
+    let ttl = state.settings.auth.access_ttl;
+    let access = state
+        .jwt
+        .issue(&access_claims(user.id, &user.email, &user.global_role, ttl))?;
+    let (refresh, hash) = new_refresh_token();
+    let expires = OffsetDateTime::now_utc() + state.settings.auth.refresh_ttl;
+    repo::store_refresh_token(tx, user.id, &hash, expires).await?;
+    Ok(TokenResponse {
+        access_token: access,
+        refresh_token: refresh,
+        token_type: "bearer",
+        expires_in: ttl.as_secs(),
+        user: user.into(),
+    })
+}
+
+/// Create a local account and sign in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = TokenResponse), (status = 409, description = "E-mail already registered"),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    let email = Email::parse(&req.email)?;
+    let password = Password::parse(&req.password)?;
+    let name = parse_name("display_name", &req.display_name, 200)?;
+    let hash = auth::hash_password(password.expose().to_string()).await?;
+    let mut tx = state.begin(&Identity::service()).await?;
+    let user = repo::create_user(&mut tx, email.as_str(), &name, &hash)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("an account with this e-mail exists".into()))?;
+    repo::audit(
+        &mut tx,
+        Some(user.id),
+        "authenticated",
+        "register",
+        Some("users"),
+        Some(user.id),
+        serde_json::json!({}),
+    )
+    .await?;
+    let tokens = tokens_for(&state, &mut tx, user).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(tokens)))
+}
+
+/// Sign in with e-mail and password. Repeated failures lock the account with growing delays.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, description = "Locked after repeated failures", body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let mut tx = state.begin(&Identity::service()).await?;
+    let record = repo::find_for_login(&mut tx, req.email.trim()).await?;
+    if let Some(r) = &record
+        && let Some(until) = r.locked_until
+    {
+        let wait = (until - OffsetDateTime::now_utc()).whole_seconds();
+        if wait > 0 {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: wait as u64,
+            });
+        }
+    }
+    let ok = auth::verify_password(
+        req.password,
+        record.as_ref().and_then(|r| r.password_hash.clone()),
+    )
+    .await;
+    let Some(record) = record.filter(|r| r.is_active) else {
+        return Err(ApiError::InvalidCredentials);
+    };
+    if !ok {
+        repo::record_failure(&mut tx, record.id, state.settings.auth.lockout_after as i32).await?;
+        repo::audit(
+            &mut tx,
+            Some(record.id),
+            "anon",
+            "login_failed",
+            Some("users"),
+            Some(record.id),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    repo::record_success(&mut tx, record.id).await?;
+    let user = repo::find_user(&mut tx, record.id)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let tokens = tokens_for(&state, &mut tx, user).await?;
+    tx.commit().await?;
+    Ok(Json(tokens))
+}
+
+/// Exchange a refresh token for new tokens. Each refresh token works once; reusing one revokes
+/// every session of that account (it was stolen, or the client is broken).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let mut tx = state.begin(&Identity::service()).await?;
+    let token = repo::take_refresh_token(&mut tx, &refresh_hash(&req.refresh_token))
+        .await?
+        .ok_or(ApiError::InvalidToken("unknown refresh token"))?;
+    if token.revoked_at.is_some() {
+        repo::revoke_all_refresh_tokens(&mut tx, token.user_id).await?;
+        repo::audit(
+            &mut tx,
+            Some(token.user_id),
+            "anon",
+            "refresh_token_reused",
+            Some("refresh_tokens"),
+            Some(token.id),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::InvalidToken("refresh token already used"));
+    }
+    if token.expires_at < OffsetDateTime::now_utc() {
+        return Err(ApiError::InvalidToken("refresh token expired"));
+    }
+    let user = repo::find_user(&mut tx, token.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken("account inactive"))?;
+    let tokens = tokens_for(&state, &mut tx, user).await?;
+    let new_id = repo::take_refresh_token(&mut tx, &refresh_hash(&tokens.refresh_token))
+        .await?
+        .map(|t| t.id);
+    repo::revoke_refresh_token(&mut tx, token.id, new_id).await?;
+    tx.commit().await?;
+    Ok(Json(tokens))
+}
+
+/// Revoke a refresh token (sign out of that session).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.begin(&Identity::service()).await?;
+    if let Some(token) =
+        repo::take_refresh_token(&mut tx, &refresh_hash(&req.refresh_token)).await?
+    {
+        repo::revoke_refresh_token(&mut tx, token.id, None).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserInfo), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UserInfo>> {
+    let id = caller.require_user()?;
+    let mut tx = state.begin(&caller.identity).await?;
+    let user = repo::find_user(&mut tx, id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    tx.commit().await?;
+    Ok(Json(user.into()))
+}

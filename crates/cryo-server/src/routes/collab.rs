@@ -1,0 +1,654 @@
+//! Teams, members, projects, sharing, comments, notifications and activity. Every handler runs
+//! as the caller; row-level security decides what exists for them, so another tenant's row is a
+//! 404, indistinguishable from a missing one.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name};
+use cryo_db::Identity;
+use cryo_db::repo::Page;
+use cryo_db::repo::collab::{
+    self as repo, Activity, Comment, Member, NewProject, Notification, Project, Share, Team,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Rows per page (1–500, default 100).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl Paging {
+    fn page(&self) -> Page {
+        Page::new(self.limit, self.offset)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamInput {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberInput {
+    pub role: TeamRole,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProjectInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub is_public: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub is_public: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShareInput {
+    pub resource_type: ResourceKind,
+    pub resource_id: Uuid,
+    #[serde(default = "read_permission")]
+    pub permission: SharePermission,
+}
+
+fn read_permission() -> SharePermission {
+    SharePermission::Read
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommentInput {
+    pub body: String,
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationFilter {
+    /// Only unread notifications.
+    #[serde(default)]
+    pub unread: bool,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn not_found(what: &'static str) -> ApiError {
+    ApiError::NotFound { what }
+}
+
+/// Teams the caller belongs to.
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Team>)))]
+pub async fn list_teams(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Team>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let teams = repo::list_teams(&mut tx, p.page()).await?;
+    tx.commit().await?;
+    Ok(Json(teams))
+}
+
+/// Create a team; the creator becomes its admin.
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamInput, security(("bearer" = [])),
+    responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<TeamInput>,
+) -> ApiResult<(StatusCode, Json<Team>)> {
+    let me = caller.require_user()?;
+    let name = parse_name("name", &input.name, 200)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let team = repo::create_team(&mut tx, me, &name, input.description.as_deref()).await?;
+    repo::log_activity(
+        &mut tx,
+        me,
+        Some(team.id),
+        "team.create",
+        None,
+        None,
+        serde_json::json!({"name": name}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(team)))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
+    responses((status = 200, body = Team), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Team>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let team = repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    tx.commit().await?;
+    Ok(Json(team))
+}
+
+/// Rename or describe a team (team admins).
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", request_body = TeamPatch, security(("bearer" = [])),
+    responses((status = 200, body = Team), (status = 403), (status = 404)))]
+pub async fn update_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<TeamPatch>,
+) -> ApiResult<Json<Team>> {
+    caller.require_user()?;
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, 200))
+        .transpose()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    match repo::update_team(&mut tx, id, name.as_deref(), p.description.as_deref()).await? {
+        Some(team) => {
+            tx.commit().await?;
+            Ok(Json(team))
+        }
+        None => Err(visible_but_refused(
+            repo::get_team(&mut tx, id).await?.is_some(),
+            "team",
+        )),
+    }
+}
+
+/// A write that touched nothing: 403 if the caller can see the row, else 404 (no leak).
+fn visible_but_refused(visible: bool, what: &'static str) -> ApiError {
+    if visible {
+        ApiError::Forbidden
+    } else {
+        not_found(what)
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if repo::delete_team(&mut tx, id).await? {
+        tx.commit().await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(visible_but_refused(
+        repo::get_team(&mut tx, id).await?.is_some(),
+        "team",
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Member>), (status = 404)))]
+pub async fn list_members(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<Member>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    let members = repo::list_members(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(members))
+}
+
+/// Add a member or change their role (team admins).
+#[utoipa::path(put, path = "/api/v1/teams/{id}/members/{user_id}", tag = "teams", request_body = MemberInput,
+    security(("bearer" = [])), responses((status = 204), (status = 403), (status = 404)))]
+pub async fn put_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<MemberInput>,
+) -> ApiResult<StatusCode> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    if !repo::upsert_member(&mut tx, id, user, input.role.as_str()).await? {
+        return Err(ApiError::Forbidden);
+    }
+    repo::log_activity(
+        &mut tx,
+        me,
+        Some(id),
+        "team.member.set",
+        None,
+        None,
+        serde_json::json!({"user_id": user, "role": input.role}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a member (team admins), or leave (yourself).
+#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{user_id}", tag = "teams", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    if !repo::remove_member(&mut tx, id, user).await? {
+        return Err(ApiError::Forbidden);
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}/resources", tag = "teams", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Share>), (status = 404)))]
+pub async fn list_shares(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<Share>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    let shares = repo::list_shares(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(shares))
+}
+
+/// Share one of your rows with a team you belong to; members are notified.
+#[utoipa::path(post, path = "/api/v1/teams/{id}/resources", tag = "teams", request_body = ShareInput,
+    security(("bearer" = [])), responses((status = 201, body = Share), (status = 404)))]
+pub async fn share(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<ShareInput>,
+) -> ApiResult<(StatusCode, Json<Share>)> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    let kind = input.resource_type.as_str();
+    let share = match repo::share(
+        &mut tx,
+        me,
+        id,
+        kind,
+        input.resource_id,
+        input.permission.as_str(),
+    )
+    .await
+    {
+        Ok(share) => share,
+        // Not the owner of that row (or it does not exist for the caller): do not say which.
+        Err(cryo_db::DbError::Sqlx(e))
+            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") =>
+        {
+            return Err(not_found("resource"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    repo::log_activity(
+        &mut tx,
+        me,
+        Some(id),
+        "share",
+        Some(kind),
+        Some(input.resource_id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    // Notifications are the service's to send, after the share itself is committed.
+    let mut tx = s.begin(&Identity::service()).await?;
+    repo::notify_team(
+        &mut tx,
+        id,
+        me,
+        "Resource shared",
+        &format!("A {kind} was shared with your team"),
+        Some(kind),
+        Some(input.resource_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(share)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/teams/{id}/resources/{resource_type}/{resource_id}", tag = "teams",
+    security(("bearer" = [])), responses((status = 204), (status = 404)))]
+pub async fn unshare(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, kind, rid)): Path<(Uuid, ResourceKind, Uuid)>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::unshare(&mut tx, id, kind.as_str(), rid).await? {
+        return Err(not_found("share"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}/activity", tag = "teams", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Activity>), (status = 404)))]
+pub async fn team_activity(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Activity>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_team(&mut tx, id)
+        .await?
+        .ok_or(not_found("team"))?;
+    let rows = repo::team_activity(&mut tx, id, p.page()).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+/// Projects the caller can see: their own, their teams', public ones and shared ones.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Project>)))]
+pub async fn list_projects(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Project>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_projects(&mut tx, p.page()).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+/// Create a project, optionally in a team where the caller is an editor or admin.
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectInput, security(("bearer" = [])),
+    responses((status = 201, body = Project), (status = 403), (status = 422)))]
+pub async fn create_project(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<ProjectInput>,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    let me = caller.require_user()?;
+    let name = parse_name("name", &input.name, 200)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let project = repo::create_project(
+        &mut tx,
+        me,
+        NewProject {
+            name: &name,
+            description: input.description.as_deref(),
+            team_id: input.team_id,
+            is_public: input.is_public,
+        },
+    )
+    .await?;
+    repo::log_activity(
+        &mut tx,
+        me,
+        project.team_id,
+        "project.create",
+        Some("project"),
+        Some(project.id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(project)))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
+    responses((status = 200, body = Project), (status = 404)))]
+pub async fn get_project(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Project>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let p = repo::get_project(&mut tx, id)
+        .await?
+        .ok_or(not_found("project"))?;
+    tx.commit().await?;
+    Ok(Json(p))
+}
+
+/// Edit a project: its owner, or editors and admins of its team.
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", request_body = ProjectPatch, security(("bearer" = [])),
+    responses((status = 200, body = Project), (status = 403), (status = 404)))]
+pub async fn update_project(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<ProjectPatch>,
+) -> ApiResult<Json<Project>> {
+    let me = caller.require_user()?;
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, 200))
+        .transpose()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    match repo::update_project(
+        &mut tx,
+        id,
+        name.as_deref(),
+        p.description.as_deref(),
+        p.is_public,
+    )
+    .await?
+    {
+        Some(project) => {
+            repo::log_activity(
+                &mut tx,
+                me,
+                project.team_id,
+                "project.update",
+                Some("project"),
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Json(project))
+        }
+        None => Err(visible_but_refused(
+            repo::get_project(&mut tx, id).await?.is_some(),
+            "project",
+        )),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_project(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if repo::delete_project(&mut tx, id).await? {
+        tx.commit().await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(visible_but_refused(
+        repo::get_project(&mut tx, id).await?.is_some(),
+        "project",
+    ))
+}
+
+/// Comments on a resource the caller can see.
+#[utoipa::path(get, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", params(Paging),
+    security(("bearer" = [])), responses((status = 200, body = Vec<Comment>)))]
+pub async fn list_comments(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((kind, rid)): Path<(ResourceKind, Uuid)>,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Comment>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_comments(&mut tx, kind.as_str(), rid, p.page()).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(post, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", request_body = CommentInput,
+    security(("bearer" = [])), responses((status = 201, body = Comment), (status = 404)))]
+pub async fn add_comment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((kind, rid)): Path<(ResourceKind, Uuid)>,
+    ApiJson(input): ApiJson<CommentInput>,
+) -> ApiResult<(StatusCode, Json<Comment>)> {
+    let me = caller.require_user()?;
+    let body = parse_name("body", &input.body, 10_000)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    match repo::add_comment(&mut tx, me, kind.as_str(), rid, input.parent_id, &body).await {
+        Ok(c) => {
+            tx.commit().await?;
+            Ok((StatusCode::CREATED, Json(c)))
+        }
+        Err(cryo_db::DbError::Sqlx(e))
+            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") =>
+        {
+            Err(not_found("resource"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments", request_body = CommentInput,
+    security(("bearer" = [])), responses((status = 200, body = Comment), (status = 404)))]
+pub async fn update_comment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<CommentInput>,
+) -> ApiResult<Json<Comment>> {
+    caller.require_user()?;
+    let body = parse_name("body", &input.body, 10_000)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let c = repo::update_comment(&mut tx, id, &body)
+        .await?
+        .ok_or(not_found("comment"))?;
+    tx.commit().await?;
+    Ok(Json(c))
+}
+
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_comment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_comment(&mut tx, id).await? {
+        return Err(not_found("comment"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter),
+    security(("bearer" = [])), responses((status = 200, body = Vec<Notification>)))]
+pub async fn list_notifications(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<NotificationFilter>,
+) -> ApiResult<Json<Vec<Notification>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_notifications(&mut tx, f.unread, Page::new(f.limit, f.offset)).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])),
+    responses((status = 204)))]
+pub async fn read_all_notifications(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::mark_read(&mut tx, None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn read_notification(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::mark_read(&mut tx, Some(id)).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_notification(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_notification(&mut tx, id).await? {
+        return Err(not_found("notification"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

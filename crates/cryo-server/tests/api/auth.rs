@@ -1,0 +1,319 @@
+use crate::helpers::{app, call, register, settings};
+use axum::http::StatusCode;
+use cryo_testkit::TestDb;
+use serde_json::json;
+
+fn sign(claims: serde_json::Value, secret: &[u8]) -> String {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
+    .unwrap()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    // Unpadded base64url, enough for hand-made tokens.
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn register_login_me_refresh_and_logout() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let alice = register(&app, "alice").await;
+
+    let me = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["id"], alice.id.as_str());
+    assert!(!me.text.contains("password"), "no hash leaks: {}", me.text);
+
+    let email = me.json()["email"].as_str().unwrap().to_string();
+    let login = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email.to_uppercase(), "password": "correct horse battery"})),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+
+    // Refresh rotates: the old token works once.
+    let r1 = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": alice.refresh})),
+    )
+    .await;
+    assert_eq!(r1.status, StatusCode::OK, "{}", r1.text);
+    let new_refresh = r1.json()["refresh_token"].as_str().unwrap().to_string();
+    // Reusing the old one is treated as theft: it fails and revokes the new one too.
+    let reuse = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": alice.refresh})),
+    )
+    .await;
+    assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
+    let after_theft = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": new_refresh})),
+    )
+    .await;
+    assert_eq!(after_theft.status, StatusCode::UNAUTHORIZED);
+
+    let fresh = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": "correct horse battery"})),
+    )
+    .await
+    .json();
+    let refresh = fresh["refresh_token"].as_str().unwrap();
+    let out = call(
+        &app,
+        "POST",
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after_logout = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await;
+    assert_eq!(after_logout.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn registration_validates_fields_and_refuses_duplicates() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let cases = [
+        (
+            json!({"email": "not-an-email", "password": "correct horse battery", "display_name": "X"}),
+            "email",
+        ),
+        (
+            json!({"email": "x@lab.example", "password": "short", "display_name": "X"}),
+            "password",
+        ),
+        (
+            json!({"email": "x@lab.example", "password": "correct horse battery", "display_name": "  "}),
+            "display_name",
+        ),
+        (
+            json!({"password": "correct horse battery", "display_name": "X"}),
+            "email",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = call(&app, "POST", "/api/v1/auth/register", None, Some(body)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
+    }
+    let body = json!({"email": "dup@lab.example", "password": "correct horse battery", "display_name": "D"});
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(body.clone())
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let again = call(&app, "POST", "/api/v1/auth/register", None, Some(json!({"email": "DUP@lab.example", "password": "correct horse battery", "display_name": "D"}))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_unknown_emails_look_the_same() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let body = json!({"email": "lock@lab.example", "password": "correct horse battery", "display_name": "L"});
+    call(&app, "POST", "/api/v1/auth/register", None, Some(body)).await;
+    let wrong = json!({"email": "lock@lab.example", "password": "wrong password!!"});
+    for _ in 0..5 {
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(wrong.clone()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["error"]["code"], "invalid_credentials");
+    }
+    // Locked now, even with the right password.
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "lock@lab.example", "password": "correct horse battery"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+
+    let unknown = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "nobody@lab.example", "password": "whatever12345"})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.json()["error"]["code"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn bad_tokens_are_rejected_with_401() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let alice = register(&app, "alice").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let wrong_key = sign(
+        json!({"sub": alice.id, "role": "authenticated", "exp": now + 600}),
+        b"some-other-secret-some-other-secret!",
+    );
+    let none_alg = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(
+            json!({"sub": alice.id, "role": "authenticated", "exp": now + 600})
+                .to_string()
+                .as_bytes()
+        )
+    );
+    for (token, why) in [
+        (wrong_key.as_str(), "wrong signature"),
+        (none_alg.as_str(), "alg none"),
+        ("not.a.jwt", "garbage"),
+    ] {
+        let r = call(&app, "GET", "/api/v1/auth/me", Some(token), None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{why}: {}", r.text);
+        assert_eq!(r.json()["error"]["code"], "invalid_token", "{why}");
+    }
+    let no_auth = call(&app, "GET", "/api/v1/auth/me", None, None).await;
+    assert_eq!(no_auth.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn expired_and_incomplete_tokens_signed_with_the_right_key_are_rejected() {
+    let db = TestDb::new().await;
+    let mut s = settings();
+    s.auth.jwt_secret = cryo_config::Secret::new("a-known-test-secret-a-known-test-secret");
+    let app = cryo_server::router(cryo_server::AppState::new(db.api_pool().await, s).unwrap());
+    let alice = register(&app, "alice").await;
+    let key = b"a-known-test-secret-a-known-test-secret";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    let good = sign(
+        json!({"sub": alice.id, "role": "authenticated", "exp": now + 600, "iss": "cryoprotect"}),
+        key,
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/v1/auth/me", Some(&good), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let cases = [
+        (
+            json!({"sub": alice.id, "role": "authenticated", "exp": now - 3600}),
+            "expired",
+        ),
+        (json!({"sub": alice.id, "role": "authenticated"}), "no exp"),
+        (json!({"role": "authenticated", "exp": now + 600}), "no sub"),
+        (json!({"sub": alice.id, "exp": now + 600}), "no role"),
+        (
+            json!({"sub": alice.id, "role": "superuser", "exp": now + 600}),
+            "unknown role",
+        ),
+        (
+            json!({"sub": "not-a-uuid", "role": "authenticated", "exp": now + 600}),
+            "sub not a uuid",
+        ),
+    ];
+    for (claims, why) in cases {
+        let r = call(
+            &app,
+            "GET",
+            "/api/v1/auth/me",
+            Some(&sign(claims, key)),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{why}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn supabase_style_tokens_are_accepted_and_get_an_account() {
+    let db = TestDb::new().await;
+    let mut s = settings();
+    s.auth.jwt_secret = cryo_config::Secret::new("supabase-jwt-secret-supabase-jwt-secret");
+    let app = cryo_server::router(cryo_server::AppState::new(db.api_pool().await, s).unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let id = uuid::Uuid::new_v4();
+    let token = sign(
+        json!({"sub": id, "role": "authenticated", "exp": now + 600, "aud": "authenticated", "email": "sb@lab.example"}),
+        b"supabase-jwt-secret-supabase-jwt-secret",
+    );
+    let me = call(&app, "GET", "/api/v1/auth/me", Some(&token), None).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    assert_eq!(me.json()["email"], "sb@lab.example");
+    let team = call(
+        &app,
+        "POST",
+        "/api/v1/teams",
+        Some(&token),
+        Some(json!({"name": "Supabase lab"})),
+    )
+    .await;
+    assert_eq!(team.status, StatusCode::CREATED, "{}", team.text);
+}

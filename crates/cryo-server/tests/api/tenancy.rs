@@ -1,0 +1,357 @@
+//! Two users in two teams: for every resource endpoint, B cannot read, list, update or delete
+//! A's rows (404, so existence does not leak), and team roles decide who may edit.
+
+use crate::helpers::{User, app, call, register};
+use axum::http::StatusCode;
+use cryo_testkit::TestDb;
+use serde_json::{Value, json};
+
+struct World {
+    app: axum::Router,
+    a: User,
+    b: User,
+    editor: User,
+    viewer: User,
+    team_a: String,
+    project: String,
+    _db: TestDb,
+}
+
+async fn world() -> World {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let (a, b, editor, viewer) = (
+        register(&app, "alice").await,
+        register(&app, "bob").await,
+        register(&app, "erin").await,
+        register(&app, "victor").await,
+    );
+    let team_a = call(
+        &app,
+        "POST",
+        "/api/v1/teams",
+        Some(&a.token),
+        Some(json!({"name": "Team A"})),
+    )
+    .await
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let team_b = call(
+        &app,
+        "POST",
+        "/api/v1/teams",
+        Some(&b.token),
+        Some(json!({"name": "Team B"})),
+    )
+    .await;
+    assert_eq!(team_b.status, StatusCode::CREATED);
+    for (user, role) in [(&editor, "editor"), (&viewer, "viewer")] {
+        let r = call(
+            &app,
+            "PUT",
+            &format!("/api/v1/teams/{team_a}/members/{}", user.id),
+            Some(&a.token),
+            Some(json!({"role": role})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let project = call(
+        &app,
+        "POST",
+        "/api/v1/projects",
+        Some(&a.token),
+        Some(json!({"name": "Organ banking", "team_id": team_a})),
+    )
+    .await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.text);
+    let project = project.json()["id"].as_str().unwrap().to_string();
+    World {
+        app,
+        a,
+        b,
+        editor,
+        viewer,
+        team_a,
+        project,
+        _db: db,
+    }
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_read_list_update_or_delete_teams_and_projects() {
+    let w = world().await;
+    let (app, b) = (&w.app, &w.b);
+    for (uri, patch) in [
+        (
+            format!("/api/v1/teams/{}", w.team_a),
+            json!({"name": "pwned"}),
+        ),
+        (
+            format!("/api/v1/projects/{}", w.project),
+            json!({"name": "pwned"}),
+        ),
+    ] {
+        assert_eq!(
+            call(app, "GET", &uri, Some(&b.token), None).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+        let r = call(app, "PATCH", &uri, Some(&b.token), Some(patch)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}: {}", r.text);
+        assert_eq!(
+            call(app, "DELETE", &uri, Some(&b.token), None).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    let teams = call(app, "GET", "/api/v1/teams", Some(&b.token), None)
+        .await
+        .json();
+    assert!(!ids(&teams).contains(&w.team_a));
+    let projects = call(app, "GET", "/api/v1/projects", Some(&b.token), None)
+        .await
+        .json();
+    assert!(!ids(&projects).contains(&w.project));
+    for sub in ["members", "resources", "activity"] {
+        let r = call(
+            app,
+            "GET",
+            &format!("/api/v1/teams/{}/{sub}", w.team_a),
+            Some(&b.token),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{sub}");
+    }
+    // B cannot add themself to A's team, nor create a project inside it.
+    let r = call(
+        app,
+        "PUT",
+        &format!("/api/v1/teams/{}/members/{}", w.team_a, b.id),
+        Some(&b.token),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/projects",
+        Some(&b.token),
+        Some(json!({"name": "sneaky", "team_id": w.team_a})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // And A's data is intact.
+    let p = call(
+        app,
+        "GET",
+        &format!("/api/v1/projects/{}", w.project),
+        Some(&w.a.token),
+        None,
+    )
+    .await;
+    assert_eq!(p.json()["name"], "Organ banking");
+}
+
+#[tokio::test]
+async fn a_team_editor_can_edit_the_project_and_a_viewer_cannot() {
+    let w = world().await;
+    let uri = format!("/api/v1/projects/{}", w.project);
+    let r = call(
+        &w.app,
+        "PATCH",
+        &uri,
+        Some(&w.editor.token),
+        Some(json!({"description": "edited by the editor"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["description"], "edited by the editor");
+
+    // The viewer sees the project but may not change it: 403, since its existence is no secret to them.
+    assert_eq!(
+        call(&w.app, "GET", &uri, Some(&w.viewer.token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = call(
+        &w.app,
+        "PATCH",
+        &uri,
+        Some(&w.viewer.token),
+        Some(json!({"description": "viewer"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(
+        call(&w.app, "DELETE", &uri, Some(&w.viewer.token), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Nor manage the team.
+    let r = call(
+        &w.app,
+        "PUT",
+        &format!("/api/v1/teams/{}/members/{}", w.team_a, w.b.id),
+        Some(&w.viewer.token),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let after = call(&w.app, "GET", &uri, Some(&w.a.token), None)
+        .await
+        .json();
+    assert_eq!(after["description"], "edited by the editor");
+}
+
+#[tokio::test]
+async fn comments_follow_their_resource_and_notifications_reach_only_their_recipient() {
+    let w = world().await;
+    let uri = format!("/api/v1/comments/project/{}", w.project);
+    let c = call(
+        &w.app,
+        "POST",
+        &uri,
+        Some(&w.viewer.token),
+        Some(json!({"body": "Tg looks low"})),
+    )
+    .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let comment = c.json()["id"].as_str().unwrap().to_string();
+
+    // B neither sees the thread nor can post to it, nor edit the comment.
+    let listed = call(&w.app, "GET", &uri, Some(&w.b.token), None).await;
+    assert_eq!(listed.json().as_array().unwrap().len(), 0);
+    assert_eq!(
+        call(
+            &w.app,
+            "POST",
+            &uri,
+            Some(&w.b.token),
+            Some(json!({"body": "hi"}))
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = call(
+        &w.app,
+        "PATCH",
+        &format!("/api/v1/comments/{comment}"),
+        Some(&w.b.token),
+        Some(json!({"body": "x"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&w.app, "GET", &uri, Some(&w.editor.token), None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Sharing into the team notifies its other members, not outsiders.
+    let share = call(
+        &w.app,
+        "POST",
+        &format!("/api/v1/teams/{}/resources", w.team_a),
+        Some(&w.a.token),
+        Some(json!({"resource_type": "project", "resource_id": w.project})),
+    )
+    .await;
+    assert_eq!(share.status, StatusCode::CREATED, "{}", share.text);
+    let editor_inbox = call(
+        &w.app,
+        "GET",
+        "/api/v1/notifications?unread=true",
+        Some(&w.editor.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(editor_inbox.as_array().unwrap().len(), 1);
+    let note = editor_inbox[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        call(
+            &w.app,
+            "GET",
+            "/api/v1/notifications",
+            Some(&w.b.token),
+            None
+        )
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+    assert!(
+        call(
+            &w.app,
+            "GET",
+            "/api/v1/notifications",
+            Some(&w.a.token),
+            None
+        )
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+    // The viewer cannot delete the editor's notification.
+    let r = call(
+        &w.app,
+        "DELETE",
+        &format!("/api/v1/notifications/{note}"),
+        Some(&w.viewer.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // B cannot share A's project into B's own team.
+    let b_team = call(&w.app, "GET", "/api/v1/teams", Some(&w.b.token), None)
+        .await
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        &w.app,
+        "POST",
+        &format!("/api/v1/teams/{b_team}/resources"),
+        Some(&w.b.token),
+        Some(json!({"resource_type": "project", "resource_id": w.project})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+#[tokio::test]
+async fn anonymous_callers_see_nothing_private() {
+    let w = world().await;
+    for uri in ["/api/v1/teams", "/api/v1/projects", "/api/v1/notifications"] {
+        assert_eq!(
+            call(&w.app, "GET", uri, None, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
+    }
+}
