@@ -17,6 +17,7 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
 #include <RDGeneral/RDLog.h>
+#include <RDGeneral/versions.h>
 #include <DataStructs/ExplicitBitVect.h>
 
 #include <inchi_api.h>
@@ -34,6 +35,8 @@ std::unique_ptr<Mol> wrap(RDKit::ROMol *m) {
   return out;
 }
 }  // namespace
+
+rust::String rdkit_version() { return rust::String(RDKit::rdkitVersion); }
 
 void init() {
   static std::once_flag once;

@@ -12,6 +12,7 @@ struct Mol {
 };
 
 void init();
+rust::String rdkit_version();
 std::unique_ptr<Mol> parse_smiles(rust::Str smiles);
 std::unique_ptr<Mol> parse_molblock(rust::Str block);
 std::unique_ptr<Mol> parse_smarts(rust::Str smarts);

@@ -8,6 +8,7 @@ pub(crate) mod sys {
         type Mol;
 
         fn init();
+        fn rdkit_version() -> String;
         fn parse_smiles(smiles: &str) -> Result<UniquePtr<Mol>>;
         fn parse_molblock(block: &str) -> Result<UniquePtr<Mol>>;
         fn parse_smarts(smarts: &str) -> Result<UniquePtr<Mol>>;

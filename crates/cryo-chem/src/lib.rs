@@ -116,6 +116,9 @@ impl Molecule {
         if sys::stereo_element_count(&self.mol) > 0 {
             return Ok(None);
         }
+        // The InChI library (1.03) keeps global state: one call at a time, process-wide.
+        static INCHI: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = INCHI.lock().unwrap_or_else(|e| e.into_inner());
         let inchi = sys::std_inchi(&self.mol).map_err(toolkit)?;
         let inchikey = sys::std_inchi_key(&inchi).map_err(toolkit)?;
         Ok(Some(Identifiers { inchi, inchikey }))
@@ -189,6 +192,11 @@ impl Molecule {
     pub fn count_matches(&self, query: &Query) -> Result<u32, ChemError> {
         sys::count_matches(&self.mol, &query.mol).map_err(toolkit)
     }
+}
+
+/// The linked RDKit's version, e.g. "2022.09.3": recorded with every computed value.
+pub fn rdkit_version() -> String {
+    sys::rdkit_version()
 }
 
 /// Names of [`Molecule::descriptor_set`], in order.

@@ -11,6 +11,8 @@ pub struct SdfRecord {
     pub line: usize,
     /// 1-based record number.
     pub index: usize,
+    /// The MOL block's first line (usually the molecule's name).
+    pub title: String,
     /// Data fields (`> <NAME>` blocks).
     pub fields: BTreeMap<String, String>,
     pub molecule: Result<Molecule, ChemError>,
@@ -95,9 +97,11 @@ impl<R: BufRead> Iterator for SdfReader<R> {
             return None;
         }
         self.index += 1;
+        let title = block.lines().next().unwrap_or("").trim().to_string();
         Some(SdfRecord {
             line: start,
             index: self.index,
+            title,
             fields,
             molecule: Molecule::from_molblock(&block),
         })

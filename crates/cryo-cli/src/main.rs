@@ -28,6 +28,9 @@ enum Command {
     /// Database administration.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Import and describe molecules.
+    #[command(subcommand)]
+    Molecules(commands::molecules::MoleculesCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -50,6 +53,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => commands::serve::run(cli.config, args).await,
             Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
             Command::Config(cmd) => commands::config::run(cli.config, cmd),
+            Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
         }
     });
     match result {

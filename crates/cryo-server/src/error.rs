@@ -31,6 +31,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Chem(#[from] cryo_chem::ChemError),
     #[error(transparent)]
     Db(#[from] cryo_db::DbError),
     #[error(transparent)]
@@ -68,6 +70,10 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Chem(cryo_chem::ChemError::Toolkit(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            ApiError::Chem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_structure"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
@@ -99,12 +105,25 @@ fn client_db_error(e: &sqlx::Error) -> Option<ApiError> {
             "refers to a row that does not exist or is still referenced ({constraint})"
         ))),
         "23514" | "23502" | "22P02" | "22003" => Some(ApiError::Validation {
-            field: constraint,
-            message: "value not allowed".into(),
+            field: field_of_constraint(&constraint),
+            message: format!("value not allowed ({constraint})"),
         }),
         // Row-level security refused a write: the caller may not do this here.
         "42501" => Some(ApiError::Forbidden),
         _ => None,
+    }
+}
+
+/// The request field a constraint guards, so a 422 names what the client sent.
+fn field_of_constraint(constraint: &str) -> String {
+    if constraint.ends_with("value_type") || constraint.ends_with("one_value") {
+        "value".into()
+    } else if constraint.ends_with("one_subject") {
+        "molecule_id".into()
+    } else if constraint.contains("interval") {
+        "interval".into()
+    } else {
+        constraint.to_string()
     }
 }
 
@@ -135,6 +154,10 @@ impl IntoResponse for ApiError {
             ApiError::Validation { field, message } => (
                 self.to_string(),
                 serde_json::json!({ "field": field, "reason": message }),
+            ),
+            ApiError::Chem(e) if !status.is_server_error() => (
+                e.to_string(),
+                serde_json::json!({ "field": "structure", "reason": e.to_string() }),
             ),
             _ if status.is_server_error() => {
                 // Logged once here, with the cause chain; the client gets a bland message.

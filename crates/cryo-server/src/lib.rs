@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod request_id;
 pub mod routes;
+pub mod science;
 pub mod state;
 
 pub use error::{ApiError, ApiResult};
@@ -42,6 +43,10 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "projects", description = "Projects"),
         (name = "comments", description = "Comments on any resource"),
         (name = "notifications", description = "The caller's notifications"),
+        (name = "molecules", description = "Molecules, descriptors, scores, similarity and substructure search"),
+        (name = "mixtures", description = "Mixtures with unit-checked components and scores"),
+        (name = "experiments", description = "Measurements and their lab verification"),
+        (name = "predictions", description = "Stored predictions and their comparison with measurements"),
     )
 )]
 struct ApiDoc;
@@ -66,7 +71,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, before state and middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{auth, collab, health};
+    use routes::{auth, collab, health, science};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -98,6 +103,36 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(collab::read_all_notifications))
         .routes(routes!(collab::read_notification))
         .routes(routes!(collab::delete_notification))
+        .routes(routes!(science::list_molecules, science::create_molecule))
+        .routes(routes!(
+            science::get_molecule,
+            science::rename_molecule,
+            science::delete_molecule
+        ))
+        .routes(routes!(science::molecule_svg))
+        .routes(routes!(science::similarity))
+        .routes(routes!(science::substructure))
+        .routes(routes!(science::score_molecule))
+        .routes(routes!(science::list_mixtures, science::create_mixture))
+        .routes(routes!(
+            science::get_mixture,
+            science::update_mixture,
+            science::delete_mixture
+        ))
+        .routes(routes!(science::store_mixture_score))
+        .routes(routes!(
+            science::list_experiments,
+            science::create_experiment
+        ))
+        .routes(routes!(science::get_experiment, science::delete_experiment))
+        .routes(routes!(science::request_verification))
+        .routes(routes!(science::list_verifications))
+        .routes(routes!(science::decide))
+        .routes(routes!(
+            science::list_predictions,
+            science::create_prediction
+        ))
+        .routes(routes!(science::compare))
         .split_for_parts()
 }
 

@@ -1,5 +1,6 @@
 pub mod config;
 pub mod db;
+pub mod molecules;
 pub mod serve;
 
 use cryo_config::{LoadOptions, Resolved, Settings};

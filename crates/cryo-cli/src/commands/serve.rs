@@ -36,6 +36,13 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
             return Err(e.into());
         }
         tracing::info!("database schema is current");
+        match cryo_server::science::seed_reference_data(&db.pool).await {
+            Ok(n) => tracing::info!(new_reference_molecules = n, "reference data seeded"),
+            Err(e) => {
+                db.shutdown().await?;
+                anyhow::bail!("seeding reference data: {e}");
+            }
+        }
     }
 
     let api_pool = match db.api_pool() {

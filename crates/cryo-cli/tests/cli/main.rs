@@ -2,6 +2,7 @@
 
 mod config;
 mod db;
+mod import;
 mod serve;
 
 use std::io::{BufRead, BufReader};

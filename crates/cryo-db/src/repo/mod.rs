@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod collab;
+pub mod science;
 
 use sqlx::PgConnection;
 

@@ -238,6 +238,14 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE molecules SET created_by = NULL",
     ),
     (
+        "molecules_morgan_fp_check",
+        "UPDATE molecules SET morgan_fp = '\\x00'",
+    ),
+    (
+        "molecules_density_g_per_ml_check",
+        "UPDATE molecules SET density_g_per_ml = 0",
+    ),
+    (
         "molecules_pubchem_cid_check",
         "UPDATE molecules SET pubchem_cid = 0",
     ),

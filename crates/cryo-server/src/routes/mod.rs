@@ -1,3 +1,4 @@
 pub mod auth;
 pub mod collab;
 pub mod health;
+pub mod science;

@@ -1,6 +1,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cryo_server::AppState;
+use cryo_testkit::TestDb;
 use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -94,4 +95,21 @@ pub async fn register(app: &axum::Router, name: &str) -> User {
         token: v["access_token"].as_str().unwrap().to_string(),
         refresh: v["refresh_token"].as_str().unwrap().to_string(),
     }
+}
+
+/// A database with migrations and the reference data `serve` seeds, and the app over it.
+pub async fn seeded() -> (TestDb, axum::Router) {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .expect("seed");
+    let app = app(db.api_pool().await);
+    (db, app)
+}
+
+pub fn id_of(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_string()
 }

@@ -1,0 +1,413 @@
+//! `cryoprotect molecules import|describe`: streaming structure files in batches, computing in
+//! parallel on every core, and reporting each rejected row by line number without stopping.
+
+use super::load_settings;
+use clap::{Args, Subcommand, ValueEnum};
+use cryo_chem::Molecule;
+use cryo_chem::sdf::SdfReader;
+use cryo_core::features::CryoFeatures;
+use cryo_core::score::molecule_score;
+use cryo_db::Identity;
+use cryo_server::science::{self, Computed};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum MoleculesCommand {
+    /// Import structures (SMILES list, CSV or SDF); bad rows are reported and skipped.
+    Import(ImportArgs),
+    /// Print the 20-feature vector and score of every structure in a file as CSV (no database).
+    Describe(ReadArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Smiles,
+    Csv,
+    Sdf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    file: PathBuf,
+    /// File format; guessed from the extension (.smi/.txt, .csv/.tsv, .sdf/.sd) when omitted.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// CSV column (or SD tag) holding SMILES.
+    #[arg(long, default_value = "smiles")]
+    smiles_column: String,
+    /// CSV column (or SD tag) holding the name; SDF falls back to the record's title line.
+    #[arg(long, default_value = "name")]
+    name_column: String,
+    /// Records processed per batch (and per database transaction).
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    read: ReadArgs,
+    /// E-mail of the user who will own the imported molecules.
+    #[arg(long, required_unless_present = "reference")]
+    owner: Option<String>,
+    /// Import as reference molecules, readable by everyone (administrators).
+    #[arg(long, conflicts_with = "owner")]
+    reference: bool,
+    /// Write every rejected row (line, reason) to this CSV file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+/// One input record: where it came from and what it holds.
+struct Record {
+    line: usize,
+    name: Option<String>,
+    structure: Result<Input, String>,
+}
+
+enum Input {
+    Smiles(String),
+    Parsed(Molecule),
+}
+
+pub async fn run(config: Option<PathBuf>, cmd: MoleculesCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        MoleculesCommand::Describe(args) => describe(&args),
+        MoleculesCommand::Import(args) => import(config, args).await,
+    }
+}
+
+fn format_of(args: &ReadArgs) -> anyhow::Result<Format> {
+    if let Some(f) = args.format {
+        return Ok(f);
+    }
+    let ext = args
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(match ext.as_str() {
+        "smi" | "smiles" | "txt" => Format::Smiles,
+        "csv" | "tsv" => Format::Csv,
+        "sdf" | "sd" => Format::Sdf,
+        _ => anyhow::bail!(
+            "cannot tell the format of {} from its extension; pass --format",
+            args.file.display()
+        ),
+    })
+}
+
+/// Stream records in batches; `f` gets each batch.
+fn for_each_batch(
+    args: &ReadArgs,
+    mut f: impl FnMut(Vec<Record>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let file = File::open(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
+    let reader = BufReader::new(file);
+    let mut batch = Vec::with_capacity(args.batch_size);
+    let mut push = |r: Record, batch: &mut Vec<Record>| -> anyhow::Result<()> {
+        batch.push(r);
+        if batch.len() >= args.batch_size {
+            f(std::mem::take(batch))?;
+        }
+        Ok(())
+    };
+    match format_of(args)? {
+        Format::Smiles => {
+            for (i, line) in reader.lines().enumerate() {
+                let line = line?;
+                let t = line.trim();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let mut parts = t.splitn(2, char::is_whitespace);
+                let smiles = parts.next().unwrap_or("").to_string();
+                let name = parts
+                    .next()
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty());
+                push(
+                    Record {
+                        line: i + 1,
+                        name,
+                        structure: Ok(Input::Smiles(smiles)),
+                    },
+                    &mut batch,
+                )?;
+            }
+        }
+        Format::Csv => {
+            let tsv = args
+                .file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            let mut csv = csv::ReaderBuilder::new()
+                .delimiter(if tsv { b'\t' } else { b',' })
+                .flexible(true)
+                .from_reader(reader);
+            let headers = csv.headers()?.clone();
+            let find = |col: &str| {
+                headers
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(col))
+            };
+            let smiles_col = find(&args.smiles_column).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no column `{}` in {} (columns: {}); pass --smiles-column",
+                    args.smiles_column,
+                    args.file.display(),
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            let name_col = find(&args.name_column);
+            for row in csv.records() {
+                match row {
+                    Ok(rec) => {
+                        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+                        let structure = rec
+                            .get(smiles_col)
+                            .map(|s| Input::Smiles(s.to_string()))
+                            .ok_or_else(|| format!("row has no `{}` column", args.smiles_column));
+                        let name = name_col
+                            .and_then(|c| rec.get(c))
+                            .map(str::trim)
+                            .filter(|n| !n.is_empty())
+                            .map(String::from);
+                        push(
+                            Record {
+                                line,
+                                name,
+                                structure,
+                            },
+                            &mut batch,
+                        )?;
+                    }
+                    Err(e) => {
+                        let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                        push(
+                            Record {
+                                line,
+                                name: None,
+                                structure: Err(format!("unreadable CSV row: {e}")),
+                            },
+                            &mut batch,
+                        )?;
+                    }
+                }
+            }
+        }
+        Format::Sdf => {
+            for rec in SdfReader::new(reader) {
+                let name = rec
+                    .fields
+                    .get(&args.name_column)
+                    .cloned()
+                    .or_else(|| (!rec.title.is_empty()).then(|| rec.title.clone()));
+                let structure = match rec.fields.get(&args.smiles_column) {
+                    Some(smiles) if rec.molecule.is_err() => Ok(Input::Smiles(smiles.clone())),
+                    _ => rec.molecule.map(Input::Parsed).map_err(|e| e.to_string()),
+                };
+                push(
+                    Record {
+                        line: rec.line,
+                        name,
+                        structure,
+                    },
+                    &mut batch,
+                )?;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        f(batch)?;
+    }
+    Ok(())
+}
+
+fn parse(input: Input) -> Result<Molecule, String> {
+    match input {
+        Input::Smiles(s) => Molecule::from_smiles(s.trim()).map_err(|e| e.to_string()),
+        Input::Parsed(m) => Ok(m),
+    }
+}
+
+/// Parse and compute everything stored for a molecule, on every core.
+fn compute_batch(batch: Vec<Record>) -> Vec<(usize, Result<Computed, String>)> {
+    batch
+        .into_par_iter()
+        .map(|r| {
+            let name = r.name;
+            let computed = r
+                .structure
+                .and_then(parse)
+                .and_then(|mol| science::compute(&mol, name).map_err(|e| e.to_string()));
+            (r.line, computed)
+        })
+        .collect()
+}
+
+/// Parse and compute just the feature vector and score, on every core.
+/// (line, name, canonical SMILES and features, or why the row was rejected).
+type Described = (
+    usize,
+    Option<String>,
+    Result<(String, CryoFeatures), String>,
+);
+
+fn describe_batch(batch: Vec<Record>) -> Vec<Described> {
+    batch
+        .into_par_iter()
+        .map(|r| {
+            let described = r.structure.and_then(parse).and_then(|mol| {
+                let f = mol.features().map_err(|e| e.to_string())?;
+                Ok((mol.canonical_smiles(), f))
+            });
+            (r.line, r.name, described)
+        })
+        .collect()
+}
+
+/// A bar over the file's lines (counted in one fast pass first); hidden when not on a terminal.
+fn progress(path: &Path) -> ProgressBar {
+    let lines = File::open(path)
+        .map(|f| BufReader::new(f).lines().count() as u64)
+        .unwrap_or(0);
+    let bar = ProgressBar::new(lines);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {percent}% ({elapsed} elapsed, ~{eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn describe(args: &ReadArgs) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write!(out, "line,name,canonical_smiles")?;
+    for n in cryo_core::features::FEATURE_NAMES {
+        write!(out, ",{n}")?;
+    }
+    writeln!(out, ",score")?;
+    let mut rejected = 0usize;
+    for_each_batch(args, |batch| {
+        for (line, name, r) in describe_batch(batch) {
+            match r {
+                Ok((smiles, features)) => {
+                    let name = name.unwrap_or_default().replace([',', '"'], " ");
+                    write!(out, "{line},{name},{smiles}")?;
+                    for v in features.vector() {
+                        write!(out, ",{v}")?;
+                    }
+                    writeln!(out, ",{}", molecule_score(&features).overall)?;
+                }
+                Err(reason) => {
+                    rejected += 1;
+                    eprintln!("line {line}: {reason}");
+                }
+            }
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    if rejected > 0 {
+        eprintln!("{rejected} row(s) rejected");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let (settings, _) = load_settings(config)?;
+    let _log = crate::telemetry::init(&settings.log)?;
+    let db = cryo_db::connect(&settings.database).await?;
+    let result = import_into(&db.pool, &args).await;
+    db.shutdown().await?;
+    result
+}
+
+async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    science::seed_reference_data(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (owner, identity) = match &args.owner {
+        Some(email) => {
+            let mut tx = cryo_db::identity::begin(pool, &Identity::service()).await?;
+            let user = cryo_db::repo::auth::find_for_login(&mut tx, email)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no account with e-mail {email}; register it first")
+                })?;
+            tx.commit().await?;
+            (Some(user.id), Identity::user(user.id))
+        }
+        None => (None, Identity::service()),
+    };
+    let bar = progress(&args.read.file);
+    bar.set_message("importing");
+    let (mut created, mut existing) = (0usize, 0usize);
+    let mut rejected: Vec<(usize, String)> = Vec::new();
+    let handle = tokio::runtime::Handle::current();
+    let mut processed = 0usize;
+    // Parsing and computing are CPU-bound (rayon); storing is async: bridge on this thread.
+    tokio::task::block_in_place(|| {
+        for_each_batch(&args.read, |batch| {
+            let n = batch.len();
+            let results = compute_batch(batch);
+            handle.block_on(async {
+                let mut tx = cryo_db::identity::begin(pool, &identity).await?;
+                for (line, r) in &results {
+                    match r {
+                        Ok(c) => {
+                            if science::store(&mut tx, owner, c).await?.1 {
+                                created += 1;
+                            } else {
+                                existing += 1;
+                            }
+                        }
+                        Err(reason) => rejected.push((*line, reason.clone())),
+                    }
+                }
+                tx.commit().await?;
+                anyhow::Ok(())
+            })?;
+            processed += n;
+            bar.set_message(format!("{processed} records"));
+            bar.set_position(results.last().map(|(l, _)| *l as u64).unwrap_or(0));
+            Ok(())
+        })
+    })?;
+    bar.finish_and_clear();
+
+    for (line, reason) in rejected.iter().take(20) {
+        eprintln!("line {line}: {reason}");
+    }
+    if rejected.len() > 20 {
+        eprintln!("… and {} more rejected rows", rejected.len() - 20);
+    }
+    if let Some(path) = &args.report {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(["line", "reason"])?;
+        for (line, reason) in &rejected {
+            w.write_record([line.to_string(), reason.clone()])?;
+        }
+        w.flush()?;
+    }
+    println!(
+        "imported {created} new, {existing} already present, {} rejected (from {processed} records)",
+        rejected.len()
+    );
+    Ok(if created + existing == 0 && !rejected.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,724 @@
+//! Molecules, their properties, mixtures, experiments, lab verifications and predictions.
+
+use super::{Conn, Page};
+use crate::DbError;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// Everything computed about a structure before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewMolecule {
+    pub name: Option<String>,
+    pub canonical_smiles: String,
+    pub inchi: Option<String>,
+    pub inchikey: Option<String>,
+    pub formula: String,
+    pub molecular_weight: f64,
+    pub pubchem_cid: Option<i32>,
+    pub data_source: Option<String>,
+    pub project_id: Option<Uuid>,
+    pub morgan_fp: Vec<u8>,
+    pub murcko_scaffold: Option<String>,
+    pub density_g_per_ml: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Molecule {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub canonical_smiles: String,
+    pub inchi: Option<String>,
+    pub inchikey: Option<String>,
+    pub formula: Option<String>,
+    pub molecular_weight: Option<f64>,
+    pub pubchem_cid: Option<i32>,
+    pub data_source: Option<String>,
+    pub is_reference: bool,
+    pub project_id: Option<Uuid>,
+    pub murcko_scaffold: Option<String>,
+    pub density_g_per_ml: Option<f64>,
+    pub created_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    /// The stored cryoprotection score, when computed.
+    pub score: Option<f64>,
+}
+
+const MOLECULE_SELECT: &str = "SELECT m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
+        m.pubchem_cid, m.data_source, m.is_reference, m.project_id, m.murcko_scaffold, m.density_g_per_ml,
+        m.created_by, m.created_at,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
+    FROM molecules m";
+
+/// Insert a molecule owned by `owner` (or a reference molecule when `owner` is None), or find
+/// the existing one with the same canonical structure. Returns (id, created).
+pub async fn upsert_molecule(
+    conn: &mut Conn,
+    owner: Option<Uuid>,
+    m: &NewMolecule,
+) -> Result<(Uuid, bool), DbError> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO molecules (name, canonical_smiles, inchi, inchikey, formula, molecular_weight, pubchem_cid,
+                                data_source, project_id, morgan_fp, murcko_scaffold, density_g_per_ml,
+                                is_reference, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 IS NULL, $13)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(&m.name)
+    .bind(&m.canonical_smiles)
+    .bind(&m.inchi)
+    .bind(&m.inchikey)
+    .bind(&m.formula)
+    .bind(m.molecular_weight)
+    .bind(m.pubchem_cid)
+    .bind(&m.data_source)
+    .bind(m.project_id)
+    .bind(&m.morgan_fp)
+    .bind(&m.murcko_scaffold)
+    .bind(m.density_g_per_ml)
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok((id, true));
+    }
+    let existing: Uuid = sqlx::query_scalar(
+        "SELECT id FROM molecules WHERE canonical_smiles = $1
+           AND ((created_by = $2 AND NOT is_reference) OR ($2 IS NULL AND is_reference))",
+    )
+    .bind(&m.canonical_smiles)
+    .bind(owner)
+    .fetch_one(conn)
+    .await?;
+    Ok((existing, false))
+}
+
+/// A property value to store, by property-type and calculation-method name.
+#[derive(Debug, Clone)]
+pub struct PropertyValue<'a> {
+    pub property: &'a str,
+    pub method: &'a str,
+    pub method_version: &'a str,
+    pub value: f64,
+}
+
+/// Store computed properties (replacing earlier values of the same property and method).
+pub async fn store_properties(
+    conn: &mut Conn,
+    molecule: Uuid,
+    values: &[PropertyValue<'_>],
+) -> Result<(), DbError> {
+    for v in values {
+        sqlx::query(
+            "INSERT INTO molecular_properties (molecule_id, property_type_id, calculation_method_id, numeric_value)
+             SELECT $1, t.id, c.id, $5 FROM property_types t, calculation_methods c
+             WHERE t.name = $2 AND c.name = $3 AND c.version = $4
+             ON CONFLICT (molecule_id, property_type_id, calculation_method_id)
+             DO UPDATE SET numeric_value = excluded.numeric_value",
+        )
+        .bind(molecule)
+        .bind(v.property)
+        .bind(v.method)
+        .bind(v.method_version)
+        .bind(v.value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Make sure a calculation method (name, version) exists. Service role only.
+pub async fn ensure_method(
+    conn: &mut Conn,
+    name: &str,
+    version: &str,
+    description: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO calculation_methods (name, version, description) VALUES ($1, $2, $3)
+         ON CONFLICT (name, version) DO NOTHING",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(description)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_molecule(conn: &mut Conn, id: Uuid) -> Result<Option<Molecule>, DbError> {
+    let sql = format!("{MOLECULE_SELECT} WHERE m.id = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Molecules visible to the caller, optionally filtered by a case-insensitive name fragment.
+pub async fn list_molecules(
+    conn: &mut Conn,
+    name: Option<&str>,
+    page: Page,
+) -> Result<Vec<Molecule>, DbError> {
+    let sql = format!(
+        "{MOLECULE_SELECT} WHERE ($1::text IS NULL OR lower(m.name) LIKE '%' || lower($1) || '%' OR m.canonical_smiles = $1)
+         ORDER BY m.is_reference DESC, lower(m.name), m.id LIMIT $2 OFFSET $3"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// (id, fingerprint) of every visible molecule, for similarity search.
+pub async fn fingerprints(conn: &mut Conn) -> Result<Vec<(Uuid, Vec<u8>)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT id, morgan_fp FROM molecules WHERE morgan_fp IS NOT NULL")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// (id, canonical SMILES) of every visible molecule, for substructure search.
+pub async fn structures(conn: &mut Conn) -> Result<Vec<(Uuid, String)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT id, canonical_smiles FROM molecules ORDER BY id")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+pub async fn molecules_by_ids(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Molecule>, DbError> {
+    let sql = format!("{MOLECULE_SELECT} WHERE m.id = ANY($1)");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn rename_molecule(conn: &mut Conn, id: Uuid, name: &str) -> Result<bool, DbError> {
+    Ok(sqlx::query("UPDATE molecules SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+pub async fn delete_molecule(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
+    Ok(sqlx::query("DELETE FROM molecules WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredProperty {
+    pub property: String,
+    pub units: Option<String>,
+    pub method: String,
+    pub method_version: String,
+    pub numeric_value: Option<f64>,
+    pub text_value: Option<String>,
+    pub boolean_value: Option<bool>,
+    pub updated_at: OffsetDateTime,
+}
+
+pub async fn molecule_properties(
+    conn: &mut Conn,
+    id: Uuid,
+) -> Result<Vec<StoredProperty>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT t.name AS property, t.units, c.name AS method, c.version AS method_version,
+                p.numeric_value, p.text_value, p.boolean_value, p.updated_at
+         FROM molecular_properties p
+         JOIN property_types t ON t.id = p.property_type_id
+         JOIN calculation_methods c ON c.id = p.calculation_method_id
+         WHERE p.molecule_id = $1 ORDER BY t.name, c.name",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mixture {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub project_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Component {
+    pub molecule_id: Uuid,
+    pub molecule_name: Option<String>,
+    pub canonical_smiles: String,
+    pub molecular_weight: Option<f64>,
+    pub density_g_per_ml: Option<f64>,
+    pub concentration: f64,
+    pub concentration_unit: String,
+    /// The component molecule's stored cryoprotection score.
+    pub score: Option<f64>,
+}
+
+pub struct NewComponent {
+    pub molecule_id: Uuid,
+    pub concentration: f64,
+    pub unit: &'static str,
+}
+
+pub async fn create_mixture(
+    conn: &mut Conn,
+    owner: Uuid,
+    name: &str,
+    description: Option<&str>,
+    project: Option<Uuid>,
+    components: &[NewComponent],
+) -> Result<Mixture, DbError> {
+    let mixture: Mixture = sqlx::query_as(
+        "INSERT INTO mixtures (name, description, project_id, created_by) VALUES ($1, $2, $3, $4)
+         RETURNING id, name, description, project_id, created_by, created_at, updated_at",
+    )
+    .bind(name)
+    .bind(description)
+    .bind(project)
+    .bind(owner)
+    .fetch_one(&mut *conn)
+    .await?;
+    for c in components {
+        sqlx::query(
+            "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(mixture.id)
+        .bind(c.molecule_id)
+        .bind(c.concentration)
+        .bind(c.unit)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(mixture)
+}
+
+pub async fn get_mixture(conn: &mut Conn, id: Uuid) -> Result<Option<Mixture>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, description, project_id, created_by, created_at, updated_at FROM mixtures WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn list_mixtures(conn: &mut Conn, page: Page) -> Result<Vec<Mixture>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, description, project_id, created_by, created_at, updated_at FROM mixtures
+         ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn components(conn: &mut Conn, mixture: Uuid) -> Result<Vec<Component>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.molecular_weight, m.density_g_per_ml,
+                c.concentration, c.concentration_unit::text,
+                (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+                 WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
+         FROM mixture_components c JOIN molecules m ON m.id = c.molecule_id
+         WHERE c.mixture_id = $1 ORDER BY c.created_at, c.id",
+    )
+    .bind(mixture)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn update_mixture(
+    conn: &mut Conn,
+    id: Uuid,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<bool, DbError> {
+    Ok(sqlx::query("UPDATE mixtures SET name = coalesce($2, name), description = coalesce($3, description) WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(description)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+pub async fn delete_mixture(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
+    Ok(sqlx::query("DELETE FROM mixtures WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Which molecule or mixture a measurement or prediction is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    Molecule(Uuid),
+    Mixture(Uuid),
+}
+
+impl Subject {
+    fn ids(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Subject::Molecule(m) => (Some(m), None),
+            Subject::Mixture(x) => (None, Some(x)),
+        }
+    }
+}
+
+/// A typed value; which column it lands in must match the property type (a trigger checks).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum Value {
+    Number(f64),
+    Boolean(bool),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Experiment {
+    pub id: Uuid,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub property: String,
+    pub numeric_value: Option<f64>,
+    pub text_value: Option<String>,
+    pub boolean_value: Option<bool>,
+    pub unit: Option<String>,
+    pub temperature_c: Option<f64>,
+    pub conditions: serde_json::Value,
+    pub performed_on: Option<Date>,
+    pub notes: Option<String>,
+    pub protocol_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: OffsetDateTime,
+}
+
+pub struct NewExperiment<'a> {
+    pub subject: Subject,
+    pub property: &'a str,
+    pub value: &'a Value,
+    pub unit: Option<&'a str>,
+    pub temperature_c: Option<f64>,
+    pub conditions: serde_json::Value,
+    pub performed_on: Option<Date>,
+    pub notes: Option<&'a str>,
+    pub protocol_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+}
+
+const EXPERIMENT_SELECT: &str = "SELECT e.id, e.molecule_id, e.mixture_id, t.name AS property, e.numeric_value, e.text_value,
+        e.boolean_value, e.unit, e.temperature_c, e.conditions, e.performed_on, e.notes, e.protocol_id, e.project_id,
+        e.created_by, e.created_at
+    FROM experiments e JOIN property_types t ON t.id = e.property_type_id";
+
+fn split(value: &Value) -> (Option<f64>, Option<&str>, Option<bool>) {
+    match value {
+        Value::Number(n) => (Some(*n), None, None),
+        Value::Text(s) => (None, Some(s.as_str()), None),
+        Value::Boolean(b) => (None, None, Some(*b)),
+    }
+}
+
+/// `Ok(None)` when the property name is unknown.
+pub async fn create_experiment(
+    conn: &mut Conn,
+    owner: Uuid,
+    e: NewExperiment<'_>,
+) -> Result<Option<Experiment>, DbError> {
+    let (molecule, mixture) = e.subject.ids();
+    let (n, t, b) = split(e.value);
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, text_value, boolean_value,
+                                  unit, temperature_c, conditions, performed_on, notes, protocol_id, project_id, created_by)
+         SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM property_types t WHERE t.name = $3
+         RETURNING id",
+    )
+    .bind(molecule)
+    .bind(mixture)
+    .bind(e.property)
+    .bind(n)
+    .bind(t)
+    .bind(b)
+    .bind(e.unit)
+    .bind(e.temperature_c)
+    .bind(e.conditions)
+    .bind(e.performed_on)
+    .bind(e.notes)
+    .bind(e.protocol_id)
+    .bind(e.project_id)
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => get_experiment(conn, id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn get_experiment(conn: &mut Conn, id: Uuid) -> Result<Option<Experiment>, DbError> {
+    let sql = format!("{EXPERIMENT_SELECT} WHERE e.id = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub async fn list_experiments(
+    conn: &mut Conn,
+    molecule: Option<Uuid>,
+    mixture: Option<Uuid>,
+    page: Page,
+) -> Result<Vec<Experiment>, DbError> {
+    let sql = format!(
+        "{EXPERIMENT_SELECT} WHERE ($1::uuid IS NULL OR e.molecule_id = $1) AND ($2::uuid IS NULL OR e.mixture_id = $2)
+         ORDER BY e.created_at DESC, e.id LIMIT $3 OFFSET $4"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(molecule)
+        .bind(mixture)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn delete_experiment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
+    Ok(sqlx::query("DELETE FROM experiments WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Verification {
+    pub id: Uuid,
+    pub experiment_id: Uuid,
+    pub status: String,
+    pub requested_by: Uuid,
+    pub verifier_id: Option<Uuid>,
+    pub equipment_used: Option<String>,
+    pub comments: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+const VERIFICATION_COLUMNS: &str = "id, experiment_id, status, requested_by, verifier_id, equipment_used, comments, decided_at, created_at";
+
+pub async fn request_verification(
+    conn: &mut Conn,
+    requester: Uuid,
+    experiment: Uuid,
+    verifier: Uuid,
+    equipment: Option<&str>,
+    comments: Option<&str>,
+) -> Result<Verification, DbError> {
+    let sql = format!(
+        "INSERT INTO lab_verifications (experiment_id, requested_by, verifier_id, equipment_used, comments)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {VERIFICATION_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(experiment)
+        .bind(requester)
+        .bind(verifier)
+        .bind(equipment)
+        .bind(comments)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// The named verifier decides; `Ok(None)` if the caller is not that verifier (or it is gone).
+pub async fn decide_verification(
+    conn: &mut Conn,
+    id: Uuid,
+    status: &str,
+    equipment: Option<&str>,
+    comments: Option<&str>,
+) -> Result<Option<Verification>, DbError> {
+    let sql = format!(
+        "UPDATE lab_verifications SET status = $2, decided_at = now(),
+                equipment_used = coalesce($3, equipment_used), comments = coalesce($4, comments)
+         WHERE id = $1 RETURNING {VERIFICATION_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(status)
+        .bind(equipment)
+        .bind(comments)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Verifications where the caller is the verifier (the queue) or the requester.
+pub async fn list_verifications(
+    conn: &mut Conn,
+    me: Uuid,
+    status: Option<&str>,
+    page: Page,
+) -> Result<Vec<Verification>, DbError> {
+    let sql = format!(
+        "SELECT {VERIFICATION_COLUMNS} FROM lab_verifications
+         WHERE (verifier_id = $1 OR requested_by = $1) AND ($2::text IS NULL OR status = $2)
+         ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(me)
+        .bind(status)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(conn)
+        .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Prediction {
+    pub id: Uuid,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub property: String,
+    pub method: String,
+    pub numeric_value: f64,
+    pub interval_lower: Option<f64>,
+    pub interval_upper: Option<f64>,
+    pub interval_level: Option<f64>,
+    pub created_by: Uuid,
+    pub created_at: OffsetDateTime,
+}
+
+pub struct NewPrediction<'a> {
+    pub subject: Subject,
+    pub property: &'a str,
+    pub method: &'a str,
+    pub method_version: &'a str,
+    pub value: f64,
+    pub interval: Option<(f64, f64, f64)>,
+    pub project_id: Option<Uuid>,
+}
+
+const PREDICTION_SELECT: &str = "SELECT p.id, p.molecule_id, p.mixture_id, t.name AS property, c.name AS method, p.numeric_value,
+        p.interval_lower, p.interval_upper, p.interval_level, p.created_by, p.created_at
+    FROM predictions p JOIN property_types t ON t.id = p.property_type_id
+    JOIN calculation_methods c ON c.id = p.calculation_method_id";
+
+/// `Ok(None)` when the property or method is unknown.
+pub async fn store_prediction(
+    conn: &mut Conn,
+    owner: Uuid,
+    p: NewPrediction<'_>,
+) -> Result<Option<Prediction>, DbError> {
+    let (molecule, mixture) = p.subject.ids();
+    let (lo, hi, level) = match p.interval {
+        Some((l, h, v)) => (Some(l), Some(h), Some(v)),
+        None => (None, None, None),
+    };
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO predictions (molecule_id, mixture_id, property_type_id, calculation_method_id, numeric_value,
+                                  interval_lower, interval_upper, interval_level, project_id, created_by)
+         SELECT $1, $2, t.id, c.id, $6, $7, $8, $9, $10, $11
+         FROM property_types t, calculation_methods c WHERE t.name = $3 AND c.name = $4 AND c.version = $5
+         RETURNING id",
+    )
+    .bind(molecule)
+    .bind(mixture)
+    .bind(p.property)
+    .bind(p.method)
+    .bind(p.method_version)
+    .bind(p.value)
+    .bind(lo)
+    .bind(hi)
+    .bind(level)
+    .bind(p.project_id)
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => {
+            let sql = format!("{PREDICTION_SELECT} WHERE p.id = $1");
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(conn)
+                .await?)
+        }
+        None => Ok(None),
+    }
+}
+
+pub async fn list_predictions(
+    conn: &mut Conn,
+    subject: Subject,
+    page: Page,
+) -> Result<Vec<Prediction>, DbError> {
+    let (molecule, mixture) = subject.ids();
+    let sql = format!(
+        "{PREDICTION_SELECT} WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
+         ORDER BY p.created_at DESC, p.id LIMIT $3 OFFSET $4"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(molecule)
+        .bind(mixture)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The latest prediction and the latest numeric measurement of a property for one subject.
+pub async fn latest_pair(
+    conn: &mut Conn,
+    subject: Subject,
+    property: &str,
+) -> Result<(Option<Prediction>, Option<Experiment>), DbError> {
+    let (molecule, mixture) = subject.ids();
+    let sql = format!(
+        "{PREDICTION_SELECT} WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
+         AND t.name = $3 ORDER BY p.created_at DESC, p.id DESC LIMIT 1"
+    );
+    let prediction = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(molecule)
+        .bind(mixture)
+        .bind(property)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let sql = format!(
+        "{EXPERIMENT_SELECT} WHERE e.molecule_id IS NOT DISTINCT FROM $1 AND e.mixture_id IS NOT DISTINCT FROM $2
+         AND t.name = $3 AND e.numeric_value IS NOT NULL
+         ORDER BY e.performed_on DESC NULLS LAST, e.created_at DESC, e.id DESC LIMIT 1"
+    );
+    let experiment = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(molecule)
+        .bind(mixture)
+        .bind(property)
+        .fetch_optional(conn)
+        .await?;
+    Ok((prediction, experiment))
+}

@@ -1,0 +1,1075 @@
+//! Molecules, mixtures, experiments, lab verification, predictions and their comparison.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::routes::collab::Paging;
+use crate::science::{self, Structure};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use cryo_chem::{Fingerprint, Molecule as ChemMolecule, Query as ChemQuery};
+use cryo_core::features::FEATURE_NAMES;
+use cryo_core::ident::parse_name;
+use cryo_core::score::{MixtureScore, ScoredComponent, mixture_score};
+use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, UnitError};
+use cryo_db::repo::Page;
+use cryo_db::repo::science::{
+    self as repo, Component, Experiment, Mixture, Molecule, NewComponent, NewExperiment,
+    NewPrediction, Prediction, StoredProperty, Subject, Value, Verification,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+fn not_found(what: &'static str) -> ApiError {
+    ApiError::NotFound { what }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoleculeInput {
+    /// SMILES; give this or `molblock`.
+    pub smiles: Option<String>,
+    /// A V2000/V3000 MOL block; give this or `smiles`.
+    pub molblock: Option<String>,
+    pub name: Option<String>,
+    pub project_id: Option<Uuid>,
+    pub pubchem_cid: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreView {
+    pub overall: i32,
+    /// Component scores (0–100) by component.
+    pub components: BTreeMap<String, i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoleculeDetail {
+    pub molecule: Molecule,
+    /// False when the structure was already registered by the caller.
+    pub created: bool,
+    /// The 20 model features on the hydrogen-explicit molecule.
+    pub features: BTreeMap<String, f64>,
+    pub score: ScoreView,
+    /// Values stored with their calculation method and version.
+    pub properties: Vec<StoredProperty>,
+    /// RDKit's wider descriptor set, computed on request.
+    pub descriptors: BTreeMap<String, f64>,
+}
+
+fn structure_of(input: &MoleculeInput) -> Result<Structure<'_>, ApiError> {
+    match (&input.smiles, &input.molblock) {
+        (Some(s), None) => Ok(Structure::Smiles(s)),
+        (None, Some(b)) => Ok(Structure::MolBlock(b)),
+        _ => Err(ApiError::validation(
+            "smiles",
+            "give exactly one of `smiles` or `molblock`",
+        )),
+    }
+}
+
+/// Computed on request: (20 features, score, wider descriptor set).
+type Views = (BTreeMap<String, f64>, ScoreView, BTreeMap<String, f64>);
+
+fn views(mol: &ChemMolecule) -> ApiResult<Views> {
+    let f = mol.features()?;
+    let features = FEATURE_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .zip(f.vector())
+        .collect();
+    let s = cryo_core::score::molecule_score(&f);
+    let components = s
+        .components
+        .iter()
+        .map(|(c, v)| {
+            (
+                serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                *v,
+            )
+        })
+        .collect();
+    let descriptors = mol.descriptor_set()?.into_iter().collect();
+    Ok((
+        features,
+        ScoreView {
+            overall: s.overall,
+            components,
+        },
+        descriptors,
+    ))
+}
+
+async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    created: bool,
+) -> ApiResult<MoleculeDetail> {
+    let mut tx = state.begin(&caller.identity).await?;
+    let molecule = repo::get_molecule(&mut tx, id)
+        .await?
+        .ok_or(not_found("molecule"))?;
+    let properties = repo::molecule_properties(&mut tx, id).await?;
+    tx.commit().await?;
+    let mol = ChemMolecule::from_smiles(&molecule.canonical_smiles)?;
+    let (features, score, descriptors) = views(&mol)?;
+    Ok(MoleculeDetail {
+        molecule,
+        created,
+        features,
+        score,
+        properties,
+        descriptors,
+    })
+}
+
+/// Register a molecule from SMILES or a MOL block. The same structure registered twice by one
+/// user is the same row (200, `created: false`).
+#[utoipa::path(post, path = "/api/v1/molecules", tag = "molecules", request_body = MoleculeInput, security(("bearer" = [])),
+    responses((status = 201, body = MoleculeDetail), (status = 200, body = MoleculeDetail),
+              (status = 422, description = "Invalid structure, naming the problem", body = crate::error::ErrorBody)))]
+pub async fn create_molecule(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<MoleculeInput>,
+) -> ApiResult<(StatusCode, Json<MoleculeDetail>)> {
+    let me = caller.require_user()?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, 500))
+        .transpose()?;
+    let mol = structure_of(&input)?.parse()?;
+    let mut computed = science::compute(&mol, name)?;
+    computed.row.project_id = input.project_id;
+    computed.row.pubchem_cid = input.pubchem_cid;
+    let mut tx = s.begin(&caller.identity).await?;
+    let (id, created) = science::store(&mut tx, Some(me), &computed).await?;
+    tx.commit().await?;
+    let d = detail(&s, &caller, id, created).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(d),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MoleculeFilter {
+    /// Name fragment (case-insensitive) or an exact canonical SMILES.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Molecules the caller can see: their own, shared ones, and the reference set.
+#[utoipa::path(get, path = "/api/v1/molecules", tag = "molecules", params(MoleculeFilter),
+    responses((status = 200, body = Vec<Molecule>)))]
+pub async fn list_molecules(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<MoleculeFilter>,
+) -> ApiResult<Json<Vec<Molecule>>> {
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_molecules(
+        &mut tx,
+        f.q.as_deref().filter(|q| !q.trim().is_empty()),
+        Page::new(f.limit, f.offset),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",
+    responses((status = 200, body = MoleculeDetail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_molecule(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<MoleculeDetail>> {
+    Ok(Json(detail(&s, &caller, id, false).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SvgSize {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// A 2D depiction (SVG, 400×300 by default).
+#[utoipa::path(get, path = "/api/v1/molecules/{id}/svg", tag = "molecules", params(SvgSize),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404)))]
+pub async fn molecule_svg(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(size): Query<SvgSize>,
+) -> ApiResult<impl IntoResponse> {
+    let mut tx = s.begin(&caller.identity).await?;
+    let m = repo::get_molecule(&mut tx, id)
+        .await?
+        .ok_or(not_found("molecule"))?;
+    tx.commit().await?;
+    let svg = ChemMolecule::from_smiles(&m.canonical_smiles)?
+        .svg(size.width.unwrap_or(400), size.height.unwrap_or(300))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoleculePatch {
+    pub name: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/molecules/{id}", tag = "molecules", request_body = MoleculePatch, security(("bearer" = [])),
+    responses((status = 200, body = MoleculeDetail), (status = 403), (status = 404)))]
+pub async fn rename_molecule(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<MoleculePatch>,
+) -> ApiResult<Json<MoleculeDetail>> {
+    caller.require_user()?;
+    let name = parse_name("name", &p.name, 500)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::rename_molecule(&mut tx, id, &name).await? {
+        let visible = repo::get_molecule(&mut tx, id).await?.is_some();
+        return Err(if visible {
+            ApiError::Forbidden
+        } else {
+            not_found("molecule")
+        });
+    }
+    tx.commit().await?;
+    Ok(Json(detail(&s, &caller, id, false).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Used by a mixture or experiment")))]
+pub async fn delete_molecule(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_molecule(&mut tx, id).await? {
+        let visible = repo::get_molecule(&mut tx, id).await?.is_some();
+        return Err(if visible {
+            ApiError::Forbidden
+        } else {
+            not_found("molecule")
+        });
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimilarityRequest {
+    pub smiles: String,
+    /// Minimum Tanimoto similarity, 0–1 (default 0.3).
+    pub threshold: Option<f64>,
+    /// At most this many hits (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarityHit {
+    pub molecule: Molecule,
+    /// Tanimoto similarity on Morgan fingerprints (radius 2, 2048 bits).
+    pub similarity: f64,
+}
+
+/// Molecules similar to a SMILES, most similar first.
+#[utoipa::path(post, path = "/api/v1/molecules/search/similarity", tag = "molecules", request_body = SimilarityRequest,
+    responses((status = 200, body = Vec<SimilarityHit>), (status = 422)))]
+pub async fn similarity(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SimilarityRequest>,
+) -> ApiResult<Json<Vec<SimilarityHit>>> {
+    let threshold = req.threshold.unwrap_or(0.3);
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(ApiError::validation("threshold", "must be between 0 and 1"));
+    }
+    let limit = Page::new(req.limit.or(Some(50)), None).limit as usize;
+    let query = ChemMolecule::from_smiles(&req.smiles)?.fingerprint()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let fps = repo::fingerprints(&mut tx).await?;
+    let mut scored: Vec<(Uuid, f64)> = fps
+        .par_iter()
+        .filter_map(|(id, bytes)| {
+            Fingerprint::from_bytes(bytes).map(|fp| (*id, query.tanimoto(&fp)))
+        })
+        .filter(|(_, sim)| *sim >= threshold)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(limit);
+    let ids: Vec<Uuid> = scored.iter().map(|(id, _)| *id).collect();
+    let mut molecules: BTreeMap<Uuid, Molecule> = repo::molecules_by_ids(&mut tx, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    tx.commit().await?;
+    Ok(Json(
+        scored
+            .into_iter()
+            .filter_map(|(id, similarity)| {
+                molecules.remove(&id).map(|molecule| SimilarityHit {
+                    molecule,
+                    similarity,
+                })
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SubstructureRequest {
+    /// A SMARTS pattern; or give `smiles`.
+    pub smarts: Option<String>,
+    pub smiles: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Molecules containing a substructure, in a stable order, paged.
+#[utoipa::path(post, path = "/api/v1/molecules/search/substructure", tag = "molecules", request_body = SubstructureRequest,
+    responses((status = 200, body = Vec<Molecule>), (status = 422)))]
+pub async fn substructure(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SubstructureRequest>,
+) -> ApiResult<Json<Vec<Molecule>>> {
+    let page = Page::new(req.limit, req.offset);
+    let (text, is_smarts) = match (&req.smarts, &req.smiles) {
+        (Some(q), None) => (q.clone(), true),
+        (None, Some(q)) => (q.clone(), false),
+        _ => {
+            return Err(ApiError::validation(
+                "smarts",
+                "give exactly one of `smarts` or `smiles`",
+            ));
+        }
+    };
+    let parse = |t: &str| {
+        if is_smarts {
+            ChemQuery::smarts(t)
+        } else {
+            ChemQuery::smiles(t)
+        }
+    };
+    parse(&text)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let structures = repo::structures(&mut tx).await?;
+    // Each worker parses its own copy of the query: RDKit query molecules are not shared.
+    let mut hits: Vec<Uuid> = structures
+        .par_iter()
+        .map_init(
+            || parse(&text).ok(),
+            |q, (id, smiles)| {
+                let q = q.as_ref()?;
+                let m = ChemMolecule::from_smiles(smiles).ok()?;
+                m.matches(q).ok()?.then_some(*id)
+            },
+        )
+        .flatten()
+        .collect();
+    hits.sort();
+    let ids: Vec<Uuid> = hits
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    let mut rows = repo::molecules_by_ids(&mut tx, &ids).await?;
+    tx.commit().await?;
+    rows.sort_by_key(|m| m.id);
+    Ok(Json(rows))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScoreRequest {
+    pub smiles: String,
+}
+
+/// Score a structure without storing it.
+#[utoipa::path(post, path = "/api/v1/scoring/molecule", tag = "molecules", request_body = ScoreRequest,
+    responses((status = 200, body = ScoreView), (status = 422)))]
+pub async fn score_molecule(ApiJson(req): ApiJson<ScoreRequest>) -> ApiResult<Json<ScoreView>> {
+    let mol = ChemMolecule::from_smiles(&req.smiles)?;
+    Ok(Json(views(&mol)?.1))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ComponentInput {
+    pub molecule_id: Uuid,
+    pub concentration: f64,
+    /// mol_fraction, percent_w_v, percent_v_v, mM, M or mg_per_mL.
+    pub unit: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MixtureInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub project_id: Option<Uuid>,
+    pub components: Vec<ComponentInput>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MixtureScoreView {
+    pub overall: i32,
+    pub weighted_mean: f64,
+    pub synergy_bonus: f64,
+    /// Each component's share of the mixture's molar amount.
+    pub molar_shares: Vec<f64>,
+}
+
+impl From<MixtureScore> for MixtureScoreView {
+    fn from(s: MixtureScore) -> Self {
+        MixtureScoreView {
+            overall: s.overall,
+            weighted_mean: s.weighted_mean,
+            synergy_bonus: s.synergy_bonus,
+            molar_shares: s.molar_shares,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MixtureDetail {
+    pub mixture: Mixture,
+    pub components: Vec<Component>,
+    pub score: Option<MixtureScoreView>,
+    /// Why there is no score (e.g. units that cannot be reconciled).
+    pub score_error: Option<String>,
+}
+
+fn unit_error(index: usize, e: UnitError) -> ApiError {
+    let field = match e {
+        UnitError::UnknownUnit { .. } => format!("components[{index}].unit"),
+        UnitError::NotPositive { .. } | UnitError::AboveMaximum { .. } => {
+            format!("components[{index}].concentration")
+        }
+        _ => "components".to_string(),
+    };
+    ApiError::Validation {
+        field,
+        message: e.to_string(),
+    }
+}
+
+fn score_components(components: &[Component]) -> Result<MixtureScore, UnitError> {
+    let scored: Vec<ScoredComponent> = components
+        .iter()
+        .map(|c| {
+            let unit: ConcentrationUnit = c.concentration_unit.parse()?;
+            Ok(ScoredComponent {
+                score: c.score.unwrap_or(0.0),
+                concentration: Concentration::new(c.concentration, unit)?,
+                props: CompoundProps {
+                    molar_mass: c.molecular_weight,
+                    density: c.density_g_per_ml,
+                },
+            })
+        })
+        .collect::<Result<_, UnitError>>()?;
+    mixture_score(&scored)
+}
+
+async fn mixture_detail(tx: &mut cryo_db::repo::Conn, id: Uuid) -> ApiResult<MixtureDetail> {
+    let mixture = repo::get_mixture(tx, id)
+        .await?
+        .ok_or(not_found("mixture"))?;
+    let components = repo::components(tx, id).await?;
+    let (score, score_error) = match score_components(&components) {
+        Ok(s) => (Some(s.into()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Ok(MixtureDetail {
+        mixture,
+        components,
+        score,
+        score_error,
+    })
+}
+
+/// Create a mixture. Units are checked and must be reconcilable to a molar basis (e.g. mole
+/// fractions cannot be mixed with per-volume units; % v/v needs a known density).
+#[utoipa::path(post, path = "/api/v1/mixtures", tag = "mixtures", request_body = MixtureInput, security(("bearer" = [])),
+    responses((status = 201, body = MixtureDetail), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_mixture(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<MixtureInput>,
+) -> ApiResult<(StatusCode, Json<MixtureDetail>)> {
+    let me = caller.require_user()?;
+    let name = parse_name("name", &input.name, 300)?;
+    if input.components.is_empty() {
+        return Err(ApiError::validation(
+            "components",
+            "a mixture needs at least one component",
+        ));
+    }
+    let mut parsed = Vec::new();
+    for (i, c) in input.components.iter().enumerate() {
+        let unit: ConcentrationUnit = c.unit.parse().map_err(|e| unit_error(i, e))?;
+        Concentration::new(c.concentration, unit).map_err(|e| unit_error(i, e))?;
+        parsed.push(NewComponent {
+            molecule_id: c.molecule_id,
+            concentration: c.concentration,
+            unit: unit.as_str(),
+        });
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    for (i, c) in parsed.iter().enumerate() {
+        if repo::get_molecule(&mut tx, c.molecule_id).await?.is_none() {
+            return Err(ApiError::validation(
+                format!("components[{i}].molecule_id"),
+                "no such molecule",
+            ));
+        }
+    }
+    let mixture = repo::create_mixture(
+        &mut tx,
+        me,
+        &name,
+        input.description.as_deref(),
+        input.project_id,
+        &parsed,
+    )
+    .await?;
+    let detail = mixture_detail(&mut tx, mixture.id).await?;
+    if let Some(err) = &detail.score_error {
+        // Refuse units that cannot be reconciled rather than store a mixture no one can score.
+        return Err(ApiError::validation("components", err.clone()));
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+#[utoipa::path(get, path = "/api/v1/mixtures", tag = "mixtures", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Mixture>)))]
+pub async fn list_mixtures(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Mixture>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_mixtures(&mut tx, Page::new(p.limit, p.offset)).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/mixtures/{id}", tag = "mixtures", security(("bearer" = [])),
+    responses((status = 200, body = MixtureDetail), (status = 404)))]
+pub async fn get_mixture(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<MixtureDetail>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let d = mixture_detail(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(d))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MixturePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/mixtures/{id}", tag = "mixtures", request_body = MixturePatch, security(("bearer" = [])),
+    responses((status = 200, body = MixtureDetail), (status = 403), (status = 404)))]
+pub async fn update_mixture(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<MixturePatch>,
+) -> ApiResult<Json<MixtureDetail>> {
+    caller.require_user()?;
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, 300))
+        .transpose()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::update_mixture(&mut tx, id, name.as_deref(), p.description.as_deref()).await? {
+        let visible = repo::get_mixture(&mut tx, id).await?.is_some();
+        return Err(if visible {
+            ApiError::Forbidden
+        } else {
+            not_found("mixture")
+        });
+    }
+    let d = mixture_detail(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(d))
+}
+
+#[utoipa::path(delete, path = "/api/v1/mixtures/{id}", tag = "mixtures", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Has experiments")))]
+pub async fn delete_mixture(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_mixture(&mut tx, id).await? {
+        let visible = repo::get_mixture(&mut tx, id).await?.is_some();
+        return Err(if visible {
+            ApiError::Forbidden
+        } else {
+            not_found("mixture")
+        });
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Store the mixture's current score as a prediction (method "CryoProtect Scoring").
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/score", tag = "mixtures", security(("bearer" = [])),
+    responses((status = 201, body = Prediction), (status = 404), (status = 422)))]
+pub async fn store_mixture_score(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<Prediction>)> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let d = mixture_detail(&mut tx, id).await?;
+    let score = d
+        .score
+        .ok_or_else(|| ApiError::validation("components", d.score_error.unwrap_or_default()))?;
+    let version = science::scoring_method_version();
+    let p = repo::store_prediction(
+        &mut tx,
+        me,
+        NewPrediction {
+            subject: Subject::Mixture(id),
+            property: "Mixture Cryoprotection Score",
+            method: science::SCORING_METHOD,
+            method_version: &version,
+            value: score.overall as f64,
+            interval: None,
+            project_id: d.mixture.project_id,
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::Unavailable("scoring method not seeded".into()))?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+fn subject(molecule: Option<Uuid>, mixture: Option<Uuid>) -> ApiResult<Subject> {
+    match (molecule, mixture) {
+        (Some(m), None) => Ok(Subject::Molecule(m)),
+        (None, Some(x)) => Ok(Subject::Mixture(x)),
+        _ => Err(ApiError::validation(
+            "molecule_id",
+            "give exactly one of `molecule_id` or `mixture_id`",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExperimentInput {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// A property-type name, e.g. "Glass Transition Temperature".
+    pub property: String,
+    /// A number, text or boolean, as the property type requires.
+    pub value: Value,
+    pub unit: Option<String>,
+    pub temperature_c: Option<f64>,
+    /// Free-form conditions (cooling rate, container, …).
+    #[schema(value_type = Object)]
+    pub conditions: Option<serde_json::Value>,
+    /// ISO date, e.g. 2026-11-29.
+    pub performed_on: Option<String>,
+    pub notes: Option<String>,
+    pub protocol_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+}
+
+/// Record a measurement on a molecule or a mixture.
+#[utoipa::path(post, path = "/api/v1/experiments", tag = "experiments", request_body = ExperimentInput, security(("bearer" = [])),
+    responses((status = 201, body = Experiment), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_experiment(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<ExperimentInput>,
+) -> ApiResult<(StatusCode, Json<Experiment>)> {
+    let me = caller.require_user()?;
+    let subject = subject(input.molecule_id, input.mixture_id)?;
+    if let Value::Number(n) = input.value
+        && !n.is_finite()
+    {
+        return Err(ApiError::validation("value", "must be a finite number"));
+    }
+    let conditions = input.conditions.unwrap_or_else(|| serde_json::json!({}));
+    if !conditions.is_object() {
+        return Err(ApiError::validation("conditions", "must be a JSON object"));
+    }
+    let performed_on = input
+        .performed_on
+        .as_deref()
+        .map(|d| time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE))
+        .transpose()
+        .map_err(|_| {
+            ApiError::validation("performed_on", "expected an ISO date such as 2026-11-29")
+        })?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let visible = match subject {
+        Subject::Molecule(m) => repo::get_molecule(&mut tx, m).await?.is_some(),
+        Subject::Mixture(x) => repo::get_mixture(&mut tx, x).await?.is_some(),
+    };
+    if !visible {
+        return Err(ApiError::validation(
+            if input.molecule_id.is_some() {
+                "molecule_id"
+            } else {
+                "mixture_id"
+            },
+            "no such molecule or mixture",
+        ));
+    }
+    let e = repo::create_experiment(
+        &mut tx,
+        me,
+        NewExperiment {
+            subject,
+            property: &input.property,
+            value: &input.value,
+            unit: input.unit.as_deref(),
+            temperature_c: input.temperature_c,
+            conditions,
+            performed_on,
+            notes: input.notes.as_deref(),
+            protocol_id: input.protocol_id,
+            project_id: input.project_id,
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::validation("property", format!("unknown property `{}`", input.property))
+    })?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SubjectFilter {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/experiments", tag = "experiments", params(SubjectFilter), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Experiment>)))]
+pub async fn list_experiments(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<SubjectFilter>,
+) -> ApiResult<Json<Vec<Experiment>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_experiments(
+        &mut tx,
+        f.molecule_id,
+        f.mixture_id,
+        Page::new(f.limit, f.offset),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/experiments/{id}", tag = "experiments", security(("bearer" = [])),
+    responses((status = 200, body = Experiment), (status = 404)))]
+pub async fn get_experiment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Experiment>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let e = repo::get_experiment(&mut tx, id)
+        .await?
+        .ok_or(not_found("experiment"))?;
+    tx.commit().await?;
+    Ok(Json(e))
+}
+
+#[utoipa::path(delete, path = "/api/v1/experiments/{id}", tag = "experiments", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_experiment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_experiment(&mut tx, id).await? {
+        let visible = repo::get_experiment(&mut tx, id).await?.is_some();
+        return Err(if visible {
+            ApiError::Forbidden
+        } else {
+            not_found("experiment")
+        });
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerificationRequest {
+    /// Who will verify (a user who can see the experiment, e.g. a team-mate).
+    pub verifier_id: Uuid,
+    pub equipment_used: Option<String>,
+    pub comments: Option<String>,
+}
+
+/// Ask a colleague to verify a measurement.
+#[utoipa::path(post, path = "/api/v1/experiments/{id}/verification", tag = "experiments", request_body = VerificationRequest,
+    security(("bearer" = [])), responses((status = 201, body = Verification), (status = 404)))]
+pub async fn request_verification(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(r): ApiJson<VerificationRequest>,
+) -> ApiResult<(StatusCode, Json<Verification>)> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    repo::get_experiment(&mut tx, id)
+        .await?
+        .ok_or(not_found("experiment"))?;
+    let v = repo::request_verification(
+        &mut tx,
+        me,
+        id,
+        r.verifier_id,
+        r.equipment_used.as_deref(),
+        r.comments.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Verified,
+    Rejected,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DecisionInput {
+    pub status: Decision,
+    pub equipment_used: Option<String>,
+    pub comments: Option<String>,
+}
+
+/// The named verifier records the decision.
+#[utoipa::path(patch, path = "/api/v1/verifications/{id}", tag = "experiments", request_body = DecisionInput,
+    security(("bearer" = [])), responses((status = 200, body = Verification), (status = 404)))]
+pub async fn decide(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(d): ApiJson<DecisionInput>,
+) -> ApiResult<Json<Verification>> {
+    caller.require_user()?;
+    let status = match d.status {
+        Decision::Verified => "verified",
+        Decision::Rejected => "rejected",
+    };
+    let mut tx = s.begin(&caller.identity).await?;
+    let v = repo::decide_verification(
+        &mut tx,
+        id,
+        status,
+        d.equipment_used.as_deref(),
+        d.comments.as_deref(),
+    )
+    .await?
+    .ok_or(not_found("verification"))?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct VerificationFilter {
+    /// pending, verified or rejected.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Verifications assigned to or requested by the caller (the verification queue).
+#[utoipa::path(get, path = "/api/v1/verifications", tag = "experiments", params(VerificationFilter), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Verification>)))]
+pub async fn list_verifications(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<VerificationFilter>,
+) -> ApiResult<Json<Vec<Verification>>> {
+    let me = caller.require_user()?;
+    if let Some(st) = f.status.as_deref()
+        && !["pending", "verified", "rejected"].contains(&st)
+    {
+        return Err(ApiError::validation(
+            "status",
+            "pending, verified or rejected",
+        ));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_verifications(
+        &mut tx,
+        me,
+        f.status.as_deref(),
+        Page::new(f.limit, f.offset),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IntervalInput {
+    pub lower: f64,
+    pub upper: f64,
+    /// Nominal coverage, e.g. 0.9.
+    pub level: f64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PredictionInput {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub property: String,
+    pub value: f64,
+    pub interval: Option<IntervalInput>,
+    pub project_id: Option<Uuid>,
+}
+
+/// Store an externally made prediction (method "CryoProtect Model", version 1).
+#[utoipa::path(post, path = "/api/v1/predictions", tag = "predictions", request_body = PredictionInput, security(("bearer" = [])),
+    responses((status = 201, body = Prediction), (status = 422)))]
+pub async fn create_prediction(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(p): ApiJson<PredictionInput>,
+) -> ApiResult<(StatusCode, Json<Prediction>)> {
+    let me = caller.require_user()?;
+    let subject = subject(p.molecule_id, p.mixture_id)?;
+    if !p.value.is_finite() {
+        return Err(ApiError::validation("value", "must be a finite number"));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let stored = repo::store_prediction(
+        &mut tx,
+        me,
+        NewPrediction {
+            subject,
+            property: &p.property,
+            method: "CryoProtect Model",
+            method_version: "1",
+            value: p.value,
+            interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+            project_id: p.project_id,
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::validation("property", format!("unknown property `{}`", p.property))
+    })?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+#[utoipa::path(get, path = "/api/v1/predictions", tag = "predictions", params(SubjectFilter), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Prediction>)))]
+pub async fn list_predictions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<SubjectFilter>,
+) -> ApiResult<Json<Vec<Prediction>>> {
+    caller.require_user()?;
+    let subject = subject(f.molecule_id, f.mixture_id)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_predictions(&mut tx, subject, Page::new(f.limit, f.offset)).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CompareQuery {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// Property-type name.
+    pub property: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Comparison {
+    pub prediction: Option<Prediction>,
+    pub experiment: Option<Experiment>,
+    /// measured − predicted.
+    pub difference: Option<f64>,
+    /// |measured − predicted| / |measured| × 100; null when the measured value is 0.
+    pub percent_error: Option<f64>,
+}
+
+/// The latest prediction against the latest measurement of a property.
+#[utoipa::path(get, path = "/api/v1/compare", tag = "predictions", params(CompareQuery), security(("bearer" = [])),
+    responses((status = 200, body = Comparison), (status = 422)))]
+pub async fn compare(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<CompareQuery>,
+) -> ApiResult<Json<Comparison>> {
+    caller.require_user()?;
+    let subject = subject(q.molecule_id, q.mixture_id)?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let (prediction, experiment) = repo::latest_pair(&mut tx, subject, &q.property).await?;
+    tx.commit().await?;
+    let (difference, percent_error) = match (
+        &prediction,
+        experiment.as_ref().and_then(|e| e.numeric_value),
+    ) {
+        (Some(p), Some(measured)) => {
+            let d = measured - p.numeric_value;
+            (
+                Some(d),
+                (measured != 0.0).then(|| d.abs() / measured.abs() * 100.0),
+            )
+        }
+        _ => (None, None),
+    };
+    Ok(Json(Comparison {
+        prediction,
+        experiment,
+        difference,
+        percent_error,
+    }))
+}

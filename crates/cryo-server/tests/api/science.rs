@@ -1,0 +1,603 @@
+//! Molecules, mixtures, experiments, verification and comparisons through the API.
+
+use crate::helpers::{call, id_of, register, seeded};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+async fn reference(app: &axum::Router, name: &str) -> Value {
+    let r = call(
+        app,
+        "GET",
+        &format!("/api/v1/molecules?q={}", name.replace(' ', "%20")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} seeded: {}", r.text))
+}
+
+#[tokio::test]
+async fn reference_cryoprotectants_are_seeded_with_correct_identifiers_and_scores() {
+    let (_db, app) = seeded().await;
+    let cases = [
+        ("Glycerol", "PEDCQBHIVMGVHV-UHFFFAOYSA-N", 87.0),
+        ("Propylene glycol", "DNIAPMSPPWPWGF-UHFFFAOYSA-N", 80.0),
+        ("1,3-Propanediol", "YPFDHNVEDLHUCE-UHFFFAOYSA-N", 80.0),
+        ("tert-Butanol", "DKGAVHZHDRPRBM-UHFFFAOYSA-N", 59.0),
+        ("Dimethyl sulfoxide", "IAZDPXIOMUYVGZ-UHFFFAOYSA-N", 49.0),
+    ];
+    for (name, key, score) in cases {
+        let m = reference(&app, name).await;
+        assert_eq!(m["inchikey"], key, "{name}");
+        assert_eq!(m["score"], score, "{name}");
+        assert_eq!(m["is_reference"], true);
+    }
+    // Trehalose is the real disaccharide now: C12H22O11 with two pyranose rings.
+    let t = reference(&app, "Trehalose").await;
+    assert_eq!(t["formula"], "C12H22O11");
+    assert_eq!(t["murcko_scaffold"], "C1CC[C@@H](O[C@@H]2CCCCO2)OC1");
+    let all = call(&app, "GET", "/api/v1/molecules?limit=100", None, None)
+        .await
+        .json();
+    assert_eq!(all.as_array().unwrap().len(), 17);
+}
+
+#[tokio::test]
+async fn registering_molecules_validates_structures_and_deduplicates() {
+    let (_db, app) = seeded().await;
+    let a = register(&app, "alice").await;
+    let bad = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "C1CC(O"})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(
+        bad.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never closed"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(bad.json()["error"]["details"]["field"], "structure");
+    let valence = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "CN(C)(C)(C)C"})),
+    )
+    .await;
+    assert_eq!(valence.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(valence.text.contains("valence"), "{}", valence.text);
+    let neither = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(neither.json()["error"]["details"]["field"], "smiles");
+
+    let first = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)C(O)CO", "name": "Erythritol"})),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let body = first.json();
+    assert_eq!(body["features"].as_object().unwrap().len(), 20);
+    assert_eq!(body["created"], true);
+    let stored: Vec<&str> = body["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["property"].as_str().unwrap())
+        .collect();
+    assert!(
+        stored.contains(&"Cryoprotection Score") && stored.contains(&"TPSA"),
+        "{stored:?}"
+    );
+    assert!(
+        body["properties"][0]["method_version"]
+            .as_str()
+            .unwrap()
+            .contains("rdkit")
+    );
+    // Same structure, different spelling: same row.
+    let again = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "C(C(C(CO)O)O)O"})),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(id_of(&again.json()["molecule"]), id_of(&body["molecule"]));
+
+    let svg = call(
+        &app,
+        "GET",
+        &format!("/api/v1/molecules/{}/svg", id_of(&body["molecule"])),
+        Some(&a.token),
+        None,
+    )
+    .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    assert!(svg.text.contains("<svg"));
+}
+
+#[tokio::test]
+async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
+    let (_db, app) = seeded().await;
+    let a = register(&app, "alice").await;
+    let dmso = id_of(&reference(&app, "Dimethyl sulfoxide").await);
+    let eg = id_of(&reference(&app, "Ethylene glycol").await);
+    let pg = id_of(&reference(&app, "Propylene glycol").await);
+    let mix = |components: Value| json!({"name": "mix", "components": components});
+
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(mix(json!([
+        {"molecule_id": dmso, "concentration": 0.5, "unit": "mol_fraction"},
+        {"molecule_id": eg, "concentration": 0.5, "unit": "mol_fraction"}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["score"]["overall"], 68);
+
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(mix(json!([
+        {"molecule_id": pg, "concentration": 0.333, "unit": "mol_fraction"},
+        {"molecule_id": eg, "concentration": 0.333, "unit": "mol_fraction"},
+        {"molecule_id": dmso, "concentration": 0.334, "unit": "mol_fraction"}]))),
+    )
+    .await;
+    assert_eq!(r.json()["score"]["overall"], 75, "{}", r.text);
+
+    // 10 % v/v DMSO and 1.41 M EG: different units, reconciled through density and molar mass.
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(mix(json!([
+        {"molecule_id": dmso, "concentration": 10, "unit": "percent_v_v"},
+        {"molecule_id": eg, "concentration": 1.408, "unit": "M"}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let shares = r.json()["score"]["molar_shares"].clone();
+    assert!((shares[0].as_f64().unwrap() - 0.5).abs() < 0.01, "{shares}");
+
+    let cases = [
+        (
+            json!([{"molecule_id": dmso, "concentration": 0.5, "unit": "mol_fraction"}, {"molecule_id": eg, "concentration": 1, "unit": "M"}]),
+            "components",
+        ),
+        (
+            json!([{"molecule_id": dmso, "concentration": 10, "unit": "%"}]),
+            "components[0].unit",
+        ),
+        (
+            json!([{"molecule_id": dmso, "concentration": -1, "unit": "M"}]),
+            "components[0].concentration",
+        ),
+        (
+            json!([{"molecule_id": uuid::Uuid::new_v4(), "concentration": 1, "unit": "M"}]),
+            "components[0].molecule_id",
+        ),
+        (json!([]), "components"),
+    ];
+    for (components, field) in cases {
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/mixtures",
+            Some(&a.token),
+            Some(mix(components)),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.text
+        );
+        assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
+    }
+    // A user molecule has no density: % v/v is refused with the reason.
+    let own = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)C(O)CO"})),
+    )
+    .await
+    .json();
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(mix(json!([
+        {"molecule_id": id_of(&own["molecule"]), "concentration": 5, "unit": "percent_v_v"}]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("density"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn experiments_predictions_comparison_and_verification() {
+    let (_db, app) = seeded().await;
+    let a = register(&app, "alice").await;
+    let v = register(&app, "vera").await;
+    let b = register(&app, "bob").await;
+    let dmso = id_of(&reference(&app, "Dimethyl sulfoxide").await);
+    let mixture = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(json!({"name": "DMSO 1 M", "components": [
+        {"molecule_id": dmso, "concentration": 1, "unit": "M"}]})),
+    )
+    .await
+    .json();
+    let mixture = id_of(&mixture["mixture"]);
+
+    let exp = |value: Value| {
+        json!({"mixture_id": mixture, "property": "Glass Transition Temperature", "value": value,
+                                    "unit": "°C", "performed_on": "2026-11-20", "conditions": {"cooling_rate_c_per_min": 10}})
+    };
+    let e = call(
+        &app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&a.token),
+        Some(exp(json!(-135.0))),
+    )
+    .await;
+    assert_eq!(e.status, StatusCode::CREATED, "{}", e.text);
+    let experiment = id_of(&e.json());
+
+    for (body, field) in [
+        (exp(json!("glassy")), "value"),
+        (
+            json!({"mixture_id": mixture, "property": "Coolness", "value": 1}),
+            "property",
+        ),
+        (
+            json!({"property": "Melting Point", "value": 1}),
+            "molecule_id",
+        ),
+        (
+            json!({"mixture_id": mixture, "property": "Melting Point", "value": 1, "performed_on": "yesterday"}),
+            "performed_on",
+        ),
+    ] {
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/experiments",
+            Some(&a.token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.text
+        );
+        assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
+    }
+
+    let p = call(&app, "POST", "/api/v1/predictions", Some(&a.token), Some(json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -130.0, "upper": -110.0, "level": 0.9}}))).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let bad_interval = call(&app, "POST", "/api/v1/predictions", Some(&a.token), Some(json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -100.0, "upper": -90.0, "level": 0.9}}))).await;
+    assert_eq!(bad_interval.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let cmp = call(
+        &app,
+        "GET",
+        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
+        Some(&a.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(cmp["difference"], -15.0);
+    assert!((cmp["percent_error"].as_f64().unwrap() - 100.0 * 15.0 / 135.0).abs() < 1e-9);
+    // A measured 0 has no percent error.
+    call(
+        &app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&a.token),
+        Some(json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": 0.0, "performed_on": "2026-11-28"})),
+    )
+    .await;
+    let cmp = call(
+        &app,
+        "GET",
+        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
+        Some(&a.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(cmp["difference"], 120.0);
+    assert!(cmp["percent_error"].is_null());
+
+    // Verification: only the named verifier decides; others get 404.
+    let req = call(
+        &app,
+        "POST",
+        &format!("/api/v1/experiments/{experiment}/verification"),
+        Some(&a.token),
+        Some(json!({"verifier_id": v.id, "equipment_used": "DSC 8000"})),
+    )
+    .await;
+    assert_eq!(req.status, StatusCode::CREATED, "{}", req.text);
+    let vid = id_of(&req.json());
+    let queue = call(
+        &app,
+        "GET",
+        "/api/v1/verifications?status=pending",
+        Some(&v.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    for outsider in [&b, &a] {
+        let r = call(
+            &app,
+            "PATCH",
+            &format!("/api/v1/verifications/{vid}"),
+            Some(&outsider.token),
+            Some(json!({"status": "verified"})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    }
+    let done = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/verifications/{vid}"),
+        Some(&v.token),
+        Some(json!({"status": "verified", "comments": "matches DSC trace"})),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(done.json()["status"], "verified");
+    assert_eq!(done.json()["verifier_id"], v.id.as_str());
+}
+
+/// An acyclic C5 polyol chain: xylitol has it, the reference sugars (rings) do not.
+const XYLITOL_CHAIN: &str = "[OH][CH2;!R][CH;!R]([OH])[CH;!R]([OH])[CH;!R]([OH])[CH2;!R][OH]";
+
+#[tokio::test]
+async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
+    let (_db, app) = seeded().await;
+    let a = register(&app, "alice").await;
+    let b = register(&app, "bob").await;
+    let m = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "name": "Xylitol"})),
+    )
+    .await
+    .json();
+    let molecule = id_of(&m["molecule"]);
+    let x = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&a.token),
+        Some(json!({"name": "secret", "components": [
+        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]})),
+    )
+    .await
+    .json();
+    let mixture = id_of(&x["mixture"]);
+    let e = call(
+        &app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&a.token),
+        Some(json!({"molecule_id": molecule, "property": "Melting Point", "value": 94.0})),
+    )
+    .await
+    .json();
+    let experiment = id_of(&e);
+
+    for uri in [
+        format!("/api/v1/molecules/{molecule}"),
+        format!("/api/v1/molecules/{molecule}/svg"),
+        format!("/api/v1/mixtures/{mixture}"),
+        format!("/api/v1/experiments/{experiment}"),
+    ] {
+        assert_eq!(
+            call(&app, "GET", &uri, Some(&b.token), None).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    for uri in [
+        format!("/api/v1/molecules/{molecule}"),
+        format!("/api/v1/mixtures/{mixture}"),
+        format!("/api/v1/experiments/{experiment}"),
+    ] {
+        assert_eq!(
+            call(&app, "DELETE", &uri, Some(&b.token), None)
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    let r = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/molecules/{molecule}"),
+        Some(&b.token),
+        Some(json!({"name": "mine"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/mixtures/{mixture}"),
+        Some(&b.token),
+        Some(json!({"name": "mine"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Lists and searches do not include A's rows.
+    let listed = call(
+        &app,
+        "GET",
+        "/api/v1/molecules?q=Xylitol",
+        Some(&b.token),
+        None,
+    )
+    .await
+    .json();
+    assert!(listed.as_array().unwrap().is_empty());
+    assert!(
+        call(&app, "GET", "/api/v1/mixtures", Some(&b.token), None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        call(&app, "GET", "/api/v1/experiments", Some(&b.token), None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let sim = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/similarity",
+        Some(&b.token),
+        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9})),
+    )
+    .await
+    .json();
+    assert!(sim.as_array().unwrap().is_empty(), "{sim}");
+    let sub = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/substructure",
+        Some(&b.token),
+        Some(json!({"smarts": XYLITOL_CHAIN})),
+    )
+    .await
+    .json();
+    assert!(sub.as_array().unwrap().is_empty(), "{sub}");
+    // Nor build on them.
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&b.token),
+        Some(json!({"name": "theft", "components": [
+        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&b.token),
+        Some(json!({"mixture_id": mixture, "property": "Melting Point", "value": 1.0})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A still finds everything, by similarity and substructure too.
+    let sim = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/similarity",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9})),
+    )
+    .await
+    .json();
+    assert_eq!(sim[0]["similarity"], 1.0);
+    assert_eq!(id_of(&sim[0]["molecule"]), molecule);
+    let sub = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/substructure",
+        Some(&a.token),
+        Some(json!({"smarts": XYLITOL_CHAIN})),
+    )
+    .await
+    .json();
+    assert_eq!(sub.as_array().unwrap().len(), 1, "{sub}");
+    // Substructure over the reference set: glycerol, EG, PG and 1,3-propanediol all have C-C-O... diols.
+    let diols = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/substructure",
+        Some(&b.token),
+        Some(json!({"smarts": "[OX2H][CX4][CX4][OX2H]"})),
+    )
+    .await
+    .json();
+    let names: Vec<&str> = diols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Glycerol")
+            && names.contains(&"Ethylene glycol")
+            && !names.contains(&"1,3-Propanediol"),
+        "{names:?}"
+    );
+}
