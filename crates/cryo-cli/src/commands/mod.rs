@@ -10,3 +10,30 @@ use std::path::PathBuf;
 pub fn load_settings(config: Option<PathBuf>) -> anyhow::Result<(Settings, Resolved)> {
     Ok(cryo_config::load(&LoadOptions::from_process(config))?)
 }
+
+/// Connect, apply pending migrations (when `database.auto_migrate`) and seed reference data:
+/// what `serve` and the data commands need before they touch tables.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<cryo_db::Database> {
+    let db = cryo_db::connect(&settings.database).await?;
+    let ready = async {
+        if settings.database.auto_migrate {
+            cryo_db::migrate::run(&db.pool).await?;
+            tracing::info!("database schema is current");
+        } else if !cryo_db::migrate::is_current(&db.pool).await? {
+            anyhow::bail!("the database has pending migrations; run `cryoprotect db migrate`");
+        }
+        let n = cryo_server::science::seed_reference_data(&db.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding reference data: {e}"))?;
+        tracing::info!(new_reference_molecules = n, "reference data seeded");
+        anyhow::Ok(())
+    }
+    .await;
+    match ready {
+        Ok(()) => Ok(db),
+        Err(e) => {
+            db.shutdown().await?;
+            Err(e)
+        }
+    }
+}

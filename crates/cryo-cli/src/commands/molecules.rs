@@ -37,7 +37,7 @@ pub struct ReadArgs {
     /// File format; guessed from the extension (.smi/.txt, .csv/.tsv, .sdf/.sd) when omitted.
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// CSV column (or SD tag) holding SMILES.
+    /// CSV column holding SMILES.
     #[arg(long, default_value = "smiles")]
     smiles_column: String,
     /// CSV column (or SD tag) holding the name; SDF falls back to the record's title line.
@@ -210,10 +210,10 @@ fn for_each_batch(
                     .get(&args.name_column)
                     .cloned()
                     .or_else(|| (!rec.title.is_empty()).then(|| rec.title.clone()));
-                let structure = match rec.fields.get(&args.smiles_column) {
-                    Some(smiles) if rec.molecule.is_err() => Ok(Input::Smiles(smiles.clone())),
-                    _ => rec.molecule.map(Input::Parsed).map_err(|e| e.to_string()),
-                };
+                // The MOL block is authoritative: a broken one is reported, never silently
+                // replaced by a SMILES data field.
+                let start = rec.line;
+                let structure = rec.molecule.map(Input::Parsed).map_err(|e| with_file_line(&e.to_string(), start));
                 push(
                     Record {
                         line: rec.line,
@@ -229,6 +229,17 @@ fn for_each_batch(
         f(batch)?;
     }
     Ok(())
+}
+
+/// RDKit numbers lines within the record; add the line in the file, which is what people open.
+fn with_file_line(message: &str, record_start: usize) -> String {
+    let within = message
+        .rsplit_once("line ")
+        .and_then(|(_, n)| n.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<usize>().ok());
+    match within {
+        Some(n) => format!("{message} of the record (file line {})", record_start + n - 1),
+        None => message.to_string(),
+    }
 }
 
 fn parse(input: Input) -> Result<Molecule, String> {
@@ -328,7 +339,7 @@ fn describe(args: &ReadArgs) -> anyhow::Result<ExitCode> {
 async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let (settings, _) = load_settings(config)?;
     let _log = crate::telemetry::init(&settings.log)?;
-    let db = cryo_db::connect(&settings.database).await?;
+    let db = super::prepare_database(&settings).await?;
     let result = import_into(&db.pool, &args).await;
     db.shutdown().await?;
     result

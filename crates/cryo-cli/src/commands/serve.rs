@@ -29,22 +29,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         );
     }
 
-    let db = cryo_db::connect(&settings.database).await?;
-    if settings.database.auto_migrate {
-        if let Err(e) = cryo_db::migrate::run(&db.pool).await {
-            db.shutdown().await?;
-            return Err(e.into());
-        }
-        tracing::info!("database schema is current");
-        match cryo_server::science::seed_reference_data(&db.pool).await {
-            Ok(n) => tracing::info!(new_reference_molecules = n, "reference data seeded"),
-            Err(e) => {
-                db.shutdown().await?;
-                anyhow::bail!("seeding reference data: {e}");
-            }
-        }
-    }
-
+    let db = super::prepare_database(&settings).await?;
     let api_pool = match db.api_pool() {
         Ok(p) => p,
         Err(e) => {
