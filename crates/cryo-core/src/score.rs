@@ -236,6 +236,7 @@ pub fn mixture_score(components: &[ScoredComponent]) -> Result<MixtureScore, Uni
 
 /// Application contexts of the unified score, with the original's weights and Tg windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Context {
     General,

@@ -133,6 +133,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             science::create_prediction
         ))
         .routes(routes!(science::compare))
+        .routes(routes!(science::unified))
         .split_for_parts()
 }
 

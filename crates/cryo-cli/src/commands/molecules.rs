@@ -213,7 +213,10 @@ fn for_each_batch(
                 // The MOL block is authoritative: a broken one is reported, never silently
                 // replaced by a SMILES data field.
                 let start = rec.line;
-                let structure = rec.molecule.map(Input::Parsed).map_err(|e| with_file_line(&e.to_string(), start));
+                let structure = rec
+                    .molecule
+                    .map(Input::Parsed)
+                    .map_err(|e| with_file_line(&e.to_string(), start));
                 push(
                     Record {
                         line: rec.line,
@@ -233,11 +236,16 @@ fn for_each_batch(
 
 /// RDKit numbers lines within the record; add the line in the file, which is what people open.
 fn with_file_line(message: &str, record_start: usize) -> String {
-    let within = message
-        .rsplit_once("line ")
-        .and_then(|(_, n)| n.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<usize>().ok());
+    let within = message.rsplit_once("line ").and_then(|(_, n)| {
+        n.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse::<usize>()
+            .ok()
+    });
     match within {
-        Some(n) => format!("{message} of the record (file line {})", record_start + n - 1),
+        Some(n) => format!(
+            "{message} of the record (file line {})",
+            record_start + n - 1
+        ),
         None => message.to_string(),
     }
 }

@@ -1073,3 +1073,70 @@ pub async fn compare(
         percent_error,
     }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UnifiedQuery {
+    /// general, cell_preservation, organ_preservation, long_term_storage or sensitive_tissues.
+    pub context: Option<cryo_core::score::Context>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnifiedView {
+    pub context: String,
+    /// 0–100, or null when nothing is known.
+    pub overall: Option<i32>,
+    pub efficacy: Option<f64>,
+    /// The Tg used (°C): the latest measurement, else the latest prediction.
+    pub tg_celsius: Option<f64>,
+    pub tg_score: Option<f64>,
+    /// Parts without data; their weight is spread over the others.
+    pub missing: Vec<String>,
+}
+
+/// Context-weighted unified score of a molecule or mixture: efficacy (its cryoprotection
+/// score), toxicity (not yet available, reported as missing) and Tg against the context's window.
+#[utoipa::path(get, path = "/api/v1/unified/{kind}/{id}", tag = "molecules", params(UnifiedQuery),
+    responses((status = 200, body = UnifiedView), (status = 404)))]
+pub async fn unified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, Uuid)>,
+    Query(q): Query<UnifiedQuery>,
+) -> ApiResult<Json<UnifiedView>> {
+    let context = q.context.unwrap_or(cryo_core::score::Context::General);
+    let mut tx = s.begin(&caller.identity).await?;
+    let (subject, efficacy) = match kind.as_str() {
+        "molecule" => {
+            let m = repo::get_molecule(&mut tx, id)
+                .await?
+                .ok_or(not_found("molecule"))?;
+            (Subject::Molecule(id), m.score)
+        }
+        "mixture" => {
+            let d = mixture_detail(&mut tx, id).await?;
+            (Subject::Mixture(id), d.score.map(|x| x.overall as f64))
+        }
+        _ => return Err(ApiError::validation("kind", "molecule or mixture")),
+    };
+    let (prediction, experiment) =
+        repo::latest_pair(&mut tx, subject, "Glass Transition Temperature").await?;
+    tx.commit().await?;
+    let tg = experiment
+        .and_then(|e| e.numeric_value)
+        .or(prediction.map(|p| p.numeric_value));
+    let u = cryo_core::score::unified_score(efficacy, None, tg, context);
+    let context_name = serde_json::to_value(context)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    Ok(Json(UnifiedView {
+        context: context_name,
+        overall: u.as_ref().map(|u| u.overall),
+        efficacy,
+        tg_celsius: tg,
+        tg_score: tg.map(|t| cryo_core::score::tg_score(t, context)),
+        missing: u
+            .map(|u| u.missing.iter().map(|m| m.to_string()).collect())
+            .unwrap_or_else(|| vec!["efficacy".into(), "toxicity".into(), "tg".into()]),
+    }))
+}

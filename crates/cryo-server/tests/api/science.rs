@@ -359,6 +359,57 @@ async fn experiments_predictions_comparison_and_verification() {
     assert_eq!(cmp["difference"], 120.0);
     assert!(cmp["percent_error"].is_null());
 
+    // Unified score: efficacy from the mixture's score, Tg from the latest measurement (0 °C here).
+    let u = call(
+        &app,
+        "GET",
+        &format!("/api/v1/unified/mixture/{mixture}?context=cell_preservation"),
+        Some(&a.token),
+        None,
+    )
+    .await;
+    assert_eq!(u.status, StatusCode::OK, "{}", u.text);
+    let u = u.json();
+    assert_eq!(u["tg_celsius"], 0.0);
+    assert_eq!(
+        u["tg_score"], 40.0,
+        "0 °C is 100 °C above the −130…−100 window: 90 − 0.5 × 100"
+    );
+    assert_eq!(u["missing"], json!(["toxicity"]));
+    // B sees none of A's predictions or comparisons.
+    let listed = call(
+        &app,
+        "GET",
+        &format!("/api/v1/predictions?mixture_id={mixture}"),
+        Some(&b.token),
+        None,
+    )
+    .await
+    .json();
+    assert!(listed.as_array().unwrap().is_empty());
+    let cmp = call(
+        &app,
+        "GET",
+        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
+        Some(&b.token),
+        None,
+    )
+    .await
+    .json();
+    assert!(cmp["prediction"].is_null() && cmp["experiment"].is_null());
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/api/v1/unified/mixture/{mixture}"),
+            Some(&b.token),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
     // Verification: only the named verifier decides; others get 404.
     let req = call(
         &app,
