@@ -28,6 +28,11 @@ enum Command {
     /// Database administration.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Backups: create, list, verify, prune.
+    #[command(subcommand)]
+    Backup(commands::backup::BackupCommand),
+    /// Restore a backup (into a new database, swapped in only after it succeeded).
+    Restore(commands::backup::RestoreArgs),
     /// Import and describe molecules.
     #[command(subcommand)]
     Molecules(commands::molecules::MoleculesCommand),
@@ -54,6 +59,8 @@ fn main() -> std::process::ExitCode {
             Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
             Command::Config(cmd) => commands::config::run(cli.config, cmd),
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
+            Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,
+            Command::Restore(args) => commands::backup::restore(cli.config, args).await,
         }
     });
     match result {

@@ -122,6 +122,42 @@ pub static KEYS: &[KeyDef] = &[
         Some("true"),
         "Apply pending migrations when `serve` starts",
     ),
+    key(
+        "backup.dir",
+        "CRYOPROTECT_BACKUP_DIR",
+        Some("./var/backups"),
+        "Folder for backups (dumps and their manifests)",
+    ),
+    key(
+        "backup.keep_daily",
+        "CRYOPROTECT_BACKUP_KEEP_DAILY",
+        Some("7"),
+        "Prune: daily backups kept",
+    ),
+    key(
+        "backup.keep_weekly",
+        "CRYOPROTECT_BACKUP_KEEP_WEEKLY",
+        Some("4"),
+        "Prune: weekly backups kept",
+    ),
+    key(
+        "backup.keep_monthly",
+        "CRYOPROTECT_BACKUP_KEEP_MONTHLY",
+        Some("6"),
+        "Prune: monthly backups kept",
+    ),
+    key(
+        "backup.keep_yearly",
+        "CRYOPROTECT_BACKUP_KEEP_YEARLY",
+        Some("2"),
+        "Prune: yearly backups kept",
+    ),
+    key(
+        "backup.max_age_days",
+        "CRYOPROTECT_BACKUP_MAX_AGE_DAYS",
+        None,
+        "Prune: remove unlabelled backups older than this, whatever the slots above keep",
+    ),
     secret(
         "auth.jwt_secret",
         "CRYOPROTECT_JWT_SECRET",

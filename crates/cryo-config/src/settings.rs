@@ -111,6 +111,16 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct BackupSettings {
+    pub dir: PathBuf,
+    pub keep_daily: usize,
+    pub keep_weekly: usize,
+    pub keep_monthly: usize,
+    pub keep_yearly: usize,
+    pub max_age_days: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
@@ -124,6 +134,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub backup: BackupSettings,
     pub log: LogSettings,
 }
 
@@ -208,6 +219,14 @@ impl Settings {
                 access_ttl: p.secs("auth.access_ttl_secs")?,
                 refresh_ttl: p.secs("auth.refresh_ttl_secs")?,
                 lockout_after: p.req("auth.lockout_after")?,
+            },
+            backup: BackupSettings {
+                dir: p.req("backup.dir")?,
+                keep_daily: p.req("backup.keep_daily")?,
+                keep_weekly: p.req("backup.keep_weekly")?,
+                keep_monthly: p.req("backup.keep_monthly")?,
+                keep_yearly: p.req("backup.keep_yearly")?,
+                max_age_days: p.opt("backup.max_age_days")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,

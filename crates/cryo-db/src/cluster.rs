@@ -223,6 +223,10 @@ impl EmbeddedCluster {
         read_or_create_secret(&dir.join("api.password"))
     }
 
+    pub fn superuser_password(&self) -> &str {
+        &self.password
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

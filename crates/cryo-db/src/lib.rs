@@ -1,6 +1,7 @@
 //! PostgreSQL for CryoProtect: the embedded cluster, the connection pool, embedded migrations and
 //! (as later capabilities land) the repositories. Nothing above this crate writes SQL.
 
+pub mod backup;
 pub mod bootstrap;
 pub mod cluster;
 pub mod identity;

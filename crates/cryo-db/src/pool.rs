@@ -16,6 +16,8 @@ pub struct Database {
     /// The API login role's pool (NOINHERIT; acts only through `identity::begin`), when known.
     pub api: Option<PgPool>,
     pub cluster: Option<EmbeddedCluster>,
+    /// How to reach the database as its owner, for PostgreSQL's command-line tools.
+    pub spec: crate::backup::ConnSpec,
 }
 
 impl Database {
@@ -81,6 +83,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Database, DbError> {
             pool,
             api,
             cluster: None,
+            spec: crate::backup::ConnSpec::from_url(url.expose())?,
         });
     }
     let cfg = ClusterConfig {
@@ -113,9 +116,17 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Database, DbError> {
         .username(EMBEDDED_API_ROLE)
         .password(&api_password);
     let api = pool_for(api_options, settings).await?;
+    let spec = crate::backup::ConnSpec {
+        host: "127.0.0.1".into(),
+        port: cluster.port(),
+        user: crate::cluster::CLUSTER_SUPERUSER.into(),
+        password: Some(cluster.superuser_password().to_string()),
+        database: crate::cluster::CLUSTER_DATABASE.into(),
+    };
     Ok(Database {
         pool,
         api: Some(api),
         cluster: Some(cluster),
+        spec,
     })
 }

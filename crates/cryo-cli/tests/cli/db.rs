@@ -101,3 +101,85 @@ async fn db_rls_verify_passes_then_names_the_table_after_rls_is_disabled() {
         "apply restored the policy set"
     );
 }
+
+#[tokio::test]
+async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
+    let db = TestDb::new().await;
+    {
+        // Enough rows that pg_dump runs long enough to be killed mid-way.
+        let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO molecules (name, canonical_smiles, is_reference, morgan_fp)
+             SELECT 'm' || g, 'C' || g || repeat('O', 40), true, decode(md5(g::text) || repeat('ab', 240), 'hex')
+             FROM generate_series(1, 400000) g",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let backup = |args: &[&str]| {
+        let mut c = cryoprotect();
+        c.env("DATABASE_URL", db.url())
+            .env("CRYOPROTECT_BACKUP_DIR", dir.path())
+            .arg("backup")
+            .args(args);
+        c
+    };
+    let mut child = backup(&["create"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the dump is being written, then kill the whole process group's leader hard.
+    let partial = loop {
+        let found = std::fs::read_dir(dir.path()).ok().and_then(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "partial"))
+        });
+        if let Some(p) = found
+            && std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false)
+        {
+            break p;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "backup finished before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(partial.exists());
+
+    let list = backup(&["list", "--json"]).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        0,
+        "a killed backup is not listed"
+    );
+
+    let ok = backup(&["create"]).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let listed: serde_json::Value =
+        serde_json::from_slice(&backup(&["list", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["table_counts"]["molecules"], 400000);
+    let verify = backup(&["verify", listed[0]["id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

@@ -1,5 +1,6 @@
 //! Database-layer integration tests: one binary, one module per area.
 
+mod backup;
 mod migrations;
 mod schema;
 

@@ -1,0 +1,209 @@
+//! `cryoprotect backup create|list|verify|prune` and `cryoprotect restore`.
+
+use super::load_settings;
+use clap::{Args, Subcommand};
+use cryo_config::Settings;
+use cryo_db::backup::{self, BackupError, ConnSpec, Manifest, RetentionPolicy, Store};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup now (pg_dump, zstd, manifest with checksums and row counts).
+    Create {
+        /// A label; labelled backups are never pruned.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List valid backups, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a backup's checksum, then restore it into a scratch database and compare row counts.
+    Verify { id: String },
+    /// Delete backups outside the retention policy (grandfather-father-son).
+    Prune {
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup id, or `latest`.
+    #[arg(default_value = "latest")]
+    id: String,
+    /// Restore into this database instead of the configured one.
+    #[arg(long)]
+    target: Option<String>,
+    /// Replace a database that has tables (a safety backup of it is taken first).
+    #[arg(long)]
+    force: bool,
+    /// Say what would happen, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn store(settings: &Settings) -> anyhow::Result<Store> {
+    let bin_dir = cryo_db::cluster::find_bin_dir(
+        std::env::var_os("CRYOPROTECT_PG_BINDIR")
+            .map(PathBuf::from)
+            .as_deref(),
+    )
+    .unwrap_or_else(|_| PathBuf::from("/usr/bin"));
+    Ok(Store {
+        dir: settings.backup.dir.clone(),
+        bin_dir,
+    })
+}
+
+fn print_manifest(m: &Manifest) {
+    let rows: i64 = m.table_counts.values().sum();
+    println!(
+        "{}  {}  {:>10} bytes  {:>8} rows  migration {}  {}",
+        m.id,
+        m.started_at,
+        m.size_bytes,
+        rows,
+        m.migration_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        m.label.as_deref().unwrap_or("")
+    );
+}
+
+pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<ExitCode> {
+    let (settings, _) = load_settings(config)?;
+    let _log = crate::telemetry::init(&settings.log)?;
+    let store = store(&settings)?;
+    match cmd {
+        BackupCommand::List { json } => {
+            let list = store.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                list.iter().for_each(print_manifest);
+                let partials = store.partials()?;
+                if !partials.is_empty() {
+                    eprintln!(
+                        "{} interrupted backup file(s) ignored (*.partial)",
+                        partials.len()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCommand::Prune { dry_run } => {
+            let policy = RetentionPolicy {
+                daily: settings.backup.keep_daily,
+                weekly: settings.backup.keep_weekly,
+                monthly: settings.backup.keep_monthly,
+                yearly: settings.backup.keep_yearly,
+                max_age_days: settings.backup.max_age_days,
+            };
+            let list = store.list()?;
+            let (kept, deleted) =
+                backup::plan_prune(&list, &policy, time::OffsetDateTime::now_utc());
+            for id in &deleted {
+                println!("{} {id}", if dry_run { "would delete" } else { "deleted" });
+                if !dry_run && let Some(m) = list.iter().find(|m| &m.id == id) {
+                    store.delete(m)?;
+                }
+            }
+            println!(
+                "{} kept, {} {}",
+                kept.len(),
+                deleted.len(),
+                if dry_run { "to delete" } else { "deleted" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCommand::Create { label } => {
+            let db = cryo_db::connect(&settings.database).await?;
+            let made = backup::create(&db.pool, &db.spec, &store, label).await;
+            db.shutdown().await?;
+            let m = made?;
+            println!(
+                "backup {} written to {}",
+                m.id,
+                store.dir.join(&m.dump_file).display()
+            );
+            print_manifest(&m);
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCommand::Verify { id } => {
+            let db = cryo_db::connect(&settings.database).await?;
+            let checked = backup::verify(&store, &db.spec, &id).await;
+            db.shutdown().await?;
+            match checked {
+                Ok(m) => {
+                    println!(
+                        "backup {} verified: checksum ok, restored, {} tables' row counts match",
+                        m.id,
+                        m.table_counts.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("verification FAILED: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+pub async fn restore(config: Option<PathBuf>, args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    let (settings, _) = load_settings(config)?;
+    let _log = crate::telemetry::init(&settings.log)?;
+    let store = store(&settings)?;
+    let db = cryo_db::connect(&settings.database).await?;
+    let spec = match &args.target {
+        Some(url) => ConnSpec::from_url(url)?,
+        None => db.spec.clone(),
+    };
+    // Our own connections to the target would be cut by the swap: close them first.
+    db.pool.close().await;
+    if let Some(api) = &db.api {
+        api.close().await;
+    }
+    let migrate = |target: ConnSpec| async move {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(target.options())
+            .await
+            .map_err(BackupError::Sqlx)?;
+        let done = cryo_db::migrate::run(&pool).await;
+        pool.close().await;
+        done.map_err(BackupError::Db)
+    };
+    let outcome = backup::restore(&store, &spec, &args.id, args.force, args.dry_run, migrate).await;
+    db.shutdown().await?;
+    let plan = outcome?;
+    if args.dry_run {
+        println!(
+            "would restore {} ({} rows) into `{}`{}",
+            plan.backup,
+            plan.rows_restored,
+            plan.target,
+            if plan.target_has_tables {
+                ", replacing its current contents after a safety backup"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "restored {} into `{}` ({} rows)",
+        plan.backup, plan.target, plan.rows_restored
+    );
+    if let Some(s) = plan.safety_backup {
+        println!("safety backup of the previous contents: {s}");
+    }
+    if let Some(old) = plan.kept_old_database_as {
+        println!("previous database kept as `{old}` (drop it when satisfied)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

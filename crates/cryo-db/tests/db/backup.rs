@@ -1,0 +1,137 @@
+//! Real pg_dump/pg_restore round trips on the test server.
+
+use crate::{db_with_fixture, service_tx};
+use cryo_db::backup::{self, BackupError, ConnSpec, Store};
+use cryo_testkit::TestDb;
+use sqlx::{Connection, Executor, PgPool};
+use std::collections::BTreeMap;
+
+fn spec(db: &TestDb) -> ConnSpec {
+    ConnSpec::from_url(&db.url()).unwrap()
+}
+
+fn store(dir: &std::path::Path) -> Store {
+    Store {
+        dir: dir.to_path_buf(),
+        bin_dir: cryo_db::cluster::find_bin_dir(None).unwrap(),
+    }
+}
+
+/// Every row of every table, as JSON text, in a stable order.
+async fn snapshot(pool: &PgPool) -> BTreeMap<String, Vec<String>> {
+    let mut tx = service_tx(pool).await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let sql = format!("SELECT to_jsonb(x)::text FROM public.\"{t}\" x ORDER BY 1");
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        out.insert(t, rows);
+    }
+    out
+}
+
+#[tokio::test]
+async fn backup_then_restore_gives_back_every_row_and_byte() {
+    let db = db_with_fixture().await;
+    {
+        let mut tx = service_tx(&db.pool).await;
+        tx.execute(
+            "INSERT INTO molecules (name, canonical_smiles, is_reference, morgan_fp)
+             SELECT 'm' || g, 'C' || repeat('C', g % 50) || 'O' || g, true, decode(repeat(lpad(to_hex(g % 256), 2, '0'), 256), 'hex')
+             FROM generate_series(1, 2000) g",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let before = snapshot(&db.pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let m = backup::create(&db.pool, &spec(&db), &store, Some("round trip".into()))
+        .await
+        .unwrap();
+    assert_eq!(m.table_counts["molecules"], 2001);
+    assert!(m.migration_version.is_some());
+    assert_eq!(store.list().unwrap().len(), 1);
+    backup::verify(&store, &spec(&db), &m.id).await.unwrap();
+
+    // Damage the live database, then restore over it.
+    {
+        let mut tx = service_tx(&db.pool).await;
+        tx.execute("DELETE FROM molecules WHERE is_reference")
+            .await
+            .unwrap();
+        tx.execute("UPDATE mixtures SET name = 'vandalised'")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    db.pool.close().await;
+    let no_migrate = |_t: ConnSpec| async { Ok::<(), BackupError>(()) };
+    let refused = backup::restore(&store, &spec(&db), &m.id, false, false, no_migrate).await;
+    assert!(
+        matches!(refused, Err(BackupError::Refused(_))),
+        "{refused:?}"
+    );
+    let plan = backup::restore(&store, &spec(&db), &m.id, true, false, no_migrate)
+        .await
+        .unwrap();
+    assert!(
+        plan.safety_backup.is_some(),
+        "safety backup taken before replacing"
+    );
+    let old = plan.kept_old_database_as.clone().unwrap();
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_with(db.options())
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot(&pool).await,
+        before,
+        "every row identical after restore"
+    );
+    let rls = cryo_db::rls::verify(&pool).await.unwrap();
+    assert!(
+        rls.ok(),
+        "the restored database is as protected as the original: {:?}",
+        rls.failures().collect::<Vec<_>>()
+    );
+    pool.close().await;
+    let mut admin = sqlx::PgConnection::connect_with(&cryo_testkit::admin_options())
+        .await
+        .unwrap();
+    sqlx::Connection::ping(&mut admin).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"
+        )))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupted_byte_fails_verification() {
+    let db = db_with_fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let m = backup::create(&db.pool, &spec(&db), &store, None)
+        .await
+        .unwrap();
+    let path = dir.path().join(&m.dump_file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let err = backup::verify(&store, &spec(&db), &m.id).await.unwrap_err();
+    assert!(matches!(err, BackupError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+}
