@@ -113,6 +113,7 @@ pub struct AuthSettings {
 #[derive(Debug, Clone)]
 pub struct BackupSettings {
     pub dir: PathBuf,
+    pub schedule: Option<String>,
     pub keep_daily: usize,
     pub keep_weekly: usize,
     pub keep_monthly: usize,
@@ -222,6 +223,7 @@ impl Settings {
             },
             backup: BackupSettings {
                 dir: p.req("backup.dir")?,
+                schedule: p.opt("backup.schedule")?,
                 keep_daily: p.req("backup.keep_daily")?,
                 keep_weekly: p.req("backup.keep_weekly")?,
                 keep_monthly: p.req("backup.keep_monthly")?,

@@ -7,6 +7,7 @@ pub mod request_id;
 pub mod routes;
 pub mod science;
 pub mod state;
+pub mod system;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -47,6 +48,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "mixtures", description = "Mixtures with unit-checked components and scores"),
         (name = "experiments", description = "Measurements and their lab verification"),
         (name = "predictions", description = "Stored predictions and their comparison with measurements"),
+        (name = "system", description = "Administration: backups (service_role or admin users)"),
     )
 )]
 struct ApiDoc;
@@ -134,6 +136,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(science::compare))
         .routes(routes!(science::unified))
+        .routes(routes!(
+            routes::system::list_backups,
+            routes::system::create_backup
+        ))
+        .routes(routes!(routes::system::backup_status))
+        .routes(routes!(routes::system::verify_backup))
         .split_for_parts()
 }
 

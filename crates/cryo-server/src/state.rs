@@ -16,6 +16,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub started_at: Instant,
     pub jwt: Arc<JwtKeys>,
+    /// Administrative services on the owner's connection (absent in tests that do not need them).
+    pub backups: Option<Arc<crate::system::BackupService>>,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -28,8 +30,14 @@ impl AppState {
             settings: Arc::new(settings),
             started_at: Instant::now(),
             jwt: Arc::new(jwt),
+            backups: None,
             known_external: Arc::default(),
         })
+    }
+
+    pub fn with_backups(mut self, service: Arc<crate::system::BackupService>) -> Self {
+        self.backups = Some(service);
+        self
     }
 
     /// A transaction as `identity`: the only way handlers reach the database.

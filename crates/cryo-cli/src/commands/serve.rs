@@ -29,6 +29,13 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         );
     }
 
+    // Checked before anything starts: a typo in the schedule must not mean silently no backups.
+    let schedule = match settings.backup.schedule.as_deref() {
+        Some(expr) => {
+            Some(cryo_server::system::parse_schedule(expr).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => None,
+    };
     let db = super::prepare_database(&settings).await?;
     let api_pool = match db.api_pool() {
         Ok(p) => p,
@@ -52,10 +59,21 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     println!("listening on http://{local}");
 
     let grace = settings.server.shutdown_grace;
-    let state =
-        cryo_server::AppState::new(api_pool, settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let backups = std::sync::Arc::new(cryo_server::system::BackupService::new(
+        db.pool.clone(),
+        db.spec.clone(),
+        &settings.backup,
+    ));
+    let scheduler =
+        schedule.map(|cron| tokio::spawn(cryo_server::system::run_schedule(backups.clone(), cron)));
+    let state = cryo_server::AppState::new(api_pool, settings)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_backups(backups);
     let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
+    if let Some(task) = scheduler {
+        task.abort();
+    }
     tracing::info!("HTTP server stopped; shutting down the database");
     db.shutdown().await?;
     served?;

@@ -2,3 +2,4 @@ pub mod auth;
 pub mod collab;
 pub mod health;
 pub mod science;
+pub mod system;

@@ -1,0 +1,160 @@
+//! Administrative services that need the owner's connection: backups (on demand and on a
+//! schedule). User requests never reach this pool; only admin endpoints and `serve`'s scheduler.
+
+use cryo_config::BackupSettings;
+use cryo_db::backup::{self, BackupError, ConnSpec, Manifest, RetentionPolicy, Store};
+use serde::Serialize;
+use sqlx::PgPool;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+pub struct BackupService {
+    pool: PgPool,
+    spec: ConnSpec,
+    pub store: Store,
+    policy: RetentionPolicy,
+    status: Mutex<BackupStatus>,
+    /// One backup at a time.
+    running: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct BackupStatus {
+    pub running: bool,
+    pub last_success_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub last_success_at: Option<OffsetDateTime>,
+    pub last_duration_seconds: Option<f64>,
+    pub last_size_bytes: Option<u64>,
+    pub last_error: Option<String>,
+    /// The schedule, if `serve` runs one.
+    pub schedule: Option<String>,
+}
+
+impl BackupService {
+    pub fn new(pool: PgPool, spec: ConnSpec, settings: &BackupSettings) -> Self {
+        let bin_dir = cryo_db::cluster::find_bin_dir(
+            std::env::var_os("CRYOPROTECT_PG_BINDIR")
+                .map(std::path::PathBuf::from)
+                .as_deref(),
+        )
+        .unwrap_or_else(|_| "/usr/bin".into());
+        let status = BackupStatus {
+            schedule: settings.schedule.clone(),
+            ..Default::default()
+        };
+        BackupService {
+            pool,
+            spec,
+            store: Store {
+                dir: settings.dir.clone(),
+                bin_dir,
+            },
+            policy: RetentionPolicy {
+                daily: settings.keep_daily,
+                weekly: settings.keep_weekly,
+                monthly: settings.keep_monthly,
+                yearly: settings.keep_yearly,
+                max_age_days: settings.max_age_days,
+            },
+            status: Mutex::new(status),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn status(&self) -> BackupStatus {
+        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        s.running = self.running.try_lock().is_err();
+        if s.last_success_id.is_none()
+            && let Ok(Some(latest)) = self.store.list().map(|l| l.into_iter().next())
+        {
+            s.last_success_id = Some(latest.id);
+            s.last_success_at = Some(latest.finished_at);
+            s.last_size_bytes = Some(latest.size_bytes);
+        }
+        s
+    }
+
+    /// Take a backup, record the outcome, then prune by the retention policy.
+    pub async fn run(&self, label: Option<String>) -> Result<Manifest, BackupError> {
+        let _one_at_a_time = self.running.lock().await;
+        let started = std::time::Instant::now();
+        let result = backup::create(&self.pool, &self.spec, &self.store, label).await;
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        match &result {
+            Ok(m) => {
+                status.last_success_id = Some(m.id.clone());
+                status.last_success_at = Some(m.finished_at);
+                status.last_duration_seconds = Some(started.elapsed().as_secs_f64());
+                status.last_size_bytes = Some(m.size_bytes);
+                status.last_error = None;
+                tracing::info!(backup = %m.id, bytes = m.size_bytes, "backup written");
+            }
+            Err(e) => {
+                status.last_error = Some(e.to_string());
+                tracing::error!(error = %e, "backup failed");
+            }
+        }
+        drop(status);
+        if result.is_ok()
+            && let Ok(list) = self.store.list()
+        {
+            let (_, delete) = backup::plan_prune(&list, &self.policy, OffsetDateTime::now_utc());
+            for m in list.iter().filter(|m| delete.contains(&m.id)) {
+                if let Err(e) = self.store.delete(m) {
+                    tracing::warn!(backup = %m.id, error = %e, "pruning failed");
+                }
+            }
+        }
+        result
+    }
+
+    pub async fn verify(&self, id: &str) -> Result<Manifest, BackupError> {
+        backup::verify(&self.store, &self.spec, id).await
+    }
+}
+
+/// Parse a 5-field cron expression (UTC).
+pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    expr.parse::<croner::Cron>()
+        .map_err(|e| format!("invalid backup.schedule `{expr}`: {e}"))
+}
+
+/// Run backups on the schedule until the task is dropped.
+pub async fn run_schedule(service: std::sync::Arc<BackupService>, cron: croner::Cron) {
+    loop {
+        let now = chrono::Utc::now();
+        let Ok(next) = cron.find_next_occurrence(&now, false) else {
+            tracing::error!("backup schedule has no next occurrence; scheduler stopped");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tracing::info!(next = %next, "next scheduled backup");
+        tokio::time::sleep(wait).await;
+        // Unlabelled, so the retention policy applies to scheduled backups.
+        let _ = service.run(None).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_schedule;
+    use chrono::TimeZone;
+
+    #[test]
+    fn schedules_parse_and_find_the_next_run() {
+        let cron = parse_schedule("0 2 * * *").unwrap();
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 29, 1, 30, 0)
+            .unwrap();
+        let next = cron.find_next_occurrence(&now, false).unwrap();
+        assert_eq!(
+            next,
+            chrono::Utc.with_ymd_and_hms(2026, 11, 29, 2, 0, 0).unwrap()
+        );
+        let err = parse_schedule("every night").unwrap_err();
+        assert!(err.contains("backup.schedule"), "{err}");
+    }
+}

@@ -1,0 +1,127 @@
+//! Backup administration through the API: admins only, runs in the background, verifiable.
+
+use crate::helpers::{call, register, settings};
+use axum::http::StatusCode;
+use cryo_server::AppState;
+use cryo_server::system::BackupService;
+use cryo_testkit::TestDb;
+use serde_json::json;
+use std::sync::Arc;
+
+const SECRET: &str = "system-test-secret-system-test-secret";
+
+fn service_token() -> String {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    encode(
+        &Header::default(),
+        &json!({"role": "service_role", "exp": exp}),
+        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn admins_take_and_verify_backups_others_cannot() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings();
+    s.auth.jwt_secret = cryo_config::Secret::new(SECRET);
+    s.backup.dir = dir.path().to_path_buf();
+    let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
+    let service = Arc::new(BackupService::new(db.pool.clone(), spec, &s.backup));
+    let app = cryo_server::router(
+        AppState::new(db.api_pool().await, s)
+            .unwrap()
+            .with_backups(service),
+    );
+
+    assert_eq!(
+        call(&app, "GET", "/api/v1/system/backups", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let user = register(&app, "user").await;
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/api/v1/system/backups",
+            Some(&user.token),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/system/backups",
+        Some(&user.token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let admin = service_token();
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/system/backups",
+        Some(&admin),
+        Some(json!({"label": "api"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = call(
+            &app,
+            "GET",
+            "/api/v1/system/backups/status",
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+        if status["running"] == false && status["last_success_id"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(status["last_error"].is_null(), "{status}");
+    let id = status["last_success_id"]
+        .as_str()
+        .expect("backup finished")
+        .to_string();
+    let list = call(&app, "GET", "/api/v1/system/backups", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["label"], "api");
+    let v = call(
+        &app,
+        "POST",
+        &format!("/api/v1/system/backups/{id}/verify"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+    assert_eq!(v.json()["ok"], true, "{}", v.text);
+    let missing = call(
+        &app,
+        "POST",
+        "/api/v1/system/backups/nope/verify",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
