@@ -129,6 +129,12 @@ pub static KEYS: &[KeyDef] = &[
         "Folder for backups (dumps and their manifests)",
     ),
     key(
+        "backup.warn_after_hours",
+        "CRYOPROTECT_BACKUP_WARN_AFTER_HOURS",
+        Some("25"),
+        "Backup health turns to warning when the last good backup is older than this",
+    ),
+    key(
         "backup.keep_daily",
         "CRYOPROTECT_BACKUP_KEEP_DAILY",
         Some("7"),

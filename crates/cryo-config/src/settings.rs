@@ -114,6 +114,7 @@ pub struct AuthSettings {
 pub struct BackupSettings {
     pub dir: PathBuf,
     pub schedule: Option<String>,
+    pub warn_after_hours: f64,
     pub keep_daily: usize,
     pub keep_weekly: usize,
     pub keep_monthly: usize,
@@ -224,6 +225,7 @@ impl Settings {
             backup: BackupSettings {
                 dir: p.req("backup.dir")?,
                 schedule: p.opt("backup.schedule")?,
+                warn_after_hours: p.req("backup.warn_after_hours")?,
                 keep_daily: p.req("backup.keep_daily")?,
                 keep_weekly: p.req("backup.keep_weekly")?,
                 keep_monthly: p.req("backup.keep_monthly")?,

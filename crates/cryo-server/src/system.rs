@@ -31,6 +31,11 @@ pub struct BackupStatus {
     pub last_error: Option<String>,
     /// The schedule, if `serve` runs one.
     pub schedule: Option<String>,
+    /// Hours since the last good backup.
+    pub age_hours: Option<f64>,
+    /// `ok`, or `warning` when there is no good backup or it is older than the threshold.
+    pub health: String,
+    pub warn_after_hours: f64,
 }
 
 impl BackupService {
@@ -43,6 +48,7 @@ impl BackupService {
         .unwrap_or_else(|_| "/usr/bin".into());
         let status = BackupStatus {
             schedule: settings.schedule.clone(),
+            warn_after_hours: settings.warn_after_hours,
             ..Default::default()
         };
         BackupService {
@@ -74,6 +80,13 @@ impl BackupService {
             s.last_success_at = Some(latest.finished_at);
             s.last_size_bytes = Some(latest.size_bytes);
         }
+        s.age_hours = s
+            .last_success_at
+            .map(|t| (OffsetDateTime::now_utc() - t).as_seconds_f64() / 3600.0);
+        s.health = match s.age_hours {
+            Some(h) if h <= s.warn_after_hours => "ok".into(),
+            _ => "warning".into(),
+        };
         s
     }
 

@@ -96,6 +96,8 @@ async fn admins_take_and_verify_backups_others_cannot() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(status["last_error"].is_null(), "{status}");
+    assert_eq!(status["health"], "ok", "{status}");
+    assert!(status["age_hours"].as_f64().unwrap() < 1.0);
     let id = status["last_success_id"]
         .as_str()
         .expect("backup finished")
