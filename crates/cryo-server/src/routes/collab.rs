@@ -3,7 +3,7 @@
 //! 404, indistinguishable from a missing one.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult, refused};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -173,19 +173,10 @@ pub async fn update_team(
             tx.commit().await?;
             Ok(Json(team))
         }
-        None => Err(visible_but_refused(
+        None => Err(refused(
             repo::get_team(&mut tx, id).await?.is_some(),
             "team",
         )),
-    }
-}
-
-/// A write that touched nothing: 403 if the caller can see the row, else 404 (no leak).
-fn visible_but_refused(visible: bool, what: &'static str) -> ApiError {
-    if visible {
-        ApiError::Forbidden
-    } else {
-        not_found(what)
     }
 }
 
@@ -202,7 +193,7 @@ pub async fn delete_team(
         tx.commit().await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    Err(visible_but_refused(
+    Err(refused(
         repo::get_team(&mut tx, id).await?.is_some(),
         "team",
     ))
@@ -494,7 +485,7 @@ pub async fn update_project(
             tx.commit().await?;
             Ok(Json(project))
         }
-        None => Err(visible_but_refused(
+        None => Err(refused(
             repo::get_project(&mut tx, id).await?.is_some(),
             "project",
         )),
@@ -514,7 +505,7 @@ pub async fn delete_project(
         tx.commit().await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    Err(visible_but_refused(
+    Err(refused(
         repo::get_project(&mut tx, id).await?.is_some(),
         "project",
     ))

@@ -1,7 +1,7 @@
 //! Molecules, mixtures, experiments, lab verification, predictions and their comparison.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult, refused};
 use crate::routes::collab::Paging;
 use crate::science::{self, Structure};
 use crate::state::AppState;
@@ -244,12 +244,10 @@ pub async fn rename_molecule(
     let name = parse_name("name", &p.name, 500)?;
     let mut tx = s.begin(&caller.identity).await?;
     if !repo::rename_molecule(&mut tx, id, &name).await? {
-        let visible = repo::get_molecule(&mut tx, id).await?.is_some();
-        return Err(if visible {
-            ApiError::Forbidden
-        } else {
-            not_found("molecule")
-        });
+        return Err(refused(
+            repo::get_molecule(&mut tx, id).await?.is_some(),
+            "molecule",
+        ));
     }
     tx.commit().await?;
     Ok(Json(detail(&s, &caller, id, false).await?))
@@ -265,12 +263,10 @@ pub async fn delete_molecule(
     caller.require_user()?;
     let mut tx = s.begin(&caller.identity).await?;
     if !repo::delete_molecule(&mut tx, id).await? {
-        let visible = repo::get_molecule(&mut tx, id).await?.is_some();
-        return Err(if visible {
-            ApiError::Forbidden
-        } else {
-            not_found("molecule")
-        });
+        return Err(refused(
+            repo::get_molecule(&mut tx, id).await?.is_some(),
+            "molecule",
+        ));
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -611,12 +607,10 @@ pub async fn update_mixture(
         .transpose()?;
     let mut tx = s.begin(&caller.identity).await?;
     if !repo::update_mixture(&mut tx, id, name.as_deref(), p.description.as_deref()).await? {
-        let visible = repo::get_mixture(&mut tx, id).await?.is_some();
-        return Err(if visible {
-            ApiError::Forbidden
-        } else {
-            not_found("mixture")
-        });
+        return Err(refused(
+            repo::get_mixture(&mut tx, id).await?.is_some(),
+            "mixture",
+        ));
     }
     let d = mixture_detail(&mut tx, id).await?;
     tx.commit().await?;
@@ -633,12 +627,10 @@ pub async fn delete_mixture(
     caller.require_user()?;
     let mut tx = s.begin(&caller.identity).await?;
     if !repo::delete_mixture(&mut tx, id).await? {
-        let visible = repo::get_mixture(&mut tx, id).await?.is_some();
-        return Err(if visible {
-            ApiError::Forbidden
-        } else {
-            not_found("mixture")
-        });
+        return Err(refused(
+            repo::get_mixture(&mut tx, id).await?.is_some(),
+            "mixture",
+        ));
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -829,12 +821,10 @@ pub async fn delete_experiment(
     caller.require_user()?;
     let mut tx = s.begin(&caller.identity).await?;
     if !repo::delete_experiment(&mut tx, id).await? {
-        let visible = repo::get_experiment(&mut tx, id).await?.is_some();
-        return Err(if visible {
-            ApiError::Forbidden
-        } else {
-            not_found("experiment")
-        });
+        return Err(refused(
+            repo::get_experiment(&mut tx, id).await?.is_some(),
+            "experiment",
+        ));
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
