@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   postgresql postgresql-client      # the embedded cluster's binaries, pg_dump/pg_restore, psql
   librdkit-dev libboost-dev libboost-serialization-dev   # RDKit for the chemistry crate
+  libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
   build-essential pkg-config ca-certificates curl
 )
 
