@@ -279,6 +279,8 @@ pub struct SimilarityRequest {
     pub threshold: Option<f64>,
     /// At most this many hits (default 50, at most 500).
     pub limit: Option<i64>,
+    /// Hits to skip, for the next page.
+    pub offset: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -300,7 +302,7 @@ pub async fn similarity(
     if !(0.0..=1.0).contains(&threshold) {
         return Err(ApiError::validation("threshold", "must be between 0 and 1"));
     }
-    let limit = Page::new(req.limit.or(Some(50)), None).limit as usize;
+    let page = Page::new(req.limit.or(Some(50)), req.offset);
     let query = ChemMolecule::from_smiles(&req.smiles)?.fingerprint()?;
     let mut tx = s.begin(&caller.identity).await?;
     let fps = repo::fingerprints(&mut tx).await?;
@@ -312,7 +314,11 @@ pub async fn similarity(
         .filter(|(_, sim)| *sim >= threshold)
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.truncate(limit);
+    let scored: Vec<(Uuid, f64)> = scored
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
     let ids: Vec<Uuid> = scored.iter().map(|(id, _)| *id).collect();
     let mut molecules: BTreeMap<Uuid, Molecule> = repo::molecules_by_ids(&mut tx, &ids)
         .await?

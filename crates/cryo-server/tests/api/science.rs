@@ -619,6 +619,33 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
     .json();
     assert_eq!(sim[0]["similarity"], 1.0);
     assert_eq!(id_of(&sim[0]["molecule"]), molecule);
+    // Paging: the second page of a low-threshold search continues where the first ended.
+    let all = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/similarity",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 500})),
+    )
+    .await
+    .json();
+    let second = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/similarity",
+        Some(&a.token),
+        Some(json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 3, "offset": 3})),
+    )
+    .await
+    .json();
+    let ids = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| id_of(&h["molecule"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&second), ids(&all)[3..6].to_vec());
     let sub = call(
         &app,
         "POST",
