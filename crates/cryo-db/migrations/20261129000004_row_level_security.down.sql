@@ -17,4 +17,6 @@ END;
 $$;
 DROP TRIGGER IF EXISTS teams_add_creator ON teams;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM anon, authenticated, service_role, cryoprotect_rls_definer;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth FROM cryoprotect_rls_definer;
+REVOKE ALL ON SCHEMA public, auth FROM cryoprotect_rls_definer;
 DROP SCHEMA IF EXISTS app CASCADE;

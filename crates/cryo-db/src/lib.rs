@@ -30,4 +30,6 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    #[error("{0}")]
+    Refused(String),
 }

@@ -89,3 +89,54 @@ pub async fn is_current(pool: &PgPool) -> Result<bool, DbError> {
 pub fn all_applied(known: &[MigrationStatus], unknown: &[i64]) -> bool {
     unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied)
 }
+
+/// Down scripts that destroy data start with this line.
+pub const DATA_LOSS_MARKER: &str = "-- cryoprotect: data-loss";
+
+/// The applied migrations a rollback to `target` would revert, newest first, with whether each
+/// declares data loss.
+pub async fn rollback_plan(
+    pool: &PgPool,
+    target: i64,
+) -> Result<Vec<(i64, String, bool)>, DbError> {
+    let (known, _) = status(pool).await?;
+    let applied: Vec<i64> = known
+        .iter()
+        .filter(|m| m.state != MigrationState::Pending)
+        .map(|m| m.version)
+        .collect();
+    let mut plan: Vec<(i64, String, bool)> = MIGRATOR
+        .iter()
+        .filter(|m| {
+            m.migration_type.is_down_migration()
+                && m.version > target
+                && applied.contains(&m.version)
+        })
+        .map(|m| {
+            (
+                m.version,
+                m.description.to_string(),
+                m.sql.as_str().trim_start().starts_with(DATA_LOSS_MARKER),
+            )
+        })
+        .collect();
+    plan.sort_by_key(|(v, _, _)| std::cmp::Reverse(*v));
+    Ok(plan)
+}
+
+/// Revert every applied migration newer than `target` (each down script in its own
+/// transaction), refusing when one declares data loss and `allow_data_loss` is false.
+pub async fn rollback(
+    pool: &PgPool,
+    target: i64,
+    allow_data_loss: bool,
+) -> Result<Vec<(i64, String, bool)>, DbError> {
+    let plan = rollback_plan(pool, target).await?;
+    if !allow_data_loss && let Some((v, d, _)) = plan.iter().find(|(_, _, loss)| *loss) {
+        return Err(DbError::Refused(format!(
+            "reverting {v} ({d}) destroys data; pass --allow-data-loss (and take a backup first)"
+        )));
+    }
+    MIGRATOR.undo(pool, target).await?;
+    Ok(plan)
+}

@@ -29,6 +29,21 @@ pub enum DbCommand {
     /// Row-level security.
     #[command(subcommand)]
     Rls(RlsCommand),
+    /// Revert applied migrations with their down scripts.
+    Rollback {
+        /// Revert everything newer than this version (0: everything).
+        #[arg(long, conflicts_with = "steps")]
+        to: Option<i64>,
+        /// Revert this many of the newest applied migrations.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Allow down scripts that declare data loss.
+        #[arg(long)]
+        allow_data_loss: bool,
+        /// Print what would be reverted, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +76,12 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Rls(RlsCommand::Verify { json }) => rls_verify(&db.pool, json).await,
+        DbCommand::Rollback {
+            to,
+            steps,
+            allow_data_loss,
+            dry_run,
+        } => rollback(&db.pool, to, steps, allow_data_loss, dry_run).await,
     };
     db.shutdown().await?;
     outcome
@@ -176,4 +197,43 @@ async fn rls_verify(pool: &cryo_db::PgPool, json: bool) -> anyhow::Result<ExitCo
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn rollback(
+    pool: &cryo_db::PgPool,
+    to: Option<i64>,
+    steps: Option<usize>,
+    allow_data_loss: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let (known, _) = cryo_db::migrate::status(pool).await?;
+    let applied: Vec<i64> = known
+        .iter()
+        .filter(|m| m.state != MigrationState::Pending)
+        .map(|m| m.version)
+        .collect();
+    let target = match (to, steps) {
+        (Some(v), _) => v,
+        (None, Some(n)) => {
+            let keep = applied.len().saturating_sub(n);
+            if keep == 0 { 0 } else { applied[keep - 1] }
+        }
+        (None, None) => anyhow::bail!("say how far: --to VERSION or --steps N"),
+    };
+    let plan = if dry_run {
+        cryo_db::migrate::rollback_plan(pool, target).await?
+    } else {
+        cryo_db::migrate::rollback(pool, target, allow_data_loss).await?
+    };
+    if plan.is_empty() {
+        println!("nothing to revert: the database is at or below {target}");
+    }
+    for (version, description, loss) in &plan {
+        println!(
+            "{} {version} {description}{}",
+            if dry_run { "would revert" } else { "reverted" },
+            if *loss { " (destroys data)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 use cryo_db::migrate::{self, MigrationState};
 use cryo_testkit::TestDb;
+use sqlx::Executor;
 use sqlx::migrate::Migrator;
 use std::path::Path;
 
@@ -101,4 +102,114 @@ async fn an_edited_migration_is_reported_as_a_checksum_mismatch() {
             .contains("previously applied but has been modified"),
         "{err}"
     );
+}
+
+/// `pg_dump --schema-only`, without comments, settings and blank lines.
+fn schema_dump(db: &TestDb) -> String {
+    let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
+    let out = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-password"])
+        .env("PGHOST", &spec.host)
+        .env("PGPORT", spec.port.to_string())
+        .env("PGUSER", &spec.user)
+        .env("PGPASSWORD", spec.password.clone().unwrap_or_default())
+        .env("PGDATABASE", &spec.database)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // pg_dump 15.14+ brackets its output with \restrict/\unrestrict and a random key.
+        .filter(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with("--")
+                && !l.starts_with("SET ")
+                && !l.contains("set_config")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first line where two schema dumps differ, for a readable failure.
+fn first_difference(a: &str, b: &str) -> Option<(usize, String, String)> {
+    let (mut x, mut y) = (a.lines(), b.lines());
+    for i in 0.. {
+        match (x.next(), y.next()) {
+            (None, None) => return None,
+            (l, r) if l != r => {
+                return Some((
+                    i + 1,
+                    l.unwrap_or("<end>").into(),
+                    r.unwrap_or("<end>").into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn all_the_way_down_and_up_again_gives_the_same_schema() {
+    for with_data in [false, true] {
+        let db = TestDb::new().await;
+        if with_data {
+            let mut tx = crate::service_tx(&db.pool).await;
+            tx.execute(include_str!("../fixtures/one_of_each.sql"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let up = schema_dump(&db);
+        assert!(up.contains("CREATE TABLE public.molecules"));
+
+        // Down scripts that destroy data must be allowed explicitly.
+        let refused = migrate::rollback(&db.pool, 0, false).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("--allow-data-loss"),
+            "{refused}"
+        );
+        assert_eq!(
+            first_difference(&schema_dump(&db), &up),
+            None,
+            "a refused rollback changes nothing"
+        );
+
+        let reverted = migrate::rollback(&db.pool, 0, true).await.unwrap();
+        assert_eq!(reverted.len(), 5);
+        let down = schema_dump(&db);
+        assert!(!down.contains("public.molecules"), "everything reverted");
+
+        migrate::run(&db.pool).await.unwrap();
+        assert_eq!(
+            first_difference(&schema_dump(&db), &up),
+            None,
+            "round trip restores the schema exactly (with data: {with_data})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
+    let db = TestDb::new().await;
+    let (known, _) = migrate::status(&db.pool).await.unwrap();
+    let last = known.last().unwrap().version;
+    let previous = known[known.len() - 2].version;
+    // The newest migration (molecule search columns) declares data loss; the RLS one does not.
+    let refused = migrate::rollback(&db.pool, previous, false)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains(&last.to_string()), "{refused}");
+    migrate::rollback(&db.pool, previous, true).await.unwrap();
+    let (after, _) = migrate::status(&db.pool).await.unwrap();
+    assert_eq!(after.last().unwrap().state, MigrationState::Pending);
+    assert_eq!(after[after.len() - 2].state, MigrationState::Applied);
+    migrate::run(&db.pool).await.unwrap();
+    assert!(migrate::is_current(&db.pool).await.unwrap());
 }
