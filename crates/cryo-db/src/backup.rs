@@ -9,7 +9,7 @@
 //! (`pg_export_snapshot` + `pg_dump --snapshot`), as a role with BYPASSRLS so forced row-level
 //! security hides nothing from the backup.
 
-use crate::DbError;
+use crate::{DbError, quote_ident};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Executor, PgConnection, PgPool};
@@ -237,7 +237,7 @@ async fn table_counts(conn: &mut PgConnection) -> Result<BTreeMap<String, i64>, 
     let mut counts = BTreeMap::new();
     for t in tables {
         // Identifier from the catalog, quoted; never user input.
-        let sql = format!("SELECT count(*) FROM public.\"{}\"", t.replace('"', "\"\""));
+        let sql = format!("SELECT count(*) FROM public.{}", quote_ident(&t));
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
             .fetch_one(&mut *conn)
             .await?;
@@ -508,10 +508,6 @@ fn pg_restore_into(store: &Store, m: &Manifest, target: &ConnSpec) -> Result<(),
         reason: format!("decompression failed: {e}"),
     })?;
     Ok(())
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 async fn counts_in(spec: &ConnSpec) -> Result<BTreeMap<String, i64>, BackupError> {

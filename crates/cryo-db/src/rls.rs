@@ -11,7 +11,7 @@
 //!   owner does see their rows (so a deny-everything policy cannot pass).
 
 use crate::identity::{Identity, act_as};
-use crate::{DbError, migrate::MIGRATOR};
+use crate::{DbError, migrate::MIGRATOR, quote_ident};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Executor, PgPool, Postgres, Row, Transaction};
 use std::collections::BTreeMap;
@@ -325,11 +325,6 @@ async fn set(tx: &mut Transaction<'_, Postgres>, key: &str, value: &str) -> Resu
     Ok(())
 }
 
-/// Quote an identifier taken from the catalog (never user input).
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError> {
     let tables = user_tables(pool).await?;
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
@@ -370,7 +365,7 @@ async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError
     for reference in PUBLIC_READ_TABLES {
         let id: Uuid = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT id FROM {} LIMIT 1",
-            ident(reference)
+            quote_ident(reference)
         )))
         .fetch_one(&mut *tx)
         .await?;
@@ -387,7 +382,7 @@ async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError
             );
             continue;
         };
-        let (t, k) = (ident(table), ident(&pk));
+        let (t, k) = (quote_ident(table), quote_ident(&pk));
         // Snapshot A's row as JSON (as service_role) to attempt a forged re-insert as B.
         act_as(&mut tx, &Identity::service()).await?;
         let row: serde_json::Value = sqlx::query_scalar(AssertSqlSafe(format!(

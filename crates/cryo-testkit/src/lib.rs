@@ -49,11 +49,7 @@ fn role_options(db: &str, user: &str, password: &str) -> PgConnectOptions {
         .database(db)
 }
 
-/// Quote an identifier we generated ourselves (never user input) for DDL that cannot take
-/// bind parameters.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use cryo_db::quote_ident;
 
 pub struct TestDb {
     pub name: String,
