@@ -1,0 +1,62 @@
+//! Machine learning for CryoProtect: one [`Regressor`] interface over linear models, forests,
+//! gradient boosting, a small neural network and Tanimoto nearest neighbours; conformal
+//! prediction intervals; a validation framework whose statistics never touch data the model was
+//! fitted on; and grid/random hyperparameter search with nested cross-validation.
+//!
+//! The crate sees numbers only: a [`Matrix`] of features, a target vector, and optional group
+//! keys (e.g. scaffolds) and times for splitting. Featurisation belongs to `cryo-chem`, storage
+//! to `cryo-db`.
+
+// Numeric kernels index several parallel arrays at once; iterator chains would obscure them.
+#![allow(clippy::needless_range_loop)]
+
+mod boosting;
+mod conformal;
+mod dataset;
+mod error;
+mod forest;
+mod knn;
+mod linear;
+mod matrix;
+mod metrics;
+mod mlp;
+mod model;
+mod pipeline;
+mod search;
+mod split;
+mod tree;
+mod validate;
+
+pub use conformal::{ConformalMethod, ConformalModel, Interval};
+pub use dataset::{Dataset, Sample};
+pub use error::MlError;
+pub use matrix::Matrix;
+pub use metrics::{Metrics, rmse, spearman};
+pub use model::{Algorithm, Estimator, Regressor, Spec};
+pub use pipeline::Pipeline;
+pub use search::{SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
+pub use split::{Fold, Splitter};
+pub use validate::{
+    CvOptions, CvReport, Diagnosis, FoldReport, LearningPoint, MeanStd, OutOfFold, Summary,
+    Verdict, cross_validate, learning_curve,
+};
+
+/// Progress of long work: `done` of `total` units (fits) finished.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// A progress sink that ignores updates.
+pub fn no_progress(_: usize, _: usize) {}
+
+pub(crate) fn rng(seed: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// Derives an independent seed for sub-task `index` of work seeded with `seed` (SplitMix64), so
+/// parallel work is deterministic whatever the thread count.
+pub(crate) fn derive_seed(seed: u64, index: u64) -> u64 {
+    let mut z = seed.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,102 @@
+//! Preprocessing + estimator, fitted together so that imputation means and scaling statistics
+//! come from the training rows only: inside cross-validation a pipeline is fitted per fold, and
+//! the held-out fold never informs its preprocessing.
+
+use crate::MlError;
+use crate::matrix::Matrix;
+use crate::model::{Estimator, Regressor, Spec};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub spec: Spec,
+    features: usize,
+    /// Replacement for missing or non-finite values: the training mean of each column.
+    fill: Vec<f64>,
+    /// (mean, standard deviation) per column when the estimator wants standardised inputs.
+    scale: Option<Vec<(f64, f64)>>,
+    estimator: Option<Estimator>,
+}
+
+impl Pipeline {
+    pub fn new(spec: Spec) -> Pipeline {
+        Pipeline {
+            spec,
+            features: 0,
+            fill: Vec::new(),
+            scale: None,
+            estimator: None,
+        }
+    }
+
+    pub fn estimator(&self) -> Option<&Estimator> {
+        self.estimator.as_ref()
+    }
+
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    fn transform(&self, x: &Matrix) -> Result<Matrix, MlError> {
+        x.check_cols(self.features)?;
+        let mut out = x.clone();
+        for i in 0..out.rows() {
+            for (j, v) in out.row_mut(i).iter_mut().enumerate() {
+                if !v.is_finite() {
+                    *v = self.fill[j];
+                }
+                if let Some(scale) = &self.scale {
+                    let (m, s) = scale[j];
+                    *v = (*v - m) / s;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Regressor for Pipeline {
+    fn fit(&mut self, x: &Matrix, y: &[f64], seed: u64) -> Result<(), MlError> {
+        let (n, p) = (x.rows(), x.cols());
+        self.features = p;
+        self.fill = (0..p)
+            .map(|j| {
+                let (s, k) = x
+                    .column(j)
+                    .filter(|v| v.is_finite())
+                    .fold((0.0, 0usize), |(s, k), v| (s + v, k + 1));
+                if k == 0 { 0.0 } else { s / k as f64 }
+            })
+            .collect();
+        self.scale = None;
+        let filled = self.transform(x)?;
+        self.scale = self.spec.needs_scaling().then(|| {
+            (0..p)
+                .map(|j| {
+                    let m = filled.column(j).sum::<f64>() / n as f64;
+                    let var = filled.column(j).map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
+                    // Constant columns stay constant (0) rather than dividing by zero.
+                    (m, if var > 0.0 { var.sqrt() } else { 1.0 })
+                })
+                .collect()
+        });
+        let prepared = if self.scale.is_some() {
+            self.transform(x)?
+        } else {
+            filled
+        };
+        let mut estimator = self.spec.build()?;
+        estimator.fit(&prepared, y, seed)?;
+        self.estimator = Some(estimator);
+        Ok(())
+    }
+
+    fn predict_with_spread(&self, x: &Matrix) -> Result<(Vec<f64>, Option<Vec<f64>>), MlError> {
+        let estimator = self.estimator.as_ref().ok_or(MlError::NotFitted)?;
+        estimator.predict_with_spread(&self.transform(x)?)
+    }
+
+    fn importance(&self) -> Option<Vec<f64>> {
+        self.estimator.as_ref()?.importance()
+    }
+}

@@ -1,0 +1,373 @@
+//! Behaviour of the whole ML stack on synthetic data with a known signal.
+
+use cryo_ml::{
+    Algorithm, ConformalMethod, ConformalModel, CvOptions, Dataset, Regressor, Sample, SearchSpace,
+    Spec, Splitter, Strategy, cross_validate, learning_curve, nested_cv, no_progress,
+};
+
+/// y = 3·x0 − 2·x1² + x2·x3 + noise, 8 features (4 irrelevant), deterministic pseudo-random.
+fn synthetic(n: usize, shuffle_targets: bool) -> Dataset {
+    let mut state = 0x1234_5678_u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    let mut samples: Vec<Sample> = (0..n)
+        .map(|i| {
+            let f: Vec<f64> = (0..8).map(|_| next()).collect();
+            let target = 3.0 * f[0] - 2.0 * f[1] * f[1] + f[2] * f[3] + 0.3 * next();
+            Sample {
+                id: format!("m{i}"),
+                features: f,
+                target,
+                group: Some(format!("g{}", i % 40)),
+                time: Some(i as f64),
+            }
+        })
+        .collect();
+    if shuffle_targets {
+        // A fixed derangement-like permutation: pairs targets with unrelated rows.
+        let targets: Vec<f64> = samples.iter().map(|s| s.target).collect();
+        for (i, s) in samples.iter_mut().enumerate() {
+            s.target = targets[(i * 7919 + 13) % n];
+        }
+    }
+    Dataset::from_samples((0..8).map(|j| format!("f{j}")).collect(), samples).unwrap()
+}
+
+fn quick(a: Algorithm) -> Spec {
+    match a {
+        Algorithm::Mlp => Spec::Mlp {
+            hidden: vec![32],
+            alpha: 1e-4,
+            learning_rate: 1e-2,
+            max_iter: 300,
+            ensemble: 2,
+        },
+        Algorithm::Lasso => Spec::Lasso { alpha: 0.01 },
+        Algorithm::ElasticNet => Spec::ElasticNet {
+            alpha: 0.01,
+            l1_ratio: 0.5,
+        },
+        other => other.default_spec(),
+    }
+}
+
+const KFOLD: Splitter = Splitter::KFold { k: 5 };
+
+#[test]
+fn every_algorithm_learns_the_signal_and_none_learns_shuffled_targets() {
+    let real = synthetic(400, false);
+    let shuffled = synthetic(400, true);
+    for a in Algorithm::ALL.into_iter().filter(|a| *a != Algorithm::Knn) {
+        let spec = quick(a);
+        let good =
+            cross_validate(&real, &spec, &KFOLD, &CvOptions::default(), &no_progress).unwrap();
+        let bad = cross_validate(
+            &shuffled,
+            &spec,
+            &KFOLD,
+            &CvOptions::default(),
+            &no_progress,
+        )
+        .unwrap();
+        // Linear models cannot represent the quadratic and product terms, so expect less of them.
+        let floor = if spec.needs_scaling() && a != Algorithm::Mlp {
+            0.6
+        } else {
+            0.75
+        };
+        assert!(
+            good.pooled.r2 > floor,
+            "{a}: R² {} on real targets",
+            good.pooled.r2
+        );
+        assert!(
+            bad.pooled.r2 <= 0.05,
+            "{a}: R² {} on shuffled targets means leakage",
+            bad.pooled.r2
+        );
+        assert_eq!(
+            good.predictions.len(),
+            400,
+            "{a}: every row predicted exactly once"
+        );
+    }
+}
+
+#[test]
+fn nested_search_on_shuffled_targets_finds_nothing() {
+    let space = SearchSpace::default_for(Algorithm::Ridge);
+    let inner = Splitter::KFold { k: 3 };
+    let bad = nested_cv(
+        &synthetic(200, true),
+        &space,
+        &Strategy::Grid,
+        &KFOLD,
+        &inner,
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert!(
+        bad.pooled.r2 <= 0.05,
+        "nested R² {} on shuffled targets",
+        bad.pooled.r2
+    );
+    let good = nested_cv(
+        &synthetic(200, false),
+        &space,
+        &Strategy::Grid,
+        &KFOLD,
+        &inner,
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert!(good.pooled.r2 > 0.5);
+    assert!(good.folds.iter().all(|f| f.chosen.is_some()));
+}
+
+#[test]
+fn conformal_intervals_cover_about_the_promised_share_of_held_out_rows() {
+    let data = synthetic(600, false);
+    for method in [
+        ConformalMethod::Split {
+            calibration_fraction: 0.2,
+        },
+        ConformalMethod::CvPlus { folds: 5 },
+    ] {
+        let options = CvOptions {
+            seed: 3,
+            conformal: Some((method.clone(), 0.9)),
+        };
+        let report = cross_validate(
+            &data,
+            &quick(Algorithm::RandomForest),
+            &KFOLD,
+            &options,
+            &no_progress,
+        )
+        .unwrap();
+        let coverage = report.pooled.coverage.unwrap();
+        assert!(
+            (0.86..=0.95).contains(&coverage),
+            "{method:?}: coverage {coverage}"
+        );
+        assert!(report.pooled.mean_width.unwrap() > 0.0);
+        // A lower level gives narrower intervals from the same calibration.
+        let options80 = CvOptions {
+            seed: 3,
+            conformal: Some((method.clone(), 0.8)),
+        };
+        let narrower = cross_validate(
+            &data,
+            &quick(Algorithm::RandomForest),
+            &KFOLD,
+            &options80,
+            &no_progress,
+        )
+        .unwrap();
+        assert!(narrower.pooled.mean_width.unwrap() < report.pooled.mean_width.unwrap());
+    }
+}
+
+#[test]
+fn jackknife_plus_refuses_large_sets_and_works_on_small_ones() {
+    let big = synthetic(600, false);
+    let err = ConformalModel::fit(
+        &Algorithm::Ridge.default_spec(),
+        &big,
+        &ConformalMethod::JackknifePlus,
+        &KFOLD,
+        0,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("cv-plus"), "{err}");
+    let small = synthetic(60, false);
+    let model = ConformalModel::fit(
+        &Algorithm::Ridge.default_spec(),
+        &small,
+        &ConformalMethod::JackknifePlus,
+        &KFOLD,
+        0,
+    )
+    .unwrap();
+    assert_eq!(model.calibration_size(), 60);
+    let (pred, iv, _) = model.predict(&small.x, 0.9).unwrap();
+    assert!(
+        pred.iter()
+            .zip(&iv)
+            .all(|(p, i)| i.lower < *p && *p < i.upper)
+    );
+}
+
+#[test]
+fn results_are_identical_for_a_seed_whatever_the_thread_count() {
+    let data = synthetic(300, false);
+    let spec = Algorithm::RandomForest.default_spec();
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                cross_validate(
+                    &data,
+                    &spec,
+                    &KFOLD,
+                    &CvOptions {
+                        seed: 11,
+                        conformal: None,
+                    },
+                    &no_progress,
+                )
+                .unwrap()
+            })
+    };
+    let one: Vec<f64> = run(1).predictions.iter().map(|p| p.predicted).collect();
+    let two: Vec<f64> = run(2).predictions.iter().map(|p| p.predicted).collect();
+    assert_eq!(one, two);
+    let other: Vec<f64> = cross_validate(
+        &data,
+        &spec,
+        &KFOLD,
+        &CvOptions {
+            seed: 12,
+            conformal: None,
+        },
+        &no_progress,
+    )
+    .unwrap()
+    .predictions
+    .iter()
+    .map(|p| p.predicted)
+    .collect();
+    assert_ne!(one, other, "a different seed must change the bootstrap");
+}
+
+#[test]
+fn scaffold_and_time_splits_run_through_cross_validation() {
+    let data = synthetic(300, false);
+    let by_group = cross_validate(
+        &data,
+        &quick(Algorithm::Ridge),
+        &Splitter::GroupKFold { k: 5 },
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert_eq!(by_group.predictions.len(), 300);
+    let by_time = cross_validate(
+        &data,
+        &quick(Algorithm::Ridge),
+        &Splitter::Time { k: 4 },
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert_eq!(by_time.folds.len(), 4);
+    assert!(
+        by_time
+            .folds
+            .windows(2)
+            .all(|w| w[0].train_size < w[1].train_size)
+    );
+}
+
+#[test]
+fn learning_curve_improves_with_data_and_diagnosis_flags_an_overfit_tree() {
+    let data = synthetic(300, false);
+    let curve = learning_curve(
+        &data,
+        &quick(Algorithm::GradientBoosting),
+        &KFOLD,
+        0,
+        &no_progress,
+    )
+    .unwrap();
+    assert_eq!(curve.len(), 5);
+    assert!(curve[4].validation_r2 > curve[0].validation_r2, "{curve:?}");
+    // One deep tree with tiny leaves on noisy data memorises it.
+    let noisy = synthetic(200, true);
+    let memoriser = Spec::RandomForest {
+        n_trees: 1,
+        max_depth: 30,
+        min_samples_leaf: 1,
+        max_features: 1.0,
+    };
+    let report = cross_validate(
+        &noisy,
+        &memoriser,
+        &KFOLD,
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert_eq!(
+        report.diagnosis.verdict,
+        cryo_ml::Verdict::Overfitting,
+        "{:?}",
+        report.diagnosis
+    );
+}
+
+#[test]
+fn a_fitted_pipeline_survives_serialisation_with_identical_predictions() {
+    let data = synthetic(200, false);
+    for a in [
+        Algorithm::Ridge,
+        Algorithm::RandomForest,
+        Algorithm::GradientBoosting,
+        Algorithm::Mlp,
+    ] {
+        let mut p = cryo_ml::Pipeline::new(quick(a));
+        p.fit(&data.x, &data.y, 5).unwrap();
+        let back: cryo_ml::Pipeline =
+            serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(
+            p.predict(&data.x).unwrap(),
+            back.predict(&data.x).unwrap(),
+            "{a}"
+        );
+    }
+}
+
+#[test]
+fn knn_on_fingerprint_bits_predicts_from_similar_rows() {
+    // Two families of bit patterns with different targets.
+    let samples = (0..60)
+        .map(|i| {
+            let family = i % 2;
+            let features = (0..64)
+                .map(|b| {
+                    if (b % 2 == family) && (b * 7 + i) % 5 != 0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            Sample {
+                id: format!("m{i}"),
+                features,
+                target: family as f64 * 10.0,
+                group: None,
+                time: None,
+            }
+        })
+        .collect();
+    let data =
+        Dataset::from_samples((0..64).map(|j| format!("bit{j}")).collect(), samples).unwrap();
+    let report = cross_validate(
+        &data,
+        &Algorithm::Knn.default_spec(),
+        &KFOLD,
+        &CvOptions::default(),
+        &no_progress,
+    )
+    .unwrap();
+    assert!(report.pooled.rmse < 0.5, "{}", report.pooled.rmse);
+}
