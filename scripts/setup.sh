@@ -7,7 +7,7 @@ packages=(
   postgresql postgresql-client      # the embedded cluster's binaries, pg_dump/pg_restore, psql
   librdkit-dev libboost-dev libboost-serialization-dev   # RDKit for the chemistry crate
   libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
-  build-essential pkg-config ca-certificates curl
+  build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
 )
 
 missing=()

@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Public benchmark data for the model tests (FreeSolv, Huuskonen solubility), fetched once.
+scripts/fetch-datasets.sh data/public
+export CRYOPROTECT_DATASETS="$PWD/data/public"
 
 log=$(mktemp)
 private_pg=""

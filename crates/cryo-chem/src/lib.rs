@@ -7,6 +7,7 @@
 //! - [`Query`]: SMARTS or SMILES substructure queries.
 //! - [`sdf`]: streaming SDF reading with per-record errors.
 
+pub mod featurize;
 mod ffi;
 pub mod sdf;
 mod smiles_lint;

@@ -36,6 +36,9 @@ enum Command {
     /// Import and describe molecules.
     #[command(subcommand)]
     Molecules(commands::molecules::MoleculesCommand),
+    /// Predictive models: evaluate, train, predict, featurize.
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -58,6 +61,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => commands::serve::run(cli.config, args).await,
             Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
             Command::Config(cmd) => commands::config::run(cli.config, cmd),
+            Command::Model(cmd) => commands::model::run(cmd),
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
             Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,
             Command::Restore(args) => commands::backup::restore(cli.config, args).await,

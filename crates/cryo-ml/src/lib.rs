@@ -10,6 +10,7 @@
 // Numeric kernels index several parallel arrays at once; iterator chains would obscure them.
 #![allow(clippy::needless_range_loop)]
 
+mod artifact;
 mod boosting;
 mod conformal;
 mod dataset;
@@ -27,14 +28,17 @@ mod split;
 mod tree;
 mod validate;
 
-pub use conformal::{ConformalMethod, ConformalModel, Interval};
+pub use artifact::{
+    ARTIFACT_FORMAT, DatasetInfo, FeatureSignature, TrainedModel, ValidationSummary,
+};
+pub use conformal::{ConformalMethod, ConformalModel, Interval, Predictions};
 pub use dataset::{Dataset, Sample};
 pub use error::MlError;
 pub use matrix::Matrix;
 pub use metrics::{Metrics, rmse, spearman};
 pub use model::{Algorithm, Estimator, Regressor, Spec};
 pub use pipeline::Pipeline;
-pub use search::{SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
+pub use search::{Domain, SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
 pub use split::{Fold, Splitter};
 pub use validate::{
     CvOptions, CvReport, Diagnosis, FoldReport, LearningPoint, MeanStd, OutOfFold, Summary,

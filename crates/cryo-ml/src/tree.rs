@@ -1,6 +1,6 @@
 //! Regression trees (CART, squared error) grown on binned features, shared by the random
-//! forest and gradient boosting. Features are binned once per fit into at most 256 bins at
-//! midpoints between distinct values, so on data sets with ≤ 256 distinct values per feature
+//! forest and gradient boosting. Features are binned once per fit into at most 1024 bins at
+//! midpoints between distinct values, so on data sets with ≤ 1024 distinct values per feature
 //! the splits are exactly CART's; above that, quantile bins. Large nodes find splits from
 //! histograms, small ones by sorting, so both ends of the tree stay cheap.
 
@@ -8,35 +8,49 @@ use crate::matrix::Matrix;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
-pub(crate) const MAX_BINS: usize = 256;
+pub(crate) const MAX_BINS: usize = 1024;
 
 /// Features binned column-major: `codes[f * n + i]` is sample `i`'s bin for feature `f`; a
 /// sample is in bin `b` of feature `f` iff `thresholds[f][b-1] < x ≤ thresholds[f][b]`.
 pub(crate) struct Binned {
     n: usize,
-    codes: Vec<u8>,
+    codes: Vec<u16>,
     thresholds: Vec<Vec<f64>>,
+    /// Smallest and largest training value in each bin, so a split's threshold can sit midway
+    /// between the values actually present on either side (as CART's does).
+    bin_min: Vec<Vec<f64>>,
+    bin_max: Vec<Vec<f64>>,
 }
 
 impl Binned {
     pub(crate) fn new(x: &Matrix) -> Binned {
         let (n, p) = (x.rows(), x.cols());
-        let mut codes = vec![0u8; n * p];
+        let mut codes = vec![0u16; n * p];
         let mut thresholds = Vec::with_capacity(p);
+        let (mut bin_min, mut bin_max) = (Vec::with_capacity(p), Vec::with_capacity(p));
         for f in 0..p {
             let mut values: Vec<f64> = x.column(f).collect();
             values.sort_by(f64::total_cmp);
             let cuts = cut_points(&values);
+            let mut lo = vec![f64::INFINITY; cuts.len() + 1];
+            let mut hi = vec![f64::NEG_INFINITY; cuts.len() + 1];
             for i in 0..n {
                 let v = x.get(i, f);
-                codes[f * n + i] = cuts.partition_point(|t| *t < v) as u8;
+                let code = cuts.partition_point(|t| *t < v);
+                codes[f * n + i] = code as u16;
+                lo[code] = lo[code].min(v);
+                hi[code] = hi[code].max(v);
             }
             thresholds.push(cuts);
+            bin_min.push(lo);
+            bin_max.push(hi);
         }
         Binned {
             n,
             codes,
             thresholds,
+            bin_min,
+            bin_max,
         }
     }
 
@@ -44,7 +58,7 @@ impl Binned {
         self.thresholds.len()
     }
 
-    fn column(&self, f: usize) -> &[u8] {
+    fn column(&self, f: usize) -> &[u16] {
         &self.codes[f * self.n..(f + 1) * self.n]
     }
 }
@@ -177,7 +191,10 @@ impl Tree {
             }
             let n = &mut builder.nodes[node];
             n.feature = split.feature as u32;
-            n.threshold = binned.thresholds[split.feature][split.bin];
+            n.threshold = midpoint(
+                binned.bin_max[split.feature][split.bin],
+                binned.bin_min[split.feature][split.next],
+            );
             n.left = left as u32;
             n.right = left as u32 + 1;
             stack.push((left + 1, start + mid, end, depth + 1));
@@ -191,7 +208,9 @@ impl Tree {
 
 struct Split {
     feature: usize,
+    /// Highest bin going left, and lowest bin present in the node going right.
     bin: usize,
+    next: usize,
     gain: f64,
 }
 
@@ -202,7 +221,7 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     hist_count: Vec<u32>,
     hist_sum: Vec<f64>,
-    pairs: Vec<(u8, f64)>,
+    pairs: Vec<(u16, f64)>,
 }
 
 impl Builder<'_> {
@@ -211,10 +230,15 @@ impl Builder<'_> {
         let m = samples.len();
         let parent = sum * sum / m as f64;
         let mut best: Option<Split> = None;
-        let mut consider = |feature: usize, bin: usize, gain: f64| {
+        let mut consider = |feature: usize, bin: usize, next: usize, gain: f64| {
             if gain > 1e-12 * parent.abs().max(1e-12) && best.as_ref().is_none_or(|b| gain > b.gain)
             {
-                best = Some(Split { feature, bin, gain });
+                best = Some(Split {
+                    feature,
+                    bin,
+                    next,
+                    gain,
+                });
             }
         };
         let features: Vec<usize> = if self.params.max_features >= p {
@@ -242,23 +266,27 @@ impl Builder<'_> {
                     hsum[b] += self.targets[i as usize];
                 }
                 let (mut n_left, mut s_left) = (0usize, 0.0);
-                for b in 0..bins - 1 {
-                    n_left += count[b] as usize;
-                    s_left += hsum[b];
-                    if count[b] == 0 || n_left < min_leaf {
+                let mut previous: Option<usize> = None;
+                for b in 0..bins {
+                    if count[b] == 0 {
                         continue;
                     }
-                    let n_right = m - n_left;
-                    if n_right < min_leaf {
-                        break;
+                    if let Some(left_bin) = previous {
+                        let n_right = m - n_left;
+                        if n_right < min_leaf {
+                            break;
+                        }
+                        if n_left >= min_leaf {
+                            let s_right = sum - s_left;
+                            let gain = s_left * s_left / n_left as f64
+                                + s_right * s_right / n_right as f64
+                                - parent;
+                            consider(f, left_bin, b, gain);
+                        }
                     }
-                    let s_right = sum - s_left;
-                    consider(
-                        f,
-                        b,
-                        s_left * s_left / n_left as f64 + s_right * s_right / n_right as f64
-                            - parent,
-                    );
+                    n_left += count[b] as usize;
+                    s_left += hsum[b];
+                    previous = Some(b);
                 }
             } else {
                 self.pairs.clear();
@@ -283,6 +311,7 @@ impl Builder<'_> {
                     consider(
                         f,
                         self.pairs[k].0 as usize,
+                        self.pairs[k + 1].0 as usize,
                         s_left * s_left / n_left as f64 + s_right * s_right / n_right as f64
                             - parent,
                     );

@@ -1,6 +1,7 @@
 pub mod backup;
 pub mod config;
 pub mod db;
+pub mod model;
 pub mod molecules;
 pub mod serve;
 

@@ -11,6 +11,7 @@ use cryo_db::Identity;
 use cryo_server::science::{self, Computed};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -33,19 +34,19 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    file: PathBuf,
+    pub file: PathBuf,
     /// File format; guessed from the extension (.smi/.txt, .csv/.tsv, .sdf/.sd) when omitted.
     #[arg(long, value_enum)]
-    format: Option<Format>,
+    pub format: Option<Format>,
     /// CSV column holding SMILES.
     #[arg(long, default_value = "smiles")]
-    smiles_column: String,
+    pub smiles_column: String,
     /// CSV column (or SD tag) holding the name; SDF falls back to the record's title line.
     #[arg(long, default_value = "name")]
-    name_column: String,
+    pub name_column: String,
     /// Records processed per batch (and per database transaction).
     #[arg(long, default_value_t = 500)]
-    batch_size: usize,
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -64,13 +65,15 @@ pub struct ImportArgs {
 }
 
 /// One input record: where it came from and what it holds.
-struct Record {
-    line: usize,
-    name: Option<String>,
-    structure: Result<Input, String>,
+pub(super) struct Record {
+    pub line: usize,
+    pub name: Option<String>,
+    pub structure: Result<Input, String>,
+    /// The other CSV columns or SD data fields, by header/tag.
+    pub fields: BTreeMap<String, String>,
 }
 
-enum Input {
+pub(super) enum Input {
     Smiles(String),
     Parsed(Molecule),
 }
@@ -104,7 +107,7 @@ fn format_of(args: &ReadArgs) -> anyhow::Result<Format> {
 }
 
 /// Stream records in batches; `f` gets each batch.
-fn for_each_batch(
+pub(super) fn for_each_batch(
     args: &ReadArgs,
     mut f: impl FnMut(Vec<Record>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -138,6 +141,7 @@ fn for_each_batch(
                         line: i + 1,
                         name,
                         structure: Ok(Input::Smiles(smiles)),
+                        fields: BTreeMap::new(),
                     },
                     &mut batch,
                 )?;
@@ -180,11 +184,17 @@ fn for_each_batch(
                             .map(str::trim)
                             .filter(|n| !n.is_empty())
                             .map(String::from);
+                        let fields = headers
+                            .iter()
+                            .zip(rec.iter())
+                            .map(|(h, v)| (h.trim().to_string(), v.to_string()))
+                            .collect();
                         push(
                             Record {
                                 line,
                                 name,
                                 structure,
+                                fields,
                             },
                             &mut batch,
                         )?;
@@ -196,6 +206,7 @@ fn for_each_batch(
                                 line,
                                 name: None,
                                 structure: Err(format!("unreadable CSV row: {e}")),
+                                fields: BTreeMap::new(),
                             },
                             &mut batch,
                         )?;
@@ -222,6 +233,7 @@ fn for_each_batch(
                         line: rec.line,
                         name,
                         structure,
+                        fields: rec.fields,
                     },
                     &mut batch,
                 )?;
@@ -250,7 +262,7 @@ fn with_file_line(message: &str, record_start: usize) -> String {
     }
 }
 
-fn parse(input: Input) -> Result<Molecule, String> {
+pub(super) fn parse(input: Input) -> Result<Molecule, String> {
     match input {
         Input::Smiles(s) => Molecule::from_smiles(s.trim()).map_err(|e| e.to_string()),
         Input::Parsed(m) => Ok(m),
@@ -294,7 +306,7 @@ fn describe_batch(batch: Vec<Record>) -> Vec<Described> {
 }
 
 /// A bar over the file's lines (counted in one fast pass first); hidden when not on a terminal.
-fn progress(path: &Path) -> ProgressBar {
+pub(super) fn progress(path: &Path) -> ProgressBar {
     let lines = File::open(path)
         .map(|f| BufReader::new(f).lines().count() as u64)
         .unwrap_or(0);

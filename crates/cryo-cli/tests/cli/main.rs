@@ -3,6 +3,7 @@
 mod config;
 mod db;
 mod import;
+mod model;
 mod serve;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,1009 @@
+//! `cryoprotect model evaluate|train|predict|featurize|algorithms`: predictive models from a
+//! structure file (CSV with SMILES, or SDF) or a precomputed feature matrix, with progress bars
+//! and a results table. The numeric work lives in `cryo-ml`; this module only reads files,
+//! featurises through `cryo-chem` and prints.
+
+use super::molecules::{ReadArgs, Record, for_each_batch, parse};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use cryo_chem::featurize::FeatureSet;
+use cryo_ml::{
+    Algorithm, ConformalMethod, ConformalModel, CvOptions, CvReport, Dataset, DatasetInfo,
+    FeatureSignature, Regressor, Sample, SearchSpace, Spec, Splitter, Strategy, TrainedModel,
+    ValidationSummary, cross_validate, learning_curve, nested_cv, search,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Cross-validate an algorithm on a data file and print the results table.
+    Evaluate(EvaluateArgs),
+    /// Fit a model on every row, calibrate its intervals, validate it, and save it.
+    Train(TrainArgs),
+    /// Predict with a saved model; writes CSV with intervals.
+    Predict(PredictArgs),
+    /// Write the feature matrix (with fold numbers) as CSV, e.g. to run another tool on the
+    /// very same inputs and folds.
+    Featurize(FeaturizeArgs),
+    /// List the algorithms with their default hyperparameters and search spaces.
+    Algorithms,
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Structures (CSV with a SMILES column, or SDF) or, with --matrix, a feature table.
+    #[arg(long)]
+    data: PathBuf,
+    /// The column (CSV) or SD tag holding the value to predict.
+    #[arg(long)]
+    target: String,
+    /// Features computed from each structure.
+    #[arg(long, default_value = "rdkit", value_parser = parse_feature_set)]
+    features: FeatureSet,
+    /// CSV column holding SMILES.
+    #[arg(long, default_value = "smiles")]
+    smiles_column: String,
+    /// Column with a date (YYYY-MM-DD) or number ordering the rows, for --split time.
+    #[arg(long)]
+    time_column: Option<String>,
+    /// --data is a feature table: every column except id, the target, fold, group and the
+    /// time column is a feature.
+    #[arg(long)]
+    matrix: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+pub enum SplitKind {
+    /// Shuffled k-fold (repeated with --repeats).
+    Random,
+    /// k-fold over Bemis–Murcko scaffolds: no scaffold on both sides.
+    Scaffold,
+    /// Forward-chaining in time (needs --time-column).
+    Time,
+    /// Leave-one-out (small sets).
+    Loo,
+    /// The `fold` column of a --matrix table.
+    Predefined,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+pub enum SearchKind {
+    Grid,
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// linear, ridge, lasso, elastic_net, random_forest (rf), gradient_boosting (gbm), mlp, knn.
+    #[arg(long, default_value = "random_forest", value_parser = parse_algorithm)]
+    algorithm: Algorithm,
+    /// Override a hyperparameter, e.g. --param n_trees=300 (repeatable; JSON values).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Seed for every random choice (folds, bootstraps, initialisation).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidationArgs {
+    /// Number of folds.
+    #[arg(long, default_value_t = 5)]
+    cv: usize,
+    #[arg(long, value_enum, default_value = "random")]
+    split: SplitKind,
+    /// Repeat a random k-fold this many times with different shuffles.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    /// Interval method: split, cv-plus, jackknife-plus, or none (plain point predictions).
+    #[arg(long, default_value = "cv-plus")]
+    conformal: String,
+    /// Interval level (coverage promised on exchangeable data).
+    #[arg(long, default_value_t = 0.9)]
+    level: f64,
+    /// Search hyperparameters over the algorithm's space (scored by inner CV).
+    #[arg(long, value_enum)]
+    search: Option<SearchKind>,
+    /// Candidates drawn by --search random.
+    #[arg(long, default_value_t = 20)]
+    trials: usize,
+    /// Folds of the inner CV that scores search candidates.
+    #[arg(long, default_value_t = 3)]
+    inner_cv: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
+    /// Also compute a learning curve (20–100 % of each training fold).
+    #[arg(long)]
+    learning_curve: bool,
+    /// Write every held-out prediction (row, observed, predicted, interval) to this CSV.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
+    /// Where to save the model (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A model saved by `model train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Structures to predict (SMILES list, CSV or SDF).
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Interval level.
+    #[arg(long, default_value_t = 0.9)]
+    level: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturizeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Also write a `fold` column: shuffled k-fold with this many folds.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_feature_set(s: &str) -> Result<FeatureSet, String> {
+    s.parse()
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    s.parse().map_err(|e: cryo_ml::MlError| e.to_string())
+}
+
+pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ModelCommand::Evaluate(args) => evaluate(args),
+        ModelCommand::Train(args) => train(args),
+        ModelCommand::Predict(args) => predict(args),
+        ModelCommand::Featurize(args) => featurize(args),
+        ModelCommand::Algorithms => algorithms(),
+    }
+}
+
+/// A loaded data set and what was left out of it.
+struct Loaded {
+    dataset: Dataset,
+    signature: FeatureSignature,
+    rejected: Vec<(usize, String)>,
+}
+
+fn load(args: &DataArgs) -> anyhow::Result<Loaded> {
+    if args.matrix {
+        load_matrix(args)
+    } else {
+        load_structures(args)
+    }
+}
+
+fn parse_time(value: &str) -> Result<f64, String> {
+    let v = value.trim();
+    if let Ok(x) = v.parse::<f64>() {
+        return Ok(x);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(v.get(..10).unwrap_or(v), format)
+        .map_err(|_| format!("time {v:?} is neither a number nor a YYYY-MM-DD date"))?;
+    Ok(date.to_julian_day() as f64)
+}
+
+fn load_structures(args: &DataArgs) -> anyhow::Result<Loaded> {
+    let read = ReadArgs {
+        file: args.data.clone(),
+        format: None,
+        smiles_column: args.smiles_column.clone(),
+        name_column: "name".into(),
+        batch_size: 500,
+    };
+    let set = args.features;
+    let bar = spinner("featurising");
+    let mut samples = Vec::new();
+    let mut rejected = Vec::new();
+    let mut target_seen = false;
+    for_each_batch(&read, |batch: Vec<Record>| {
+        target_seen |= batch.iter().any(|r| r.fields.contains_key(&args.target));
+        let rows: Vec<(usize, Result<Sample, String>)> = batch
+            .into_par_iter()
+            .map(|r| {
+                (
+                    r.line,
+                    sample_of(r, set, &args.target, args.time_column.as_deref()),
+                )
+            })
+            .collect();
+        for (line, row) in rows {
+            match row {
+                Ok(s) => samples.push(s),
+                Err(reason) => rejected.push((line, reason)),
+            }
+        }
+        bar.set_message(format!("featurising: {} rows", samples.len()));
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if !target_seen {
+        bail!(
+            "no column or SD tag `{}` in {}; pass the name of the value to predict with --target",
+            args.target,
+            args.data.display()
+        );
+    }
+    let dataset = Dataset::from_samples(set.names(), samples)?;
+    Ok(Loaded {
+        dataset,
+        signature: FeatureSignature {
+            set: set.name().into(),
+            version: set.version(),
+            names: set.names(),
+        },
+        rejected,
+    })
+}
+
+fn sample_of(
+    r: Record,
+    set: FeatureSet,
+    target: &str,
+    time_column: Option<&str>,
+) -> Result<Sample, String> {
+    let value = r
+        .fields
+        .get(target)
+        .ok_or_else(|| format!("no `{target}` value"))?;
+    let target_value: f64 = value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("`{target}` value {value:?} is not a number"))?;
+    let time = match time_column {
+        Some(c) => Some(parse_time(
+            r.fields.get(c).ok_or_else(|| format!("no `{c}` value"))?,
+        )?),
+        None => None,
+    };
+    let mol = r.structure.and_then(parse)?;
+    let features = set.compute(&mol).map_err(|e| e.to_string())?;
+    let group = mol.murcko_scaffold().map_err(|e| e.to_string())?;
+    Ok(Sample {
+        id: mol.canonical_smiles(),
+        features,
+        target: target_value,
+        group: Some(group),
+        time,
+    })
+}
+
+/// Columns of a feature table that are not features.
+const MATRIX_META: [&str; 3] = ["id", "fold", "group"];
+
+fn load_matrix(args: &DataArgs) -> anyhow::Result<Loaded> {
+    let mut reader = csv::Reader::from_path(&args.data)
+        .with_context(|| format!("cannot open {}", args.data.display()))?;
+    let headers = reader.headers()?.clone();
+    let find = |name: &str| headers.iter().position(|h| h == name);
+    let target = find(&args.target).with_context(|| {
+        format!(
+            "no column `{}` in {} (columns: {})",
+            args.target,
+            args.data.display(),
+            headers.iter().take(8).collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let time_col = match &args.time_column {
+        Some(c) => Some(find(c).with_context(|| format!("no time column `{c}`"))?),
+        None => None,
+    };
+    let (id_col, fold_col, group_col) = (find("id"), find("fold"), find("group"));
+    let feature_cols: Vec<usize> = (0..headers.len())
+        .filter(|&j| j != target && Some(j) != time_col && !MATRIX_META.contains(&&headers[j]))
+        .collect();
+    let names: Vec<String> = feature_cols
+        .iter()
+        .map(|&j| headers[j].to_string())
+        .collect();
+    let mut samples = Vec::new();
+    let mut folds = Vec::new();
+    for (k, rec) in reader.records().enumerate() {
+        let line = k + 2;
+        let rec = rec.with_context(|| format!("{} line {line}", args.data.display()))?;
+        let num = |j: usize| -> anyhow::Result<f64> {
+            let v = rec.get(j).unwrap_or("").trim();
+            if v.is_empty() || v.eq_ignore_ascii_case("nan") {
+                return Ok(f64::NAN);
+            }
+            v.parse().with_context(|| {
+                format!(
+                    "line {line}, column `{}`: {v:?} is not a number",
+                    &headers[j]
+                )
+            })
+        };
+        let target_value = num(target)?;
+        if !target_value.is_finite() {
+            bail!("line {line}: the target `{}` is missing", args.target);
+        }
+        if let Some(j) = fold_col {
+            folds.push(num(j)? as usize);
+        }
+        samples.push(Sample {
+            id: id_col
+                .and_then(|j| rec.get(j))
+                .map_or_else(|| format!("row{line}"), String::from),
+            features: feature_cols
+                .iter()
+                .map(|&j| num(j))
+                .collect::<anyhow::Result<_>>()?,
+            target: target_value,
+            group: group_col.and_then(|j| rec.get(j)).map(String::from),
+            time: time_col.map(&num).transpose()?,
+        });
+    }
+    let mut dataset = Dataset::from_samples(names.clone(), samples)?;
+    if fold_col.is_some() {
+        if dataset.replicates_merged > 0 {
+            bail!("the table repeats ids; a fold column needs one row per id");
+        }
+        dataset.folds = Some(folds);
+    }
+    Ok(Loaded {
+        dataset,
+        signature: FeatureSignature {
+            set: "matrix".into(),
+            version: format!(
+                "matrix/{}",
+                args.data.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            names,
+        },
+        rejected: Vec::new(),
+    })
+}
+
+fn base_spec(m: &ModelArgs) -> anyhow::Result<Spec> {
+    let mut spec = m.algorithm.default_spec();
+    for p in &m.params {
+        let (name, value) = p
+            .split_once('=')
+            .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))?;
+        let value: serde_json::Value = serde_json::from_str(value.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string()));
+        spec = spec.with_param(name.trim(), value)?;
+    }
+    Ok(spec)
+}
+
+fn splitter(v: &ValidationArgs, data: &Dataset) -> anyhow::Result<Splitter> {
+    Ok(match v.split {
+        SplitKind::Random if v.repeats > 1 => Splitter::RepeatedKFold {
+            k: v.cv,
+            repeats: v.repeats,
+        },
+        SplitKind::Random => Splitter::KFold { k: v.cv },
+        SplitKind::Scaffold => Splitter::GroupKFold { k: v.cv },
+        SplitKind::Time => {
+            if data.times.is_none() {
+                bail!("--split time needs --time-column");
+            }
+            Splitter::Time { k: v.cv }
+        }
+        SplitKind::Loo => Splitter::LeaveOneOut,
+        SplitKind::Predefined => {
+            if data.folds.is_none() {
+                bail!("--split predefined needs a `fold` column in a --matrix table");
+            }
+            Splitter::Predefined
+        }
+    })
+}
+
+fn options(v: &ValidationArgs, seed: u64) -> anyhow::Result<CvOptions> {
+    if !(v.level > 0.0 && v.level < 1.0) {
+        bail!(
+            "--level must be between 0 and 1 (e.g. 0.9), got {}",
+            v.level
+        );
+    }
+    let conformal = if v.conformal.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        Some((ConformalMethod::parse(&v.conformal)?, v.level))
+    };
+    Ok(CvOptions { seed, conformal })
+}
+
+fn strategy(v: &ValidationArgs) -> Option<Strategy> {
+    v.search.map(|s| match s {
+        SearchKind::Grid => Strategy::Grid,
+        SearchKind::Random => Strategy::Random { trials: v.trials },
+    })
+}
+
+fn set_threads(m: &ModelArgs) -> anyhow::Result<()> {
+    if let Some(n) = m.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot size the worker pool")?;
+    }
+    Ok(())
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A bar counting model fits; hidden when stderr is not a terminal.
+fn fit_bar(label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} fits ({elapsed}, ~{eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_string());
+    bar
+}
+
+fn describe_data(loaded: &Loaded, source: &Path) -> String {
+    let d = &loaded.dataset;
+    format!(
+        "{}: {} rows ({} replicates merged, {} rejected), {} features ({}), sha256 {}",
+        source.display(),
+        d.len(),
+        d.replicates_merged,
+        loaded.rejected.len(),
+        d.feature_names.len(),
+        loaded.signature.set,
+        &d.digest()[..16]
+    )
+}
+
+fn report_rejected(loaded: &Loaded) {
+    for (line, reason) in loaded.rejected.iter().take(20) {
+        eprintln!("line {line}: skipped: {reason}");
+    }
+    if loaded.rejected.len() > 20 {
+        eprintln!("… and {} more rows skipped", loaded.rejected.len() - 20);
+    }
+}
+
+/// Cross-validation of the chosen spec, or nested CV when a search is asked for.
+fn validate(
+    data: &Dataset,
+    spec: &Spec,
+    v: &ValidationArgs,
+    seed: u64,
+    label: &str,
+) -> anyhow::Result<CvReport> {
+    let outer = splitter(v, data)?;
+    let opts = options(v, seed)?;
+    let bar = fit_bar(label);
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let report = match strategy(v) {
+        Some(strategy) => {
+            let space = SearchSpace {
+                base: spec.clone(),
+                ..SearchSpace::default_for(spec.algorithm())
+            };
+            let inner = inner_splitter(&outer, v.inner_cv);
+            nested_cv(data, &space, &strategy, &outer, &inner, &opts, &progress)?
+        }
+        None => cross_validate(data, spec, &outer, &opts, &progress)?,
+    };
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// Inner folds keep the outer split's grouping, so a scaffold split stays scaffold-aware inside.
+fn inner_splitter(outer: &Splitter, k: usize) -> Splitter {
+    match outer {
+        Splitter::GroupKFold { .. } => Splitter::GroupKFold { k },
+        Splitter::Time { .. } => Splitter::Time { k },
+        _ => Splitter::KFold { k },
+    }
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    set_threads(&args.model)?;
+    let loaded = load(&args.data)?;
+    report_rejected(&loaded);
+    let spec = base_spec(&args.model)?;
+    let data = &loaded.dataset;
+    let report = validate(
+        data,
+        &spec,
+        &args.validation,
+        args.model.seed,
+        "cross-validating",
+    )?;
+    let curve = if args.learning_curve {
+        let bar = fit_bar("learning curve");
+        let progress = |done: usize, total: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        };
+        let c = learning_curve(
+            data,
+            &report.spec,
+            &splitter(&args.validation, data)?,
+            args.model.seed,
+            &progress,
+        )?;
+        bar.finish_and_clear();
+        Some(c)
+    } else {
+        None
+    };
+    if let Some(path) = &args.predictions {
+        write_predictions(path, data, &report)?;
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(o) = value.as_object_mut() {
+            o.remove("predictions");
+            o.insert("dataset".into(), dataset_json(&loaded, &args.data.data));
+            o.insert("learning_curve".into(), serde_json::to_value(&curve)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{}", describe_data(&loaded, &args.data.data));
+        print_report(&report);
+        if let Some(curve) = curve {
+            println!("\nlearning curve (mean over folds)");
+            println!(
+                "{:>10} {:>8} {:>10} {:>10}",
+                "train rows", "fit R²", "valid R²", "valid RMSE"
+            );
+            for p in curve {
+                println!(
+                    "{:>10.0} {:>8.3} {:>10.3} {:>10.4}",
+                    p.train_size, p.fit_r2, p.validation_r2, p.validation_rmse
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dataset_json(loaded: &Loaded, source: &Path) -> serde_json::Value {
+    serde_json::json!({
+        "source": source.display().to_string(),
+        "rows": loaded.dataset.len(),
+        "replicates_merged": loaded.dataset.replicates_merged,
+        "rejected": loaded.rejected.iter().map(|(l, r)| serde_json::json!({"line": l, "reason": r})).collect::<Vec<_>>(),
+        "features": loaded.signature.set,
+        "feature_count": loaded.dataset.feature_names.len(),
+        "digest": loaded.dataset.digest(),
+    })
+}
+
+fn write_predictions(path: &Path, data: &Dataset, report: &CvReport) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_record([
+        "id",
+        "repeat",
+        "observed",
+        "predicted",
+        "lower",
+        "upper",
+        "spread",
+    ])?;
+    for p in &report.predictions {
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        w.write_record([
+            data.ids[p.row].clone(),
+            p.repeat.to_string(),
+            p.observed.to_string(),
+            p.predicted.to_string(),
+            opt(p.interval.map(|i| i.lower)),
+            opt(p.interval.map(|i| i.upper)),
+            opt(p.spread),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn print_report(r: &CvReport) {
+    println!(
+        "{} {}   {}, seed {}",
+        r.spec.algorithm(),
+        serde_json::Value::Object(r.spec.params()),
+        r.splitter,
+        r.seed
+    );
+    let level = r
+        .level
+        .map(|l| format!("{:.0}% PI", l * 100.0))
+        .unwrap_or_default();
+    println!(
+        "{:>5} {:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8}",
+        "fold", "train", "test", "RMSE", "MAE", "R²", "Spearman", "coverage", "width", "fit s"
+    );
+    for f in &r.folds {
+        let v = &f.validation;
+        println!(
+            "{:>5} {:>6} {:>6} {:>9.4} {:>9.4} {:>7.3} {:>8.3} {:>9} {:>9} {:>8.2}",
+            format!(
+                "{}{}",
+                f.index + 1,
+                if f.repeat > 0 {
+                    format!("/{}", f.repeat + 1)
+                } else {
+                    String::new()
+                }
+            ),
+            f.train_size,
+            f.test_size,
+            v.rmse,
+            v.mae,
+            v.r2,
+            v.spearman,
+            v.coverage
+                .map(|c| format!("{:.1}%", c * 100.0))
+                .unwrap_or_default(),
+            v.mean_width.map(|w| format!("{w:.3}")).unwrap_or_default(),
+            f.fit_seconds
+        );
+        if let Some(chosen) = &f.chosen {
+            println!(
+                "{:>5}   chose {}",
+                "",
+                serde_json::Value::Object(chosen.params())
+            );
+        }
+    }
+    let s = &r.summary;
+    println!(
+        "{:>5} {:>6} {:>6} {:>9} {:>9} {:>7} {:>8}",
+        "mean",
+        "",
+        "",
+        format!("{:.4}±{:.3}", s.rmse.mean, s.rmse.std),
+        format!("{:.4}", s.mae.mean),
+        format!("{:.3}", s.r2.mean),
+        format!("{:.3}", s.spearman.mean)
+    );
+    let p = &r.pooled;
+    println!(
+        "pooled over {} held-out predictions: RMSE {:.4}, MAE {:.4}, R² {:.3}, Spearman {:.3}{}",
+        p.n,
+        p.rmse,
+        p.mae,
+        p.r2,
+        p.spearman,
+        match (p.coverage, p.mean_width) {
+            (Some(c), Some(w)) =>
+                format!(", {level} coverage {:.1}% (mean width {w:.3})", c * 100.0),
+            _ => String::new(),
+        }
+    );
+    println!(
+        "diagnosis: {:?}: {}",
+        r.diagnosis.verdict, r.diagnosis.message
+    );
+    println!("wall time {:.2} s", r.wall_seconds);
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    set_threads(&args.model)?;
+    let loaded = load(&args.data)?;
+    report_rejected(&loaded);
+    let data = &loaded.dataset;
+    let seed = args.model.seed;
+    let base = base_spec(&args.model)?;
+    let outer = splitter(&args.validation, data)?;
+    // 1. Choose hyperparameters (inner CV over all rows), 2. estimate the whole procedure
+    // honestly (nested CV when searching), 3. fit and calibrate the final model on every row.
+    let (spec, trials) = match strategy(&args.validation) {
+        Some(strategy) => {
+            let space = SearchSpace {
+                base: base.clone(),
+                ..SearchSpace::default_for(base.algorithm())
+            };
+            let bar = fit_bar("searching");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let inner = inner_splitter(&outer, args.validation.inner_cv.max(2));
+            let found = search(data, &space, &strategy, &inner, seed, &progress)?;
+            bar.finish_and_clear();
+            (found.best.clone(), Some(found.trials))
+        }
+        None => (base.clone(), None),
+    };
+    let report = validate(data, &spec, &args.validation, seed, "validating")?;
+    if args.validation.conformal.eq_ignore_ascii_case("none") {
+        bail!(
+            "a saved model always carries calibrated intervals; pick --conformal split, cv-plus or jackknife-plus"
+        );
+    }
+    let method = ConformalMethod::parse(&args.validation.conformal)?;
+    let bar = spinner(&format!(
+        "fitting the final model ({} fits)",
+        method.fits(data.len())
+    ));
+    let model = ConformalModel::fit(&spec, data, &method, &outer, seed)?;
+    bar.finish_and_clear();
+    let importance = model.point().importance().map(|v| {
+        let mut named: Vec<(String, f64)> = data.feature_names.iter().cloned().zip(v).collect();
+        named.sort_by(|a, b| b.1.total_cmp(&a.1));
+        named
+    });
+    let trained = TrainedModel {
+        format: cryo_ml::ARTIFACT_FORMAT,
+        target: args.data.target.clone(),
+        features: loaded.signature.clone(),
+        dataset: DatasetInfo {
+            source: args.data.data.display().to_string(),
+            rows: data.len(),
+            replicates_merged: data.replicates_merged,
+            digest: data.digest(),
+        },
+        spec,
+        seed,
+        trained_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)?,
+        validation: Some(ValidationSummary::from(&report)),
+        search: trials,
+        importance,
+        model,
+    };
+    save_model(&args.out, &trained)?;
+    if args.json {
+        let mut value = serde_json::to_value(&trained)?;
+        if let Some(o) = value.as_object_mut() {
+            o.remove("model");
+            o.insert("path".into(), args.out.display().to_string().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{}", describe_data(&loaded, &args.data.data));
+        if let Some(trials) = &trained.search {
+            println!("search: {} candidates, best first", trials.len());
+            for t in trials.iter().take(5) {
+                println!(
+                    "  RMSE {:.4}±{:.3}  R² {:.3}  {}",
+                    t.rmse_mean,
+                    t.rmse_std,
+                    t.r2_mean,
+                    serde_json::Value::Object(t.spec.params())
+                );
+            }
+        }
+        print_report(&report);
+        if let Some(imp) = &trained.importance {
+            let top: Vec<String> = imp
+                .iter()
+                .take(5)
+                .map(|(n, v)| format!("{n} {v:.3}"))
+                .collect();
+            println!("top features: {}", top.join(", "));
+        }
+        println!("saved {}", args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn save_model(path: &Path, model: &TrainedModel) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Write beside, then rename: a crash never leaves a half-written model under the real name.
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, serde_json::to_vec(model)?)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
+fn load_model(path: &Path) -> anyhow::Result<TrainedModel> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let model: TrainedModel = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a CryoProtect model", path.display()))?;
+    if model.format != cryo_ml::ARTIFACT_FORMAT {
+        bail!(
+            "{} has model format {}, this build reads {}",
+            path.display(),
+            model.format,
+            cryo_ml::ARTIFACT_FORMAT
+        );
+    }
+    Ok(model)
+}
+
+/// A structure's canonical SMILES and features, or why it has none.
+type Featurised = Result<(String, Vec<f64>), String>;
+
+fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    let model = load_model(&args.model)?;
+    let set: FeatureSet = model.features.set.parse().map_err(|e: String| {
+        anyhow::anyhow!(
+            "the model was trained on a feature table ({e}); predict from the same kind of table"
+        )
+    })?;
+    model.check_signature(&FeatureSignature {
+        set: set.name().into(),
+        version: set.version(),
+        names: set.names(),
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = csv::Writer::from_writer(stdout.lock());
+    out.write_record([
+        "line",
+        "name",
+        "canonical_smiles",
+        "predicted",
+        "lower",
+        "upper",
+        "spread",
+        "error",
+    ])?;
+    let mut failed = 0usize;
+    for_each_batch(&args.read, |batch: Vec<Record>| {
+        let rows: Vec<(usize, Option<String>, Featurised)> = batch
+            .into_par_iter()
+            .map(|r| {
+                let computed = r.structure.and_then(parse).and_then(|m| {
+                    Ok((
+                        m.canonical_smiles(),
+                        set.compute(&m).map_err(|e| e.to_string())?,
+                    ))
+                });
+                (r.line, r.name, computed)
+            })
+            .collect();
+        let good: Vec<&Vec<f64>> = rows
+            .iter()
+            .filter_map(|r| r.2.as_ref().ok().map(|c| &c.1))
+            .collect();
+        let x = cryo_ml::Matrix::from_rows(&good.into_iter().cloned().collect::<Vec<_>>())?;
+        let (pred, intervals, spread) = if x.rows() > 0 {
+            model.predict(&x, args.level)?
+        } else {
+            (Vec::new(), Vec::new(), None)
+        };
+        let mut k = 0;
+        for (line, name, computed) in rows {
+            let name = name.unwrap_or_default();
+            match computed {
+                Ok((smiles, _)) => {
+                    out.write_record([
+                        line.to_string(),
+                        name,
+                        smiles,
+                        pred[k].to_string(),
+                        intervals[k].lower.to_string(),
+                        intervals[k].upper.to_string(),
+                        spread
+                            .as_ref()
+                            .map(|s| s[k].to_string())
+                            .unwrap_or_default(),
+                        String::new(),
+                    ])?;
+                    k += 1;
+                }
+                Err(reason) => {
+                    failed += 1;
+                    out.write_record([
+                        line.to_string(),
+                        name,
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        reason,
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    if failed > 0 {
+        eprintln!("{failed} rows could not be predicted (see the error column)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn featurize(args: FeaturizeArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.data)?;
+    report_rejected(&loaded);
+    let data = &loaded.dataset;
+    let folds = Splitter::KFold { k: args.folds }.folds(data, args.seed)?;
+    let mut fold_of = vec![0usize; data.len()];
+    for f in &folds {
+        for &i in &f.test {
+            fold_of[i] = f.index;
+        }
+    }
+    let mut w = csv::Writer::from_path(&args.out)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let mut header = vec![
+        "id".to_string(),
+        args.data.target.clone(),
+        "fold".into(),
+        "group".into(),
+    ];
+    header.extend(data.feature_names.iter().cloned());
+    w.write_record(&header)?;
+    for i in 0..data.len() {
+        let mut row = vec![
+            data.ids[i].clone(),
+            data.y[i].to_string(),
+            fold_of[i].to_string(),
+            data.groups
+                .as_ref()
+                .map(|g| g[i].clone())
+                .unwrap_or_default(),
+        ];
+        row.extend(data.x.row(i).iter().map(|v| v.to_string()));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    eprintln!("{}", describe_data(&loaded, &args.data.data));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn algorithms() -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    for a in Algorithm::ALL {
+        writeln!(out, "{a}")?;
+        writeln!(
+            out,
+            "  defaults: {}",
+            serde_json::Value::Object(a.default_spec().params())
+        )?;
+        let space = SearchSpace::default_for(a);
+        for (name, domain) in &space.params {
+            writeln!(out, "  search {name}: {}", serde_json::to_string(domain)?)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
