@@ -61,7 +61,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => commands::serve::run(cli.config, args).await,
             Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
             Command::Config(cmd) => commands::config::run(cli.config, cmd),
-            Command::Model(cmd) => commands::model::run(cmd),
+            Command::Model(cmd) => commands::model::run(cli.config, cmd).await,
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
             Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,
             Command::Restore(args) => commands::backup::restore(cli.config, args).await,

@@ -33,6 +33,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Chem(#[from] cryo_chem::ChemError),
+    #[error("{0}")]
+    Model(#[from] cryo_ml::MlError),
     #[error(transparent)]
     Db(#[from] cryo_db::DbError),
     #[error(transparent)]
@@ -74,6 +76,10 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             ApiError::Chem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_structure"),
+            ApiError::Model(cryo_ml::MlError::Numerical(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            ApiError::Model(_) => (StatusCode::UNPROCESSABLE_ENTITY, "model_input_rejected"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),

@@ -8,6 +8,7 @@ pub mod routes;
 pub mod science;
 pub mod state;
 pub mod system;
+pub mod training;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;

@@ -36,11 +36,20 @@ pub enum ModelCommand {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Structures (CSV with a SMILES column, or SDF) or, with --matrix, a feature table.
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "property",
+        conflicts_with = "property",
+        requires = "target"
+    )]
+    data: Option<PathBuf>,
     /// The column (CSV) or SD tag holding the value to predict.
     #[arg(long)]
-    target: String,
+    target: Option<String>,
+    /// Train on the database instead: every experiment of this property type (molecules and
+    /// mixtures; DATABASE_URL, or the embedded cluster).
+    #[arg(long)]
+    property: Option<String>,
     /// Features computed from each structure.
     #[arg(long, default_value = "rdkit", value_parser = parse_feature_set)]
     features: FeatureSet,
@@ -187,29 +196,74 @@ fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     s.parse().map_err(|e: cryo_ml::MlError| e.to_string())
 }
 
-pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ModelCommand::Evaluate(args) => evaluate(args),
-        ModelCommand::Train(args) => train(args),
+        ModelCommand::Evaluate(args) => {
+            let loaded = load(config, &args.data).await?;
+            evaluate(args, loaded)
+        }
+        ModelCommand::Train(args) => {
+            let loaded = load(config, &args.data).await?;
+            train(args, loaded)
+        }
         ModelCommand::Predict(args) => predict(args),
-        ModelCommand::Featurize(args) => featurize(args),
+        ModelCommand::Featurize(args) => {
+            let loaded = load(config, &args.data).await?;
+            featurize(args, loaded)
+        }
         ModelCommand::Algorithms => algorithms(),
     }
 }
 
-/// A loaded data set and what was left out of it.
+/// A loaded data set and what was left out of it (by file line, or by experiment id).
 struct Loaded {
+    source: String,
+    target: String,
     dataset: Dataset,
     signature: FeatureSignature,
-    rejected: Vec<(usize, String)>,
+    rejected: Vec<(String, String)>,
 }
 
-fn load(args: &DataArgs) -> anyhow::Result<Loaded> {
-    if args.matrix {
-        load_matrix(args)
-    } else {
-        load_structures(args)
+async fn load(config: Option<PathBuf>, args: &DataArgs) -> anyhow::Result<Loaded> {
+    match (&args.data, &args.target, &args.property) {
+        (_, _, Some(property)) => load_database(config, args, property).await,
+        (Some(file), Some(target), None) if args.matrix => load_matrix(args, file, target),
+        (Some(file), Some(target), None) => load_structures(args, file, target),
+        _ => bail!("pass --data FILE --target COLUMN, or --property NAME"),
     }
+}
+
+async fn load_database(
+    config: Option<PathBuf>,
+    args: &DataArgs,
+    property: &str,
+) -> anyhow::Result<Loaded> {
+    let (settings, _) = super::load_settings(config)?;
+    let db = super::prepare_database(&settings).await?;
+    let read = async {
+        let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service()).await?;
+        let set = cryo_server::training::dataset(&mut tx, property, args.features).await;
+        tx.commit().await?;
+        set.map_err(|e| anyhow::anyhow!("{e}"))
+    }
+    .await;
+    db.shutdown().await?;
+    let set = read?;
+    Ok(Loaded {
+        source: format!("database property {property:?}"),
+        target: property.to_string(),
+        dataset: set.dataset,
+        signature: FeatureSignature {
+            set: args.features.name().into(),
+            version: args.features.version(),
+            names: cryo_server::training::feature_names(args.features),
+        },
+        rejected: set
+            .rejected
+            .into_iter()
+            .map(|r| (format!("experiment {}", r.experiment_id), r.reason))
+            .collect(),
+    })
 }
 
 fn parse_time(value: &str) -> Result<f64, String> {
@@ -223,9 +277,9 @@ fn parse_time(value: &str) -> Result<f64, String> {
     Ok(date.to_julian_day() as f64)
 }
 
-fn load_structures(args: &DataArgs) -> anyhow::Result<Loaded> {
+fn load_structures(args: &DataArgs, file: &Path, target: &str) -> anyhow::Result<Loaded> {
     let read = ReadArgs {
-        file: args.data.clone(),
+        file: file.to_path_buf(),
         format: None,
         smiles_column: args.smiles_column.clone(),
         name_column: "name".into(),
@@ -237,20 +291,20 @@ fn load_structures(args: &DataArgs) -> anyhow::Result<Loaded> {
     let mut rejected = Vec::new();
     let mut target_seen = false;
     for_each_batch(&read, |batch: Vec<Record>| {
-        target_seen |= batch.iter().any(|r| r.fields.contains_key(&args.target));
+        target_seen |= batch.iter().any(|r| r.fields.contains_key(target));
         let rows: Vec<(usize, Result<Sample, String>)> = batch
             .into_par_iter()
             .map(|r| {
                 (
                     r.line,
-                    sample_of(r, set, &args.target, args.time_column.as_deref()),
+                    sample_of(r, set, target, args.time_column.as_deref()),
                 )
             })
             .collect();
         for (line, row) in rows {
             match row {
                 Ok(s) => samples.push(s),
-                Err(reason) => rejected.push((line, reason)),
+                Err(reason) => rejected.push((format!("line {line}"), reason)),
             }
         }
         bar.set_message(format!("featurising: {} rows", samples.len()));
@@ -259,13 +313,14 @@ fn load_structures(args: &DataArgs) -> anyhow::Result<Loaded> {
     bar.finish_and_clear();
     if !target_seen {
         bail!(
-            "no column or SD tag `{}` in {}; pass the name of the value to predict with --target",
-            args.target,
-            args.data.display()
+            "no column or SD tag `{target}` in {}; pass the name of the value to predict with --target",
+            file.display()
         );
     }
     let dataset = Dataset::from_samples(set.names(), samples)?;
     Ok(Loaded {
+        source: file.display().to_string(),
+        target: target.to_string(),
         dataset,
         signature: FeatureSignature {
             set: set.name().into(),
@@ -313,16 +368,15 @@ fn sample_of(
 /// Columns of a feature table that are not features.
 const MATRIX_META: [&str; 3] = ["id", "fold", "group"];
 
-fn load_matrix(args: &DataArgs) -> anyhow::Result<Loaded> {
-    let mut reader = csv::Reader::from_path(&args.data)
-        .with_context(|| format!("cannot open {}", args.data.display()))?;
+fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Result<Loaded> {
+    let mut reader =
+        csv::Reader::from_path(file).with_context(|| format!("cannot open {}", file.display()))?;
     let headers = reader.headers()?.clone();
     let find = |name: &str| headers.iter().position(|h| h == name);
-    let target = find(&args.target).with_context(|| {
+    let target = find(target_name).with_context(|| {
         format!(
-            "no column `{}` in {} (columns: {})",
-            args.target,
-            args.data.display(),
+            "no column `{target_name}` in {} (columns: {})",
+            file.display(),
             headers.iter().take(8).collect::<Vec<_>>().join(", ")
         )
     })?;
@@ -342,7 +396,7 @@ fn load_matrix(args: &DataArgs) -> anyhow::Result<Loaded> {
     let mut folds = Vec::new();
     for (k, rec) in reader.records().enumerate() {
         let line = k + 2;
-        let rec = rec.with_context(|| format!("{} line {line}", args.data.display()))?;
+        let rec = rec.with_context(|| format!("{} line {line}", file.display()))?;
         let num = |j: usize| -> anyhow::Result<f64> {
             let v = rec.get(j).unwrap_or("").trim();
             if v.is_empty() || v.eq_ignore_ascii_case("nan") {
@@ -357,7 +411,7 @@ fn load_matrix(args: &DataArgs) -> anyhow::Result<Loaded> {
         };
         let target_value = num(target)?;
         if !target_value.is_finite() {
-            bail!("line {line}: the target `{}` is missing", args.target);
+            bail!("line {line}: the target `{target_name}` is missing");
         }
         if let Some(j) = fold_col {
             folds.push(num(j)? as usize);
@@ -383,12 +437,14 @@ fn load_matrix(args: &DataArgs) -> anyhow::Result<Loaded> {
         dataset.folds = Some(folds);
     }
     Ok(Loaded {
+        source: file.display().to_string(),
+        target: target_name.to_string(),
         dataset,
         signature: FeatureSignature {
             set: "matrix".into(),
             version: format!(
                 "matrix/{}",
-                args.data.file_name().unwrap_or_default().to_string_lossy()
+                file.file_name().unwrap_or_default().to_string_lossy()
             ),
             names,
         },
@@ -484,11 +540,11 @@ fn fit_bar(label: &str) -> ProgressBar {
     bar
 }
 
-fn describe_data(loaded: &Loaded, source: &Path) -> String {
+fn describe_data(loaded: &Loaded) -> String {
     let d = &loaded.dataset;
     format!(
         "{}: {} rows ({} replicates merged, {} rejected), {} features ({}), sha256 {}",
-        source.display(),
+        loaded.source,
         d.len(),
         d.replicates_merged,
         loaded.rejected.len(),
@@ -499,8 +555,8 @@ fn describe_data(loaded: &Loaded, source: &Path) -> String {
 }
 
 fn report_rejected(loaded: &Loaded) {
-    for (line, reason) in loaded.rejected.iter().take(20) {
-        eprintln!("line {line}: skipped: {reason}");
+    for (place, reason) in loaded.rejected.iter().take(20) {
+        eprintln!("{place}: skipped: {reason}");
     }
     if loaded.rejected.len() > 20 {
         eprintln!("… and {} more rows skipped", loaded.rejected.len() - 20);
@@ -546,9 +602,8 @@ fn inner_splitter(outer: &Splitter, k: usize) -> Splitter {
     }
 }
 
-fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+fn evaluate(args: EvaluateArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     set_threads(&args.model)?;
-    let loaded = load(&args.data)?;
     report_rejected(&loaded);
     let spec = base_spec(&args.model)?;
     let data = &loaded.dataset;
@@ -584,12 +639,12 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         let mut value = serde_json::to_value(&report)?;
         if let Some(o) = value.as_object_mut() {
             o.remove("predictions");
-            o.insert("dataset".into(), dataset_json(&loaded, &args.data.data));
+            o.insert("dataset".into(), dataset_json(&loaded));
             o.insert("learning_curve".into(), serde_json::to_value(&curve)?);
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{}", describe_data(&loaded, &args.data.data));
+        println!("{}", describe_data(&loaded));
         print_report(&report);
         if let Some(curve) = curve {
             println!("\nlearning curve (mean over folds)");
@@ -608,12 +663,12 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn dataset_json(loaded: &Loaded, source: &Path) -> serde_json::Value {
+fn dataset_json(loaded: &Loaded) -> serde_json::Value {
     serde_json::json!({
-        "source": source.display().to_string(),
+        "source": loaded.source,
         "rows": loaded.dataset.len(),
         "replicates_merged": loaded.dataset.replicates_merged,
-        "rejected": loaded.rejected.iter().map(|(l, r)| serde_json::json!({"line": l, "reason": r})).collect::<Vec<_>>(),
+        "rejected": loaded.rejected.iter().map(|(place, r)| serde_json::json!({"at": place, "reason": r})).collect::<Vec<_>>(),
         "features": loaded.signature.set,
         "feature_count": loaded.dataset.feature_names.len(),
         "digest": loaded.dataset.digest(),
@@ -729,9 +784,8 @@ fn print_report(r: &CvReport) {
     println!("wall time {:.2} s", r.wall_seconds);
 }
 
-fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     set_threads(&args.model)?;
-    let loaded = load(&args.data)?;
     report_rejected(&loaded);
     let data = &loaded.dataset;
     let seed = args.model.seed;
@@ -777,10 +831,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     });
     let trained = TrainedModel {
         format: cryo_ml::ARTIFACT_FORMAT,
-        target: args.data.target.clone(),
+        target: loaded.target.clone(),
         features: loaded.signature.clone(),
         dataset: DatasetInfo {
-            source: args.data.data.display().to_string(),
+            source: loaded.source.clone(),
             rows: data.len(),
             replicates_merged: data.replicates_merged,
             digest: data.digest(),
@@ -803,7 +857,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{}", describe_data(&loaded, &args.data.data));
+        println!("{}", describe_data(&loaded));
         if let Some(trials) = &trained.search {
             println!("search: {} candidates, best first", trials.len());
             for t in trials.iter().take(5) {
@@ -867,10 +921,16 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             "the model was trained on a feature table ({e}); predict from the same kind of table"
         )
     })?;
+    // Models trained from the database use the mixture-aware layout (two extra columns).
+    let mixture_layout = model.features.names == cryo_server::training::feature_names(set);
     model.check_signature(&FeatureSignature {
         set: set.name().into(),
         version: set.version(),
-        names: set.names(),
+        names: if mixture_layout {
+            cryo_server::training::feature_names(set)
+        } else {
+            set.names()
+        },
     })?;
     let stdout = std::io::stdout();
     let mut out = csv::Writer::from_writer(stdout.lock());
@@ -952,8 +1012,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn featurize(args: FeaturizeArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load(&args.data)?;
+fn featurize(args: FeaturizeArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     report_rejected(&loaded);
     let data = &loaded.dataset;
     let folds = Splitter::KFold { k: args.folds }.folds(data, args.seed)?;
@@ -967,7 +1026,7 @@ fn featurize(args: FeaturizeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut header = vec![
         "id".to_string(),
-        args.data.target.clone(),
+        loaded.target.clone(),
         "fold".into(),
         "group".into(),
     ];
@@ -987,7 +1046,7 @@ fn featurize(args: FeaturizeArgs) -> anyhow::Result<ExitCode> {
         w.write_record(&row)?;
     }
     w.flush()?;
-    eprintln!("{}", describe_data(&loaded, &args.data.data));
+    eprintln!("{}", describe_data(&loaded));
     Ok(ExitCode::SUCCESS)
 }
 

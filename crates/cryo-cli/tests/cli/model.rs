@@ -217,11 +217,8 @@ fn bad_rows_are_reported_by_line_and_the_rest_still_train() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rejected = report["dataset"]["rejected"].as_array().unwrap();
-    let lines: Vec<u64> = rejected
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines, vec![6, 10], "{rejected:?}");
+    let lines: Vec<&str> = rejected.iter().map(|r| r["at"].as_str().unwrap()).collect();
+    assert_eq!(lines, vec!["line 6", "line 10"], "{rejected:?}");
     assert!(
         rejected[1]["reason"]
             .as_str()
@@ -295,5 +292,202 @@ fn scaffold_split_and_fingerprint_knn_run_end_to_end() {
         knn["pooled"]["r2"].as_f64().unwrap() > 0.3,
         "{}",
         knn["pooled"]
+    );
+}
+
+/// Molecules, a mixture and experiments of one property type, written as the service role.
+async fn seed_measurements(db: &cryo_testkit::TestDb) {
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let owner = cryo_db::repo::auth::create_user(&mut tx, "modeller@lab.example", "Modeller", "x")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let property: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO property_types (name, data_type, units) VALUES ('Test melting point', 'numeric', 'C') RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for a in 1..9 {
+        for b in a..a + 5 {
+            let smiles = format!("{}O{}", "C".repeat(a), "C".repeat(b));
+            let id: uuid::Uuid = sqlx::query_scalar(
+                "INSERT INTO molecules (canonical_smiles, molecular_weight, created_by) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(&smiles)
+            .bind(14.0 * (a + b) as f64 + 18.0)
+            .bind(owner)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            ids.push((id, (a + b) as f64));
+        }
+    }
+    let insert = "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, text_value, performed_on, created_by)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    for (k, (id, carbons)) in ids.iter().enumerate() {
+        let day = time::Date::from_julian_day(2_460_000 + k as i32).unwrap();
+        sqlx::query(insert)
+            .bind(id)
+            .bind(None::<uuid::Uuid>)
+            .bind(property)
+            .bind(Some(10.0 * carbons - 50.0))
+            .bind(None::<String>)
+            .bind(day)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    // A replicate of the first molecule.
+    sqlx::query(insert)
+        .bind(ids[0].0)
+        .bind(None::<uuid::Uuid>)
+        .bind(property)
+        .bind(Some(-26.0))
+        .bind(None::<String>)
+        .bind(None::<time::Date>)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // A mixture by mole fractions, and one by % v/v of liquids whose density is unknown, which
+    // cannot be put on a molar basis and must be reported, not guessed.
+    for (name, unit, fractions) in [
+        ("blend", "mol_fraction", [0.25, 0.75]),
+        ("by volume", "percent_v_v", [10.0, 20.0]),
+    ] {
+        let mixture: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO mixtures (name, created_by) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(owner)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        for (molecule, fraction) in [(ids[0].0, fractions[0]), (ids[10].0, fractions[1])] {
+            sqlx::query(
+                "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit)
+                 VALUES ($1, $2, $3, $4::concentration_unit)",
+            )
+            .bind(mixture)
+            .bind(molecule)
+            .bind(fraction)
+            .bind(unit)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query(insert)
+            .bind(None::<uuid::Uuid>)
+            .bind(mixture)
+            .bind(property)
+            .bind(Some(12.0))
+            .bind(None::<String>)
+            .bind(None::<time::Date>)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn experiments_in_the_database_become_one_training_table_of_molecules_and_mixtures() {
+    let db = cryo_testkit::TestDb::new().await;
+    seed_measurements(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let featurized = dir.path().join("table.csv");
+    let out = cryoprotect()
+        .env("DATABASE_URL", db.url())
+        .args([
+            "model",
+            "featurize",
+            "--property",
+            "test MELTING point",
+            "--features",
+            "cryo20",
+            "--folds",
+            "3",
+        ])
+        .arg("--out")
+        .arg(&featurized)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be reconciled"), "{stderr}");
+    assert_eq!(stderr.matches("skipped").count(), 1, "{stderr}");
+    let mut reader = csv::Reader::from_path(&featurized).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    // id, target, fold, group + 20 features + component_count + concentration_spread.
+    assert_eq!(headers.len(), 4 + 20 + 2);
+    assert_eq!(&headers[headers.len() - 2], "component_count");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // 40 molecules (one with a replicate, merged) + 1 mixture.
+    assert_eq!(rows.len(), 41);
+    let first = rows.iter().find(|r| &r[0] == "COC").unwrap();
+    assert_eq!(
+        first[1].parse::<f64>().unwrap(),
+        (-30.0 + -26.0) / 2.0,
+        "replicates averaged"
+    );
+    let mixture = rows.iter().find(|r| r[0].starts_with("mixture:")).unwrap();
+    assert_eq!(mixture[headers.len() - 2].parse::<f64>().unwrap(), 2.0);
+    assert_eq!(
+        mixture[headers.len() - 1].parse::<f64>().unwrap(),
+        0.25,
+        "spread of shares 0.25/0.75"
+    );
+    let molecular_weight = headers
+        .iter()
+        .position(|h| h == "molecular_weight")
+        .unwrap();
+    let mw = |smiles: &str| {
+        rows.iter().find(|r| &r[0] == smiles).unwrap()[molecular_weight]
+            .parse::<f64>()
+            .unwrap()
+    };
+    let pooled = mixture[molecular_weight].parse::<f64>().unwrap();
+    let expected = 0.25 * mw("COC") + 0.75 * mw("CCCOCCC"); // ids[10] is a = 3, b = 3
+    assert!((pooled - expected).abs() < 1e-9, "{pooled} vs {expected}");
+
+    let report = cryoprotect()
+        .env("DATABASE_URL", db.url())
+        .args([
+            "model",
+            "evaluate",
+            "--property",
+            "Test melting point",
+            "--features",
+            "cryo20",
+            "--algorithm",
+            "ridge",
+            "--cv",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["dataset"]["rows"], 41);
+    assert!(
+        report["pooled"]["r2"].as_f64().unwrap() > 0.9,
+        "{}",
+        report["pooled"]
     );
 }

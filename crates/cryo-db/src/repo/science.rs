@@ -509,6 +509,36 @@ pub async fn list_experiments(
         .await?)
 }
 
+/// One measurement usable as a training target, with the structure it was measured on.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Measurement {
+    pub experiment_id: Uuid,
+    pub molecule_id: Option<Uuid>,
+    /// The molecule's canonical SMILES (single-molecule experiments).
+    pub canonical_smiles: Option<String>,
+    pub mixture_id: Option<Uuid>,
+    pub numeric_value: Option<f64>,
+    pub text_value: Option<String>,
+    pub boolean_value: Option<bool>,
+    pub performed_on: Option<Date>,
+}
+
+/// Every visible experiment of a property type (matched case-insensitively), oldest first.
+pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measurement>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT e.id AS experiment_id, e.molecule_id, m.canonical_smiles, e.mixture_id,
+                e.numeric_value, e.text_value, e.boolean_value, e.performed_on
+         FROM experiments e
+         JOIN property_types t ON t.id = e.property_type_id
+         LEFT JOIN molecules m ON m.id = e.molecule_id
+         WHERE lower(t.name) = lower($1)
+         ORDER BY e.performed_on NULLS LAST, e.created_at, e.id",
+    )
+    .bind(property)
+    .fetch_all(conn)
+    .await?)
+}
+
 pub async fn delete_experiment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
     Ok(sqlx::query("DELETE FROM experiments WHERE id = $1")
         .bind(id)

@@ -1,0 +1,209 @@
+//! Training sets from the database: every visible experiment of one property type, on single
+//! molecules and on mixtures, as rows of one length. A molecule's row is its features plus
+//! `component_count` = 1 and `concentration_spread` = 0; a mixture's row is the molar-share-
+//! weighted mean of its components' features plus its component count and the spread (population
+//! standard deviation) of the shares. Units are reconciled exactly as for mixture scores.
+
+use crate::ApiError;
+use cryo_chem::Molecule;
+use cryo_chem::featurize::FeatureSet;
+use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
+use cryo_db::repo::Conn;
+use cryo_db::repo::science::{self, Measurement};
+use cryo_ml::{Dataset, Sample};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The two columns appended to every feature set so molecules and mixtures share one layout.
+pub const MIXTURE_FEATURES: [&str; 2] = ["component_count", "concentration_spread"];
+
+pub fn feature_names(set: FeatureSet) -> Vec<String> {
+    let mut names = set.names();
+    names.extend(MIXTURE_FEATURES.map(String::from));
+    names
+}
+
+/// A single molecule's row in the mixture-aware layout.
+pub fn molecule_row(set: FeatureSet, molecule: &Molecule) -> Result<Vec<f64>, ApiError> {
+    let mut row = set.compute(molecule)?;
+    row.extend([1.0, 0.0]);
+    Ok(row)
+}
+
+/// Pools component rows (features, molar share) into one mixture row.
+pub fn pool(components: &[(Vec<f64>, f64)]) -> Vec<f64> {
+    let width = components.first().map_or(0, |c| c.0.len());
+    let mut row = vec![0.0; width];
+    for (features, share) in components {
+        for (acc, v) in row.iter_mut().zip(features) {
+            *acc += share * v;
+        }
+    }
+    let n = components.len() as f64;
+    let mean_share = components.iter().map(|c| c.1).sum::<f64>() / n;
+    let spread = (components
+        .iter()
+        .map(|c| (c.1 - mean_share).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    row.extend([n, spread]);
+    row
+}
+
+/// An experiment left out of a training set, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub experiment_id: Uuid,
+    pub reason: String,
+}
+
+pub struct TrainingSet {
+    pub dataset: Dataset,
+    pub rejected: Vec<Rejected>,
+}
+
+fn target(m: &Measurement) -> Result<f64, String> {
+    match (&m.numeric_value, &m.text_value, &m.boolean_value) {
+        (Some(v), _, _) => Ok(*v),
+        (_, Some(t), _) => t
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("text value {t:?} is not a number")),
+        (_, _, Some(b)) => Ok(if *b { 1.0 } else { 0.0 }),
+        _ => Err("no value".into()),
+    }
+}
+
+/// A subject's identity (canonical SMILES, or a mixture's composition), feature row and
+/// grouping key (scaffold; for a mixture, its largest component's), or why it has none.
+type Entry = Result<(String, Vec<f64>, String), String>;
+
+/// A mixture's entry, computed once per mixture.
+async fn mixture_entry(conn: &mut Conn, set: FeatureSet, mixture: Uuid) -> Result<Entry, ApiError> {
+    let components = science::components(conn, mixture).await?;
+    if components.is_empty() {
+        return Ok(Err("the mixture has no components".into()));
+    }
+    let parsed: Result<Vec<(Concentration, CompoundProps)>, String> = components
+        .iter()
+        .map(|c| {
+            let unit: ConcentrationUnit =
+                c.concentration_unit.parse().map_err(|e| format!("{e}"))?;
+            let concentration =
+                Concentration::new(c.concentration, unit).map_err(|e| format!("{e}"))?;
+            Ok((
+                concentration,
+                CompoundProps {
+                    molar_mass: c.molecular_weight,
+                    density: c.density_g_per_ml,
+                },
+            ))
+        })
+        .collect();
+    let shares = match parsed.and_then(|p| molar_shares(&p).map_err(|e| e.to_string())) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(format!("mixture units cannot be reconciled: {e}"))),
+    };
+    let mut rows = Vec::with_capacity(components.len());
+    let mut key: Vec<String> = Vec::with_capacity(components.len());
+    for (c, share) in components.iter().zip(&shares) {
+        let molecule = match Molecule::from_smiles(&c.canonical_smiles) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(format!("component {}: {e}", c.canonical_smiles))),
+        };
+        rows.push((set.compute(&molecule)?, *share));
+        key.push(format!("{}@{share:.6}", c.canonical_smiles));
+    }
+    key.sort();
+    let major = components
+        .iter()
+        .zip(&shares)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(c, _)| c.canonical_smiles.clone())
+        .unwrap_or_default();
+    let group = Molecule::from_smiles(&major)?.murcko_scaffold()?;
+    Ok(Ok((
+        format!("mixture:{}", key.join("|")),
+        pool(&rows),
+        group,
+    )))
+}
+
+/// Assembles the training set for `property` from what `conn`'s identity may read.
+pub async fn dataset(
+    conn: &mut Conn,
+    property: &str,
+    set: FeatureSet,
+) -> Result<TrainingSet, ApiError> {
+    let measurements = science::measurements(conn, property).await?;
+    if measurements.is_empty() {
+        return Err(ApiError::validation(
+            "property",
+            format!("no experiments of property type {property:?}"),
+        ));
+    }
+    let mut mixtures: HashMap<Uuid, Entry> = HashMap::new();
+    let mut samples = Vec::with_capacity(measurements.len());
+    let mut rejected = Vec::new();
+    for m in &measurements {
+        let value = match target(m) {
+            Ok(v) => v,
+            Err(reason) => {
+                rejected.push(Rejected {
+                    experiment_id: m.experiment_id,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let entry = match (&m.canonical_smiles, m.mixture_id) {
+            (Some(smiles), _) => Molecule::from_smiles(smiles)
+                .map_err(|e| e.to_string())
+                .and_then(|mol| {
+                    let row = molecule_row(set, &mol).map_err(|e| e.to_string())?;
+                    let group = mol.murcko_scaffold().map_err(|e| e.to_string())?;
+                    Ok((smiles.clone(), row, group))
+                }),
+            (None, Some(mixture)) => match mixtures.get(&mixture) {
+                Some(entry) => entry.clone(),
+                None => {
+                    let entry = mixture_entry(conn, set, mixture).await?;
+                    mixtures.insert(mixture, entry.clone());
+                    entry
+                }
+            },
+            (None, None) => Err("the experiment's molecule is not visible".into()),
+        };
+        match entry {
+            Ok((id, features, group)) => samples.push(Sample {
+                id,
+                features,
+                target: value,
+                group: Some(group),
+                time: m.performed_on.map(|d| d.to_julian_day() as f64),
+            }),
+            Err(reason) => rejected.push(Rejected {
+                experiment_id: m.experiment_id,
+                reason,
+            }),
+        }
+    }
+    Ok(TrainingSet {
+        dataset: Dataset::from_samples(feature_names(set), samples)?,
+        rejected,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_weights_by_share_and_appends_count_and_spread() {
+        let row = pool(&[(vec![1.0, 10.0], 0.75), (vec![3.0, 20.0], 0.25)]);
+        assert_eq!(row, vec![1.5, 12.5, 2.0, 0.25]);
+    }
+}
