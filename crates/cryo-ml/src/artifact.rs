@@ -29,6 +29,8 @@ pub struct DatasetInfo {
     pub rows: usize,
     pub replicates_merged: usize,
     pub digest: String,
+    /// Identity of every training row, so a later comparison can leave them out.
+    pub ids: Vec<String>,
 }
 
 /// What cross-validation said about the chosen hyperparameters (predictions left out).

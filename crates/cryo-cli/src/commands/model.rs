@@ -26,6 +26,9 @@ pub enum ModelCommand {
     Train(TrainArgs),
     /// Predict with a saved model; writes CSV with intervals.
     Predict(PredictArgs),
+    /// Compare a saved model's predictions with measured values (a file, or experiments in the
+    /// database) it was not trained on: RMSE, MAE, R², Spearman, interval coverage.
+    Compare(CompareArgs),
     /// Write the feature matrix (with fold numbers) as CSV, e.g. to run another tool on the
     /// very same inputs and folds.
     Featurize(FeaturizeArgs),
@@ -176,6 +179,21 @@ pub struct PredictArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A model saved by `model train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// The measurements (features are computed as the model's were; --features is ignored).
+    #[command(flatten)]
+    data: DataArgs,
+    /// Interval level.
+    #[arg(long, default_value_t = 0.9)]
+    level: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct FeaturizeArgs {
     #[command(flatten)]
     data: DataArgs,
@@ -207,6 +225,12 @@ pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<E
             train(args, loaded)
         }
         ModelCommand::Predict(args) => predict(args),
+        ModelCommand::Compare(mut args) => {
+            let model = load_model(&args.model)?;
+            args.data.features = model_feature_set(&model)?;
+            let loaded = load(config, &args.data).await?;
+            compare(args, model, loaded)
+        }
         ModelCommand::Featurize(args) => {
             let loaded = load(config, &args.data).await?;
             featurize(args, loaded)
@@ -838,6 +862,7 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
             rows: data.len(),
             replicates_merged: data.replicates_merged,
             digest: data.digest(),
+            ids: data.ids.clone(),
         },
         spec,
         seed,
@@ -914,13 +939,95 @@ fn load_model(path: &Path) -> anyhow::Result<TrainedModel> {
 /// A structure's canonical SMILES and features, or why it has none.
 type Featurised = Result<(String, Vec<f64>), String>;
 
+fn model_feature_set(model: &TrainedModel) -> anyhow::Result<FeatureSet> {
+    model.features.set.parse().map_err(|e: String| {
+        anyhow::anyhow!(
+            "the model was trained on a feature table ({e}); use structures only with models trained on structures"
+        )
+    })
+}
+
+fn compare(args: CompareArgs, model: TrainedModel, loaded: Loaded) -> anyhow::Result<ExitCode> {
+    report_rejected(&loaded);
+    model.check_signature(&loaded.signature)?;
+    let seen: std::collections::HashSet<&str> =
+        model.dataset.ids.iter().map(String::as_str).collect();
+    let data = &loaded.dataset;
+    let unseen: Vec<usize> = (0..data.len())
+        .filter(|&i| !seen.contains(data.ids[i].as_str()))
+        .collect();
+    let excluded = data.len() - unseen.len();
+    if unseen.is_empty() {
+        bail!(
+            "every one of the {} rows was in the model's training data; there is nothing to compare honestly",
+            data.len()
+        );
+    }
+    let x = data.x.select_rows(&unseen);
+    let observed: Vec<f64> = unseen.iter().map(|&i| data.y[i]).collect();
+    let (predicted, intervals, _) = model.predict(&x, args.level)?;
+    let metrics = cryo_ml::Metrics::compute(&observed, &predicted, Some(&intervals));
+    let mut worst: Vec<(usize, f64)> = (0..unseen.len())
+        .map(|k| (k, (observed[k] - predicted[k]).abs()))
+        .collect();
+    worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let worst: Vec<serde_json::Value> = worst
+        .iter()
+        .take(5)
+        .map(|&(k, err)| {
+            serde_json::json!({
+                "id": data.ids[unseen[k]], "observed": observed[k], "predicted": predicted[k],
+                "lower": intervals[k].lower, "upper": intervals[k].upper, "abs_error": err,
+            })
+        })
+        .collect();
+    if args.json {
+        let value = serde_json::json!({
+            "dataset": dataset_json(&loaded),
+            "excluded_as_training_rows": excluded,
+            "level": args.level,
+            "metrics": metrics,
+            "largest_errors": worst,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", describe_data(&loaded));
+    println!(
+        "model {} ({}), trained {} on {} rows; {excluded} rows left out because the model was trained on them",
+        model.spec.algorithm(),
+        model.target,
+        model.trained_at,
+        model.dataset.rows
+    );
+    println!(
+        "{} rows: RMSE {:.4}, MAE {:.4}, R² {:.3}, Spearman {:.3}, {:.0}% interval coverage {:.1}% (mean width {:.3})",
+        metrics.n,
+        metrics.rmse,
+        metrics.mae,
+        metrics.r2,
+        metrics.spearman,
+        args.level * 100.0,
+        metrics.coverage.unwrap_or_default() * 100.0,
+        metrics.mean_width.unwrap_or_default()
+    );
+    println!("largest errors:");
+    for w in &worst {
+        println!(
+            "  {}: observed {:.3}, predicted {:.3} [{:.3}, {:.3}]",
+            w["id"].as_str().unwrap_or_default(),
+            w["observed"].as_f64().unwrap_or_default(),
+            w["predicted"].as_f64().unwrap_or_default(),
+            w["lower"].as_f64().unwrap_or_default(),
+            w["upper"].as_f64().unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
-    let set: FeatureSet = model.features.set.parse().map_err(|e: String| {
-        anyhow::anyhow!(
-            "the model was trained on a feature table ({e}); predict from the same kind of table"
-        )
-    })?;
+    let set = model_feature_set(&model)?;
     // Models trained from the database use the mixture-aware layout (two extra columns).
     let mixture_layout = model.features.names == cryo_server::training::feature_names(set);
     model.check_signature(&FeatureSignature {

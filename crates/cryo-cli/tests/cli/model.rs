@@ -491,3 +491,70 @@ async fn experiments_in_the_database_become_one_training_table_of_molecules_and_
         report["pooled"]
     );
 }
+
+#[test]
+fn compare_scores_a_saved_model_only_on_rows_it_was_not_trained_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(datasets().join("freesolv.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let train = dir.path().join("train.csv");
+    std::fs::write(&train, lines[..401].join("\n")).unwrap(); // header + 400 molecules
+    let model = dir.path().join("m.json");
+    let trained = cryoprotect()
+        .args([
+            "model",
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--target",
+            "expt",
+            "--algorithm",
+            "gbm",
+        ])
+        .args(["--out", model.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let all = datasets().join("freesolv.csv");
+    let report = run_json(&[
+        "model",
+        "compare",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        all.to_str().unwrap(),
+        "--target",
+        "expt",
+        "--json",
+    ]);
+    assert_eq!(report["excluded_as_training_rows"], 400);
+    assert_eq!(report["metrics"]["n"], 242);
+    assert!(
+        report["metrics"]["r2"].as_f64().unwrap() > 0.7,
+        "{}",
+        report["metrics"]
+    );
+    let coverage = report["metrics"]["coverage"].as_f64().unwrap();
+    assert!(coverage > 0.8, "{coverage}");
+    assert_eq!(report["largest_errors"].as_array().unwrap().len(), 5);
+    // Comparing on the training file alone is refused rather than reported as validation.
+    let out = cryoprotect()
+        .args([
+            "model",
+            "compare",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            train.to_str().unwrap(),
+            "--target",
+            "expt",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to compare honestly"));
+}
