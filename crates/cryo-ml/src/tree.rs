@@ -115,6 +115,17 @@ struct Node {
     value: f64,
 }
 
+impl Node {
+    /// A fresh node; it stays a leaf unless a split is found for it.
+    const LEAF: Node = Node {
+        feature: u32::MAX,
+        threshold: 0.0,
+        left: 0,
+        right: 0,
+        value: 0.0,
+    };
+}
+
 impl Tree {
     pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
         let mut node = &self.nodes[0];
@@ -157,13 +168,7 @@ impl Tree {
             hist_sum: vec![0.0; MAX_BINS],
             pairs: Vec::new(),
         };
-        builder.nodes.push(Node {
-            feature: u32::MAX,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            value: 0.0,
-        });
+        builder.nodes.push(Node::LEAF);
         // (node index, start, end, depth) of nodes still to be split.
         let mut stack = vec![(0usize, 0usize, samples.len(), 0usize)];
         while let Some((node, start, end, depth)) = stack.pop() {
@@ -181,13 +186,7 @@ impl Tree {
             let mid = partition(slice, |i| column[i as usize] as usize <= split.bin);
             let left = builder.nodes.len();
             for _ in 0..2 {
-                builder.nodes.push(Node {
-                    feature: u32::MAX,
-                    threshold: 0.0,
-                    left: 0,
-                    right: 0,
-                    value: 0.0,
-                });
+                builder.nodes.push(Node::LEAF);
             }
             let n = &mut builder.nodes[node];
             n.feature = split.feature as u32;

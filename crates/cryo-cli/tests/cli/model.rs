@@ -295,7 +295,46 @@ fn scaffold_split_and_fingerprint_knn_run_end_to_end() {
     );
 }
 
-/// Molecules, a mixture and experiments of one property type, written as the service role.
+enum Subject {
+    Molecule(uuid::Uuid),
+    Mixture(uuid::Uuid),
+}
+
+/// Writes numeric experiments of one property type for one owner.
+struct Measured {
+    property: uuid::Uuid,
+    owner: uuid::Uuid,
+}
+
+impl Measured {
+    async fn insert(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        subject: Subject,
+        value: f64,
+        day: Option<time::Date>,
+    ) {
+        let (molecule, mixture) = match subject {
+            Subject::Molecule(id) => (Some(id), None),
+            Subject::Mixture(id) => (None, Some(id)),
+        };
+        sqlx::query(
+            "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, performed_on, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(molecule)
+        .bind(mixture)
+        .bind(self.property)
+        .bind(value)
+        .bind(day)
+        .bind(self.owner)
+        .execute(tx)
+        .await
+        .unwrap();
+    }
+}
+
+/// Molecules, mixtures and experiments of one property type, written as the service role.
 async fn seed_measurements(db: &cryo_testkit::TestDb) {
     let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
         .await
@@ -327,34 +366,22 @@ async fn seed_measurements(db: &cryo_testkit::TestDb) {
             ids.push((id, (a + b) as f64));
         }
     }
-    let insert = "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, text_value, performed_on, created_by)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let record = Measured { property, owner };
     for (k, (id, carbons)) in ids.iter().enumerate() {
         let day = time::Date::from_julian_day(2_460_000 + k as i32).unwrap();
-        sqlx::query(insert)
-            .bind(id)
-            .bind(None::<uuid::Uuid>)
-            .bind(property)
-            .bind(Some(10.0 * carbons - 50.0))
-            .bind(None::<String>)
-            .bind(day)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        record
+            .insert(
+                &mut tx,
+                Subject::Molecule(*id),
+                10.0 * carbons - 50.0,
+                Some(day),
+            )
+            .await;
     }
     // A replicate of the first molecule.
-    sqlx::query(insert)
-        .bind(ids[0].0)
-        .bind(None::<uuid::Uuid>)
-        .bind(property)
-        .bind(Some(-26.0))
-        .bind(None::<String>)
-        .bind(None::<time::Date>)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    record
+        .insert(&mut tx, Subject::Molecule(ids[0].0), -26.0, None)
+        .await;
     // A mixture by mole fractions, and one by % v/v of liquids whose density is unknown, which
     // cannot be put on a molar basis and must be reported, not guessed.
     for (name, unit, fractions) in [
@@ -382,17 +409,9 @@ async fn seed_measurements(db: &cryo_testkit::TestDb) {
             .await
             .unwrap();
         }
-        sqlx::query(insert)
-            .bind(None::<uuid::Uuid>)
-            .bind(mixture)
-            .bind(property)
-            .bind(Some(12.0))
-            .bind(None::<String>)
-            .bind(None::<time::Date>)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        record
+            .insert(&mut tx, Subject::Mixture(mixture), 12.0, None)
+            .await;
     }
     tx.commit().await.unwrap();
 }
