@@ -211,4 +211,40 @@ pub static KEYS: &[KeyDef] = &[
         Some("14"),
         "Rotated log files kept",
     ),
+    key(
+        "health.cache_seconds",
+        "CRYOPROTECT_HEALTH_CACHE_SECONDS",
+        Some("10"),
+        "The health API reuses a result this many seconds (0: always run the checks)",
+    ),
+    key(
+        "health.latency_warn_ms",
+        "CRYOPROTECT_HEALTH_LATENCY_WARN_MS",
+        Some("50"),
+        "Health: database round trip above this is a warning (10x: critical)",
+    ),
+    key(
+        "health.long_query_warn_secs",
+        "CRYOPROTECT_HEALTH_LONG_QUERY_WARN_SECS",
+        Some("60"),
+        "Health: queries running longer are a warning (5x: critical)",
+    ),
+    key(
+        "health.idle_in_transaction_warn_secs",
+        "CRYOPROTECT_HEALTH_IDLE_IN_TRANSACTION_WARN_SECS",
+        Some("30"),
+        "Health: sessions idle in an open transaction longer are a warning (10x: critical)",
+    ),
+    key(
+        "health.connections_warn",
+        "CRYOPROTECT_HEALTH_CONNECTIONS_WARN",
+        Some("0.75"),
+        "Health: share of max_connections in use that is a warning (critical at 0.9 or above)",
+    ),
+    key(
+        "health.dead_tuple_ratio",
+        "CRYOPROTECT_HEALTH_DEAD_TUPLE_RATIO",
+        Some("0.2"),
+        "Health: dead/total rows of a table above this is a warning",
+    ),
 ];

@@ -18,8 +18,8 @@ mod settings;
 
 pub use keys::{KEYS, KeyDef};
 pub use settings::{
-    AuthSettings, BackupSettings, DatabaseSettings, Environment, LogFormat, LogSettings, Secret,
-    ServerSettings, Settings,
+    AuthSettings, BackupSettings, DatabaseSettings, Environment, HealthSettings, LogFormat,
+    LogSettings, Secret, ServerSettings, Settings,
 };
 
 use std::collections::{BTreeMap, HashMap};

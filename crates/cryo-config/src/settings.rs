@@ -111,6 +111,16 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct HealthSettings {
+    pub cache_seconds: u64,
+    pub latency_warn_ms: f64,
+    pub long_query_warn_secs: f64,
+    pub idle_in_transaction_warn_secs: f64,
+    pub connections_warn: f64,
+    pub dead_tuple_ratio: f64,
+}
+
+#[derive(Debug, Clone)]
 pub struct BackupSettings {
     pub dir: PathBuf,
     pub schedule: Option<String>,
@@ -137,6 +147,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub backup: BackupSettings,
+    pub health: HealthSettings,
     pub log: LogSettings,
 }
 
@@ -231,6 +242,14 @@ impl Settings {
                 keep_monthly: p.req("backup.keep_monthly")?,
                 keep_yearly: p.req("backup.keep_yearly")?,
                 max_age_days: p.opt("backup.max_age_days")?,
+            },
+            health: HealthSettings {
+                cache_seconds: p.req("health.cache_seconds")?,
+                latency_warn_ms: p.req("health.latency_warn_ms")?,
+                long_query_warn_secs: p.req("health.long_query_warn_secs")?,
+                idle_in_transaction_warn_secs: p.req("health.idle_in_transaction_warn_secs")?,
+                connections_warn: p.req("health.connections_warn")?,
+                dead_tuple_ratio: p.req("health.dead_tuple_ratio")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,

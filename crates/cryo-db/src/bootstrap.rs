@@ -4,6 +4,8 @@
 //!
 //! - `anon`, `authenticated`, `service_role`: NOLOGIN; requests SET LOCAL ROLE to one of them.
 //! - `cryoprotect_rls_definer`: NOLOGIN BYPASSRLS; owns the SECURITY DEFINER policy helpers.
+//! - `cryoprotect_monitor`: NOLOGIN, member of `pg_monitor` only; the database health checks
+//!   run as this role (no table privileges, so it reads statistics, never data).
 //! - the API login role (e.g. `cryoprotect_api`): LOGIN NOINHERIT, member of the three request
 //!   roles. NOINHERIT means it can do nothing until a request sets a role.
 
@@ -26,6 +28,13 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cryoprotect_rls_definer') THEN
         CREATE ROLE cryoprotect_rls_definer NOLOGIN NOINHERIT BYPASSRLS;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cryoprotect_monitor') THEN
+        CREATE ROLE cryoprotect_monitor NOLOGIN;
+    END IF;
+    -- Statistics views of every session (pg_stat_activity, locks, sizes), and nothing else;
+    -- INHERIT, so pg_monitor's rights apply as soon as a session sets this role.
+    ALTER ROLE cryoprotect_monitor INHERIT;
+    GRANT pg_monitor TO cryoprotect_monitor;
 END;
 $$"#;
 
@@ -33,7 +42,7 @@ const GRANT_OWNER: &str = r#"
 DO $$
 BEGIN
     -- The owner runs migrations (and `db rls verify`, which impersonates the request roles).
-    EXECUTE format('GRANT cryoprotect_rls_definer, anon, authenticated, service_role TO %I',
+    EXECUTE format('GRANT cryoprotect_rls_definer, cryoprotect_monitor, anon, authenticated, service_role TO %I',
                    current_setting('cryoprotect.owner_role'));
 END;
 $$"#;

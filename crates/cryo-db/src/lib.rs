@@ -4,7 +4,9 @@
 pub mod backup;
 pub mod bootstrap;
 pub mod cluster;
+pub mod health;
 pub mod identity;
+pub mod integrity;
 pub mod migrate;
 pub mod pool;
 pub mod repo;

@@ -45,7 +45,7 @@ pub struct RestoreArgs {
     dry_run: bool,
 }
 
-fn store(settings: &Settings) -> anyhow::Result<Store> {
+pub(super) fn store(settings: &Settings) -> anyhow::Result<Store> {
     let bin_dir = cryo_db::cluster::find_bin_dir(
         std::env::var_os("CRYOPROTECT_PG_BINDIR")
             .map(PathBuf::from)

@@ -29,6 +29,23 @@ pub enum DbCommand {
     /// Row-level security.
     #[command(subcommand)]
     Rls(RlsCommand),
+    /// Referential integrity: orphans, missing constraints, dangling polymorphic references.
+    #[command(subcommand)]
+    Integrity(IntegrityCommand),
+    /// Run the health checks (as the pg_monitor-only role); exit 1 when any is critical or
+    /// could not run.
+    Health {
+        #[arg(long, conflicts_with_all = ["markdown", "html"])]
+        json: bool,
+        #[arg(long, conflicts_with = "html")]
+        markdown: bool,
+        /// A self-contained HTML page with a chart of check status and timing.
+        #[arg(long)]
+        html: bool,
+        /// Only these checks (comma-separated names).
+        #[arg(long, value_delimiter = ',')]
+        checks: Vec<String>,
+    },
     /// Revert applied migrations with their down scripts.
     Rollback {
         /// Revert everything newer than this version (0: everything).
@@ -44,6 +61,39 @@ pub enum DbCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrityCommand {
+    /// Count orphans per foreign key (anti-joins), list missing or unvalidated constraints,
+    /// undeclared `*_id` columns, unindexed foreign keys and dangling polymorphic references.
+    /// Exit 1 when there is something to fix.
+    Check {
+        #[arg(long)]
+        json: bool,
+        /// Trust validated constraints instead of counting behind them.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Back up, then in one transaction remove orphans by the strategy, add missing constraints
+    /// (NOT VALID, then VALIDATE) and reinstall polymorphic guards. Every action is logged and
+    /// audited; re-running on a clean database does nothing.
+    Fix {
+        #[arg(long, value_parser = parse_strategy)]
+        strategy: cryo_db::integrity::Strategy,
+        /// Run everything, report it, roll it back.
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip the safety backup (not recommended).
+        #[arg(long)]
+        skip_backup: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_strategy(s: &str) -> Result<cryo_db::integrity::Strategy, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +126,46 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Rls(RlsCommand::Verify { json }) => rls_verify(&db.pool, json).await,
+        DbCommand::Integrity(IntegrityCommand::Check { json, quick }) => {
+            integrity_check(&db.pool, json, quick).await
+        }
+        DbCommand::Integrity(IntegrityCommand::Fix {
+            strategy,
+            dry_run,
+            skip_backup,
+            json,
+        }) => integrity_fix(&db, &settings, strategy, dry_run, skip_backup, json).await,
+        DbCommand::Health {
+            json,
+            markdown,
+            html,
+            checks,
+        } => {
+            let store = super::backup::store(&settings)?;
+            let thresholds = cryo_db::health::Thresholds::from_settings(&settings);
+            let only = (!checks.is_empty()).then_some(checks.as_slice());
+            match cryo_db::health::run(&db.pool, &thresholds, Some(&store), only).await {
+                Ok(report) => {
+                    let text = if json {
+                        serde_json::to_string_pretty(&report)?
+                    } else if markdown {
+                        cryo_server::health_view::markdown(&report)
+                    } else if html {
+                        cryo_server::health_view::html(&report)
+                    } else {
+                        cryo_server::health_view::text(&report)
+                    };
+                    println!("{text}");
+                    let bad = report.status >= cryo_db::health::Status::Critical;
+                    Ok(if bad {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    })
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         DbCommand::Rollback {
             to,
             steps,
@@ -234,6 +324,107 @@ async fn rollback(
             if dry_run { "would revert" } else { "reverted" },
             if *loss { " (destroys data)" } else { "" }
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn integrity_check(
+    pool: &cryo_db::PgPool,
+    json: bool,
+    quick: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = cryo_db::integrity::check(pool, !quick).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{:<52} {:<14} {:>8} {:>8}",
+            "foreign key", "state", "orphans", "indexed"
+        );
+        for f in &report.foreign_keys {
+            println!(
+                "{:<52} {:<14} {:>8} {:>8}",
+                format!("{}.{} → {}", f.table, f.column, f.references),
+                format!("{:?}", f.state),
+                f.orphans.map_or("-".to_string(), |n| n.to_string()),
+                if f.indexed { "yes" } else { "NO" }
+            );
+        }
+        for p in &report.polymorphic {
+            println!(
+                "{:<52} {:<14} {:>8}",
+                format!("{}.(resource_type, resource_id)", p.table),
+                if p.guarded { "guarded" } else { "UNGUARDED" },
+                p.orphans
+            );
+        }
+        for u in &report.undeclared {
+            println!(
+                "{}.{}: an *_id column with no declared reference",
+                u.table, u.column
+            );
+        }
+        for u in &report.unexpected {
+            println!("unexpected foreign key: {u}");
+        }
+        println!(
+            "{} orphan rows; {}",
+            report.orphans(),
+            if report.is_clean() {
+                "nothing to fix"
+            } else {
+                "run `cryoprotect db integrity fix --strategy quarantine --dry-run` to see the repair"
+            }
+        );
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn integrity_fix(
+    db: &cryo_db::Database,
+    settings: &cryo_config::Settings,
+    strategy: cryo_db::integrity::Strategy,
+    dry_run: bool,
+    skip_backup: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let before = cryo_db::integrity::check(&db.pool, true).await?;
+    if !before.is_clean() && !dry_run && !skip_backup {
+        let store = super::backup::store(settings)?;
+        let m = cryo_db::backup::create(
+            &db.pool,
+            &db.spec,
+            &store,
+            Some("before-integrity-fix".into()),
+        )
+        .await?;
+        eprintln!("safety backup {} written", m.id);
+    }
+    let actor = cryo_db::bootstrap::current_role(&mut *db.pool.acquire().await?).await?;
+    let report =
+        cryo_db::integrity::fix(&db.pool, strategy, dry_run, &format!("cli:{actor}")).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        if report.actions.is_empty() {
+            println!("nothing to fix");
+        }
+        for a in &report.actions {
+            println!(
+                "{}{}",
+                if dry_run { "would: " } else { "" },
+                serde_json::to_string(a)?
+            );
+        }
+        if dry_run {
+            println!("dry run: everything was rolled back");
+        } else {
+            println!("{} orphan rows remain", report.after.orphans());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Database-layer integration tests: one binary, one module per area.
 
 mod backup;
+mod integrity;
 mod migrations;
 mod schema;
 

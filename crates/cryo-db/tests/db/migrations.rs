@@ -182,7 +182,13 @@ async fn all_the_way_down_and_up_again_gives_the_same_schema() {
         );
 
         let reverted = migrate::rollback(&db.pool, 0, true).await.unwrap();
-        assert_eq!(reverted.len(), 5);
+        assert_eq!(
+            reverted.len(),
+            migrate::MIGRATOR
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration())
+                .count()
+        );
         let down = schema_dump(&db);
         assert!(!down.contains("public.molecules"), "everything reverted");
 
@@ -198,18 +204,28 @@ async fn all_the_way_down_and_up_again_gives_the_same_schema() {
 #[tokio::test]
 async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
     let db = TestDb::new().await;
-    let (known, _) = migrate::status(&db.pool).await.unwrap();
-    let last = known.last().unwrap().version;
-    let previous = known[known.len() - 2].version;
-    // The newest migration (molecule search columns) declares data loss; the RLS one does not.
-    let refused = migrate::rollback(&db.pool, previous, false)
+    // The molecule search migration's down script drops data; the guards after it do not.
+    let data_loss = 20261129000005;
+    let before_it = 20261129000004;
+    let rolled = migrate::rollback(&db.pool, data_loss, false).await.unwrap();
+    assert!(rolled.iter().all(|r| r.0 > data_loss), "{rolled:?}");
+    let (after, _) = migrate::status(&db.pool).await.unwrap();
+    let state = |v: i64| after.iter().find(|m| m.version == v).unwrap().state.clone();
+    assert_eq!(state(data_loss), MigrationState::Applied);
+    assert_eq!(after.last().unwrap().state, MigrationState::Pending);
+    let refused = migrate::rollback(&db.pool, before_it, false)
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains(&last.to_string()), "{refused}");
-    migrate::rollback(&db.pool, previous, true).await.unwrap();
+    assert!(
+        refused.to_string().contains(&data_loss.to_string()),
+        "{refused}"
+    );
+    migrate::rollback(&db.pool, before_it, true).await.unwrap();
     let (after, _) = migrate::status(&db.pool).await.unwrap();
-    assert_eq!(after.last().unwrap().state, MigrationState::Pending);
-    assert_eq!(after[after.len() - 2].state, MigrationState::Applied);
+    assert_eq!(
+        after.iter().find(|m| m.version == data_loss).unwrap().state,
+        MigrationState::Pending
+    );
     migrate::run(&db.pool).await.unwrap();
     assert!(migrate::is_current(&db.pool).await.unwrap());
 }

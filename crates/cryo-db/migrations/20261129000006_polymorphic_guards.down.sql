@@ -1,0 +1,14 @@
+DROP TRIGGER IF EXISTS shared_resources_resource_exists ON shared_resources;
+DROP TRIGGER IF EXISTS comments_resource_exists ON comments;
+DROP TRIGGER IF EXISTS notifications_resource_exists ON notifications;
+DROP TRIGGER IF EXISTS projects_drop_references ON projects;
+DROP TRIGGER IF EXISTS molecules_drop_references ON molecules;
+DROP TRIGGER IF EXISTS mixtures_drop_references ON mixtures;
+DROP TRIGGER IF EXISTS experiments_drop_references ON experiments;
+DROP TRIGGER IF EXISTS protocols_drop_references ON protocols;
+DROP TRIGGER IF EXISTS predictions_drop_references ON predictions;
+REVOKE DELETE ON public.shared_resources, public.comments FROM cryoprotect_rls_definer;
+REVOKE UPDATE (resource_type, resource_id) ON public.notifications FROM cryoprotect_rls_definer;
+DROP FUNCTION IF EXISTS app.drop_resource_references();
+DROP FUNCTION IF EXISTS app.guard_resource_reference();
+DROP FUNCTION IF EXISTS app.resource_exists(text, uuid);
