@@ -350,11 +350,12 @@ pub async fn check(pool: &PgPool, thorough: bool) -> Result<IntegrityReport, DbE
     let undeclared = id_columns
         .into_iter()
         .filter(|(t, c)| {
-            !EXPECTED_FKS.iter().any(|f| f.table == t && f.column == c)
-                && !(POLYMORPHIC.contains(&t.as_str()) && c == "resource_id")
-                && !UNREFERENCED_BY_DESIGN
-                    .iter()
-                    .any(|(dt, dc)| dt == t && dc == c)
+            let expected = EXPECTED_FKS.iter().any(|f| f.table == t && f.column == c);
+            let polymorphic = POLYMORPHIC.contains(&t.as_str()) && c == "resource_id";
+            let by_design = UNREFERENCED_BY_DESIGN
+                .iter()
+                .any(|(dt, dc)| dt == t && dc == c);
+            !(expected || polymorphic || by_design)
         })
         .map(|(table, column)| UndeclaredColumn { table, column })
         .collect();
