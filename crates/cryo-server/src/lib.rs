@@ -144,6 +144,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::system::backup_status))
         .routes(routes!(routes::system::verify_backup))
+        .routes(routes!(routes::system::database_health))
+        .routes(routes!(routes::system::database_fix))
         .split_for_parts()
 }
 

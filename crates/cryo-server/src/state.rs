@@ -17,7 +17,7 @@ pub struct AppState {
     pub started_at: Instant,
     pub jwt: Arc<JwtKeys>,
     /// Administrative services on the owner's connection (absent in tests that do not need them).
-    pub backups: Option<Arc<crate::system::BackupService>>,
+    pub admin: Option<Arc<crate::system::AdminService>>,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -30,13 +30,13 @@ impl AppState {
             settings: Arc::new(settings),
             started_at: Instant::now(),
             jwt: Arc::new(jwt),
-            backups: None,
+            admin: None,
             known_external: Arc::default(),
         })
     }
 
-    pub fn with_backups(mut self, service: Arc<crate::system::BackupService>) -> Self {
-        self.backups = Some(service);
+    pub fn with_admin(mut self, service: Arc<crate::system::AdminService>) -> Self {
+        self.admin = Some(service);
         self
     }
 

@@ -1,5 +1,6 @@
 //! Administrative services that need the owner's connection: backups (on demand and on a
-//! schedule). User requests never reach this pool; only admin endpoints and `serve`'s scheduler.
+//! schedule), database health (cached) and integrity repair. User requests never reach this
+//! pool; only admin endpoints and `serve`'s scheduler.
 
 use cryo_config::BackupSettings;
 use cryo_db::backup::{self, BackupError, ConnSpec, Manifest, RetentionPolicy, Store};
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-pub struct BackupService {
+pub struct AdminService {
     pool: PgPool,
     spec: ConnSpec,
     pub store: Store,
@@ -17,6 +18,16 @@ pub struct BackupService {
     status: Mutex<BackupStatus>,
     /// One backup at a time.
     running: tokio::sync::Mutex<()>,
+    thresholds: cryo_db::health::Thresholds,
+    health_cache_seconds: u64,
+    /// The last health report, when it was made, and which checks it holds.
+    health_cache: Mutex<
+        Option<(
+            std::time::Instant,
+            Option<Vec<String>>,
+            std::sync::Arc<cryo_db::health::Report>,
+        )>,
+    >,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -38,7 +49,7 @@ pub struct BackupStatus {
     pub warn_after_hours: f64,
 }
 
-impl BackupService {
+impl AdminService {
     pub fn new(pool: PgPool, spec: ConnSpec, settings: &BackupSettings) -> Self {
         let bin_dir = cryo_db::cluster::find_bin_dir(
             std::env::var_os("CRYOPROTECT_PG_BINDIR")
@@ -51,7 +62,7 @@ impl BackupService {
             warn_after_hours: settings.warn_after_hours,
             ..Default::default()
         };
-        BackupService {
+        AdminService {
             pool,
             spec,
             store: Store {
@@ -67,7 +78,73 @@ impl BackupService {
             },
             status: Mutex::new(status),
             running: tokio::sync::Mutex::new(()),
+            thresholds: cryo_db::health::Thresholds {
+                backup_warn_hours: settings.warn_after_hours,
+                ..Default::default()
+            },
+            health_cache_seconds: 10,
+            health_cache: Mutex::new(None),
         }
+    }
+
+    /// Health thresholds and result caching from the configuration.
+    pub fn with_health(mut self, settings: &cryo_config::Settings) -> Self {
+        self.thresholds = cryo_db::health::Thresholds::from_settings(settings);
+        self.health_cache_seconds = settings.health.cache_seconds;
+        self
+    }
+
+    /// The health report for `only` (all checks when `None`), reused for the configured
+    /// number of seconds; the second value says whether it came from the cache.
+    pub async fn health(
+        &self,
+        only: Option<Vec<String>>,
+    ) -> Result<(std::sync::Arc<cryo_db::health::Report>, bool), cryo_db::DbError> {
+        if let Ok(cache) = self.health_cache.lock()
+            && let Some((at, checks, report)) = cache.as_ref()
+            && *checks == only
+            && at.elapsed().as_secs() < self.health_cache_seconds
+        {
+            return Ok((report.clone(), true));
+        }
+        let report = std::sync::Arc::new(
+            cryo_db::health::run(
+                &self.pool,
+                &self.thresholds,
+                Some(&self.store),
+                only.as_deref(),
+            )
+            .await?,
+        );
+        if let Ok(mut cache) = self.health_cache.lock() {
+            *cache = Some((std::time::Instant::now(), only, report.clone()));
+        }
+        Ok((report, false))
+    }
+
+    /// Repairs referential integrity (after a safety backup unless it is a dry run).
+    pub async fn fix_integrity(
+        &self,
+        strategy: cryo_db::integrity::Strategy,
+        dry_run: bool,
+        actor: &str,
+    ) -> Result<cryo_db::integrity::FixReport, String> {
+        let needed = !cryo_db::integrity::check(&self.pool, true)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_clean();
+        if needed && !dry_run {
+            self.run(Some("before-integrity-fix".into()))
+                .await
+                .map_err(|e| format!("safety backup failed, nothing changed: {e}"))?;
+        }
+        let report = cryo_db::integrity::fix(&self.pool, strategy, dry_run, actor)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Ok(mut cache) = self.health_cache.lock() {
+            *cache = None;
+        }
+        Ok(report)
     }
 
     pub fn status(&self) -> BackupStatus {
@@ -136,7 +213,7 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 /// Run backups on the schedule until the task is dropped.
-pub async fn run_schedule(service: std::sync::Arc<BackupService>, cron: croner::Cron) {
+pub async fn run_schedule(service: std::sync::Arc<AdminService>, cron: croner::Cron) {
     loop {
         let now = chrono::Utc::now();
         let Ok(next) = cron.find_next_occurrence(&now, false) else {

@@ -59,16 +59,15 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     println!("listening on http://{local}");
 
     let grace = settings.server.shutdown_grace;
-    let backups = std::sync::Arc::new(cryo_server::system::BackupService::new(
-        db.pool.clone(),
-        db.spec.clone(),
-        &settings.backup,
-    ));
+    let backups = std::sync::Arc::new(
+        cryo_server::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)
+            .with_health(&settings),
+    );
     let scheduler =
         schedule.map(|cron| tokio::spawn(cryo_server::system::run_schedule(backups.clone(), cron)));
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .with_backups(backups);
+        .with_admin(backups);
     let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
     if let Some(task) = scheduler {

@@ -183,3 +183,107 @@ async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+#[tokio::test]
+async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
+    use sqlx::Executor;
+    let db = TestDb::new().await;
+    let backups = tempfile::tempdir().unwrap();
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let owner = cryo_db::repo::auth::create_user(&mut tx, "legacy@lab.example", "Legacy", "x")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    tx.commit().await.unwrap();
+    db.pool
+        .execute("ALTER TABLE mixtures DROP CONSTRAINT mixtures_project_id_fkey")
+        .await
+        .unwrap();
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO mixtures (name, project_id, created_by) VALUES ('old', gen_random_uuid(), $1), ('fine', NULL, $1)")
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let run = |args: &[&str]| {
+        cryoprotect()
+            .env("DATABASE_URL", db.url())
+            .env("CRYOPROTECT_BACKUP_DIR", backups.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let check = run(&["db", "integrity", "check", "--json"]);
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let fk = report["foreign_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["constraint"] == "mixtures_project_id_fkey")
+        .unwrap();
+    assert_eq!(
+        (fk["state"].as_str(), fk["orphans"].as_i64()),
+        (Some("missing"), Some(1))
+    );
+
+    // project_id is nullable and SET NULL is what the constraint would have done.
+    let fixed = run(&["db", "integrity", "fix", "--strategy", "nullify"]);
+    let out = String::from_utf8_lossy(&fixed.stdout);
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    assert!(
+        out.contains("remove_orphans")
+            && out.contains("add_constraint")
+            && out.contains("0 orphan rows remain"),
+        "{out}"
+    );
+    let list = run(&["backup", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["label"], "before-integrity-fix");
+    assert_eq!(run(&["db", "integrity", "check"]).status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&run(&["db", "integrity", "fix", "--strategy", "delete"]).stdout)
+            .contains("nothing to fix")
+    );
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM mixtures")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(left, 2, "nullify keeps the rows");
+
+    let health = run(&[
+        "db",
+        "health",
+        "--markdown",
+        "--checks",
+        "orphans,migrations,rls_coverage",
+    ]);
+    let md = String::from_utf8_lossy(&health.stdout);
+    assert!(
+        health.status.success(),
+        "{md}{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    assert!(
+        md.contains("| orphans | ok |") && md.contains("| rls_coverage | ok |"),
+        "{md}"
+    );
+}

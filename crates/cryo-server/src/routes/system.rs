@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
-use crate::system::{BackupService, BackupStatus};
+use crate::system::{AdminService, BackupStatus};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<BackupService>> {
+fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<AdminService>> {
     if caller.claims.is_none() {
         return Err(ApiError::Unauthorized);
     }
@@ -20,7 +20,7 @@ fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<BackupService>> {
         return Err(ApiError::Forbidden);
     }
     state
-        .backups
+        .admin
         .clone()
         .ok_or_else(|| ApiError::Unavailable("backups are not configured on this server".into()))
 }
@@ -113,4 +113,105 @@ pub async fn verify_backup(
         }
         Err(e) => Err(backup_error(e)),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HealthQuery {
+    /// Comma-separated check names (default: all), e.g. `connectivity,orphans`.
+    pub checks: Option<String>,
+    /// `json` (default), `markdown` or `html` (a page with a chart).
+    pub format: Option<String>,
+}
+
+/// Run the database health checks (results reused for `health.cache_seconds`).
+#[utoipa::path(get, path = "/api/v1/system/database/health", tag = "system", params(HealthQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{cached, report}`: overall status and every check with value, threshold and recommendation"),
+              (status = 401), (status = 403), (status = 422, description = "An unknown check name")))]
+pub async fn database_health(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<HealthQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let service = admin(&s, &caller)?;
+    let only = q.checks.as_deref().map(|c| {
+        c.split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+    });
+    if let Some(bad) = only
+        .iter()
+        .flatten()
+        .find(|n| !cryo_db::health::CHECKS.contains(&n.as_str()))
+    {
+        return Err(ApiError::validation(
+            "checks",
+            format!(
+                "unknown check {bad:?}; known: {}",
+                cryo_db::health::CHECKS.join(", ")
+            ),
+        ));
+    }
+    let (report, cached) = service
+        .health(only)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "json" => Json(serde_json::json!({"cached": cached, "report": &*report})).into_response(),
+        "markdown" => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8",
+            )],
+            crate::health_view::markdown(&report),
+        )
+            .into_response(),
+        "html" => axum::response::Html(crate::health_view::html(&report)).into_response(),
+        other => {
+            return Err(ApiError::validation(
+                "format",
+                format!("{other:?}: expected json, markdown or html"),
+            ));
+        }
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FixRequest {
+    /// `delete`, `nullify` or `quarantine`.
+    pub strategy: String,
+    /// Report what would be done and roll it back.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Repair referential integrity (admin only; a safety backup first; every action audited).
+#[utoipa::path(post, path = "/api/v1/system/database/fix", tag = "system", request_body = FixRequest,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The actions taken and the integrity report after them"),
+              (status = 401), (status = 403), (status = 409, description = "The repair was refused; nothing changed"),
+              (status = 422)))]
+pub async fn database_fix(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<FixRequest>,
+) -> ApiResult<Json<cryo_db::integrity::FixReport>> {
+    let service = admin(&s, &caller)?;
+    let strategy: cryo_db::integrity::Strategy = body
+        .strategy
+        .parse()
+        .map_err(|e: String| ApiError::validation("strategy", e))?;
+    let actor = match (&caller.claims, caller.identity.user_id) {
+        (_, Some(user)) => format!("user:{user}"),
+        (Some(_), None) => "service_role".to_string(),
+        (None, None) => "anonymous".to_string(),
+    };
+    let report = service
+        .fix_integrity(strategy, body.dry_run, &actor)
+        .await
+        .map_err(ApiError::Conflict)?;
+    tracing::info!(%actor, ?strategy, dry_run = body.dry_run, actions = report.actions.len(), "integrity fix via API");
+    Ok(Json(report))
 }

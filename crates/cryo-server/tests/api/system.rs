@@ -3,7 +3,7 @@
 use crate::helpers::{call, register, settings};
 use axum::http::StatusCode;
 use cryo_server::AppState;
-use cryo_server::system::BackupService;
+use cryo_server::system::AdminService;
 use cryo_testkit::TestDb;
 use serde_json::json;
 use std::sync::Arc;
@@ -33,11 +33,11 @@ async fn admins_take_and_verify_backups_others_cannot() {
     s.auth.jwt_secret = cryo_config::Secret::new(SECRET);
     s.backup.dir = dir.path().to_path_buf();
     let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
-    let service = Arc::new(BackupService::new(db.pool.clone(), spec, &s.backup));
+    let service = Arc::new(AdminService::new(db.pool.clone(), spec, &s.backup));
     let app = cryo_server::router(
         AppState::new(db.api_pool().await, s)
             .unwrap()
-            .with_backups(service),
+            .with_admin(service),
     );
 
     assert_eq!(
@@ -126,4 +126,118 @@ async fn admins_take_and_verify_backups_others_cannot() {
     )
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn database_health_and_repair_are_for_admins_with_cached_results() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings();
+    s.auth.jwt_secret = cryo_config::Secret::new(SECRET);
+    s.backup.dir = dir.path().to_path_buf();
+    s.health.cache_seconds = 60;
+    let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
+    let service = Arc::new(AdminService::new(db.pool.clone(), spec, &s.backup).with_health(&s));
+    let app = cryo_server::router(
+        AppState::new(db.api_pool().await, s)
+            .unwrap()
+            .with_admin(service),
+    );
+    let user = register(&app, "user").await;
+    let path = "/api/v1/system/database/health";
+    assert_eq!(
+        call(&app, "GET", path, None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, "GET", path, Some(&user.token), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let admin = service_token();
+    let first = call(&app, "GET", path, Some(&admin), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let body = first.json();
+    assert_eq!(body["cached"], false);
+    let checks = body["report"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), cryo_db::health::CHECKS.len());
+    let rls = checks.iter().find(|c| c["name"] == "rls_coverage").unwrap();
+    assert_eq!(rls["status"], "ok", "{rls}");
+    // No backup yet: the backup check warns, so the whole report does.
+    assert_eq!(body["report"]["status"], "warning");
+    assert_eq!(
+        call(&app, "GET", path, Some(&admin), None).await.json()["cached"],
+        true
+    );
+
+    let some = call(
+        &app,
+        "GET",
+        &format!("{path}?checks=connectivity,orphans"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(some["report"]["checks"].as_array().unwrap().len(), 2);
+    let bad = call(
+        &app,
+        "GET",
+        &format!("{path}?checks=nope"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("nope"), "{}", bad.text);
+    let html = call(
+        &app,
+        "GET",
+        &format!("{path}?format=html"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(
+        html.text.contains("<svg") && html.text.contains("rls_coverage"),
+        "{}",
+        html.text
+    );
+
+    let fix = "/api/v1/system/database/fix";
+    let r = call(
+        &app,
+        "POST",
+        fix,
+        Some(&user.token),
+        Some(json!({"strategy": "delete"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &app,
+        "POST",
+        fix,
+        Some(&admin),
+        Some(json!({"strategy": "shred"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("strategy"), "{}", r.text);
+    let r = call(
+        &app,
+        "POST",
+        fix,
+        Some(&admin),
+        Some(json!({"strategy": "quarantine"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json()["actions"],
+        json!([]),
+        "a clean database needs nothing"
+    );
 }
