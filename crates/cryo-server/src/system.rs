@@ -10,6 +10,13 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+/// A health report, when it was made, and which checks it holds (`None`: all).
+type CachedHealth = (
+    std::time::Instant,
+    Option<Vec<String>>,
+    std::sync::Arc<cryo_db::health::Report>,
+);
+
 pub struct AdminService {
     pool: PgPool,
     spec: ConnSpec,
@@ -21,13 +28,7 @@ pub struct AdminService {
     thresholds: cryo_db::health::Thresholds,
     health_cache_seconds: u64,
     /// The last health report, when it was made, and which checks it holds.
-    health_cache: Mutex<
-        Option<(
-            std::time::Instant,
-            Option<Vec<String>>,
-            std::sync::Arc<cryo_db::health::Report>,
-        )>,
-    >,
+    health_cache: Mutex<Option<CachedHealth>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
