@@ -123,6 +123,12 @@ pub static KEYS: &[KeyDef] = &[
         "Apply pending migrations when `serve` starts",
     ),
     key(
+        "database.backup_before_migrate",
+        "CRYOPROTECT_BACKUP_BEFORE_MIGRATE",
+        Some("true"),
+        "Back up a database that holds data before applying migrations to it",
+    ),
+    key(
         "backup.dir",
         "CRYOPROTECT_BACKUP_DIR",
         Some("./var/backups"),

@@ -98,6 +98,7 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub auto_migrate: bool,
+    pub backup_before_migrate: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +226,7 @@ impl Settings {
                 max_connections: p.req("database.max_connections")?,
                 acquire_timeout: p.secs("database.acquire_timeout_secs")?,
                 auto_migrate: p.req("database.auto_migrate")?,
+                backup_before_migrate: p.req("database.backup_before_migrate")?,
             },
             auth: AuthSettings {
                 jwt_secret_is_ephemeral: jwt.is_none(),

@@ -6,6 +6,11 @@
 -- a guard is missing. The functions are SECURITY DEFINER, owned by the BYPASSRLS helper role, so
 -- a check sees rows the writer may not (existence is all it reveals).
 
+-- Triggers take SHARE ROW EXCLUSIVE on six tables: give up rather than queue behind long
+-- transactions (and make everything behind us wait).
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 CREATE OR REPLACE FUNCTION app.resource_exists(p_kind text, p_id uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE p_kind

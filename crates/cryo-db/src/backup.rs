@@ -582,6 +582,29 @@ pub async fn verify(store: &Store, spec: &ConnSpec, id: &str) -> Result<Manifest
     result.map(|_| m)
 }
 
+/// Restores backup `id` into a scratch database, hands its connection details to `rehearse`,
+/// and drops the scratch database afterwards, whatever happened (the staging copy of
+/// `db migrate --check-on-copy`).
+pub async fn with_restored_copy<T>(
+    store: &Store,
+    spec: &ConnSpec,
+    id: &str,
+    rehearse: impl AsyncFnOnce(ConnSpec) -> T,
+) -> Result<T, BackupError> {
+    use sqlx::Connection;
+    let m = store.get(id)?;
+    check_integrity(store, &m)?;
+    let mut admin = PgConnection::connect_with(&spec.options()).await?;
+    let scratch = format!("cryo_rehearsal_{}", uuid::Uuid::new_v4().simple());
+    let result = match restore_into_new(&mut admin, store, &m, spec, &scratch).await {
+        Ok(()) => Ok(rehearse(spec.with_database(&scratch)).await),
+        Err(e) => Err(e),
+    };
+    drop_database(&mut admin, &scratch).await;
+    admin.close().await?;
+    result
+}
+
 async fn reapply_policies(target: &ConnSpec) -> Result<(), BackupError> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)

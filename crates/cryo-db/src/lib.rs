@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod pool;
 pub mod repo;
 pub mod rls;
+pub mod sql_locks;
 
 pub use cluster::{ClusterConfig, EmbeddedCluster};
 pub use identity::{DbRole, Identity};
@@ -40,4 +41,10 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("{0}")]
     Refused(String),
+    #[error("migration {version} failed: {message}; the database is still at the version before it (each migration runs in one transaction){}", backup.as_deref().map(|b| format!("; pre-migration backup: {b}")).unwrap_or_default())]
+    MigrationFailed {
+        version: i64,
+        message: String,
+        backup: Option<String>,
+    },
 }

@@ -36,6 +36,131 @@ pub async fn run_with(migrator: &Migrator, pool: &PgPool) -> Result<(), DbError>
     Ok(())
 }
 
+/// Pending up-migrations of `migrator` (up to `to`), oldest first.
+pub async fn pending(
+    pool: &PgPool,
+    migrator: &Migrator,
+    to: Option<i64>,
+) -> Result<Vec<(i64, String, String)>, DbError> {
+    let mut conn = pool.acquire().await?;
+    let has_history: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(HISTORY_TABLE)
+        .fetch_one(&mut *conn)
+        .await?;
+    let applied: Vec<i64> = if has_history {
+        conn.list_applied_migrations(HISTORY_TABLE)
+            .await?
+            .iter()
+            .map(|m| m.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(migrator
+        .iter()
+        .filter(|m| {
+            m.migration_type.is_up_migration()
+                && !applied.contains(&m.version)
+                && to.is_none_or(|t| m.version <= t)
+        })
+        .map(|m| {
+            (
+                m.version,
+                m.description.to_string(),
+                m.sql.as_str().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Whether any table of the public schema has a row (read as the BYPASSRLS helper when it
+/// exists, since forced row-level security would hide rows from the owner).
+pub async fn holds_data(pool: &PgPool) -> Result<bool, DbError> {
+    use sqlx::{Connection, Executor};
+    let mut conn = pool.acquire().await?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname <> $1",
+    )
+    .bind(HISTORY_TABLE)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut tx = conn.begin().await?;
+    let helper: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cryoprotect_rls_definer')
+            AND pg_has_role(current_user, 'cryoprotect_rls_definer', 'MEMBER')",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if helper {
+        tx.execute("SET LOCAL ROLE cryoprotect_rls_definer").await?;
+    }
+    for t in tables {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM public.{})",
+            crate::quote_ident(&t)
+        );
+        if sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *tx)
+            .await?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub migrations: Vec<(i64, String)>,
+    /// The pre-migration backup, when one was taken.
+    pub backup: Option<crate::backup::Manifest>,
+}
+
+/// Applies pending migrations (up to `to`). With `backup`, a database that holds data is backed
+/// up first (label `before-migrate-<version>`). A failing migration leaves the database at the
+/// version before it, and the error names the backup.
+pub async fn apply(
+    pool: &PgPool,
+    migrator: &Migrator,
+    to: Option<i64>,
+    backup: Option<(&crate::backup::Store, &crate::backup::ConnSpec)>,
+) -> Result<Applied, DbError> {
+    let todo = pending(pool, migrator, to).await?;
+    if todo.is_empty() {
+        return Ok(Applied::default());
+    }
+    let mut done = Applied::default();
+    if let Some((store, spec)) = backup
+        && holds_data(pool).await?
+    {
+        let label = format!("before-migrate-{}", todo[0].0);
+        let m = crate::backup::create(pool, spec, store, Some(label))
+            .await
+            .map_err(|e| {
+                DbError::Refused(format!(
+                    "the pre-migration backup failed, so nothing was migrated: {e}"
+                ))
+            })?;
+        tracing::info!(backup = %m.id, "pre-migration backup taken");
+        done.backup = Some(m);
+    }
+    for (version, description, _) in &todo {
+        if let Err(e) = migrator.run_to(*version, pool).await {
+            return Err(DbError::MigrationFailed {
+                version: *version,
+                message: e.to_string(),
+                backup: done
+                    .backup
+                    .as_ref()
+                    .map(|m| format!("{} in {}", m.id, m.dump_file)),
+            });
+        }
+        done.migrations.push((*version, description.clone()));
+    }
+    Ok(done)
+}
+
 /// The state of every known migration, plus versions applied that this binary does not know.
 pub async fn status(pool: &PgPool) -> Result<(Vec<MigrationStatus>, Vec<i64>), DbError> {
     let mut conn = pool.acquire().await?;

@@ -6,8 +6,23 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Apply pending migrations.
-    Migrate,
+    /// Apply pending migrations (after a backup when the database holds data and
+    /// database.backup_before_migrate is on).
+    Migrate {
+        /// Stop after this version.
+        #[arg(long)]
+        to: Option<i64>,
+        /// Print each pending statement and the lock it takes; change nothing.
+        #[arg(long, conflicts_with = "check_on_copy")]
+        dry_run: bool,
+        /// Rehearse on a copy: back up, restore into a scratch database, migrate it, run the
+        /// health and RLS checks there, drop it. The live database is not migrated.
+        #[arg(long)]
+        check_on_copy: bool,
+        /// Skip the pre-migration backup.
+        #[arg(long)]
+        no_backup: bool,
+    },
     /// Show each migration and whether it is applied; exits 1 when any is pending or mismatched.
     Status {
         #[arg(long)]
@@ -113,7 +128,20 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
     let _log = crate::telemetry::init(&settings.log)?;
     let db = cryo_db::connect(&settings.database).await?;
     let outcome = match cmd {
-        DbCommand::Migrate => migrate(&db.pool).await,
+        DbCommand::Migrate {
+            to,
+            dry_run,
+            check_on_copy,
+            no_backup,
+        } => {
+            if dry_run {
+                migrate_dry_run(&db.pool, to).await
+            } else if check_on_copy {
+                migrate_on_copy(&db, &settings, to).await
+            } else {
+                migrate(&db, &settings, to, no_backup).await
+            }
+        }
         DbCommand::Status { json } => status(&db.pool, json).await,
         DbCommand::Bootstrap {
             owner,
@@ -177,20 +205,143 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
     outcome
 }
 
-async fn migrate(pool: &cryo_db::PgPool) -> anyhow::Result<ExitCode> {
-    let (before, _) = cryo_db::migrate::status(pool).await?;
-    cryo_db::migrate::run(pool).await?;
-    let applied: Vec<_> = before
-        .iter()
-        .filter(|m| m.state == MigrationState::Pending)
-        .collect();
-    if applied.is_empty() {
+async fn migrate(
+    db: &cryo_db::Database,
+    settings: &cryo_config::Settings,
+    to: Option<i64>,
+    no_backup: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = super::backup::store(settings)?;
+    let guard =
+        (settings.database.backup_before_migrate && !no_backup).then_some((&store, &db.spec));
+    let done = cryo_db::migrate::apply(&db.pool, &cryo_db::migrate::MIGRATOR, to, guard).await?;
+    if let Some(b) = &done.backup {
+        println!(
+            "pre-migration backup {} in {}",
+            b.id,
+            store.dir.join(&b.dump_file).display()
+        );
+    }
+    if done.migrations.is_empty() {
         println!("database is up to date");
     }
-    for m in applied {
-        println!("applied {} {}", m.version, m.description);
+    for (version, description) in done.migrations {
+        println!("applied {version} {description}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_dry_run(pool: &cryo_db::PgPool, to: Option<i64>) -> anyhow::Result<ExitCode> {
+    let todo = cryo_db::migrate::pending(pool, &cryo_db::migrate::MIGRATOR, to).await?;
+    if todo.is_empty() {
+        println!("database is up to date; nothing would run");
+    }
+    for (version, description, sql) in todo {
+        println!("-- {version} {description} (one transaction)");
+        for s in cryo_db::sql_locks::analyse(&sql) {
+            let head: String = s.sql.chars().take(110).collect();
+            println!(
+                "{head}{}",
+                if s.sql.chars().count() > 110 {
+                    " …"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "    lock: {}{}; blocks {}",
+                s.lock,
+                s.table
+                    .as_deref()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default(),
+                s.blocks
+            );
+        }
+    }
+    println!("dry run: nothing was changed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a rehearsal on a copy produced: migrations applied, health, RLS verification.
+type Rehearsal = (
+    Vec<(i64, String)>,
+    cryo_db::health::Report,
+    cryo_db::rls::Report,
+);
+
+async fn migrate_on_copy(
+    db: &cryo_db::Database,
+    settings: &cryo_config::Settings,
+    to: Option<i64>,
+) -> anyhow::Result<ExitCode> {
+    let todo = cryo_db::migrate::pending(&db.pool, &cryo_db::migrate::MIGRATOR, to).await?;
+    println!("{} pending migrations to rehearse", todo.len());
+    let store = super::backup::store(settings)?;
+    let m = cryo_db::backup::create(
+        &db.pool,
+        &db.spec,
+        &store,
+        Some("migration-rehearsal".into()),
+    )
+    .await?;
+    println!("copied the live database through backup {}", m.id);
+    let thresholds = cryo_db::health::Thresholds::from_settings(settings);
+    let outcome = cryo_db::backup::with_restored_copy(
+        &store,
+        &db.spec,
+        &m.id,
+        async |copy: cryo_db::backup::ConnSpec| -> anyhow::Result<Rehearsal> {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(copy.options())
+                .await?;
+            let result = async {
+                let done =
+                    cryo_db::migrate::apply(&pool, &cryo_db::migrate::MIGRATOR, to, None).await?;
+                // A restored copy's policy helpers belong to the restoring role; give them back to
+                // the helper role, as `restore` does, so the copy behaves like the live database.
+                cryo_db::rls::apply(&pool).await?;
+                let health = cryo_db::health::run(&pool, &thresholds, None, None).await?;
+                let rls = cryo_db::rls::verify(&pool).await?;
+                anyhow::Ok((done.migrations, health, rls))
+            }
+            .await;
+            pool.close().await;
+            result
+        },
+    )
+    .await?;
+    let (applied, health, rls) = outcome?;
+    for (version, description) in &applied {
+        println!("applied on the copy: {version} {description}");
+    }
+    for c in health.checks.iter().filter(|c| c.name != "last_backup") {
+        if c.status != cryo_db::health::Status::Ok {
+            println!(
+                "health on the copy: {} {:?}: {}",
+                c.name, c.status, c.message
+            );
+        }
+    }
+    for f in rls.failures() {
+        println!("RLS on the copy: {}: {}", f.table, f.detail);
+    }
+    let health_ok = health
+        .checks
+        .iter()
+        .filter(|c| c.name != "last_backup")
+        .all(|c| c.status < cryo_db::health::Status::Critical);
+    let ok = health_ok && rls.ok();
+    println!(
+        "rehearsal {}: the copy was dropped and the live database was not changed",
+        if ok { "passed" } else { "FAILED" }
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn status(pool: &cryo_db::PgPool, json: bool) -> anyhow::Result<ExitCode> {

@@ -19,7 +19,12 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<cryo_db::Da
     let db = cryo_db::connect(&settings.database).await?;
     let ready = async {
         if settings.database.auto_migrate {
-            cryo_db::migrate::run(&db.pool).await?;
+            let store = backup::store(settings)?;
+            let guard = settings.database.backup_before_migrate.then_some((&store, &db.spec));
+            let done = cryo_db::migrate::apply(&db.pool, &cryo_db::migrate::MIGRATOR, None, guard).await?;
+            if let Some(b) = &done.backup {
+                tracing::info!(backup = %b.id, dir = %store.dir.display(), "pre-migration backup taken");
+            }
             tracing::info!("database schema is current");
         } else if !cryo_db::migrate::is_current(&db.pool).await? {
             anyhow::bail!("the database has pending migrations; run `cryoprotect db migrate`");

@@ -287,3 +287,83 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
         "{md}"
     );
 }
+
+#[tokio::test]
+async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
+    let db = TestDb::new().await;
+    let backups = tempfile::tempdir().unwrap();
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    cryo_db::repo::auth::create_user(&mut tx, "data@lab.example", "Data", "x")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let run = |args: &[&str]| {
+        cryoprotect()
+            .env("DATABASE_URL", db.url())
+            .env("CRYOPROTECT_BACKUP_DIR", backups.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let back = run(&["db", "rollback", "--steps", "1"]);
+    assert!(back.status.success(), "{}", text(&back));
+
+    let dry = run(&["db", "migrate", "--dry-run"]);
+    let out = text(&dry);
+    assert!(dry.status.success(), "{out}");
+    assert!(out.contains("20261129000006 polymorphic guards"), "{out}");
+    assert!(
+        out.contains("lock: SHARE ROW EXCLUSIVE on shared_resources"),
+        "{out}"
+    );
+    assert_eq!(
+        run(&["db", "status"]).status.code(),
+        Some(1),
+        "a dry run applies nothing"
+    );
+
+    let rehearsal = run(&["db", "migrate", "--check-on-copy"]);
+    let out = text(&rehearsal);
+    assert!(rehearsal.status.success(), "{out}");
+    assert!(
+        out.contains("applied on the copy: 20261129000006") && out.contains("rehearsal passed"),
+        "{out}"
+    );
+    assert_eq!(
+        run(&["db", "status"]).status.code(),
+        Some(1),
+        "the live database was not migrated"
+    );
+
+    let real = run(&["db", "migrate"]);
+    let out = text(&real);
+    assert!(real.status.success(), "{out}");
+    assert!(
+        out.contains("pre-migration backup") && out.contains("applied 20261129000006"),
+        "{out}"
+    );
+    assert_eq!(run(&["db", "status"]).status.code(), Some(0));
+    let list: serde_json::Value =
+        serde_json::from_slice(&run(&["backup", "list", "--json"]).stdout).unwrap();
+    let labels: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["label"].as_str())
+        .collect();
+    assert!(
+        labels.contains(&"before-migrate-20261129000006")
+            && labels.contains(&"migration-rehearsal"),
+        "{labels:?}"
+    );
+}

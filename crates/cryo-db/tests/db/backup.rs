@@ -10,7 +10,7 @@ fn spec(db: &TestDb) -> ConnSpec {
     ConnSpec::from_url(&db.url()).unwrap()
 }
 
-fn store(dir: &std::path::Path) -> Store {
+pub fn store(dir: &std::path::Path) -> Store {
     Store {
         dir: dir.to_path_buf(),
         bin_dir: cryo_db::cluster::find_bin_dir(None).unwrap(),

@@ -229,3 +229,69 @@ async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
     migrate::run(&db.pool).await.unwrap();
     assert!(migrate::is_current(&db.pool).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_migration_failing_halfway_leaves_the_previous_version_and_a_listed_backup() {
+    let db = TestDb::empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "1_first.up.sql",
+            "CREATE TABLE things (id int PRIMARY KEY, name text);\nGRANT SELECT ON things, _sqlx_migrations TO cryoprotect_rls_definer;\nINSERT INTO things VALUES (1, 'kept');",
+        ),
+        ("1_first.down.sql", "DROP TABLE things;"),
+        (
+            "2_broken.up.sql",
+            "CREATE TABLE more (id int);\nALTER TABLE things ADD COLUMN x int;\nSELECT 1 / 0;",
+        ),
+        ("2_broken.down.sql", "DROP TABLE more;"),
+    ];
+    for (name, sql) in files {
+        std::fs::write(dir.path().join(name), sql).unwrap();
+    }
+    let migrator = Migrator::new(dir.path()).await.unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let store = crate::backup::store(backups.path());
+    let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
+    // An empty database is not backed up; version 1 lands.
+    let first = migrate::apply(&db.pool, &migrator, Some(1), Some((&store, &spec)))
+        .await
+        .unwrap();
+    assert_eq!(first.migrations.len(), 1);
+    assert!(first.backup.is_none(), "nothing to protect yet");
+
+    let err = migrate::apply(&db.pool, &migrator, None, Some((&store, &spec)))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("migration 2 failed") && message.contains("division by zero"),
+        "{message}"
+    );
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].label.as_deref(), Some("before-migrate-2"));
+    assert!(
+        message.contains(&listed[0].id),
+        "the error names the backup: {message}"
+    );
+    // Version 1 only: no trace of the half-run migration.
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY 1")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1]);
+    let more: bool = sqlx::query_scalar("SELECT to_regclass('more') IS NOT NULL")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(!more);
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'things'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(columns, 2);
+    assert_eq!(listed[0].table_counts.get("things"), Some(&1));
+}
