@@ -43,6 +43,10 @@ pub struct RestoreArgs {
     /// Say what would happen, change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Put back only these tables' rows, in place, in one transaction (comma-separated); the
+    /// rest of the database is left as it is.
+    #[arg(long, value_delimiter = ',', conflicts_with = "force")]
+    tables: Vec<String>,
 }
 
 pub(super) fn store(settings: &Settings) -> anyhow::Result<Store> {
@@ -163,6 +167,36 @@ pub async fn restore(config: Option<PathBuf>, args: RestoreArgs) -> anyhow::Resu
         Some(url) => ConnSpec::from_url(url)?,
         None => db.spec.clone(),
     };
+    if !args.tables.is_empty() {
+        let id = if args.id == "latest" {
+            store
+                .list()?
+                .into_iter()
+                .next()
+                .map(|m| m.id)
+                .ok_or_else(|| anyhow::anyhow!("no backups in {}", store.dir.display()))?
+        } else {
+            args.id.clone()
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(spec.options())
+            .await?;
+        let outcome =
+            backup::restore_tables(&pool, &store, &spec, &id, &args.tables, args.dry_run).await;
+        pool.close().await;
+        db.shutdown().await?;
+        for t in outcome? {
+            println!(
+                "{}{}: {} rows replaced by {} rows from backup {id}",
+                if args.dry_run { "would restore " } else { "" },
+                t.table,
+                t.rows_before,
+                t.rows_restored
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     // Our own connections to the target would be cut by the swap: close them first.
     db.pool.close().await;
     if let Some(api) = &db.api {

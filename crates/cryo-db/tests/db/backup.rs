@@ -135,3 +135,85 @@ async fn a_corrupted_byte_fails_verification() {
     assert!(matches!(err, BackupError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("SHA-256"), "{err}");
 }
+
+#[tokio::test]
+async fn named_tables_are_restored_in_place_and_nothing_else_changes() {
+    let db = db_with_fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let spec = spec(&db);
+    let m = cryo_db::backup::create(&db.pool, &spec, &store, None)
+        .await
+        .unwrap();
+    let before = snapshot(&db.pool).await;
+    // An accident: property rows deleted, a comment edited; meanwhile a legitimate new molecule.
+    {
+        let mut tx = service_tx(&db.pool).await;
+        tx.execute("DELETE FROM molecular_properties; UPDATE comments SET body = 'oops' WHERE parent_id IS NULL;
+                    INSERT INTO molecules (name, canonical_smiles, is_reference) VALUES ('new', 'CCCCO', true)")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let tables = vec!["molecular_properties".to_string(), "comments".to_string()];
+    let dry = cryo_db::backup::restore_tables(&db.pool, &store, &spec, &m.id, &tables, true)
+        .await
+        .unwrap();
+    assert!(
+        dry.iter()
+            .all(|t| t.rows_restored == before[&t.table].len() as i64)
+    );
+    assert_ne!(
+        snapshot(&db.pool).await["molecular_properties"],
+        before["molecular_properties"],
+        "a dry run changes nothing"
+    );
+
+    let done = cryo_db::backup::restore_tables(&db.pool, &store, &spec, &m.id, &tables, false)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2);
+    let after = snapshot(&db.pool).await;
+    assert_eq!(
+        after["molecular_properties"],
+        before["molecular_properties"]
+    );
+    assert_eq!(after["comments"], before["comments"]);
+    assert_eq!(
+        after["molecules"].len(),
+        before["molecules"].len() + 1,
+        "the new molecule stays"
+    );
+    assert_eq!(
+        after["audit_log"].len(),
+        before["audit_log"].len() + 1,
+        "the restore is audited"
+    );
+
+    // Rows elsewhere still point at molecules: restoring it alone is refused, nothing changes.
+    let refused = cryo_db::backup::restore_tables(
+        &db.pool,
+        &store,
+        &spec,
+        &m.id,
+        &["molecules".to_string()],
+        false,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("reference `molecules`"), "{refused}");
+    let unknown = cryo_db::backup::restore_tables(
+        &db.pool,
+        &store,
+        &spec,
+        &m.id,
+        &["nope".to_string()],
+        false,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("no table `nope`"), "{unknown}");
+    assert_eq!(snapshot(&db.pool).await, after);
+}
