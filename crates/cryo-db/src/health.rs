@@ -211,15 +211,7 @@ pub async fn run(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    let monitor_role = sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cryoprotect_monitor')
-            AND pg_has_role(current_user, 'cryoprotect_monitor', 'MEMBER')",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if monitor_role {
-        tx.execute("SET LOCAL ROLE cryoprotect_monitor").await?;
-    }
+    let monitor_role = crate::set_local_role_if_member(&mut tx, "cryoprotect_monitor").await?;
     // Sizes come from the catalog (no relation locks), and nothing here may wait behind a lock
     // it is meant to report.
     tx.execute("SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '20s'")

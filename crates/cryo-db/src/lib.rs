@@ -24,6 +24,29 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Switches the current transaction to `role` when it exists and the session may use it;
+/// returns whether it did. (`role` is one of our fixed role names, never input.)
+pub async fn set_local_role_if_member(
+    conn: &mut sqlx::PgConnection,
+    role: &str,
+) -> Result<bool, DbError> {
+    use sqlx::Executor;
+    let member: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AND pg_has_role(current_user, $1, 'MEMBER')",
+    )
+    .bind(role)
+    .fetch_one(&mut *conn)
+    .await?;
+    if member {
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "SET LOCAL ROLE {}",
+            quote_ident(role)
+        )))
+        .await?;
+    }
+    Ok(member)
+}
+
 /// Errors of the database layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -76,7 +76,7 @@ pub async fn pending(
 /// Whether any table of the public schema has a row (read as the BYPASSRLS helper when it
 /// exists, since forced row-level security would hide rows from the owner).
 pub async fn holds_data(pool: &PgPool) -> Result<bool, DbError> {
-    use sqlx::{Connection, Executor};
+    use sqlx::Connection;
     let mut conn = pool.acquire().await?;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname <> $1",
@@ -85,15 +85,7 @@ pub async fn holds_data(pool: &PgPool) -> Result<bool, DbError> {
     .fetch_all(&mut *conn)
     .await?;
     let mut tx = conn.begin().await?;
-    let helper: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cryoprotect_rls_definer')
-            AND pg_has_role(current_user, 'cryoprotect_rls_definer', 'MEMBER')",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if helper {
-        tx.execute("SET LOCAL ROLE cryoprotect_rls_definer").await?;
-    }
+    crate::set_local_role_if_member(&mut tx, "cryoprotect_rls_definer").await?;
     for t in tables {
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM public.{})",

@@ -184,6 +184,16 @@ async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
     );
 }
 
+/// `cryoprotect ARGS` against `db`, keeping backups in `dir`.
+fn with_backups(db: &TestDb, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    cryoprotect()
+        .env("DATABASE_URL", db.url())
+        .env("CRYOPROTECT_BACKUP_DIR", dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
     use sqlx::Executor;
@@ -211,14 +221,7 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let run = |args: &[&str]| {
-        cryoprotect()
-            .env("DATABASE_URL", db.url())
-            .env("CRYOPROTECT_BACKUP_DIR", backups.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| with_backups(&db, backups.path(), args);
     let check = run(&["db", "integrity", "check", "--json"]);
     assert_eq!(
         check.status.code(),
@@ -300,14 +303,7 @@ async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
-    let run = |args: &[&str]| {
-        cryoprotect()
-            .env("DATABASE_URL", db.url())
-            .env("CRYOPROTECT_BACKUP_DIR", backups.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| with_backups(&db, backups.path(), args);
     let text = |o: &std::process::Output| {
         format!(
             "{}{}",
