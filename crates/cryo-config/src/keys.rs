@@ -135,6 +135,12 @@ pub static KEYS: &[KeyDef] = &[
         "Folder for backups (dumps and their manifests)",
     ),
     key(
+        "backup.encryption_key_file",
+        "CRYOPROTECT_BACKUP_ENCRYPTION_KEY_FILE",
+        None,
+        "age key file (`cryoprotect backup keygen`): backups are encrypted at rest to it and decrypted with it",
+    ),
+    key(
         "backup.warn_after_hours",
         "CRYOPROTECT_BACKUP_WARN_AFTER_HOURS",
         Some("25"),

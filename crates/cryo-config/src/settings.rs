@@ -124,6 +124,7 @@ pub struct HealthSettings {
 #[derive(Debug, Clone)]
 pub struct BackupSettings {
     pub dir: PathBuf,
+    pub encryption_key_file: Option<PathBuf>,
     pub schedule: Option<String>,
     pub warn_after_hours: f64,
     pub keep_daily: usize,
@@ -237,6 +238,7 @@ impl Settings {
             },
             backup: BackupSettings {
                 dir: p.req("backup.dir")?,
+                encryption_key_file: p.opt("backup.encryption_key_file")?,
                 schedule: p.opt("backup.schedule")?,
                 warn_after_hours: p.req("backup.warn_after_hours")?,
                 keep_daily: p.req("backup.keep_daily")?,

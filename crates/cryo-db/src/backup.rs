@@ -134,6 +134,9 @@ pub struct Manifest {
     pub finished_at: OffsetDateTime,
     pub dump_file: String,
     pub compression: String,
+    /// `age-x25519:<recipient>` when the dump is encrypted at rest.
+    #[serde(default)]
+    pub encryption: Option<String>,
     pub size_bytes: u64,
     pub sha256: String,
     pub table_counts: BTreeMap<String, i64>,
@@ -146,9 +149,85 @@ pub struct Store {
     pub dir: PathBuf,
     /// Folder with pg_dump and pg_restore.
     pub bin_dir: PathBuf,
+    /// When set, new backups are encrypted at rest to this key (age, X25519), and encrypted
+    /// backups are decrypted with it.
+    pub key: Option<EncryptionKey>,
+}
+
+/// An age X25519 identity read from a key file (`AGE-SECRET-KEY-1…`, as `age-keygen` writes).
+#[derive(Clone)]
+pub struct EncryptionKey(std::sync::Arc<age::x25519::Identity>);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EncryptionKey({})", self.recipient())
+    }
+}
+
+impl EncryptionKey {
+    pub fn generate() -> EncryptionKey {
+        EncryptionKey(std::sync::Arc::new(age::x25519::Identity::generate()))
+    }
+
+    /// Reads the first identity line of an age key file (comments allowed).
+    pub fn from_file(path: &Path) -> Result<EncryptionKey, BackupError> {
+        let text = fs::read_to_string(path).map_err(|e| {
+            BackupError::Refused(format!(
+                "cannot read the backup key file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .ok_or_else(|| {
+                BackupError::Refused(format!("{} holds no AGE-SECRET-KEY line", path.display()))
+            })?;
+        let identity = line.parse::<age::x25519::Identity>().map_err(|e| {
+            BackupError::Refused(format!("{}: not an age key: {e}", path.display()))
+        })?;
+        Ok(EncryptionKey(std::sync::Arc::new(identity)))
+    }
+
+    /// The key file's text (secret: write it with mode 0600).
+    pub fn to_file_contents(&self) -> String {
+        use age::secrecy::ExposeSecret;
+        format!(
+            "# public key: {}\n{}\n",
+            self.recipient(),
+            self.0.to_string().expose_secret()
+        )
+    }
+
+    /// The public half, recorded in manifests so an operator can tell which key a backup needs.
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
 }
 
 impl Store {
+    /// The store for a configuration: its folder, the PostgreSQL tools, and the encryption key
+    /// when one is configured.
+    pub fn from_settings(settings: &cryo_config::BackupSettings) -> Result<Store, BackupError> {
+        let bin_dir = crate::cluster::find_bin_dir(
+            std::env::var_os("CRYOPROTECT_PG_BINDIR")
+                .map(PathBuf::from)
+                .as_deref(),
+        )
+        .unwrap_or_else(|_| PathBuf::from("/usr/bin"));
+        let key = settings
+            .encryption_key_file
+            .as_deref()
+            .map(EncryptionKey::from_file)
+            .transpose()?;
+        Ok(Store {
+            dir: settings.dir.clone(),
+            bin_dir,
+            key,
+        })
+    }
+
     fn manifest_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.manifest.json"))
     }
@@ -292,7 +371,12 @@ pub async fn create(
     fs::create_dir_all(&store.dir)?;
     let started_at = OffsetDateTime::now_utc();
     let id = backup_id(&spec.database, started_at);
-    let dump_file = format!("{id}.dump.zst");
+    let dump_file = if store.key.is_some() {
+        format!("{id}.dump.zst.age")
+    } else {
+        format!("{id}.dump.zst")
+    };
+    let key = store.key.clone();
     let final_path = store.dir.join(&dump_file);
     let partial = store.dir.join(format!("{dump_file}.partial"));
 
@@ -344,10 +428,24 @@ pub async fn create(
             hasher: Sha256::new(),
             bytes: 0,
         };
-        {
-            let mut encoder = zstd::stream::write::Encoder::new(&mut hashing, 3)?;
-            std::io::copy(&mut BufReader::new(stdout), &mut encoder)?;
-            encoder.finish()?;
+        match &key {
+            Some(key) => {
+                let recipient = key.0.to_public();
+                let encryptor = age::Encryptor::with_recipients(std::iter::once(
+                    &recipient as &dyn age::Recipient,
+                ))
+                .map_err(|e| BackupError::Refused(format!("encryption: {e}")))?;
+                let mut sealed = encryptor.wrap_output(&mut hashing)?;
+                let mut encoder = zstd::stream::write::Encoder::new(&mut sealed, 3)?;
+                std::io::copy(&mut BufReader::new(stdout), &mut encoder)?;
+                encoder.finish()?;
+                sealed.finish()?;
+            }
+            None => {
+                let mut encoder = zstd::stream::write::Encoder::new(&mut hashing, 3)?;
+                std::io::copy(&mut BufReader::new(stdout), &mut encoder)?;
+                encoder.finish()?;
+            }
         }
         let status = child.wait()?;
         let stderr = err_reader.join().unwrap_or_default();
@@ -388,6 +486,10 @@ pub async fn create(
         finished_at: OffsetDateTime::now_utc(),
         dump_file,
         compression: "zstd".into(),
+        encryption: store
+            .key
+            .as_ref()
+            .map(|k| format!("age-x25519:{}", k.recipient())),
         size_bytes,
         sha256,
         table_counts,
@@ -491,7 +593,7 @@ fn pg_restore_into(store: &Store, m: &Manifest, target: &ConnSpec) -> Result<(),
         message: e.to_string(),
     })?;
     let mut stdin = child.stdin.take().expect("piped");
-    let file = File::open(store.dir.join(&m.dump_file))?;
+    let file = open_dump(store, m)?;
     let copied =
         zstd::stream::read::Decoder::new(file).and_then(|mut d| std::io::copy(&mut d, &mut stdin));
     drop(stdin);
@@ -508,6 +610,34 @@ fn pg_restore_into(store: &Store, m: &Manifest, target: &ConnSpec) -> Result<(),
         reason: format!("decompression failed: {e}"),
     })?;
     Ok(())
+}
+
+/// The dump's compressed stream: the file itself, or its decryption with the store's key.
+fn open_dump(store: &Store, m: &Manifest) -> Result<Box<dyn Read + Send>, BackupError> {
+    let file = File::open(store.dir.join(&m.dump_file))?;
+    let Some(needed) = &m.encryption else {
+        return Ok(Box::new(file));
+    };
+    let key = store.key.as_ref().ok_or_else(|| {
+        BackupError::Refused(format!(
+            "backup {} is encrypted ({needed}); set backup.encryption_key_file to its key",
+            m.id
+        ))
+    })?;
+    let decryptor =
+        age::Decryptor::new(BufReader::new(file)).map_err(|e| BackupError::Corrupt {
+            id: m.id.clone(),
+            reason: format!("not a readable age file: {e}"),
+        })?;
+    let reader = decryptor
+        .decrypt(std::iter::once(&*key.0 as &dyn age::Identity))
+        .map_err(|e| {
+            BackupError::Refused(format!(
+                "cannot decrypt backup {} ({needed}) with the configured key: {e}",
+                m.id
+            ))
+        })?;
+    Ok(Box::new(reader))
 }
 
 async fn counts_in(spec: &ConnSpec) -> Result<BTreeMap<String, i64>, BackupError> {
@@ -811,6 +941,7 @@ mod tests {
             finished_at: at,
             dump_file: String::new(),
             compression: "zstd".into(),
+            encryption: None,
             size_bytes: 0,
             sha256: String::new(),
             table_counts: BTreeMap::new(),

@@ -51,25 +51,23 @@ pub struct BackupStatus {
 }
 
 impl AdminService {
-    pub fn new(pool: PgPool, spec: ConnSpec, settings: &BackupSettings) -> Self {
-        let bin_dir = cryo_db::cluster::find_bin_dir(
-            std::env::var_os("CRYOPROTECT_PG_BINDIR")
-                .map(std::path::PathBuf::from)
-                .as_deref(),
-        )
-        .unwrap_or_else(|_| "/usr/bin".into());
+    /// Fails when a configured backup encryption key cannot be read: backups must never be
+    /// written in the clear by mistake.
+    pub fn new(
+        pool: PgPool,
+        spec: ConnSpec,
+        settings: &BackupSettings,
+    ) -> Result<Self, BackupError> {
+        let store = Store::from_settings(settings)?;
         let status = BackupStatus {
             schedule: settings.schedule.clone(),
             warn_after_hours: settings.warn_after_hours,
             ..Default::default()
         };
-        AdminService {
+        Ok(AdminService {
             pool,
             spec,
-            store: Store {
-                dir: settings.dir.clone(),
-                bin_dir,
-            },
+            store,
             policy: RetentionPolicy {
                 daily: settings.keep_daily,
                 weekly: settings.keep_weekly,
@@ -85,7 +83,7 @@ impl AdminService {
             },
             health_cache_seconds: 10,
             health_cache: Mutex::new(None),
-        }
+        })
     }
 
     /// Health thresholds and result caching from the configuration.

@@ -27,6 +27,12 @@ pub enum BackupCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write a new encryption key file (age X25519, mode 0600) for backup.encryption_key_file.
+    /// Keep a copy somewhere else: without it, encrypted backups cannot be restored.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -50,16 +56,7 @@ pub struct RestoreArgs {
 }
 
 pub(super) fn store(settings: &Settings) -> anyhow::Result<Store> {
-    let bin_dir = cryo_db::cluster::find_bin_dir(
-        std::env::var_os("CRYOPROTECT_PG_BINDIR")
-            .map(PathBuf::from)
-            .as_deref(),
-    )
-    .unwrap_or_else(|_| PathBuf::from("/usr/bin"));
-    Ok(Store {
-        dir: settings.backup.dir.clone(),
-        bin_dir,
-    })
+    Ok(Store::from_settings(&settings.backup)?)
 }
 
 fn print_manifest(m: &Manifest) {
@@ -78,10 +75,14 @@ fn print_manifest(m: &Manifest) {
 }
 
 pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<ExitCode> {
+    if let BackupCommand::Keygen { out } = &cmd {
+        return keygen(out);
+    }
     let (settings, _) = load_settings(config)?;
     let _log = crate::telemetry::init(&settings.log)?;
     let store = store(&settings)?;
     match cmd {
+        BackupCommand::Keygen { .. } => unreachable!("handled before the configuration is loaded"),
         BackupCommand::List { json } => {
             let list = store.list()?;
             if json {
@@ -239,5 +240,30 @@ pub async fn restore(config: Option<PathBuf>, args: RestoreArgs) -> anyhow::Resu
     if let Some(old) = plan.kept_old_database_as {
         println!("previous database kept as `{old}` (drop it when satisfied)");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key = cryo_db::backup::EncryptionKey::generate();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create {} (it must not exist yet): {e}",
+                out.display()
+            )
+        })?;
+    file.write_all(key.to_file_contents().as_bytes())?;
+    file.sync_all()?;
+    println!("wrote {}; public key {}", out.display(), key.recipient());
+    println!(
+        "set CRYOPROTECT_BACKUP_ENCRYPTION_KEY_FILE={} and keep a copy of the file off this machine",
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

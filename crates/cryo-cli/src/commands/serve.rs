@@ -60,7 +60,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
 
     let grace = settings.server.shutdown_grace;
     let backups = std::sync::Arc::new(
-        cryo_server::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)
+        cryo_server::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)?
             .with_health(&settings),
     );
     let scheduler =

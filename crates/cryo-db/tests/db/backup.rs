@@ -14,6 +14,7 @@ pub fn store(dir: &std::path::Path) -> Store {
     Store {
         dir: dir.to_path_buf(),
         bin_dir: cryo_db::cluster::find_bin_dir(None).unwrap(),
+        key: None,
     }
 }
 
@@ -216,4 +217,58 @@ async fn named_tables_are_restored_in_place_and_nothing_else_changes() {
     .to_string();
     assert!(unknown.contains("no table `nope`"), "{unknown}");
     assert_eq!(snapshot(&db.pool).await, after);
+}
+
+#[tokio::test]
+async fn an_encrypted_backup_needs_its_key_and_verifies_with_it() {
+    let db = db_with_fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = cryo_db::backup::EncryptionKey::generate();
+    let sealed = Store {
+        key: Some(key.clone()),
+        ..store(dir.path())
+    };
+    let spec = spec(&db);
+    let m = cryo_db::backup::create(&db.pool, &spec, &sealed, None)
+        .await
+        .unwrap();
+    assert!(m.dump_file.ends_with(".dump.zst.age"));
+    assert_eq!(
+        m.encryption.as_deref(),
+        Some(format!("age-x25519:{}", key.recipient()).as_str())
+    );
+    let bytes = std::fs::read(dir.path().join(&m.dump_file)).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
+    assert!(
+        !bytes.windows(8).any(|w| w == b"Glycerol"),
+        "no plaintext at rest"
+    );
+    cryo_db::backup::verify(&sealed, &spec, &m.id)
+        .await
+        .unwrap();
+
+    let no_key = store(dir.path());
+    let err = cryo_db::backup::verify(&no_key, &spec, &m.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("encrypted") && err.contains("encryption_key_file"),
+        "{err}"
+    );
+    let other = Store {
+        key: Some(cryo_db::backup::EncryptionKey::generate()),
+        ..store(dir.path())
+    };
+    let err = cryo_db::backup::verify(&other, &spec, &m.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot decrypt"), "{err}");
+
+    // The key file round-trips through the format `backup keygen` writes.
+    let file = dir.path().join("backup.key");
+    std::fs::write(&file, key.to_file_contents()).unwrap();
+    let read = cryo_db::backup::EncryptionKey::from_file(&file).unwrap();
+    assert_eq!(read.recipient(), key.recipient());
 }

@@ -33,7 +33,7 @@ async fn admins_take_and_verify_backups_others_cannot() {
     s.auth.jwt_secret = cryo_config::Secret::new(SECRET);
     s.backup.dir = dir.path().to_path_buf();
     let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
-    let service = Arc::new(AdminService::new(db.pool.clone(), spec, &s.backup));
+    let service = Arc::new(AdminService::new(db.pool.clone(), spec, &s.backup).unwrap());
     let app = cryo_server::router(
         AppState::new(db.api_pool().await, s)
             .unwrap()
@@ -137,7 +137,11 @@ async fn database_health_and_repair_are_for_admins_with_cached_results() {
     s.backup.dir = dir.path().to_path_buf();
     s.health.cache_seconds = 60;
     let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
-    let service = Arc::new(AdminService::new(db.pool.clone(), spec, &s.backup).with_health(&s));
+    let service = Arc::new(
+        AdminService::new(db.pool.clone(), spec, &s.backup)
+            .unwrap()
+            .with_health(&s),
+    );
     let app = cryo_server::router(
         AppState::new(db.api_pool().await, s)
             .unwrap()
