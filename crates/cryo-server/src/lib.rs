@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod health_view;
+pub mod model_view;
 pub mod request_id;
 pub mod routes;
 pub mod science;

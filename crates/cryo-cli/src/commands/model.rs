@@ -145,6 +145,10 @@ pub struct EvaluateArgs {
     /// Write every held-out prediction (row, observed, predicted, interval) to this CSV.
     #[arg(long)]
     predictions: Option<PathBuf>,
+    /// Write an HTML report with charts (held-out predictions with their intervals, and the
+    /// learning curve when asked for) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -658,6 +662,14 @@ fn evaluate(args: EvaluateArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     };
     if let Some(path) = &args.predictions {
         write_predictions(path, data, &report)?;
+    }
+    if let Some(path) = &args.html {
+        let title = format!("{} — {}", loaded.target, loaded.source);
+        std::fs::write(
+            path,
+            cryo_server::model_view::html(&title, &report, curve.as_deref()),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
         let mut value = serde_json::to_value(&report)?;

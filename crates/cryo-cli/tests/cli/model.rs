@@ -577,3 +577,43 @@ fn compare_scores_a_saved_model_only_on_rows_it_was_not_trained_on() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to compare honestly"));
 }
+
+#[test]
+fn evaluate_draws_its_report_as_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let data = datasets().join("freesolv.csv");
+    let out = cryoprotect()
+        .args([
+            "model",
+            "evaluate",
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "expt",
+            "--algorithm",
+            "ridge",
+            "--learning-curve",
+        ])
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(
+        html.matches("<circle").count(),
+        642,
+        "one point per held-out prediction"
+    );
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "scatter and learning curve"
+    );
+    assert!(html.contains("<polyline") && html.contains("90% intervals"));
+}

@@ -1,0 +1,213 @@
+//! A cross-validation report as one self-contained HTML page: held-out predictions against
+//! observations (with their intervals, covered ones in green), the learning curve, and the fold
+//! table. No scripts, no external assets.
+
+use cryo_ml::{CvReport, LearningPoint};
+use std::fmt::Write;
+
+const W: f64 = 460.0;
+const H: f64 = 360.0;
+const PAD: f64 = 48.0;
+
+fn scale(v: f64, lo: f64, hi: f64, out_lo: f64, out_hi: f64) -> f64 {
+    if hi > lo {
+        out_lo + (v - lo) / (hi - lo) * (out_hi - out_lo)
+    } else {
+        (out_lo + out_hi) / 2.0
+    }
+}
+
+fn axes(svg: &mut String, x_label: &str, y_label: &str, lo: (f64, f64), hi: (f64, f64)) {
+    let _ = write!(
+        svg,
+        r##"<line x1="{PAD}" y1="{b}" x2="{r}" y2="{b}" stroke="#444"/><line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{b}" stroke="#444"/>
+<text x="{cx}" y="{ly}" font-size="12" text-anchor="middle">{x_label}</text>
+<text x="14" y="{cy}" font-size="12" text-anchor="middle" transform="rotate(-90 14 {cy})">{y_label}</text>
+<text x="{PAD}" y="{ty}" font-size="10">{x0:.2}</text><text x="{r}" y="{ty}" font-size="10" text-anchor="end">{x1:.2}</text>
+<text x="{lx}" y="{b}" font-size="10" text-anchor="end">{y0:.2}</text><text x="{lx}" y="{t}" font-size="10" text-anchor="end">{y1:.2}</text>"##,
+        b = H - PAD,
+        r = W - 10.0,
+        cx = (PAD + W - 10.0) / 2.0,
+        ly = H - 8.0,
+        cy = H / 2.0,
+        ty = H - PAD + 14.0,
+        lx = PAD - 4.0,
+        t = PAD + 4.0,
+        x0 = lo.0,
+        x1 = hi.0,
+        y0 = lo.1,
+        y1 = hi.1,
+    );
+}
+
+/// Observed (x) against held-out predicted (y), the diagonal, and each point's interval.
+pub fn scatter(report: &CvReport) -> String {
+    let p = &report.predictions;
+    let values = p.iter().flat_map(|o| {
+        let iv = o
+            .interval
+            .map(|i| [i.lower, i.upper])
+            .unwrap_or([o.predicted, o.predicted]);
+        [o.observed, o.predicted, iv[0], iv[1]]
+    });
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    let sx = |v: f64| scale(v, lo, hi, PAD, W - 10.0);
+    let sy = |v: f64| scale(v, lo, hi, H - PAD, PAD);
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="held-out predictions against observations" width="{W}" height="{H}">"#
+    );
+    axes(
+        &mut svg,
+        "observed",
+        "predicted (held out)",
+        (lo, lo),
+        (hi, hi),
+    );
+    let _ = write!(
+        svg,
+        r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#999" stroke-dasharray="4"/>"##,
+        sx(lo),
+        sy(lo),
+        sx(hi),
+        sy(hi)
+    );
+    for o in p {
+        let covered = o
+            .interval
+            .is_none_or(|i| i.lower <= o.observed && o.observed <= i.upper);
+        let colour = if covered { "#2e7d32" } else { "#c62828" };
+        if let Some(i) = o
+            .interval
+            .filter(|i| i.lower.is_finite() && i.upper.is_finite())
+        {
+            let _ = write!(
+                svg,
+                r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{colour}" stroke-opacity="0.25"/>"#,
+                sy(i.lower),
+                sy(i.upper),
+                x = sx(o.observed)
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}" fill-opacity="0.7"/>"#,
+            sx(o.observed),
+            sy(o.predicted)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Fit and held-out R² against training rows.
+pub fn learning_curve(points: &[LearningPoint]) -> String {
+    let xs: Vec<f64> = points.iter().map(|p| p.train_size).collect();
+    let (x0, x1) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let ys = points.iter().flat_map(|p| [p.fit_r2, p.validation_r2]);
+    let y0 = ys.clone().fold(0.0_f64, f64::min);
+    let y1 = ys.fold(1.0_f64, f64::max);
+    let sx = |v: f64| scale(v, x0, x1, PAD, W - 10.0);
+    let sy = |v: f64| scale(v, y0, y1, H - PAD, PAD);
+    let mut svg =
+        format!(r#"<svg role="img" aria-label="learning curve" width="{W}" height="{H}">"#);
+    axes(&mut svg, "training rows", "R²", (x0, y0), (x1, y1));
+    for (name, colour, get) in [
+        (
+            "fit",
+            "#1565c0",
+            (|p: &LearningPoint| p.fit_r2) as fn(&LearningPoint) -> f64,
+        ),
+        ("held out", "#ef6c00", |p: &LearningPoint| p.validation_r2),
+    ] {
+        let path: Vec<String> = points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", sx(p.train_size), sy(get(p))))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            path.join(" ")
+        );
+        if let Some(last) = points.last() {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{colour}" text-anchor="end">{name}</text>"#,
+                sx(last.train_size) - 4.0,
+                sy(get(last)) - 6.0
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut rows = String::new();
+    for f in &report.folds {
+        let v = &f.validation;
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+            f.index + 1,
+            f.train_size,
+            f.test_size,
+            v.rmse,
+            v.mae,
+            v.r2,
+            v.spearman,
+            v.coverage
+                .map(|c| format!("{:.1}%", c * 100.0))
+                .unwrap_or_default(),
+            v.mean_width.map(|w| format!("{w:.3}")).unwrap_or_default()
+        );
+    }
+    let p = &report.pooled;
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}figure{{display:inline-block;margin:0 2em 1em 0}}</style></head>
+<body><h1>{t}</h1><p>{alg} {params} — {split}, seed {seed}. Pooled over {n} held-out predictions: RMSE {rmse:.4}, MAE {mae:.4}, R² {r2:.3}, Spearman {sp:.3}{cov}.</p>
+<p>Diagnosis: {diag}</p>
+<figure>{scatter}<figcaption>Held-out predictions; bars are the {level} intervals, red points fall outside theirs.</figcaption></figure>
+{curve}
+<table><tr><th>fold</th><th>train</th><th>test</th><th>RMSE</th><th>MAE</th><th>R²</th><th>Spearman</th><th>coverage</th><th>width</th></tr>{rows}</table></body></html>"#,
+        t = esc(title),
+        alg = report.spec.algorithm(),
+        params = esc(&serde_json::Value::Object(report.spec.params()).to_string()),
+        split = esc(&report.splitter),
+        seed = report.seed,
+        n = p.n,
+        rmse = p.rmse,
+        mae = p.mae,
+        r2 = p.r2,
+        sp = p.spearman,
+        cov = match (p.coverage, p.mean_width) {
+            (Some(c), Some(w)) =>
+                format!(", interval coverage {:.1}% (mean width {w:.3})", c * 100.0),
+            _ => String::new(),
+        },
+        diag = esc(&report.diagnosis.message),
+        scatter = scatter(report),
+        level = report
+            .level
+            .map(|l| format!("{:.0}%", l * 100.0))
+            .unwrap_or_else(|| "prediction".into()),
+        curve = curve
+            .map(|c| format!(
+                "<figure>{}<figcaption>Learning curve (mean over folds).</figcaption></figure>",
+                learning_curve(c)
+            ))
+            .unwrap_or_default(),
+    )
+}
