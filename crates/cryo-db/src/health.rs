@@ -196,6 +196,8 @@ pub async fn run(
         });
     };
     // Checks that take their own connections run first, so a one-connection pool suffices.
+    // The two integrity checks share one scan.
+    let mut integrity: Option<Result<integrity::IntegrityReport, String>> = None;
     for &name in &CHECKS[..5] {
         if wanted(name) {
             let began = Instant::now();
@@ -203,7 +205,20 @@ pub async fn run(
                 "connectivity" => connectivity(pool, t).await,
                 "migrations" => migrations(pool).await,
                 "rls_coverage" => rls_coverage(pool).await,
-                _ => integrity_check(pool, name).await,
+                _ => {
+                    if integrity.is_none() {
+                        // Quick mode: validated constraints are trusted, so this stays fast.
+                        integrity = Some(
+                            integrity::check(pool, false)
+                                .await
+                                .map_err(|e| e.to_string()),
+                        );
+                    }
+                    match integrity.as_ref().expect("just computed") {
+                        Ok(report) => Ok(integrity_outcome(report, name)),
+                        Err(e) => Err(DbError::Refused(e.clone())),
+                    }
+                }
             };
             record(&mut checks, name, began, result);
         }
@@ -308,9 +323,7 @@ async fn rls_coverage(pool: &PgPool) -> Result<Outcome, DbError> {
     .advise("run `cryoprotect db rls apply`, then `cryoprotect db rls verify`"))
 }
 
-async fn integrity_check(pool: &PgPool, name: &str) -> Result<Outcome, DbError> {
-    // Quick mode: validated constraints are trusted, so this stays fast on large tables.
-    let report = integrity::check(pool, false).await?;
+fn integrity_outcome(report: &integrity::IntegrityReport, name: &str) -> Outcome {
     if name == "orphans" {
         let orphans = report.orphans();
         let missing = report
@@ -324,19 +337,19 @@ async fn integrity_check(pool: &PgPool, name: &str) -> Result<Outcome, DbError> 
         } else {
             Status::Ok
         };
-        return Ok(outcome(
+        return outcome(
             status,
             json!({"orphans": orphans, "missing_or_unvalidated_constraints": missing, "unguarded_polymorphic": unguarded}),
             "0 orphans, every expected constraint present and validated",
             format!("{orphans} orphan rows, {missing} constraints missing or not validated, {unguarded} polymorphic references unguarded"),
         )
-        .advise("run `cryoprotect db integrity check`, then `db integrity fix --strategy quarantine`"));
+        .advise("run `cryoprotect db integrity check`, then `db integrity fix --strategy quarantine`");
     }
     let unindexed: Vec<String> = report
         .unindexed()
         .map(|f| format!("{}.{}", f.table, f.column))
         .collect();
-    Ok(outcome(
+    outcome(
         if unindexed.is_empty() {
             Status::Ok
         } else {
@@ -349,7 +362,7 @@ async fn integrity_check(pool: &PgPool, name: &str) -> Result<Outcome, DbError> 
             unindexed.len()
         ),
     )
-    .advise("CREATE INDEX CONCURRENTLY on each listed column"))
+    .advise("CREATE INDEX CONCURRENTLY on each listed column")
 }
 
 fn last_backup(store: Option<&Store>, t: &Thresholds) -> Outcome {

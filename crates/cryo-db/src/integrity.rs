@@ -460,6 +460,18 @@ pub async fn fix(
     actor: &str,
 ) -> Result<FixReport, DbError> {
     let before = check(pool, true).await?;
+    fix_checked(pool, before, strategy, dry_run, actor).await
+}
+
+/// [`fix`] for a caller that already ran a thorough `check(pool, true)` (e.g. to decide on a
+/// safety backup), so the scan is not repeated.
+pub async fn fix_checked(
+    pool: &PgPool,
+    before: IntegrityReport,
+    strategy: Strategy,
+    dry_run: bool,
+    actor: &str,
+) -> Result<FixReport, DbError> {
     if before.is_clean() {
         return Ok(FixReport {
             dry_run,

@@ -5,6 +5,16 @@
 use cryo_ml::{CvReport, LearningPoint};
 use std::fmt::Write;
 
+/// A metrics row's coverage and mean interval width as table cells (empty without intervals).
+pub fn interval_cells(m: &cryo_ml::Metrics) -> (String, String) {
+    (
+        m.coverage
+            .map(|c| format!("{:.1}%", c * 100.0))
+            .unwrap_or_default(),
+        m.mean_width.map(|w| format!("{w:.3}")).unwrap_or_default(),
+    )
+}
+
 const W: f64 = 460.0;
 const H: f64 = 360.0;
 const PAD: f64 = 48.0;
@@ -157,6 +167,7 @@ pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> 
     let mut rows = String::new();
     for f in &report.folds {
         let v = &f.validation;
+        let (coverage, width) = interval_cells(v);
         let _ = write!(
             rows,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
@@ -167,10 +178,8 @@ pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> 
             v.mae,
             v.r2,
             v.spearman,
-            v.coverage
-                .map(|c| format!("{:.1}%", c * 100.0))
-                .unwrap_or_default(),
-            v.mean_width.map(|w| format!("{w:.3}")).unwrap_or_default()
+            coverage,
+            width
         );
     }
     let p = &report.pooled;

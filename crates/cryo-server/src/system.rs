@@ -128,16 +128,15 @@ impl AdminService {
         dry_run: bool,
         actor: &str,
     ) -> Result<cryo_db::integrity::FixReport, String> {
-        let needed = !cryo_db::integrity::check(&self.pool, true)
+        let before = cryo_db::integrity::check(&self.pool, true)
             .await
-            .map_err(|e| e.to_string())?
-            .is_clean();
-        if needed && !dry_run {
+            .map_err(|e| e.to_string())?;
+        if !before.is_clean() && !dry_run {
             self.run(Some("before-integrity-fix".into()))
                 .await
                 .map_err(|e| format!("safety backup failed, nothing changed: {e}"))?;
         }
-        let report = cryo_db::integrity::fix(&self.pool, strategy, dry_run, actor)
+        let report = cryo_db::integrity::fix_checked(&self.pool, before, strategy, dry_run, actor)
             .await
             .map_err(|e| e.to_string())?;
         if let Ok(mut cache) = self.health_cache.lock() {

@@ -556,8 +556,14 @@ async fn integrity_fix(
         eprintln!("safety backup {} written", m.id);
     }
     let actor = cryo_db::bootstrap::current_role(&mut *db.pool.acquire().await?).await?;
-    let report =
-        cryo_db::integrity::fix(&db.pool, strategy, dry_run, &format!("cli:{actor}")).await?;
+    let report = cryo_db::integrity::fix_checked(
+        &db.pool,
+        before,
+        strategy,
+        dry_run,
+        &format!("cli:{actor}"),
+    )
+    .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

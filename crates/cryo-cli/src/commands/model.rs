@@ -757,6 +757,7 @@ fn print_report(r: &CvReport) {
     );
     for f in &r.folds {
         let v = &f.validation;
+        let (coverage, width) = cryo_server::model_view::interval_cells(v);
         println!(
             "{:>5} {:>6} {:>6} {:>9.4} {:>9.4} {:>7.3} {:>8.3} {:>9} {:>9} {:>8.2}",
             format!(
@@ -774,10 +775,8 @@ fn print_report(r: &CvReport) {
             v.mae,
             v.r2,
             v.spearman,
-            v.coverage
-                .map(|c| format!("{:.1}%", c * 100.0))
-                .unwrap_or_default(),
-            v.mean_width.map(|w| format!("{w:.3}")).unwrap_or_default(),
+            coverage,
+            width,
             f.fit_seconds
         );
         if let Some(chosen) = &f.chosen {
