@@ -134,6 +134,35 @@ pub const EXPECTED_FKS: &[ExpectedFk] = &[
     fk("team_members", "user_id", "users", Cascade),
     fk("teams", "created_by", "users", Restrict),
     fk("user_profiles", "user_id", "users", Cascade),
+    fk("models", "created_by", "users", Restrict),
+    fk("models", "project_id", "projects", SetNull),
+    fk("models", "property_type_id", "property_types", Restrict),
+    fk("model_versions", "model_id", "models", Cascade),
+    fk("model_versions", "created_by", "users", Restrict),
+    fk("model_aliases", "model_id", "models", Cascade),
+    fk("model_aliases", "version_id", "model_versions", Cascade),
+    fk("model_aliases", "created_by", "users", Restrict),
+    fk("training_jobs", "model_id", "models", Cascade),
+    fk(
+        "training_jobs",
+        "result_version_id",
+        "model_versions",
+        SetNull,
+    ),
+    fk("training_jobs", "retry_of", "training_jobs", SetNull),
+    fk("training_jobs", "created_by", "users", Restrict),
+    fk(
+        "prediction_provenance",
+        "prediction_id",
+        "predictions",
+        Cascade,
+    ),
+    fk(
+        "prediction_provenance",
+        "model_version_id",
+        "model_versions",
+        SetNull,
+    ),
 ];
 
 /// Tables whose `(resource_type, resource_id)` points at a row by kind.

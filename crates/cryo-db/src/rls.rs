@@ -76,6 +76,21 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
     ("refresh_tokens", "INSERT", "authentication service only"),
     ("refresh_tokens", "UPDATE", "authentication service only"),
     ("refresh_tokens", "DELETE", "authentication service only"),
+    (
+        "training_jobs",
+        "DELETE",
+        "job history is kept; jobs go with their model",
+    ),
+    (
+        "prediction_provenance",
+        "UPDATE",
+        "written once, with its prediction",
+    ),
+    (
+        "prediction_provenance",
+        "DELETE",
+        "removed with its prediction",
+    ),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
@@ -306,6 +321,21 @@ INSERT INTO audit_log (id, actor_id, actor_role, action) VALUES
     (current_setting('rlsv.audit_log')::uuid, current_setting('rlsv.a')::uuid, 'authenticated', 'verify');
 INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES
     (current_setting('rlsv.refresh_tokens')::uuid, current_setting('rlsv.a')::uuid, gen_random_uuid()::text::bytea, now() + interval '1 day');
+INSERT INTO models (id, name, property_type_id, project_id, created_by)
+    SELECT current_setting('rlsv.models')::uuid, 'rls', t.id, current_setting('rlsv.projects')::uuid,
+           current_setting('rlsv.a')::uuid
+    FROM property_types t WHERE t.name = 'Glass Transition Temperature';
+INSERT INTO model_versions (id, model_id, version, algorithm, format, envelope, artifact, artifact_sha256, created_by) VALUES
+    (current_setting('rlsv.model_versions')::uuid, current_setting('rlsv.models')::uuid, 1, 'ridge', 1, '{}', '\x00',
+     repeat('0', 64), current_setting('rlsv.a')::uuid);
+INSERT INTO model_aliases (id, model_id, alias, version_id, created_by) VALUES
+    (current_setting('rlsv.model_aliases')::uuid, current_setting('rlsv.models')::uuid, 'rls',
+     current_setting('rlsv.model_versions')::uuid, current_setting('rlsv.a')::uuid);
+INSERT INTO training_jobs (id, model_id, kind, request, created_by) VALUES
+    (current_setting('rlsv.training_jobs')::uuid, current_setting('rlsv.models')::uuid, 'train', '{}',
+     current_setting('rlsv.a')::uuid);
+INSERT INTO prediction_provenance (prediction_id, model_version_id) VALUES
+    (current_setting('rlsv.predictions')::uuid, current_setting('rlsv.model_versions')::uuid);
 "#;
 
 /// Tables whose fixture row has its id under `rlsv.<table>`; the rest are found by query.
@@ -325,6 +355,10 @@ const FIXTURE_TABLES: &[&str] = &[
     "activity_log",
     "audit_log",
     "refresh_tokens",
+    "models",
+    "model_versions",
+    "model_aliases",
+    "training_jobs",
 ];
 
 /// Tables whose owner cannot read their own row back, by design.
@@ -376,6 +410,11 @@ async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError
     ids.insert("user_profiles".into(), ("user_id".into(), a));
     ids.insert("teams".into(), ("id".into(), team_a));
     ids.insert("team_members".into(), ("id".into(), membership));
+    let prediction = ids["predictions"].1;
+    ids.insert(
+        "prediction_provenance".into(),
+        ("prediction_id".into(), prediction),
+    );
     for reference in PUBLIC_READ_TABLES {
         let id: Uuid = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT id FROM {} LIMIT 1",

@@ -1,6 +1,14 @@
 //! A trained model as one self-describing value: the calibrated estimator plus everything needed
 //! to trust and reuse it (feature signature, dataset digest, hyperparameters, the validation it
 //! passed). Calibration is saved with the model, never recomputed at prediction time.
+//!
+//! Stored, a model is an [`Artefact`]: a JSON [`Envelope`] anyone can read without this crate
+//! (metrics, hyperparameters, feature order, dataset digest, who and when) and a compact body
+//! (MessagePack with field names, zstd-compressed) whose SHA-256 the envelope records and
+//! [`Artefact::open`] checks before decoding. MessagePack rather than postcard: the model types
+//! use internally tagged enums, which need a self-describing format, and named fields let later
+//! versions add fields without breaking old artefacts (a committed golden artefact is loaded by
+//! the test suite to prove it).
 
 use crate::MlError;
 use crate::conformal::ConformalModel;
@@ -10,9 +18,23 @@ use crate::model::Spec;
 use crate::search::Trial;
 use crate::validate::{CvReport, Diagnosis, Summary};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// Bumped when the layout changes incompatibly.
 pub const ARTIFACT_FORMAT: u32 = 1;
+
+/// How the body is encoded; recorded in the envelope.
+pub const BODY_CODEC: &str = "msgpack-named+zstd";
+
+/// First bytes of an exported model file.
+const FILE_MAGIC: &[u8; 18] = b"CRYOPROTECT-MODEL\n";
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSignature {
@@ -98,5 +120,191 @@ impl TrainedModel {
         level: f64,
     ) -> Result<crate::conformal::Predictions, MlError> {
         self.model.predict(x, level)
+    }
+}
+
+/// The readable half of a stored model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub format: u32,
+    /// The algorithm family, e.g. `random_forest`.
+    pub kind: String,
+    /// Versions of what produced it: the application, this crate, the body codec.
+    pub libraries: BTreeMap<String, String>,
+    pub target: String,
+    /// Feature set, its version, and the column order the model expects.
+    pub features: FeatureSignature,
+    /// What happens to a row before the estimator sees it (fitted on the training rows only).
+    pub preprocessing: crate::pipeline::Preprocessing,
+    pub spec: Spec,
+    pub seed: u64,
+    pub dataset: DatasetSummary,
+    pub conformal: crate::conformal::ConformalMethod,
+    pub validation: Option<ValidationSummary>,
+    pub search: Option<Vec<Trial>>,
+    pub importance: Option<Vec<(String, f64)>>,
+    pub created_by: Option<String>,
+    /// RFC 3339 time of training.
+    pub created_at: String,
+    pub body: BodyInfo,
+}
+
+/// [`DatasetInfo`] without the row ids (those travel in the body).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub source: String,
+    pub rows: usize,
+    pub replicates_merged: usize,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BodyInfo {
+    pub codec: String,
+    pub bytes: usize,
+    /// Lower-case hex SHA-256 of the body bytes.
+    pub sha256: String,
+}
+
+/// The decoded body.
+#[derive(Serialize, Deserialize)]
+struct Body {
+    model: ConformalModel,
+    training_ids: Vec<String>,
+}
+
+/// A model ready to store or move: envelope plus checksummed body.
+#[derive(Debug, Clone)]
+pub struct Artefact {
+    pub envelope: Envelope,
+    pub body: Vec<u8>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn corrupt(what: impl std::fmt::Display) -> MlError {
+    MlError::Corrupt(what.to_string())
+}
+
+impl TrainedModel {
+    /// Encodes the model for storage. `app_version` and `created_by` are recorded as given.
+    pub fn seal(&self, app_version: &str, created_by: Option<&str>) -> Result<Artefact, MlError> {
+        let body = Body {
+            model: self.model.clone(),
+            training_ids: self.dataset.ids.clone(),
+        };
+        let packed = rmp_serde::to_vec_named(&body).map_err(corrupt)?;
+        let body = zstd::encode_all(packed.as_slice(), 9).map_err(corrupt)?;
+        let libraries = BTreeMap::from([
+            ("cryoprotect".to_string(), app_version.to_string()),
+            ("cryo-ml".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("body".to_string(), BODY_CODEC.to_string()),
+        ]);
+        let envelope = Envelope {
+            format: self.format,
+            kind: self.spec.algorithm().name().to_string(),
+            libraries,
+            target: self.target.clone(),
+            features: self.features.clone(),
+            preprocessing: self.model.point().preprocessing(),
+            spec: self.spec.clone(),
+            seed: self.seed,
+            dataset: DatasetSummary {
+                source: self.dataset.source.clone(),
+                rows: self.dataset.rows,
+                replicates_merged: self.dataset.replicates_merged,
+                digest: self.dataset.digest.clone(),
+            },
+            conformal: self.model.method.clone(),
+            validation: self.validation.clone(),
+            search: self.search.clone(),
+            importance: self.importance.clone(),
+            created_by: created_by.map(String::from),
+            created_at: self.trained_at.clone(),
+            body: BodyInfo {
+                codec: BODY_CODEC.to_string(),
+                bytes: body.len(),
+                sha256: sha256_hex(&body),
+            },
+        };
+        Ok(Artefact { envelope, body })
+    }
+}
+
+impl Artefact {
+    /// Checks the checksum, then decodes. Never returns a model from bytes that do not match.
+    pub fn open(&self) -> Result<TrainedModel, MlError> {
+        let e = &self.envelope;
+        if e.format != ARTIFACT_FORMAT {
+            return Err(corrupt(format!(
+                "model format {} (this build reads {ARTIFACT_FORMAT})",
+                e.format
+            )));
+        }
+        let actual = sha256_hex(&self.body);
+        if actual != e.body.sha256 {
+            return Err(MlError::Checksum {
+                expected: e.body.sha256.clone(),
+                actual,
+            });
+        }
+        if e.body.codec != BODY_CODEC {
+            return Err(corrupt(format!("unknown body codec {:?}", e.body.codec)));
+        }
+        let packed = zstd::decode_all(self.body.as_slice()).map_err(corrupt)?;
+        let body: Body = rmp_serde::from_slice(&packed).map_err(corrupt)?;
+        Ok(TrainedModel {
+            format: e.format,
+            target: e.target.clone(),
+            features: e.features.clone(),
+            dataset: DatasetInfo {
+                source: e.dataset.source.clone(),
+                rows: e.dataset.rows,
+                replicates_merged: e.dataset.replicates_merged,
+                digest: e.dataset.digest.clone(),
+                ids: body.training_ids,
+            },
+            spec: e.spec.clone(),
+            seed: e.seed,
+            trained_at: e.created_at.clone(),
+            validation: e.validation.clone(),
+            search: e.search.clone(),
+            importance: e.importance.clone(),
+            model: body.model,
+        })
+    }
+
+    /// One file: magic line, envelope length (u32, little-endian), envelope JSON, body.
+    pub fn to_file_bytes(&self) -> Result<Vec<u8>, MlError> {
+        let envelope = serde_json::to_vec(&self.envelope).map_err(corrupt)?;
+        let len = u32::try_from(envelope.len()).map_err(corrupt)?;
+        let mut out = Vec::with_capacity(FILE_MAGIC.len() + 4 + envelope.len() + self.body.len());
+        out.extend_from_slice(FILE_MAGIC);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&envelope);
+        out.extend_from_slice(&self.body);
+        Ok(out)
+    }
+
+    /// Reads [`Artefact::to_file_bytes`]' layout. The checksum is checked by [`Artefact::open`].
+    pub fn from_file_bytes(bytes: &[u8]) -> Result<Artefact, MlError> {
+        let rest = bytes
+            .strip_prefix(FILE_MAGIC.as_slice())
+            .ok_or_else(|| corrupt("not a CryoProtect model file (wrong header)"))?;
+        let (len, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| corrupt("file ends inside the header"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err(corrupt("file ends inside the envelope"));
+        }
+        let (envelope, body) = rest.split_at(len);
+        let envelope: Envelope = serde_json::from_slice(envelope).map_err(corrupt)?;
+        Ok(Artefact {
+            envelope,
+            body: body.to_vec(),
+        })
     }
 }

@@ -10,4 +10,12 @@ pub enum MlError {
     NotFitted,
     #[error("numerical failure: {0}")]
     Numerical(String),
+    #[error("training was cancelled")]
+    Cancelled,
+    /// A stored model whose bytes do not match its recorded checksum.
+    #[error("model artefact checksum mismatch: recorded {expected}, computed {actual}")]
+    Checksum { expected: String, actual: String },
+    /// A stored model that cannot be read (truncated, foreign, or a newer format).
+    #[error("unreadable model artefact: {0}")]
+    Corrupt(String),
 }

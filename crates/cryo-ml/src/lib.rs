@@ -25,11 +25,13 @@ mod model;
 mod pipeline;
 mod search;
 mod split;
+mod train;
 mod tree;
 mod validate;
 
 pub use artifact::{
-    ARTIFACT_FORMAT, DatasetInfo, FeatureSignature, TrainedModel, ValidationSummary,
+    ARTIFACT_FORMAT, Artefact, BODY_CODEC, BodyInfo, DatasetInfo, DatasetSummary, Envelope,
+    FeatureSignature, TrainedModel, ValidationSummary, sha256_hex,
 };
 pub use conformal::{ConformalMethod, ConformalModel, Interval, Predictions};
 pub use dataset::{Dataset, Sample};
@@ -37,9 +39,10 @@ pub use error::MlError;
 pub use matrix::Matrix;
 pub use metrics::{Metrics, rmse, spearman};
 pub use model::{Algorithm, Estimator, Regressor, Spec};
-pub use pipeline::Pipeline;
+pub use pipeline::{Pipeline, Preprocessing};
 pub use search::{Domain, SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
 pub use split::{Fold, Splitter};
+pub use train::{SearchPlan, Stage, StageProgress, TrainInput, TrainPlan, overall_progress, train};
 pub use validate::{
     CvOptions, CvReport, Diagnosis, FoldReport, LearningPoint, MeanStd, OutOfFold, Summary,
     Verdict, cross_validate, learning_curve,

@@ -18,6 +18,16 @@ pub struct Pipeline {
     estimator: Option<Estimator>,
 }
 
+/// What a fitted pipeline does to a row before its estimator sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Preprocessing {
+    pub description: String,
+    /// Per column: the value that replaces a missing one.
+    pub fill: Vec<f64>,
+    /// Per column: (mean, standard deviation), when the estimator wants standardised inputs.
+    pub scale: Option<Vec<(f64, f64)>>,
+}
+
 impl Pipeline {
     pub fn new(spec: Spec) -> Pipeline {
         Pipeline {
@@ -35,6 +45,19 @@ impl Pipeline {
 
     pub fn features(&self) -> usize {
         self.features
+    }
+
+    /// The fitted preprocessing, for a model's readable record.
+    pub fn preprocessing(&self) -> Preprocessing {
+        Preprocessing {
+            description: if self.scale.is_some() {
+                "missing values replaced by the training mean; columns standardised with the training mean and standard deviation".into()
+            } else {
+                "missing values replaced by the training mean; no scaling".into()
+            },
+            fill: self.fill.clone(),
+            scale: self.scale.clone(),
+        }
     }
 
     fn transform(&self, x: &Matrix) -> Result<Matrix, MlError> {

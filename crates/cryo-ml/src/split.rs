@@ -33,6 +33,16 @@ pub struct Fold {
 }
 
 impl Splitter {
+    /// The splitter for an inner CV (e.g. scoring search candidates) with `k` folds: it keeps
+    /// this one's grouping, so a scaffold split stays scaffold-aware inside.
+    pub fn inner(&self, k: usize) -> Splitter {
+        match self {
+            Splitter::GroupKFold { .. } => Splitter::GroupKFold { k },
+            Splitter::Time { .. } => Splitter::Time { k },
+            _ => Splitter::KFold { k },
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Splitter::KFold { k } => format!("{k}-fold"),

@@ -371,3 +371,164 @@ fn knn_on_fingerprint_bits_predicts_from_similar_rows() {
     .unwrap();
     assert!(report.pooled.rmse < 0.5, "{}", report.pooled.rmse);
 }
+
+fn plan(spec: Spec, search: Option<cryo_ml::SearchPlan>) -> cryo_ml::TrainPlan {
+    cryo_ml::TrainPlan {
+        spec,
+        search,
+        splitter: KFOLD,
+        conformal: ConformalMethod::CvPlus { folds: 5 },
+        level: 0.9,
+        seed: 11,
+    }
+}
+
+fn train_on(data: &Dataset, plan: &cryo_ml::TrainPlan) -> cryo_ml::TrainedModel {
+    let signature = cryo_ml::FeatureSignature {
+        set: "matrix".into(),
+        version: "synthetic".into(),
+        names: data.feature_names.clone(),
+    };
+    let input = cryo_ml::TrainInput {
+        data,
+        target: "y",
+        features: &signature,
+        source: "synthetic",
+    };
+    cryo_ml::train(&input, plan, &|_, _, _| {}, None).unwrap().0
+}
+
+fn small_forest() -> Spec {
+    Spec::RandomForest {
+        n_trees: 8,
+        max_depth: 6,
+        min_samples_leaf: 2,
+        max_features: 0.5,
+    }
+}
+
+#[test]
+fn a_sealed_model_opens_to_identical_predictions_and_a_flipped_byte_is_refused() {
+    let data = synthetic(120, false);
+    let model = train_on(&data, &plan(small_forest(), None));
+    let sealed = model.seal("test", Some("alice")).unwrap();
+    assert_eq!(sealed.envelope.kind, "random_forest");
+    assert_eq!(sealed.envelope.features.names.len(), 8);
+    assert_eq!(
+        sealed.envelope.body.sha256,
+        cryo_ml::sha256_hex(&sealed.body)
+    );
+    assert!(sealed.envelope.validation.is_some());
+    let file = sealed.to_file_bytes().unwrap();
+    let back = cryo_ml::Artefact::from_file_bytes(&file)
+        .unwrap()
+        .open()
+        .unwrap();
+    let (a, ai, _) = model.predict(&data.x, 0.8).unwrap();
+    let (b, bi, _) = back.predict(&data.x, 0.8).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(ai, bi);
+    assert_eq!(back.dataset.ids, model.dataset.ids);
+
+    let mut corrupt = sealed.clone();
+    let middle = corrupt.body.len() / 2;
+    corrupt.body[middle] ^= 0x01;
+    assert!(matches!(
+        corrupt.open(),
+        Err(cryo_ml::MlError::Checksum { .. })
+    ));
+    assert!(cryo_ml::Artefact::from_file_bytes(&file[..10]).is_err());
+    assert!(cryo_ml::Artefact::from_file_bytes(b"{\"format\": 1}").is_err());
+}
+
+#[test]
+fn training_reports_every_stage_in_order_and_stops_when_cancelled() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let data = synthetic(120, false);
+    let searching = plan(
+        Spec::Ridge { alpha: 1.0 },
+        Some(cryo_ml::SearchPlan {
+            strategy: Strategy::Grid,
+            inner_folds: 3,
+        }),
+    );
+    let seen = Mutex::new(Vec::new());
+    let signature = cryo_ml::FeatureSignature {
+        set: "matrix".into(),
+        version: "synthetic".into(),
+        names: data.feature_names.clone(),
+    };
+    let input = cryo_ml::TrainInput {
+        data: &data,
+        target: "y",
+        features: &signature,
+        source: "synthetic",
+    };
+    let record = |stage: cryo_ml::Stage, done: usize, total: usize| {
+        seen.lock()
+            .unwrap()
+            .push(cryo_ml::overall_progress(&searching, stage, done, total));
+    };
+    let (model, report) = cryo_ml::train(&input, &searching, &record, None).unwrap();
+    assert!(model.search.as_ref().is_some_and(|t| t.len() == 7));
+    assert!(report.pooled.rmse.is_finite());
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.first().copied(), Some(0.0));
+    assert_eq!(seen.last().copied(), Some(1.0));
+    assert!(seen.iter().all(|p| (0.0..=1.0).contains(p)));
+
+    // Cancelled after the first few fits: an error, not a model.
+    let cancel = AtomicBool::new(false);
+    let fits = std::sync::atomic::AtomicUsize::new(0);
+    let count = |_: cryo_ml::Stage, _: usize, _: usize| {
+        if fits.fetch_add(1, Ordering::SeqCst) == 3 {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    };
+    let result = cryo_ml::train(&input, &searching, &count, Some(&cancel));
+    assert!(
+        matches!(result, Err(cryo_ml::MlError::Cancelled)),
+        "{:?}",
+        result.err()
+    );
+    assert!(fits.load(Ordering::SeqCst) < 20, "it stopped early");
+}
+
+/// A model artefact committed to the repository must keep loading and predicting exactly as
+/// when it was written: a change to the model types or the codec that breaks stored models
+/// fails here, not in production. Regenerate only for a deliberate format change (and bump
+/// ARTIFACT_FORMAT): `CRYOPROTECT_WRITE_GOLDEN=1 cargo test -p cryo-ml golden`.
+#[test]
+fn the_golden_artefact_still_loads_and_predicts_what_it_did() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let data = synthetic(120, false);
+    let probe = data.x.select_rows(&(0..10).collect::<Vec<_>>());
+    if std::env::var_os("CRYOPROTECT_WRITE_GOLDEN").is_some() {
+        let model = train_on(&data, &plan(small_forest(), None));
+        let bytes = model
+            .seal("golden", Some("golden"))
+            .unwrap()
+            .to_file_bytes()
+            .unwrap();
+        std::fs::write(dir.join("forest-v1.cpm"), bytes).unwrap();
+        let (points, intervals, _) = model.predict(&probe, 0.9).unwrap();
+        let expected = serde_json::json!({ "points": points, "intervals": intervals });
+        std::fs::write(
+            dir.join("forest-v1.expected.json"),
+            serde_json::to_string_pretty(&expected).unwrap(),
+        )
+        .unwrap();
+    }
+    let bytes = std::fs::read(dir.join("forest-v1.cpm")).unwrap();
+    let model = cryo_ml::Artefact::from_file_bytes(&bytes)
+        .unwrap()
+        .open()
+        .expect("the committed golden artefact loads");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("forest-v1.expected.json")).unwrap())
+            .unwrap();
+    let (points, intervals, _) = model.predict(&probe, 0.9).unwrap();
+    assert_eq!(serde_json::json!(points), expected["points"]);
+    assert_eq!(serde_json::json!(intervals), expected["intervals"]);
+}

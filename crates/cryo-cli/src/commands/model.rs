@@ -8,9 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use cryo_chem::featurize::FeatureSet;
 use cryo_ml::{
-    Algorithm, ConformalMethod, ConformalModel, CvOptions, CvReport, Dataset, DatasetInfo,
-    FeatureSignature, Regressor, Sample, SearchSpace, Spec, Splitter, Strategy, TrainedModel,
-    ValidationSummary, cross_validate, learning_curve, nested_cv, search,
+    Algorithm, ConformalMethod, CvOptions, CvReport, Dataset, FeatureSignature, Sample,
+    SearchSpace, Spec, Splitter, Strategy, TrainedModel, cross_validate, learning_curve, nested_cv,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -612,22 +611,13 @@ fn validate(
                 base: spec.clone(),
                 ..SearchSpace::default_for(spec.algorithm())
             };
-            let inner = inner_splitter(&outer, v.inner_cv);
+            let inner = outer.inner(v.inner_cv);
             nested_cv(data, &space, &strategy, &outer, &inner, &opts, &progress)?
         }
         None => cross_validate(data, spec, &outer, &opts, &progress)?,
     };
     bar.finish_and_clear();
     Ok(report)
-}
-
-/// Inner folds keep the outer split's grouping, so a scaffold split stays scaffold-aware inside.
-fn inner_splitter(outer: &Splitter, k: usize) -> Splitter {
-    match outer {
-        Splitter::GroupKFold { .. } => Splitter::GroupKFold { k },
-        Splitter::Time { .. } => Splitter::Time { k },
-        _ => Splitter::KFold { k },
-    }
 }
 
 fn evaluate(args: EvaluateArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
@@ -823,67 +813,36 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     set_threads(&args.model)?;
     report_rejected(&loaded);
     let data = &loaded.dataset;
-    let seed = args.model.seed;
-    let base = base_spec(&args.model)?;
-    let outer = splitter(&args.validation, data)?;
-    // 1. Choose hyperparameters (inner CV over all rows), 2. estimate the whole procedure
-    // honestly (nested CV when searching), 3. fit and calibrate the final model on every row.
-    let (spec, trials) = match strategy(&args.validation) {
-        Some(strategy) => {
-            let space = SearchSpace {
-                base: base.clone(),
-                ..SearchSpace::default_for(base.algorithm())
-            };
-            let bar = fit_bar("searching");
-            let progress = |done: usize, total: usize| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            };
-            let inner = inner_splitter(&outer, args.validation.inner_cv.max(2));
-            let found = search(data, &space, &strategy, &inner, seed, &progress)?;
-            bar.finish_and_clear();
-            (found.best.clone(), Some(found.trials))
-        }
-        None => (base.clone(), None),
-    };
-    let report = validate(data, &spec, &args.validation, seed, "validating")?;
     if args.validation.conformal.eq_ignore_ascii_case("none") {
         bail!(
             "a saved model always carries calibrated intervals; pick --conformal split, cv-plus or jackknife-plus"
         );
     }
-    let method = ConformalMethod::parse(&args.validation.conformal)?;
-    let bar = spinner(&format!(
-        "fitting the final model ({} fits)",
-        method.fits(data.len())
-    ));
-    let model = ConformalModel::fit(&spec, data, &method, &outer, seed)?;
-    bar.finish_and_clear();
-    let importance = model.point().importance().map(|v| {
-        let mut named: Vec<(String, f64)> = data.feature_names.iter().cloned().zip(v).collect();
-        named.sort_by(|a, b| b.1.total_cmp(&a.1));
-        named
-    });
-    let trained = TrainedModel {
-        format: cryo_ml::ARTIFACT_FORMAT,
-        target: loaded.target.clone(),
-        features: loaded.signature.clone(),
-        dataset: DatasetInfo {
-            source: loaded.source.clone(),
-            rows: data.len(),
-            replicates_merged: data.replicates_merged,
-            digest: data.digest(),
-            ids: data.ids.clone(),
-        },
-        spec,
-        seed,
-        trained_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)?,
-        validation: Some(ValidationSummary::from(&report)),
-        search: trials,
-        importance,
-        model,
+    let plan = cryo_ml::TrainPlan {
+        spec: base_spec(&args.model)?,
+        search: strategy(&args.validation).map(|strategy| cryo_ml::SearchPlan {
+            strategy,
+            inner_folds: args.validation.inner_cv.max(2),
+        }),
+        splitter: splitter(&args.validation, data)?,
+        conformal: ConformalMethod::parse(&args.validation.conformal)?,
+        level: args.validation.level,
+        seed: args.model.seed,
     };
+    let bar = fit_bar("training");
+    let progress = |stage: cryo_ml::Stage, done: usize, total: usize| {
+        bar.set_message(stage.name());
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let input = cryo_ml::TrainInput {
+        data,
+        target: &loaded.target,
+        features: &loaded.signature,
+        source: &loaded.source,
+    };
+    let (trained, report) = cryo_ml::train(&input, &plan, &progress, None)?;
+    bar.finish_and_clear();
     save_model(&args.out, &trained)?;
     if args.json {
         let mut value = serde_json::to_value(&trained)?;
@@ -924,9 +883,12 @@ fn save_model(path: &Path, model: &TrainedModel) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    let bytes = model
+        .seal(env!("CARGO_PKG_VERSION"), None)?
+        .to_file_bytes()?;
     // Write beside, then rename: a crash never leaves a half-written model under the real name.
     let partial = path.with_extension("partial");
-    std::fs::write(&partial, serde_json::to_vec(model)?)
+    std::fs::write(&partial, bytes)
         .with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, path)?;
     Ok(())
@@ -934,17 +896,9 @@ fn save_model(path: &Path, model: &TrainedModel) -> anyhow::Result<()> {
 
 fn load_model(path: &Path) -> anyhow::Result<TrainedModel> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let model: TrainedModel = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a CryoProtect model", path.display()))?;
-    if model.format != cryo_ml::ARTIFACT_FORMAT {
-        bail!(
-            "{} has model format {}, this build reads {}",
-            path.display(),
-            model.format,
-            cryo_ml::ARTIFACT_FORMAT
-        );
-    }
-    Ok(model)
+    cryo_ml::Artefact::from_file_bytes(&bytes)
+        .and_then(|a| a.open())
+        .with_context(|| format!("cannot load the model in {}", path.display()))
 }
 
 /// A structure's canonical SMILES and features, or why it has none.

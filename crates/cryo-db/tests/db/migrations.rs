@@ -204,9 +204,9 @@ async fn all_the_way_down_and_up_again_gives_the_same_schema() {
 #[tokio::test]
 async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
     let db = TestDb::new().await;
-    // The molecule search migration's down script drops data; the guards after it do not.
-    let data_loss = 20261129000005;
-    let before_it = 20261129000004;
+    // The model registry's down script drops data; its policy set after it does not.
+    let data_loss = 20261129000007;
+    let before_it = 20261129000006;
     let rolled = migrate::rollback(&db.pool, data_loss, false).await.unwrap();
     assert!(rolled.iter().all(|r| r.0 > data_loss), "{rolled:?}");
     let (after, _) = migrate::status(&db.pool).await.unwrap();

@@ -54,6 +54,9 @@ async fn every_foreign_key_rejects_a_dangling_reference() {
         let sql = if tbl == "audit_log" {
             // Append-only: its trigger refuses any UPDATE, so probe with an INSERT.
             "INSERT INTO audit_log (actor_id, actor_role, action) VALUES (gen_random_uuid(), 'x', 'probe')".to_string()
+        } else if tbl == "model_versions" {
+            // Immutable: probe with a copy of the fixture version under a new id and number.
+            model_version_copy(&format!("{}: gen_random_uuid()", serde_json::json!(col)))
         } else {
             format!(
                 "UPDATE {t} SET {c} = gen_random_uuid() WHERE ctid = (SELECT ctid FROM {t} WHERE {c} IS NOT NULL LIMIT 1)",
@@ -131,6 +134,21 @@ async fn every_id_column_is_a_declared_foreign_key_except_the_polymorphic_ones()
     .map(String::from)
     .collect();
     assert_eq!(undeclared, not_local_references);
+}
+
+/// An INSERT of the fixture's model version with a new id and number, and `changes` (JSON
+/// object members, SQL expressions allowed as values inside jsonb_build_object's argument list).
+fn model_version_copy(changes: &str) -> String {
+    let pairs: String = changes
+        .split(", ")
+        .filter_map(|kv| kv.split_once(": "))
+        .map(|(k, v)| format!(", {}, {v}", k.replace('"', "'")))
+        .collect();
+    format!(
+        "INSERT INTO model_versions SELECT * FROM jsonb_populate_record(NULL::model_versions,
+           (SELECT to_jsonb(v) || jsonb_build_object('id', gen_random_uuid(), 'version', v.version + 100, 'stage', 'none'{pairs})
+            FROM model_versions v LIMIT 1))"
+    )
 }
 
 /// One statement per CHECK constraint that breaks exactly that constraint.
@@ -341,6 +359,43 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "users_global_role_check",
         "UPDATE users SET global_role = 'root'",
     ),
+    ("models_name_check", "UPDATE models SET name = ' '"),
+    (
+        "models_description_check",
+        "UPDATE models SET description = repeat('d', 5001)",
+    ),
+    (
+        "model_versions_stage_check",
+        "UPDATE model_versions SET stage = 'live'",
+    ),
+    (
+        "model_aliases_alias_check",
+        "UPDATE model_aliases SET alias = 'Has Spaces'",
+    ),
+    (
+        "training_jobs_kind_check",
+        "UPDATE training_jobs SET kind = 'guess'",
+    ),
+    (
+        "training_jobs_request_check",
+        "UPDATE training_jobs SET request = '[]'",
+    ),
+    (
+        "training_jobs_state_check",
+        "UPDATE training_jobs SET state = 'paused' WHERE finished_at IS NULL",
+    ),
+    (
+        "training_jobs_progress_check",
+        "UPDATE training_jobs SET progress = 1.5",
+    ),
+    (
+        "training_jobs_attempts_check",
+        "UPDATE training_jobs SET attempts = -1",
+    ),
+    (
+        "training_jobs_finished_when_done",
+        "UPDATE training_jobs SET finished_at = NULL WHERE state = 'succeeded'",
+    ),
     // Enforced by trigger: a value must sit in the column its property type names.
     (
         "molecular_properties_value_type",
@@ -352,11 +407,35 @@ const CHECK_CASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// CHECKs on immutable model versions, provoked by inserting a modified copy.
+const MODEL_VERSION_CHECK_CASES: &[(&str, &str)] = &[
+    ("model_versions_version_check", r#""version": 0"#),
+    (
+        "model_versions_envelope_check",
+        r#""envelope": '[]'::jsonb"#,
+    ),
+    (
+        "model_versions_artifact_sha256_check",
+        r#""artifact_sha256": 'not-hex'"#,
+    ),
+];
+
+fn check_cases() -> Vec<(&'static str, String)> {
+    CHECK_CASES
+        .iter()
+        .map(|(c, sql)| (*c, sql.to_string()))
+        .chain(MODEL_VERSION_CHECK_CASES.iter().map(|(c, change)| {
+            // The copy's number must not be the one replaced, or the unique key would fire first.
+            (*c, model_version_copy(change))
+        }))
+        .collect()
+}
+
 #[tokio::test]
 async fn every_check_constraint_rejects_a_bad_value() {
     let db = db_with_fixture().await;
     let mut tx = service_tx(&db.pool).await;
-    for (constraint, sql) in CHECK_CASES {
+    for (constraint, sql) in &check_cases() {
         let got = violation(&mut tx, sql).await;
         assert_eq!(
             got,
@@ -378,7 +457,7 @@ async fn every_check_constraint_in_the_schema_has_a_case() {
     .unwrap()
     .into_iter()
     .collect();
-    let covered: BTreeSet<String> = CHECK_CASES.iter().map(|(c, _)| c.to_string()).collect();
+    let covered: BTreeSet<String> = check_cases().iter().map(|(c, _)| c.to_string()).collect();
     let missing: Vec<_> = in_schema.difference(&covered).collect();
     assert!(
         missing.is_empty(),

@@ -1,0 +1,214 @@
+//! The whole training procedure in one place, shared by the CLI and the server's job workers:
+//!
+//! 1. choose hyperparameters (inner CV over all rows);
+//! 2. estimate the whole procedure honestly (nested CV when searching, so the reported error
+//!    never saw the search);
+//! 3. fit and calibrate the final model on every row.
+//!
+//! Cancellation: the progress sink is polled after every model fit. When the cancel flag is
+//! set, the fit that called it unwinds with a private payload (through rayon, which re-raises it
+//! on the calling thread) and [`train`] turns that into [`MlError::Cancelled`]. Nothing here
+//! keeps state across a fit, so abandoning one half-way is safe. `resume_unwind` does not run
+//! the panic hook, so a cancel prints nothing.
+
+use crate::artifact::{DatasetInfo, FeatureSignature, TrainedModel, ValidationSummary};
+use crate::conformal::{ConformalMethod, ConformalModel};
+use crate::dataset::Dataset;
+use crate::model::{Regressor, Spec};
+use crate::search::{SearchSpace, Strategy, nested_cv, search};
+use crate::split::Splitter;
+use crate::validate::{CvOptions, CvReport, cross_validate};
+use crate::{ARTIFACT_FORMAT, MlError};
+use serde::{Deserialize, Serialize};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How to search hyperparameters before training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchPlan {
+    pub strategy: Strategy,
+    /// Folds of the inner CV that scores the candidates.
+    pub inner_folds: usize,
+}
+
+/// Everything that decides a trained model, besides the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainPlan {
+    /// The hyperparameters, or the centre of the search space when searching.
+    pub spec: Spec,
+    pub search: Option<SearchPlan>,
+    /// Outer validation (and the grouping used for calibration folds).
+    pub splitter: Splitter,
+    pub conformal: ConformalMethod,
+    /// Interval level reported by validation (the model answers any level later).
+    pub level: f64,
+    pub seed: u64,
+}
+
+/// The part of the work in progress; reported with (done, total) fits of that stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Searching,
+    Validating,
+    Fitting,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Searching => "searching",
+            Stage::Validating => "validating",
+            Stage::Fitting => "fitting",
+        }
+    }
+}
+
+/// Where training reports progress: stage, fits done, fits in the stage.
+pub type StageProgress<'a> = &'a (dyn Fn(Stage, usize, usize) + Sync);
+
+/// Overall completion in 0..=1 of a plan's stages, from one stage's progress.
+pub fn overall_progress(plan: &TrainPlan, stage: Stage, done: usize, total: usize) -> f64 {
+    let stages: &[Stage] = if plan.search.is_some() {
+        &[Stage::Searching, Stage::Validating, Stage::Fitting]
+    } else {
+        &[Stage::Validating, Stage::Fitting]
+    };
+    let index = stages.iter().position(|s| *s == stage).unwrap_or(0);
+    let within = if total == 0 {
+        0.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    };
+    (index as f64 + within) / stages.len() as f64
+}
+
+/// What the data is, for the model's record.
+pub struct TrainInput<'a> {
+    pub data: &'a Dataset,
+    pub target: &'a str,
+    pub features: &'a FeatureSignature,
+    pub source: &'a str,
+}
+
+/// Payload of the unwind that abandons a cancelled training.
+struct CancelUnwind;
+
+impl TrainPlan {
+    pub fn validate(&self, rows: usize) -> Result<(), MlError> {
+        self.spec.validate()?;
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(MlError::InvalidParameter {
+                name: "level",
+                reason: format!("must be between 0 and 1, got {}", self.level),
+            });
+        }
+        if let Some(s) = &self.search
+            && s.inner_folds < 2
+        {
+            return Err(MlError::InvalidParameter {
+                name: "inner_folds",
+                reason: "must be at least 2".into(),
+            });
+        }
+        if matches!(self.conformal, ConformalMethod::JackknifePlus)
+            && rows > crate::conformal::JACKKNIFE_MAX_ROWS
+        {
+            return Err(MlError::InvalidInput(format!(
+                "jackknife+ fits one model per row; use cv-plus above {} rows ({rows} here)",
+                crate::conformal::JACKKNIFE_MAX_ROWS
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Runs the plan. Returns the calibrated model and the validation report behind its metrics.
+pub fn train(
+    input: &TrainInput<'_>,
+    plan: &TrainPlan,
+    progress: StageProgress<'_>,
+    cancel: Option<&AtomicBool>,
+) -> Result<(TrainedModel, CvReport), MlError> {
+    plan.validate(input.data.len())?;
+    let report = |stage: Stage, done: usize, total: usize| {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            resume_unwind(Box::new(CancelUnwind));
+        }
+        progress(stage, done, total);
+    };
+    match catch_unwind(AssertUnwindSafe(|| run(input, plan, &report))) {
+        Ok(result) => result,
+        Err(payload) if payload.is::<CancelUnwind>() => Err(MlError::Cancelled),
+        Err(payload) => resume_unwind(payload),
+    }
+}
+
+fn run(
+    input: &TrainInput<'_>,
+    plan: &TrainPlan,
+    progress: StageProgress<'_>,
+) -> Result<(TrainedModel, CvReport), MlError> {
+    let data = input.data;
+    let seed = plan.seed;
+    let options = CvOptions {
+        seed,
+        conformal: Some((plan.conformal.clone(), plan.level)),
+    };
+    let (spec, trials, report) = match &plan.search {
+        Some(s) => {
+            let space = SearchSpace {
+                base: plan.spec.clone(),
+                ..SearchSpace::default_for(plan.spec.algorithm())
+            };
+            let inner = plan.splitter.inner(s.inner_folds);
+            let found = search(data, &space, &s.strategy, &inner, seed, &|d, t| {
+                progress(Stage::Searching, d, t)
+            })?;
+            let report = nested_cv(
+                data,
+                &space,
+                &s.strategy,
+                &plan.splitter,
+                &inner,
+                &options,
+                &|d, t| progress(Stage::Validating, d, t),
+            )?;
+            (found.best.clone(), Some(found.trials), report)
+        }
+        None => {
+            let report = cross_validate(data, &plan.spec, &plan.splitter, &options, &|d, t| {
+                progress(Stage::Validating, d, t)
+            })?;
+            (plan.spec.clone(), None, report)
+        }
+    };
+    progress(Stage::Fitting, 0, 1);
+    let model = ConformalModel::fit(&spec, data, &plan.conformal, &plan.splitter, seed)?;
+    progress(Stage::Fitting, 1, 1);
+    let importance = model.point().importance().map(|v| {
+        let mut named: Vec<(String, f64)> = data.feature_names.iter().cloned().zip(v).collect();
+        named.sort_by(|a, b| b.1.total_cmp(&a.1));
+        named
+    });
+    let trained = TrainedModel {
+        format: ARTIFACT_FORMAT,
+        target: input.target.to_string(),
+        features: input.features.clone(),
+        dataset: DatasetInfo {
+            source: input.source.to_string(),
+            rows: data.len(),
+            replicates_merged: data.replicates_merged,
+            digest: data.digest(),
+            ids: data.ids.clone(),
+        },
+        spec,
+        seed,
+        trained_at: crate::artifact::now_rfc3339(),
+        validation: Some(ValidationSummary::from(&report)),
+        search: trials,
+        importance,
+        model,
+    };
+    Ok((trained, report))
+}
