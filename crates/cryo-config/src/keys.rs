@@ -259,4 +259,46 @@ pub static KEYS: &[KeyDef] = &[
         Some("0.2"),
         "Health: dead/total rows of a table above this is a warning",
     ),
+    key(
+        "models.workers",
+        "CRYOPROTECT_MODELS_WORKERS",
+        Some("1"),
+        "Training-job workers inside `serve` (0: this instance trains nothing)",
+    ),
+    key(
+        "models.heartbeat_secs",
+        "CRYOPROTECT_MODELS_HEARTBEAT_SECS",
+        Some("1"),
+        "A running job records progress and checks for cancellation this often",
+    ),
+    key(
+        "models.stale_after_secs",
+        "CRYOPROTECT_MODELS_STALE_AFTER_SECS",
+        Some("30"),
+        "A running job without a heartbeat for this long is re-queued (its worker died)",
+    ),
+    key(
+        "models.max_attempts",
+        "CRYOPROTECT_MODELS_MAX_ATTEMPTS",
+        Some("3"),
+        "A job whose worker died this many times fails instead of being re-queued",
+    ),
+    key(
+        "models.max_batch",
+        "CRYOPROTECT_MODELS_MAX_BATCH",
+        Some("1000"),
+        "Most inputs one predict request may carry",
+    ),
+    key(
+        "models.fallback_to_previous",
+        "CRYOPROTECT_MODELS_FALLBACK_TO_PREVIOUS",
+        Some("false"),
+        "When the production version cannot predict, answer with the previous production version (flagged in the response) instead of an error",
+    ),
+    key(
+        "models.cache_size",
+        "CRYOPROTECT_MODELS_CACHE_SIZE",
+        Some("16"),
+        "Model versions kept decoded in memory for prediction",
+    ),
 ];

@@ -19,7 +19,7 @@ mod settings;
 pub use keys::{KEYS, KeyDef};
 pub use settings::{
     AuthSettings, BackupSettings, DatabaseSettings, Environment, HealthSettings, LogFormat,
-    LogSettings, Secret, ServerSettings, Settings,
+    LogSettings, ModelSettings, Secret, ServerSettings, Settings,
 };
 
 use std::collections::{BTreeMap, HashMap};

@@ -143,6 +143,17 @@ pub struct LogSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub workers: usize,
+    pub heartbeat_secs: f64,
+    pub stale_after_secs: f64,
+    pub max_attempts: i64,
+    pub max_batch: usize,
+    pub fallback_to_previous: bool,
+    pub cache_size: usize,
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
     pub server: ServerSettings,
@@ -150,6 +161,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub backup: BackupSettings,
     pub health: HealthSettings,
+    pub models: ModelSettings,
     pub log: LogSettings,
 }
 
@@ -254,6 +266,15 @@ impl Settings {
                 idle_in_transaction_warn_secs: p.req("health.idle_in_transaction_warn_secs")?,
                 connections_warn: p.req("health.connections_warn")?,
                 dead_tuple_ratio: p.req("health.dead_tuple_ratio")?,
+            },
+            models: ModelSettings {
+                workers: p.req("models.workers")?,
+                heartbeat_secs: p.req("models.heartbeat_secs")?,
+                stale_after_secs: p.req("models.stale_after_secs")?,
+                max_attempts: p.req("models.max_attempts")?,
+                max_batch: p.req("models.max_batch")?,
+                fallback_to_previous: p.req("models.fallback_to_previous")?,
+                cache_size: p.req("models.cache_size")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,

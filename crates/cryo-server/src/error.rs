@@ -79,6 +79,12 @@ impl ApiError {
             ApiError::Model(cryo_ml::MlError::Numerical(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+            // A stored model that fails its checksum or cannot be decoded: the service cannot
+            // answer with it, and says exactly why.
+            ApiError::Model(cryo_ml::MlError::Checksum { .. } | cryo_ml::MlError::Corrupt(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "model_unavailable")
+            }
+            ApiError::Model(cryo_ml::MlError::Cancelled) => (StatusCode::CONFLICT, "cancelled"),
             ApiError::Model(_) => (StatusCode::UNPROCESSABLE_ENTITY, "model_input_rejected"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -165,6 +171,14 @@ impl IntoResponse for ApiError {
                 e.to_string(),
                 serde_json::json!({ "field": "structure", "reason": e.to_string() }),
             ),
+            // A stored model that cannot be used: the reason (a checksum, a format) reveals
+            // nothing internal and tells the caller exactly what is wrong.
+            ApiError::Model(
+                e @ (cryo_ml::MlError::Checksum { .. } | cryo_ml::MlError::Corrupt(_)),
+            ) => {
+                tracing::error!(error = %e, "stored model unusable");
+                (e.to_string(), Value::Object(Default::default()))
+            }
             _ if status.is_server_error() => {
                 // Logged once here, with the cause chain; the client gets a bland message.
                 tracing::error!(error = %self, cause = ?std::error::Error::source(&self), "request failed");

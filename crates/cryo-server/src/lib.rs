@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod error;
 pub mod health_view;
+pub mod jobs;
 pub mod model_view;
+pub mod registry;
 pub mod request_id;
 pub mod routes;
 pub mod science;
@@ -51,6 +53,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "mixtures", description = "Mixtures with unit-checked components and scores"),
         (name = "experiments", description = "Measurements and their lab verification"),
         (name = "predictions", description = "Stored predictions and their comparison with measurements"),
+        (name = "models", description = "Model registry: versions, stages, training jobs, prediction with intervals, evaluation"),
         (name = "system", description = "Administration: backups (service_role or admin users)"),
     )
 )]
@@ -76,7 +79,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, before state and middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{auth, collab, health, science};
+    use routes::{auth, collab, health, models, science};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -139,6 +142,21 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(science::compare))
         .routes(routes!(science::unified))
+        .routes(routes!(models::list_models, models::create_model))
+        .routes(routes!(models::get_model, models::delete_model))
+        .routes(routes!(models::get_version, models::delete_version))
+        .routes(routes!(models::promote))
+        .routes(routes!(models::rollback))
+        .routes(routes!(models::set_alias))
+        .routes(routes!(models::audit_trail))
+        .routes(routes!(models::train))
+        .routes(routes!(models::list_jobs))
+        .routes(routes!(models::get_job))
+        .routes(routes!(models::cancel_job))
+        .routes(routes!(models::retry_job))
+        .routes(routes!(models::job_events))
+        .routes(routes!(models::predict))
+        .routes(routes!(models::evaluate))
         .routes(routes!(
             routes::system::list_backups,
             routes::system::create_backup

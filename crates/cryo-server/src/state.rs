@@ -18,6 +18,10 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Administrative services on the owner's connection (absent in tests that do not need them).
     pub admin: Option<Arc<crate::system::AdminService>>,
+    /// Decoded model versions, shared by every request.
+    pub registry: Arc<crate::registry::Registry>,
+    /// Woken when a training job is queued, so an idle worker starts at once.
+    pub jobs: Arc<tokio::sync::Notify>,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -26,6 +30,8 @@ impl AppState {
     pub fn new(pool: PgPool, settings: Settings) -> Result<Self, ApiError> {
         let jwt = JwtKeys::new(settings.auth.jwt_secret.expose().as_bytes())?;
         Ok(AppState {
+            registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
+            jobs: Arc::default(),
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),

@@ -132,6 +132,26 @@ async fn mixture_entry(conn: &mut Conn, set: FeatureSet, mixture: Uuid) -> Resul
     )))
 }
 
+/// A visible mixture's row in the mixture-aware layout, or why it has none.
+pub async fn mixture_row(
+    conn: &mut Conn,
+    set: FeatureSet,
+    mixture: Uuid,
+) -> Result<Result<Vec<f64>, String>, ApiError> {
+    Ok(mixture_entry(conn, set, mixture)
+        .await?
+        .map(|(_, row, _)| row))
+}
+
+/// The signature of rows built here for `set`.
+pub fn signature(set: FeatureSet) -> cryo_ml::FeatureSignature {
+    cryo_ml::FeatureSignature {
+        set: set.name().into(),
+        version: set.version(),
+        names: feature_names(set),
+    }
+}
+
 /// Assembles the training set for `property` from what `conn`'s identity may read.
 pub async fn dataset(
     conn: &mut Conn,

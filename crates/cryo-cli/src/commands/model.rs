@@ -280,11 +280,7 @@ async fn load_database(
         source: format!("database property {property:?}"),
         target: property.to_string(),
         dataset: set.dataset,
-        signature: FeatureSignature {
-            set: args.features.name().into(),
-            version: args.features.version(),
-            names: cryo_server::training::feature_names(args.features),
-        },
+        signature: cryo_server::training::signature(args.features),
         rejected: set
             .rejected
             .into_iter()

@@ -68,10 +68,16 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
+    let workers = cryo_server::jobs::spawn_workers(&state, state.settings.models.workers);
     let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
     if let Some(task) = scheduler {
         task.abort();
+    }
+    // A job cut short here stays `running` until its heartbeat goes stale; then any worker
+    // (this one after a restart, or another instance) queues it again.
+    for worker in workers {
+        worker.abort();
     }
     tracing::info!("HTTP server stopped; shutting down the database");
     db.shutdown().await?;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod collab;
+pub mod models;
 pub mod science;
 
 use sqlx::PgConnection;

@@ -26,7 +26,7 @@ pub struct Paging {
 }
 
 impl Paging {
-    fn page(&self) -> Page {
+    pub fn page(&self) -> Page {
         Page::new(self.limit, self.offset)
     }
 }

@@ -1,5 +1,6 @@
 pub mod auth;
 pub mod collab;
 pub mod health;
+pub mod models;
 pub mod science;
 pub mod system;

@@ -7,8 +7,20 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 pub fn settings() -> cryo_config::Settings {
+    settings_with(&[])
+}
+
+/// Test settings with some keys overridden by their environment variable names.
+pub fn settings_with(overrides: &[(&str, &str)]) -> cryo_config::Settings {
+    let mut env: std::collections::HashMap<String, String> =
+        [("CRYOPROTECT_ENV".to_string(), "test".to_string())].into();
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     let opts = cryo_config::LoadOptions {
-        env: [("CRYOPROTECT_ENV".to_string(), "test".to_string())].into(),
+        env: env.into_iter().collect(),
         ..Default::default()
     };
     cryo_config::load(&opts).expect("test settings").0

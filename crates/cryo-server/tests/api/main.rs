@@ -4,6 +4,7 @@
 mod auth;
 mod health;
 mod helpers;
+mod models;
 mod science;
 mod system;
 mod tenancy;

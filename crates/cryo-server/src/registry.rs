@@ -1,0 +1,361 @@
+//! The model registry's server side: what a training request may ask for, loading stored
+//! versions (checksum checked on every load from the database; decoded models cached by version
+//! id and checksum), and turning prediction inputs into feature rows the model expects.
+
+use crate::training::{self, MIXTURE_FEATURES};
+use crate::{ApiError, ApiResult};
+use cryo_chem::Molecule;
+use cryo_chem::featurize::FeatureSet;
+use cryo_db::repo::Conn;
+use cryo_db::repo::models::{self as repo, ModelVersion};
+use cryo_ml::{
+    Algorithm, Artefact, ConformalMethod, Dataset, Envelope, SearchPlan, Splitter, Strategy,
+    TrainPlan, TrainedModel,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// What to train. Every field has a default, so `{}` trains a random forest on RDKit descriptors
+/// with 5-fold CV and CV+ intervals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainRequest {
+    /// linear, ridge, lasso, elastic_net, random_forest, gradient_boosting, mlp or knn.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// Hyperparameters overriding the algorithm's defaults, e.g. {"n_trees": 300}.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Feature set: cryo20, rdkit, morgan or combined.
+    #[serde(default = "default_features")]
+    pub features: String,
+    /// Search hyperparameters first: grid or random (the job's kind becomes `search`).
+    pub search: Option<String>,
+    /// Candidates drawn by a random search.
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+    /// Folds of the inner CV scoring search candidates.
+    #[serde(default = "default_inner_folds")]
+    pub inner_folds: usize,
+    /// Folds of the validation CV.
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+    /// random, scaffold (no scaffold on both sides) or time (forward-chaining by experiment date).
+    #[serde(default = "default_split")]
+    pub split: String,
+    /// Interval method: cv-plus, split or jackknife-plus.
+    #[serde(default = "default_conformal")]
+    pub conformal: String,
+    /// Interval level reported by validation.
+    #[serde(default = "default_level")]
+    pub level: f64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_algorithm() -> String {
+    "random_forest".into()
+}
+fn default_features() -> String {
+    "rdkit".into()
+}
+fn default_trials() -> usize {
+    20
+}
+fn default_inner_folds() -> usize {
+    3
+}
+fn default_folds() -> usize {
+    5
+}
+fn default_split() -> String {
+    "random".into()
+}
+fn default_conformal() -> String {
+    "cv-plus".into()
+}
+fn default_level() -> f64 {
+    0.9
+}
+fn default_seed() -> u64 {
+    42
+}
+
+impl TrainRequest {
+    pub fn kind(&self) -> &'static str {
+        if self.search.is_some() {
+            "search"
+        } else {
+            "train"
+        }
+    }
+
+    pub fn feature_set(&self) -> ApiResult<FeatureSet> {
+        self.features
+            .parse()
+            .map_err(|e: String| ApiError::validation("features", e))
+    }
+
+    /// Checks everything that does not need the data, so a bad request fails at submission
+    /// rather than in the queue.
+    pub fn check(&self) -> ApiResult<()> {
+        self.feature_set()?;
+        let spec = self.spec()?;
+        spec.validate()
+            .map_err(|e| ApiError::validation("params", e.to_string()))?;
+        self.strategy()?;
+        self.conformal_method()?;
+        if !(2..=20).contains(&self.folds) {
+            return Err(ApiError::validation("folds", "between 2 and 20"));
+        }
+        if !(2..=10).contains(&self.inner_folds) {
+            return Err(ApiError::validation("inner_folds", "between 2 and 10"));
+        }
+        if !(1..=500).contains(&self.trials) {
+            return Err(ApiError::validation("trials", "between 1 and 500"));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
+        }
+        if !matches!(self.split.as_str(), "random" | "scaffold" | "time") {
+            return Err(ApiError::validation("split", "random, scaffold or time"));
+        }
+        Ok(())
+    }
+
+    fn spec(&self) -> ApiResult<cryo_ml::Spec> {
+        let algorithm: Algorithm = self
+            .algorithm
+            .parse()
+            .map_err(|e: cryo_ml::MlError| ApiError::validation("algorithm", e.to_string()))?;
+        let mut spec = algorithm.default_spec();
+        for (name, value) in &self.params {
+            spec = spec
+                .with_param(name, value.clone())
+                .map_err(|e| ApiError::validation(format!("params.{name}"), e.to_string()))?;
+        }
+        Ok(spec)
+    }
+
+    fn strategy(&self) -> ApiResult<Option<Strategy>> {
+        match self.search.as_deref() {
+            None => Ok(None),
+            Some("grid") => Ok(Some(Strategy::Grid)),
+            Some("random") => Ok(Some(Strategy::Random {
+                trials: self.trials,
+            })),
+            Some(other) => Err(ApiError::validation(
+                "search",
+                format!("{other:?}: expected grid or random"),
+            )),
+        }
+    }
+
+    fn conformal_method(&self) -> ApiResult<ConformalMethod> {
+        ConformalMethod::parse(&self.conformal)
+            .map_err(|e| ApiError::validation("conformal", e.to_string()))
+    }
+
+    /// The training plan for `data`.
+    pub fn plan(&self, data: &Dataset) -> ApiResult<TrainPlan> {
+        let splitter = match self.split.as_str() {
+            "scaffold" => Splitter::GroupKFold { k: self.folds },
+            "time" if data.times.is_none() => {
+                return Err(ApiError::validation(
+                    "split",
+                    "time split needs a date on every experiment",
+                ));
+            }
+            "time" => Splitter::Time { k: self.folds },
+            _ => Splitter::KFold { k: self.folds },
+        };
+        Ok(TrainPlan {
+            spec: self.spec()?,
+            search: self.strategy()?.map(|strategy| SearchPlan {
+                strategy,
+                inner_folds: self.inner_folds,
+            }),
+            splitter,
+            conformal: self.conformal_method()?,
+            level: self.level,
+            seed: self.seed,
+        })
+    }
+}
+
+/// How a model's rows are laid out, from its feature signature.
+#[derive(Debug, Clone, Copy)]
+pub enum Layout {
+    /// Trained in the registry: features plus the two mixture columns; molecules and mixtures.
+    MixtureAware(FeatureSet),
+    /// Trained from a structure file (e.g. imported from the CLI): molecules only.
+    MoleculesOnly(FeatureSet),
+}
+
+/// A decoded version, ready to predict.
+pub struct Loaded {
+    pub version_id: Uuid,
+    pub sha256: String,
+    pub model: TrainedModel,
+    pub layout: Layout,
+}
+
+fn layout_of(model: &TrainedModel) -> ApiResult<Layout> {
+    let unusable = |why: String| {
+        ApiError::Conflict(format!(
+            "this model version cannot predict from structures: {why}"
+        ))
+    };
+    let set: FeatureSet = model
+        .features
+        .set
+        .parse()
+        .map_err(|e: String| unusable(format!("it was trained on a feature table ({e})")))?;
+    if model.features.version != set.version() {
+        return Err(unusable(format!(
+            "its features were computed by {}, this server computes {}",
+            model.features.version,
+            set.version()
+        )));
+    }
+    if model.features.names == training::feature_names(set) {
+        Ok(Layout::MixtureAware(set))
+    } else if model.features.names == set.names() {
+        Ok(Layout::MoleculesOnly(set))
+    } else {
+        Err(unusable(format!(
+            "its {} feature columns match neither layout of {}",
+            model.features.names.len(),
+            set.name()
+        )))
+    }
+}
+
+/// Decoded models by version id and checksum, most recently used last.
+pub struct Registry {
+    cache: Mutex<VecDeque<Arc<Loaded>>>,
+    capacity: usize,
+}
+
+impl Registry {
+    pub fn new(capacity: usize) -> Registry {
+        Registry {
+            cache: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn cached(&self, version: &ModelVersion) -> Option<Arc<Loaded>> {
+        let mut cache = self.cache.lock().ok()?;
+        let at = cache
+            .iter()
+            .position(|l| l.version_id == version.id && l.sha256 == version.artifact_sha256)?;
+        let hit = cache.remove(at)?;
+        cache.push_back(hit.clone());
+        Some(hit)
+    }
+
+    /// The decoded model of `version`, from the cache or from the database (checksum checked).
+    pub async fn load(&self, conn: &mut Conn, version: &ModelVersion) -> ApiResult<Arc<Loaded>> {
+        if let Some(hit) = self.cached(version) {
+            return Ok(hit);
+        }
+        let model = read_verified(conn, version).await?;
+        let loaded = Arc::new(Loaded {
+            version_id: version.id,
+            sha256: version.artifact_sha256.clone(),
+            layout: layout_of(&model)?,
+            model,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|l| l.version_id != version.id);
+            cache.push_back(loaded.clone());
+            while cache.len() > self.capacity {
+                cache.pop_front();
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// Reads a version's artefact and opens it: the bytes must match both the checksum recorded in
+/// the row and the one in the envelope.
+pub async fn read_verified(conn: &mut Conn, version: &ModelVersion) -> ApiResult<TrainedModel> {
+    let (envelope, body) = repo::artifact(conn, version.id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            what: "model version",
+        })?;
+    let envelope: Envelope = serde_json::from_value(envelope).map_err(|e| {
+        cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version))
+    })?;
+    let actual = cryo_ml::sha256_hex(&body);
+    if actual != version.artifact_sha256 {
+        return Err(cryo_ml::MlError::Checksum {
+            expected: version.artifact_sha256.clone(),
+            actual,
+        }
+        .into());
+    }
+    Ok(Artefact { envelope, body }.open()?)
+}
+
+/// One thing to predict for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictInput {
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+}
+
+/// The feature row of one input, or a message naming the problem.
+pub async fn featurise(
+    conn: &mut Conn,
+    layout: Layout,
+    input: &PredictInput,
+) -> ApiResult<Result<Vec<f64>, String>> {
+    let molecule_row = |mol: &Molecule| -> ApiResult<Vec<f64>> {
+        Ok(match layout {
+            Layout::MixtureAware(set) => training::molecule_row(set, mol)?,
+            Layout::MoleculesOnly(set) => set.compute(mol)?,
+        })
+    };
+    match (&input.smiles, input.molecule_id, input.mixture_id) {
+        (Some(smiles), None, None) => match Molecule::from_smiles(smiles) {
+            Ok(mol) => Ok(Ok(molecule_row(&mol)?)),
+            Err(e) => Ok(Err(format!("smiles: {e}"))),
+        },
+        (None, Some(id), None) => {
+            let Some(m) = cryo_db::repo::science::get_molecule(conn, id).await? else {
+                return Ok(Err(format!("molecule {id} not found")));
+            };
+            match Molecule::from_smiles(&m.canonical_smiles) {
+                Ok(mol) => Ok(Ok(molecule_row(&mol)?)),
+                Err(e) => Ok(Err(format!("molecule {id}: {e}"))),
+            }
+        }
+        (None, None, Some(id)) => match layout {
+            Layout::MixtureAware(set) => {
+                if cryo_db::repo::science::get_mixture(conn, id)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(Err(format!("mixture {id} not found")));
+                }
+                training::mixture_row(conn, set, id).await
+            }
+            Layout::MoleculesOnly(_) => Ok(Err(format!(
+                "this model was trained on single molecules only (its features lack {}); it cannot predict mixtures",
+                MIXTURE_FEATURES.join(", ")
+            ))),
+        },
+        _ => Ok(Err(
+            "give exactly one of smiles, molecule_id or mixture_id".into()
+        )),
+    }
+}

@@ -1,0 +1,1013 @@
+//! `/api/v1/models`: the model registry. Models per target property, immutable versions with
+//! stages and aliases, training jobs, prediction with intervals, evaluation, promotion and
+//! rollback with an audit trail. Every call runs as the caller (row-level security decides what
+//! they see and may change), except reading the audit trail, which the caller must be able to
+//! read the model for.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiResult, refused};
+use crate::registry::{Loaded, PredictInput, TrainRequest, featurise};
+use crate::routes::collab::Paging;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use cryo_db::Identity;
+use cryo_db::repo::Conn;
+use cryo_db::repo::models::{self as repo, AuditEntry, Job, Model, ModelVersion, VersionRef};
+use cryo_db::repo::science::{NewPrediction, Subject};
+use cryo_ml::Matrix;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const MODEL: &str = "model";
+const VERSION: &str = "model version";
+const JOB: &str = "training job";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewModel {
+    pub name: String,
+    /// The property type it predicts, e.g. "Glass Transition Temperature".
+    pub property: String,
+    pub description: Option<String>,
+    pub project_id: Option<Uuid>,
+}
+
+/// Register a model for a target property (versions come from training jobs or imports).
+#[utoipa::path(post, path = "/api/v1/models", tag = "models", request_body = NewModel, security(("bearer" = [])),
+    responses((status = 201, body = Model), (status = 409), (status = 422)))]
+pub async fn create_model(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(m): ApiJson<NewModel>,
+) -> ApiResult<(StatusCode, Json<Model>)> {
+    let me = caller.require_user()?;
+    let name = cryo_core::ident::parse_name("name", &m.name, 200)?;
+    if m.description.as_ref().is_some_and(|d| d.len() > 5000) {
+        return Err(ApiError::validation(
+            "description",
+            "at most 5000 characters",
+        ));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = repo::create_model(
+        &mut tx,
+        me,
+        &name,
+        &m.property,
+        m.description.as_deref(),
+        m.project_id,
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::validation(
+            "property",
+            format!("unknown property type {:?}", m.property),
+        )
+    })?;
+    repo::audit(
+        &mut tx,
+        me,
+        "model.created",
+        model.id,
+        serde_json::json!({ "name": model.name, "property": model.property }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(model)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ModelFilter {
+    /// Only models predicting this property type.
+    pub property: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/models", tag = "models", params(ModelFilter), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Model>)))]
+pub async fn list_models(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<ModelFilter>,
+) -> ApiResult<Json<Vec<Model>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_models(
+        &mut tx,
+        f.property.as_deref(),
+        cryo_db::repo::Page::new(f.limit, f.offset),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelDetail {
+    #[serde(flatten)]
+    pub model: Model,
+    /// Newest first, with metrics in each envelope.
+    pub versions: Vec<ModelVersion>,
+}
+
+async fn visible_model(tx: &mut Conn, id: Uuid) -> ApiResult<Model> {
+    repo::get_model(tx, id)
+        .await?
+        .ok_or(ApiError::NotFound { what: MODEL })
+}
+
+async fn visible_version(tx: &mut Conn, model: Uuid, version: i64) -> ApiResult<ModelVersion> {
+    repo::get_version(tx, model, version)
+        .await?
+        .ok_or(ApiError::NotFound { what: VERSION })
+}
+
+#[utoipa::path(get, path = "/api/v1/models/{id}", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = ModelDetail), (status = 404)))]
+pub async fn get_model(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ModelDetail>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let versions = repo::list_versions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(ModelDetail { model, versions }))
+}
+
+/// Delete a model and all its versions; refused while a version is in production.
+#[utoipa::path(delete, path = "/api/v1/models/{id}", tag = "models", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete_model(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    if let Some(v) = model.production_version {
+        return Err(ApiError::Conflict(format!(
+            "version {v} is in production; archive it (promote another or roll back) first"
+        )));
+    }
+    if !repo::delete_model(&mut tx, id).await? {
+        return Err(refused(true, MODEL));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = ModelVersion), (status = 404)))]
+pub async fn get_version(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<Json<ModelVersion>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let v = visible_version(&mut tx, id, version).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// Delete a version. Only archived versions can be deleted (enforced by the database too).
+#[utoipa::path(delete, path = "/api/v1/models/{id}/versions/{version}", tag = "models", security(("bearer" = [])),
+    responses((status = 204), (status = 404), (status = 409)))]
+pub async fn delete_version(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<StatusCode> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let v = visible_version(&mut tx, id, version).await?;
+    if v.stage != "archived" {
+        return Err(ApiError::Conflict(format!(
+            "version {version} is {}; only archived versions can be deleted",
+            v.stage
+        )));
+    }
+    if !repo::delete_version(&mut tx, v.id).await? {
+        return Err(refused(true, VERSION));
+    }
+    repo::audit(
+        &mut tx,
+        me,
+        "model.version_deleted",
+        id,
+        serde_json::json!({ "version": version, "sha256": v.artifact_sha256 }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    pub version: i64,
+    /// production (default), staging, none or archived.
+    #[serde(default = "production")]
+    pub stage: String,
+    /// Champion/challenger: promote to production only if this version's cross-validated RMSE
+    /// is at least this fraction below production's (e.g. 0.05 = 5 % better).
+    pub min_improvement: Option<f64>,
+}
+
+fn production() -> String {
+    "production".into()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageChange {
+    pub model: Model,
+    /// The version now in production, if any.
+    pub production: Option<i64>,
+    /// The version that left production, if any.
+    pub previous: Option<i64>,
+}
+
+/// Move a version to a stage. Promotion to production archives the current production version,
+/// in one transaction with its audit entry.
+#[utoipa::path(post, path = "/api/v1/models/{id}/promote", tag = "models", request_body = PromoteRequest, security(("bearer" = [])),
+    responses((status = 200, body = StageChange), (status = 404), (status = 409), (status = 422)))]
+pub async fn promote(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<PromoteRequest>,
+) -> ApiResult<Json<StageChange>> {
+    let me = caller.require_user()?;
+    if !matches!(
+        p.stage.as_str(),
+        "production" | "staging" | "none" | "archived"
+    ) {
+        return Err(ApiError::validation(
+            "stage",
+            "production, staging, none or archived",
+        ));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let target = visible_version(&mut tx, id, p.version).await?;
+    let current = repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
+    if p.stage == "production" {
+        if current.as_ref().is_some_and(|c| c.id == target.id) {
+            return Err(ApiError::Conflict(format!(
+                "version {} is already in production",
+                p.version
+            )));
+        }
+        if let (Some(margin), Some(champion)) = (p.min_improvement, &current) {
+            if !(0.0..1.0).contains(&margin) {
+                return Err(ApiError::validation(
+                    "min_improvement",
+                    "a fraction in 0..1",
+                ));
+            }
+            let (Some(new), Some(old)) = (target.cv_rmse, champion.cv_rmse) else {
+                return Err(ApiError::Conflict(
+                    "champion/challenger needs the cross-validated RMSE of both versions".into(),
+                ));
+            };
+            if new > old * (1.0 - margin) {
+                return Err(ApiError::Conflict(format!(
+                    "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
+                    target.version,
+                    champion.version,
+                    margin * 100.0
+                )));
+            }
+        }
+    }
+    repo::set_stage(&mut tx, id, target.id, &p.stage).await?;
+    let previous = current
+        .filter(|c| c.id != target.id && (p.stage == "production"))
+        .map(|c| c.version);
+    repo::audit(
+        &mut tx,
+        me,
+        "model.promoted",
+        id,
+        serde_json::json!({
+            "version": target.version,
+            "from_stage": target.stage,
+            "to_stage": p.stage,
+            "previous_production": previous,
+            "min_improvement": p.min_improvement,
+        }),
+    )
+    .await?;
+    let model = visible_model(&mut tx, model.id).await?;
+    tx.commit().await?;
+    Ok(Json(StageChange {
+        production: model.production_version,
+        model,
+        previous,
+    }))
+}
+
+/// Return production to the version that was there before, in one transaction with its audit
+/// entry. The version being replaced is archived.
+#[utoipa::path(post, path = "/api/v1/models/{id}/rollback", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = StageChange), (status = 404), (status = 409)))]
+pub async fn rollback(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<StageChange>> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    visible_model(&mut tx, id).await?;
+    let current = repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
+    let back_to = repo::previous_production(&mut tx, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict("no earlier production version to roll back to".into())
+        })?;
+    repo::set_stage(&mut tx, id, back_to.id, "production").await?;
+    repo::audit(
+        &mut tx,
+        me,
+        "model.rolled_back",
+        id,
+        serde_json::json!({
+            "from_version": current.as_ref().map(|c| c.version),
+            "to_version": back_to.version,
+        }),
+    )
+    .await?;
+    let model = visible_model(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(StageChange {
+        production: model.production_version,
+        model,
+        previous: current.map(|c| c.version),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AliasRequest {
+    pub version: i64,
+}
+
+/// Point an alias (e.g. `champion`, `candidate`) at a version.
+#[utoipa::path(put, path = "/api/v1/models/{id}/aliases/{alias}", tag = "models", request_body = AliasRequest, security(("bearer" = [])),
+    responses((status = 204), (status = 404), (status = 422)))]
+pub async fn set_alias(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, alias)): Path<(Uuid, String)>,
+    ApiJson(a): ApiJson<AliasRequest>,
+) -> ApiResult<StatusCode> {
+    let me = caller.require_user()?;
+    let valid = alias.len() <= 63
+        && alias.starts_with(|c: char| c.is_ascii_lowercase())
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid || alias == "production" {
+        return Err(ApiError::validation(
+            "alias",
+            "lower-case letters, digits, - and _, starting with a letter (not `production`)",
+        ));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let v = visible_version(&mut tx, id, a.version).await?;
+    repo::set_alias(&mut tx, me, id, &alias, v.id).await?;
+    repo::audit(
+        &mut tx,
+        me,
+        "model.alias_set",
+        id,
+        serde_json::json!({ "alias": alias, "version": a.version }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who created, trained, promoted, rolled back or deleted what, newest first.
+#[utoipa::path(get, path = "/api/v1/models/{id}/audit", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 404)))]
+pub async fn audit_trail(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    visible_model(&mut tx, id).await?;
+    tx.commit().await?;
+    // The audit log is readable by service_role only; the caller has just shown they may read
+    // this model, and only its entries are returned.
+    let mut tx = s.begin(&Identity::service()).await?;
+    let entries = repo::audit_trail(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(entries))
+}
+
+/// Start training (or a hyperparameter search, with `search`) on every experiment of the
+/// model's property the caller can read. Returns the queued job; follow it with
+/// `GET /api/v1/models/jobs/{job_id}` or its `/events` stream.
+#[utoipa::path(post, path = "/api/v1/models/{id}/train", tag = "models", request_body = TrainRequest, security(("bearer" = [])),
+    responses((status = 202, body = Job), (status = 404), (status = 422)))]
+pub async fn train(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(request): ApiJson<TrainRequest>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let me = caller.require_user()?;
+    request.check()?;
+    let value = serde_json::to_value(&request).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut tx = s.begin(&caller.identity).await?;
+    visible_model(&mut tx, id).await?;
+    let job = repo::create_job(&mut tx, me, id, request.kind(), &value, None).await?;
+    tx.commit().await?;
+    s.jobs.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+#[utoipa::path(get, path = "/api/v1/models/{id}/jobs", tag = "models", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Job>)))]
+pub async fn list_jobs(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Vec<Job>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let jobs = repo::list_jobs(&mut tx, Some(id), p.page()).await?;
+    tx.commit().await?;
+    Ok(Json(jobs))
+}
+
+async fn visible_job(s: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Job> {
+    let mut tx = s.begin(&caller.identity).await?;
+    let job = repo::get_job(&mut tx, id).await?;
+    tx.commit().await?;
+    job.ok_or(ApiError::NotFound { what: JOB })
+}
+
+/// A job's state, progress (0–1) and stage.
+#[utoipa::path(get, path = "/api/v1/models/jobs/{job_id}", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = Job), (status = 404)))]
+pub async fn get_job(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> ApiResult<Json<Job>> {
+    caller.require_user()?;
+    Ok(Json(visible_job(&s, &caller, job_id).await?))
+}
+
+/// Stop a job: a queued one is cancelled at once, a running one at its next heartbeat.
+#[utoipa::path(post, path = "/api/v1/models/jobs/{job_id}/cancel", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = Job), (status = 403), (status = 404), (status = 409)))]
+pub async fn cancel_job(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> ApiResult<Json<Job>> {
+    caller.require_user()?;
+    let job = visible_job(&s, &caller, job_id).await?;
+    if job.is_finished() {
+        return Err(ApiError::Conflict(format!(
+            "the job has already {}",
+            job.state
+        )));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::request_cancel(&mut tx, job_id).await? {
+        return Err(refused(true, JOB));
+    }
+    tx.commit().await?;
+    // The requester asked; a queued job never starts.
+    let mut tx = s.begin(&Identity::service()).await?;
+    repo::cancel_if_queued(&mut tx, job_id).await?;
+    tx.commit().await?;
+    Ok(Json(visible_job(&s, &caller, job_id).await?))
+}
+
+/// Queue a failed or cancelled job again, as a new job with the same request.
+#[utoipa::path(post, path = "/api/v1/models/jobs/{job_id}/retry", tag = "models", security(("bearer" = [])),
+    responses((status = 202, body = Job), (status = 404), (status = 409)))]
+pub async fn retry_job(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let me = caller.require_user()?;
+    let job = visible_job(&s, &caller, job_id).await?;
+    if !matches!(job.state.as_str(), "failed" | "cancelled") {
+        return Err(ApiError::Conflict(format!(
+            "only failed or cancelled jobs are retried; this one is {}",
+            job.state
+        )));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let retry = repo::create_job(
+        &mut tx,
+        me,
+        job.model_id,
+        &job.kind,
+        &job.request.0,
+        Some(job.id),
+    )
+    .await?;
+    tx.commit().await?;
+    s.jobs.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(retry)))
+}
+
+/// Server-sent events: a `job` event with the job whenever its progress or state changes,
+/// ending after the final state.
+#[utoipa::path(get, path = "/api/v1/models/jobs/{job_id}/events", tag = "models", security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream of `job` events"), (status = 404)))]
+pub async fn job_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    caller.require_user()?;
+    let first = visible_job(&s, &caller, job_id).await?;
+    // (state, caller, last sent (state, progress, stage), finished)
+    let start = (
+        s,
+        caller,
+        None::<(String, f64, Option<String>)>,
+        Some(first),
+    );
+    let stream = futures_util::stream::unfold(start, move |(s, caller, last, next)| async move {
+        let mut job = next;
+        loop {
+            let current = match job.take() {
+                Some(j) => j,
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    match visible_job(&s, &caller, job_id).await {
+                        Ok(j) => j,
+                        Err(_) => return None,
+                    }
+                }
+            };
+            let key = (
+                current.state.clone(),
+                current.progress,
+                current.stage.clone(),
+            );
+            if last.as_ref() == Some(&key) {
+                if current.is_finished() {
+                    return None;
+                }
+                continue;
+            }
+            let event = Event::default()
+                .event("job")
+                .json_data(&current)
+                .unwrap_or_else(|_| Event::default().event("job"));
+            return Some((Ok(event), (s, caller, Some(key), None)));
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    /// Shorthand for one input with this SMILES.
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// A batch (up to `models.max_batch` inputs).
+    pub inputs: Option<Vec<PredictInput>>,
+    /// A version number; default: the production version.
+    pub version: Option<i64>,
+    /// An alias instead of a version number.
+    pub alias: Option<String>,
+    /// Interval level, default 0.9.
+    pub level: Option<f64>,
+    /// Store each prediction for a molecule or mixture (with the version that made it).
+    #[serde(default)]
+    pub store: bool,
+    pub project_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictedInterval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictionResult {
+    pub index: usize,
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub value: Option<f64>,
+    pub interval: Option<PredictedInterval>,
+    /// Why no value could be given for this input.
+    pub error: Option<String>,
+    /// The stored prediction, with `store`.
+    pub prediction_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Fallback {
+    /// The version that should have answered.
+    pub from_version: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictResponse {
+    pub model_id: Uuid,
+    pub property: String,
+    pub version: i64,
+    pub version_id: Uuid,
+    pub algorithm: String,
+    pub level: f64,
+    /// Set when the production version could not answer and the previous production version
+    /// did (only with `models.fallback_to_previous`).
+    pub fallback: Option<Fallback>,
+    /// The model's ten most important features (name, share of importance), when it has them.
+    #[schema(value_type = Vec<Object>)]
+    pub feature_importance: Vec<(String, f64)>,
+    pub predictions: Vec<PredictionResult>,
+}
+
+/// Predict with a version (production by default) for a SMILES, a molecule, a mixture or a
+/// batch: value, conformal interval at `level`, version and feature importances. Inputs that
+/// cannot be featurised get an `error` and the rest are still answered.
+#[utoipa::path(post, path = "/api/v1/models/{id}/predict", tag = "models", request_body = PredictRequest, security(("bearer" = [])),
+    responses((status = 200, body = PredictResponse), (status = 404), (status = 409), (status = 422), (status = 503)))]
+pub async fn predict(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<PredictRequest>,
+) -> ApiResult<Json<PredictResponse>> {
+    let me = caller.require_user()?;
+    let level = p.level.unwrap_or(0.9);
+    if !(level > 0.0 && level < 1.0) {
+        return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
+    }
+    let inputs = inputs_of(&p, s.settings.models.max_batch)?;
+    let which = match (p.version, &p.alias) {
+        (Some(n), None) => VersionRef::Number(n),
+        (None, Some(a)) => VersionRef::Alias(a.clone()),
+        (None, None) => VersionRef::Production,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "alias",
+                "give version or alias, not both",
+            ));
+        }
+    };
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let version = repo::resolve_version(&mut tx, id, &which)
+        .await?
+        .ok_or_else(|| match &which {
+            VersionRef::Production => ApiError::Conflict(format!(
+                "model {:?} has no production version; promote one or name a version",
+                model.name
+            )),
+            _ => ApiError::NotFound { what: VERSION },
+        })?;
+    let (loaded, fallback) = match s.registry.load(&mut tx, &version).await {
+        Ok(l) => (l, None),
+        Err(e)
+            if matches!(which, VersionRef::Production)
+                && s.settings.models.fallback_to_previous =>
+        {
+            let previous = repo::previous_production(&mut tx, id).await?.ok_or(e)?;
+            tracing::warn!(model = %id, version = version.version, fallback = previous.version,
+                "production model unusable; answering with the previous production version");
+            let reason = format!("version {} could not be used", version.version);
+            (
+                s.registry.load(&mut tx, &previous).await?,
+                Some((previous, reason)),
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    let answering = fallback.as_ref().map_or(&version, |f| &f.0);
+
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut results: Vec<PredictionResult> = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.iter().enumerate() {
+        let row = featurise(&mut tx, loaded.layout, input).await?;
+        let error = row.as_ref().err().cloned();
+        if let Ok(r) = row {
+            rows.push((index, r));
+        }
+        results.push(PredictionResult {
+            index,
+            smiles: input.smiles.clone(),
+            molecule_id: input.molecule_id,
+            mixture_id: input.mixture_id,
+            value: None,
+            interval: None,
+            error,
+            prediction_id: None,
+        });
+    }
+    predict_rows(&loaded, &rows, level, &mut results).await?;
+
+    if p.store {
+        for r in &mut results {
+            let (Some(value), Some(interval)) = (r.value, &r.interval) else {
+                continue;
+            };
+            let subject = match (r.molecule_id, r.mixture_id) {
+                (Some(m), None) => Subject::Molecule(m),
+                (None, Some(x)) => Subject::Mixture(x),
+                _ => {
+                    return Err(ApiError::validation(
+                        format!("inputs[{}]", r.index),
+                        "store needs a molecule_id or mixture_id (a bare SMILES has no row to store against)",
+                    ));
+                }
+            };
+            let stored = cryo_db::repo::science::store_prediction(
+                &mut tx,
+                me,
+                NewPrediction {
+                    subject,
+                    property: &model.property,
+                    method: "CryoProtect Model",
+                    method_version: "1",
+                    value,
+                    interval: Some((interval.lower, interval.upper, level)),
+                    project_id: p.project_id,
+                },
+            )
+            .await?
+            .ok_or_else(|| ApiError::validation("property", "unknown property"))?;
+            repo::record_provenance(&mut tx, stored.id, answering.id).await?;
+            r.prediction_id = Some(stored.id);
+        }
+    }
+    tx.commit().await?;
+    Ok(Json(PredictResponse {
+        model_id: id,
+        property: model.property,
+        version: answering.version,
+        version_id: answering.id,
+        algorithm: answering.algorithm.clone(),
+        level,
+        fallback: fallback.map(|(_, reason)| Fallback {
+            from_version: version.version,
+            reason,
+        }),
+        feature_importance: top_importance(&loaded),
+        predictions: results,
+    }))
+}
+
+fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput>> {
+    let single = p.smiles.is_some() || p.molecule_id.is_some() || p.mixture_id.is_some();
+    let inputs = match (&p.inputs, single) {
+        (Some(_), true) => {
+            return Err(ApiError::validation(
+                "inputs",
+                "give one input (smiles, molecule_id or mixture_id) or `inputs`, not both",
+            ));
+        }
+        (Some(list), false) => list.clone(),
+        (None, true) => vec![PredictInput {
+            smiles: p.smiles.clone(),
+            molecule_id: p.molecule_id,
+            mixture_id: p.mixture_id,
+        }],
+        (None, false) => {
+            return Err(ApiError::validation(
+                "inputs",
+                "nothing to predict: give smiles, molecule_id, mixture_id or inputs",
+            ));
+        }
+    };
+    if inputs.is_empty() {
+        return Err(ApiError::validation("inputs", "empty"));
+    }
+    if inputs.len() > max_batch {
+        return Err(ApiError::validation(
+            "inputs",
+            format!("{} inputs; at most {max_batch} per request", inputs.len()),
+        ));
+    }
+    Ok(inputs)
+}
+
+/// Fills in value and interval for the featurised rows (off the async threads for big batches).
+async fn predict_rows(
+    loaded: &Arc<Loaded>,
+    rows: &[(usize, Vec<f64>)],
+    level: f64,
+    results: &mut [PredictionResult],
+) -> ApiResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let width = rows[0].1.len();
+    let data: Vec<f64> = rows.iter().flat_map(|(_, r)| r.iter().copied()).collect();
+    let x = Matrix::new(rows.len(), width, data)?;
+    let (points, intervals, _) = if rows.len() > 16 {
+        let loaded = loaded.clone();
+        tokio::task::spawn_blocking(move || loaded.model.predict(&x, level))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("prediction task: {e}")))??
+    } else {
+        loaded.model.predict(&x, level)?
+    };
+    for (((index, _), value), interval) in rows.iter().zip(points).zip(intervals) {
+        results[*index].value = Some(value);
+        results[*index].interval = Some(PredictedInterval {
+            lower: interval.lower,
+            upper: interval.upper,
+        });
+    }
+    Ok(())
+}
+
+fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
+    loaded
+        .model
+        .importance
+        .as_ref()
+        .map(|v| v.iter().take(10).cloned().collect())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// New data: inputs with measured values. Without it, the version is evaluated on the
+    /// experiments of its property the caller can read that were not in its training set.
+    pub data: Option<Vec<LabelledInput>>,
+    /// Interval level for coverage, default 0.9.
+    pub level: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelledInput {
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evaluation {
+    pub version: i64,
+    /// `provided` or `held_out` (experiments not used in training).
+    pub source: String,
+    pub level: f64,
+    /// n, RMSE, MAE, R², Spearman, interval coverage and mean width.
+    #[schema(value_type = Object)]
+    pub metrics: cryo_ml::Metrics,
+    /// Rows that could not be evaluated, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// Score a version on new data, or on held-out experiments it was not trained on.
+#[utoipa::path(post, path = "/api/v1/models/{id}/versions/{version}/evaluate", tag = "models", request_body = EvaluateRequest, security(("bearer" = [])),
+    responses((status = 200, body = Evaluation), (status = 404), (status = 422), (status = 503)))]
+pub async fn evaluate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+    ApiJson(e): ApiJson<EvaluateRequest>,
+) -> ApiResult<Json<Evaluation>> {
+    caller.require_user()?;
+    let level = e.level.unwrap_or(0.9);
+    if !(level > 0.0 && level < 1.0) {
+        return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let v = visible_version(&mut tx, id, version).await?;
+    let loaded = s.registry.load(&mut tx, &v).await?;
+    let mut skipped = Vec::new();
+    let mut rows = Vec::new();
+    let mut observed = Vec::new();
+    let source = match &e.data {
+        Some(data) => {
+            if data.len() > s.settings.models.max_batch {
+                return Err(ApiError::validation(
+                    "data",
+                    format!("at most {} rows", s.settings.models.max_batch),
+                ));
+            }
+            for (i, d) in data.iter().enumerate() {
+                let input = PredictInput {
+                    smiles: d.smiles.clone(),
+                    molecule_id: d.molecule_id,
+                    mixture_id: d.mixture_id,
+                };
+                match featurise(&mut tx, loaded.layout, &input).await? {
+                    Ok(r) if d.value.is_finite() => {
+                        rows.push((rows.len(), r));
+                        observed.push(d.value);
+                    }
+                    Ok(_) => skipped.push(format!("data[{i}]: value is not a finite number")),
+                    Err(why) => skipped.push(format!("data[{i}]: {why}")),
+                }
+            }
+            "provided"
+        }
+        None => {
+            let set = match loaded.layout {
+                crate::registry::Layout::MixtureAware(set) => set,
+                crate::registry::Layout::MoleculesOnly(_) => {
+                    return Err(ApiError::validation(
+                        "data",
+                        "this version was trained outside the registry; give data to evaluate it on",
+                    ));
+                }
+            };
+            let held = crate::training::dataset(&mut tx, &model.property, set).await?;
+            let trained: std::collections::HashSet<&str> = loaded
+                .model
+                .dataset
+                .ids
+                .iter()
+                .map(String::as_str)
+                .collect();
+            for (i, sample_id) in held.dataset.ids.iter().enumerate() {
+                if trained.contains(sample_id.as_str()) {
+                    continue;
+                }
+                rows.push((rows.len(), held.dataset.x.row(i).to_vec()));
+                observed.push(held.dataset.y[i]);
+            }
+            "held_out"
+        }
+    };
+    tx.commit().await?;
+    if rows.is_empty() {
+        return Err(ApiError::validation(
+            "data",
+            if source == "held_out" {
+                "every visible experiment of this property was used in training; give new data"
+            } else {
+                "no usable rows"
+            },
+        ));
+    }
+    let mut results: Vec<PredictionResult> = (0..rows.len())
+        .map(|index| PredictionResult {
+            index,
+            smiles: None,
+            molecule_id: None,
+            mixture_id: None,
+            value: None,
+            interval: None,
+            error: None,
+            prediction_id: None,
+        })
+        .collect();
+    predict_rows(&loaded, &rows, level, &mut results).await?;
+    let predicted: Vec<f64> = results
+        .iter()
+        .map(|r| r.value.unwrap_or(f64::NAN))
+        .collect();
+    let intervals: Vec<cryo_ml::Interval> = results
+        .iter()
+        .map(|r| {
+            r.interval.as_ref().map_or(
+                cryo_ml::Interval {
+                    lower: f64::NAN,
+                    upper: f64::NAN,
+                },
+                |i| cryo_ml::Interval {
+                    lower: i.lower,
+                    upper: i.upper,
+                },
+            )
+        })
+        .collect();
+    Ok(Json(Evaluation {
+        version,
+        source: source.into(),
+        level,
+        metrics: cryo_ml::Metrics::compute(&observed, &predicted, Some(&intervals)),
+        skipped,
+    }))
+}

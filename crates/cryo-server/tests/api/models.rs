@@ -1,0 +1,682 @@
+//! The model registry end to end through the API: data in, a training job with progress,
+//! promotion, prediction with intervals, rollback, the audit trail, another user's view, and a
+//! corrupted artefact.
+
+use crate::helpers::{Reply, call, id_of, register, settings_with};
+use axum::http::StatusCode;
+use cryo_server::AppState;
+use cryo_testkit::TestDb;
+use serde_json::{Value, json};
+use sqlx::Executor;
+use std::time::{Duration, Instant};
+
+/// The app with `workers` training workers and fast heartbeats; the workers stop with the guard.
+struct Running {
+    app: axum::Router,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for w in &self.workers {
+            w.abort();
+        }
+    }
+}
+
+async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running {
+    // One signing secret, so tokens from one instance work on another over the same database.
+    let mut overrides = vec![
+        ("CRYOPROTECT_MODELS_HEARTBEAT_SECS", "0.05"),
+        (
+            "CRYOPROTECT_JWT_SECRET",
+            "model-registry-tests-secret-0123456789abcdef",
+        ),
+    ];
+    overrides.extend_from_slice(extra);
+    let state = AppState::new(db.api_pool().await, settings_with(&overrides)).unwrap();
+    let workers = cryo_server::jobs::spawn_workers(&state, workers);
+    Running {
+        app: cryo_server::router(state),
+        workers,
+    }
+}
+
+/// Molecules and their measured hydration free energy, entered through the API.
+async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (smiles, value) in FREESOLV_40 {
+        let m = call(
+            app,
+            "POST",
+            "/api/v1/molecules",
+            Some(token),
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        assert!(m.status.is_success(), "{}", m.text);
+        let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
+        let e = call(
+            app,
+            "POST",
+            "/api/v1/experiments",
+            Some(token),
+            Some(json!({ "molecule_id": id, "property": "Hydration Free Energy", "value": value })),
+        )
+        .await;
+        assert_eq!(e.status, StatusCode::CREATED, "{}", e.text);
+        ids.push(id);
+    }
+    ids
+}
+
+async fn new_model(app: &axum::Router, token: &str) -> String {
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/models",
+        Some(token),
+        Some(json!({ "name": "Hydration", "property": "Hydration Free Energy" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    id_of(&r.json())
+}
+
+async fn start(app: &axum::Router, token: &str, model: &str, request: Value) -> String {
+    let r = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/train"),
+        Some(token),
+        Some(request),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.json()["state"], "queued");
+    id_of(&r.json())
+}
+
+/// Polls a job until it finishes; returns it and every progress value seen.
+async fn wait(app: &axum::Router, token: &str, job: &str) -> (Value, Vec<f64>) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut seen = Vec::new();
+    loop {
+        let r = call(
+            app,
+            "GET",
+            &format!("/api/v1/models/jobs/{job}"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let j = r.json();
+        seen.push(j["progress"].as_f64().unwrap());
+        if ["succeeded", "failed", "cancelled"].contains(&j["state"].as_str().unwrap()) {
+            return (j, seen);
+        }
+        assert!(Instant::now() < deadline, "job did not finish: {j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn predict(app: &axum::Router, token: &str, model: &str, body: Value) -> Reply {
+    call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/predict"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+fn ridge() -> Value {
+    json!({ "algorithm": "ridge", "features": "cryo20", "conformal": "split" })
+}
+
+#[tokio::test]
+async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let bob = register(app, "bob").await;
+    let molecules = enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+
+    // Version 1: a forest, followed through server-sent events to the end.
+    let job1 = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "random_forest", "params": { "n_trees": 30 }, "features": "cryo20", "folds": 4 }),
+    )
+    .await;
+    let events = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/jobs/{job1}/events"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(events.status, StatusCode::OK);
+    let states: Vec<Value> = events
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(
+        states.last().unwrap()["state"],
+        "succeeded",
+        "{}",
+        events.text
+    );
+    assert_eq!(states.last().unwrap()["result_version"], 1);
+    let fractions: Vec<f64> = states
+        .iter()
+        .map(|s| s["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "progress never goes back: {fractions:?}"
+    );
+    assert_eq!(*fractions.last().unwrap(), 1.0);
+
+    // Version 2: ridge, polled.
+    let job2 = start(app, &alice.token, &model, ridge()).await;
+    let (done, seen) = wait(app, &alice.token, &job2).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["result_version"], 2);
+    assert_eq!(*seen.last().unwrap(), 1.0);
+
+    let detail = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}"),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .json();
+    let versions = detail["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    let v1 = &versions[1];
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["stage"], "none");
+    assert_eq!(v1["algorithm"], "random_forest");
+    assert_eq!(v1["envelope"]["dataset"]["rows"], 40);
+    assert!(v1["cv_rmse"].as_f64().unwrap() > 0.0);
+    assert_eq!(v1["envelope"]["body"]["sha256"], v1["artifact_sha256"]);
+
+    // Nothing in production yet: a clear refusal, not a default.
+    let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
+    assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
+
+    let promoted = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/promote"),
+        Some(&alice.token),
+        Some(json!({ "version": 1 })),
+    )
+    .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text);
+    assert_eq!(promoted.json()["production"], 1);
+
+    let first = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.8 }),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let first = first.json();
+    assert_eq!(first["version"], 1);
+    let p = &first["predictions"][0];
+    let (value, lo, hi) = (
+        p["value"].as_f64().unwrap(),
+        p["interval"]["lower"].as_f64().unwrap(),
+        p["interval"]["upper"].as_f64().unwrap(),
+    );
+    assert!(lo < value && value < hi, "{p}");
+    assert!(
+        !first["feature_importance"].as_array().unwrap().is_empty(),
+        "forests report importances"
+    );
+    // A wider level gives a wider interval from the same calibration.
+    let wide = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.95 }),
+    )
+    .await
+    .json();
+    let w = &wide["predictions"][0]["interval"];
+    assert!(w["upper"].as_f64().unwrap() - w["lower"].as_f64().unwrap() >= hi - lo);
+
+    // Champion/challenger: ridge must beat the forest by 99 % to replace it; it does not.
+    let refused = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/promote"),
+        Some(&alice.token),
+        Some(json!({ "version": 2, "min_improvement": 0.99 })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let promoted = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/promote"),
+        Some(&alice.token),
+        Some(json!({ "version": 2 })),
+    )
+    .await;
+    assert_eq!(promoted.json()["previous"], 1, "{}", promoted.text);
+    let second = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.8 }),
+    )
+    .await
+    .json();
+    assert_eq!(second["version"], 2);
+    assert_ne!(second["predictions"][0]["value"], p["value"]);
+
+    // A batch with one bad SMILES: the rest are answered, the bad one is named.
+    let batch = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "inputs": [{ "smiles": "CCO" }, { "smiles": "C1CC" }, { "molecule_id": molecules[0] }] }),
+    )
+    .await;
+    assert_eq!(batch.status, StatusCode::OK, "{}", batch.text);
+    let results = batch.json()["predictions"].as_array().unwrap().clone();
+    assert!(results[0]["value"].is_number() && results[2]["value"].is_number());
+    assert!(
+        results[1]["value"].is_null() && results[1]["error"].as_str().unwrap().contains("smiles")
+    );
+
+    let back = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/rollback"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    assert_eq!(back.json()["production"], 1);
+    let again = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.8 }),
+    )
+    .await
+    .json();
+    assert_eq!(again["version"], 1);
+    assert_eq!(
+        again["predictions"][0], first["predictions"][0],
+        "the old version answers exactly as before"
+    );
+
+    // A stored prediction, compared with the measurement.
+    let stored = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "molecule_id": molecules[0], "store": true }),
+    )
+    .await
+    .json();
+    assert!(
+        stored["predictions"][0]["prediction_id"].is_string(),
+        "{stored}"
+    );
+    let compared = call(
+        app,
+        "GET",
+        &format!(
+            "/api/v1/compare?molecule_id={}&property=Hydration%20Free%20Energy",
+            molecules[0]
+        ),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .json();
+    assert!(compared["difference"].is_number(), "{compared}");
+
+    // Evaluation on new data.
+    let eval = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/{model}/versions/1/evaluate"),
+        Some(&alice.token),
+        Some(json!({ "data": [{ "smiles": "CCO", "value": -5.0 }, { "smiles": "CCCO", "value": -4.8 }, { "smiles": "nope", "value": 1.0 }] })),
+    )
+    .await;
+    assert_eq!(eval.status, StatusCode::OK, "{}", eval.text);
+    assert_eq!(eval.json()["metrics"]["n"], 2);
+    assert_eq!(eval.json()["skipped"].as_array().unwrap().len(), 1);
+
+    // Only archived versions can be deleted.
+    let busy = call(
+        app,
+        "DELETE",
+        &format!("/api/v1/models/{model}/versions/1"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    let gone = call(
+        app,
+        "DELETE",
+        &format!("/api/v1/models/{model}/versions/2"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+
+    let audit = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/audit"),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .json();
+    let mut actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "model.created",
+            "model.version_created",
+            "model.version_created",
+            "model.promoted",
+            "model.promoted",
+            "model.rolled_back",
+            "model.version_deleted"
+        ]
+    );
+    assert_eq!(audit[0]["actor_name"], "alice");
+
+    // Another user sees none of it and can do nothing with it.
+    let listed = call(app, "GET", "/api/v1/models", Some(&bob.token), None)
+        .await
+        .json();
+    assert!(listed.as_array().unwrap().is_empty(), "{listed}");
+    for (method, uri, body) in [
+        ("GET", format!("/api/v1/models/{model}"), None),
+        (
+            "POST",
+            format!("/api/v1/models/{model}/predict"),
+            Some(json!({ "smiles": "CCO" })),
+        ),
+        (
+            "POST",
+            format!("/api/v1/models/{model}/train"),
+            Some(ridge()),
+        ),
+        ("POST", format!("/api/v1/models/{model}/rollback"), None),
+        ("GET", format!("/api/v1/models/{model}/audit"), None),
+        ("GET", format!("/api/v1/models/jobs/{job1}"), None),
+        ("POST", format!("/api/v1/models/jobs/{job1}/retry"), None),
+    ] {
+        let r = call(app, method, &uri, Some(&bob.token), body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {uri}: {}",
+            r.text
+        );
+    }
+    // Bob's own model trains on what Bob can read: none of Alice's experiments.
+    let bobs = new_model(app, &bob.token).await;
+    let job = start(app, &bob.token, &bobs, ridge()).await;
+    let (failed, _) = wait(app, &bob.token, &job).await;
+    assert_eq!(failed["state"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("no experiments"),
+        "{failed}"
+    );
+}
+
+#[tokio::test]
+async fn a_running_job_is_cancelled_and_can_be_retried() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+    // A long search: hundreds of forest fits.
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "random_forest", "features": "cryo20", "search": "random", "trials": 200, "inner_folds": 5 }),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = call(
+            app,
+            "GET",
+            &format!("/api/v1/models/jobs/{job}"),
+            Some(&alice.token),
+            None,
+        )
+        .await
+        .json();
+        if j["state"] == "running" && j["progress"].as_f64().unwrap() > 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {j}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/jobs/{job}/cancel"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    let (j, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(j["state"], "cancelled", "{j}");
+    assert!(j["result_version_id"].is_null());
+    let again = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/jobs/{job}/cancel"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let retry = call(
+        app,
+        "POST",
+        &format!("/api/v1/models/jobs/{job}/retry"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED, "{}", retry.text);
+    assert_eq!(retry.json()["retry_of"], job.as_str());
+    assert_eq!(retry.json()["kind"], "search");
+}
+
+#[tokio::test]
+async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    // No workers yet: the job waits in the queue.
+    let idle = running(&db, 0, &[]).await;
+    let alice = register(&idle.app, "alice").await;
+    enter_data(&idle.app, &alice.token).await;
+    let model = new_model(&idle.app, &alice.token).await;
+    let job = start(&idle.app, &alice.token, &model, ridge()).await;
+    // A worker claimed it and died: running, with a heartbeat long past.
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    tx.execute(sqlx::query(
+        "UPDATE training_jobs SET state = 'running', attempts = 1, worker = 'dead', started_at = now(),
+                heartbeat_at = now() - interval '1 hour' WHERE id = $1::uuid",
+    ).bind(&job))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let run = running(&db, 1, &[("CRYOPROTECT_MODELS_STALE_AFTER_SECS", "1")]).await;
+    let (j, _) = wait(&run.app, &alice.token, &job).await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(j["attempts"], 2);
+}
+
+#[tokio::test]
+async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+    for _ in 0..2 {
+        let job = start(app, &alice.token, &model, ridge()).await;
+        assert_eq!(wait(app, &alice.token, &job).await.0["state"], "succeeded");
+    }
+    for v in [1, 2] {
+        let r = call(
+            app,
+            "POST",
+            &format!("/api/v1/models/{model}/promote"),
+            Some(&alice.token),
+            Some(json!({ "version": v })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    // Bit rot in version 2's stored bytes (the immutability trigger is what rot bypasses).
+    db.pool
+        .execute("ALTER TABLE model_versions DISABLE TRIGGER model_versions_immutable")
+        .await
+        .unwrap();
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let changed = tx
+        .execute(
+            "UPDATE model_versions SET artifact = set_byte(artifact, octet_length(artifact) / 2,
+                    get_byte(artifact, octet_length(artifact) / 2) # 1) WHERE version = 2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    tx.commit().await.unwrap();
+
+    let broken = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
+    assert_eq!(
+        broken.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        broken.text
+    );
+    assert!(broken.text.contains("checksum"), "{}", broken.text);
+
+    let lenient = running(
+        &db,
+        0,
+        &[("CRYOPROTECT_MODELS_FALLBACK_TO_PREVIOUS", "true")],
+    )
+    .await;
+    let answered = predict(
+        &lenient.app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO" }),
+    )
+    .await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+    let answered = answered.json();
+    assert_eq!(answered["version"], 1);
+    assert_eq!(answered["fallback"]["from_version"], 2);
+    assert!(answered["predictions"][0]["value"].is_number());
+}
+
+/// 40 small molecules of FreeSolv (Mobley & Guthrie 2014): SMILES and measured hydration free
+/// energy (kcal/mol).
+const FREESOLV_40: &[(&str, f64)] = &[
+    ("CS(=O)(=O)Cl", -4.87),
+    ("CC(C)C=C", 1.83),
+    ("CCc1cnccn1", -5.45),
+    ("CCCCCCCO", -4.21),
+    ("Cc1cc(cc(c1)O)C", -6.27),
+    ("CC(C)C(C)C", 2.34),
+    ("CCCC(C)(C)O", -3.92),
+    ("C(Br)Br", -1.96),
+    ("CCc1ccccn1", -4.33),
+    ("CCCCC(=O)OCC", -2.49),
+    ("c1ccc(cc1)S", -2.55),
+    ("c1ccc2c(c1)CCC2", -1.46),
+    ("CCOc1ccccc1", -2.22),
+    ("c1cc(ccc1O)Br", -5.85),
+    ("CCCC(C)(C)C", 2.88),
+    ("CC(=O)OCCOC(=O)C", -6.34),
+    ("C1CCCC(CC1)O", -5.48),
+    ("COC(=O)C1CC1", -4.1),
+    ("c1ccc(cc1)C#N", -4.1),
+    ("CCCCC#N", -3.52),
+    ("CC(C)(C)O", -4.47),
+    ("CC(C)C(=O)C(C)C", -2.74),
+    ("CCC=O", -3.43),
+    ("CN(C)C=O", -7.81),
+    ("Cc1ccc(cc1)C", -0.8),
+    ("C=CCC=C", 0.93),
+    ("CCNCC", -4.07),
+    ("CC(C)CCOC=O", -2.13),
+    ("CCCCCCCCCCO", -3.64),
+    ("CCC(=O)OCC", -2.68),
+    ("CCCCCCCCC", 3.13),
+    ("CC(=O)NC", -10.0),
+    ("CCCCCCCC=C", 2.06),
+    ("CCCC(=O)OC", -2.83),
+    ("c1ccc(c(c1)C=O)O", -4.68),
+    ("C1CNC1", -5.56),
+    ("CCCNCCC", -3.65),
+    ("c1ccc(cc1)N", -5.49),
+    ("C(F)(F)(F)F", 3.12),
+    ("c1ccc(c(c1)O)I", -6.2),
+];
