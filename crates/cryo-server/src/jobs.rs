@@ -11,7 +11,7 @@
 use crate::registry::TrainRequest;
 use crate::{ApiError, AppState};
 use cryo_db::Identity;
-use cryo_db::repo::models::{self as repo, Job, NewVersion};
+use cryo_db::repo::models::{self as repo, Job};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -178,35 +178,14 @@ async fn execute(state: &AppState, job: &Job) -> Result<Uuid, ApiError> {
     let (trained, _report) = trained;
 
     let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&job.created_by.to_string()))?;
-    let envelope = serde_json::to_value(&artefact.envelope)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let mut tx = state.begin(&requester).await?;
-    let version = repo::insert_version(
+    let version = crate::registry::store_version(
         &mut tx,
         job.created_by,
         job.model_id,
-        NewVersion {
-            algorithm: &artefact.envelope.kind,
-            format: i64::from(artefact.envelope.format),
-            envelope: &envelope,
-            artifact: &artefact.body,
-            sha256: &artefact.envelope.body.sha256,
-            cv_rmse: trained.validation.as_ref().map(|v| v.pooled.rmse),
-        },
-    )
-    .await?;
-    repo::audit(
-        &mut tx,
-        job.created_by,
+        &artefact,
         "model.version_created",
-        job.model_id,
-        serde_json::json!({
-            "version": version.version,
-            "job_id": job.id,
-            "algorithm": version.algorithm,
-            "cv_rmse": version.cv_rmse,
-            "rows": trained.dataset.rows,
-        }),
+        serde_json::json!({ "job_id": job.id }),
     )
     .await?;
     tx.commit().await?;

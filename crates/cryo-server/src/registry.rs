@@ -264,7 +264,7 @@ impl Registry {
         if let Some(hit) = self.cached(version) {
             return Ok(hit);
         }
-        let model = read_verified(conn, version).await?;
+        let (_, model) = read_verified(conn, version).await?;
         let loaded = Arc::new(Loaded {
             version_id: version.id,
             sha256: version.artifact_sha256.clone(),
@@ -284,7 +284,10 @@ impl Registry {
 
 /// Reads a version's artefact and opens it: the bytes must match both the checksum recorded in
 /// the row and the one in the envelope.
-pub async fn read_verified(conn: &mut Conn, version: &ModelVersion) -> ApiResult<TrainedModel> {
+pub async fn read_verified(
+    conn: &mut Conn,
+    version: &ModelVersion,
+) -> ApiResult<(Artefact, TrainedModel)> {
     let (envelope, body) = repo::artifact(conn, version.id)
         .await?
         .ok_or(ApiError::NotFound {
@@ -301,7 +304,9 @@ pub async fn read_verified(conn: &mut Conn, version: &ModelVersion) -> ApiResult
         }
         .into());
     }
-    Ok(Artefact { envelope, body }.open()?)
+    let artefact = Artefact { envelope, body };
+    let model = artefact.open()?;
+    Ok((artefact, model))
 }
 
 /// One thing to predict for.
@@ -358,4 +363,44 @@ pub async fn featurise(
             "give exactly one of smiles, molecule_id or mixture_id".into()
         )),
     }
+}
+
+/// Stores a sealed model as the next version of `model`, as `owner`, with its audit entry
+/// (`action`, plus `details` merged into the entry). Runs in the caller's transaction.
+pub async fn store_version(
+    conn: &mut Conn,
+    owner: Uuid,
+    model: Uuid,
+    artefact: &Artefact,
+    action: &str,
+    details: serde_json::Value,
+) -> ApiResult<ModelVersion> {
+    let envelope = serde_json::to_value(&artefact.envelope)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let version = repo::insert_version(
+        conn,
+        owner,
+        model,
+        repo::NewVersion {
+            algorithm: &artefact.envelope.kind,
+            format: i64::from(artefact.envelope.format),
+            envelope: &envelope,
+            artifact: &artefact.body,
+            sha256: &artefact.envelope.body.sha256,
+            cv_rmse: artefact.envelope.validation.as_ref().map(|v| v.pooled.rmse),
+        },
+    )
+    .await?;
+    let mut entry = serde_json::json!({
+        "version": version.version,
+        "algorithm": version.algorithm,
+        "cv_rmse": version.cv_rmse,
+        "rows": artefact.envelope.dataset.rows,
+        "sha256": version.artifact_sha256,
+    });
+    if let (Some(e), serde_json::Value::Object(extra)) = (entry.as_object_mut(), details) {
+        e.extend(extra);
+    }
+    repo::audit(conn, owner, action, model, entry).await?;
+    Ok(version)
 }

@@ -2,6 +2,7 @@ pub mod backup;
 pub mod config;
 pub mod db;
 pub mod model;
+pub mod model_registry;
 pub mod molecules;
 pub mod serve;
 

@@ -33,6 +33,10 @@ pub enum ModelCommand {
     Featurize(FeaturizeArgs),
     /// List the algorithms with their default hyperparameters and search spaces.
     Algorithms,
+    /// Write a registered model version (default: production) to a file, checksum verified.
+    Export(super::model_registry::ExportArgs),
+    /// Register a model file (from `model export` or `model train`) as a new version.
+    Import(super::model_registry::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +243,8 @@ pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<E
             featurize(args, loaded)
         }
         ModelCommand::Algorithms => algorithms(),
+        ModelCommand::Export(args) => super::model_registry::export(config, args).await,
+        ModelCommand::Import(args) => super::model_registry::import(config, args).await,
     }
 }
 

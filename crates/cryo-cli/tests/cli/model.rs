@@ -617,3 +617,143 @@ fn evaluate_draws_its_report_as_charts() {
     );
     assert!(html.contains("<polyline") && html.contains("90% intervals"));
 }
+
+#[tokio::test]
+async fn a_trained_file_is_imported_exported_identically_and_a_corrupted_file_is_refused() {
+    let db = cryo_testkit::TestDb::new().await;
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    cryo_db::repo::auth::create_user(&mut tx, "modeller@lab.example", "Modeller", "x")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trained = dir.path().join("ridge.cpm");
+    let data = datasets().join("freesolv.csv");
+    let out = cryoprotect()
+        .args([
+            "model",
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "expt",
+        ])
+        .args([
+            "--algorithm",
+            "ridge",
+            "--conformal",
+            "split",
+            "--features",
+            "cryo20",
+        ])
+        .args(["--out", trained.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_db = |args: &[&str]| {
+        cryoprotect()
+            .env("DATABASE_URL", db.url())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    // A corrupted file is refused before anything is written.
+    let mut bytes = std::fs::read(&trained).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 0x40;
+    let corrupted = dir.path().join("corrupted.cpm");
+    std::fs::write(&corrupted, &bytes).unwrap();
+    let refused = with_db(&[
+        "model",
+        "import",
+        corrupted.to_str().unwrap(),
+        "--owner",
+        "modeller@lab.example",
+        "--property",
+        "Hydration Free Energy",
+    ]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("checksum"), "{}", text(&refused));
+
+    let imported = with_db(&[
+        "model",
+        "import",
+        trained.to_str().unwrap(),
+        "--owner",
+        "modeller@lab.example",
+        "--property",
+        "Hydration Free Energy",
+    ]);
+    let said = text(&imported);
+    assert!(imported.status.success(), "{said}");
+    assert!(said.contains("as version 1 of model"), "{said}");
+    let model_id = said
+        .split("of model ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let (versions, audit): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM model_versions), (SELECT count(*) FROM audit_log WHERE action = 'model.imported')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((versions, audit), (1, 1), "only the good file was imported");
+
+    let no_production = with_db(&[
+        "model",
+        "export",
+        &model_id,
+        dir.path().join("x.cpm").to_str().unwrap(),
+    ]);
+    assert!(!no_production.status.success());
+    assert!(
+        text(&no_production).contains("no production version"),
+        "{}",
+        text(&no_production)
+    );
+
+    let exported = dir.path().join("exported.cpm");
+    let out = with_db(&[
+        "model",
+        "export",
+        &model_id,
+        exported.to_str().unwrap(),
+        "--version",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let original = cryo_ml::Artefact::from_file_bytes(&std::fs::read(&trained).unwrap()).unwrap();
+    let round_trip =
+        cryo_ml::Artefact::from_file_bytes(&std::fs::read(&exported).unwrap()).unwrap();
+    assert_eq!(round_trip.body, original.body);
+    assert_eq!(
+        round_trip.envelope.body.sha256,
+        original.envelope.body.sha256
+    );
+    assert_eq!(
+        serde_json::to_value(&round_trip.envelope).unwrap(),
+        serde_json::to_value(&original.envelope).unwrap()
+    );
+    round_trip.open().unwrap();
+}
