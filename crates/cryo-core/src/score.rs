@@ -423,3 +423,86 @@ mod tests {
         assert!(unified_score(None, None, None, Context::General).is_none());
     }
 }
+
+/// Glass transition temperatures (°C) of common cryoprotectants, as CryoProtect v2's mixture Tg
+/// estimate tabulated them, keyed by a lower-case name fragment and the canonical SMILES of the
+/// small ones. Used only when no Tg model is in production; every use is flagged.
+pub const TG_REFERENCE_C: &[(&str, Option<&str>, f64)] = &[
+    ("dmso", Some("CS(C)=O"), -137.0),
+    ("dimethyl sulfoxide", None, -137.0),
+    ("glycerol", Some("OCC(O)CO"), -93.0),
+    ("ethylene glycol", Some("OCCO"), -128.0),
+    ("propylene glycol", Some("CC(O)CO"), -108.0),
+    ("1,2-propanediol", None, -108.0),
+    ("trehalose", None, 115.0),
+    ("sucrose", None, 65.0),
+    ("methanol", Some("CO"), -175.0),
+    ("formamide", Some("NC=O"), -113.0),
+    ("acetamide", Some("CC(N)=O"), -73.0),
+];
+
+/// Where a component's Tg in [`tg_fallback_estimate`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TgSource {
+    /// [`TG_REFERENCE_C`].
+    ReferenceTable,
+    /// −150 + 0.5·MW, the original's last resort.
+    MolecularWeightRule,
+}
+
+/// A component's reference Tg (°C): the table by SMILES or name, else −150 + 0.5·MW; `None`
+/// when neither is known.
+pub fn component_tg(
+    smiles: &str,
+    name: Option<&str>,
+    molecular_weight: Option<f64>,
+) -> Option<(f64, TgSource)> {
+    let name = name.map(str::to_lowercase);
+    TG_REFERENCE_C
+        .iter()
+        .find(|(fragment, table_smiles, _)| {
+            *table_smiles == Some(smiles) || name.as_deref().is_some_and(|n| n.contains(fragment))
+        })
+        .map(|(_, _, tg)| (*tg, TgSource::ReferenceTable))
+        .or_else(|| molecular_weight.map(|mw| (-150.0 + 0.5 * mw, TgSource::MolecularWeightRule)))
+}
+
+/// A mixture's Tg estimate: the molar-share-weighted mean of its components' reference values.
+pub fn tg_fallback_estimate(components: &[(f64, f64)]) -> Option<f64> {
+    let total: f64 = components.iter().map(|(share, _)| share).sum();
+    (total > 0.0).then(|| components.iter().map(|(s, tg)| s * tg).sum::<f64>() / total)
+}
+
+#[cfg(test)]
+mod tg_fallback_tests {
+    use super::*;
+
+    #[test]
+    fn table_then_name_then_molecular_weight() {
+        assert_eq!(
+            component_tg("OCC(O)CO", None, Some(92.09)),
+            Some((-93.0, TgSource::ReferenceTable))
+        );
+        assert_eq!(
+            component_tg("whatever", Some("D-(+)-Trehalose dihydrate"), None),
+            Some((115.0, TgSource::ReferenceTable))
+        );
+        assert_eq!(
+            component_tg("CCCCO", None, Some(74.12)),
+            Some((-150.0 + 37.06, TgSource::MolecularWeightRule))
+        );
+        assert_eq!(component_tg("CCCCO", None, None), None);
+    }
+
+    #[test]
+    fn mixture_estimate_weights_by_molar_share() {
+        // DMSO/EG 1:1 by mole: (−137 − 128)/2.
+        assert_eq!(
+            tg_fallback_estimate(&[(0.5, -137.0), (0.5, -128.0)]),
+            Some(-132.5)
+        );
+        assert_eq!(tg_fallback_estimate(&[]), None);
+    }
+}

@@ -156,6 +156,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(models::retry_job))
         .routes(routes!(models::job_events))
         .routes(routes!(models::predict))
+        .routes(routes!(models::predict_property))
         .routes(routes!(models::evaluate))
         .routes(routes!(
             routes::system::list_backups,

@@ -661,6 +661,15 @@ pub async fn predict(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<PredictRequest>,
 ) -> ApiResult<Json<PredictResponse>> {
+    Ok(Json(predict_with(&s, &caller, id, p).await?))
+}
+
+async fn predict_with(
+    s: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    p: PredictRequest,
+) -> ApiResult<PredictResponse> {
     let me = caller.require_user()?;
     let level = p.level.unwrap_or(0.9);
     if !(level > 0.0 && level < 1.0) {
@@ -764,7 +773,7 @@ pub async fn predict(
         }
     }
     tx.commit().await?;
-    Ok(Json(PredictResponse {
+    Ok(PredictResponse {
         model_id: id,
         property: model.property,
         version: answering.version,
@@ -777,7 +786,171 @@ pub async fn predict(
         }),
         feature_importance: top_importance(&loaded),
         predictions: results,
+    })
+}
+
+/// The property type the original's mixture predictions estimated from a table when no model
+/// existed.
+const TG_PROPERTY: &str = "Glass Transition Temperature";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TgComponentEstimate {
+    pub smiles: String,
+    pub name: Option<String>,
+    /// Molar share in the mixture.
+    pub share: f64,
+    pub tg_celsius: f64,
+    #[schema(value_type = String)]
+    pub source: cryo_core::score::TgSource,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TgReferenceEstimate {
+    pub tg_celsius: f64,
+    pub components: Vec<TgComponentEstimate>,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropertyPrediction {
+    pub property: String,
+    /// `model` (the visible model with a production version) or `reference_table` (Tg only,
+    /// when no model is in production: no interval, a rough estimate).
+    pub source: String,
+    pub prediction: Option<PredictResponse>,
+    pub reference_estimate: Option<TgReferenceEstimate>,
+}
+
+/// Predict a property with whichever visible model has a production version for it: the
+/// original's vitrification, Tg, membrane-protection and protein-stabilisation predictions are
+/// registry models of those property types. With no Tg model in production, a mixture's Tg is
+/// estimated from the reference table (molar-share-weighted), and flagged as such.
+#[utoipa::path(post, path = "/api/v1/models/by-property/{property}/predict", tag = "models", request_body = PredictRequest, security(("bearer" = [])),
+    responses((status = 200, body = PropertyPrediction), (status = 404), (status = 409), (status = 422)))]
+pub async fn predict_property(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(property): Path<String>,
+    ApiJson(p): ApiJson<PredictRequest>,
+) -> ApiResult<Json<PropertyPrediction>> {
+    caller.require_user()?;
+    if p.version.is_some() || p.alias.is_some() {
+        return Err(ApiError::validation(
+            "version",
+            "by property, the production version answers; use /api/v1/models/{id}/predict to name one",
+        ));
+    }
+    let mut tx = s.begin(&caller.identity).await?;
+    let candidates: Vec<Model> = repo::list_models(
+        &mut tx,
+        Some(&property),
+        cryo_db::repo::Page::new(None, None),
+    )
+    .await?
+    .into_iter()
+    .filter(|m| m.production_version.is_some())
+    .collect();
+    let mixture = p.mixture_id;
+    let estimate = match (candidates.len(), mixture) {
+        (0, Some(id)) if property == TG_PROPERTY => Some(tg_reference_estimate(&mut tx, id).await?),
+        _ => None,
+    };
+    tx.commit().await?;
+    if let Some(estimate) = estimate {
+        return Ok(Json(PropertyPrediction {
+            property,
+            source: "reference_table".into(),
+            prediction: None,
+            reference_estimate: Some(estimate),
+        }));
+    }
+    let model = match candidates.as_slice() {
+        [one] => one.id,
+        [] => {
+            return Err(ApiError::Conflict(format!(
+                "no visible model of {property:?} has a production version"
+            )));
+        }
+        many => {
+            let ids: Vec<String> = many
+                .iter()
+                .map(|m| format!("{} ({})", m.id, m.name))
+                .collect();
+            return Err(ApiError::Conflict(format!(
+                "several models of {property:?} are in production; name one: {}",
+                ids.join(", ")
+            )));
+        }
+    };
+    let prediction = predict_with(&s, &caller, model, p).await?;
+    Ok(Json(PropertyPrediction {
+        property,
+        source: "model".into(),
+        prediction: Some(prediction),
+        reference_estimate: None,
     }))
+}
+
+async fn tg_reference_estimate(tx: &mut Conn, mixture: Uuid) -> ApiResult<TgReferenceEstimate> {
+    use cryo_core::units::{CompoundProps, Concentration, molar_shares};
+    cryo_db::repo::science::get_mixture(tx, mixture)
+        .await?
+        .ok_or(ApiError::NotFound { what: "mixture" })?;
+    let components = cryo_db::repo::science::components(tx, mixture).await?;
+    let parsed = components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let unit = c.concentration_unit.parse().map_err(|e| {
+                ApiError::validation(
+                    format!("components[{i}].concentration_unit"),
+                    format!("{e}"),
+                )
+            })?;
+            let concentration = Concentration::new(c.concentration, unit).map_err(|e| {
+                ApiError::validation(format!("components[{i}].concentration"), e.to_string())
+            })?;
+            Ok((
+                concentration,
+                CompoundProps {
+                    molar_mass: c.molecular_weight,
+                    density: c.density_g_per_ml,
+                },
+            ))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let shares = molar_shares(&parsed).map_err(|e| {
+        ApiError::validation("components", format!("units cannot be reconciled: {e}"))
+    })?;
+    let mut out = Vec::with_capacity(components.len());
+    for (c, share) in components.iter().zip(shares) {
+        let (tg, source) = cryo_core::score::component_tg(
+            &c.canonical_smiles,
+            c.molecule_name.as_deref(),
+            c.molecular_weight,
+        )
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "no Tg model in production, and {} is neither in the reference table nor has a molecular weight",
+                c.canonical_smiles
+            ))
+        })?;
+        out.push(TgComponentEstimate {
+            smiles: c.canonical_smiles.clone(),
+            name: c.molecule_name.clone(),
+            share,
+            tg_celsius: tg,
+            source,
+        });
+    }
+    let pairs: Vec<(f64, f64)> = out.iter().map(|c| (c.share, c.tg_celsius)).collect();
+    let tg = cryo_core::score::tg_fallback_estimate(&pairs)
+        .ok_or_else(|| ApiError::Conflict("the mixture has no components".into()))?;
+    Ok(TgReferenceEstimate {
+        tg_celsius: tg,
+        components: out,
+        note: "No Tg model is in production: a molar-share-weighted mean of tabulated component values (−150 + 0.5·MW when a component is not tabulated). No interval; train and promote a Tg model for a calibrated prediction.".into(),
+    })
 }
 
 fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput>> {

@@ -636,6 +636,72 @@ async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
     assert!(answered["predictions"][0]["value"].is_number());
 }
 
+#[tokio::test]
+async fn without_a_tg_model_a_mixture_tg_comes_from_the_reference_table_and_says_so() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 0, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let mut ids = Vec::new();
+    for smiles in ["CS(C)=O", "OCCO"] {
+        let m = call(
+            app,
+            "POST",
+            "/api/v1/molecules",
+            Some(&alice.token),
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        ids.push(m.json()["molecule"]["id"].as_str().unwrap().to_string());
+    }
+    let mixture = call(
+        app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&alice.token),
+        Some(json!({ "name": "DMSO/EG 1:1", "components": [
+            { "molecule_id": ids[0], "concentration": 0.5, "unit": "mol_fraction" },
+            { "molecule_id": ids[1], "concentration": 0.5, "unit": "mol_fraction" }
+        ] })),
+    )
+    .await;
+    assert_eq!(mixture.status, StatusCode::CREATED, "{}", mixture.text);
+    let mixture_id = mixture.json()["mixture"]["id"]
+        .as_str()
+        .or(mixture.json()["id"].as_str())
+        .unwrap()
+        .to_string();
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/models/by-property/Glass%20Transition%20Temperature/predict",
+        Some(&alice.token),
+        Some(json!({ "mixture_id": mixture_id })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["source"], "reference_table");
+    assert_eq!(v["reference_estimate"]["tg_celsius"], -132.5);
+    assert_eq!(
+        v["reference_estimate"]["components"][0]["source"],
+        "reference_table"
+    );
+    // Other properties have no table: a clear refusal.
+    let none = call(
+        app,
+        "POST",
+        "/api/v1/models/by-property/Vitrification%20Tendency/predict",
+        Some(&alice.token),
+        Some(json!({ "mixture_id": mixture_id })),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
+}
+
 /// 40 small molecules of FreeSolv (Mobley & Guthrie 2014): SMILES and measured hydration free
 /// energy (kcal/mol).
 const FREESOLV_40: &[(&str, f64)] = &[

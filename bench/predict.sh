@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Prediction latency and throughput through the HTTP API (issue goal: p99 under 10 ms for one
+# SMILES with a 100-tree forest, 8 concurrent clients, on this machine).
+#
+# Creates `cryo_bench_predict` on the PostgreSQL server at BENCH_ADMIN_URL (default
+# postgres://postgres@127.0.0.1:5432/postgres), loads FreeSolv (642 molecules with measured
+# hydration free energy) as one user's experiments, trains a 100-tree random forest on RDKit
+# descriptors with CV+ intervals through the job API, promotes it, and then measures:
+#   1. single-SMILES predict: 8 concurrent clients for SECONDS (p50/p90/p99 latency, req/s);
+#   2. batch predict: 1,000 SMILES per request, one client (molecules/s).
+# Usage: bench/predict.sh [SECONDS]   (default 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-15}"
+admin="${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+db_url="${admin%/*}/cryo_bench_predict"
+scripts/fetch-datasets.sh data/public > /dev/null
+cargo build --release --locked -q -p cryo-cli --example loadgen --bin cryoprotect
+bin=target/release/cryoprotect
+loadgen=target/release/examples/loadgen
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" -c "CREATE DATABASE cryo_bench_predict"
+export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups" CRYOPROTECT_LOG_FILTER=warn
+"$bin" db bootstrap > /dev/null
+"$bin" db migrate > /dev/null
+"$bin" serve --port 0 > "$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.2; done
+base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
+api() { curl -sf -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
+
+reg=$(curl -sf -H 'content-type: application/json' "$base/api/v1/auth/register" \
+  -d '{"email":"bench@lab.example","password":"correct horse battery","display_name":"Bench"}')
+token=$(jq -r .access_token <<<"$reg")
+user=$(jq -r .user.id <<<"$reg")
+
+echo "loading FreeSolv as $user's experiments..."
+psql "$db_url" -q -v user="$user" -v csv="$PWD/data/public/freesolv.csv" <<'SQL'
+CREATE TEMP TABLE freesolv (iupac text, smiles text, expt double precision, calc double precision);
+\set copy '\\copy freesolv FROM ' :'csv' ' WITH (FORMAT csv, HEADER true)'
+:copy
+SET ROLE service_role;
+SET request.jwt.claims = '{"role": "service_role"}';
+INSERT INTO molecules (canonical_smiles, name, created_by)
+    SELECT DISTINCT ON (smiles) smiles, iupac, :'user'::uuid FROM freesolv ORDER BY smiles;
+INSERT INTO experiments (molecule_id, property_type_id, numeric_value, created_by)
+    SELECT m.id, t.id, f.expt, :'user'::uuid
+    FROM freesolv f JOIN molecules m ON m.canonical_smiles = f.smiles
+    CROSS JOIN property_types t WHERE t.name = 'Hydration Free Energy';
+SQL
+
+model=$(api "$base/api/v1/models" -d '{"name":"FreeSolv forest","property":"Hydration Free Energy"}' | jq -r .id)
+job=$(api "$base/api/v1/models/$model/train" \
+  -d '{"algorithm":"random_forest","params":{"n_trees":100},"features":"rdkit","conformal":"cv-plus"}' | jq -r .id)
+started=$(date +%s.%N)
+while :; do
+  state=$(api "$base/api/v1/models/jobs/$job" | jq -r .state)
+  [[ $state == succeeded ]] && break
+  [[ $state == failed || $state == cancelled ]] && { api "$base/api/v1/models/jobs/$job"; exit 1; }
+  sleep 0.5
+done
+train_s=$(echo "$(date +%s.%N) - $started" | bc)
+api "$base/api/v1/models/$model/promote" -d '{"version":1}' > /dev/null
+
+echo '{"smiles":"OCC(O)CO","level":0.9}' > "$work/single.json"
+python3 - "$work/batch.json" <<'PY'
+import csv, json, sys
+smiles = [r["smiles"] for r in csv.DictReader(open("data/public/freesolv.csv"))]
+batch = [{"smiles": smiles[i % len(smiles)]} for i in range(1000)]
+json.dump({"inputs": batch, "level": 0.9}, open(sys.argv[1], "w"))
+PY
+api "$base/api/v1/models/$model/predict" -d @"$work/single.json" > /dev/null # warm the model cache
+single=$("$loadgen" "$base/api/v1/models/$model/predict" "$token" "$work/single.json" 8 "$seconds")
+batch=$("$loadgen" "$base/api/v1/models/$model/predict" "$token" "$work/batch.json" 1 "$seconds")
+echo
+echo "training (642 molecules, 43 descriptors, 100 trees, 5-fold CV + CV+ calibration): ${train_s} s"
+jq -r '"single SMILES, \(.concurrency) clients: \(.requests) requests, \(.failures) failed, \(.requests_per_second|floor) req/s, p50 \(.p50_ms*100|round/100) ms, p90 \(.p90_ms*100|round/100) ms, p99 \(.p99_ms*100|round/100) ms"' <<<"$single"
+jq -r '"batch of 1000 SMILES, 1 client: \(.requests) requests, \(.failures) failed, \(.requests_per_second*1000|floor) molecules/s, p50 \(.p50_ms|round) ms per batch"' <<<"$batch"
