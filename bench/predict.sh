@@ -6,7 +6,8 @@
 # postgres://postgres@127.0.0.1:5432/postgres), loads FreeSolv (642 molecules with measured
 # hydration free energy) as one user's experiments, trains a 100-tree random forest on RDKit
 # descriptors with CV+ intervals through the job API, promotes it, and then measures:
-#   1. single-SMILES predict: 8 concurrent clients for SECONDS (p50/p90/p99 latency, req/s);
+#   1. single-SMILES predict: one client, then 8 concurrent clients, for SECONDS each
+#      (p50/p90/p99 latency, req/s; the load generator shares the machine's 2 cores);
 #   2. batch predict: 1,000 SMILES per request, one client (molecules/s).
 # Usage: bench/predict.sh [SECONDS]   (default 15)
 set -euo pipefail
@@ -27,8 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" -c "CREATE DATABASE cryo_bench_predict"
-export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups" CRYOPROTECT_LOG_FILTER=warn
-"$bin" db bootstrap > /dev/null
+export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups"
+api_password=$("$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
+[[ -n $api_password ]] || { echo "bench: db bootstrap printed no API password" >&2; exit 1; }
+export DATABASE_API_URL="postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}"
 "$bin" db migrate > /dev/null
 "$bin" serve --port 0 > "$work/serve.log" 2>&1 &
 server_pid=$!
@@ -44,6 +47,7 @@ user=$(jq -r .user.id <<<"$reg")
 echo "loading FreeSolv as $user's experiments..."
 psql "$db_url" -q -v user="$user" -v csv="$PWD/data/public/freesolv.csv" <<'SQL'
 CREATE TEMP TABLE freesolv (iupac text, smiles text, expt double precision, calc double precision);
+GRANT SELECT ON freesolv TO service_role;
 \set copy '\\copy freesolv FROM ' :'csv' ' WITH (FORMAT csv, HEADER true)'
 :copy
 SET ROLE service_role;
@@ -58,7 +62,7 @@ SQL
 
 model=$(api "$base/api/v1/models" -d '{"name":"FreeSolv forest","property":"Hydration Free Energy"}' | jq -r .id)
 job=$(api "$base/api/v1/models/$model/train" \
-  -d '{"algorithm":"random_forest","params":{"n_trees":100},"features":"rdkit","conformal":"cv-plus"}' | jq -r .id)
+  -d "{\"algorithm\":\"random_forest\",\"params\":{\"n_trees\":100},\"features\":\"rdkit\",\"conformal\":\"${CONFORMAL:-cv-plus}\"}" | jq -r .id)
 started=$(date +%s.%N)
 while :; do
   state=$(api "$base/api/v1/models/jobs/$job" | jq -r .state)
@@ -77,9 +81,18 @@ batch = [{"smiles": smiles[i % len(smiles)]} for i in range(1000)]
 json.dump({"inputs": batch, "level": 0.9}, open(sys.argv[1], "w"))
 PY
 api "$base/api/v1/models/$model/predict" -d @"$work/single.json" > /dev/null # warm the model cache
+serial=$("$loadgen" "$base/api/v1/models/$model/predict" "$token" "$work/single.json" 1 "$seconds")
+# BENCH_PERF=FILE records a CPU profile of the server during the concurrent run.
+perf_pid=""
+if [[ -n ${BENCH_PERF:-} ]]; then
+  perf record -q -F 499 -g -p "$server_pid" -o "$BENCH_PERF" -- sleep "$seconds" 2>/dev/null &
+  perf_pid=$!
+fi
 single=$("$loadgen" "$base/api/v1/models/$model/predict" "$token" "$work/single.json" 8 "$seconds")
+[[ -n $perf_pid ]] && wait "$perf_pid"
 batch=$("$loadgen" "$base/api/v1/models/$model/predict" "$token" "$work/batch.json" 1 "$seconds")
 echo
 echo "training (642 molecules, 43 descriptors, 100 trees, 5-fold CV + CV+ calibration): ${train_s} s"
+jq -r '"single SMILES, \(.concurrency) client: \(.requests_per_second|floor) req/s, p50 \(.p50_ms*100|round/100) ms, p99 \(.p99_ms*100|round/100) ms"' <<<"$serial"
 jq -r '"single SMILES, \(.concurrency) clients: \(.requests) requests, \(.failures) failed, \(.requests_per_second|floor) req/s, p50 \(.p50_ms*100|round/100) ms, p90 \(.p90_ms*100|round/100) ms, p99 \(.p99_ms*100|round/100) ms"' <<<"$single"
 jq -r '"batch of 1000 SMILES, 1 client: \(.requests) requests, \(.failures) failed, \(.requests_per_second*1000|floor) molecules/s, p50 \(.p50_ms|round) ms per batch"' <<<"$batch"

@@ -4,7 +4,7 @@
 //! helper could not read or write anything.
 
 use crate::DbError;
-use sqlx::{Executor, PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// The database role a request runs as.
@@ -22,14 +22,6 @@ impl DbRole {
             DbRole::Anon => "anon",
             DbRole::Authenticated => "authenticated",
             DbRole::ServiceRole => "service_role",
-        }
-    }
-
-    fn set_role(self) -> &'static str {
-        match self {
-            DbRole::Anon => "SET LOCAL ROLE anon",
-            DbRole::Authenticated => "SET LOCAL ROLE authenticated",
-            DbRole::ServiceRole => "SET LOCAL ROLE service_role",
         }
     }
 }
@@ -83,15 +75,16 @@ pub async fn begin(
     Ok(tx)
 }
 
-/// Switch an open transaction to `identity` (both settings end with the transaction).
+/// Switch an open transaction to `identity` (both settings end with the transaction). One round
+/// trip: `set_config('role', …, true)` is `SET LOCAL ROLE`, with the same membership check.
 pub async fn act_as(
     tx: &mut Transaction<'_, Postgres>,
     identity: &Identity,
 ) -> Result<(), DbError> {
-    sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+    sqlx::query("SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)")
         .bind(identity.claims())
+        .bind(identity.role.as_str())
         .execute(&mut **tx)
         .await?;
-    tx.execute(identity.role.set_role()).await?;
     Ok(())
 }

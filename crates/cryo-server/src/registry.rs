@@ -318,23 +318,70 @@ pub struct PredictInput {
     pub mixture_id: Option<Uuid>,
 }
 
+/// The feature rows of many inputs, each or a message naming its problem. SMILES are featurised
+/// in parallel off the async threads; molecules and mixtures are read as the caller.
+pub async fn featurise_all(
+    conn: &mut Conn,
+    layout: Layout,
+    inputs: &[PredictInput],
+) -> ApiResult<Vec<Result<Vec<f64>, String>>> {
+    let mut rows: Vec<Option<Result<Vec<f64>, String>>> = Vec::with_capacity(inputs.len());
+    let mut smiles: Vec<(usize, String)> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        match (&input.smiles, input.molecule_id, input.mixture_id) {
+            (Some(s), None, None) => {
+                smiles.push((i, s.clone()));
+                rows.push(None);
+            }
+            _ => rows.push(Some(featurise(conn, layout, input).await?)),
+        }
+    }
+    let computed: Vec<(usize, Result<Vec<f64>, String>)> = if smiles.len() > 4 {
+        tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            smiles
+                .into_par_iter()
+                .map(|(i, s)| (i, smiles_row(layout, &s)))
+                .collect()
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("featurisation task: {e}")))?
+    } else {
+        smiles
+            .into_iter()
+            .map(|(i, s)| (i, smiles_row(layout, &s)))
+            .collect()
+    };
+    for (i, row) in computed {
+        rows[i] = Some(row);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("not featurised".into())))
+        .collect())
+}
+
+fn molecule_row_for(layout: Layout, mol: &Molecule) -> ApiResult<Vec<f64>> {
+    Ok(match layout {
+        Layout::MixtureAware(set) => training::molecule_row(set, mol)?,
+        Layout::MoleculesOnly(set) => set.compute(mol)?,
+    })
+}
+
+fn smiles_row(layout: Layout, smiles: &str) -> Result<Vec<f64>, String> {
+    let mol = Molecule::from_smiles(smiles).map_err(|e| format!("smiles: {e}"))?;
+    molecule_row_for(layout, &mol).map_err(|e| format!("smiles: {e}"))
+}
+
 /// The feature row of one input, or a message naming the problem.
 pub async fn featurise(
     conn: &mut Conn,
     layout: Layout,
     input: &PredictInput,
 ) -> ApiResult<Result<Vec<f64>, String>> {
-    let molecule_row = |mol: &Molecule| -> ApiResult<Vec<f64>> {
-        Ok(match layout {
-            Layout::MixtureAware(set) => training::molecule_row(set, mol)?,
-            Layout::MoleculesOnly(set) => set.compute(mol)?,
-        })
-    };
+    let molecule_row = |mol: &Molecule| molecule_row_for(layout, mol);
     match (&input.smiles, input.molecule_id, input.mixture_id) {
-        (Some(smiles), None, None) => match Molecule::from_smiles(smiles) {
-            Ok(mol) => Ok(Ok(molecule_row(&mol)?)),
-            Err(e) => Ok(Err(format!("smiles: {e}"))),
-        },
+        (Some(smiles), None, None) => Ok(smiles_row(layout, smiles)),
         (None, Some(id), None) => {
             let Some(m) = cryo_db::repo::science::get_molecule(conn, id).await? else {
                 return Ok(Err(format!("molecule {id} not found")));

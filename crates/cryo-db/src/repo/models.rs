@@ -39,6 +39,8 @@ const MODEL_SELECT: &str = "SELECT m.id, m.name, t.name AS property, m.descripti
 pub struct ModelVersion {
     pub id: Uuid,
     pub model_id: Uuid,
+    /// The property type its model predicts.
+    pub property: String,
     pub version: i64,
     /// none, staging, production or archived.
     pub stage: String,
@@ -61,7 +63,9 @@ pub struct ModelVersion {
     pub created_at: OffsetDateTime,
 }
 
-const VERSION_SELECT: &str = "SELECT v.id, v.model_id, v.version, v.stage, v.algorithm, v.format, v.cv_rmse,
+const VERSION_SELECT: &str = "SELECT v.id, v.model_id,
+        (SELECT t.name FROM models m JOIN property_types t ON t.id = m.property_type_id WHERE m.id = v.model_id) AS property,
+        v.version, v.stage, v.algorithm, v.format, v.cv_rmse,
         v.artifact_sha256, octet_length(v.artifact)::bigint AS artifact_bytes, v.envelope,
         coalesce((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
         v.last_production_at, v.created_by, v.created_at

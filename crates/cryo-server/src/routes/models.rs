@@ -6,7 +6,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::registry::{Loaded, PredictInput, TrainRequest, featurise};
+use crate::registry::{Loaded, PredictInput, TrainRequest, featurise, featurise_all};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -688,16 +688,17 @@ async fn predict_with(
         }
     };
     let mut tx = s.begin(&caller.identity).await?;
-    let model = visible_model(&mut tx, id).await?;
-    let version = repo::resolve_version(&mut tx, id, &which)
-        .await?
-        .ok_or_else(|| match &which {
+    // One query on the hot path; the model itself is read only to explain a miss.
+    let Some(version) = repo::resolve_version(&mut tx, id, &which).await? else {
+        let model = visible_model(&mut tx, id).await?;
+        return Err(match &which {
             VersionRef::Production => ApiError::Conflict(format!(
                 "model {:?} has no production version; promote one or name a version",
                 model.name
             )),
             _ => ApiError::NotFound { what: VERSION },
-        })?;
+        });
+    };
     let (loaded, fallback) = match s.registry.load(&mut tx, &version).await {
         Ok(l) => (l, None),
         Err(e)
@@ -719,8 +720,8 @@ async fn predict_with(
 
     let mut rows = Vec::with_capacity(inputs.len());
     let mut results: Vec<PredictionResult> = Vec::with_capacity(inputs.len());
-    for (index, input) in inputs.iter().enumerate() {
-        let row = featurise(&mut tx, loaded.layout, input).await?;
+    let featurised = featurise_all(&mut tx, loaded.layout, &inputs).await?;
+    for ((index, input), row) in inputs.iter().enumerate().zip(featurised) {
         let error = row.as_ref().err().cloned();
         if let Ok(r) = row {
             rows.push((index, r));
@@ -758,7 +759,7 @@ async fn predict_with(
                 me,
                 NewPrediction {
                     subject,
-                    property: &model.property,
+                    property: &version.property,
                     method: "CryoProtect Model",
                     method_version: "1",
                     value,
@@ -775,7 +776,7 @@ async fn predict_with(
     tx.commit().await?;
     Ok(PredictResponse {
         model_id: id,
-        property: model.property,
+        property: version.property.clone(),
         version: answering.version,
         version_id: answering.id,
         algorithm: answering.algorithm.clone(),

@@ -95,8 +95,17 @@ async fn openapi_document_and_offline_docs_page_are_served() {
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     assert!(doc["paths"]["/api/v1/models/{id}/predict"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/models/jobs/{job_id}"]["get"].is_object());
-    assert!(paths.iter().filter(|p| p.starts_with("/api/v1/models")).count() >= 14);
-    assert!(!paths.iter().any(|p| p.contains("/api/v1/api/")), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("/api/v1/models"))
+            .count()
+            >= 14
+    );
+    assert!(
+        !paths.iter().any(|p| p.contains("/api/v1/api/")),
+        "{paths:?}"
+    );
 
     let page = get(&app, "/api/docs/").await;
     assert_eq!(page.status, StatusCode::OK);
