@@ -100,6 +100,13 @@ async fn run(state: &AppState, worker: &str, job: Job) {
         Outcome::Failed(e) => ("failed", Some(e.as_str()), None),
     };
     let seconds = started.elapsed().as_secs_f64();
+    state
+        .metrics
+        .training_jobs_finished
+        .get_or_create(&crate::metrics::StateLabel {
+            state: label.into(),
+        })
+        .inc();
     match &outcome {
         Outcome::Failed(e) => {
             tracing::warn!(job = %job.id, seconds, error = %e, "training job failed")

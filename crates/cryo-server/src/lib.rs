@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod health_view;
 pub mod jobs;
+pub mod metrics;
 pub mod model_view;
 pub mod registry;
 pub mod request_id;
@@ -179,7 +180,9 @@ pub fn router(state: AppState) -> Router {
     let server = &state.settings.server;
     let timeout = server.request_timeout;
     let body_limit = server.body_limit_bytes;
-    api.with_state(state)
+    let metrics = state.metrics.clone();
+    api.route("/metrics", axum::routing::get(metrics::render))
+        .with_state(state)
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .fallback(error::not_found_fallback)
         .layer(TimeoutLayer::with_status_code(
@@ -205,6 +208,11 @@ pub fn router(state: AppState) -> Router {
                 )
                 .on_failure(()),
         )
+        // Outermost but one: counts every request once, whatever happens inside.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 

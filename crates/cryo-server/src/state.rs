@@ -22,6 +22,7 @@ pub struct AppState {
     pub registry: Arc<crate::registry::Registry>,
     /// Woken when a training job is queued, so an idle worker starts at once.
     pub jobs: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -32,6 +33,7 @@ impl AppState {
         Ok(AppState {
             registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
             jobs: Arc::default(),
+            metrics: Arc::default(),
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),
@@ -51,7 +53,61 @@ impl AppState {
         &self,
         identity: &Identity,
     ) -> Result<Transaction<'static, Postgres>, ApiError> {
-        Ok(cryo_db::identity::begin(&self.pool, identity).await?)
+        let started = Instant::now();
+        match cryo_db::identity::begin(&self.pool, identity).await {
+            Ok(tx) => {
+                self.metrics
+                    .db_acquire
+                    .observe(started.elapsed().as_secs_f64());
+                Ok(tx)
+            }
+            Err(e) => {
+                self.metrics.db_acquire_failures.inc();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Samples what `/metrics` reports by reading rather than counting: the pool, a database
+    /// probe, the last backup, the process.
+    pub async fn sample_for_scrape(&self) {
+        let m = &self.metrics;
+        let (size, idle) = (i64::from(self.pool.size()), self.pool.num_idle() as i64);
+        m.db_pool_connections
+            .get_or_create(&crate::metrics::StateLabel {
+                state: "idle".into(),
+            })
+            .set(idle);
+        m.db_pool_connections
+            .get_or_create(&crate::metrics::StateLabel {
+                state: "in_use".into(),
+            })
+            .set(size - idle);
+        m.db_pool_max
+            .set(i64::from(self.pool.options().get_max_connections()));
+        let started = Instant::now();
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await;
+        let up = matches!(probe, Ok(Ok(_)));
+        m.db_up.set(i64::from(up));
+        if up {
+            m.db_ping_seconds.set(started.elapsed().as_secs_f64());
+        }
+        if let Some(admin) = &self.admin {
+            let b = admin.status();
+            m.backup_last_success.set(
+                b.last_success_at
+                    .map_or(0.0, |t| t.unix_timestamp_nanos() as f64 / 1e9),
+            );
+            m.backup_duration
+                .set(b.last_duration_seconds.unwrap_or(0.0));
+            m.backup_size.set(b.last_size_bytes.unwrap_or(0) as f64);
+            m.backup_failing.set(i64::from(b.last_error.is_some()));
+        }
+        m.sample_process();
     }
 
     pub async fn ensure_external_user(

@@ -69,6 +69,8 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
     let workers = cryo_server::jobs::spawn_workers(&state, state.settings.models.workers);
+    let sampler =
+        cryo_server::metrics::spawn_sampler(state.clone(), std::time::Duration::from_secs(30));
     let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
     if let Some(task) = scheduler {
@@ -79,6 +81,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     for worker in workers {
         worker.abort();
     }
+    sampler.abort();
     tracing::info!("HTTP server stopped; shutting down the database");
     db.shutdown().await?;
     served?;

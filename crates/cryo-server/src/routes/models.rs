@@ -671,6 +671,7 @@ async fn predict_with(
     p: PredictRequest,
 ) -> ApiResult<PredictResponse> {
     let me = caller.require_user()?;
+    let started = std::time::Instant::now();
     let level = p.level.unwrap_or(0.9);
     if !(level > 0.0 && level < 1.0) {
         return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
@@ -774,6 +775,16 @@ async fn predict_with(
         }
     }
     tx.commit().await?;
+    let answered = results.iter().filter(|r| r.value.is_some()).count() as u64;
+    s.metrics
+        .predictions
+        .get_or_create(&crate::metrics::PropertyLabel {
+            property: version.property.clone(),
+        })
+        .inc_by(answered);
+    s.metrics
+        .prediction_duration
+        .observe(started.elapsed().as_secs_f64());
     Ok(PredictResponse {
         model_id: id,
         property: version.property.clone(),

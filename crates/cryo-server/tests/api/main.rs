@@ -4,6 +4,7 @@
 mod auth;
 mod health;
 mod helpers;
+mod metrics;
 mod models;
 mod science;
 mod system;

@@ -1,0 +1,132 @@
+//! `/metrics`: every request counted exactly once, and the in-progress gauge back at zero after
+//! successes, errors and a client that went away mid-request.
+
+use crate::helpers::{call, get, settings};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cryo_server::AppState;
+use cryo_testkit::TestDb;
+use tower::ServiceExt;
+
+/// The value of the sample whose name and labels are exactly `series`, or 0 when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn requests_are_counted_once_and_nothing_stays_in_progress() {
+    let db = TestDb::new().await;
+    let state = AppState::new(db.api_pool().await, settings()).unwrap();
+    let app = cryo_server::router(state);
+
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/health/live").await.status, StatusCode::OK);
+    }
+    assert_eq!(
+        get(&app, "/no/such/route").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let unauthorised = call(&app, "GET", "/api/v1/auth/me", None, None).await;
+    assert_eq!(unauthorised.status, StatusCode::UNAUTHORIZED);
+    let invalid = call(
+        &app,
+        "POST",
+        "/api/v1/scoring/molecule",
+        None,
+        Some(serde_json::json!({ "smiles": "C1CC" })),
+    )
+    .await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.text
+    );
+
+    // A client that sends half a body and disconnects: the handler never answers.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+    tx.send(Ok(axum::body::Bytes::from_static(b"{\"smiles\": ")))
+        .await
+        .unwrap();
+    let stream = tokio_stream_from(rx);
+    let req = Request::post("/api/v1/scoring/molecule")
+        .header("content-type", "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let pending = app.clone().oneshot(req);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), pending)
+            .await
+            .is_err(),
+        "the request waits for the rest of its body"
+    );
+    drop(tx);
+
+    let text = get(&app, "/metrics").await.text;
+    let count = |labels: &str| {
+        sample(
+            &text,
+            &format!("cryoprotect_http_requests_total{{{labels}}}"),
+        )
+    };
+    assert_eq!(
+        count(r#"method="GET",route="/health/live",status="200""#),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(count(r#"method="GET",route="unmatched",status="404""#), 1.0);
+    assert_eq!(
+        count(r#"method="GET",route="/api/v1/auth/me",status="401""#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"method="POST",route="/api/v1/scoring/molecule",status="422""#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"method="POST",route="/api/v1/scoring/molecule",status="499""#),
+        1.0
+    );
+    let total: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("cryoprotect_http_requests_total{") && !l.contains("route=\"/metrics\"")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(total, 7.0, "seven requests, each counted once: {text}");
+    assert_eq!(
+        sample(
+            &text,
+            r#"cryoprotect_http_request_duration_seconds_count{method="GET",route="/health/live",status="200"}"#
+        ),
+        3.0
+    );
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("cryoprotect_http_requests_in_progress{"))
+    {
+        let in_progress: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        let scraping = line.contains("route=\"/metrics\"");
+        assert_eq!(in_progress, if scraping { 1.0 } else { 0.0 }, "{line}");
+    }
+    // Sampled at scrape time: the database answers, the pool and the process are reported.
+    assert_eq!(sample(&text, "cryoprotect_db_up"), 1.0);
+    assert!(sample(&text, "process_resident_memory_bytes") > 0.0);
+    assert!(sample(&text, "process_open_fds") > 0.0);
+    assert!(text.contains("cryoprotect_db_pool_connections{state=\"idle\"}"));
+}
+
+/// A body stream fed by a channel (no extra crate needed).
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
