@@ -23,6 +23,8 @@ pub struct AppState {
     /// Woken when a training job is queued, so an idle worker starts at once.
     pub jobs: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Set once startup checks have passed (`/health/startup`).
+    pub started: Arc<std::sync::atomic::AtomicBool>,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -34,6 +36,7 @@ impl AppState {
             registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
             jobs: Arc::default(),
             metrics: Arc::default(),
+            started: Arc::default(),
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),

@@ -101,6 +101,199 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
     )
 }
 
+/// Startup finished: the database answered and the schema was current at least once since this
+/// process started (for orchestrators' startup probes; afterwards readiness takes over).
+#[utoipa::path(get, path = "/health/startup", tag = "health",
+    responses(
+        (status = 200, description = "Started", body = Readiness),
+        (status = 503, description = "Still starting", body = Readiness)))]
+pub async fn startup(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    use std::sync::atomic::Ordering;
+    if state.started.load(Ordering::Relaxed) {
+        return (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ready",
+                checks: Vec::new(),
+            }),
+        );
+    }
+    let (code, body) = ready(State(state.clone())).await;
+    if code == StatusCode::OK {
+        state.started.store(true, Ordering::Relaxed);
+    }
+    (code, body)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dependency {
+    pub name: String,
+    /// `ok`, `warning` or `failed`.
+    pub status: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, `degraded` (a warning somewhere) or `failing` (not ready: 503).
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_seconds: u64,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// Every dependency with its state: database and migrations (as readiness), the model
+/// registry (every production version loads and matches its checksum), backup age, and free
+/// space where data and backups are written. 503 when not ready; warnings make it `degraded`.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses(
+        (status = 200, description = "Serving (possibly degraded)", body = Health),
+        (status = 503, description = "Not ready", body = Health)))]
+pub async fn overall(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (ready_code, readiness) = ready(State(state.clone())).await;
+    let mut deps: Vec<Dependency> = readiness
+        .0
+        .checks
+        .into_iter()
+        .map(|c| Dependency {
+            name: c.name.into(),
+            status: if c.status == "ok" { "ok" } else { "failed" },
+            detail: c.detail,
+        })
+        .collect();
+    if ready_code == StatusCode::OK {
+        deps.push(model_registry(&state).await);
+    }
+    if let Some(admin) = &state.admin {
+        let b = admin.status();
+        deps.push(Dependency {
+            name: "backups".into(),
+            status: if b.health == "ok" { "ok" } else { "warning" },
+            detail: match (b.age_hours, &b.last_error) {
+                (_, Some(e)) => format!("last attempt failed: {e}"),
+                (Some(h), None) => format!(
+                    "last good backup {h:.1} h ago (warning after {} h)",
+                    b.warn_after_hours
+                ),
+                (None, None) => "no good backup yet".into(),
+            },
+        });
+    }
+    let s = &state.settings;
+    let mut folders = vec![("disk:backups", s.backup.dir.clone())];
+    if s.database.url.is_none() {
+        folders.push(("disk:data", s.database.data_dir.clone()));
+    }
+    for (name, dir) in folders {
+        deps.push(disk(name, &dir));
+    }
+    let status = if ready_code != StatusCode::OK {
+        "failing"
+    } else if deps.iter().any(|d| d.status != "ok") {
+        "degraded"
+    } else {
+        "ok"
+    };
+    (
+        ready_code,
+        Json(Health {
+            status,
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_seconds: state.started_at.elapsed().as_secs(),
+            dependencies: deps,
+        }),
+    )
+}
+
+/// Loads every production version (through the registry's cache, so the bytes are read and
+/// checked once per version).
+async fn model_registry(state: &AppState) -> Dependency {
+    let outcome = async {
+        let mut tx = state
+            .begin(&cryo_db::Identity::service())
+            .await
+            .map_err(|e| e.to_string())?;
+        let ids: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+            "SELECT model_id, version FROM model_versions WHERE stage = 'production'",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut broken = Vec::new();
+        for (model, version) in &ids {
+            let row = cryo_db::repo::models::get_version(&mut tx, *model, *version)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(v) = row
+                && let Err(e) = state.registry.load(&mut tx, &v).await
+            {
+                broken.push(format!("model {model} version {version}: {e}"));
+            }
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((ids.len(), broken))
+    }
+    .await;
+    match outcome {
+        Ok((n, broken)) if broken.is_empty() => Dependency {
+            name: "model_registry".into(),
+            status: "ok",
+            detail: format!("{n} production versions load"),
+        },
+        Ok((n, broken)) => Dependency {
+            name: "model_registry".into(),
+            status: "warning",
+            detail: format!(
+                "{} of {n} production versions cannot load: {}",
+                broken.len(),
+                broken.join("; ")
+            ),
+        },
+        Err(e) => Dependency {
+            name: "model_registry".into(),
+            status: "warning",
+            detail: e,
+        },
+    }
+}
+
+/// Free space where `dir` lives (its nearest existing ancestor): warning under 10 % or 1 GiB,
+/// failed under 2 %.
+fn disk(name: &str, dir: &std::path::Path) -> Dependency {
+    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
+    match nix::sys::statvfs::statvfs(existing) {
+        Ok(v) => {
+            let block = v.fragment_size() as f64;
+            let free = v.blocks_available() as f64 * block;
+            let total = (v.blocks() as f64 * block).max(1.0);
+            let share = free / total;
+            let status = if share < 0.02 {
+                "failed"
+            } else if share < 0.10 || free < 1024.0 * 1024.0 * 1024.0 {
+                "warning"
+            } else {
+                "ok"
+            };
+            Dependency {
+                name: name.into(),
+                status,
+                detail: format!(
+                    "{:.1} GiB free of {:.1} GiB ({:.0} %) at {}",
+                    free / 1073741824.0,
+                    total / 1073741824.0,
+                    share * 100.0,
+                    existing.display()
+                ),
+            }
+        }
+        Err(e) => Dependency {
+            name: name.into(),
+            status: "warning",
+            detail: format!("cannot read free space at {}: {e}", existing.display()),
+        },
+    }
+}
+
 async fn timed(
     name: &'static str,
     check: impl std::future::Future<Output = Result<String, String>>,

@@ -130,3 +130,52 @@ fn tokio_stream_from(
         rx.recv().await.map(|item| (item, rx))
     })
 }
+
+#[tokio::test]
+async fn health_lists_every_dependency_and_startup_latches() {
+    let db = TestDb::new().await;
+    let state = AppState::new(db.api_pool().await, settings()).unwrap();
+    let app = cryo_server::router(state);
+    let h = get(&app, "/health").await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text);
+    let v = h.json();
+    let names: Vec<&str> = v["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "database",
+        "migrations",
+        "model_registry",
+        "disk:backups",
+        "disk:data",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing: {}", h.text);
+    }
+    assert!(["ok", "degraded"].contains(&v["status"].as_str().unwrap()));
+    assert_eq!(get(&app, "/health/startup").await.status, StatusCode::OK);
+
+    // A database that cannot be reached: failing, 503, and startup not reached.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(300))
+        .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+        .unwrap();
+    let unreachable = cryo_server::router(AppState::new(pool, settings()).unwrap());
+    let down = get(&unreachable, "/health").await;
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        down.text
+    );
+    assert_eq!(down.json()["status"], "failing");
+    assert_eq!(down.json()["dependencies"][0]["status"], "failed");
+    assert_eq!(
+        get(&unreachable, "/health/startup").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let metrics = get(&unreachable, "/metrics").await.text;
+    assert_eq!(sample(&metrics, "cryoprotect_db_up"), 0.0, "{metrics}");
+}
