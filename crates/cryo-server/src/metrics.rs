@@ -77,6 +77,7 @@ pub struct Metrics {
     pub backup_duration: FloatGauge,
     pub backup_size: FloatGauge,
     pub backup_failing: Gauge,
+    pub disk_free_ratio: Family<NameLabel, FloatGauge>,
     pub process_cpu: FloatGauge,
     pub process_resident_memory: Gauge,
     pub process_open_fds: Gauge,
@@ -111,6 +112,7 @@ impl Metrics {
             backup_duration: FloatGauge::default(),
             backup_size: FloatGauge::default(),
             backup_failing: Gauge::default(),
+            disk_free_ratio: Family::default(),
             process_cpu: FloatGauge::default(),
             process_resident_memory: Gauge::default(),
             process_open_fds: Gauge::default(),
@@ -267,6 +269,19 @@ impl Metrics {
             self.process_open_fds.set(dir.count() as i64);
         }
     }
+}
+
+/// (free bytes, total bytes) of the file system holding `dir` (or its nearest existing ancestor).
+pub fn free_space(dir: &std::path::Path) -> Result<(f64, f64, std::path::PathBuf), String> {
+    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
+    let v = nix::sys::statvfs::statvfs(existing)
+        .map_err(|e| format!("cannot read free space at {}: {e}", existing.display()))?;
+    let block = v.fragment_size() as f64;
+    Ok((
+        v.blocks_available() as f64 * block,
+        (v.blocks() as f64 * block).max(1.0),
+        existing.to_path_buf(),
+    ))
 }
 
 fn boot_time() -> Option<f64> {

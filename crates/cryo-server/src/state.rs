@@ -89,8 +89,10 @@ impl AppState {
         m.db_pool_max
             .set(i64::from(self.pool.options().get_max_connections()));
         let started = Instant::now();
+        // Short: a scrape must finish within Prometheus' scrape timeout even when the database
+        // does not answer.
         let probe = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
+            std::time::Duration::from_millis(500),
             sqlx::query("SELECT 1").execute(&self.pool),
         )
         .await;
@@ -109,6 +111,18 @@ impl AppState {
                 .set(b.last_duration_seconds.unwrap_or(0.0));
             m.backup_size.set(b.last_size_bytes.unwrap_or(0) as f64);
             m.backup_failing.set(i64::from(b.last_error.is_some()));
+        }
+        let s = &self.settings;
+        let mut folders = vec![("backups", &s.backup.dir)];
+        if s.database.url.is_none() {
+            folders.push(("data", &s.database.data_dir));
+        }
+        for (name, dir) in folders {
+            if let Ok((free, total, _)) = crate::metrics::free_space(dir) {
+                m.disk_free_ratio
+                    .get_or_create(&crate::metrics::NameLabel { name: name.into() })
+                    .set(free / total);
+            }
         }
         m.sample_process();
     }

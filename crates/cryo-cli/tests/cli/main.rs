@@ -1,5 +1,6 @@
 //! End-to-end tests of the `cryoprotect` binary as a user runs it.
 
+mod alerting;
 mod config;
 mod db;
 mod import;

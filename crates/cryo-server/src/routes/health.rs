@@ -257,15 +257,10 @@ async fn model_registry(state: &AppState) -> Dependency {
     }
 }
 
-/// Free space where `dir` lives (its nearest existing ancestor): warning under 10 % or 1 GiB,
-/// failed under 2 %.
+/// Free space where `dir` lives: warning under 10 % or 1 GiB, failed under 2 %.
 fn disk(name: &str, dir: &std::path::Path) -> Dependency {
-    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
-    match nix::sys::statvfs::statvfs(existing) {
-        Ok(v) => {
-            let block = v.fragment_size() as f64;
-            let free = v.blocks_available() as f64 * block;
-            let total = (v.blocks() as f64 * block).max(1.0);
+    match crate::metrics::free_space(dir) {
+        Ok((free, total, at)) => {
             let share = free / total;
             let status = if share < 0.02 {
                 "failed"
@@ -282,14 +277,14 @@ fn disk(name: &str, dir: &std::path::Path) -> Dependency {
                     free / 1073741824.0,
                     total / 1073741824.0,
                     share * 100.0,
-                    existing.display()
+                    at.display()
                 ),
             }
         }
-        Err(e) => Dependency {
+        Err(detail) => Dependency {
             name: name.into(),
             status: "warning",
-            detail: format!("cannot read free space at {}: {e}", existing.display()),
+            detail,
         },
     }
 }
