@@ -66,15 +66,18 @@ impl Proxy {
     }
 }
 
+/// What the webhook received: (receiver path, JSON body).
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// Collects the JSON bodies Alertmanager posts, with the path they were posted to.
-async fn webhook() -> (u16, Arc<Mutex<Vec<(String, Value)>>>) {
+async fn webhook() -> (u16, Received) {
     use axum::extract::{Path, State};
-    let received: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let received: Received = Arc::default();
     let app = axum::Router::new()
         .route(
             "/{receiver}",
             axum::routing::post(
-                |State(r): State<Arc<Mutex<Vec<(String, Value)>>>>,
+                |State(r): State<Received>,
                  Path(receiver): Path<String>,
                  axum::Json(body): axum::Json<Value>| async move {
                     r.lock().unwrap().push((receiver, body));
@@ -145,7 +148,7 @@ fn shortened(file: &str) -> String {
 }
 
 fn wait_for(
-    received: &Arc<Mutex<Vec<(String, Value)>>>,
+    received: &Received,
     limit: Duration,
     what: &str,
     matches: impl Fn(&str, &Value) -> bool,
