@@ -259,6 +259,40 @@ pub static KEYS: &[KeyDef] = &[
         Some("0.2"),
         "Health: dead/total rows of a table above this is a warning",
     ),
+    secret(
+        "alerts.webhook_url",
+        "CRYOPROTECT_ALERTS_WEBHOOK_URL",
+        "Direct notifications: POST alerts (failed backups and training, degraded health) here as JSON; unset: alerts are only recorded (http:// only in this build)",
+    ),
+    secret(
+        "alerts.webhook_secret",
+        "CRYOPROTECT_ALERTS_WEBHOOK_SECRET",
+        "Signs each webhook body: X-CryoProtect-Signature = sha256=HMAC(secret, timestamp + \".\" + body)",
+    ),
+    key(
+        "alerts.repeat_secs",
+        "CRYOPROTECT_ALERTS_REPEAT_SECS",
+        Some("14400"),
+        "An alert that keeps firing is notified again after this long (de-duplicated before)",
+    ),
+    key(
+        "alerts.retry_base_secs",
+        "CRYOPROTECT_ALERTS_RETRY_BASE_SECS",
+        Some("2"),
+        "First retry delay of a failed delivery; doubles per attempt, at most 5 minutes",
+    ),
+    key(
+        "alerts.max_attempts",
+        "CRYOPROTECT_ALERTS_MAX_ATTEMPTS",
+        Some("30"),
+        "A delivery that failed this many times is given up (state dead)",
+    ),
+    key(
+        "alerts.health_check_secs",
+        "CRYOPROTECT_ALERTS_HEALTH_CHECK_SECS",
+        Some("60"),
+        "How often `serve` checks its own health and raises or resolves alerts for degraded dependencies",
+    ),
     key(
         "models.workers",
         "CRYOPROTECT_MODELS_WORKERS",

@@ -143,6 +143,16 @@ pub struct LogSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub webhook_url: Option<Secret>,
+    pub webhook_secret: Option<Secret>,
+    pub repeat_secs: f64,
+    pub retry_base_secs: f64,
+    pub max_attempts: i64,
+    pub health_check_secs: f64,
+}
+
+#[derive(Debug, Clone)]
 pub struct ModelSettings {
     pub workers: usize,
     pub heartbeat_secs: f64,
@@ -162,6 +172,7 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub health: HealthSettings,
     pub models: ModelSettings,
+    pub alerts: AlertSettings,
     pub log: LogSettings,
 }
 
@@ -266,6 +277,14 @@ impl Settings {
                 idle_in_transaction_warn_secs: p.req("health.idle_in_transaction_warn_secs")?,
                 connections_warn: p.req("health.connections_warn")?,
                 dead_tuple_ratio: p.req("health.dead_tuple_ratio")?,
+            },
+            alerts: AlertSettings {
+                webhook_url: p.opt::<String>("alerts.webhook_url")?.map(Secret),
+                webhook_secret: p.opt::<String>("alerts.webhook_secret")?.map(Secret),
+                repeat_secs: p.req("alerts.repeat_secs")?,
+                retry_base_secs: p.req("alerts.retry_base_secs")?,
+                max_attempts: p.req("alerts.max_attempts")?,
+                health_check_secs: p.req("alerts.health_check_secs")?,
             },
             models: ModelSettings {
                 workers: p.req("models.workers")?,

@@ -134,6 +134,8 @@ pub const EXPECTED_FKS: &[ExpectedFk] = &[
     fk("team_members", "user_id", "users", Cascade),
     fk("teams", "created_by", "users", Restrict),
     fk("user_profiles", "user_id", "users", Cascade),
+    fk("alert_deliveries", "alert_id", "alerts", Cascade),
+    fk("alert_silences", "created_by", "users", SetNull),
     fk("models", "created_by", "users", Restrict),
     fk("models", "project_id", "projects", SetNull),
     fk("models", "property_type_id", "property_types", Restrict),

@@ -91,6 +91,18 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
         "DELETE",
         "removed with its prediction",
     ),
+    ("alerts", "SELECT", "service_role only"),
+    ("alerts", "INSERT", "service_role only"),
+    ("alerts", "UPDATE", "service_role only"),
+    ("alerts", "DELETE", "service_role only"),
+    ("alert_deliveries", "SELECT", "service_role only"),
+    ("alert_deliveries", "INSERT", "service_role only"),
+    ("alert_deliveries", "UPDATE", "service_role only"),
+    ("alert_deliveries", "DELETE", "service_role only"),
+    ("alert_silences", "SELECT", "service_role only"),
+    ("alert_silences", "INSERT", "service_role only"),
+    ("alert_silences", "UPDATE", "service_role only"),
+    ("alert_silences", "DELETE", "service_role only"),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
@@ -334,6 +346,12 @@ INSERT INTO model_aliases (id, model_id, alias, version_id, created_by) VALUES
 INSERT INTO training_jobs (id, model_id, kind, request, created_by) VALUES
     (current_setting('rlsv.training_jobs')::uuid, current_setting('rlsv.models')::uuid, 'train', '{}',
      current_setting('rlsv.a')::uuid);
+INSERT INTO alerts (id, fingerprint, severity, summary) VALUES
+    (current_setting('rlsv.alerts')::uuid, 'rls-' || gen_random_uuid(), 'warning', 'rls');
+INSERT INTO alert_deliveries (id, alert_id, status, payload) VALUES
+    (current_setting('rlsv.alert_deliveries')::uuid, current_setting('rlsv.alerts')::uuid, 'firing', '{}');
+INSERT INTO alert_silences (id, matcher, comment, ends_at, created_by) VALUES
+    (current_setting('rlsv.alert_silences')::uuid, 'rls', 'rls', now() + interval '1 hour', current_setting('rlsv.a')::uuid);
 INSERT INTO prediction_provenance (prediction_id, model_version_id) VALUES
     (current_setting('rlsv.predictions')::uuid, current_setting('rlsv.model_versions')::uuid);
 "#;
@@ -359,10 +377,19 @@ const FIXTURE_TABLES: &[&str] = &[
     "model_versions",
     "model_aliases",
     "training_jobs",
+    "alerts",
+    "alert_deliveries",
+    "alert_silences",
 ];
 
 /// Tables whose owner cannot read their own row back, by design.
-const OWNER_CANNOT_READ: &[&str] = &["audit_log", "refresh_tokens"];
+const OWNER_CANNOT_READ: &[&str] = &[
+    "audit_log",
+    "refresh_tokens",
+    "alerts",
+    "alert_deliveries",
+    "alert_silences",
+];
 
 async fn set(tx: &mut Transaction<'_, Postgres>, key: &str, value: &str) -> Result<(), DbError> {
     sqlx::query("SELECT set_config($1, $2, true)")

@@ -107,11 +107,27 @@ async fn run(state: &AppState, worker: &str, job: Job) {
             state: label.into(),
         })
         .inc();
+    // One alert per model: a later success of the same model resolves it.
+    let fingerprint = format!("training_failed:{}", job.model_id);
     match &outcome {
         Outcome::Failed(e) => {
-            tracing::warn!(job = %job.id, seconds, error = %e, "training job failed")
+            tracing::warn!(job = %job.id, seconds, error = %e, "training job failed");
+            crate::alerts::raise_or_log(
+                state,
+                &fingerprint,
+                "warning",
+                &format!("training job {} failed: {e}", job.id),
+                serde_json::json!({ "job_id": job.id, "model_id": job.model_id, "error": e }),
+            )
+            .await;
         }
-        _ => tracing::info!(job = %job.id, seconds, state = label, "training job finished"),
+        Outcome::Succeeded(_) => {
+            tracing::info!(job = %job.id, seconds, state = label, "training job finished");
+            crate::alerts::resolve_or_log(state, &fingerprint).await;
+        }
+        Outcome::Cancelled => {
+            tracing::info!(job = %job.id, seconds, state = label, "training job finished")
+        }
     }
     if let Err(e) = as_service(state, async |tx| {
         repo::finish_job(tx, job.id, label, error, result).await

@@ -1,6 +1,7 @@
 //! The CryoProtect HTTP API. [`router`] builds the whole application from an [`AppState`], so
 //! tests drive the same router the binary serves; [`serve`] runs it with graceful shutdown.
 
+pub mod alerts;
 pub mod auth;
 pub mod error;
 pub mod health_view;
@@ -169,6 +170,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::system::verify_backup))
         .routes(routes!(routes::system::database_health))
         .routes(routes!(routes::system::database_fix))
+        .routes(routes!(routes::system::list_alerts))
+        .routes(routes!(
+            routes::system::list_silences,
+            routes::system::create_silence
+        ))
+        .routes(routes!(routes::system::expire_silence))
         .split_for_parts()
 }
 

@@ -23,6 +23,8 @@ pub struct AppState {
     /// Woken when a training job is queued, so an idle worker starts at once.
     pub jobs: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Woken when an alert notification is queued.
+    pub outbox: Arc<tokio::sync::Notify>,
     /// Set once startup checks have passed (`/health/startup`).
     pub started: Arc<std::sync::atomic::AtomicBool>,
     /// External (e.g. Supabase) user ids already given an account row.
@@ -36,6 +38,7 @@ impl AppState {
             registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
             jobs: Arc::default(),
             metrics: Arc::default(),
+            outbox: Arc::default(),
             started: Arc::default(),
             pool,
             settings: Arc::new(settings),

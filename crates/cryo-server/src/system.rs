@@ -211,7 +211,12 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 /// Run backups on the schedule until the task is dropped.
-pub async fn run_schedule(service: std::sync::Arc<AdminService>, cron: croner::Cron) {
+/// Runs backups on `cron` until aborted; a failure raises the `backup_failed` alert and the next
+/// success resolves it.
+pub async fn run_schedule(state: crate::AppState, cron: croner::Cron) {
+    let Some(service) = state.admin.clone() else {
+        return;
+    };
     loop {
         let now = chrono::Utc::now();
         let Ok(next) = cron.find_next_occurrence(&now, false) else {
@@ -222,7 +227,19 @@ pub async fn run_schedule(service: std::sync::Arc<AdminService>, cron: croner::C
         tracing::info!(next = %next, "next scheduled backup");
         tokio::time::sleep(wait).await;
         // Unlabelled, so the retention policy applies to scheduled backups.
-        let _ = service.run(None).await;
+        match service.run(None).await {
+            Ok(_) => crate::alerts::resolve_or_log(&state, "backup_failed").await,
+            Err(e) => {
+                crate::alerts::raise_or_log(
+                    &state,
+                    "backup_failed",
+                    "critical",
+                    &format!("the scheduled backup failed: {e}"),
+                    serde_json::json!({ "error": e.to_string() }),
+                )
+                .await
+            }
+        }
     }
 }
 

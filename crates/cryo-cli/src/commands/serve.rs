@@ -63,11 +63,13 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         cryo_server::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)?
             .with_health(&settings),
     );
-    let scheduler =
-        schedule.map(|cron| tokio::spawn(cryo_server::system::run_schedule(backups.clone(), cron)));
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
+    let scheduler =
+        schedule.map(|cron| tokio::spawn(cryo_server::system::run_schedule(state.clone(), cron)));
+    let sender = cryo_server::alerts::spawn_sender(state.clone());
+    let health_watch = cryo_server::alerts::spawn_health_watch(state.clone());
     let workers = cryo_server::jobs::spawn_workers(&state, state.settings.models.workers);
     let sampler =
         cryo_server::metrics::spawn_sampler(state.clone(), std::time::Duration::from_secs(30));
@@ -82,6 +84,10 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         worker.abort();
     }
     sampler.abort();
+    health_watch.abort();
+    if let Some(sender) = sender {
+        sender.abort();
+    }
     tracing::info!("HTTP server stopped; shutting down the database");
     db.shutdown().await?;
     served?;

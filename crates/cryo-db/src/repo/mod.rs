@@ -2,6 +2,7 @@
 //! connection with [`crate::identity::begin`], so the caller's identity decides, through row-level
 //! security, which rows every statement here can see or change.
 
+pub mod alerts;
 pub mod auth;
 pub mod collab;
 pub mod models;

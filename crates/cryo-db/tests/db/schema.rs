@@ -396,6 +396,43 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "training_jobs_finished_when_done",
         "UPDATE training_jobs SET finished_at = NULL WHERE state = 'succeeded'",
     ),
+    (
+        "alerts_fingerprint_check",
+        "UPDATE alerts SET fingerprint = ''",
+    ),
+    (
+        "alerts_severity_check",
+        "UPDATE alerts SET severity = 'info'",
+    ),
+    ("alerts_details_check", "UPDATE alerts SET details = '[]'"),
+    (
+        "alert_deliveries_status_check",
+        "UPDATE alert_deliveries SET status = 'acknowledged'",
+    ),
+    (
+        "alert_deliveries_payload_check",
+        "UPDATE alert_deliveries SET payload = '\"text\"'",
+    ),
+    (
+        "alert_deliveries_state_check",
+        "UPDATE alert_deliveries SET state = 'lost'",
+    ),
+    (
+        "alert_deliveries_attempts_check",
+        "UPDATE alert_deliveries SET attempts = -1",
+    ),
+    (
+        "alert_silences_matcher_check",
+        "UPDATE alert_silences SET matcher = ''",
+    ),
+    (
+        "alert_silences_comment_check",
+        "UPDATE alert_silences SET comment = '  '",
+    ),
+    (
+        "alert_silences_window",
+        "UPDATE alert_silences SET ends_at = starts_at",
+    ),
     // Enforced by trigger: a value must sit in the column its property type names.
     (
         "molecular_properties_value_type",

@@ -13,12 +13,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<AdminService>> {
-    if caller.claims.is_none() {
-        return Err(ApiError::Unauthorized);
-    }
-    if !caller.is_admin() {
-        return Err(ApiError::Forbidden);
-    }
+    require_admin(caller)?;
     state
         .admin
         .clone()
@@ -214,4 +209,118 @@ pub async fn database_fix(
         .map_err(ApiError::Conflict)?;
     tracing::info!(%actor, ?strategy, dry_run = body.dry_run, actions = report.actions.len(), "integrity fix via API");
     Ok(Json(report))
+}
+
+/// Admin check for what does not need the owner's connection (the alert outbox).
+fn require_admin(caller: &Caller) -> ApiResult<()> {
+    if caller.claims.is_none() {
+        return Err(ApiError::Unauthorized);
+    }
+    if !caller.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertsView {
+    /// Firing first.
+    pub alerts: Vec<cryo_db::repo::alerts::Alert>,
+    /// The 100 most recent notifications and their delivery state.
+    pub deliveries: Vec<cryo_db::repo::alerts::Delivery>,
+}
+
+/// Alerts the application raised (failed backups and training, degraded health) and the
+/// delivery of their notifications.
+#[utoipa::path(get, path = "/api/v1/system/alerts", tag = "system", security(("bearer" = [])),
+    responses((status = 200, body = AlertsView), (status = 401), (status = 403)))]
+pub async fn list_alerts(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<AlertsView>> {
+    require_admin(&caller)?;
+    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
+    let alerts = cryo_db::repo::alerts::list_alerts(&mut tx).await?;
+    let deliveries = cryo_db::repo::alerts::recent_deliveries(&mut tx, 100).await?;
+    tx.commit().await?;
+    Ok(Json(AlertsView { alerts, deliveries }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    /// Alerts whose fingerprint starts with this, e.g. `backup_failed` or `health:`.
+    pub matcher: String,
+    /// How long, in minutes (at most 30 days).
+    pub minutes: f64,
+    /// Why (required).
+    pub comment: String,
+}
+
+/// Silence matching alerts until the silence expires.
+#[utoipa::path(post, path = "/api/v1/system/silences", tag = "system", request_body = NewSilence, security(("bearer" = [])),
+    responses((status = 201, body = cryo_db::repo::alerts::Silence), (status = 422)))]
+pub async fn create_silence(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(n): ApiJson<NewSilence>,
+) -> ApiResult<(StatusCode, Json<cryo_db::repo::alerts::Silence>)> {
+    require_admin(&caller)?;
+    if n.matcher.trim().is_empty() || n.matcher.len() > 200 {
+        return Err(ApiError::validation("matcher", "1 to 200 characters"));
+    }
+    if !(n.minutes > 0.0 && n.minutes <= 30.0 * 24.0 * 60.0) {
+        return Err(ApiError::validation(
+            "minutes",
+            "more than 0, at most 43200 (30 days)",
+        ));
+    }
+    if n.comment.trim().is_empty() || n.comment.len() > 1000 {
+        return Err(ApiError::validation(
+            "comment",
+            "say why, in at most 1000 characters",
+        ));
+    }
+    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
+    let silence = cryo_db::repo::alerts::create_silence(
+        &mut tx,
+        n.matcher.trim(),
+        n.comment.trim(),
+        n.minutes,
+        caller.user_id(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+#[utoipa::path(get, path = "/api/v1/system/silences", tag = "system", security(("bearer" = [])),
+    responses((status = 200, body = Vec<cryo_db::repo::alerts::Silence>)))]
+pub async fn list_silences(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<cryo_db::repo::alerts::Silence>>> {
+    require_admin(&caller)?;
+    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
+    let silences = cryo_db::repo::alerts::list_silences(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(silences))
+}
+
+/// End a silence now (it stays listed, expired).
+#[utoipa::path(delete, path = "/api/v1/system/silences/{id}", tag = "system", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn expire_silence(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    require_admin(&caller)?;
+    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
+    let ended = cryo_db::repo::alerts::expire_silence(&mut tx, id).await?;
+    tx.commit().await?;
+    if ended {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound {
+            what: "active silence",
+        })
+    }
 }

@@ -1,6 +1,7 @@
 //! API tests: the real router, driven without a socket, against a real database, served through
 //! the API's powerless login role exactly as `serve` does.
 
+mod alerts;
 mod auth;
 mod health;
 mod helpers;

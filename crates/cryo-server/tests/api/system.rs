@@ -8,9 +8,9 @@ use cryo_testkit::TestDb;
 use serde_json::json;
 use std::sync::Arc;
 
-const SECRET: &str = "system-test-secret-system-test-secret";
+pub const SECRET: &str = "system-test-secret-system-test-secret";
 
-fn service_token() -> String {
+pub fn service_token() -> String {
     use jsonwebtoken::{EncodingKey, Header, encode};
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,196 @@
+//! Direct notifications: the outbox delivers a webhook once the receiver comes back, exactly
+//! once, signed; a firing alert is de-duplicated; a silence suppresses; resolving notifies.
+
+use crate::helpers::{call, settings_with};
+use crate::system::{SECRET, service_token};
+use axum::http::StatusCode;
+use cryo_db::repo::alerts::Raised;
+use cryo_server::AppState;
+use cryo_testkit::TestDb;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Seen = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
+
+async fn receiver(port: u16, seen: Seen) -> tokio::task::JoinHandle<()> {
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 headers: axum::http::HeaderMap,
+                 body: String| async move {
+                    seen.lock().unwrap().push((headers, body));
+                },
+            ),
+        )
+        .with_state(seen);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
+}
+
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < Duration::from_secs(30), "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
+    let db = TestDb::new().await;
+    // A port nobody listens on yet: the receiver is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let state = AppState::new(
+        db.api_pool().await,
+        settings_with(&[
+            ("CRYOPROTECT_ALERTS_WEBHOOK_URL", &url),
+            ("CRYOPROTECT_ALERTS_WEBHOOK_SECRET", "hook-secret"),
+            ("CRYOPROTECT_ALERTS_RETRY_BASE_SECS", "0.05"),
+            ("CRYOPROTECT_JWT_SECRET", SECRET),
+        ]),
+    )
+    .unwrap();
+    let sender = cryo_server::alerts::spawn_sender(state.clone()).expect("a webhook is configured");
+    let app = cryo_server::router(state.clone());
+    let admin = service_token();
+
+    let raised = cryo_server::alerts::raise(
+        &state,
+        "backup_failed",
+        "critical",
+        "the scheduled backup failed",
+        json!({"error": "disk full"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(raised, Raised::Queued);
+    // Raised again while firing: one notification, not two.
+    let again = cryo_server::alerts::raise(
+        &state,
+        "backup_failed",
+        "critical",
+        "the scheduled backup failed",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, Raised::Deduplicated);
+
+    // The receiver is down: attempts fail and are retried with back-off.
+    let failing = || async {
+        let v = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
+            .await
+            .json();
+        v["deliveries"][0]["attempts"].as_i64().unwrap_or(0)
+    };
+    let started = Instant::now();
+    while failing().await < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no retries");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(view["deliveries"][0]["state"], "pending");
+    assert!(
+        view["deliveries"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{view}"
+    );
+    assert_eq!(view["alerts"][0]["fingerprint"], "backup_failed");
+    assert_eq!(view["alerts"][0]["firing"], true);
+
+    // The receiver comes back: delivered once, signed.
+    let seen: Seen = Arc::default();
+    let server = receiver(port, seen.clone()).await;
+    eventually("the notification arrives", || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "delivered exactly once");
+    {
+        let (headers, body) = &seen.lock().unwrap()[0];
+        let payload: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(payload["fingerprint"], "backup_failed");
+        assert_eq!(payload["status"], "firing");
+        assert_eq!(payload["details"]["error"], "disk full");
+        let timestamp: i64 = headers["x-cryoprotect-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            headers["x-cryoprotect-signature"].to_str().unwrap(),
+            cryo_server::alerts::signature("hook-secret", timestamp, body.as_bytes())
+        );
+        assert!(headers.contains_key("x-cryoprotect-delivery"));
+    }
+
+    // Silenced alerts are recorded, not sent.
+    let silence = call(
+        &app,
+        "POST",
+        "/api/v1/system/silences",
+        Some(&admin),
+        Some(json!({"matcher": "health:", "minutes": 30, "comment": "disk swap tonight"})),
+    )
+    .await;
+    assert_eq!(silence.status, StatusCode::CREATED, "{}", silence.text);
+    let silenced = cryo_server::alerts::raise(
+        &state,
+        "health:disk:data",
+        "warning",
+        "disk:data is warning",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(silenced, Raised::Silenced);
+    let listed = call(&app, "GET", "/api/v1/system/silences", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(listed[0]["active"], true);
+
+    // Resolving notifies once more.
+    assert!(
+        cryo_server::alerts::resolve(&state, "backup_failed")
+            .await
+            .unwrap()
+    );
+    eventually("the resolution arrives", || seen.lock().unwrap().len() == 2).await;
+    let resolved: Value = serde_json::from_str(&seen.lock().unwrap()[1].1).unwrap();
+    assert_eq!(resolved["status"], "resolved");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "the silenced alert was not sent"
+    );
+
+    // Users who are not administrators see none of it.
+    let user = crate::helpers::register(&app, "someone").await;
+    let denied = call(
+        &app,
+        "GET",
+        "/api/v1/system/alerts",
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    sender.abort();
+    server.abort();
+}
