@@ -76,6 +76,18 @@ pub static KEYS: &[KeyDef] = &[
         Some("20"),
         "How long in-flight requests may finish after SIGTERM/Ctrl-C",
     ),
+    key(
+        "server.slow_request_ms",
+        "CRYOPROTECT_SLOW_REQUEST_MS",
+        Some("1000"),
+        "Requests slower than this are logged as warnings (\"slow request\")",
+    ),
+    key(
+        "server.metrics_addr",
+        "CRYOPROTECT_METRICS_ADDR",
+        None,
+        "Serve /metrics on this separate address (e.g. 127.0.0.1:9464) instead of the main port",
+    ),
     secret(
         "database.url",
         "DATABASE_URL",

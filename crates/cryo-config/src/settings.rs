@@ -84,6 +84,9 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
     pub shutdown_grace: Duration,
+    pub slow_request: Duration,
+    /// When set, `/metrics` is served only on this address.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +243,8 @@ impl Settings {
                 request_timeout: p.secs("server.request_timeout_secs")?,
                 body_limit_bytes: p.req("server.body_limit_bytes")?,
                 shutdown_grace: p.secs("server.shutdown_grace_secs")?,
+                slow_request: Duration::from_millis(p.req("server.slow_request_ms")?),
+                metrics_addr: p.opt("server.metrics_addr")?,
             },
             database: DatabaseSettings {
                 url: p.opt::<String>("database.url")?.map(Secret),

@@ -190,8 +190,14 @@ pub fn router(state: AppState) -> Router {
     let timeout = server.request_timeout;
     let body_limit = server.body_limit_bytes;
     let metrics = state.metrics.clone();
-    api.route("/metrics", axum::routing::get(metrics::render))
-        .with_state(state)
+    let slow = server.slow_request;
+    // With a separate metrics address, `/metrics` is served only there ([`metrics_router`]).
+    let api = if server.metrics_addr.is_none() {
+        api.route("/metrics", axum::routing::get(metrics::render))
+    } else {
+        api
+    };
+    api.with_state(state)
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .fallback(error::not_found_fallback)
         .layer(TimeoutLayer::with_status_code(
@@ -205,11 +211,13 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(make_span)
                 .on_request(())
                 .on_response(
-                    |res: &axum::response::Response, latency: Duration, _span: &Span| {
+                    move |res: &axum::response::Response, latency: Duration, _span: &Span| {
                         let status = res.status().as_u16();
                         let latency_ms = latency.as_secs_f64() * 1000.0;
                         if status >= 500 {
                             tracing::warn!(status, latency_ms, "request finished");
+                        } else if latency >= slow {
+                            tracing::warn!(status, latency_ms, "slow request");
                         } else {
                             tracing::info!(status, latency_ms, "request finished");
                         }
@@ -223,6 +231,14 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+/// Serves `/metrics` alone on `listener` (for `server.metrics_addr`) until the task is aborted.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .with_state(state);
+    axum::serve(listener, app).await
 }
 
 fn make_span(req: &Request) -> Span {

@@ -73,6 +73,16 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     let workers = cryo_server::jobs::spawn_workers(&state, state.settings.models.workers);
     let sampler =
         cryo_server::metrics::spawn_sampler(state.clone(), std::time::Duration::from_secs(30));
+    let metrics_listener = match state.settings.server.metrics_addr {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics: {e}"))?;
+            tracing::info!(address = %l.local_addr()?, "metrics listening");
+            Some(tokio::spawn(cryo_server::serve_metrics(l, state.clone())))
+        }
+        None => None,
+    };
     let app = cryo_server::router(state);
     let served = cryo_server::serve(listener, app, shutdown_signal(), grace).await;
     if let Some(task) = scheduler {
@@ -84,6 +94,9 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         worker.abort();
     }
     sampler.abort();
+    if let Some(m) = metrics_listener {
+        m.abort();
+    }
     health_watch.abort();
     if let Some(sender) = sender {
         sender.abort();

@@ -186,13 +186,21 @@ async fn a_database_outage_pages_through_prometheus_and_alertmanager_and_resolve
     proxied.set_port(Some(proxy.port)).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
+    // Metrics on their own loopback port, as a deployment that keeps them off the public one.
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = cryoprotect();
     cmd.env("DATABASE_URL", db.url())
+        .env("CRYOPROTECT_METRICS_ADDR", &metrics_addr)
         .env("DATABASE_API_URL", proxied.as_str())
         .env("CRYOPROTECT_DB_ACQUIRE_TIMEOUT_SECS", "1")
         .env("CRYOPROTECT_BACKUP_DIR", dir.path().join("backups"));
     let server = Server::start(cmd);
-    let server_addr = server.base.trim_start_matches("http://").to_string();
+    assert_eq!(
+        server.get("/metrics").await.0,
+        404,
+        "not on the public port"
+    );
+    let server_addr = metrics_addr;
 
     let (hook_port, received) = webhook().await;
     let (am_port, prom_port) = (free_port(), free_port());
