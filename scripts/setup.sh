@@ -9,6 +9,7 @@ packages=(
   libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
   build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
+  nginx python3-yaml nodejs npm        # the blue/green deployment test; lint-deploy.sh
 )
 
 missing=()

@@ -77,6 +77,18 @@ pub static KEYS: &[KeyDef] = &[
         "How long in-flight requests may finish after SIGTERM/Ctrl-C",
     ),
     key(
+        "server.cors_origins",
+        "CRYOPROTECT_CORS_ORIGINS",
+        None,
+        "Comma-separated origins allowed to call the API from a browser (unset: same origin only; `*` is refused in staging and production)",
+    ),
+    key(
+        "server.release",
+        "CRYOPROTECT_RELEASE",
+        None,
+        "The release name this process runs (set by deploy/host/deploy.sh; shown by /health/live)",
+    ),
+    key(
         "server.slow_request_ms",
         "CRYOPROTECT_SLOW_REQUEST_MS",
         Some("1000"),
@@ -151,6 +163,12 @@ pub static KEYS: &[KeyDef] = &[
         "CRYOPROTECT_BACKUP_ENCRYPTION_KEY_FILE",
         None,
         "age key file (`cryoprotect backup keygen`): backups are encrypted at rest to it and decrypted with it",
+    ),
+    key(
+        "backup.schedule",
+        "CRYOPROTECT_BACKUP_SCHEDULE",
+        None,
+        "Cron expression (UTC) for backups run by `serve`, each followed by a prune, e.g. \"0 2 * * *\"",
     ),
     key(
         "backup.warn_after_hours",

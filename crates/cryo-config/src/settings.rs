@@ -85,6 +85,9 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     pub shutdown_grace: Duration,
     pub slow_request: Duration,
+    pub release: Option<String>,
+    /// Browser origins allowed cross-origin; empty: same origin only.
+    pub cors_origins: Vec<String>,
     /// When set, `/metrics` is served only on this address.
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -244,6 +247,16 @@ impl Settings {
                 body_limit_bytes: p.req("server.body_limit_bytes")?,
                 shutdown_grace: p.secs("server.shutdown_grace_secs")?,
                 slow_request: Duration::from_millis(p.req("server.slow_request_ms")?),
+                release: p.opt("server.release")?,
+                cors_origins: p
+                    .opt::<String>("server.cors_origins")?
+                    .map(|v| {
+                        v.split(',')
+                            .map(|o| o.trim().to_string())
+                            .filter(|o| !o.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 metrics_addr: p.opt("server.metrics_addr")?,
             },
             database: DatabaseSettings {
@@ -337,6 +350,9 @@ impl Settings {
             let f = self.log.filter.to_ascii_lowercase();
             if f.contains("debug") || f.contains("trace") {
                 problems.push("log.filter must not enable debug or trace logging".into());
+            }
+            if self.server.cors_origins.iter().any(|o| o == "*") {
+                problems.push("server.cors_origins must name the allowed origins, not `*`".into());
             }
         }
         if problems.is_empty() {

@@ -184,3 +184,34 @@ fn env_example_in_repo_matches_the_key_list() {
         ".env.example is stale: run `cargo run -p cryo-cli -- config example > .env.example`"
     );
 }
+
+#[test]
+fn production_refuses_permissive_cors_and_every_shipped_profile_loads() {
+    let secret = (
+        "CRYOPROTECT_JWT_SECRET",
+        "3f9a1c7e5b2d8f40a6c1e9b7d3f5a2c8e0b4d6f8a1c3e5b7",
+    );
+    let open = load(&opts(&[
+        ("CRYOPROTECT_ENV", "production"),
+        secret,
+        ("CRYOPROTECT_CORS_ORIGINS", "https://lab.example, *"),
+    ]));
+    let err = open.unwrap_err().to_string();
+    assert!(err.contains("cors_origins"), "{err}");
+    let (s, _) = load(&opts(&[
+        ("CRYOPROTECT_ENV", "production"),
+        secret,
+        ("CRYOPROTECT_CORS_ORIGINS", "https://lab.example"),
+    ]))
+    .unwrap();
+    assert_eq!(s.server.cors_origins, ["https://lab.example"]);
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    for profile in ["development", "test", "staging", "production"] {
+        let file = dir.join(format!("{profile}.toml"));
+        let mut o = opts(&[secret]);
+        o.config_file = Some(file.clone());
+        let (s, _) = load(&o).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(s.environment.to_string(), profile, "{}", file.display());
+    }
+}

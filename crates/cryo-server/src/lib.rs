@@ -191,6 +191,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = server.body_limit_bytes;
     let metrics = state.metrics.clone();
     let slow = server.slow_request;
+    let cors_layer = cors(&server.cors_origins);
     // With a separate metrics address, `/metrics` is served only there ([`metrics_router`]).
     let api = if server.metrics_addr.is_none() {
         api.route("/metrics", axum::routing::get(metrics::render))
@@ -225,12 +226,35 @@ pub fn router(state: AppState) -> Router {
                 )
                 .on_failure(()),
         )
+        .layer(cors_layer)
         // Outermost but one: counts every request once, whatever happens inside.
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
         .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+/// Cross-origin access for the listed browser origins only (none: same origin).
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let list: Vec<http::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| http::HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.iter().any(|o| o == "*") {
+        return CorsLayer::permissive();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([
+            http::Method::GET,
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+        ])
+        .allow_headers([http::header::AUTHORIZATION, http::header::CONTENT_TYPE])
 }
 
 /// Serves `/metrics` alone on `listener` (for `server.metrics_addr`) until the task is aborted.

@@ -15,6 +15,8 @@ pub struct Liveness {
     /// Always `ok` when the process can answer.
     pub status: &'static str,
     pub version: &'static str,
+    /// The deployed release's name (`server.release`), when set.
+    pub release: Option<String>,
     pub uptime_seconds: u64,
 }
 
@@ -41,6 +43,7 @@ pub async fn live(State(state): State<AppState>) -> Json<Liveness> {
     Json(Liveness {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        release: state.settings.server.release.clone(),
         uptime_seconds: state.started_at.elapsed().as_secs(),
     })
 }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Deployment test (run by .ci/run): real nginx on loopback in front of deploy/host/deploy.sh.
+#   1. deploy release A; 2. deploy B while two clients send requests through nginx: zero failed
+#   requests, B serves; 3. a broken release C (its database unreachable, so never ready) is
+#   refused and B keeps serving, again with zero failed requests; 4. rollback.sh returns to the
+#   previous release.
+# Needs nginx and curl (scripts/setup.sh), a PostgreSQL server at CRYOPROTECT_TEST_ADMIN_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres) and the cryoprotect binary (BIN, default
+# target/debug/cryoprotect, built if missing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+admin="${CRYOPROTECT_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+bin="${BIN:-$root/target/debug/cryoprotect}"
+[[ -x $bin ]] || cargo build -q -p cryo-cli
+db=cryo_deploy_test
+work=$(mktemp -d)
+chmod 755 "$work"
+export CRYO_HOME="$work/home"
+mkdir -p "$CRYO_HOME/nginx" "$work/nginx-tmp"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export BLUE_PORT=$(free_port) GREEN_PORT=$(free_port) READY_TIMEOUT=20 DRAIN_SECS=2
+nginx_port=$(free_port)
+loaders=()
+cleanup() {
+  for l in "${loaders[@]}"; do kill "$l" 2>/dev/null || true; done
+  nginx -c "$work/nginx.conf" -s quit 2>/dev/null || true
+  for c in blue green; do
+    pid=$(cat "$CRYO_HOME/run/$c.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+  done
+  sleep 1
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "deploy test: FAILED: $*" >&2; exit 1; }
+
+# The database and the shared settings, as an operator would set them up once.
+psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" -c "CREATE DATABASE $db"
+db_url="${admin%/*}/$db"
+api_password=$(DATABASE_URL="$db_url" "$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
+[[ -n $api_password ]] || fail "db bootstrap printed no API password"
+cat > "$CRYO_HOME/env" <<ENV
+CRYOPROTECT_ENV=production
+DATABASE_URL=$db_url
+DATABASE_API_URL=postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}
+CRYOPROTECT_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+CRYOPROTECT_BACKUP_DIR=$work/backups
+CRYOPROTECT_LOG_FORMAT=json
+CRYOPROTECT_SHUTDOWN_GRACE_SECS=10
+ENV
+
+# nginx with the shipped site configuration, on a loopback port.
+sed -e "s#/srv/cryoprotect#$CRYO_HOME#" -e "s#listen 80;#listen 127.0.0.1:$nginx_port;#" \
+  deploy/host/nginx-site.conf > "$work/site.conf"
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx-tmp/body;
+    proxy_temp_path $work/nginx-tmp/proxy;
+    fastcgi_temp_path $work/nginx-tmp/fastcgi;
+    uwsgi_temp_path $work/nginx-tmp/uwsgi;
+    scgi_temp_path $work/nginx-tmp/scgi;
+    include $work/site.conf;
+}
+NGINX
+printf 'upstream cryoprotect {\n    server 127.0.0.1:%s;\n}\n' "$BLUE_PORT" > "$CRYO_HOME/nginx/upstream.conf"
+export NGINX_TEST="nginx -t -q -c $work/nginx.conf" NGINX_RELOAD="nginx -s reload -c $work/nginx.conf"
+nginx -c "$work/nginx.conf"
+front="http://127.0.0.1:$nginx_port"
+
+serving() { curl -s "$front/health/live" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("release"))'; }
+
+# Clients that keep sending real work through nginx, one status code per line.
+start_load() {
+  : > "$work/codes"
+  for _ in 1 2; do
+    (
+      while :; do
+        curl -s -o /dev/null -w '%{http_code}\n' -H 'content-type: application/json' \
+          -d '{"smiles":"OCC(O)CO"}' "$front/api/v1/scoring/molecule" >> "$work/codes" || echo 000 >> "$work/codes"
+      done
+    ) &
+    loaders+=($!)
+  done
+}
+stop_load() {
+  for l in "${loaders[@]}"; do kill "$l" 2>/dev/null || true; done
+  wait "${loaders[@]}" 2>/dev/null || true
+  loaders=()
+  local total failed
+  total=$(wc -l < "$work/codes")
+  failed=$(grep -vc '^200$' "$work/codes" || true)
+  echo "deploy test: $1: $total requests through nginx, $failed failed"
+  (( total > 20 )) || fail "$1: too few requests ($total) to prove anything"
+  (( failed == 0 )) || fail "$1: $failed requests failed: $(sort "$work/codes" | uniq -c | tr '\n' ' ')"
+}
+
+deploy/host/deploy.sh A "$bin" || fail "deploying A"
+[[ $(serving) == A ]] || fail "A is not serving"
+
+start_load
+sleep 1
+deploy/host/deploy.sh B "$bin" || fail "deploying B"
+sleep 1
+stop_load "switch from A to B"
+[[ $(serving) == B ]] || fail "B is not serving after its deploy"
+
+# A deliberately broken build: every command works, but its server never becomes ready (its
+# requests' database is unreachable).
+cat > "$work/broken" <<BROKEN
+#!/usr/bin/env bash
+[[ \${1:-} == serve ]] && export DATABASE_API_URL=postgres://nobody:x@127.0.0.1:1/none
+exec "$bin" "\$@"
+BROKEN
+chmod +x "$work/broken"
+start_load
+if deploy/host/deploy.sh C "$work/broken"; then fail "the broken release C was deployed"; fi
+stop_load "refused release C"
+[[ $(serving) == B ]] || fail "B stopped serving after C was refused"
+grep -q "release C refused" "$CRYO_HOME/deploy.log" || fail "the refusal is not logged"
+
+start_load
+deploy/host/rollback.sh || fail "rollback"
+sleep 1
+stop_load "rollback from B to A"
+[[ $(serving) == A ]] || fail "rollback did not return to A"
+echo "deploy test: passed (A, then B under load, C refused, rollback to A)"
