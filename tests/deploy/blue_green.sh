@@ -2,8 +2,8 @@
 # Deployment test (run by .ci/run): real nginx on loopback in front of deploy/host/deploy.sh.
 #   1. deploy release A; 2. deploy B while two clients send requests through nginx: zero failed
 #   requests, B serves; 3. a broken release C (its database unreachable, so never ready) is
-#   refused and B keeps serving, again with zero failed requests; 4. rollback.sh returns to the
-#   previous release.
+#   refused and B keeps serving, again with zero failed requests; 4. with a migration A does not
+#   know applied (as B's would be), rollback.sh returns to A, which runs on the newer schema.
 # Needs nginx and curl (scripts/setup.sh), a PostgreSQL server at CRYOPROTECT_TEST_ADMIN_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres) and the cryoprotect binary (BIN, default
 # target/debug/cryoprotect, built if missing).
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 admin="${CRYOPROTECT_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 bin="${BIN:-$root/target/debug/cryoprotect}"
-[[ -x $bin ]] || cargo build -q -p cryo-cli
+[[ -n ${BIN:-} ]] || cargo build -q -p cryo-cli # up to date with the source under test
 db=cryo_deploy_test
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -124,9 +124,13 @@ stop_load "refused release C"
 [[ $(serving) == B ]] || fail "B stopped serving after C was refused"
 grep -q "release C refused" "$CRYO_HOME/deploy.log" || fail "the refusal is not logged"
 
+# As if B's release had added a migration A does not know (expand-only): A must still start.
+psql "$db_url" -qc "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                    VALUES (20991231000000, 'added by release B', true, '\\x00', 0)"
 start_load
 deploy/host/rollback.sh || fail "rollback"
 sleep 1
 stop_load "rollback from B to A"
 [[ $(serving) == A ]] || fail "rollback did not return to A"
+curl -s "$front/health/ready" | grep -q 20991231000000 || fail "A does not report the newer schema"
 echo "deploy test: passed (A, then B under load, C refused, rollback to A)"

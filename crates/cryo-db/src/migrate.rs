@@ -207,6 +207,20 @@ pub fn all_applied(known: &[MigrationStatus], unknown: &[i64]) -> bool {
     unknown.is_empty() && known.iter().all(|m| m.state == MigrationState::Applied)
 }
 
+/// Whether this binary can serve the database: every migration it knows is applied unchanged.
+/// Newer migrations it does not know are accepted: migrations are expand-only, so the release
+/// before them still runs on the expanded schema (this is what makes a rollback to the previous
+/// release work after a deploy that migrated).
+pub fn compatible(known: &[MigrationStatus]) -> bool {
+    known.iter().all(|m| m.state == MigrationState::Applied)
+}
+
+/// [`compatible`] for a pool, with the unknown (newer) versions for the log.
+pub async fn compatible_with(pool: &PgPool) -> Result<(bool, Vec<i64>), DbError> {
+    let (known, unknown) = status(pool).await?;
+    Ok((compatible(&known), unknown))
+}
+
 /// Down scripts that destroy data start with this line.
 pub const DATA_LOSS_MARKER: &str = "-- cryoprotect: data-loss";
 

@@ -27,8 +27,17 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<cryo_db::Da
                 tracing::info!(backup = %b.id, dir = %store.dir.display(), "pre-migration backup taken");
             }
             tracing::info!("database schema is current");
-        } else if !cryo_db::migrate::is_current(&db.pool).await? {
-            anyhow::bail!("the database has pending migrations; run `cryoprotect db migrate`");
+        } else {
+            let (ok, newer) = cryo_db::migrate::compatible_with(&db.pool).await?;
+            if !ok {
+                anyhow::bail!("the database has pending migrations; run `cryoprotect db migrate`");
+            }
+            if !newer.is_empty() {
+                tracing::warn!(
+                    ?newer,
+                    "the database has migrations newer than this release (expand-only, so compatible)"
+                );
+            }
         }
         let n = cryo_server::science::seed_reference_data(&db.pool)
             .await

@@ -73,6 +73,16 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
                 Ok((known, unknown)) if cryo_db::migrate::all_applied(&known, &unknown) => {
                     Ok("current".to_string())
                 }
+                // The database is ahead (a rollback after an expand-only migration): compatible.
+                Ok((known, unknown)) if cryo_db::migrate::compatible(&known) => Ok(format!(
+                    "compatible: {} newer migration(s) from a later release ({})",
+                    unknown.len(),
+                    unknown
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
                 Ok(_) => Err(
                     "pending or mismatched migrations; run `cryoprotect db migrate`".to_string(),
                 ),
