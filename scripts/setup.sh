@@ -8,6 +8,7 @@ packages=(
   librdkit-dev libboost-dev libboost-serialization-dev   # RDKit for the chemistry crate
   libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
   build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
+  libssl-dev                           # TLS for alert webhooks (OpenSSL)
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
   nginx python3-yaml                   # the blue/green deployment test; lint-deploy.sh
 )

@@ -292,7 +292,7 @@ pub static KEYS: &[KeyDef] = &[
     secret(
         "alerts.webhook_url",
         "CRYOPROTECT_ALERTS_WEBHOOK_URL",
-        "Direct notifications: POST alerts (failed backups and training, degraded health) here as JSON; unset: alerts are only recorded (http:// only in this build)",
+        "Direct notifications: POST alerts (failed backups and training, degraded health) here as JSON (http or https); unset: alerts are only recorded",
     ),
     secret(
         "alerts.webhook_secret",
