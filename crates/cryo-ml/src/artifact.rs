@@ -16,7 +16,7 @@ use crate::matrix::Matrix;
 use crate::metrics::Metrics;
 use crate::model::Spec;
 use crate::search::Trial;
-use crate::validate::{CvReport, Diagnosis, Summary};
+use crate::validate::{CvReport, Diagnosis, FoldReport, OutOfFold, Summary};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -55,7 +55,9 @@ pub struct DatasetInfo {
     pub ids: Vec<String>,
 }
 
-/// What cross-validation said about the chosen hyperparameters (predictions left out).
+/// What cross-validation said about the chosen hyperparameters, with the per-fold metrics and
+/// every held-out prediction (for parity and residual plots). The last two were added after the
+/// first artefacts: older ones read them as empty.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidationSummary {
     pub splitter: String,
@@ -63,6 +65,10 @@ pub struct ValidationSummary {
     pub pooled: Metrics,
     pub summary: Summary,
     pub diagnosis: Diagnosis,
+    #[serde(default)]
+    pub folds: Vec<FoldReport>,
+    #[serde(default)]
+    pub predictions: Vec<OutOfFold>,
 }
 
 impl From<&CvReport> for ValidationSummary {
@@ -73,6 +79,26 @@ impl From<&CvReport> for ValidationSummary {
             pooled: r.pooled,
             summary: r.summary.clone(),
             diagnosis: r.diagnosis.clone(),
+            folds: r.folds.clone(),
+            predictions: r.predictions.clone(),
+        }
+    }
+}
+
+impl ValidationSummary {
+    /// The report it came from, as far as it was kept (for rendering).
+    pub fn to_report(&self, spec: &Spec, seed: u64) -> CvReport {
+        CvReport {
+            spec: spec.clone(),
+            splitter: self.splitter.clone(),
+            seed,
+            level: self.level,
+            folds: self.folds.clone(),
+            pooled: self.pooled,
+            summary: self.summary.clone(),
+            diagnosis: self.diagnosis.clone(),
+            predictions: self.predictions.clone(),
+            wall_seconds: 0.0,
         }
     }
 }

@@ -63,7 +63,9 @@ pub type Predictions = (Vec<f64>, Vec<Interval>, Option<Vec<f64>>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub lower: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub upper: f64,
 }
 

@@ -48,6 +48,15 @@ pub use validate::{
     Verdict, cross_validate, learning_curve,
 };
 
+/// JSON has no NaN or infinity (serde_json writes them as null). Statistics that can be
+/// undefined (a Spearman correlation of constant predictions, an interval too wide to
+/// calibrate) read null back as NaN, so a stored envelope holding one still loads. Binary
+/// formats keep the exact value.
+pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize;
+    Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
+}
+
 /// Progress of long work: `done` of `total` units (fits) finished.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 

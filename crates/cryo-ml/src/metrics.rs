@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub n: usize,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub rmse: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub mae: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub r2: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub spearman: f64,
     /// Fraction of observations inside their prediction interval.
     pub coverage: Option<f64>,

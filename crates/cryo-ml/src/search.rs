@@ -173,8 +173,11 @@ impl SearchSpace {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trial {
     pub spec: Spec,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub rmse_mean: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub rmse_std: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub r2_mean: f64,
 }
 

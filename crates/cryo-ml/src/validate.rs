@@ -42,7 +42,9 @@ pub struct FoldReport {
 pub struct OutOfFold {
     pub row: usize,
     pub repeat: usize,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub observed: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub predicted: f64,
     pub interval: Option<Interval>,
     pub spread: Option<f64>,
@@ -50,7 +52,9 @@ pub struct OutOfFold {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct MeanStd {
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub mean: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub std: f64,
 }
 
@@ -84,7 +88,9 @@ pub enum Verdict {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnosis {
     pub verdict: Verdict,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub fit_r2: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub validation_r2: f64,
     pub message: String,
 }

@@ -532,3 +532,31 @@ fn the_golden_artefact_still_loads_and_predicts_what_it_did() {
     assert_eq!(serde_json::json!(points), expected["points"]);
     assert_eq!(serde_json::json!(intervals), expected["intervals"]);
 }
+
+#[test]
+fn an_envelope_with_undefined_statistics_survives_json() {
+    // JSON (and PostgreSQL's jsonb) has no NaN or infinity: they become null and must read back.
+    let data = synthetic(80, false);
+    let mut sealed = train_on(&data, &plan(Spec::Ridge { alpha: 1.0 }, None))
+        .seal("test", None)
+        .unwrap();
+    let validation = sealed.envelope.validation.as_mut().unwrap();
+    validation.pooled.spearman = f64::NAN;
+    validation.predictions[0].interval = Some(cryo_ml::Interval {
+        lower: f64::NEG_INFINITY,
+        upper: f64::INFINITY,
+    });
+    let stored = serde_json::to_value(&sealed.envelope).unwrap();
+    assert!(stored["validation"]["pooled"]["spearman"].is_null());
+    let envelope: cryo_ml::Envelope = serde_json::from_value(stored).unwrap();
+    let back = envelope.validation.as_ref().unwrap();
+    assert!(back.pooled.spearman.is_nan());
+    assert!(back.predictions[0].interval.unwrap().upper.is_nan());
+    let model = cryo_ml::Artefact {
+        envelope,
+        body: sealed.body.clone(),
+    }
+    .open()
+    .unwrap();
+    assert_eq!(model.dataset.rows, 80);
+}

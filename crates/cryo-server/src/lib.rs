@@ -149,6 +149,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(models::list_models, models::create_model))
         .routes(routes!(models::get_model, models::delete_model))
         .routes(routes!(models::get_version, models::delete_version))
+        .routes(routes!(models::version_report))
         .routes(routes!(models::promote))
         .routes(routes!(models::rollback))
         .routes(routes!(models::set_alias))

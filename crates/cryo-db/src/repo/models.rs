@@ -50,7 +50,8 @@ pub struct ModelVersion {
     pub cv_rmse: Option<f64>,
     pub artifact_sha256: String,
     pub artifact_bytes: i64,
-    /// The readable half of the artefact: metrics, hyperparameters, features, dataset digest.
+    /// The readable half of the artefact: metrics, hyperparameters, features, dataset digest
+    /// (without the held-out predictions, which `…/report` draws).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub envelope: Json<serde_json::Value>,
     pub aliases: Vec<String>,
@@ -66,7 +67,8 @@ pub struct ModelVersion {
 const VERSION_SELECT: &str = "SELECT v.id, v.model_id,
         (SELECT t.name FROM models m JOIN property_types t ON t.id = m.property_type_id WHERE m.id = v.model_id) AS property,
         v.version, v.stage, v.algorithm, v.format, v.cv_rmse,
-        v.artifact_sha256, octet_length(v.artifact)::bigint AS artifact_bytes, v.envelope,
+        v.artifact_sha256, octet_length(v.artifact)::bigint AS artifact_bytes,
+        v.envelope #- '{validation,predictions}' AS envelope,
         coalesce((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
         v.last_production_at, v.created_by, v.created_at
     FROM model_versions v";

@@ -180,6 +180,38 @@ pub async fn get_version(
     Ok(Json(v))
 }
 
+/// A version's validation report as a self-contained HTML page: held-out predictions against
+/// measurements with their intervals (parity plot), per-fold metrics and the diagnosis.
+#[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/report", tag = "models", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/html", description = "HTML report"), (status = 404), (status = 409)))]
+pub async fn version_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<axum::response::Html<String>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let v = visible_version(&mut tx, id, version).await?;
+    let (envelope, _) = repo::artifact(&mut tx, v.id)
+        .await?
+        .ok_or(ApiError::NotFound { what: VERSION })?;
+    tx.commit().await?;
+    let envelope: cryo_ml::Envelope = serde_json::from_value(envelope)
+        .map_err(|e| cryo_ml::MlError::Corrupt(format!("envelope: {e}")))?;
+    let validation = envelope
+        .validation
+        .ok_or_else(|| ApiError::Conflict("this version carries no validation report".into()))?;
+    let report = validation.to_report(&envelope.spec, envelope.seed);
+    let title = format!(
+        "{} — version {} ({})",
+        model.name, v.version, model.property
+    );
+    Ok(axum::response::Html(crate::model_view::html(
+        &title, &report, None,
+    )))
+}
+
 /// Delete a version. Only archived versions can be deleted (enforced by the database too).
 #[utoipa::path(delete, path = "/api/v1/models/{id}/versions/{version}", tag = "models", security(("bearer" = [])),
     responses((status = 204), (status = 404), (status = 409)))]

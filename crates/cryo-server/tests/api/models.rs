@@ -215,6 +215,45 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert!(v1["cv_rmse"].as_f64().unwrap() > 0.0);
     assert_eq!(v1["envelope"]["body"]["sha256"], v1["artifact_sha256"]);
 
+    // The list leaves out the held-out predictions; the report draws every one of them.
+    assert!(v1["envelope"]["validation"]["predictions"].is_null());
+    assert_eq!(
+        v1["envelope"]["validation"]["folds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let report = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/versions/1/report"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(
+        report.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(
+        report.text.matches("<circle").count(),
+        40,
+        "one point per held-out prediction"
+    );
+    let hidden = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/versions/1/report"),
+        Some(&bob.token),
+        None,
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
     // Nothing in production yet: a clear refusal, not a default.
     let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
