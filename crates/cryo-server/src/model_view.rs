@@ -158,6 +158,103 @@ pub fn learning_curve(points: &[LearningPoint]) -> String {
     svg
 }
 
+/// Held-out residual (observed − predicted, y) against the prediction (x), with the zero line:
+/// a trend or a funnel shows bias or error growing with the value.
+pub fn residuals(report: &CvReport) -> String {
+    let p: Vec<(f64, f64)> = report
+        .predictions
+        .iter()
+        .map(|o| (o.predicted, o.observed - o.predicted))
+        .filter(|(x, r)| x.is_finite() && r.is_finite())
+        .collect();
+    let (x0, x1) = p
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| {
+            (a.min(*x), b.max(*x))
+        });
+    let bound = p.iter().fold(0.0_f64, |m, (_, r)| m.max(r.abs())).max(1e-9);
+    let sx = |v: f64| scale(v, x0, x1, PAD, W - 10.0);
+    let sy = |v: f64| scale(v, -bound, bound, H - PAD, PAD);
+    let mut svg = format!(r#"<svg role="img" aria-label="residuals" width="{W}" height="{H}">"#);
+    axes(
+        &mut svg,
+        "predicted (held out)",
+        "observed − predicted",
+        (x0, -bound),
+        (x1, bound),
+    );
+    let _ = write!(
+        svg,
+        r##"<line x1="{PAD}" y1="{y}" x2="{r}" y2="{y}" stroke="#999" stroke-dasharray="4"/>"##,
+        y = sy(0.0),
+        r = W - 10.0
+    );
+    for (x, r) in &p {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#1565c0" fill-opacity="0.6"/>"##,
+            sx(*x),
+            sy(*r)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The `top` most important features as horizontal bars (share of the total importance).
+pub fn importance_bars(importance: &[(String, f64)], top: usize) -> String {
+    let rows: Vec<&(String, f64)> = importance.iter().take(top).collect();
+    let max = rows.iter().fold(0.0_f64, |m, (_, v)| m.max(*v)).max(1e-12);
+    let (label_w, row_h) = (170.0, 22.0);
+    let height = PAD / 2.0 + row_h * rows.len() as f64 + 24.0;
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="feature importance" width="{W}" height="{height}">"#
+    );
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
+    for (i, (name, value)) in rows.iter().enumerate() {
+        let y = PAD / 2.0 + i as f64 * row_h;
+        let w = (W - label_w - 60.0) * value / max;
+        let _ = write!(
+            svg,
+            r##"<text x="{lx}" y="{ty:.1}" font-size="11" text-anchor="end">{name}</text><rect x="{label_w}" y="{y:.1}" width="{w:.1}" height="{h}" fill="#6a1b9a"/><text x="{vx:.1}" y="{ty:.1}" font-size="10">{pct:.1}%</text>"##,
+            lx = label_w - 6.0,
+            ty = y + row_h * 0.65,
+            name = esc(name),
+            h = row_h - 6.0,
+            vx = label_w + w + 4.0,
+            pct = value * 100.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{label_w}" y="{:.1}" font-size="11">share of the model's total importance</text></svg>"#,
+        height - 6.0
+    );
+    svg
+}
+
+/// A registry version's report: the cross-validation page plus residuals and importances.
+pub fn version_html(
+    title: &str,
+    report: &CvReport,
+    importance: Option<&[(String, f64)]>,
+) -> String {
+    let mut extra = format!(
+        "<figure>{}<figcaption>Held-out residuals against the prediction.</figcaption></figure>",
+        residuals(report)
+    );
+    if let Some(imp) = importance.filter(|i| !i.is_empty()) {
+        let _ = write!(
+            extra,
+            "<figure>{}<figcaption>The ten most important features of the final model.</figcaption></figure>",
+            importance_bars(imp, 10)
+        );
+    }
+    html(title, report, None).replacen("<table>", &format!("{extra}\n<table>"), 1)
+}
+
+/// The whole page: summary, diagnosis, held-out predictions, the learning curve if given, and
+/// the fold table.
 pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")

@@ -181,7 +181,8 @@ pub async fn get_version(
 }
 
 /// A version's validation report as a self-contained HTML page: held-out predictions against
-/// measurements with their intervals (parity plot), per-fold metrics and the diagnosis.
+/// measurements with their intervals (parity plot), residuals, feature importances, per-fold
+/// metrics and the diagnosis.
 #[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/report", tag = "models", security(("bearer" = [])),
     responses((status = 200, content_type = "text/html", description = "HTML report"), (status = 404), (status = 409)))]
 pub async fn version_report(
@@ -207,8 +208,10 @@ pub async fn version_report(
         "{} — version {} ({})",
         model.name, v.version, model.property
     );
-    Ok(axum::response::Html(crate::model_view::html(
-        &title, &report, None,
+    Ok(axum::response::Html(crate::model_view::version_html(
+        &title,
+        &report,
+        envelope.importance.as_deref(),
     )))
 }
 

@@ -239,11 +239,11 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert_eq!(
-        report.text.matches("<circle").count(),
-        40,
-        "one point per held-out prediction"
-    );
+    // One point per held-out prediction in the parity plot and again in the residual plot; one
+    // bar per feature of the top ten (the forest was trained on the 20 cryo features).
+    assert_eq!(report.text.matches("<circle").count(), 80);
+    assert!(report.text.contains(r#"aria-label="residuals""#));
+    assert_eq!(report.text.matches("<rect").count(), 10);
     let hidden = call(
         app,
         "GET",
