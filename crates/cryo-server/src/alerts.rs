@@ -24,17 +24,12 @@ pub async fn raise(
     summary: &str,
     details: serde_json::Value,
 ) -> Result<Raised, ApiError> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    let raised = repo::raise(
-        &mut tx,
-        fingerprint,
-        severity,
-        summary,
-        &details,
-        state.settings.alerts.repeat_secs,
-    )
-    .await?;
-    tx.commit().await?;
+    let repeat = state.settings.alerts.repeat_secs;
+    let raised = state
+        .as_service(async |tx| {
+            repo::raise(tx, fingerprint, severity, summary, &details, repeat).await
+        })
+        .await?;
     tracing::warn!(fingerprint, severity, summary, outcome = ?raised, "alert raised");
     state.outbox.notify_waiters();
     Ok(raised)
@@ -42,9 +37,9 @@ pub async fn raise(
 
 /// Resolves `fingerprint` if it fires.
 pub async fn resolve(state: &AppState, fingerprint: &str) -> Result<bool, ApiError> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    let resolved = repo::resolve(&mut tx, fingerprint).await?;
-    tx.commit().await?;
+    let resolved = state
+        .as_service(async |tx| repo::resolve(tx, fingerprint).await)
+        .await?;
     if resolved {
         tracing::info!(fingerprint, "alert resolved");
         state.outbox.notify_waiters();

@@ -42,17 +42,21 @@ async fn worker_loop(state: AppState, name: String) {
     loop {
         if last_recovery.is_none_or(|t| t.elapsed() >= recovery_every) {
             last_recovery = Some(Instant::now());
-            match as_service(&state, async |tx| {
-                repo::recover_orphans(tx, settings.stale_after_secs, settings.max_attempts).await
-            })
-            .await
+            match state
+                .as_service(async |tx| {
+                    repo::recover_orphans(tx, settings.stale_after_secs, settings.max_attempts)
+                        .await
+                })
+                .await
             {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(jobs = n, "re-queued training jobs whose worker stopped"),
                 Err(e) => tracing::error!(error = %e, "could not recover orphaned training jobs"),
             }
         }
-        let claimed = as_service(&state, async |tx| repo::claim_job(tx, &name).await).await;
+        let claimed = state
+            .as_service(async |tx| repo::claim_job(tx, &name).await)
+            .await;
         match claimed {
             Ok(Some(job)) => run(&state, &name, job).await,
             Ok(None) => {
@@ -67,17 +71,6 @@ async fn worker_loop(state: AppState, name: String) {
             }
         }
     }
-}
-
-/// Runs `f` in a transaction as service_role and commits.
-async fn as_service<T>(
-    state: &AppState,
-    f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, cryo_db::DbError>,
-) -> Result<T, ApiError> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    let value = f(&mut tx).await?;
-    tx.commit().await?;
-    Ok(value)
 }
 
 enum Outcome {
@@ -129,10 +122,9 @@ async fn run(state: &AppState, worker: &str, job: Job) {
             tracing::info!(job = %job.id, seconds, state = label, "training job finished")
         }
     }
-    if let Err(e) = as_service(state, async |tx| {
-        repo::finish_job(tx, job.id, label, error, result).await
-    })
-    .await
+    if let Err(e) = state
+        .as_service(async |tx| repo::finish_job(tx, job.id, label, error, result).await)
+        .await
     {
         tracing::error!(job = %job.id, error = %e, "could not record the end of a training job");
     }
@@ -190,7 +182,7 @@ async fn execute(state: &AppState, job: &Job) -> Result<Uuid, ApiError> {
                 let (fraction, stage) = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 // Fitting is the last step; keep 1.0 for "done and stored".
                 let fraction = fraction.min(0.99);
-                match as_service(state, async |tx| repo::heartbeat(tx, job.id, fraction, &stage).await).await {
+                match state.as_service(async |tx| repo::heartbeat(tx, job.id, fraction, &stage).await).await {
                     Ok(true) => cancel.store(true, Ordering::Relaxed),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(job = %job.id, error = %e, "heartbeat failed"),

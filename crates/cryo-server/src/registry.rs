@@ -296,12 +296,13 @@ pub async fn read_verified(
     let envelope: Envelope = serde_json::from_value(envelope).map_err(|e| {
         cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version))
     })?;
-    let actual = cryo_ml::sha256_hex(&body);
-    if actual != version.artifact_sha256 {
-        return Err(cryo_ml::MlError::Checksum {
-            expected: version.artifact_sha256.clone(),
-            actual,
-        }
+    // The envelope must name the checksum recorded with the row; `open` then hashes the body
+    // once against it.
+    if envelope.body.sha256 != version.artifact_sha256 {
+        return Err(cryo_ml::MlError::Corrupt(format!(
+            "version {}: the envelope's checksum {} is not the one recorded with the version ({})",
+            version.version, envelope.body.sha256, version.artifact_sha256
+        ))
         .into());
     }
     let artefact = Artefact { envelope, body };

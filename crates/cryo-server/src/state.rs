@@ -74,6 +74,18 @@ impl AppState {
         }
     }
 
+    /// Runs `f` in a transaction as service_role and commits: for the service's own work
+    /// (queues, outbox, administrative tables) and for reads a handler has already authorised.
+    pub async fn as_service<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, cryo_db::DbError>,
+    ) -> Result<T, ApiError> {
+        let mut tx = self.begin(&Identity::service()).await?;
+        let value = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
     /// Samples what `/metrics` reports by reading rather than counting: the pool, a database
     /// probe, the last backup, the process.
     pub async fn sample_for_scrape(&self) {

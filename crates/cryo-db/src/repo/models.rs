@@ -146,6 +146,14 @@ pub async fn get_version(
         .await?)
 }
 
+/// Every production version the caller can see.
+pub async fn production_versions(conn: &mut Conn) -> Result<Vec<ModelVersion>, DbError> {
+    let sql = format!("{VERSION_SELECT} WHERE v.stage = 'production' ORDER BY v.model_id");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?)
+}
+
 /// Which version a request means.
 #[derive(Debug, Clone)]
 pub enum VersionRef {

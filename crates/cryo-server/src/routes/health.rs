@@ -226,25 +226,17 @@ async fn model_registry(state: &AppState) -> Dependency {
             .begin(&cryo_db::Identity::service())
             .await
             .map_err(|e| e.to_string())?;
-        let ids: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
-            "SELECT model_id, version FROM model_versions WHERE stage = 'production'",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
+        let versions = cryo_db::repo::models::production_versions(&mut tx)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut broken = Vec::new();
-        for (model, version) in &ids {
-            let row = cryo_db::repo::models::get_version(&mut tx, *model, *version)
-                .await
-                .map_err(|e| e.to_string())?;
-            if let Some(v) = row
-                && let Err(e) = state.registry.load(&mut tx, &v).await
-            {
-                broken.push(format!("model {model} version {version}: {e}"));
+        for v in &versions {
+            if let Err(e) = state.registry.load(&mut tx, v).await {
+                broken.push(format!("model {} version {}: {e}", v.model_id, v.version));
             }
         }
         tx.commit().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>((ids.len(), broken))
+        Ok::<_, String>((versions.len(), broken))
     }
     .await;
     match outcome {

@@ -13,7 +13,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use cryo_db::Identity;
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{self as repo, AuditEntry, Job, Model, ModelVersion, VersionRef};
 use cryo_db::repo::science::{NewPrediction, Subject};
@@ -447,10 +446,10 @@ pub async fn audit_trail(
     tx.commit().await?;
     // The audit log is readable by service_role only; the caller has just shown they may read
     // this model, and only its entries are returned.
-    let mut tx = s.begin(&Identity::service()).await?;
-    let entries = repo::audit_trail(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(entries))
+    Ok(Json(
+        s.as_service(async |tx| repo::audit_trail(tx, id).await)
+            .await?,
+    ))
 }
 
 /// Start training (or a hyperparameter search, with `search`) on every experiment of the
@@ -531,9 +530,8 @@ pub async fn cancel_job(
     }
     tx.commit().await?;
     // The requester asked; a queued job never starts.
-    let mut tx = s.begin(&Identity::service()).await?;
-    repo::cancel_if_queued(&mut tx, job_id).await?;
-    tx.commit().await?;
+    s.as_service(async |tx| repo::cancel_if_queued(tx, job_id).await)
+        .await?;
     Ok(Json(visible_job(&s, &caller, job_id).await?))
 }
 
@@ -773,7 +771,15 @@ async fn predict_with(
             prediction_id: None,
         });
     }
-    predict_rows(&loaded, &rows, level, &mut results).await?;
+    let features: Vec<&[f64]> = rows.iter().map(|(_, r)| r.as_slice()).collect();
+    let (points, intervals) = predict_matrix(&loaded, &features, level).await?;
+    for (((index, _), value), interval) in rows.iter().zip(points).zip(intervals) {
+        results[*index].value = Some(value);
+        results[*index].interval = Some(PredictedInterval {
+            lower: interval.lower,
+            upper: interval.upper,
+        });
+    }
 
     if p.store {
         for r in &mut results {
@@ -1034,19 +1040,17 @@ fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput
     Ok(inputs)
 }
 
-/// Fills in value and interval for the featurised rows (off the async threads for big batches).
-async fn predict_rows(
+/// Values and intervals for feature rows (off the async threads for big batches).
+async fn predict_matrix(
     loaded: &Arc<Loaded>,
-    rows: &[(usize, Vec<f64>)],
+    rows: &[&[f64]],
     level: f64,
-    results: &mut [PredictionResult],
-) -> ApiResult<()> {
+) -> ApiResult<(Vec<f64>, Vec<cryo_ml::Interval>)> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok((Vec::new(), Vec::new()));
     }
-    let width = rows[0].1.len();
-    let data: Vec<f64> = rows.iter().flat_map(|(_, r)| r.iter().copied()).collect();
-    let x = Matrix::new(rows.len(), width, data)?;
+    let data: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    let x = Matrix::new(rows.len(), rows[0].len(), data)?;
     let (points, intervals, _) = if rows.len() > 16 {
         let loaded = loaded.clone();
         tokio::task::spawn_blocking(move || loaded.model.predict(&x, level))
@@ -1055,14 +1059,7 @@ async fn predict_rows(
     } else {
         loaded.model.predict(&x, level)?
     };
-    for (((index, _), value), interval) in rows.iter().zip(points).zip(intervals) {
-        results[*index].value = Some(value);
-        results[*index].interval = Some(PredictedInterval {
-            lower: interval.lower,
-            upper: interval.upper,
-        });
-    }
-    Ok(())
+    Ok((points, intervals))
 }
 
 fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
@@ -1143,7 +1140,7 @@ pub async fn evaluate(
                 };
                 match featurise(&mut tx, loaded.layout, &input).await? {
                     Ok(r) if d.value.is_finite() => {
-                        rows.push((rows.len(), r));
+                        rows.push(r);
                         observed.push(d.value);
                     }
                     Ok(_) => skipped.push(format!("data[{i}]: value is not a finite number")),
@@ -1174,7 +1171,7 @@ pub async fn evaluate(
                 if trained.contains(sample_id.as_str()) {
                     continue;
                 }
-                rows.push((rows.len(), held.dataset.x.row(i).to_vec()));
+                rows.push(held.dataset.x.row(i).to_vec());
                 observed.push(held.dataset.y[i]);
             }
             "held_out"
@@ -1191,38 +1188,8 @@ pub async fn evaluate(
             },
         ));
     }
-    let mut results: Vec<PredictionResult> = (0..rows.len())
-        .map(|index| PredictionResult {
-            index,
-            smiles: None,
-            molecule_id: None,
-            mixture_id: None,
-            value: None,
-            interval: None,
-            error: None,
-            prediction_id: None,
-        })
-        .collect();
-    predict_rows(&loaded, &rows, level, &mut results).await?;
-    let predicted: Vec<f64> = results
-        .iter()
-        .map(|r| r.value.unwrap_or(f64::NAN))
-        .collect();
-    let intervals: Vec<cryo_ml::Interval> = results
-        .iter()
-        .map(|r| {
-            r.interval.as_ref().map_or(
-                cryo_ml::Interval {
-                    lower: f64::NAN,
-                    upper: f64::NAN,
-                },
-                |i| cryo_ml::Interval {
-                    lower: i.lower,
-                    upper: i.upper,
-                },
-            )
-        })
-        .collect();
+    let features: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    let (predicted, intervals) = predict_matrix(&loaded, &features, level).await?;
     Ok(Json(Evaluation {
         version,
         source: source.into(),

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use cryo_db::backup::{BackupError, Manifest};
+use cryo_db::repo::alerts;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -225,9 +226,9 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertsView {
     /// Firing first.
-    pub alerts: Vec<cryo_db::repo::alerts::Alert>,
+    pub alerts: Vec<alerts::Alert>,
     /// The 100 most recent notifications and their delivery state.
-    pub deliveries: Vec<cryo_db::repo::alerts::Delivery>,
+    pub deliveries: Vec<alerts::Delivery>,
 }
 
 /// Alerts the application raised (failed backups and training, degraded health) and the
@@ -236,11 +237,15 @@ pub struct AlertsView {
     responses((status = 200, body = AlertsView), (status = 401), (status = 403)))]
 pub async fn list_alerts(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<AlertsView>> {
     require_admin(&caller)?;
-    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
-    let alerts = cryo_db::repo::alerts::list_alerts(&mut tx).await?;
-    let deliveries = cryo_db::repo::alerts::recent_deliveries(&mut tx, 100).await?;
-    tx.commit().await?;
-    Ok(Json(AlertsView { alerts, deliveries }))
+    let view = s
+        .as_service(async |tx| {
+            Ok(AlertsView {
+                alerts: alerts::list_alerts(tx).await?,
+                deliveries: alerts::recent_deliveries(tx, 100).await?,
+            })
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -256,12 +261,12 @@ pub struct NewSilence {
 
 /// Silence matching alerts until the silence expires.
 #[utoipa::path(post, path = "/api/v1/system/silences", tag = "system", request_body = NewSilence, security(("bearer" = [])),
-    responses((status = 201, body = cryo_db::repo::alerts::Silence), (status = 422)))]
+    responses((status = 201, body = alerts::Silence), (status = 422)))]
 pub async fn create_silence(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(n): ApiJson<NewSilence>,
-) -> ApiResult<(StatusCode, Json<cryo_db::repo::alerts::Silence>)> {
+) -> ApiResult<(StatusCode, Json<alerts::Silence>)> {
     require_admin(&caller)?;
     if n.matcher.trim().is_empty() || n.matcher.len() > 200 {
         return Err(ApiError::validation("matcher", "1 to 200 characters"));
@@ -278,30 +283,23 @@ pub async fn create_silence(
             "say why, in at most 1000 characters",
         ));
     }
-    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
-    let silence = cryo_db::repo::alerts::create_silence(
-        &mut tx,
-        n.matcher.trim(),
-        n.comment.trim(),
-        n.minutes,
-        caller.user_id(),
-    )
-    .await?;
-    tx.commit().await?;
+    let by = caller.user_id();
+    let silence = s
+        .as_service(async |tx| {
+            alerts::create_silence(tx, n.matcher.trim(), n.comment.trim(), n.minutes, by).await
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
 #[utoipa::path(get, path = "/api/v1/system/silences", tag = "system", security(("bearer" = [])),
-    responses((status = 200, body = Vec<cryo_db::repo::alerts::Silence>)))]
+    responses((status = 200, body = Vec<alerts::Silence>)))]
 pub async fn list_silences(
     State(s): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<cryo_db::repo::alerts::Silence>>> {
+) -> ApiResult<Json<Vec<alerts::Silence>>> {
     require_admin(&caller)?;
-    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
-    let silences = cryo_db::repo::alerts::list_silences(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(silences))
+    Ok(Json(s.as_service(alerts::list_silences).await?))
 }
 
 /// End a silence now (it stays listed, expired).
@@ -313,10 +311,9 @@ pub async fn expire_silence(
     Path(id): Path<uuid::Uuid>,
 ) -> ApiResult<StatusCode> {
     require_admin(&caller)?;
-    let mut tx = s.begin(&cryo_db::Identity::service()).await?;
-    let ended = cryo_db::repo::alerts::expire_silence(&mut tx, id).await?;
-    tx.commit().await?;
-    if ended {
+    if s.as_service(async |tx| alerts::expire_silence(tx, id).await)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound {
