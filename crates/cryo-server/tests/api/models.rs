@@ -347,6 +347,46 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         results[1]["value"].is_null() && results[1]["error"].as_str().unwrap().contains("smiles")
     );
 
+    // An alias names a version for prediction; a malformed alias is refused, naming the field.
+    let aliased = call(
+        app,
+        "PUT",
+        &format!("/api/v1/models/{model}/aliases/champion"),
+        Some(&alice.token),
+        Some(json!({ "version": 1 })),
+    )
+    .await;
+    assert_eq!(aliased.status, StatusCode::NO_CONTENT, "{}", aliased.text);
+    let by_alias = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "alias": "champion" }),
+    )
+    .await
+    .json();
+    assert_eq!(by_alias["version"], 1, "{by_alias}");
+    let bad = call(
+        app,
+        "PUT",
+        &format!("/api/v1/models/{model}/aliases/Not%20Valid"),
+        Some(&alice.token),
+        Some(json!({ "version": 1 })),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["error"]["details"]["field"], "alias");
+    let jobs = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/jobs"),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(jobs.as_array().unwrap().len(), 2);
+
     let back = call(
         app,
         "POST",
@@ -455,6 +495,7 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
             "model.version_created",
             "model.promoted",
             "model.promoted",
+            "model.alias_set",
             "model.rolled_back",
             "model.version_deleted"
         ]
@@ -500,6 +541,17 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         failed["error"].as_str().unwrap().contains("no experiments"),
         "{failed}"
     );
+    // The failure raised an alert for that model (for the direct-notification outbox).
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let firing: bool = sqlx::query_scalar("SELECT firing FROM alerts WHERE fingerprint = $1")
+        .bind(format!("training_failed:{bobs}"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(firing);
 }
 
 #[tokio::test]
