@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod health;
 pub mod identity;
 pub mod integrity;
+pub mod iso_date;
 pub mod migrate;
 pub mod pool;
 pub mod repo;

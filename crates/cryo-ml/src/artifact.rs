@@ -13,10 +13,10 @@
 use crate::MlError;
 use crate::conformal::ConformalModel;
 use crate::matrix::Matrix;
-use crate::metrics::Metrics;
+use crate::metrics::{Coverage, Metrics};
 use crate::model::Spec;
 use crate::search::Trial;
-use crate::validate::{CvReport, Diagnosis, FoldReport, OutOfFold, Summary};
+use crate::validate::{CvReport, Diagnosis, FoldReport, LearningPoint, OutOfFold, Summary};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -69,6 +69,11 @@ pub struct ValidationSummary {
     pub folds: Vec<FoldReport>,
     #[serde(default)]
     pub predictions: Vec<OutOfFold>,
+    #[serde(default)]
+    pub calibration: Vec<Coverage>,
+    /// Held-out error as the training set grows, when the plan asked for it.
+    #[serde(default)]
+    pub learning_curve: Option<Vec<LearningPoint>>,
 }
 
 impl From<&CvReport> for ValidationSummary {
@@ -81,6 +86,8 @@ impl From<&CvReport> for ValidationSummary {
             diagnosis: r.diagnosis.clone(),
             folds: r.folds.clone(),
             predictions: r.predictions.clone(),
+            calibration: r.calibration.clone(),
+            learning_curve: None,
         }
     }
 }
@@ -98,6 +105,7 @@ impl ValidationSummary {
             summary: self.summary.clone(),
             diagnosis: self.diagnosis.clone(),
             predictions: self.predictions.clone(),
+            calibration: self.calibration.clone(),
             wall_seconds: 0.0,
         }
     }

@@ -37,7 +37,7 @@ pub use conformal::{ConformalMethod, ConformalModel, Interval, Predictions};
 pub use dataset::{Dataset, Sample};
 pub use error::MlError;
 pub use matrix::Matrix;
-pub use metrics::{Metrics, rmse, spearman};
+pub use metrics::{CALIBRATION_LEVELS, Coverage, Metrics, rmse, spearman};
 pub use model::{Algorithm, Estimator, Regressor, Spec};
 pub use pipeline::{Pipeline, Preprocessing};
 pub use search::{Domain, SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};

@@ -47,6 +47,66 @@ impl Metrics {
     }
 }
 
+/// Interval levels at which validation measures coverage (the calibration curve).
+pub const CALIBRATION_LEVELS: [f64; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+
+/// How often held-out observations fell inside intervals made at one nominal level: a point
+/// of the calibration curve (well calibrated: observed ≈ nominal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub nominal: f64,
+    /// Held-out rows behind this point.
+    pub n: usize,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
+    pub observed: f64,
+    /// `None` when some interval was unbounded (too few calibration rows for the level).
+    pub mean_width: Option<f64>,
+}
+
+impl Coverage {
+    pub fn of(nominal: f64, m: &Metrics) -> Coverage {
+        Coverage {
+            nominal,
+            n: m.n,
+            observed: m.coverage.unwrap_or(f64::NAN),
+            mean_width: m.mean_width.filter(|w| w.is_finite()),
+        }
+    }
+
+    /// Pools per-fold curves level by level, weighting each fold by its rows.
+    pub fn pool<'a>(curves: impl Iterator<Item = &'a [Coverage]>) -> Vec<Coverage> {
+        let mut pooled: Vec<(Coverage, f64)> = Vec::new();
+        for curve in curves {
+            for c in curve {
+                let w = c.n as f64;
+                match pooled.iter_mut().find(|(p, _)| p.nominal == c.nominal) {
+                    Some((p, width)) => {
+                        p.observed += c.observed * w;
+                        p.n += c.n;
+                        *width += c.mean_width.unwrap_or(f64::INFINITY) * w;
+                    }
+                    None => pooled.push((
+                        Coverage {
+                            observed: c.observed * w,
+                            ..*c
+                        },
+                        c.mean_width.unwrap_or(f64::INFINITY) * w,
+                    )),
+                }
+            }
+        }
+        pooled
+            .into_iter()
+            .map(|(mut p, width)| {
+                let n = p.n.max(1) as f64;
+                p.observed /= n;
+                p.mean_width = Some(width / n).filter(|w| w.is_finite());
+                p
+            })
+            .collect()
+    }
+}
+
 pub fn rmse(observed: &[f64], predicted: &[f64]) -> f64 {
     let n = observed.len().max(1) as f64;
     (observed

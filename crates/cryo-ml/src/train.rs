@@ -17,7 +17,7 @@ use crate::dataset::Dataset;
 use crate::model::{Regressor, Spec};
 use crate::search::{SearchSpace, Strategy, nested_cv, search};
 use crate::split::Splitter;
-use crate::validate::{CvOptions, CvReport, cross_validate};
+use crate::validate::{CvOptions, CvReport, cross_validate, learning_curve};
 use crate::{ARTIFACT_FORMAT, MlError};
 use serde::{Deserialize, Serialize};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -43,6 +43,9 @@ pub struct TrainPlan {
     /// Interval level reported by validation (the model answers any level later).
     pub level: f64,
     pub seed: u64,
+    /// Also measure held-out error at 20…100 % of each training fold (five more CVs).
+    #[serde(default)]
+    pub learning_curve: bool,
 }
 
 /// The part of the work in progress; reported with (done, total) fits of that stage.
@@ -51,6 +54,7 @@ pub struct TrainPlan {
 pub enum Stage {
     Searching,
     Validating,
+    Learning,
     Fitting,
 }
 
@@ -59,6 +63,7 @@ impl Stage {
         match self {
             Stage::Searching => "searching",
             Stage::Validating => "validating",
+            Stage::Learning => "learning_curve",
             Stage::Fitting => "fitting",
         }
     }
@@ -69,11 +74,15 @@ pub type StageProgress<'a> = &'a (dyn Fn(Stage, usize, usize) + Sync);
 
 /// Overall completion in 0..=1 of a plan's stages, from one stage's progress.
 pub fn overall_progress(plan: &TrainPlan, stage: Stage, done: usize, total: usize) -> f64 {
-    let stages: &[Stage] = if plan.search.is_some() {
-        &[Stage::Searching, Stage::Validating, Stage::Fitting]
-    } else {
-        &[Stage::Validating, Stage::Fitting]
-    };
+    let mut stages = Vec::with_capacity(4);
+    if plan.search.is_some() {
+        stages.push(Stage::Searching);
+    }
+    stages.push(Stage::Validating);
+    if plan.learning_curve {
+        stages.push(Stage::Learning);
+    }
+    stages.push(Stage::Fitting);
     let index = stages.iter().position(|s| *s == stage).unwrap_or(0);
     let within = if total == 0 {
         0.0
@@ -183,6 +192,17 @@ fn run(
             (plan.spec.clone(), None, report)
         }
     };
+    let learning = if plan.learning_curve {
+        Some(learning_curve(
+            data,
+            &spec,
+            &plan.splitter,
+            seed,
+            &|d, t| progress(Stage::Learning, d, t),
+        )?)
+    } else {
+        None
+    };
     progress(Stage::Fitting, 0, 1);
     let model = ConformalModel::fit(&spec, data, &plan.conformal, &plan.splitter, seed)?;
     progress(Stage::Fitting, 1, 1);
@@ -205,7 +225,10 @@ fn run(
         spec,
         seed,
         trained_at: crate::artifact::now_rfc3339(),
-        validation: Some(ValidationSummary::from(&report)),
+        validation: Some(ValidationSummary {
+            learning_curve: learning,
+            ..ValidationSummary::from(&report)
+        }),
         search: trials,
         importance,
         model,

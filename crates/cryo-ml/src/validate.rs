@@ -5,7 +5,7 @@
 use crate::conformal::{ConformalMethod, ConformalModel, Interval};
 use crate::dataset::Dataset;
 use crate::matrix::select;
-use crate::metrics::Metrics;
+use crate::metrics::{CALIBRATION_LEVELS, Coverage, Metrics};
 use crate::model::{Regressor, Spec};
 use crate::pipeline::Pipeline;
 use crate::split::{Fold, Splitter};
@@ -36,6 +36,9 @@ pub struct FoldReport {
     pub fit_seconds: f64,
     /// The hyperparameters an inner search chose (nested CV).
     pub chosen: Option<Spec>,
+    /// Coverage at each of [`CALIBRATION_LEVELS`] (calibrated folds only).
+    #[serde(default)]
+    pub calibration: Vec<Coverage>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,6 +146,8 @@ pub struct CvReport {
     pub summary: Summary,
     pub diagnosis: Diagnosis,
     pub predictions: Vec<OutOfFold>,
+    /// Pooled coverage against nominal level (empty without intervals).
+    pub calibration: Vec<Coverage>,
     pub wall_seconds: f64,
 }
 
@@ -193,6 +198,19 @@ pub(crate) fn run_fold(
     let fit_seconds = started.elapsed().as_secs_f64();
     let (fit_pred, _, _) = model.predict(&train.x)?;
     let (pred, intervals, spread) = model.predict(&test_x)?;
+    let calibration = match &model {
+        FoldModel::Calibrated(c, _) => CALIBRATION_LEVELS
+            .iter()
+            .map(|&level| {
+                let (p, iv, _) = c.predict(&test_x, level)?;
+                Ok(Coverage::of(
+                    level,
+                    &Metrics::compute(&test_y, &p, Some(&iv)),
+                ))
+            })
+            .collect::<Result<Vec<_>, MlError>>()?,
+        FoldModel::Plain(_) => Vec::new(),
+    };
     let report = FoldReport {
         index: fold.index,
         repeat: fold.repeat,
@@ -202,6 +220,7 @@ pub(crate) fn run_fold(
         validation: Metrics::compute(&test_y, &pred, intervals.as_deref()),
         fit_seconds,
         chosen: None,
+        calibration,
     };
     let oof = fold
         .test
@@ -249,6 +268,7 @@ pub(crate) fn assemble(
         seed: options.seed,
         level: options.conformal.as_ref().map(|c| c.1),
         diagnosis: Diagnosis::from_r2(summary.fit_r2.mean, summary.r2.mean),
+        calibration: Coverage::pool(folds.iter().map(|f| f.calibration.as_slice())),
         folds,
         pooled,
         summary,
@@ -286,8 +306,11 @@ pub fn cross_validate(
 pub struct LearningPoint {
     /// Mean number of training rows at this point.
     pub train_size: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub fit_r2: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub validation_r2: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
     pub validation_rmse: f64,
 }
 

@@ -380,6 +380,7 @@ fn plan(spec: Spec, search: Option<cryo_ml::SearchPlan>) -> cryo_ml::TrainPlan {
         conformal: ConformalMethod::CvPlus { folds: 5 },
         level: 0.9,
         seed: 11,
+        learning_curve: false,
     }
 }
 

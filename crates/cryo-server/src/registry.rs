@@ -55,6 +55,14 @@ pub struct TrainRequest {
     pub level: f64,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Also measure held-out error at 20…100 % of each training fold, for the learning-curve
+    /// chart (five more cross-validations; on by default).
+    #[serde(default = "default_learning_curve")]
+    pub learning_curve: bool,
+}
+
+fn default_learning_curve() -> bool {
+    true
 }
 
 fn default_algorithm() -> String {
@@ -183,6 +191,7 @@ impl TrainRequest {
             conformal: self.conformal_method()?,
             level: self.level,
             seed: self.seed,
+            learning_curve: self.learning_curve,
         })
     }
 }

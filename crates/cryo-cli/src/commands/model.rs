@@ -165,9 +165,12 @@ pub struct TrainArgs {
     model: ModelArgs,
     #[command(flatten)]
     validation: ValidationArgs,
-    /// Where to save the model (JSON).
+    /// Where to save the model file.
     #[arg(long)]
     out: PathBuf,
+    /// Also record a learning curve (20–100 % of each training fold) in the model's validation.
+    #[arg(long)]
+    learning_curve: bool,
     #[arg(long)]
     json: bool,
 }
@@ -830,6 +833,7 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         conformal: ConformalMethod::parse(&args.validation.conformal)?,
         level: args.validation.level,
         seed: args.model.seed,
+        learning_curve: args.learning_curve,
     };
     let bar = fit_bar("training");
     let progress = |stage: cryo_ml::Stage, done: usize, total: usize| {

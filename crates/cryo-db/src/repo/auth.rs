@@ -23,6 +23,7 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub global_role: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

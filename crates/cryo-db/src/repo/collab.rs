@@ -13,7 +13,9 @@ pub struct Team {
     pub name: String,
     pub description: Option<String>,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -85,6 +87,7 @@ pub struct Member {
     pub user_id: Uuid,
     pub display_name: Option<String>,
     pub role: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -143,7 +146,9 @@ pub struct Project {
     pub team_id: Option<Uuid>,
     pub is_public: bool,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -231,6 +236,7 @@ pub struct Share {
     pub resource_id: Uuid,
     pub permission: String,
     pub shared_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -287,7 +293,9 @@ pub struct Comment {
     pub parent_id: Option<Uuid>,
     pub body: String,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -364,6 +372,7 @@ pub struct Notification {
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     pub is_read: bool,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -437,6 +446,7 @@ pub struct Activity {
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     pub details: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

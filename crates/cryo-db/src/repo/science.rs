@@ -40,6 +40,7 @@ pub struct Molecule {
     pub murcko_scaffold: Option<String>,
     pub density_g_per_ml: Option<f64>,
     pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// The stored cryoprotection score, when computed.
     pub score: Option<f64>,
@@ -230,6 +231,7 @@ pub struct StoredProperty {
     pub numeric_value: Option<f64>,
     pub text_value: Option<String>,
     pub boolean_value: Option<bool>,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -258,7 +260,9 @@ pub struct Mixture {
     pub description: Option<String>,
     pub project_id: Option<Uuid>,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -399,6 +403,25 @@ pub enum Value {
     Text(String),
 }
 
+/// A measurable property (the vocabulary of experiments, predictions and models).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertyType {
+    pub name: String,
+    pub description: Option<String>,
+    pub units: Option<String>,
+    /// numeric, text or boolean.
+    pub data_type: String,
+}
+
+pub async fn list_property_types(conn: &mut Conn) -> Result<Vec<PropertyType>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT name, description, units, data_type FROM property_types ORDER BY name",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Experiment {
@@ -412,11 +435,13 @@ pub struct Experiment {
     pub unit: Option<String>,
     pub temperature_c: Option<f64>,
     pub conditions: serde_json::Value,
+    #[serde(with = "crate::iso_date::option")]
     pub performed_on: Option<Date>,
     pub notes: Option<String>,
     pub protocol_id: Option<Uuid>,
     pub project_id: Option<Uuid>,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -558,7 +583,9 @@ pub struct Verification {
     pub verifier_id: Option<Uuid>,
     pub equipment_used: Option<String>,
     pub comments: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub decided_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -642,6 +669,7 @@ pub struct Prediction {
     pub interval_upper: Option<f64>,
     pub interval_level: Option<f64>,
     pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

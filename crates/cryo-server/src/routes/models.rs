@@ -179,16 +179,13 @@ pub async fn get_version(
     Ok(Json(v))
 }
 
-/// A version's validation report as a self-contained HTML page: held-out predictions against
-/// measurements with their intervals (parity plot), residuals, feature importances, per-fold
-/// metrics and the diagnosis.
-#[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/report", tag = "models", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/html", description = "HTML report"), (status = 404), (status = 409)))]
-pub async fn version_report(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path((id, version)): Path<(Uuid, i64)>,
-) -> ApiResult<axum::response::Html<String>> {
+/// A version's model, row and decoded envelope, as the caller sees them.
+async fn version_envelope(
+    s: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    version: i64,
+) -> ApiResult<(Model, ModelVersion, cryo_ml::Envelope)> {
     caller.require_user()?;
     let mut tx = s.begin(&caller.identity).await?;
     let model = visible_model(&mut tx, id).await?;
@@ -199,9 +196,25 @@ pub async fn version_report(
     tx.commit().await?;
     let envelope: cryo_ml::Envelope = serde_json::from_value(envelope)
         .map_err(|e| cryo_ml::MlError::Corrupt(format!("envelope: {e}")))?;
-    let validation = envelope
-        .validation
-        .ok_or_else(|| ApiError::Conflict("this version carries no validation report".into()))?;
+    Ok((model, v, envelope))
+}
+
+fn no_validation() -> ApiError {
+    ApiError::Conflict("this version carries no validation report".into())
+}
+
+/// A version's validation report as a self-contained HTML page: held-out predictions against
+/// measurements with their intervals (parity plot), residuals, feature importances, per-fold
+/// metrics and the diagnosis.
+#[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/report", tag = "models", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/html", description = "HTML report"), (status = 404), (status = 409)))]
+pub async fn version_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<axum::response::Html<String>> {
+    let (model, v, envelope) = version_envelope(&s, &caller, id, version).await?;
+    let validation = envelope.validation.ok_or_else(no_validation)?;
     let report = validation.to_report(&envelope.spec, envelope.seed);
     let title = format!(
         "{} — version {} ({})",
@@ -212,6 +225,72 @@ pub async fn version_report(
         &report,
         envelope.importance.as_deref(),
     )))
+}
+
+/// Everything a version's charts are drawn from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionValidation {
+    pub version: i64,
+    pub property: String,
+    pub algorithm: String,
+    /// How the held-out rows were chosen, e.g. "5-fold".
+    pub splitter: String,
+    /// Interval level of `predictions[].interval`.
+    pub level: Option<f64>,
+    /// Metrics over every held-out prediction: n, rmse, mae, r2, spearman, coverage, mean_width.
+    #[schema(value_type = Object)]
+    pub pooled: cryo_ml::Metrics,
+    /// Mean and spread of per-fold metrics.
+    #[schema(value_type = Object)]
+    pub summary: cryo_ml::Summary,
+    /// Over/under-fitting verdict with fit and validation R².
+    #[schema(value_type = Object)]
+    pub diagnosis: cryo_ml::Diagnosis,
+    /// Per fold: index, repeat, sizes, fit and validation metrics, calibration.
+    #[schema(value_type = Vec<Object>)]
+    pub folds: Vec<cryo_ml::FoldReport>,
+    /// Every held-out prediction: row, observed, predicted, interval {lower, upper}, spread.
+    #[schema(value_type = Vec<Object>)]
+    pub predictions: Vec<cryo_ml::OutOfFold>,
+    /// Observed coverage at nominal levels 0.5…0.95: nominal, observed, mean_width, n
+    /// (empty for versions trained before it was measured).
+    #[schema(value_type = Vec<Object>)]
+    pub calibration: Vec<cryo_ml::Coverage>,
+    /// Held-out error as the training folds grow, when it was measured: train_size, fit_r2,
+    /// validation_r2, validation_rmse.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub learning_curve: Option<Vec<cryo_ml::LearningPoint>>,
+    /// Feature importances of the final model, largest first, as [name, importance].
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub importance: Option<Vec<(String, f64)>>,
+}
+
+/// A version's validation as data (held-out predictions with intervals, per-fold metrics,
+/// calibration curve, learning curve, importances), for charts.
+#[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/validation", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = VersionValidation), (status = 404), (status = 409)))]
+pub async fn version_validation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<Json<VersionValidation>> {
+    let (model, v, envelope) = version_envelope(&s, &caller, id, version).await?;
+    let validation = envelope.validation.ok_or_else(no_validation)?;
+    Ok(Json(VersionValidation {
+        version: v.version,
+        property: model.property,
+        algorithm: v.algorithm,
+        splitter: validation.splitter,
+        level: validation.level,
+        pooled: validation.pooled,
+        summary: validation.summary,
+        diagnosis: validation.diagnosis,
+        folds: validation.folds,
+        predictions: validation.predictions,
+        calibration: validation.calibration,
+        learning_curve: validation.learning_curve,
+        importance: envelope.importance,
+    }))
 }
 
 /// Delete a version. Only archived versions can be deleted (enforced by the database too).

@@ -192,6 +192,19 @@ pub async fn list_molecules(
     Ok(Json(rows))
 }
 
+/// Property types: what experiments measure and models predict (name, units, data type).
+#[utoipa::path(get, path = "/api/v1/property-types", tag = "experiments",
+    responses((status = 200, body = Vec<repo::PropertyType>)))]
+pub async fn list_property_types(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<repo::PropertyType>>> {
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_property_types(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
 #[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",
     responses((status = 200, body = MoleculeDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_molecule(
