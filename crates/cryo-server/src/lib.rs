@@ -15,6 +15,7 @@ pub mod science;
 pub mod state;
 pub mod system;
 pub mod training;
+pub mod web;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -145,11 +146,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             science::create_prediction
         ))
         .routes(routes!(science::compare))
+        .routes(routes!(science::list_property_types))
         .routes(routes!(science::unified))
         .routes(routes!(models::list_models, models::create_model))
         .routes(routes!(models::get_model, models::delete_model))
         .routes(routes!(models::get_version, models::delete_version))
         .routes(routes!(models::version_report))
+        .routes(routes!(models::version_validation))
         .routes(routes!(models::promote))
         .routes(routes!(models::rollback))
         .routes(routes!(models::set_alias))
@@ -201,6 +204,7 @@ pub fn router(state: AppState) -> Router {
     };
     api.with_state(state)
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
+        .merge(web::router())
         .fallback(error::not_found_fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

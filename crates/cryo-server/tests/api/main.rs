@@ -10,3 +10,4 @@ mod models;
 mod science;
 mod system;
 mod tenancy;
+mod web;

@@ -254,6 +254,58 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
+    // The same validation as data, for the web interface's charts.
+    let validation = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/versions/1/validation"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(validation.status, StatusCode::OK, "{}", validation.text);
+    let validation = validation.json();
+    assert_eq!(validation["predictions"].as_array().unwrap().len(), 40);
+    assert_eq!(validation["folds"].as_array().unwrap().len(), 4);
+    // The 20 cryo features plus the two mixture columns (component count, share spread).
+    assert_eq!(validation["importance"].as_array().unwrap().len(), 22);
+    // Calibration: coverage measured at six nominal levels on held-out rows, never shrinking as
+    // the level (and so every interval) grows; the 90 % point is the pooled coverage itself.
+    let curve = validation["calibration"].as_array().unwrap();
+    let nominal: Vec<f64> = curve
+        .iter()
+        .map(|c| c["nominal"].as_f64().unwrap())
+        .collect();
+    assert_eq!(nominal, [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]);
+    let observed: Vec<f64> = curve
+        .iter()
+        .map(|c| c["observed"].as_f64().unwrap())
+        .collect();
+    assert!(observed.windows(2).all(|w| w[0] <= w[1]), "{observed:?}");
+    assert!(curve.iter().all(|c| c["n"] == 40));
+    assert_eq!(
+        observed[4],
+        validation["pooled"]["coverage"].as_f64().unwrap()
+    );
+    // Learning curve: five training sizes, growing.
+    let sizes: Vec<f64> = validation["learning_curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["train_size"].as_f64().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 5);
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    let hidden = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/versions/1/validation"),
+        Some(&bob.token),
+        None,
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
     // Nothing in production yet: a clear refusal, not a default.
     let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);

@@ -1,0 +1,102 @@
+//! The web interface's shell and assets, and the API shapes it relies on.
+
+use crate::helpers::{call, get, register, seeded};
+use axum::http::StatusCode;
+use std::collections::BTreeSet;
+
+#[tokio::test]
+async fn the_interface_is_served_from_the_binary_with_a_strict_policy() {
+    let (_db, app) = seeded().await;
+    let index = get(&app, "/").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(
+        index.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = index.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert!(index.text.contains(r#"src="/ui/app.js""#));
+
+    // Every module the page loads is served, and every module it imports is one of them (a
+    // file missing from the binary's table would break the page only in a browser otherwise).
+    let served: BTreeSet<String> = cryo_server::web::asset_paths().map(String::from).collect();
+    for path in &served {
+        let r = get(&app, &format!("/ui/{path}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let kind = r.headers["content-type"].to_str().unwrap().to_owned();
+        if path.ends_with(".js") {
+            assert!(kind.starts_with("text/javascript"), "{path}: {kind}");
+            let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            for import in r.text.lines().filter_map(|l| l.split(" from '").nth(1)) {
+                let target = import.trim_end_matches("';");
+                let resolved = match (target.strip_prefix("../"), target.strip_prefix("./")) {
+                    (Some(up), _) => up.to_string(),
+                    (_, Some(here)) if dir.is_empty() => here.to_string(),
+                    (_, Some(here)) => format!("{dir}/{here}"),
+                    _ => panic!("{path} imports {target}, outside the bundle"),
+                };
+                assert!(
+                    served.contains(&resolved),
+                    "{path} imports {resolved}, not served"
+                );
+            }
+        }
+    }
+    let missing = get(&app, "/ui/nope.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn property_types_and_timestamps_are_what_a_browser_can_use() {
+    let (_db, app) = seeded().await;
+    let types = get(&app, "/api/v1/property-types").await;
+    assert_eq!(types.status, StatusCode::OK);
+    let types = types.json();
+    let hfe = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Hydration Free Energy")
+        .expect("seeded");
+    assert_eq!(hfe["units"], "kcal/mol");
+    assert_eq!(hfe["data_type"], "numeric");
+
+    // Times are RFC 3339 strings and dates ISO 8601 (not time's default tuples).
+    let user = register(&app, "ada").await;
+    let molecules = call(
+        &app,
+        "GET",
+        "/api/v1/molecules?q=glycerol",
+        Some(&user.token),
+        None,
+    )
+    .await
+    .json();
+    let created = molecules[0]["created_at"].as_str().expect("a string");
+    time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339).unwrap();
+    let glycerol = molecules[0]["id"].as_str().unwrap();
+    let experiment = call(
+        &app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&user.token),
+        Some(serde_json::json!({
+            "molecule_id": glycerol, "property": "Glass Transition Temperature",
+            "value": -93.0, "unit": "°C", "performed_on": "2026-11-02"
+        })),
+    )
+    .await;
+    assert_eq!(
+        experiment.status,
+        StatusCode::CREATED,
+        "{}",
+        experiment.text
+    );
+    assert_eq!(experiment.json()["performed_on"], "2026-11-02");
+}

@@ -1,0 +1,105 @@
+// Shell of the single-page interface: hash routes, navigation, the signed-in user, and one
+// place where API errors become visible messages.
+import { h, mount } from './dom.js';
+import { session, post, ApiError } from './api.js';
+import * as signin from './pages/signin.js';
+import * as molecules from './pages/molecules.js';
+import * as mixtures from './pages/mixtures.js';
+import * as experiments from './pages/experiments.js';
+import * as models from './pages/models.js';
+import * as system from './pages/system.js';
+
+const NAV = [
+  ['molecules', 'Molecules'], ['mixtures', 'Mixtures'], ['experiments', 'Experiments'],
+  ['verifications', 'Verification queue'], ['models', 'Models'], ['system', 'System'],
+];
+
+// route pattern → (params) => page renderer
+const ROUTES = [
+  [/^signin$/, () => signin.render],
+  [/^molecules$/, () => molecules.list],
+  [/^molecules\/([0-9a-f-]{36})$/, (m) => (el) => molecules.detail(el, m[1])],
+  [/^mixtures$/, () => mixtures.list],
+  [/^mixtures\/new$/, () => mixtures.editor],
+  [/^mixtures\/([0-9a-f-]{36})$/, (m) => (el) => mixtures.detail(el, m[1])],
+  [/^experiments$/, () => experiments.list],
+  [/^verifications$/, () => experiments.queue],
+  [/^models$/, () => models.list],
+  [/^models\/([0-9a-f-]{36})$/, (m) => (el) => models.detail(el, m[1])],
+  [/^system$/, () => system.render],
+];
+
+const main = () => document.getElementById('main');
+
+/** Shows an error (ApiError or any Error) in the banner; returns it for chaining. */
+export function showError(err) {
+  const flash = document.getElementById('flash');
+  flash.className = '';
+  let text = err && err.message ? err.message : String(err);
+  if (err instanceof ApiError) {
+    if (err.status === 403) text = `Not allowed: ${err.message}`;
+    if (err.status === 429 && err.retryAfter) text += ` (try again in ${err.retryAfter} s)`;
+    if (err.status >= 500) text = `The server could not do that (${err.code}): ${err.message}`;
+  }
+  flash.textContent = text;
+  return err;
+}
+
+export function showInfo(text) {
+  const flash = document.getElementById('flash');
+  flash.className = 'info';
+  flash.textContent = text;
+}
+
+export const clearFlash = () => { document.getElementById('flash').textContent = ''; };
+
+export function go(route) {
+  if (location.hash === '#/' + route) render();
+  else location.hash = '#/' + route;
+}
+
+function renderChrome(route) {
+  const user = session.user();
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  if (!user) { mount(nav); mount(who); return; }
+  const section = route.split('/')[0];
+  mount(nav, NAV.map(([r, label]) => h('a', { href: '#/' + r, 'aria-current': r === section ? 'page' : null }, label)));
+  mount(who,
+    h('span', { title: user.email }, user.display_name, user.global_role === 'admin' ? ' (admin)' : ''),
+    h('button', { class: 'secondary', onclick: signOut }, 'Sign out'));
+}
+
+async function signOut() {
+  const s = session.get();
+  try { if (s) await post('/auth/logout', { refresh_token: s.refresh_token }); } catch { /* signed out anyway */ }
+  session.clear();
+  go('signin');
+}
+
+let generation = 0;
+async function render() {
+  const route = location.hash.replace(/^#\/?/, '') || 'molecules';
+  if (!session.get() && route !== 'signin') { go('signin'); return; }
+  renderChrome(route);
+  clearFlash();
+  const match = ROUTES.map(([re, make]) => [route.match(re), make]).find(([m]) => m);
+  const el = main();
+  const mine = ++generation;
+  if (!match) { mount(el, h('h1', {}, 'Not found'), h('p', {}, 'No page at ', h('code', {}, route), '.')); return; }
+  mount(el, h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    const page = h('div', { class: 'page', dataset: { route } });
+    await match[1](match[0])(page);
+    if (mine === generation) mount(el, page);
+  } catch (err) {
+    if (mine !== generation) return;
+    showError(err);
+    mount(el, h('h1', {}, 'Could not load this page'), h('p', { class: 'muted' }, err.message));
+  }
+}
+
+window.addEventListener('hashchange', render);
+window.addEventListener('cryoprotect:signed-out', () => go('signin'));
+window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+render();

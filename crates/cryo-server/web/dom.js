@@ -1,0 +1,70 @@
+// Element builders. Text always goes in as text nodes, never as HTML, so data from the API
+// cannot inject markup.
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function build(el, attrs, children) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value' && 'value' in el) el.value = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export const h = (tag, attrs, ...children) => build(document.createElement(tag), attrs, children);
+export const s = (tag, attrs, ...children) => build(document.createElementNS(SVG_NS, tag), attrs, children);
+
+export function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+  return el;
+}
+
+/** Replace `el`'s content. */
+export const mount = (el, ...children) => append(clear(el), children);
+
+export function fmt(x, digits = 3) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '—';
+  if (typeof x !== 'number') return String(x);
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(2);
+  return Number(x.toPrecision(digits)).toString();
+}
+
+export function when(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** A table from rows and column definitions {label, value(row) -> node|text, cls}. */
+export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs } = {}) {
+  if (!rows.length) return h('p', { class: 'muted empty' }, empty);
+  return h('div', { class: 'table-wrap' },
+    h('table', {},
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.cls, scope: 'col' }, c.label)))),
+      h('tbody', {}, rows.map((r) => h('tr', rowAttrs ? rowAttrs(r) : {},
+        columns.map((c) => h('td', { class: c.cls }, c.value(r))))))));
+}
+
+export const field = (label, input, hint) =>
+  h('label', { class: 'field' }, h('span', {}, label), input, hint ? h('small', { class: 'muted' }, hint) : null);
+
+export function select(name, options, value) {
+  return h('select', { name },
+    options.map((o) => {
+      const [v, text] = Array.isArray(o) ? o : [o, o];
+      return h('option', { value: v, selected: v === value }, text);
+    }));
+}

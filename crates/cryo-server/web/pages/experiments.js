@@ -1,0 +1,125 @@
+import { h, field, fmt, table, select, mount, when } from '../dom.js';
+import { get, post, patch, session, ApiError } from '../api.js';
+import { go, showError, showInfo } from '../app.js';
+
+/** Everyone who shares a team with the caller (possible verifiers), by user id. */
+async function colleagues() {
+  const me = session.user()?.id;
+  const teams = await get('/teams?limit=100').catch(() => []);
+  const members = (await Promise.all(teams.map((t) => get(`/teams/${t.id}/members`).catch(() => [])))).flat();
+  const byId = new Map();
+  for (const m of members) if (m.user_id !== me) byId.set(m.user_id, m.display_name || m.user_id);
+  return byId;
+}
+
+/** Subjects the caller can record measurements on, by display label. */
+async function subjects() {
+  const [molecules, mixtures] = await Promise.all([get('/molecules?limit=500'), get('/mixtures?limit=500')]);
+  return [
+    ...mixtures.map((x) => ({ label: `mixture: ${x.name}`, mixture_id: x.id, name: x.name })),
+    ...molecules.map((m) => ({ label: `molecule: ${m.name || m.canonical_smiles}`, molecule_id: m.id, name: m.name || m.canonical_smiles })),
+  ];
+}
+
+export async function list(page) {
+  const [experiments, types, subjectList, people] = await Promise.all([get('/experiments?limit=300'), get('/property-types'), subjects(), colleagues()]);
+  const nameOf = new Map(subjectList.map((x) => [x.mixture_id || x.molecule_id, x.label]));
+  const typeOf = new Map(types.map((t) => [t.name, t]));
+
+  const subject = h('input', { name: 'subject', list: 'subjects', placeholder: 'molecule or mixture', size: 34 });
+  const property = select('property', types.filter((t) => !t.name.startsWith('Cryoprotection')).map((t) => t.name), 'Glass Transition Temperature');
+  const value = h('input', { name: 'value', placeholder: 'value', size: 10 });
+  const unit = h('input', { name: 'unit', size: 8 });
+  const temperature = h('input', { name: 'temperature_c', type: 'number', step: 'any', size: 7 });
+  const date = h('input', { name: 'performed_on', type: 'date' });
+  const notes = h('input', { name: 'notes', size: 30 });
+  const error = h('p', { class: 'error' });
+  const syncUnit = () => { unit.value = typeOf.get(property.value)?.units || ''; };
+  property.addEventListener('change', syncUnit);
+  syncUnit();
+  const inputs = { subject, property, value, unit, temperature_c: temperature, performed_on: date, notes };
+  const form = h('form', {
+    class: 'card', onsubmit: async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      Object.values(inputs).forEach((i) => i.removeAttribute('aria-invalid'));
+      const target = subjectList.find((x) => x.label === subject.value || x.name === subject.value);
+      if (!target) { error.textContent = 'Pick a molecule or mixture from the list.'; subject.setAttribute('aria-invalid', 'true'); return; }
+      const type = typeOf.get(property.value);
+      let v = value.value.trim();
+      if (type?.data_type === 'numeric') {
+        if (v === '' || !Number.isFinite(Number(v))) { error.textContent = `${property.value} needs a number.`; value.setAttribute('aria-invalid', 'true'); return; }
+        v = Number(v);
+      } else if (type?.data_type === 'boolean') v = ['true', 'yes', '1'].includes(v.toLowerCase());
+      try {
+        await post('/experiments', {
+          molecule_id: target.molecule_id, mixture_id: target.mixture_id, property: property.value, value: v,
+          unit: unit.value || null, temperature_c: temperature.value === '' ? null : Number(temperature.value),
+          performed_on: date.value || null, notes: notes.value || null,
+        });
+        showInfo('Measurement recorded.');
+        go('experiments');
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status >= 500) { showError(err); return; }
+        error.textContent = err.message;
+        inputs[err.field === 'molecule_id' || err.field === 'mixture_id' ? 'subject' : err.field]?.setAttribute('aria-invalid', 'true');
+      }
+    },
+  },
+  h('h2', {}, 'Record a measurement'),
+  h('datalist', { id: 'subjects' }, subjectList.map((x) => h('option', { value: x.label }))),
+  h('div', { class: 'row' }, field('Molecule or mixture', subject), field('Property', property), field('Value', value), field('Unit', unit),
+    field('Temperature (°C)', temperature), field('Date', date), field('Notes', notes), h('button', { type: 'submit' }, 'Record')),
+  error);
+
+  const verifier = select('verifier', [['', people.size ? 'choose a colleague' : 'no team-mates yet'], ...people.entries()]);
+  page.append(
+    h('h1', {}, 'Experiments'), form,
+    h('div', { class: 'card' }, h('div', { class: 'spread' }, h('h2', {}, `Measurements (${experiments.length})`), h('label', { class: 'row' }, 'Verifier for requests: ', verifier)),
+      table([
+        { label: 'Subject', value: (x) => { const id = x.mixture_id || x.molecule_id; return h('a', { href: `#/${x.mixture_id ? 'mixtures' : 'molecules'}/${id}` }, nameOf.get(id) || id); } },
+        { label: 'Property', value: (x) => x.property },
+        { label: 'Value', cls: 'num', value: (x) => fmt(x.numeric_value ?? x.text_value ?? x.boolean_value) },
+        { label: 'Unit', value: (x) => x.unit || '' },
+        { label: 'T (°C)', cls: 'num', value: (x) => fmt(x.temperature_c) },
+        { label: 'Date', value: (x) => x.performed_on || when(x.created_at) },
+        { label: '', value: (x) => h('button', {
+          class: 'secondary', onclick: async (e) => {
+            if (!verifier.value) { showError(new Error('Choose a verifier (a team-mate) first.')); return; }
+            e.target.disabled = true;
+            try { await post(`/experiments/${x.id}/verification`, { verifier_id: verifier.value }); showInfo('Verification requested.'); } catch (err) { showError(err); e.target.disabled = false; }
+          },
+        }, 'Request verification') },
+      ], experiments, { empty: 'No measurements yet.' })));
+}
+
+/** Verification requests addressed to the caller (to decide) or made by them (to follow). */
+export async function queue(page) {
+  const me = session.user()?.id;
+  const status = select('status', [['pending', 'pending'], ['verified', 'verified'], ['rejected', 'rejected'], ['', 'all']], 'pending');
+  const body = h('div', {});
+  async function load() {
+    const rows = await get('/verifications?limit=300' + (status.value ? '&status=' + status.value : ''));
+    const experiments = new Map((await Promise.all([...new Set(rows.map((r) => r.experiment_id))].map((id) => get(`/experiments/${id}`).catch(() => null)))).filter(Boolean).map((x) => [x.id, x]));
+    mount(body, table([
+      { label: 'Measurement', value: (r) => { const x = experiments.get(r.experiment_id); return x ? `${x.property}: ${fmt(x.numeric_value ?? x.text_value ?? x.boolean_value)} ${x.unit || ''}` : r.experiment_id; } },
+      { label: 'Status', value: (r) => h('span', { class: `badge ${r.status}` }, r.status) },
+      { label: 'Role', value: (r) => (r.verifier_id === me ? 'you verify' : 'you asked') },
+      { label: 'Requested', value: (r) => when(r.created_at) },
+      { label: 'Comments', value: (r) => r.comments || '' },
+      { label: '', value: (r) => (r.status === 'pending' && r.verifier_id === me ? decide(r) : '') },
+    ], rows, { empty: 'Nothing in the queue.' }));
+  }
+  function decide(r) {
+    const comments = h('input', { placeholder: 'comments', size: 16, 'aria-label': 'Comments' });
+    const act = (decision) => async () => {
+      try { await patch(`/verifications/${r.id}`, { status: decision, comments: comments.value || null }); showInfo(`Marked ${decision}.`); await load(); } catch (err) { showError(err); }
+    };
+    return h('div', { class: 'row' }, comments, h('button', { onclick: act('verified') }, 'Verify'), h('button', { class: 'danger', onclick: act('rejected') }, 'Reject'));
+  }
+  status.addEventListener('change', () => load().catch(showError));
+  await load();
+  page.append(h('h1', {}, 'Lab verification queue'), h('div', { class: 'card' }, h('label', { class: 'row' }, 'Show ', status), body));
+}
+
+

@@ -1,0 +1,214 @@
+import { h, field, fmt, table, select, mount, when } from '../dom.js';
+import { get, post, events, ApiError } from '../api.js';
+import { go, showError, showInfo } from '../app.js';
+import * as charts from '../charts.js';
+
+const ALGORITHMS = [
+  ['random_forest', 'Random forest'], ['gradient_boosting', 'Gradient boosting'], ['ridge', 'Ridge regression'],
+  ['lasso', 'Lasso'], ['elastic_net', 'Elastic net'], ['linear', 'Linear (OLS)'], ['mlp', 'Neural network (MLP ensemble)'], ['knn', 'k-nearest neighbours (Tanimoto)'],
+];
+const FEATURES = [['rdkit', 'RDKit descriptors (43)'], ['cryo20', 'CryoProtect 20 features'], ['morgan', 'Morgan fingerprint (2048 bits)'], ['combined', 'combined']];
+const STAGE_ORDER = ['production', 'staging', 'none', 'archived'];
+
+export async function list(page) {
+  const [models, types] = await Promise.all([get('/models?limit=200'), get('/property-types')]);
+  const name = h('input', { name: 'name', placeholder: 'e.g. Tg of glycerol mixtures', size: 30 });
+  const property = select('property', types.filter((t) => t.data_type === 'numeric').map((t) => t.name), 'Glass Transition Temperature');
+  const error = h('p', { class: 'error' });
+  const form = h('form', {
+    class: 'row', onsubmit: async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      try { const m = await post('/models', { name: name.value, property: property.value }); go(`models/${m.id}`); } catch (err) {
+        error.textContent = err.message;
+        if (err.field === 'name') name.setAttribute('aria-invalid', 'true');
+      }
+    },
+  }, field('Name', name), field('Predicts', property), h('button', { type: 'submit' }, 'Create model'));
+  page.append(h('h1', {}, 'Models'),
+    h('div', { class: 'card' }, table([
+      { label: 'Model', value: (m) => h('a', { href: `#/models/${m.id}` }, m.name) },
+      { label: 'Predicts', value: (m) => m.property },
+      { label: 'Production', value: (m) => (m.production_version ? h('span', { class: 'badge production' }, `v${m.production_version}`) : h('span', { class: 'muted' }, 'none')) },
+      { label: 'Latest', value: (m) => (m.latest_version ? `v${m.latest_version}` : '—') },
+      { label: 'Created', value: (m) => when(m.created_at) },
+    ], models, { empty: 'No models yet.', rowAttrs: (m) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`models/${m.id}`); } }) })),
+    h('div', { class: 'card' }, h('h2', {}, 'New model'), form, error));
+}
+
+const metric = (v, key) => v.envelope?.validation?.pooled?.[key];
+
+/** A model: versions with stage and metrics, charts of a version, training with live progress. */
+export async function detail(page, id) {
+  const [model, types] = await Promise.all([get(`/models/${id}`), get('/property-types')]);
+  const unit = types.find((t) => t.name === model.property)?.units || '';
+  const versions = model.versions;
+  const chosen = versions.find((v) => v.stage === 'production') || versions[0];
+  const chartsEl = h('section', { id: 'version-charts' });
+  const jobsEl = h('div', {});
+  const auditEl = h('div', {});
+
+  const versionTable = table([
+    { label: 'Version', value: (v) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showVersion(v); } }, `v${v.version}`) },
+    { label: 'Stage', value: (v) => h('span', { class: `badge ${v.stage}` }, v.stage) },
+    { label: 'Algorithm', value: (v) => v.algorithm },
+    { label: 'Rows', cls: 'num', value: (v) => fmt(v.envelope?.dataset?.rows) },
+    { label: `CV RMSE${unit ? ' (' + unit + ')' : ''}`, cls: 'num', value: (v) => fmt(v.cv_rmse) },
+    { label: 'R²', cls: 'num', value: (v) => fmt(metric(v, 'r2')) },
+    { label: 'Coverage', cls: 'num', value: (v) => { const c = metric(v, 'coverage'); return c == null ? '—' : `${fmt(c * 100)} %`; } },
+    { label: 'Aliases', value: (v) => v.aliases.join(', ') },
+    { label: 'Created', value: (v) => when(v.created_at) },
+    { label: '', value: (v) => stageButtons(v) },
+  ], [...versions].sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage) || b.version - a.version), { empty: 'No versions yet: train one below.' });
+
+  function stageButtons(v) {
+    const promote = (stage) => async (e) => {
+      e.target.disabled = true;
+      try {
+        await post(`/models/${id}/promote`, { version: v.version, stage });
+        showInfo(`Version ${v.version} is now ${stage}.`);
+        go(`models/${id}`);
+      } catch (err) { showError(err); e.target.disabled = false; }
+    };
+    const out = [];
+    if (v.stage !== 'production' && v.stage !== 'archived') out.push(h('button', { onclick: promote('production') }, 'Promote to production'));
+    if (v.stage === 'none') out.push(h('button', { class: 'secondary', onclick: promote('staging') }, 'Stage'));
+    if (v.stage === 'archived') out.push(h('button', { class: 'secondary', onclick: promote('staging') }, 'Restore to staging'));
+    return h('div', { class: 'row' }, out);
+  }
+
+  const rollback = h('button', {
+    class: 'secondary', disabled: !versions.some((v) => v.stage === 'production'), onclick: async (e) => {
+      if (!confirm('Return production to the previous production version?')) return;
+      e.target.disabled = true;
+      try { const r = await post(`/models/${id}/rollback`, {}); showInfo(`Rolled back to version ${r.version ?? ''}.`); go(`models/${id}`); } catch (err) { showError(err); e.target.disabled = false; }
+    },
+  }, 'Roll back production');
+
+  async function showVersion(v) {
+    if (!v) { mount(chartsEl, h('p', { class: 'muted' }, 'Charts appear here once a version is trained.')); return; }
+    mount(chartsEl, h('p', { class: 'muted' }, `Loading version ${v.version}…`));
+    try {
+      const val = await get(`/models/${id}/versions/${v.version}/validation`);
+      const cards = [
+        ['Predicted against measured (held-out)', charts.parity(val.predictions, { unit, level: val.level })],
+        ['Residuals', charts.residuals(val.predictions, { unit })],
+        ['Interval calibration', val.calibration.length ? charts.calibration(val.calibration) : h('p', { class: 'muted' }, 'This version was trained before coverage was measured at several levels.')],
+        ['Per-fold cross-validation', charts.folds(val.folds, { unit })],
+        ['Learning curve', val.learning_curve ? charts.learningCurve(val.learning_curve) : h('p', { class: 'muted' }, 'Not measured for this version (train with the learning curve on).')],
+        ['Feature importance', val.importance?.length ? charts.importance(val.importance) : h('p', { class: 'muted' }, `${val.algorithm} reports no importances.`)],
+      ];
+      const p = val.pooled;
+      mount(chartsEl,
+        h('div', { class: 'spread' }, h('h2', {}, `Version ${v.version} — ${val.algorithm}, ${val.splitter}`),
+          h('span', { class: 'muted' }, `RMSE ${fmt(p.rmse)} · MAE ${fmt(p.mae)} · R² ${fmt(p.r2)} · Spearman ${fmt(p.spearman)}` + (p.coverage != null ? ` · ${fmt(p.coverage * 100)} % inside ${Math.round(val.level * 100)} % intervals` : ''))),
+        h('p', { class: `badge ${val.diagnosis.verdict === 'balanced' ? 'ok' : 'warning'}` }, val.diagnosis.message),
+        h('div', { class: 'grid' }, cards.map(([title, chart]) => h('div', { class: 'card' }, h('h3', {}, title), chart))));
+    } catch (err) {
+      mount(chartsEl, h('p', { class: 'error' }, `Version ${v.version}: ${err.message}`));
+    }
+  }
+
+  async function loadJobs() {
+    const jobs = await get(`/models/${id}/jobs?limit=10`);
+    mount(jobsEl, table([
+      { label: 'Started', value: (j) => when(j.created_at) },
+      { label: 'Kind', value: (j) => `${j.kind} · ${j.request?.algorithm || ''}` },
+      { label: 'State', value: (j) => h('span', { class: `badge ${j.state}` }, j.state) },
+      { label: 'Progress', cls: 'num', value: (j) => `${Math.round(j.progress * 100)} %` },
+      { label: 'Result', value: (j) => (j.result_version ? `v${j.result_version}` : j.error ? h('span', { class: 'error' }, j.error) : '—') },
+    ], jobs, { empty: 'No training jobs yet.' }));
+  }
+
+  async function loadAudit() {
+    const entries = await get(`/models/${id}/audit`);
+    mount(auditEl, table([
+      { label: 'When', value: (a) => when(a.created_at) },
+      { label: 'Action', value: (a) => a.action },
+      { label: 'By', value: (a) => a.actor_name || a.actor_id || 'system' },
+      { label: 'Details', value: (a) => h('code', {}, JSON.stringify(a.details)) },
+    ], entries, { empty: 'No promotions or rollbacks yet.' }));
+  }
+
+  page.append(
+    h('div', { class: 'spread' }, h('h1', {}, model.name, ' ', h('span', { class: 'muted' }, `predicts ${model.property}${unit ? ' (' + unit + ')' : ''}`)), rollback),
+    h('div', { class: 'card' }, h('h2', {}, 'Versions'), versionTable),
+    trainCard(id, () => go(`models/${id}`)),
+    chartsEl,
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Training jobs'), jobsEl), h('div', { class: 'card' }, h('h2', {}, 'Audit trail'), auditEl)));
+  await Promise.all([showVersion(chosen), loadJobs().catch(showError), loadAudit().catch(showError)]);
+}
+
+/** The train form and the live progress of the job it starts. */
+function trainCard(modelId, onDone) {
+  const algorithm = select('algorithm', ALGORITHMS, 'random_forest');
+  const features = select('features', FEATURES, 'rdkit');
+  const folds = h('input', { name: 'folds', type: 'number', min: 2, max: 20, value: 5, size: 4 });
+  const split = select('split', [['random', 'random'], ['scaffold', 'by scaffold'], ['time', 'by date']], 'random');
+  const search = select('search', [['', 'none (defaults)'], ['grid', 'grid'], ['random', 'random']], '');
+  const conformal = select('conformal', [['cv-plus', 'CV+'], ['split', 'split'], ['jackknife-plus', 'jackknife+']], 'cv-plus');
+  const learning = h('input', { name: 'learning_curve', type: 'checkbox', checked: true });
+  const error = h('p', { class: 'error' });
+  const status = h('div', { class: 'job', id: 'job-status', hidden: true });
+  const start = h('button', { type: 'submit' }, 'Train');
+  const inputs = { algorithm, features, folds, split, search, conformal };
+
+  async function follow(job) {
+    const bar = h('div', {});
+    const label = h('span', { id: 'job-state' });
+    mount(status, h('div', { class: 'spread' }, label, h('button', { type: 'button', class: 'danger', onclick: () => post(`/models/jobs/${job.id}/cancel`, {}).catch(showError) }, 'Cancel')),
+      h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, id: 'job-progress' }, bar));
+    status.hidden = false;
+    const show = (j) => {
+      const pct = Math.round(j.progress * 100);
+      bar.style.width = pct + '%';
+      status.querySelector('[role=progressbar]').setAttribute('aria-valuenow', pct);
+      label.textContent = `${j.state}${j.stage ? ' · ' + j.stage.replace('_', ' ') : ''} · ${pct} %` + (j.error ? ` — ${j.error}` : '');
+      label.className = `badge ${j.state}`;
+      status.dataset.state = j.state;
+      return j;
+    };
+    let last = show(job);
+    const finished = (j) => ['succeeded', 'failed', 'cancelled'].includes(j.state);
+    try {
+      await events(`/api/v1/models/jobs/${job.id}/events`, (name, data) => { if (name === 'job') last = show(data); });
+    } catch { /* fall back to polling below */ }
+    while (!finished(last)) {
+      await new Promise((r) => setTimeout(r, 700));
+      last = show(await get(`/models/jobs/${job.id}`));
+    }
+    if (last.state === 'succeeded') {
+      showInfo(`Training finished: version ${last.result_version}.`);
+      const again = h('button', { type: 'button', onclick: onDone }, `Show version ${last.result_version}`);
+      status.append(h('p', {}, again));
+    }
+    start.disabled = false;
+  }
+
+  const form = h('form', {
+    class: 'card', onsubmit: async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      Object.values(inputs).forEach((i) => i.removeAttribute('aria-invalid'));
+      const k = Number(folds.value);
+      if (!Number.isInteger(k) || k < 2) { error.textContent = 'Folds must be a whole number of at least 2.'; folds.setAttribute('aria-invalid', 'true'); return; }
+      start.disabled = true;
+      try {
+        const job = await post(`/models/${modelId}/train`, {
+          algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
+          search: search.value || null, conformal: conformal.value, learning_curve: learning.checked,
+        });
+        await follow(job);
+      } catch (err) {
+        start.disabled = false;
+        if (err instanceof ApiError && err.status < 500) { error.textContent = err.message; inputs[err.field]?.setAttribute('aria-invalid', 'true'); } else showError(err);
+      }
+    },
+  },
+  h('h2', {}, 'Train a new version'),
+  h('div', { class: 'row' }, field('Algorithm', algorithm), field('Features', features), field('Folds', folds), field('Split', split),
+    field('Hyperparameter search', search), field('Intervals', conformal), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning), start),
+  error, status,
+  h('p', { class: 'muted' }, 'Trains on every measurement of this property you can read, cross-validates, calibrates intervals and stores the result as the next version (stage “none”).'));
+  return form;
+}

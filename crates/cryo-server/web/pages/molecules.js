@@ -1,0 +1,161 @@
+import { h, field, fmt, table, select, mount } from '../dom.js';
+import { get, post, api, ApiError } from '../api.js';
+import { go, showError, showInfo, clearFlash } from '../app.js';
+import { radar, hbars } from '../charts.js';
+
+const SCORE_AXES = [
+  ['hydrogen_bonding', 'H-bonding'], ['logp', 'logP'], ['size', 'size'],
+  ['tpsa', 'TPSA'], ['functional_groups', 'functional groups'], ['permeability', 'permeability'],
+];
+const KEY_DESCRIPTORS = [
+  ['molecular_weight', 'Molecular weight', 'g/mol'], ['logp', 'logP', ''], ['tpsa', 'TPSA', 'Å²'],
+  ['h_bond_donors', 'H-bond donors', ''], ['h_bond_acceptors', 'H-bond acceptors', ''],
+  ['rotatable_bond_count', 'Rotatable bonds', ''], ['heavy_atom_count', 'Heavy atoms', ''],
+];
+
+let lastSearch = { mode: 'name', query: '', threshold: '0.3' };
+
+/** Search by name, similarity or substructure; register a molecule. */
+export async function list(page) {
+  const mode = select('mode', [['name', 'Name'], ['similarity', 'Similar to SMILES'], ['substructure', 'Substructure (SMARTS or SMILES)']], lastSearch.mode);
+  const query = h('input', { name: 'q', type: 'search', value: lastSearch.query, placeholder: 'e.g. glycerol', size: 34, 'aria-label': 'Search' });
+  const threshold = h('input', { name: 'threshold', type: 'number', min: 0, max: 1, step: 0.05, value: lastSearch.threshold, size: 5 });
+  const thresholdField = field('Min. Tanimoto', threshold);
+  const results = h('div', { id: 'molecule-results' });
+  const error = h('p', { class: 'error' });
+  const placeholder = () => {
+    thresholdField.hidden = mode.value !== 'similarity';
+    query.placeholder = { name: 'e.g. glycerol', similarity: 'e.g. OCC(O)CO', substructure: 'e.g. [OX2H]' }[mode.value];
+  };
+  mode.addEventListener('change', placeholder);
+  placeholder();
+
+  async function search(e) {
+    e?.preventDefault();
+    error.textContent = '';
+    query.removeAttribute('aria-invalid');
+    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value };
+    const q = query.value.trim();
+    try {
+      let rows;
+      if (mode.value === 'name') rows = (await get('/molecules?limit=200' + (q ? '&q=' + encodeURIComponent(q) : ''))).map((m) => ({ m }));
+      else if (!q) throw new Error('Enter a structure to search for.');
+      else if (mode.value === 'similarity') rows = (await post('/molecules/search/similarity', { smiles: q, threshold: Number(threshold.value), limit: 200 })).map((hit) => ({ m: hit.molecule, similarity: hit.similarity }));
+      else rows = (await post('/molecules/search/substructure', { [/[[\]:;&~]/.test(q) ? 'smarts' : 'smiles']: q, limit: 200 })).map((m) => ({ m }));
+      renderResults(rows);
+    } catch (err) {
+      error.textContent = err.message;
+      if (err instanceof ApiError && err.status === 422) query.setAttribute('aria-invalid', 'true');
+      else if (!(err instanceof ApiError) || err.status >= 500) showError(err);
+      mount(results);
+    }
+  }
+
+  function renderResults(rows) {
+    const columns = [
+      { label: 'Name', value: (r) => h('a', { href: `#/molecules/${r.m.id}` }, r.m.name || '(unnamed)') },
+      { label: 'SMILES', value: (r) => h('span', { class: 'smiles' }, r.m.canonical_smiles) },
+      { label: 'Formula', value: (r) => r.m.formula || '—' },
+      { label: 'MW (g/mol)', cls: 'num', value: (r) => fmt(r.m.molecular_weight, 5) },
+      { label: 'Score', cls: 'num', value: (r) => fmt(r.m.score) },
+      { label: '', value: (r) => (r.m.is_reference ? h('span', { class: 'badge' }, 'reference') : '') },
+    ];
+    if (rows.some((r) => r.similarity !== undefined)) columns.splice(1, 0, { label: 'Tanimoto', cls: 'num', value: (r) => fmt(r.similarity) });
+    mount(results, h('p', { class: 'muted' }, `${rows.length} molecule${rows.length === 1 ? '' : 's'}`),
+      table(columns, rows, { empty: 'No molecule matches.', rowAttrs: (r) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`molecules/${r.m.id}`); } }) }));
+  }
+
+  const smiles = h('input', { name: 'smiles', placeholder: 'SMILES, e.g. OCC(O)CO', size: 28 });
+  const name = h('input', { name: 'name', placeholder: 'Name (optional)' });
+  const addError = h('p', { class: 'error' });
+  const add = h('form', {
+    class: 'row', onsubmit: async (e) => {
+      e.preventDefault();
+      addError.textContent = '';
+      smiles.removeAttribute('aria-invalid');
+      try {
+        const created = await post('/molecules', { smiles: smiles.value, name: name.value || null });
+        showInfo(created.created ? 'Molecule registered.' : 'This structure was already registered; here it is.');
+        go(`molecules/${created.molecule.id}`);
+      } catch (err) {
+        addError.textContent = err.message;
+        if (err.field === 'smiles') smiles.setAttribute('aria-invalid', 'true');
+      }
+    },
+  }, field('SMILES', smiles), field('Name', name), h('button', { type: 'submit' }, 'Register'));
+
+  page.append(
+    h('h1', {}, 'Molecules'),
+    h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, h('button', { type: 'submit' }, 'Search'), error),
+    h('div', { class: 'card' }, results),
+    h('details', { class: 'card' }, h('summary', {}, 'Register a molecule'), add, addError));
+  await search();
+}
+
+let referenceCache = null;
+/** The reference cryoprotectants' details (for comparison charts), fetched once per page load. */
+async function references() {
+  referenceCache ??= get('/molecules?limit=100').then((all) =>
+    Promise.all(all.filter((m) => m.is_reference).map((m) => get(`/molecules/${m.id}`))));
+  return referenceCache;
+}
+
+async function depiction(id) {
+  const svg = await get(`/molecules/${id}/svg?width=340&height=340`);
+  return h('img', { class: 'depiction', alt: 'structure depiction', src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg) });
+}
+
+/** One molecule: depiction, identity, score, descriptors against the reference set, properties. */
+export async function detail(page, id) {
+  const [d, refs, img] = await Promise.all([get(`/molecules/${id}`), references().catch(() => []), depiction(id)]);
+  const m = d.molecule;
+  const f = d.features || {};
+  const identity = h('dl', { class: 'kv' },
+    [['SMILES', h('span', { class: 'smiles' }, m.canonical_smiles)], ['Formula', m.formula], ['Molecular weight', `${fmt(m.molecular_weight, 5)} g/mol`],
+      ['InChIKey', m.inchikey || '—'], ['InChI', m.inchi ? h('span', { class: 'smiles' }, m.inchi) : '— (stereo layers not generated)'],
+      ['Scaffold', m.murcko_scaffold || '—'], ['Density', m.density_g_per_ml ? `${m.density_g_per_ml} g/mL` : '—'],
+      ['PubChem CID', m.pubchem_cid || '—'], ['Source', m.data_source || (m.created_by ? 'registered by a user' : '—')]]
+      .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
+
+  const others = refs.filter((r) => r.molecule.id !== id && r.score);
+  const mean = (key) => others.reduce((a, r) => a + (r.score.components[key] ?? 0), 0) / Math.max(1, others.length);
+  const series = [];
+  if (d.score) series.push({ name: m.name || 'this molecule', values: SCORE_AXES.map(([k]) => d.score.components[k] ?? 0) });
+  if (others.length) series.push({ name: `reference cryoprotectants (mean of ${others.length})`, values: SCORE_AXES.map(([k]) => mean(k)) });
+  const scoreCard = h('div', { class: 'card' }, h('h2', {}, 'Cryoprotection score ', h('span', { class: 'badge' }, d.score ? `${d.score.overall} / 100` : 'not scored')),
+    series.length ? radar(SCORE_AXES.map(([, l]) => l), series, { caption: 'Score components (0–100) against the reference set.' }) : h('p', { class: 'muted' }, 'No score.'));
+
+  const descriptorRows = KEY_DESCRIPTORS.map(([key, label, unit]) => {
+    const values = others.map((r) => r.features?.[key]).filter(Number.isFinite);
+    return { key, label, unit, value: f[key], lo: Math.min(...values), hi: Math.max(...values), mean: values.reduce((a, v) => a + v, 0) / Math.max(1, values.length) };
+  });
+  const relative = descriptorRows.filter((r) => Number.isFinite(r.value) && r.hi > r.lo).map((r) => ({
+    label: r.unit ? `${r.label} (${r.unit})` : r.label, value: (r.value - r.lo) / (r.hi - r.lo) * 100,
+    note: `${fmt(r.value)} here; reference range ${fmt(r.lo)}–${fmt(r.hi)}, mean ${fmt(r.mean)}`,
+  }));
+  const descriptorCard = h('div', { class: 'card' }, h('h2', {}, 'Key descriptors against the reference set'),
+    h('div', { class: 'grid' }, h('div', {}, relative.length ? hbars('descriptors', relative.map((r) => ({ ...r, value: Math.max(0, r.value) })), { label: 'Position within the reference range (0 = lowest, 100 = highest reference)', max: Math.max(100, ...relative.map((r) => r.value)), caption: 'Hover a bar for the value and the reference range.' }) : null,
+    table([{ label: 'Descriptor', value: (r) => r.label }, { label: 'This molecule', cls: 'num', value: (r) => fmt(r.value) }, { label: 'Reference mean', cls: 'num', value: (r) => fmt(r.mean) }, { label: 'Reference range', cls: 'num', value: (r) => `${fmt(r.lo)} – ${fmt(r.hi)}` }, { label: 'Unit', value: (r) => r.unit || '' }], descriptorRows)));
+
+  const props = table([
+    { label: 'Property', value: (p) => p.property }, { label: 'Value', cls: 'num', value: (p) => fmt(p.numeric_value ?? p.text_value ?? p.boolean_value) },
+    { label: 'Unit', value: (p) => p.units || '' }, { label: 'Method', value: (p) => `${p.method || ''} ${p.method_version ? '(' + p.method_version + ')' : ''}` },
+  ], d.properties || [], { empty: 'No stored properties.' });
+  const features = table([{ label: 'Feature', value: ([k]) => k }, { label: 'Value', cls: 'num', value: ([, v]) => fmt(v, 4) }], Object.entries(f));
+  const descriptors = table([{ label: 'RDKit descriptor', value: ([k]) => k }, { label: 'Value', cls: 'num', value: ([, v]) => fmt(v, 4) }], Object.entries(d.descriptors || {}));
+
+  const actions = m.created_by ? h('button', {
+    class: 'danger', onclick: async () => {
+      if (!confirm(`Delete ${m.name || 'this molecule'}?`)) return;
+      try { await api('DELETE', `/molecules/${id}`); showInfo('Molecule deleted.'); go('molecules'); } catch (err) { showError(err); }
+    },
+  }, 'Delete') : null;
+  clearFlash();
+  page.append(
+    h('div', { class: 'spread' }, h('h1', {}, m.name || m.canonical_smiles, m.is_reference ? ' ' : '', m.is_reference ? h('span', { class: 'badge' }, 'reference') : ''), actions),
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('div', { class: 'grid' }, img, h('div', {}, h('h3', {}, 'Identity'), identity))), scoreCard),
+    descriptorCard,
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Stored properties'), props),
+      h('div', { class: 'card' }, h('h2', {}, 'The 20 scoring features'), features),
+      h('details', { class: 'card' }, h('summary', {}, `All RDKit descriptors (${Object.keys(d.descriptors || {}).length})`), descriptors)));
+}
