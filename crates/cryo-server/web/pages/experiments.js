@@ -1,4 +1,4 @@
-import { h, field, fmt, table, select, mount, when } from '../dom.js';
+import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, patch, session, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
 
@@ -73,7 +73,7 @@ export async function list(page) {
   error);
 
   const verifier = select('verifier', [['', people.size ? 'choose a colleague' : 'no team-mates yet'], ...people.entries()]);
-  page.append(
+  append(page, 
     h('h1', {}, 'Experiments'), form,
     h('div', { class: 'card' }, h('div', { class: 'spread' }, h('h2', {}, `Measurements (${experiments.length})`), h('label', { class: 'row' }, 'Verifier for requests: ', verifier)),
       table([
@@ -102,7 +102,7 @@ export async function queue(page) {
     const rows = await get('/verifications?limit=300' + (status.value ? '&status=' + status.value : ''));
     const experiments = new Map((await Promise.all([...new Set(rows.map((r) => r.experiment_id))].map((id) => get(`/experiments/${id}`).catch(() => null)))).filter(Boolean).map((x) => [x.id, x]));
     mount(body, table([
-      { label: 'Measurement', value: (r) => { const x = experiments.get(r.experiment_id); return x ? `${x.property}: ${fmt(x.numeric_value ?? x.text_value ?? x.boolean_value)} ${x.unit || ''}` : r.experiment_id; } },
+      { label: 'Measurement', value: (r) => { const x = experiments.get(r.experiment_id); return x ? `${x.property}: ${fmt(x.numeric_value ?? x.text_value ?? x.boolean_value)} ${x.unit || ''}` : h('span', { class: 'muted', title: r.experiment_id }, 'not shared with you: ask the requester to share it with your team'); } },
       { label: 'Status', value: (r) => h('span', { class: `badge ${r.status}` }, r.status) },
       { label: 'Role', value: (r) => (r.verifier_id === me ? 'you verify' : 'you asked') },
       { label: 'Requested', value: (r) => when(r.created_at) },
@@ -119,7 +119,7 @@ export async function queue(page) {
   }
   status.addEventListener('change', () => load().catch(showError));
   await load();
-  page.append(h('h1', {}, 'Lab verification queue'), h('div', { class: 'card' }, h('label', { class: 'row' }, 'Show ', status), body));
+  append(page, h('h1', {}, 'Lab verification queue'), h('div', { class: 'card' }, h('label', { class: 'row' }, 'Show ', status), body));
 }
 
 

@@ -1,4 +1,4 @@
-import { h, field, fmt, table, select, mount, when } from '../dom.js';
+import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
 import { hbars } from '../charts.js';
@@ -10,7 +10,7 @@ export const UNITS = [
 
 export async function list(page) {
   const rows = await get('/mixtures?limit=200');
-  page.append(
+  append(page, 
     h('div', { class: 'spread' }, h('h1', {}, 'Mixtures'), h('a', { href: '#/mixtures/new' }, h('button', { type: 'button' }, 'New mixture'))),
     h('div', { class: 'card' }, table([
       { label: 'Name', value: (r) => h('a', { href: `#/mixtures/${r.id}` }, r.name) },
@@ -106,14 +106,15 @@ export async function editor(page) {
   h('p', { class: 'muted' }, 'Units are put on a molar basis for the score: % w/v and mg/mL through the molar mass, % v/v through the density too, mole fractions only with other mole fractions.'));
   (draft || [{}, {}]).forEach(addRow);
   draft = null;
-  page.append(h('h1', {}, 'New mixture'), form);
+  append(page, h('h1', {}, 'New mixture'), form);
 }
 
 /** One mixture: composition, score, predictions with intervals, measured against predicted. */
 export async function detail(page, id) {
-  const [d, experiments, models] = await Promise.all([
-    get(`/mixtures/${id}`), get(`/experiments?mixture_id=${id}&limit=200`), get('/models?limit=200').catch(() => []),
+  const [d, experiments, models, types] = await Promise.all([
+    get(`/mixtures/${id}`), get(`/experiments?mixture_id=${id}&limit=200`), get('/models?limit=200').catch(() => []), get('/property-types'),
   ]);
+  const unitOf = (property) => types.find((t) => t.name === property)?.units || '';
   const shares = d.score?.molar_shares || [];
   const composition = table([
     { label: 'Molecule', value: (c) => h('a', { href: `#/molecules/${c.molecule_id}` }, c.molecule_name || c.canonical_smiles) },
@@ -127,7 +128,7 @@ export async function detail(page, id) {
       hbars('molar-shares', d.components.map((c, i) => ({ label: c.molecule_name || c.canonical_smiles, value: shares[i] * 100 })), { label: 'Share of the molar amount (%)', max: 100, format: (v) => fmt(v, 3) }))
     : h('p', { class: 'error' }, `No score: ${d.score_error}`);
 
-  const predictions = h('div', {}, h('p', { class: 'muted' }, 'Asking the models…'));
+  const predictions = h('div', { id: 'mixture-predictions' }, h('p', { class: 'muted' }, 'Asking the models…'));
   const properties = [...new Set([...models.filter((m) => m.production_version).map((m) => m.property), 'Glass Transition Temperature'])];
   Promise.all(properties.map((p) => post(`/models/by-property/${encodeURIComponent(p)}/predict`, { mixture_id: id })
     .then((r) => ({ p, r })).catch((err) => ({ p, err })))).then((answers) => {
@@ -135,6 +136,7 @@ export async function detail(page, id) {
       { label: 'Property', value: (a) => a.p },
       { label: 'Predicted', cls: 'num', value: (a) => a.err ? '—' : fmt(a.r.prediction?.predictions[0]?.value ?? a.r.reference_estimate?.tg_celsius) },
       { label: 'Interval', cls: 'num', value: (a) => { const iv = a.r?.prediction?.predictions[0]?.interval; return iv ? `${fmt(iv.lower)} – ${fmt(iv.upper)} (${Math.round(a.r.prediction.level * 100)} %)` : '—'; } },
+      { label: 'Unit', value: (a) => unitOf(a.p) },
       { label: 'Source', value: (a) => a.err ? h('span', { class: 'error' }, a.err.message) : a.r.source === 'model' ? `model v${a.r.prediction.version} (${a.r.prediction.algorithm})` : h('span', { title: a.r.reference_estimate?.note }, 'reference table (rough, no interval)') },
     ], answers));
   });
@@ -143,14 +145,14 @@ export async function detail(page, id) {
   const comparisons = await Promise.all(measured.map((p) => get(`/compare?mixture_id=${id}&property=${encodeURIComponent(p)}`).then((c) => ({ p, c })).catch((err) => ({ p, err }))));
   const compare = table([
     { label: 'Property', value: (x) => x.p },
-    { label: 'Measured', cls: 'num', value: (x) => fmt(x.c?.experiment?.numeric_value) },
+    { label: 'Measured', cls: 'num', value: (x) => `${fmt(x.c?.experiment?.numeric_value)} ${unitOf(x.p)}` },
     { label: 'Predicted (stored)', cls: 'num', value: (x) => fmt(x.c?.prediction?.numeric_value) },
     { label: 'Difference', cls: 'num', value: (x) => fmt(x.c?.difference) },
     { label: '% error', cls: 'num', value: (x) => fmt(x.c?.percent_error) },
     { label: '', value: (x) => x.err ? h('span', { class: 'error' }, x.err.message) : '' },
   ], comparisons, { empty: 'No measurements on this mixture yet (record them on the Experiments page).' });
 
-  page.append(
+  append(page, 
     h('div', { class: 'spread' }, h('h1', {}, d.mixture.name),
       h('div', { class: 'row' },
         h('button', { class: 'secondary', onclick: () => { draft = d.components.map((c) => ({ name: c.molecule_name || c.canonical_smiles, concentration: c.concentration, unit: c.concentration_unit })); go('mixtures/new'); } }, 'Copy to a new mixture'),

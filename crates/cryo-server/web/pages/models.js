@@ -1,4 +1,4 @@
-import { h, field, fmt, table, select, mount, when } from '../dom.js';
+import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, events, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
 import * as charts from '../charts.js';
@@ -25,7 +25,7 @@ export async function list(page) {
       }
     },
   }, field('Name', name), field('Predicts', property), h('button', { type: 'submit' }, 'Create model'));
-  page.append(h('h1', {}, 'Models'),
+  append(page, h('h1', {}, 'Models'),
     h('div', { class: 'card' }, table([
       { label: 'Model', value: (m) => h('a', { href: `#/models/${m.id}` }, m.name) },
       { label: 'Predicts', value: (m) => m.property },
@@ -126,17 +126,46 @@ export async function detail(page, id) {
       { label: 'When', value: (a) => when(a.created_at) },
       { label: 'Action', value: (a) => a.action },
       { label: 'By', value: (a) => a.actor_name || a.actor_id || 'system' },
-      { label: 'Details', value: (a) => h('code', {}, JSON.stringify(a.details)) },
+      { label: 'Details', value: (a) => h('small', {}, Object.entries(a.details || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? fmt(v, 4) : String(v).slice(0, 40)}`).join(' · ')) },
     ], entries, { empty: 'No promotions or rollbacks yet.' }));
   }
 
-  page.append(
+  append(page, 
     h('div', { class: 'spread' }, h('h1', {}, model.name, ' ', h('span', { class: 'muted' }, `predicts ${model.property}${unit ? ' (' + unit + ')' : ''}`)), rollback),
     h('div', { class: 'card' }, h('h2', {}, 'Versions'), versionTable),
-    trainCard(id, () => go(`models/${id}`)),
+    h('div', { class: 'grid' }, trainCard(id, () => go(`models/${id}`)), predictCard(id, unit, versions.some((v) => v.stage === 'production'))),
     chartsEl,
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Training jobs'), jobsEl), h('div', { class: 'card' }, h('h2', {}, 'Audit trail'), auditEl)));
   await Promise.all([showVersion(chosen), loadJobs().catch(showError), loadAudit().catch(showError)]);
+}
+
+/** Ask the production version about one structure. */
+function predictCard(modelId, unit, hasProduction) {
+  const smiles = h('input', { name: 'predict_smiles', placeholder: 'SMILES, e.g. OCC(O)CO', size: 24 });
+  const level = h('input', { name: 'level', type: 'number', min: 0.5, max: 0.99, step: 0.05, value: 0.9, size: 4 });
+  const out = h('div', { id: 'prediction' });
+  const form = h('form', {
+    class: 'card', onsubmit: async (e) => {
+      e.preventDefault();
+      mount(out);
+      smiles.removeAttribute('aria-invalid');
+      try {
+        const r = await post(`/models/${modelId}/predict`, { smiles: smiles.value, level: Number(level.value) });
+        const p = r.predictions[0];
+        if (p.error) { smiles.setAttribute('aria-invalid', 'true'); mount(out, h('p', { class: 'error' }, p.error)); return; }
+        mount(out, h('p', {}, h('strong', {}, `${fmt(p.value)} ${unit}`),
+          p.interval ? ` (${Math.round(r.level * 100)} % interval ${fmt(p.interval.lower)} – ${fmt(p.interval.upper)})` : '',
+          ` · version ${r.version} (${r.algorithm})`, r.fallback ? h('span', { class: 'badge warning' }, ` fallback from v${r.fallback.from_version}`) : ''),
+        r.feature_importance.length ? h('p', { class: 'muted' }, 'Most important features: ', r.feature_importance.slice(0, 5).map(([n]) => n).join(', ')) : null);
+      } catch (err) {
+        mount(out, h('p', { class: 'error' }, err.message));
+        if (err.field === 'smiles') smiles.setAttribute('aria-invalid', 'true');
+      }
+    },
+  }, h('h2', {}, 'Predict'),
+  hasProduction ? null : h('p', { class: 'muted' }, 'No version is in production yet: promote one first.'),
+  h('div', { class: 'row' }, field('Structure', smiles), field('Interval level', level), h('button', { type: 'submit', disabled: !hasProduction }, 'Predict')), out);
+  return form;
 }
 
 /** The train form and the live progress of the job it starts. */
@@ -156,7 +185,8 @@ function trainCard(modelId, onDone) {
   async function follow(job) {
     const bar = h('div', {});
     const label = h('span', { id: 'job-state' });
-    mount(status, h('div', { class: 'spread' }, label, h('button', { type: 'button', class: 'danger', onclick: () => post(`/models/jobs/${job.id}/cancel`, {}).catch(showError) }, 'Cancel')),
+    const cancel = h('button', { type: 'button', class: 'danger', onclick: () => post(`/models/jobs/${job.id}/cancel`, {}).catch(showError) }, 'Cancel');
+    mount(status, h('div', { class: 'spread' }, label, cancel),
       h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, id: 'job-progress' }, bar));
     status.hidden = false;
     const show = (j) => {
@@ -177,6 +207,7 @@ function trainCard(modelId, onDone) {
       await new Promise((r) => setTimeout(r, 700));
       last = show(await get(`/models/jobs/${job.id}`));
     }
+    cancel.remove();
     if (last.state === 'succeeded') {
       showInfo(`Training finished: version ${last.result_version}.`);
       const again = h('button', { type: 'button', onclick: onDone }, `Show version ${last.result_version}`);

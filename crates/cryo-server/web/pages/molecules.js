@@ -1,4 +1,4 @@
-import { h, field, fmt, table, select, mount } from '../dom.js';
+import { h, append, field, fmt, table, select, mount } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
 import { go, showError, showInfo, clearFlash } from '../app.js';
 import { radar, hbars } from '../charts.js';
@@ -84,7 +84,7 @@ export async function list(page) {
     },
   }, field('SMILES', smiles), field('Name', name), h('button', { type: 'submit' }, 'Register'));
 
-  page.append(
+  append(page, 
     h('h1', {}, 'Molecules'),
     h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, h('button', { type: 'submit' }, 'Search'), error),
     h('div', { class: 'card' }, results),
@@ -133,13 +133,24 @@ export async function detail(page, id) {
     label: r.unit ? `${r.label} (${r.unit})` : r.label, value: (r.value - r.lo) / (r.hi - r.lo) * 100,
     note: `${fmt(r.value)} here; reference range ${fmt(r.lo)}–${fmt(r.hi)}, mean ${fmt(r.mean)}`,
   }));
+  const descriptorChart = relative.length
+    ? hbars('descriptors', relative.map((r) => ({ ...r, value: Math.max(0, r.value) })), {
+      label: 'Position in the reference range (%)',
+      max: Math.max(100, ...relative.map((r) => r.value)),
+      caption: '0 = the lowest reference cryoprotectant, 100 = the highest. Hover a bar for the values.',
+    })
+    : h('p', { class: 'muted' }, 'No reference molecules to compare with.');
+  const descriptorTable = table([
+    { label: 'Descriptor', value: (r) => r.label }, { label: 'This molecule', cls: 'num', value: (r) => fmt(r.value) },
+    { label: 'Reference mean', cls: 'num', value: (r) => fmt(r.mean) }, { label: 'Reference range', cls: 'num', value: (r) => `${fmt(r.lo)} – ${fmt(r.hi)}` },
+    { label: 'Unit', value: (r) => r.unit || '' },
+  ], descriptorRows);
   const descriptorCard = h('div', { class: 'card' }, h('h2', {}, 'Key descriptors against the reference set'),
-    h('div', { class: 'grid' }, h('div', {}, relative.length ? hbars('descriptors', relative.map((r) => ({ ...r, value: Math.max(0, r.value) })), { label: 'Position within the reference range (0 = lowest, 100 = highest reference)', max: Math.max(100, ...relative.map((r) => r.value)), caption: 'Hover a bar for the value and the reference range.' }) : null,
-    table([{ label: 'Descriptor', value: (r) => r.label }, { label: 'This molecule', cls: 'num', value: (r) => fmt(r.value) }, { label: 'Reference mean', cls: 'num', value: (r) => fmt(r.mean) }, { label: 'Reference range', cls: 'num', value: (r) => `${fmt(r.lo)} – ${fmt(r.hi)}` }, { label: 'Unit', value: (r) => r.unit || '' }], descriptorRows)));
+    h('div', { class: 'grid' }, h('div', {}, descriptorChart), descriptorTable));
 
   const props = table([
     { label: 'Property', value: (p) => p.property }, { label: 'Value', cls: 'num', value: (p) => fmt(p.numeric_value ?? p.text_value ?? p.boolean_value) },
-    { label: 'Unit', value: (p) => p.units || '' }, { label: 'Method', value: (p) => `${p.method || ''} ${p.method_version ? '(' + p.method_version + ')' : ''}` },
+    { label: 'Unit', value: (p) => p.units || '' }, { label: 'Method', value: (p) => h('span', { title: p.method_version || '' }, p.method || '') },
   ], d.properties || [], { empty: 'No stored properties.' });
   const features = table([{ label: 'Feature', value: ([k]) => k }, { label: 'Value', cls: 'num', value: ([, v]) => fmt(v, 4) }], Object.entries(f));
   const descriptors = table([{ label: 'RDKit descriptor', value: ([k]) => k }, { label: 'Value', cls: 'num', value: ([, v]) => fmt(v, 4) }], Object.entries(d.descriptors || {}));
@@ -151,7 +162,7 @@ export async function detail(page, id) {
     },
   }, 'Delete') : null;
   clearFlash();
-  page.append(
+  append(page, 
     h('div', { class: 'spread' }, h('h1', {}, m.name || m.canonical_smiles, m.is_reference ? ' ' : '', m.is_reference ? h('span', { class: 'badge' }, 'reference') : ''), actions),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('div', { class: 'grid' }, img, h('div', {}, h('h3', {}, 'Identity'), identity))), scoreCard),
     descriptorCard,

@@ -1,4 +1,4 @@
-import { h, field } from '../dom.js';
+import { h, append, field } from '../dom.js';
 import { post, session, ApiError } from '../api.js';
 import { go, showError, clearFlash } from '../app.js';
 
@@ -45,6 +45,6 @@ export async function render(page) {
   },
   h('div', { class: 'tabs', role: 'tablist' }, tabs),
   field('E-mail', email), field('Password', password), nameField, error, submit);
-  page.append(h('div', { class: 'signin' }, h('h1', {}, 'CryoProtect'),
+  append(page, h('div', { class: 'signin' }, h('h1', {}, 'CryoProtect'),
     h('p', { class: 'muted' }, 'Molecules, mixtures, experiments and predictive models for cryoprotectant research.'), form));
 }

@@ -1,4 +1,4 @@
-import { h, fmt, table, mount, when } from '../dom.js';
+import { h, append, fmt, table, mount, when } from '../dom.js';
 import { get, post, api } from '../api.js';
 import { showError, showInfo } from '../app.js';
 import { hbars, COLORS } from '../charts.js';
@@ -27,13 +27,13 @@ export async function render(page) {
   });
 
   const database = panel('Database health', async () => {
-    const r = await get('/system/database/health?format=json');
+    const { report: r, cached } = await get('/system/database/health?format=json');
     const worst = { ok: 0, skipped: 0, warning: 1, error: 2, critical: 3 };
     const checks = [...r.checks].sort((a, b) => (worst[b.status] ?? 0) - (worst[a.status] ?? 0));
     return h('div', {},
-      h('p', {}, 'Overall ', badge(r.status), ` · ${r.checks.length} checks in ${fmt(r.millis)} ms`),
+      h('p', {}, 'Overall ', badge(r.status), ` · ${r.checks.length} checks in ${fmt(r.millis)} ms`, cached ? ' (cached result)' : ''),
       hbars('health-checks', r.checks.map((c) => ({ label: c.name, value: c.millis, color: STATUS_COLOR[c.status] || COLORS.grey, note: `${c.status}: ${c.message}` })),
-        { label: 'Time per check (ms); colour = status (green ok, orange warning, red critical/error)', caption: 'Hover a bar for the finding.' }),
+        { label: 'Time per check (ms)', caption: 'Colour is the status: green ok, orange warning, red critical or error. Hover a bar for the finding.' }),
       table([
         { label: 'Check', value: (c) => c.name }, { label: 'Status', value: (c) => badge(c.status) },
         { label: 'Finding', value: (c) => c.message }, { label: 'Threshold', value: (c) => c.threshold },
@@ -70,6 +70,6 @@ export async function render(page) {
     ], list, { empty: 'No alerts.' });
   });
 
-  page.append(h('h1', {}, 'System'),
+  append(page, h('h1', {}, 'System'),
     h('div', { class: 'grid' }, service.card, alerts.card), database.card, backups.card);
 }
