@@ -35,7 +35,7 @@ if [[ ! -x $hadolint ]]; then
 fi
 "$hadolint" --config .hadolint.yaml deploy/Dockerfile
 echo "hadolint: deploy/Dockerfile clean"
-for s in deploy/host/*.sh deploy/*.sh tests/deploy/*.sh scripts/*.sh; do bash -n "$s"; done
+for s in deploy/host/*.sh deploy/*.sh tests/*.sh tests/deploy/*.sh tests/browser/*.sh scripts/*.sh; do bash -n "$s"; done
 python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
   deploy/docker-compose.yml deploy/compose/prometheus.yml .github/workflows/*.yml
 echo "lint-deploy: workflows, Dockerfile, scripts and compose files OK"

@@ -10,15 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-admin="${CRYOPROTECT_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-bin="${BIN:-$root/target/debug/cryoprotect}"
-[[ -n ${BIN:-} ]] || cargo build -q -p cryo-cli # up to date with the source under test
+source tests/lib.sh
+bin=$test_bin
 db=cryo_deploy_test
 work=$(mktemp -d)
 chmod 755 "$work"
 export CRYO_HOME="$work/home"
 mkdir -p "$CRYO_HOME/nginx" "$work/nginx-tmp"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export BLUE_PORT=$(free_port) GREEN_PORT=$(free_port) READY_TIMEOUT=20 DRAIN_SECS=2
 nginx_port=$(free_port)
 loaders=()
@@ -29,21 +27,19 @@ cleanup() {
     pid=$(cat "$CRYO_HOME/run/$c.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
   done
   sleep 1
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" >/dev/null 2>&1 || true
+  drop_database "$db"
   rm -rf "$work"
 }
 trap cleanup EXIT
 fail() { echo "deploy test: FAILED: $*" >&2; exit 1; }
 
 # The database and the shared settings, as an operator would set them up once.
-psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" -c "CREATE DATABASE $db"
-db_url="${admin%/*}/$db"
-api_password=$(DATABASE_URL="$db_url" "$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
-[[ -n $api_password ]] || fail "db bootstrap printed no API password"
+db_url=$(fresh_database "$db")
+db_api_url=$(api_url "$db_url") || fail "db bootstrap"
 cat > "$CRYO_HOME/env" <<ENV
 CRYOPROTECT_ENV=production
 DATABASE_URL=$db_url
-DATABASE_API_URL=postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}
+DATABASE_API_URL=$db_api_url
 CRYOPROTECT_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 CRYOPROTECT_BACKUP_DIR=$work/backups
 CRYOPROTECT_LOG_FORMAT=json

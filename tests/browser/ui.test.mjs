@@ -1,0 +1,252 @@
+// Drives CryoProtect's web interface in real headless Chromium (Debian's package) with
+// playwright-core, against a server started by run.sh. Seeds data through the public API, then
+// does what a researcher does: sign in, search molecules, read a model's charts, train a new
+// version and watch it finish, promote and roll back, edit a mixture, verify a measurement,
+// look at the system page. Writes screenshots of the main pages to SCREENSHOT_DIR.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const BASE = process.env.BASE_URL;
+const SHOTS = process.env.SCREENSHOT_DIR;
+const ROWS = 40; // FreeSolv molecules seeded as measurements
+const PASSWORD = 'correct horse battery';
+assert.ok(BASE && SHOTS && process.env.DATASET, 'BASE_URL, SCREENSHOT_DIR and DATASET are set by run.sh');
+mkdirSync(SHOTS, { recursive: true });
+
+// ---- seeding through the public API -------------------------------------------------------
+async function call(token, method, path, body) {
+  const res = await fetch(BASE + '/api/v1' + path, {
+    method, headers: { 'content-type': 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function csvRows(file) {
+  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+  const split = (line) => {
+    const out = []; let cur = ''; let quoted = false;
+    for (const ch of line) {
+      if (ch === '"') quoted = !quoted;
+      else if (ch === ',' && !quoted) { out.push(cur); cur = ''; } else cur += ch;
+    }
+    out.push(cur);
+    return out;
+  };
+  const cols = split(header);
+  return lines.map((l) => Object.fromEntries(split(l).map((v, i) => [cols[i], v])));
+}
+
+const step = (name) => console.log(`browser test: ${name}`);
+
+step('seeding through the API');
+const ada = await call(null, 'POST', '/auth/register', { email: 'ada@lab.test', password: PASSWORD, display_name: 'Ada' });
+const bob = await call(null, 'POST', '/auth/register', { email: 'bob@lab.test', password: PASSWORD, display_name: 'Bob' });
+const seen = new Set();
+for (const row of csvRows(process.env.DATASET).slice(0, ROWS)) {
+  const m = await call(ada.access_token, 'POST', '/molecules', { smiles: row.smiles, name: row.iupac.slice(0, 120) });
+  seen.add(m.molecule.id);
+  await call(ada.access_token, 'POST', '/experiments', { molecule_id: m.molecule.id, property: 'Hydration Free Energy', value: Number(row.expt), unit: 'kcal/mol' });
+}
+const model = await call(ada.access_token, 'POST', '/models', { name: 'Hydration free energy (FreeSolv)', property: 'Hydration Free Energy' });
+let job = await call(ada.access_token, 'POST', `/models/${model.id}/train`, { algorithm: 'gradient_boosting', features: 'rdkit', folds: 5 });
+for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(job.state); i++) {
+  await new Promise((r) => setTimeout(r, 500));
+  job = await call(ada.access_token, 'GET', `/models/jobs/${job.id}`);
+}
+assert.equal(job.state, 'succeeded', `seed training: ${job.error}`);
+await call(ada.access_token, 'POST', `/models/${model.id}/promote`, { version: 1, stage: 'production' });
+const validation = await call(ada.access_token, 'GET', `/models/${model.id}/versions/1/validation`);
+const expectedPoints = validation.predictions.length;
+assert.equal(expectedPoints, seen.size, 'one held-out prediction per seeded molecule');
+
+const team = await call(ada.access_token, 'POST', '/teams', { name: 'Cryo lab' });
+await call(ada.access_token, 'PUT', `/teams/${team.id}/members/${bob.user.id}`, { role: 'editor' });
+const glycerol = (await call(bob.access_token, 'GET', '/molecules?q=glycerol'))[0];
+const bobsMeasurement = await call(bob.access_token, 'POST', '/experiments', { molecule_id: glycerol.id, property: 'Glass Transition Temperature', value: -93, unit: '°C' });
+// Shared with the team, so the verifier can read what she is asked to verify.
+await call(bob.access_token, 'POST', `/teams/${team.id}/resources`, { resource_type: 'experiment', resource_id: bobsMeasurement.id });
+await call(bob.access_token, 'POST', `/experiments/${bobsMeasurement.id}/verification`, { verifier_id: ada.user.id, comments: 'DSC run 3' });
+
+// ---- the browser ------------------------------------------------------------------------
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } }); // a laptop
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('dialog', (d) => d.accept());
+const shot = (name) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
+const fitsTheWidth = async (what) => {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= inner, `${what}: the page is ${scroll} px wide in a ${inner} px window`);
+};
+
+async function signIn(email) {
+  await page.goto(BASE + '/');
+  await page.waitForSelector('form input[name=email]');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#molecule-results table');
+}
+
+try {
+  step('sign-in refuses a wrong password visibly, then signs in');
+  await page.goto(BASE + '/');
+  await page.waitForSelector('form input[name=email]');
+  assert.match(page.url(), /#\/signin$/);
+  await page.fill('input[name=email]', 'ada@lab.test');
+  await page.fill('input[name=password]', 'not the password');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#signin-error').textContent.length > 0);
+  await signIn('ada@lab.test');
+  await fitsTheWidth('molecules');
+  await shot('01-molecules.png');
+
+  step('molecule search by name, similarity and substructure');
+  await page.selectOption('select[name=mode]', 'name');
+  await page.fill('input[name=q]', 'glycerol');
+  await page.click('form[role=search] button[type=submit]');
+  await page.waitForFunction(() => [...document.querySelectorAll('#molecule-results tbody tr')].every((r) => /glycerol/i.test(r.textContent)));
+  const names = await page.locator('#molecule-results tbody tr td:first-child').allTextContents();
+  assert.ok(names.includes('Glycerol'), `name search found ${names}`);
+  await page.selectOption('select[name=mode]', 'similarity');
+  await page.fill('input[name=q]', 'OCC(O)CO');
+  await page.click('form[role=search] button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#molecule-results th')?.textContent === 'Name' && document.querySelectorAll('#molecule-results th')[1]?.textContent === 'Tanimoto');
+  const best = await page.locator('#molecule-results tbody tr').first().locator('td').nth(1).textContent();
+  assert.equal(best, '1', 'glycerol is most similar to itself');
+  await page.selectOption('select[name=mode]', 'substructure');
+  await page.fill('input[name=q]', '[C');
+  await page.click('form[role=search] button[type=submit]');
+  await page.waitForSelector('input[name=q][aria-invalid=true]');
+  assert.ok((await page.locator('form[role=search] .error').textContent()).length > 0, 'a bad SMARTS is explained');
+  await page.fill('input[name=q]', '[OX2H]');
+  await page.click('form[role=search] button[type=submit]');
+  await page.waitForSelector('#molecule-results tbody tr');
+  await page.click('#molecule-results a:text-is("Glycerol")');
+  await page.waitForSelector('figure[data-chart=radar]');
+  await page.waitForFunction(() => document.querySelector('img.depiction')?.naturalWidth > 0);
+  assert.equal(await page.locator('figure[data-chart=descriptors] rect.bar').count(), 7);
+  await fitsTheWidth('molecule detail');
+  await shot('02-molecule.png');
+
+  step("a model's page draws every held-out prediction");
+  await page.click('#nav a:text-is("Models")');
+  await page.click(`a:text-is("${model.name}")`);
+  await page.waitForSelector('figure[data-chart=parity]');
+  const parity = page.locator('figure[data-chart=parity]');
+  assert.equal(await parity.locator('circle.point').count(), expectedPoints, 'one point per held-out prediction');
+  assert.equal(await parity.locator('line.errorbar').count(), expectedPoints, 'each with its interval');
+  assert.equal(await page.locator('figure[data-chart=residuals] circle.point').count(), expectedPoints);
+  assert.equal(await page.locator('figure[data-chart=calibration] circle.point').count(), 6);
+  assert.equal(await page.locator('figure[data-chart=folds] rect.bar').count(), 10);
+  assert.equal(await page.locator('figure[data-chart=learning-curve] circle.point').count(), 10);
+  assert.ok(await page.locator('figure[data-chart=importance] rect.bar').count() > 0);
+  await fitsTheWidth('model');
+  await page.fill('input[name=predict_smiles]', 'OCC(O)CO');
+  await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
+  await page.waitForFunction(() => /90 % interval .* version 1/.test(document.getElementById('prediction').textContent));
+  await page.fill('input[name=predict_smiles]', 'C1CC');
+  await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
+  await page.waitForSelector('input[name=predict_smiles][aria-invalid=true]');
+  await page.fill('input[name=predict_smiles]', 'OCC(O)CO');
+  await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
+  await page.waitForFunction(() => /kcal\/mol/.test(document.getElementById('prediction').textContent));
+  await shot('03-model.png');
+
+  step('train a new version and watch it finish');
+  await page.selectOption('select[name=algorithm]', 'ridge');
+  await page.click('form:has(select[name=algorithm]) button[type=submit]');
+  await page.waitForSelector('#job-status:not([hidden])');
+  const progress = [];
+  for (let i = 0; i < 1200; i++) {
+    progress.push(Number(await page.locator('#job-progress').getAttribute('aria-valuenow')));
+    if (['succeeded', 'failed', 'cancelled'].includes(await page.locator('#job-status').getAttribute('data-state'))) break;
+    await page.waitForTimeout(100);
+  }
+  assert.equal(await page.locator('#job-status').getAttribute('data-state'), 'succeeded', await page.locator('#job-state').textContent());
+  assert.equal(await page.locator('#job-progress').getAttribute('aria-valuenow'), '100');
+  assert.ok(progress.every((p, i) => i === 0 || p >= progress[i - 1]), `progress only grows: ${progress}`);
+  await page.waitForSelector('button:text("Show version 2")');
+  await page.waitForTimeout(400); // the bar's width transition
+  await shot('04-training.png');
+  await page.click('button:text("Show version 2")');
+  await page.waitForSelector('#version-charts figure[data-chart=parity]');
+
+  step('promote version 2, then roll back to version 1');
+  await page.click('tr:has(a:text-is("v2")) button:text-is("Promote to production")');
+  await page.waitForSelector('tr:has(a:text-is("v2")) .badge.production');
+  assert.equal(await page.locator('tr:has(a:text-is("v1")) .badge').textContent(), 'archived');
+  await page.click('button:text-is("Roll back production")');
+  await page.waitForSelector('tr:has(a:text-is("v1")) .badge.production');
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].some((r) => /model\.rolled_back/.test(r.textContent)));
+
+  step('mixture editor: a bad concentration is refused in place, then saved and scored');
+  await page.click('#nav a:text-is("Mixtures")');
+  await page.click('button:text-is("New mixture")');
+  await page.fill('input[name=name]', 'Glycerol + DMSO');
+  const rows = page.locator('#components .component-row');
+  await rows.nth(0).locator('input[name=molecule]').fill('Glycerol');
+  await rows.nth(0).locator('input[name=concentration]').fill('-5');
+  await rows.nth(1).locator('input[name=molecule]').fill('Dimethyl sulfoxide');
+  await rows.nth(1).locator('input[name=concentration]').fill('5');
+  await rows.nth(1).locator('select[name=unit]').selectOption('percent_v_v');
+  await page.click('button:text-is("Save mixture")');
+  await page.waitForSelector('#components input[name=concentration][aria-invalid=true]');
+  assert.match(await rows.nth(0).locator('.error').textContent(), /positive number/);
+  await rows.nth(0).locator('input[name=concentration]').fill('10');
+  await page.click('button:text-is("Save mixture")');
+  await page.waitForSelector('h1:text-is("Glycerol + DMSO")');
+  assert.match(await page.locator('.card:has(h2:text-is("Score")) .badge').textContent(), /\/ 100/);
+  // Predictions with intervals from the production model, and Tg from the reference table.
+  await page.waitForSelector('#mixture-predictions table');
+  const predictions = await page.locator('#mixture-predictions').textContent();
+  assert.match(predictions, /Hydration Free Energy.*\(90 %\)kcal\/molmodel v1/, predictions);
+  assert.match(predictions, /Glass Transition Temperature.*reference table/, predictions);
+  assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
+  await page.waitForSelector('figure[data-chart=molar-shares]');
+  await shot('05-mixture.png');
+
+  step('experiments and the verification queue');
+  await page.click('#nav a:text-is("Experiments")');
+  await page.waitForSelector('h2:has-text("Measurements")');
+  assert.ok(await page.locator('tbody tr').count() >= ROWS);
+  await shot('06-experiments.png');
+  await page.click('#nav a:text-is("Verification queue")');
+  await page.waitForSelector('button:text-is("Verify")');
+  assert.match(await page.locator('main tbody tr').first().textContent(), /Glass Transition Temperature: -93 °C/);
+  await shot('07-verifications.png');
+  await page.fill('input[aria-label=Comments]', 'matches our DSC');
+  await page.click('button:text-is("Verify")');
+  await page.waitForFunction(() => /Marked verified/.test(document.getElementById('flash').textContent));
+  await page.waitForSelector('p.empty');
+
+  step('system page: admin panels refuse a user, show an administrator the checks');
+  await page.click('#nav a:text-is("System")');
+  await page.waitForSelector('[data-panel="Database health"] .error');
+  assert.match(await page.locator('[data-panel="Database health"] .error').textContent(), /Administrators only/);
+  execFileSync('psql', [process.env.ADMIN_DB_URL, '-qc', "UPDATE users SET global_role = 'admin' WHERE email = 'ada@lab.test'"]);
+  await page.click('button:text-is("Sign out")');
+  await page.waitForSelector('form input[name=email]');
+  await signIn('ada@lab.test');
+  await page.click('#nav a:text-is("System")');
+  await page.waitForSelector('figure[data-chart=health-checks]');
+  await page.waitForSelector('[data-panel=Backups] button:text-is("Back up now")');
+  await fitsTheWidth('system');
+  await shot('08-system.png');
+
+  assert.deepEqual(pageErrors, [], 'no script errors');
+  console.log(`browser test: passed; screenshots in ${SHOTS}`);
+} catch (err) {
+  await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
+  console.error(`browser test: FAILED at ${page.url()}: ${err.stack || err}`);
+  if (pageErrors.length) console.error('page errors:', pageErrors);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
