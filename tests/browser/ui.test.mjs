@@ -69,8 +69,7 @@ const team = await call(ada.access_token, 'POST', '/teams', { name: 'Cryo lab' }
 await call(ada.access_token, 'PUT', `/teams/${team.id}/members/${bob.user.id}`, { role: 'editor' });
 const glycerol = (await call(bob.access_token, 'GET', '/molecules?q=glycerol'))[0];
 const bobsMeasurement = await call(bob.access_token, 'POST', '/experiments', { molecule_id: glycerol.id, property: 'Glass Transition Temperature', value: -93, unit: '°C' });
-// Shared with the team, so the verifier can read what she is asked to verify.
-await call(bob.access_token, 'POST', `/teams/${team.id}/resources`, { resource_type: 'experiment', resource_id: bobsMeasurement.id });
+// Not shared: naming a team-mate as verifier is what lets her read it.
 await call(bob.access_token, 'POST', `/experiments/${bobsMeasurement.id}/verification`, { verifier_id: ada.user.id, comments: 'DSC run 3' });
 
 // ---- the browser ------------------------------------------------------------------------

@@ -311,8 +311,15 @@ async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
             String::from_utf8_lossy(&o.stderr)
         )
     };
-    // Back to before the polymorphic guards (and the empty registry and outbox after them).
-    let back = run(&["db", "rollback", "--steps", "4", "--allow-data-loss"]);
+    // Back to before the polymorphic guards (and the empty registry, outbox and verifier policy
+    // after them).
+    let back = run(&[
+        "db",
+        "rollback",
+        "--to",
+        "20261129000005",
+        "--allow-data-loss",
+    ]);
     assert!(back.status.success(), "{}", text(&back));
 
     let dry = run(&["db", "migrate", "--dry-run"]);

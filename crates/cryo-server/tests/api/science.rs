@@ -1,6 +1,6 @@
 //! Molecules, mixtures, experiments, verification and comparisons through the API.
 
-use crate::helpers::{call, id_of, register, seeded};
+use crate::helpers::{User, call, id_of, register, seeded};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -421,6 +421,43 @@ async fn experiments_predictions_comparison_and_verification() {
     .await;
     assert_eq!(req.status, StatusCode::CREATED, "{}", req.text);
     let vid = id_of(&req.json());
+    // The named verifier reads the measurement once they share a team with the requester;
+    // nobody else gains anything.
+    let read_experiment = |who: &User| {
+        let app = app.clone();
+        let token = who.token.clone();
+        let path = format!("/api/v1/experiments/{experiment}");
+        async move { call(&app, "GET", &path, Some(&token), None).await.status }
+    };
+    assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
+    let team = call(
+        &app,
+        "POST",
+        "/api/v1/teams",
+        Some(&a.token),
+        Some(json!({"name": "calorimetry"})),
+    )
+    .await
+    .json();
+    let joined = call(
+        &app,
+        "PUT",
+        &format!("/api/v1/teams/{}/members/{}", id_of(&team), v.id),
+        Some(&a.token),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::NO_CONTENT, "{}", joined.text);
+    assert_eq!(read_experiment(&v).await, StatusCode::OK);
+    assert_eq!(read_experiment(&b).await, StatusCode::NOT_FOUND);
+    let others = call(&app, "GET", "/api/v1/experiments", Some(&v.token), None)
+        .await
+        .json();
+    assert_eq!(
+        others.as_array().unwrap().len(),
+        1,
+        "only the measurement to verify: {others}"
+    );
     let queue = call(
         &app,
         "GET",

@@ -102,7 +102,7 @@ export async function queue(page) {
     const rows = await get('/verifications?limit=300' + (status.value ? '&status=' + status.value : ''));
     const experiments = new Map((await Promise.all([...new Set(rows.map((r) => r.experiment_id))].map((id) => get(`/experiments/${id}`).catch(() => null)))).filter(Boolean).map((x) => [x.id, x]));
     mount(body, table([
-      { label: 'Measurement', value: (r) => { const x = experiments.get(r.experiment_id); return x ? `${x.property}: ${fmt(x.numeric_value ?? x.text_value ?? x.boolean_value)} ${x.unit || ''}` : h('span', { class: 'muted', title: r.experiment_id }, 'not shared with you: ask the requester to share it with your team'); } },
+      { label: 'Measurement', value: (r) => { const x = experiments.get(r.experiment_id); return x ? `${x.property}: ${fmt(x.numeric_value ?? x.text_value ?? x.boolean_value)} ${x.unit || ''}` : h('span', { class: 'muted', title: r.experiment_id }, 'not visible to you: you share no team with whoever asked'); } },
       { label: 'Status', value: (r) => h('span', { class: `badge ${r.status}` }, r.status) },
       { label: 'Role', value: (r) => (r.verifier_id === me ? 'you verify' : 'you asked') },
       { label: 'Requested', value: (r) => when(r.created_at) },
