@@ -282,22 +282,29 @@ async fn connectivity(pool: &PgPool, t: &Thresholds) -> Result<Outcome, DbError>
 }
 
 async fn migrations(pool: &PgPool) -> Result<Outcome, DbError> {
-    let current = migrate::is_current(pool).await?;
+    let (known, newer) = migrate::status(pool).await?;
+    // A database ahead of this binary is what a rollback after a migrating deploy looks like:
+    // it serves (migrations are expand-only), but this binary is not the newest release.
+    let (status, message) = if !migrate::compatible(&known) {
+        (Status::Critical, "pending or edited migrations".to_string())
+    } else if !newer.is_empty() {
+        (
+            Status::Warning,
+            format!(
+                "the database has {} migration(s) newer than this binary ({newer:?}): a newer release migrated it",
+                newer.len()
+            ),
+        )
+    } else {
+        (Status::Ok, "schema is current".to_string())
+    };
     Ok(outcome(
-        if current {
-            Status::Ok
-        } else {
-            Status::Critical
-        },
-        json!(current),
+        status,
+        json!({"current": status == Status::Ok, "newer_than_binary": newer}),
         "every embedded migration applied, none edited",
-        if current {
-            "schema is current"
-        } else {
-            "pending or edited migrations"
-        },
+        message,
     )
-    .advise("run `cryoprotect db status`, then `cryoprotect db migrate`"))
+    .advise("run `cryoprotect db status`; pending: `cryoprotect db migrate`; newer: deploy the release that applied them"))
 }
 
 async fn rls_coverage(pool: &PgPool) -> Result<Outcome, DbError> {

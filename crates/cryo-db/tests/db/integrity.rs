@@ -274,6 +274,31 @@ fn check<'a>(report: &'a health::Report, name: &str) -> &'a health::Check {
 }
 
 #[tokio::test]
+async fn a_database_ahead_of_the_binary_is_a_warning_not_a_failure() {
+    let db = TestDb::new().await;
+    let only = ["migrations".to_string()];
+    let thresholds = Thresholds::default();
+    let run = || health::run(&db.pool, &thresholds, None, Some(&only));
+    assert_eq!(
+        check(&run().await.unwrap(), "migrations").status,
+        Status::Ok
+    );
+    // What a rollback after a migrating deploy leaves: a migration this binary does not know.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (20991231000000, 'from a later release', true, '\\x00', 0)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let report = run().await.unwrap();
+    let c = check(&report, "migrations");
+    assert_eq!(c.status, Status::Warning, "{c:?}");
+    assert!(c.message.contains("20991231000000"), "{}", c.message);
+    assert_eq!(c.value["newer_than_binary"][0], 20991231000000_i64);
+}
+
+#[tokio::test]
 async fn a_healthy_database_reports_ok_as_the_monitoring_role() {
     let db = db_with_fixture().await;
     let report = health::run(&db.pool, &Thresholds::default(), None, None)
