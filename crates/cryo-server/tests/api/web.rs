@@ -100,3 +100,50 @@ async fn property_types_and_timestamps_are_what_a_browser_can_use() {
     );
     assert_eq!(experiment.json()["performed_on"], "2026-11-02");
 }
+
+#[tokio::test]
+async fn only_the_configured_origins_may_call_the_api_from_a_browser() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let db = cryo_testkit::TestDb::new().await;
+    let settings =
+        crate::helpers::settings_with(&[("CRYOPROTECT_CORS_ORIGINS", "https://lab.example")]);
+    let app =
+        cryo_server::router(cryo_server::AppState::new(db.api_pool().await, settings).unwrap());
+    let preflight = |origin: &'static str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/api/v1/molecules")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = crate::helpers::send(&app, preflight("https://lab.example")).await;
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "https://lab.example"
+    );
+    let methods = allowed.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+    let other = crate::helpers::send(&app, preflight("https://elsewhere.example")).await;
+    assert!(
+        !other.headers.contains_key("access-control-allow-origin"),
+        "{:?}",
+        other.headers
+    );
+    // The web interface itself is same-origin and needs no CORS at all (the default).
+    let same = crate::helpers::send(
+        &crate::helpers::app(db.api_pool().await),
+        preflight("https://lab.example"),
+    )
+    .await;
+    assert!(!same.headers.contains_key("access-control-allow-origin"));
+}
