@@ -10,6 +10,8 @@
 #      (p50/p90/p99 latency, req/s; the load generator shares the machine's 2 cores);
 #   2. batch predict: 1,000 SMILES per request, one client (molecules/s).
 # Usage: bench/predict.sh [SECONDS]   (default 15)
+# CONFORMAL=split|cv-plus picks the interval method; LEARNING_CURVE=false leaves out the learning
+# curve that training measures by default (five more cross-validations).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-15}"
@@ -62,7 +64,7 @@ SQL
 
 model=$(api "$base/api/v1/models" -d '{"name":"FreeSolv forest","property":"Hydration Free Energy"}' | jq -r .id)
 job=$(api "$base/api/v1/models/$model/train" \
-  -d "{\"algorithm\":\"random_forest\",\"params\":{\"n_trees\":100},\"features\":\"rdkit\",\"conformal\":\"${CONFORMAL:-cv-plus}\"}" | jq -r .id)
+  -d "{\"algorithm\":\"random_forest\",\"params\":{\"n_trees\":100},\"features\":\"rdkit\",\"conformal\":\"${CONFORMAL:-cv-plus}\",\"learning_curve\":${LEARNING_CURVE:-true}}" | jq -r .id)
 started=$(date +%s.%N)
 while :; do
   state=$(api "$base/api/v1/models/jobs/$job" | jq -r .state)

@@ -225,6 +225,17 @@ try {
   await page.waitForFunction(() => /Marked verified/.test(document.getElementById('flash').textContent));
   await page.waitForSelector('p.empty');
 
+  step('an expired access token is refreshed without signing out');
+  await page.evaluate(() => {
+    const key = 'cryoprotect.session';
+    const session = JSON.parse(sessionStorage.getItem(key));
+    session.access_token = 'expired.or.revoked';
+    sessionStorage.setItem(key, JSON.stringify(session));
+  });
+  await page.click('#nav a:text-is("Mixtures")');
+  await page.waitForSelector('a:text-is("Glycerol + DMSO")');
+  assert.notEqual(await page.evaluate(() => JSON.parse(sessionStorage.getItem('cryoprotect.session')).access_token), 'expired.or.revoked');
+
   step('system page: admin panels refuse a user, show an administrator the checks');
   await page.click('#nav a:text-is("System")');
   await page.waitForSelector('[data-panel="Database health"] .error');
