@@ -98,10 +98,12 @@ try {
   await page.goto(BASE + '/');
   await page.waitForSelector('form input[name=email]');
   assert.match(page.url(), /#\/signin$/);
+  assert.equal(await page.isVisible('input[name=display_name]'), false, 'the name is asked only to create an account');
   await page.fill('input[name=email]', 'ada@lab.test');
   await page.fill('input[name=password]', 'not the password');
   await page.click('form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#signin-error').textContent.length > 0);
+  await shot('00-signin.png');
   await signIn('ada@lab.test');
   await fitsTheWidth('molecules');
   await shot('01-molecules.png');
@@ -120,6 +122,7 @@ try {
   const best = await page.locator('#molecule-results tbody tr').first().locator('td').nth(1).textContent();
   assert.equal(best, '1', 'glycerol is most similar to itself');
   await page.selectOption('select[name=mode]', 'substructure');
+  assert.equal(await page.isVisible('input[name=threshold]'), false, 'the threshold is for similarity only');
   await page.fill('input[name=q]', '[C');
   await page.click('form[role=search] button[type=submit]');
   await page.waitForSelector('input[name=q][aria-invalid=true]');
@@ -133,6 +136,17 @@ try {
   assert.equal(await page.locator('figure[data-chart=descriptors] rect.bar').count(), 7);
   await fitsTheWidth('molecule detail');
   await shot('02-molecule.png');
+  await page.click('#nav a:text-is("Molecules")');
+  await page.click('summary:text-is("Register a molecule")');
+  await page.fill('input[name=smiles]', 'C1CC');
+  await page.click('button:text-is("Register")');
+  await page.waitForSelector('input[name=smiles][aria-invalid=true]');
+  await page.fill('input[name=smiles]', 'OCCCCO');
+  await page.fill('input[name=name]', 'Butane-1,4-diol');
+  await page.click('button:text-is("Register")');
+  await page.waitForFunction(() => /registered/.test(document.getElementById('flash').textContent));
+  await page.waitForSelector('h1:has-text("Butane-1,4-diol")');
+  await page.waitForSelector('figure[data-chart=radar]');
 
   step("a model's page draws every held-out prediction");
   await page.click('#nav a:text-is("Models")');
@@ -215,6 +229,18 @@ try {
   await page.click('#nav a:text-is("Experiments")');
   await page.waitForSelector('h2:has-text("Measurements")');
   assert.ok(await page.locator('tbody tr').count() >= ROWS);
+  await page.fill('input[name=subject]', 'no such mixture');
+  await page.click('button:text-is("Record")');
+  await page.waitForSelector('input[name=subject][aria-invalid=true]');
+  await page.fill('input[name=subject]', 'Glycerol + DMSO');
+  await page.selectOption('select[name=property]', 'Glass Transition Temperature');
+  await page.fill('input[name=value]', 'cold');
+  await page.click('button:text-is("Record")');
+  await page.waitForSelector('input[name=value][aria-invalid=true]');
+  await page.fill('input[name=value]', '-112');
+  await page.click('button:text-is("Record")');
+  await page.waitForFunction(() => /Measurement recorded/.test(document.getElementById('flash').textContent));
+  await page.waitForSelector('a:text-is("mixture: Glycerol + DMSO")');
   await shot('06-experiments.png');
   await page.click('#nav a:text-is("Verification queue")');
   await page.waitForSelector('button:text-is("Verify")');

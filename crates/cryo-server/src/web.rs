@@ -19,6 +19,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", JS, include_str!("../web/api.js")),
     ("dom.js", JS, include_str!("../web/dom.js")),
     ("charts.js", JS, include_str!("../web/charts.js")),
+    ("pick.js", JS, include_str!("../web/pick.js")),
     (
         "favicon.svg",
         "image/svg+xml",

@@ -45,10 +45,13 @@ export function showError(err) {
   return err;
 }
 
+// An info message usually precedes a navigation (saved → go to the saved row); it survives one.
+let keepFlash = false;
 export function showInfo(text) {
   const flash = document.getElementById('flash');
   flash.className = 'info';
   flash.textContent = text;
+  keepFlash = true;
 }
 
 export const clearFlash = () => { document.getElementById('flash').textContent = ''; };
@@ -82,7 +85,8 @@ async function render() {
   const route = location.hash.replace(/^#\/?/, '') || 'molecules';
   if (!session.get() && route !== 'signin') { go('signin'); return; }
   renderChrome(route);
-  clearFlash();
+  if (keepFlash) keepFlash = false;
+  else clearFlash();
   const match = ROUTES.map(([re, make]) => [route.match(re), make]).find(([m]) => m);
   const el = main();
   const mine = ++generation;

@@ -1,6 +1,7 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, patch, session, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
+import * as pick from '../pick.js';
 
 /** Everyone who shares a team with the caller (possible verifiers), by user id. */
 async function colleagues() {
@@ -12,8 +13,8 @@ async function colleagues() {
   return byId;
 }
 
-/** Subjects the caller can record measurements on, by display label. */
-async function subjects() {
+/** Labels for the molecules and mixtures measurements are about (for the table). */
+async function subjectNames() {
   const [molecules, mixtures] = await Promise.all([get('/molecules?limit=500'), get('/mixtures?limit=500')]);
   return [
     ...mixtures.map((x) => ({ label: `mixture: ${x.name}`, mixture_id: x.id, name: x.name })),
@@ -22,11 +23,12 @@ async function subjects() {
 }
 
 export async function list(page) {
-  const [experiments, types, subjectList, people] = await Promise.all([get('/experiments?limit=300'), get('/property-types'), subjects(), colleagues()]);
+  const [experiments, types, subjectList, people] = await Promise.all([get('/experiments?limit=300'), get('/property-types'), subjectNames(), colleagues()]);
   const nameOf = new Map(subjectList.map((x) => [x.mixture_id || x.molecule_id, x.label]));
   const typeOf = new Map(types.map((t) => [t.name, t]));
 
-  const subject = h('input', { name: 'subject', list: 'subjects', placeholder: 'molecule or mixture', size: 34 });
+  const picker = pick.subjects();
+  const subject = picker.attach(h('input', { name: 'subject', placeholder: 'molecule or mixture name', size: 34, autocomplete: 'off' }));
   const property = select('property', types.filter((t) => !t.name.startsWith('Cryoprotection')).map((t) => t.name), 'Glass Transition Temperature');
   const value = h('input', { name: 'value', placeholder: 'value', size: 10 });
   const unit = h('input', { name: 'unit', size: 8 });
@@ -43,8 +45,8 @@ export async function list(page) {
       e.preventDefault();
       error.textContent = '';
       Object.values(inputs).forEach((i) => i.removeAttribute('aria-invalid'));
-      const target = subjectList.find((x) => x.label === subject.value || x.name === subject.value);
-      if (!target) { error.textContent = 'Pick a molecule or mixture from the list.'; subject.setAttribute('aria-invalid', 'true'); return; }
+      const target = await picker.resolve(subject.value);
+      if (!target) { error.textContent = `No molecule or mixture called “${subject.value}” that you can see.`; subject.setAttribute('aria-invalid', 'true'); return; }
       const type = typeOf.get(property.value);
       let v = value.value.trim();
       if (type?.data_type === 'numeric') {
@@ -67,7 +69,7 @@ export async function list(page) {
     },
   },
   h('h2', {}, 'Record a measurement'),
-  h('datalist', { id: 'subjects' }, subjectList.map((x) => h('option', { value: x.label }))),
+  picker.list,
   h('div', { class: 'row' }, field('Molecule or mixture', subject), field('Property', property), field('Value', value), field('Unit', unit),
     field('Temperature (°C)', temperature), field('Date', date), field('Notes', notes), h('button', { type: 'submit' }, 'Record')),
   error);

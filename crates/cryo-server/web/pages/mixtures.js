@@ -2,6 +2,7 @@ import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
 import { hbars } from '../charts.js';
+import * as pick from '../pick.js';
 
 export const UNITS = [
   ['percent_w_v', '% w/v'], ['percent_v_v', '% v/v'], ['M', 'M (mol/L)'], ['mM', 'mM'],
@@ -23,10 +24,7 @@ let draft = null; // components carried from "copy to new"
 
 /** Composition editor: molecules by name, concentration and unit, validated here and by the API. */
 export async function editor(page) {
-  const molecules = await get('/molecules?limit=500');
-  const byName = new Map(molecules.map((m) => [(m.name || m.canonical_smiles).toLowerCase(), m]));
-  const listId = 'molecule-names';
-  const datalist = h('datalist', { id: listId }, molecules.map((m) => h('option', { value: m.name || m.canonical_smiles })));
+  const picker = pick.molecules();
   const name = h('input', { name: 'name', required: true, placeholder: 'e.g. VS55', size: 30 });
   const description = h('input', { name: 'description', placeholder: 'optional', size: 40 });
   const rowsEl = h('div', { id: 'components' });
@@ -34,7 +32,7 @@ export async function editor(page) {
   const rows = [];
 
   function addRow(init = {}) {
-    const mol = h('input', { name: 'molecule', list: listId, placeholder: 'molecule name', value: init.name || '', 'aria-label': 'Molecule' });
+    const mol = picker.attach(h('input', { name: 'molecule', placeholder: 'molecule name', value: init.name || '', 'aria-label': 'Molecule', autocomplete: 'off' }));
     const conc = h('input', { name: 'concentration', type: 'number', step: 'any', min: 0, value: init.concentration ?? '', placeholder: 'amount', 'aria-label': 'Concentration' });
     const unit = select('unit', UNITS, init.unit || 'percent_w_v');
     unit.setAttribute('aria-label', 'Unit');
@@ -47,7 +45,8 @@ export async function editor(page) {
   }
 
   /** Checks the form here first, naming the row and the field; returns the API body or null. */
-  function collect() {
+  async function collect() {
+    const chosen = await Promise.all(rows.map((r) => picker.resolve(r.mol.value).catch(() => null)));
     let ok = true;
     formError.textContent = '';
     name.removeAttribute('aria-invalid');
@@ -56,7 +55,7 @@ export async function editor(page) {
     const components = rows.map((r, i) => {
       r.error.textContent = '';
       [r.mol, r.conc, r.unit].forEach((x) => x.removeAttribute('aria-invalid'));
-      const m = byName.get(r.mol.value.trim().toLowerCase());
+      const m = chosen[i];
       const c = Number(r.conc.value);
       const problems = [];
       if (!m) { problems.push(`component ${i + 1}: unknown molecule “${r.mol.value}” (register it on the Molecules page)`); r.mol.setAttribute('aria-invalid', 'true'); }
@@ -64,7 +63,7 @@ export async function editor(page) {
       else if (r.unit.value === 'mol_fraction' && c > 1) { problems.push(`component ${i + 1}: a mole fraction is at most 1`); r.conc.setAttribute('aria-invalid', 'true'); }
       else if (r.unit.value.startsWith('percent') && c > 100) { problems.push(`component ${i + 1}: a percentage is at most 100`); r.conc.setAttribute('aria-invalid', 'true'); }
       if (problems.length) { r.error.textContent = problems.join('; '); ok = false; }
-      return { molecule_id: m?.id, concentration: c, unit: r.unit.value };
+      return { molecule_id: m?.molecule_id, concentration: c, unit: r.unit.value };
     });
     return ok ? { name: name.value.trim(), description: description.value || null, components } : null;
   }
@@ -85,7 +84,7 @@ export async function editor(page) {
   const form = h('form', {
     class: 'card', novalidate: true, onsubmit: async (e) => {
       e.preventDefault();
-      const body = collect();
+      const body = await collect();
       if (!body) return;
       save.disabled = true;
       try {
@@ -100,7 +99,7 @@ export async function editor(page) {
   h('div', { class: 'row' }, field('Name', name), field('Description', description)),
   h('h3', {}, 'Components'),
   h('div', { class: 'component-row muted' }, h('small', {}, 'Molecule'), h('small', {}, 'Concentration'), h('small', {}, 'Unit'), h('span', {})),
-  rowsEl, datalist,
+  rowsEl, picker.list,
   h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add component'), save),
   formError,
   h('p', { class: 'muted' }, 'Units are put on a molar basis for the score: % w/v and mg/mL through the molar mass, % v/v through the density too, mole fractions only with other mole fractions.'));

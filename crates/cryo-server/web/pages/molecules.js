@@ -1,6 +1,6 @@
 import { h, append, field, fmt, table, select, mount } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
-import { go, showError, showInfo, clearFlash } from '../app.js';
+import { go, showError, showInfo } from '../app.js';
 import { radar, hbars } from '../charts.js';
 
 const SCORE_AXES = [
@@ -79,7 +79,7 @@ export async function list(page) {
         go(`molecules/${created.molecule.id}`);
       } catch (err) {
         addError.textContent = err.message;
-        if (err.field === 'smiles') smiles.setAttribute('aria-invalid', 'true');
+        if (err.status === 422 && err.field !== 'name') smiles.setAttribute('aria-invalid', 'true');
       }
     },
   }, field('SMILES', smiles), field('Name', name), h('button', { type: 'submit' }, 'Register'));
@@ -161,7 +161,6 @@ export async function detail(page, id) {
       try { await api('DELETE', `/molecules/${id}`); showInfo('Molecule deleted.'); go('molecules'); } catch (err) { showError(err); }
     },
   }, 'Delete') : null;
-  clearFlash();
   append(page, 
     h('div', { class: 'spread' }, h('h1', {}, m.name || m.canonical_smiles, m.is_reference ? ' ' : '', m.is_reference ? h('span', { class: 'badge' }, 'reference') : ''), actions),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('div', { class: 'grid' }, img, h('div', {}, h('h3', {}, 'Identity'), identity))), scoreCard),
