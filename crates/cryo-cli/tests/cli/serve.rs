@@ -137,11 +137,32 @@ async fn serves_an_external_database_from_database_url_and_migrates_it() {
 
     let mut cmd = cryoprotect();
     cmd.env("DATABASE_URL", db.url())
-        .env("DATABASE_API_URL", db.api_url());
+        .env("DATABASE_API_URL", db.api_url())
+        // Every request is "slow" at 0 ms: the warning is what is under test, not the clock.
+        .env("CRYOPROTECT_SLOW_REQUEST_MS", "0");
     let server = Server::start(cmd);
     let (status, body) = server.get("/health/ready").await;
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert!(cryo_db::migrate::is_current(&db.pool).await.unwrap());
+    let slow = |logs: &str| {
+        logs.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| {
+                v["fields"]["message"] == "slow request" && v["span"]["route"] == "/health/ready"
+            })
+    };
+    let mut warning = None;
+    for _ in 0..50 {
+        warning = slow(&server.logs());
+        if warning.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let warning = warning.unwrap_or_else(|| panic!("no slow-request warning:\n{}", server.logs()));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["fields"]["status"], 200);
+    assert!(warning["fields"]["latency_ms"].as_f64().unwrap() >= 0.0);
     // The password in DATABASE_URL never reaches the logs.
     assert!(!server.logs().contains(":cryo_test_app@"));
 }
