@@ -191,6 +191,13 @@ try {
   await page.click('button:text("Show version 2")');
   await page.waitForSelector('#version-charts figure[data-chart=parity]');
 
+  step('a training job that cannot run fails visibly (and raises an alert)');
+  await page.selectOption('select[name=split]', 'time');
+  await page.click('form:has(select[name=algorithm]) button[type=submit]');
+  await page.waitForSelector('#job-status[data-state=failed]', { timeout: 120000 });
+  assert.match(await page.locator('#job-state').textContent(), /date/);
+  await page.selectOption('select[name=split]', 'random');
+
   step('promote version 2, then roll back to version 1');
   await page.click('tr:has(a:text-is("v2")) button:text-is("Promote to production")');
   await page.waitForSelector('tr:has(a:text-is("v2")) .badge.production');
@@ -273,6 +280,7 @@ try {
   await page.click('#nav a:text-is("System")');
   await page.waitForSelector('figure[data-chart=health-checks]');
   await page.waitForSelector('[data-panel=Backups] button:text-is("Back up now")');
+  await page.waitForSelector(`[data-panel=Alerts] tr[data-fingerprint="training_failed:${model.id}"] .badge.firing`);
   await fitsTheWidth('system');
   await shot('08-system.png');
 

@@ -210,9 +210,7 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
         .map_err(|e| format!("invalid backup.schedule `{expr}`: {e}"))
 }
 
-/// Run backups on the schedule until the task is dropped.
-/// Runs backups on `cron` until aborted; a failure raises the `backup_failed` alert and the next
-/// success resolves it.
+/// Runs backups on `cron` until aborted (see [`scheduled_backup`]).
 pub async fn run_schedule(state: crate::AppState, cron: croner::Cron) {
     let Some(service) = state.admin.clone() else {
         return;
@@ -226,19 +224,24 @@ pub async fn run_schedule(state: crate::AppState, cron: croner::Cron) {
         let wait = (next - now).to_std().unwrap_or_default();
         tracing::info!(next = %next, "next scheduled backup");
         tokio::time::sleep(wait).await;
-        // Unlabelled, so the retention policy applies to scheduled backups.
-        match service.run(None).await {
-            Ok(_) => crate::alerts::resolve_or_log(&state, "backup_failed").await,
-            Err(e) => {
-                crate::alerts::raise_or_log(
-                    &state,
-                    "backup_failed",
-                    "critical",
-                    &format!("the scheduled backup failed: {e}"),
-                    serde_json::json!({ "error": e.to_string() }),
-                )
-                .await
-            }
+        scheduled_backup(&state, &service).await;
+    }
+}
+
+/// One scheduled backup: unlabelled, so the retention policy applies to it. A failure raises
+/// the `backup_failed` alert; the next success resolves it.
+pub async fn scheduled_backup(state: &crate::AppState, service: &AdminService) {
+    match service.run(None).await {
+        Ok(_) => crate::alerts::resolve_or_log(state, "backup_failed").await,
+        Err(e) => {
+            crate::alerts::raise_or_log(
+                state,
+                "backup_failed",
+                "critical",
+                &format!("the scheduled backup failed: {e}"),
+                serde_json::json!({ "error": e.to_string() }),
+            )
+            .await
         }
     }
 }

@@ -194,3 +194,59 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     sender.abort();
     server.abort();
 }
+
+#[tokio::test]
+async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolves_it() {
+    use cryo_server::system::{AdminService, scheduled_backup};
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings_with(&[("CRYOPROTECT_JWT_SECRET", SECRET)]);
+    s.backup.dir = dir.path().to_path_buf();
+    let state = AppState::new(db.api_pool().await, s.clone()).unwrap();
+    let app = cryo_server::router(state.clone());
+    let admin = service_token();
+    let backup_alert = || async {
+        let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
+            .await
+            .json();
+        view["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["fingerprint"] == "backup_failed")
+            .cloned()
+    };
+
+    // pg_dump cannot reach a database that does not exist.
+    let (base, _) = db
+        .url()
+        .rsplit_once('/')
+        .map(|(b, n)| (b.to_string(), n.to_string()))
+        .unwrap();
+    let broken = cryo_db::backup::ConnSpec::from_url(&format!("{base}/no_such_database")).unwrap();
+    let failing = AdminService::new(db.pool.clone(), broken, &s.backup).unwrap();
+    scheduled_backup(&state, &failing).await;
+    let alert = backup_alert().await.expect("raised");
+    assert_eq!(alert["firing"], true, "{alert}");
+    assert_eq!(alert["severity"], "critical");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap()
+            .contains("scheduled backup failed"),
+        "{alert}"
+    );
+
+    let working = AdminService::new(
+        db.pool.clone(),
+        cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap(),
+        &s.backup,
+    )
+    .unwrap();
+    scheduled_backup(&state, &working).await;
+    let alert = backup_alert().await.expect("still listed");
+    assert_eq!(
+        alert["firing"], false,
+        "resolved by the next success: {alert}"
+    );
+}

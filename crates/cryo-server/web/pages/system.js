@@ -62,12 +62,15 @@ export async function render(page) {
   });
 
   const alerts = panel('Alerts', async () => {
-    const list = await get('/system/alerts');
-    return table([
+    const { alerts: list, deliveries } = await get('/system/alerts');
+    const byState = {};
+    for (const d of deliveries) byState[d.state] = (byState[d.state] || 0) + 1;
+    const summary = Object.entries(byState).map(([state, n]) => `${n} ${state}`).join(', ');
+    return h('div', {}, deliveries.length ? h('p', { class: 'muted' }, `Recent notifications: ${summary}.`) : null, table([
       { label: 'Alert', value: (a) => a.summary }, { label: 'Severity', value: (a) => badge(a.severity) },
       { label: 'State', value: (a) => badge(a.firing ? 'firing' : 'ok') }, { label: 'Since', value: (a) => when(a.since) },
       { label: 'Silenced', value: (a) => (a.silenced ? 'yes' : '') }, { label: 'Fingerprint', value: (a) => h('code', {}, a.fingerprint) },
-    ], list, { empty: 'No alerts.' });
+    ], list, { empty: 'No alerts.', rowAttrs: (a) => ({ dataset: { fingerprint: a.fingerprint } }) }));
   });
 
   append(page, h('h1', {}, 'System'),
