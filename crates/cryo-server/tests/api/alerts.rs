@@ -250,3 +250,60 @@ async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolve
         "resolved by the next success: {alert}"
     );
 }
+
+#[tokio::test]
+async fn the_health_watch_raises_an_alert_per_degraded_dependency() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings_with(&[
+        ("CRYOPROTECT_JWT_SECRET", SECRET),
+        ("CRYOPROTECT_ALERTS_HEALTH_CHECK_SECS", "1"),
+    ]);
+    // An empty backup folder: "no good backup yet" is a degraded dependency.
+    s.backup.dir = dir.path().to_path_buf();
+    let service = cryo_server::system::AdminService::new(
+        db.pool.clone(),
+        cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap(),
+        &s.backup,
+    )
+    .unwrap();
+    let state = AppState::new(db.api_pool().await, s)
+        .unwrap()
+        .with_admin(Arc::new(service));
+    let app = cryo_server::router(state.clone());
+    let health = call(&app, "GET", "/health", None, None).await.json();
+    let degraded: Vec<String> = health["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] != "ok")
+        .map(|d| format!("health:{}", d["name"].as_str().unwrap()))
+        .collect();
+    assert!(degraded.contains(&"health:backups".to_string()), "{health}");
+
+    let watch = cryo_server::alerts::spawn_health_watch(state.clone());
+    let admin = service_token();
+    let mut raised: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
+            .await
+            .json();
+        raised = view["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["firing"] == true)
+            .map(|a| a["fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        if !raised.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    watch.abort();
+    raised.sort();
+    let mut expected = degraded.clone();
+    expected.sort();
+    // One alert per degraded dependency, none for the healthy ones (the database answers).
+    assert_eq!(raised, expected);
+}
