@@ -198,6 +198,21 @@ try {
   assert.match(await page.locator('#job-state').textContent(), /date/);
   await page.selectOption('select[name=split]', 'random');
 
+  step('a queued job is cancelled from the page');
+  // One worker: while a long job (found through the API) runs, the page's job waits its turn.
+  const blocker = await call(ada.access_token, 'POST', `/models/${model.id}/train`, { algorithm: 'random_forest', params: { n_trees: 3000 }, search: 'grid', folds: 5 });
+  for (let i = 0; i < 200 && (await call(ada.access_token, 'GET', `/models/jobs/${blocker.id}`)).state !== 'running'; i++) await page.waitForTimeout(100);
+  await page.selectOption('select[name=algorithm]', 'ridge');
+  await page.click('form:has(select[name=algorithm]) button[type=submit]');
+  await page.waitForSelector('#job-status[data-state=queued]');
+  await page.click('#job-status button:text-is("Cancel")');
+  await page.waitForSelector('#job-status[data-state=cancelled]');
+  await page.waitForSelector('#job-status button:text-is("Cancel")', { state: 'detached' }); // nothing left to cancel
+  await call(ada.access_token, 'POST', `/models/jobs/${blocker.id}/cancel`, {});
+  let stopped = null;
+  for (let i = 0; i < 600 && !['cancelled', 'succeeded', 'failed'].includes((stopped = await call(ada.access_token, 'GET', `/models/jobs/${blocker.id}`)).state); i++) await page.waitForTimeout(100);
+  assert.equal(stopped.state, 'cancelled', 'the running job stops at its next fit');
+
   step('promote version 2, then roll back to version 1');
   await page.click('tr:has(a:text-is("v2")) button:text-is("Promote to production")');
   await page.waitForSelector('tr:has(a:text-is("v2")) .badge.production');
