@@ -44,13 +44,29 @@ pub struct Molecule {
     pub created_at: OffsetDateTime,
     /// The stored cryoprotection score, when computed.
     pub score: Option<f64>,
+    /// Key stored descriptors (RDKit), for tables.
+    pub logp: Option<f64>,
+    /// Topological polar surface area, Å².
+    pub tpsa: Option<f64>,
+    pub h_bond_donors: Option<f64>,
+    pub h_bond_acceptors: Option<f64>,
 }
 
+// Scalar subqueries rather than a lateral join: with ORDER BY … LIMIT, PostgreSQL evaluates
+// them only for the rows returned.
 const MOLECULE_SELECT: &str = "SELECT m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
         m.pubchem_cid, m.data_source, m.is_reference, m.project_id, m.murcko_scaffold, m.density_g_per_ml,
         m.created_by, m.created_at,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
-         WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
+         WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'LogP' ORDER BY p.updated_at DESC LIMIT 1) AS logp,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'TPSA' ORDER BY p.updated_at DESC LIMIT 1) AS tpsa,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'H-Bond Donors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_donors,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'H-Bond Acceptors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_acceptors
     FROM molecules m";
 
 /// Insert a molecule owned by `owner` (or a reference molecule when `owner` is None), or find

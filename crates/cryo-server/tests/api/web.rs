@@ -78,6 +78,19 @@ async fn property_types_and_timestamps_are_what_a_browser_can_use() {
     )
     .await
     .json();
+    // The list carries the key descriptors a table shows.
+    let glycerol = &molecules[0];
+    assert_eq!(glycerol["name"], "Glycerol");
+    assert!(
+        (glycerol["logp"].as_f64().unwrap() + 1.668).abs() < 0.01,
+        "{glycerol}"
+    );
+    assert!(
+        (glycerol["tpsa"].as_f64().unwrap() - 60.69).abs() < 0.01,
+        "{glycerol}"
+    );
+    assert_eq!(glycerol["h_bond_donors"], 3.0);
+    assert_eq!(glycerol["h_bond_acceptors"], 3.0);
     let created = molecules[0]["created_at"].as_str().expect("a string");
     time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339).unwrap();
     let glycerol = molecules[0]["id"].as_str().unwrap();

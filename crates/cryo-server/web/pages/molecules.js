@@ -57,6 +57,9 @@ export async function list(page) {
       { label: 'SMILES', value: (r) => h('span', { class: 'smiles' }, r.m.canonical_smiles) },
       { label: 'Formula', value: (r) => r.m.formula || '—' },
       { label: 'MW (g/mol)', cls: 'num', value: (r) => fmt(r.m.molecular_weight, 5) },
+      { label: 'logP', cls: 'num', value: (r) => fmt(r.m.logp) },
+      { label: 'TPSA (Å²)', cls: 'num', value: (r) => fmt(r.m.tpsa) },
+      { label: 'HBD / HBA', cls: 'num', value: (r) => (r.m.h_bond_donors == null ? '—' : `${fmt(r.m.h_bond_donors)} / ${fmt(r.m.h_bond_acceptors)}`) },
       { label: 'Score', cls: 'num', value: (r) => fmt(r.m.score) },
       { label: '', value: (r) => (r.m.is_reference ? h('span', { class: 'badge' }, 'reference') : '') },
     ];
