@@ -107,6 +107,13 @@ try {
   await signIn('ada@lab.test');
   await fitsTheWidth('molecules');
   await shot('01-molecules.png');
+  // Tables sort by a column: by score, highest first on the second click.
+  await page.click('#molecule-results th:text-is("Score")');
+  await page.click('#molecule-results th:text-is("Score")');
+  const column = (await page.locator('#molecule-results th').allTextContents()).findIndex((t) => t.startsWith('Score')) + 1;
+  const scores = (await page.locator(`#molecule-results tbody tr td:nth-child(${column})`).allTextContents()).map(Number);
+  assert.ok(scores.length > 20 && scores.every(Number.isFinite), `scores: ${scores}`);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'sorted by score, descending');
 
   step('molecule search by name, similarity and substructure');
   await page.selectOption('select[name=mode]', 'name');

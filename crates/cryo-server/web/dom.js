@@ -48,14 +48,45 @@ export function when(iso) {
   return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().slice(0, 16).replace('T', ' ');
 }
 
-/** A table from rows and column definitions {label, value(row) -> node|text, cls}. */
+/**
+ * A table from rows and column definitions {label, value(row) -> node|text, cls}. Clicking a
+ * header sorts by that column (numbers as numbers, "—" last); again reverses.
+ */
 export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs } = {}) {
   if (!rows.length) return h('p', { class: 'muted empty' }, empty);
+  const cells = rows.map((r) => ({ r, values: columns.map((c) => c.value(r)) }));
+  const tbody = h('tbody', {});
+  // Cells are built once; sorting moves the same nodes (with their listeners) into new rows.
+  const render = () => mount(tbody, cells.map(({ r, values }) => h('tr', rowAttrs ? rowAttrs(r) : {},
+    values.map((v, i) => h('td', { class: columns[i].cls }, v)))));
+  const key = (v) => {
+    const text = (v instanceof Node ? v.textContent : String(v ?? '')).trim();
+    const n = Number(text.replace(/[^0-9eE+.\-−]/g, '').replace('−', '-'));
+    return text && text !== '—' && /^[-−]?[0-9.]/.test(text) && Number.isFinite(n) ? n : text.toLowerCase();
+  };
+  let sorted = -1;
+  let direction = 1;
+  const sortBy = (i, th) => {
+    direction = sorted === i ? -direction : 1;
+    sorted = i;
+    cells.sort((a, b) => {
+      const [x, y] = [key(a.values[i]), key(b.values[i])];
+      const blank = (k) => k === '' || k === '—';
+      if (blank(x) !== blank(y)) return blank(x) ? 1 : -1;
+      if (typeof x === typeof y) return (x < y ? -1 : x > y ? 1 : 0) * direction;
+      return (typeof x === 'number' ? -1 : 1) * direction;
+    });
+    for (const other of th.parentNode.children) other.removeAttribute('aria-sort');
+    th.setAttribute('aria-sort', direction > 0 ? 'ascending' : 'descending');
+    render();
+  };
+  render();
   return h('div', { class: 'table-wrap' },
     h('table', {},
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.cls, scope: 'col' }, c.label)))),
-      h('tbody', {}, rows.map((r) => h('tr', rowAttrs ? rowAttrs(r) : {},
-        columns.map((c) => h('td', { class: c.cls }, c.value(r))))))));
+      h('thead', {}, h('tr', {}, columns.map((c, i) => c.label
+        ? h('th', { class: c.cls, scope: 'col', title: 'Sort', onclick: (e) => sortBy(i, e.currentTarget) }, c.label)
+        : h('th', { class: c.cls, scope: 'col' })))),
+      tbody));
 }
 
 export const field = (label, input, hint) =>
