@@ -119,6 +119,22 @@ impl TestDb {
             .expect("connect as the API role")
     }
 
+    /// Records a migration this build does not know as applied, as a newer release's deploy
+    /// would (the schema itself is untouched). Returns its version.
+    pub async fn apply_newer_release_migration(&self) -> i64 {
+        const VERSION: i64 = 20991231000000;
+        // As the owner: the migration history is not a user table.
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES ($1, 'from a later release', true, '\\x00', 0)",
+        )
+        .bind(VERSION)
+        .execute(&self.pool)
+        .await
+        .expect("record a newer migration");
+        VERSION
+    }
+
     /// The owner URL for this database, for spawning the binary with `DATABASE_URL`.
     pub fn url(&self) -> String {
         self.url_as(TEST_ROLE, TEST_ROLE_PASSWORD)

@@ -629,6 +629,15 @@ pub async fn request_verification(
         .await?)
 }
 
+/// Whether the caller shares a team with `user` (the condition under which a named verifier
+/// may read the measurement they are asked to verify).
+pub async fn shares_team_with(conn: &mut Conn, user: Uuid) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar("SELECT app.shares_team_with($1)")
+        .bind(user)
+        .fetch_one(conn)
+        .await?)
+}
+
 /// The named verifier decides; `Ok(None)` if the caller is not that verifier (or it is gone).
 pub async fn decide_verification(
     conn: &mut Conn,

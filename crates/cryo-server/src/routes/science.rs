@@ -851,7 +851,8 @@ pub async fn delete_experiment(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerificationRequest {
-    /// Who will verify (a user who can see the experiment, e.g. a team-mate).
+    /// Who will verify: someone who shares a team with the requester (they may then read this
+    /// measurement).
     pub verifier_id: Uuid,
     pub equipment_used: Option<String>,
     pub comments: Option<String>,
@@ -871,6 +872,13 @@ pub async fn request_verification(
     repo::get_experiment(&mut tx, id)
         .await?
         .ok_or(not_found("experiment"))?;
+    // Only a team-mate may be named: they can then read this measurement (and nothing else).
+    if !repo::shares_team_with(&mut tx, r.verifier_id).await? {
+        return Err(ApiError::validation(
+            "verifier_id",
+            "name someone who shares a team with you: only a team-mate can see the measurement to verify it",
+        ));
+    }
     let v = repo::request_verification(
         &mut tx,
         me,

@@ -410,25 +410,32 @@ async fn experiments_predictions_comparison_and_verification() {
         StatusCode::NOT_FOUND
     );
 
-    // Verification: only the named verifier decides; others get 404.
-    let req = call(
-        &app,
-        "POST",
-        &format!("/api/v1/experiments/{experiment}/verification"),
-        Some(&a.token),
-        Some(json!({"verifier_id": v.id, "equipment_used": "DSC 8000"})),
-    )
-    .await;
-    assert_eq!(req.status, StatusCode::CREATED, "{}", req.text);
-    let vid = id_of(&req.json());
-    // The named verifier reads the measurement once they share a team with the requester;
-    // nobody else gains anything.
+    // Verification: only a team-mate can be named; they may then read that measurement; only
+    // they decide; others get 404.
+    let ask_path = format!("/api/v1/experiments/{experiment}/verification");
+    let ask = || {
+        call(
+            &app,
+            "POST",
+            &ask_path,
+            Some(&a.token),
+            Some(json!({"verifier_id": v.id, "equipment_used": "DSC 8000"})),
+        )
+    };
     let read_experiment = |who: &User| {
         let app = app.clone();
         let token = who.token.clone();
         let path = format!("/api/v1/experiments/{experiment}");
         async move { call(&app, "GET", &path, Some(&token), None).await.status }
     };
+    let refused = ask().await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.json()["error"]["details"]["field"], "verifier_id");
     assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
     let team = call(
         &app,
@@ -448,6 +455,11 @@ async fn experiments_predictions_comparison_and_verification() {
     )
     .await;
     assert_eq!(joined.status, StatusCode::NO_CONTENT, "{}", joined.text);
+    // A team-mate does not see an unshared measurement until named as its verifier.
+    assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
+    let req = ask().await;
+    assert_eq!(req.status, StatusCode::CREATED, "{}", req.text);
+    let vid = id_of(&req.json());
     assert_eq!(read_experiment(&v).await, StatusCode::OK);
     assert_eq!(read_experiment(&b).await, StatusCode::NOT_FOUND);
     let others = call(&app, "GET", "/api/v1/experiments", Some(&v.token), None)
