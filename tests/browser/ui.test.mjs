@@ -226,6 +226,19 @@ try {
   assert.equal(await page.locator('tr:has(a:text-is("v1")) .badge').textContent(), 'archived');
   await page.click('button:text-is("Roll back production")');
   await page.waitForSelector('tr:has(a:text-is("v1")) .badge.production');
+  await page.waitForSelector('tr:has(a:text-is("v2")) .badge.archived');
+
+  step('name a version with an alias; delete an archived one');
+  await page.fill('tr:has(a:text-is("v1")) input[name=alias]', 'champion');
+  await page.click('tr:has(a:text-is("v1")) button:text-is("Set alias")');
+  await page.waitForSelector('tr:has(a:text-is("v1")) td:text-is("champion")');
+  await page.fill('tr:has(a:text-is("v1")) input[name=alias]', 'not an alias!');
+  await page.click('tr:has(a:text-is("v1")) button:text-is("Set alias")');
+  await page.waitForSelector('tr:has(a:text-is("v1")) input[name=alias][aria-invalid=true]');
+  assert.match(await page.locator('#flash').textContent(), /alias/);
+  await page.click('tr:has(a:text-is("v2")) button:text-is("Delete")');
+  await page.waitForFunction(() => /Version 2 deleted/.test(document.getElementById('flash').textContent));
+  await page.waitForSelector('tr:has(a:text-is("v2"))', { state: 'detached' });
   await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].some((r) => /model\.rolled_back/.test(r.textContent)));
 
   step('mixture editor: a bad concentration is refused in place, then saved and scored');

@@ -1,5 +1,5 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, events, ApiError } from '../api.js';
+import { get, post, put, del, events, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../app.js';
 import * as charts from '../charts.js';
 
@@ -73,7 +73,27 @@ export async function detail(page, id) {
     const out = [];
     if (v.stage !== 'production' && v.stage !== 'archived') out.push(h('button', { onclick: promote('production') }, 'Promote to production'));
     if (v.stage === 'none') out.push(h('button', { class: 'secondary', onclick: promote('staging') }, 'Stage'));
-    if (v.stage === 'archived') out.push(h('button', { class: 'secondary', onclick: promote('staging') }, 'Restore to staging'));
+    if (v.stage === 'archived') {
+      out.push(h('button', { class: 'secondary', onclick: promote('staging') }, 'Restore to staging'));
+      out.push(h('button', {
+        class: 'danger', onclick: async (e) => {
+          if (!confirm(`Delete version ${v.version} for good?`)) return;
+          e.target.disabled = true;
+          try { await del(`/models/${id}/versions/${v.version}`); showInfo(`Version ${v.version} deleted.`); go(`models/${id}`); } catch (err) { showError(err); e.target.disabled = false; }
+        },
+      }, 'Delete'));
+    }
+    const alias = h('input', { name: 'alias', placeholder: 'alias', size: 9, 'aria-label': `Alias for version ${v.version}` });
+    out.push(h('form', {
+      class: 'row', onsubmit: async (e) => {
+        e.preventDefault();
+        alias.removeAttribute('aria-invalid');
+        try { await put(`/models/${id}/aliases/${encodeURIComponent(alias.value.trim())}`, { version: v.version }); showInfo(`“${alias.value.trim()}” now names version ${v.version}.`); go(`models/${id}`); } catch (err) {
+          alias.setAttribute('aria-invalid', 'true');
+          showError(err);
+        }
+      },
+    }, alias, h('button', { type: 'submit', class: 'secondary' }, 'Set alias')));
     return h('div', { class: 'row' }, out);
   }
 
