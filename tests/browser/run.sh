@@ -40,7 +40,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-if ! BASE_URL="http://127.0.0.1:$port" ADMIN_DB_URL="$db_url" DATASET="$root/data/public/freesolv.csv" \
+if ! BASE_URL="http://127.0.0.1:$port" ADMIN_DB_URL="$db_url" CRYOPROTECT_BIN="$test_bin" \
+  CRYOPROTECT_BACKUP_DIR="$work/backups" DATASET="$root/data/public/freesolv.csv" \
   CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" node tests/browser/ui.test.mjs; then
   echo "browser test: server log (last 40 lines):" >&2
   tail -n 40 "$work/server.log" >&2

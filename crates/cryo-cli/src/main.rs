@@ -42,6 +42,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
+    /// Accounts: give one a global role (e.g. the first admin).
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
             Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,
             Command::Restore(args) => commands::backup::restore(cli.config, args).await,
+            Command::Users(cmd) => commands::users::run(cli.config, cmd).await,
         }
     });
     match result {

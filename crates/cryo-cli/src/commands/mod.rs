@@ -5,6 +5,7 @@ pub mod model;
 pub mod model_registry;
 pub mod molecules;
 pub mod serve;
+pub mod users;
 
 use cryo_config::{LoadOptions, Resolved, Settings};
 use std::path::PathBuf;

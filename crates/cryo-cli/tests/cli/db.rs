@@ -371,3 +371,52 @@ async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
         "{labels:?}"
     );
 }
+
+#[tokio::test]
+async fn users_role_makes_an_admin_and_audits_it() {
+    let db = TestDb::new().await;
+    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+        .await
+        .unwrap();
+    let user = cryo_db::repo::auth::create_user(&mut tx, "Ada@Lab.example", "Ada", "x")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| with_backups(&db, backups.path(), args);
+
+    let done = run(&["users", "role", "ada@lab.example", "admin"]);
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(out.contains("is now admin (was user)"), "{out}");
+    let (role, audited): (String, i64) = sqlx::query_as(
+        "SELECT (SELECT global_role FROM users WHERE id = $1),
+                (SELECT count(*) FROM audit_log WHERE action = 'user.role_changed' AND target_id = $1
+                   AND details->>'to' = 'admin' AND details->>'from' = 'user')",
+    )
+    .bind(user.id)
+    .fetch_one(
+        // RLS is forced even for the owner: read as the service.
+        &mut *cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((role.as_str(), audited), ("admin", 1));
+
+    let unknown = run(&["users", "role", "nobody@lab.example", "admin"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("no account with e-mail nobody@lab.example")
+    );
+    let bad = run(&["users", "role", "ada@lab.example", "emperor"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
+}

@@ -170,6 +170,25 @@ pub async fn revoke_all_refresh_tokens(conn: &mut Conn, user: Uuid) -> Result<()
     Ok(())
 }
 
+/// Sets an account's global role; returns its id and previous role, or `None` if no account has
+/// that e-mail.
+pub async fn set_global_role(
+    conn: &mut Conn,
+    email: &str,
+    role: &str,
+) -> Result<Option<(Uuid, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "UPDATE users u SET global_role = $2
+         FROM (SELECT id, global_role FROM users WHERE lower(email) = lower($1) FOR UPDATE) old
+         WHERE u.id = old.id
+         RETURNING u.id, old.global_role",
+    )
+    .bind(email)
+    .bind(role)
+    .fetch_optional(conn)
+    .await?)
+}
+
 pub async fn audit(
     conn: &mut Conn,
     actor: Option<Uuid>,
