@@ -114,6 +114,17 @@ try {
   const scores = (await page.locator(`#molecule-results tbody tr td:nth-child(${column})`).allTextContents()).map(Number);
   assert.ok(scores.length > 20 && scores.every(Number.isFinite), `scores: ${scores}`);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'sorted by score, descending');
+  // Pages of 25: the next page starts at 26 with other molecules; back again.
+  const range = () => page.locator('#molecule-range').textContent();
+  await page.selectOption('select[name=page_size]', '25');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent === 'Molecules 1–25');
+  const first = await page.locator('#molecule-results tbody tr td:first-child').allTextContents();
+  await page.click('button:text-is("Next ›")');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent.startsWith('Molecules 26–'));
+  const second = await page.locator('#molecule-results tbody tr td:first-child').allTextContents();
+  assert.equal(second.filter((n) => first.includes(n)).length, 0, `pages overlap: ${await range()}`);
+  await page.click('button:text-is("‹ Previous")');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent === 'Molecules 1–25');
 
   step('molecule search by name, similarity and substructure');
   await page.selectOption('select[name=mode]', 'name');

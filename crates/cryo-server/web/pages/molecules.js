@@ -30,19 +30,27 @@ export async function list(page) {
   mode.addEventListener('change', placeholder);
   placeholder();
 
-  async function search(e) {
+  // Pages: ask for one row more than shown, to know whether there is a next page.
+  const pageSize = select('page_size', ['25', '50', '100', '200'], String(lastSearch.pageSize || 100));
+  pageSize.setAttribute('aria-label', 'Rows per page');
+  let offset = 0;
+
+  async function search(e, at = 0) {
     e?.preventDefault();
     error.textContent = '';
     query.removeAttribute('aria-invalid');
-    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value };
+    const size = Number(pageSize.value);
+    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value, pageSize: size };
     const q = query.value.trim();
+    const page = { limit: size + 1, offset: at };
     try {
       let rows;
-      if (mode.value === 'name') rows = (await get('/molecules?limit=200' + (q ? '&q=' + encodeURIComponent(q) : ''))).map((m) => ({ m }));
+      if (mode.value === 'name') rows = (await get(`/molecules?limit=${page.limit}&offset=${page.offset}` + (q ? '&q=' + encodeURIComponent(q) : ''))).map((m) => ({ m }));
       else if (!q) throw new Error('Enter a structure to search for.');
-      else if (mode.value === 'similarity') rows = (await post('/molecules/search/similarity', { smiles: q, threshold: Number(threshold.value), limit: 200 })).map((hit) => ({ m: hit.molecule, similarity: hit.similarity }));
-      else rows = (await post('/molecules/search/substructure', { [/[[\]:;&~]/.test(q) ? 'smarts' : 'smiles']: q, limit: 200 })).map((m) => ({ m }));
-      renderResults(rows);
+      else if (mode.value === 'similarity') rows = (await post('/molecules/search/similarity', { smiles: q, threshold: Number(threshold.value), ...page })).map((hit) => ({ m: hit.molecule, similarity: hit.similarity }));
+      else rows = (await post('/molecules/search/substructure', { [/[[\]:;&~]/.test(q) ? 'smarts' : 'smiles']: q, ...page })).map((m) => ({ m }));
+      offset = at;
+      renderResults(rows.slice(0, size), rows.length > size);
     } catch (err) {
       error.textContent = err.message;
       if (err instanceof ApiError && err.status === 422) query.setAttribute('aria-invalid', 'true');
@@ -50,8 +58,9 @@ export async function list(page) {
       mount(results);
     }
   }
+  pageSize.addEventListener('change', () => search(null, 0));
 
-  function renderResults(rows) {
+  function renderResults(rows, more) {
     const columns = [
       { label: 'Name', value: (r) => h('a', { href: `#/molecules/${r.m.id}` }, r.m.name || '(unnamed)') },
       { label: 'SMILES', value: (r) => h('span', { class: 'smiles' }, r.m.canonical_smiles) },
@@ -64,7 +73,13 @@ export async function list(page) {
       { label: '', value: (r) => (r.m.is_reference ? h('span', { class: 'badge' }, 'reference') : '') },
     ];
     if (rows.some((r) => r.similarity !== undefined)) columns.splice(1, 0, { label: 'Tanimoto', cls: 'num', value: (r) => fmt(r.similarity) });
-    mount(results, h('p', { class: 'muted' }, `${rows.length} molecule${rows.length === 1 ? '' : 's'}`),
+    const size = Number(pageSize.value);
+    const pager = h('div', { class: 'spread' },
+      h('p', { class: 'muted', id: 'molecule-range' }, rows.length ? `Molecules ${offset + 1}–${offset + rows.length}${more ? '' : ` of ${offset + rows.length}`}` : 'No molecules'),
+      h('div', { class: 'row' }, h('label', { class: 'row' }, 'Rows per page ', pageSize),
+        h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => search(null, Math.max(0, offset - size)) }, '‹ Previous'),
+        h('button', { type: 'button', class: 'secondary', disabled: !more, onclick: () => search(null, offset + size) }, 'Next ›')));
+    mount(results, pager,
       table(columns, rows, { empty: 'No molecule matches.', rowAttrs: (r) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`molecules/${r.m.id}`); } }) }));
   }
 
@@ -92,7 +107,7 @@ export async function list(page) {
     h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, h('button', { type: 'submit' }, 'Search'), error),
     h('div', { class: 'card' }, results),
     h('details', { class: 'card' }, h('summary', {}, 'Register a molecule'), add, addError));
-  await search();
+  await search(null, 0);
 }
 
 let referenceCache = null;
