@@ -51,6 +51,14 @@ fn role_options(db: &str, user: &str, password: &str) -> PgConnectOptions {
 
 pub use cryo_db::quote_ident;
 
+/// A transaction as service_role: RLS is forced even for the owner, so tests that read or write
+/// rows directly act as the administrative role, whose policies admit every row.
+pub async fn service_tx(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    cryo_db::identity::begin(pool, &cryo_db::Identity::service())
+        .await
+        .expect("begin as service_role")
+}
+
 pub struct TestDb {
     pub name: String,
     pub pool: PgPool,

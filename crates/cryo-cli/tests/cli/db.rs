@@ -107,9 +107,7 @@ async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
     let db = TestDb::new().await;
     {
         // Enough rows that pg_dump runs long enough to be killed mid-way.
-        let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-            .await
-            .unwrap();
+        let mut tx = cryo_testkit::service_tx(&db.pool).await;
         sqlx::query(
             "INSERT INTO molecules (name, canonical_smiles, is_reference, morgan_fp)
              SELECT 'm' || g, 'C' || g || repeat('O', 40), true, decode(md5(g::text) || repeat('ab', 240), 'hex')
@@ -199,9 +197,7 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
     use sqlx::Executor;
     let db = TestDb::new().await;
     let backups = tempfile::tempdir().unwrap();
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let owner = cryo_db::repo::auth::create_user(&mut tx, "legacy@lab.example", "Legacy", "x")
         .await
         .unwrap()
@@ -212,9 +208,7 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
         .execute("ALTER TABLE mixtures DROP CONSTRAINT mixtures_project_id_fkey")
         .await
         .unwrap();
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     sqlx::query("INSERT INTO mixtures (name, project_id, created_by) VALUES ('old', gen_random_uuid(), $1), ('fine', NULL, $1)")
         .bind(owner)
         .execute(&mut *tx)
@@ -263,9 +257,7 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
         String::from_utf8_lossy(&run(&["db", "integrity", "fix", "--strategy", "delete"]).stdout)
             .contains("nothing to fix")
     );
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM mixtures")
         .fetch_one(&mut *tx)
         .await
@@ -295,9 +287,7 @@ async fn integrity_fix_backs_up_repairs_and_then_health_is_clean() {
 async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
     let db = TestDb::new().await;
     let backups = tempfile::tempdir().unwrap();
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     cryo_db::repo::auth::create_user(&mut tx, "data@lab.example", "Data", "x")
         .await
         .unwrap()
@@ -375,9 +365,7 @@ async fn migrate_dry_run_rehearsal_on_a_copy_then_a_backed_up_migration() {
 #[tokio::test]
 async fn users_role_makes_an_admin_and_audits_it() {
     let db = TestDb::new().await;
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let user = cryo_db::repo::auth::create_user(&mut tx, "Ada@Lab.example", "Ada", "x")
         .await
         .unwrap()
@@ -402,9 +390,7 @@ async fn users_role_makes_an_admin_and_audits_it() {
     .bind(user.id)
     .fetch_one(
         // RLS is forced even for the owner: read as the service.
-        &mut *cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-            .await
-            .unwrap(),
+        &mut *cryo_testkit::service_tx(&db.pool).await,
     )
     .await
     .unwrap();

@@ -336,9 +336,7 @@ impl Measured {
 
 /// Molecules, mixtures and experiments of one property type, written as the service role.
 async fn seed_measurements(db: &cryo_testkit::TestDb) {
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let owner = cryo_db::repo::auth::create_user(&mut tx, "modeller@lab.example", "Modeller", "x")
         .await
         .unwrap()
@@ -621,9 +619,7 @@ fn evaluate_draws_its_report_as_charts() {
 #[tokio::test]
 async fn a_trained_file_is_imported_exported_identically_and_a_corrupted_file_is_refused() {
     let db = cryo_testkit::TestDb::new().await;
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     cryo_db::repo::auth::create_user(&mut tx, "modeller@lab.example", "Modeller", "x")
         .await
         .unwrap()
@@ -708,9 +704,7 @@ async fn a_trained_file_is_imported_exported_identically_and_a_corrupted_file_is
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap()
         .to_string();
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let (versions, audit): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM model_versions), (SELECT count(*) FROM audit_log WHERE action = 'model.imported')",
     )

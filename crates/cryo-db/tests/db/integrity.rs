@@ -204,11 +204,7 @@ async fn a_legacy_database_is_repaired_by_quarantine_and_nothing_else_is_touched
     // Every decision is in the audit log, and a second run has nothing to do.
     let audited: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'integrity_fix'")
-            .fetch_one(
-                &mut *cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-                    .await
-                    .unwrap(),
-            )
+            .fetch_one(&mut *cryo_testkit::service_tx(&db.pool).await)
             .await
             .unwrap();
     assert_eq!(audited, fixed.actions.len() as i64);

@@ -6,7 +6,8 @@ mod migrations;
 mod schema;
 
 use cryo_testkit::TestDb;
-use sqlx::{Executor, PgPool, Postgres, Transaction};
+pub use cryo_testkit::service_tx;
+use sqlx::Executor;
 
 /// A migrated database with one valid row in every table.
 pub async fn db_with_fixture() -> TestDb {
@@ -19,11 +20,4 @@ pub async fn db_with_fixture() -> TestDb {
     db
 }
 
-/// A transaction as service_role: RLS is forced even for the owner, so schema tests act as the
-/// administrative role, whose policies admit every row.
-pub async fn service_tx(pool: &PgPool) -> Transaction<'static, Postgres> {
-    cryo_db::identity::begin(pool, &cryo_db::Identity::service())
-        .await
-        .unwrap()
-}
 mod rls;

@@ -594,9 +594,7 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         "{failed}"
     );
     // The failure raised an alert for that model (for the direct-notification outbox).
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let firing: bool = sqlx::query_scalar("SELECT firing FROM alerts WHERE fingerprint = $1")
         .bind(format!("training_failed:{bobs}"))
         .fetch_one(&mut *tx)
@@ -690,9 +688,7 @@ async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
     let model = new_model(&idle.app, &alice.token).await;
     let job = start(&idle.app, &alice.token, &model, ridge()).await;
     // A worker claimed it and died: running, with a heartbeat long past.
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     tx.execute(sqlx::query(
         "UPDATE training_jobs SET state = 'running', attempts = 1, worker = 'dead', started_at = now(),
                 heartbeat_at = now() - interval '1 hour' WHERE id = $1::uuid",
@@ -737,9 +733,7 @@ async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
         .execute("ALTER TABLE model_versions DISABLE TRIGGER model_versions_immutable")
         .await
         .unwrap();
-    let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service())
-        .await
-        .unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let changed = tx
         .execute(
             "UPDATE model_versions SET artifact = set_byte(artifact, octet_length(artifact) / 2,
