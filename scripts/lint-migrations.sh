@@ -14,14 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=2.70.0
-tools=target/tools/squawk-$version
-bin="$tools/squawk_cli-$version.data/scripts/squawk"
-if [[ ! -x $bin ]]; then
-  mkdir -p "$tools"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$tools" "squawk-cli==$version"
-  python3 -m zipfile -e "$tools"/squawk_cli-*.whl "$tools"
-  chmod +x "$bin"
-fi
+source scripts/wheel-tool.sh
+bin=$(wheel_tool squawk-cli "$version" squawk)
 baseline='20261129000001|20261129000002|20261129000003|20261129000004|20261129000005'
 mapfile -t files < <(ls crates/cryo-db/migrations/*.up.sql | grep -Ev "/($baseline)_")
 if ((${#files[@]} == 0)); then
