@@ -48,16 +48,20 @@ const label = (m) => m.name || m.canonical_smiles;
 export const molecules = () => suggestions(async (q) =>
   (await get('/molecules?limit=20' + (q ? '&q=' + encodeURIComponent(q) : ''))).map((m) => ({ label: label(m), molecule_id: m.id })));
 
-/** Molecules and mixtures, labelled "molecule: …" / "mixture: …". */
-export function subjects() {
-  let mixtures = null; // the caller's mixtures, listed once (the API has no name filter for them)
+export const moleculeLabel = (m) => `molecule: ${label(m)}`;
+export const mixtureLabel = (x) => `mixture: ${x.name}`;
+
+/**
+ * Molecules (searched by name) and `mixtures` (the caller's, already listed: the API has no name
+ * filter for them), labelled "molecule: …" / "mixture: …"; the bare name resolves too.
+ */
+export function subjects(mixtures) {
   return suggestions(async (typed) => {
     const q = typed.replace(/^(molecule|mixture):\s*/i, '').toLowerCase();
-    mixtures ??= get('/mixtures?limit=500');
-    const [mols, mixes] = await Promise.all([get('/molecules?limit=20' + (q ? '&q=' + encodeURIComponent(q) : '')), mixtures]);
+    const mols = await get('/molecules?limit=20' + (q ? '&q=' + encodeURIComponent(q) : ''));
     return [
-      ...mixes.filter((x) => x.name.toLowerCase().includes(q)).slice(0, 20).map((x) => ({ label: `mixture: ${x.name}`, aliases: [x.name], mixture_id: x.id })),
-      ...mols.map((m) => ({ label: `molecule: ${label(m)}`, aliases: [label(m)], molecule_id: m.id })),
+      ...mixtures.filter((x) => x.name.toLowerCase().includes(q)).slice(0, 20).map((x) => ({ label: mixtureLabel(x), aliases: [x.name], mixture_id: x.id })),
+      ...mols.map((m) => ({ label: moleculeLabel(m), aliases: [label(m)], molecule_id: m.id })),
     ];
   });
 }

@@ -13,21 +13,15 @@ async function colleagues() {
   return byId;
 }
 
-/** Labels for the molecules and mixtures measurements are about (for the table). */
-async function subjectNames() {
-  const [molecules, mixtures] = await Promise.all([get('/molecules?limit=500'), get('/mixtures?limit=500')]);
-  return [
-    ...mixtures.map((x) => ({ label: `mixture: ${x.name}`, mixture_id: x.id, name: x.name })),
-    ...molecules.map((m) => ({ label: `molecule: ${m.name || m.canonical_smiles}`, molecule_id: m.id, name: m.name || m.canonical_smiles })),
-  ];
-}
-
 export async function list(page) {
-  const [experiments, types, subjectList, people] = await Promise.all([get('/experiments?limit=300'), get('/property-types'), subjectNames(), colleagues()]);
-  const nameOf = new Map(subjectList.map((x) => [x.mixture_id || x.molecule_id, x.label]));
+  const [experiments, types, molecules, mixtures, people] = await Promise.all([
+    get('/experiments?limit=300'), get('/property-types'), get('/molecules?limit=500'), get('/mixtures?limit=500'), colleagues(),
+  ]);
+  // Labels for the molecules and mixtures the measurements are about (for the table).
+  const nameOf = new Map([...mixtures.map((x) => [x.id, pick.mixtureLabel(x)]), ...molecules.map((m) => [m.id, pick.moleculeLabel(m)])]);
   const typeOf = new Map(types.map((t) => [t.name, t]));
 
-  const picker = pick.subjects();
+  const picker = pick.subjects(mixtures);
   const subject = picker.attach(h('input', { name: 'subject', placeholder: 'molecule or mixture name', size: 34, autocomplete: 'off' }));
   const property = select('property', types.filter((t) => !t.name.startsWith('Cryoprotection')).map((t) => t.name), 'Glass Transition Temperature');
   const value = h('input', { name: 'value', placeholder: 'value', size: 10 });
