@@ -13,6 +13,8 @@
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
 #include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolOps.h>
+#include <GraphMol/QueryAtom.h>
+#include <GraphMol/QueryOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
@@ -22,6 +24,7 @@
 
 #include <inchi_api.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -131,7 +134,122 @@ uint32_t count_matches(const Mol &mol, const Mol &query) {
   return RDKit::SubstructMatch(*mol.inner, *query.inner, matches, /*uniquify=*/true);
 }
 
-bool has_match(const Mol &mol, const Mol &query) {
+// Deadlines inside RDKit's matcher. RDKit 2022.09's SubstructMatch has no timeout, and an odd
+// ring of wildcards against a bipartite grid explores exponentially many partial maps without
+// ever completing one. Every atom comparison goes through a query atom, so guard_query gives
+// each query atom one more term that reads the clock (every 256th call) and throws once the
+// thread's deadline has passed; the exception unwinds out of SubstructMatch to Rust.
+namespace {
+using Clock = std::chrono::steady_clock;
+thread_local Clock::time_point t_deadline = Clock::time_point::max();
+thread_local uint32_t t_ticks = 0;
+
+void check_deadline() {
+  if ((++t_ticks & 255u) == 0 && Clock::now() > t_deadline) {
+    throw std::runtime_error("cryo: deadline exceeded");
+  }
+}
+
+// Checks the deadline, then matches as atom `idx` of `like` would (a plain atom of a SMILES
+// query, kept in its molecule because Atom::Match reads the ring information there), or
+// always (when ANDed into an existing SMARTS atom query).
+class DeadlineQuery : public RDKit::ATOM_NULL_QUERY {
+ public:
+  DeadlineQuery(std::shared_ptr<const RDKit::ROMol> like, unsigned idx)
+      : like_(std::move(like)), idx_(idx) {
+    setDescription("CryoDeadline");
+  }
+  bool Match(const RDKit::Atom *what) const override {
+    check_deadline();
+    return !like_ || like_->getAtomWithIdx(idx_)->Match(what);
+  }
+  RDKit::ATOM_NULL_QUERY *copy() const override { return new DeadlineQuery(like_, idx_); }
+
+ private:
+  std::shared_ptr<const RDKit::ROMol> like_;
+  unsigned idx_;
+};
+
+void guard_atoms(RDKit::ROMol &query);
+
+// Recursive environments ($(...)) are matched by their own SubstructMatch calls: guard them too.
+void guard_recursive(const RDKit::ATOM_NULL_QUERY *q) {
+  if (q->getDescription() == "RecursiveStructure") {
+    auto *rq = static_cast<const RDKit::RecursiveStructureQuery *>(q);
+    // Ours: parsed just now and not yet shared, so editing it in place is safe.
+    guard_atoms(*const_cast<RDKit::ROMol *>(rq->getQueryMol()));
+  }
+  for (auto it = q->beginChildren(); it != q->endChildren(); ++it) guard_recursive(it->get());
+}
+
+void guard_atoms(RDKit::ROMol &query) {
+  for (auto atom : query.atoms()) {
+    if (!atom->hasQuery()) continue;
+    auto *qa = static_cast<RDKit::QueryAtom *>(atom);
+    if (qa->getQuery()->getDescription() == "CryoDeadline") continue;
+    guard_recursive(qa->getQuery());
+    qa->expandQuery(new DeadlineQuery(nullptr, 0), Queries::COMPOSITE_AND,
+                    /*maintainOrder=*/false);
+  }
+}
+
+uint32_t count_query_atoms(const RDKit::ROMol &query);
+
+uint32_t count_recursive(const RDKit::ATOM_NULL_QUERY *q) {
+  uint32_t n = 0;
+  if (q->getDescription() == "RecursiveStructure") {
+    n += count_query_atoms(*static_cast<const RDKit::RecursiveStructureQuery *>(q)->getQueryMol());
+  }
+  for (auto it = q->beginChildren(); it != q->endChildren(); ++it) n += count_recursive(it->get());
+  return n;
+}
+
+uint32_t count_query_atoms(const RDKit::ROMol &query) {
+  uint32_t n = query.getNumAtoms();
+  for (auto atom : query.atoms()) {
+    if (atom->hasQuery()) n += count_recursive(static_cast<const RDKit::QueryAtom *>(atom)->getQuery());
+  }
+  return n;
+}
+}  // namespace
+
+uint32_t query_atom_count(const Mol &query) { return count_query_atoms(*query.inner); }
+
+uint32_t atom_count(const Mol &mol) { return mol.inner->getNumAtoms(); }
+
+uint32_t dummy_atom_count(const Mol &mol) {
+  uint32_t n = 0;
+  for (const auto atom : mol.inner->atoms()) {
+    if (atom->getAtomicNum() == 0) ++n;
+  }
+  return n;
+}
+
+uint32_t fragment_count(const Mol &mol) { return RDKit::MolOps::getMolFrags(*mol.inner).size(); }
+
+std::unique_ptr<Mol> guard_query(const Mol &query) {
+  auto like = std::make_shared<const RDKit::ROMol>(*query.inner);
+  std::unique_ptr<RDKit::RWMol> guarded(new RDKit::RWMol(*query.inner));
+  for (unsigned idx = 0; idx < guarded->getNumAtoms(); ++idx) {
+    RDKit::Atom *atom = guarded->getAtomWithIdx(idx);
+    if (atom->hasQuery()) continue;
+    RDKit::QueryAtom qa;
+    qa.setQuery(new DeadlineQuery(like, idx));
+    guarded->replaceAtom(idx, &qa);
+  }
+  guard_atoms(*guarded);
+  return wrap(guarded.release());
+}
+
+bool has_match(const Mol &mol, const Mol &query, uint64_t budget_us) {
+  struct Reset {
+    ~Reset() { t_deadline = Clock::time_point::max(); }
+  } reset;
+  const auto now = Clock::now();
+  const auto budget = std::chrono::microseconds(
+      std::min<uint64_t>(budget_us, uint64_t(24) * 3600 * 1000000));
+  t_deadline = now + budget;
+  t_ticks = 0;
   RDKit::MatchVectType match;
   return RDKit::SubstructMatch(*mol.inner, *query.inner, match);
 }

@@ -1,6 +1,9 @@
 // The C++ half of cryo-chem's bridge to RDKit. Small, flat functions over one opaque molecule
 // type; every RDKit exception surfaces in Rust as a cxx::Exception carrying its message.
 #pragma once
+// First: it defines the build options (RDK_BUILD_THREADSAFE_SSS …) that change the layout of
+// RDKit's classes; a header read without them disagrees with the library about field offsets.
+#include <RDGeneral/RDConfig.h>
 #include <memory>
 #include <GraphMol/ROMol.h>
 #include "rust/cxx.h"
@@ -24,7 +27,12 @@ rust::Vec<double> core_descriptors(const Mol &mol);
 rust::Vec<rust::String> property_names();
 rust::Vec<double> all_properties(const Mol &mol);
 uint32_t count_matches(const Mol &mol, const Mol &query);
-bool has_match(const Mol &mol, const Mol &query);
+bool has_match(const Mol &mol, const Mol &query, uint64_t budget_us);
+std::unique_ptr<Mol> guard_query(const Mol &query);
+uint32_t query_atom_count(const Mol &query);
+uint32_t fragment_count(const Mol &mol);
+uint32_t atom_count(const Mol &mol);
+uint32_t dummy_atom_count(const Mol &mol);
 rust::Vec<uint64_t> morgan_bits(const Mol &mol, uint32_t radius, uint32_t n_bits);
 rust::String murcko_scaffold(const Mol &mol);
 rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height);

@@ -20,7 +20,12 @@ pub(crate) mod sys {
         fn property_names() -> Vec<String>;
         fn all_properties(mol: &Mol) -> Result<Vec<f64>>;
         fn count_matches(mol: &Mol, query: &Mol) -> Result<u32>;
-        fn has_match(mol: &Mol, query: &Mol) -> Result<bool>;
+        fn has_match(mol: &Mol, query: &Mol, budget_us: u64) -> Result<bool>;
+        fn guard_query(query: &Mol) -> Result<UniquePtr<Mol>>;
+        fn query_atom_count(query: &Mol) -> u32;
+        fn fragment_count(mol: &Mol) -> u32;
+        fn atom_count(mol: &Mol) -> u32;
+        fn dummy_atom_count(mol: &Mol) -> u32;
         fn morgan_bits(mol: &Mol, radius: u32, n_bits: u32) -> Result<Vec<u64>>;
         fn murcko_scaffold(mol: &Mol) -> Result<String>;
         fn to_svg(mol: &Mol, width: u32, height: u32) -> Result<String>;

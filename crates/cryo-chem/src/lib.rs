@@ -9,9 +9,11 @@
 
 pub mod featurize;
 mod ffi;
+pub mod limits;
 pub mod sdf;
 mod smiles_lint;
 
+pub use cryo_core::deadline::Deadline;
 use cryo_core::features::{CoreDescriptors, CryoFeatures};
 use cxx::UniquePtr;
 use ffi::sys;
@@ -25,9 +27,23 @@ pub enum ChemError {
     InvalidMolBlock(String),
     #[error("invalid SMARTS: {0}")]
     InvalidSmarts(String),
+    /// The input exceeds one of the [`limits::Limits`]; `limit` is the field's name.
+    #[error("{what}: {found}, more than the {max} allowed ({limit})")]
+    TooLarge {
+        limit: &'static str,
+        what: &'static str,
+        found: usize,
+        max: usize,
+    },
+    /// A computation ran past its deadline and was stopped.
+    #[error("{0}")]
+    DeadlineExceeded(#[from] cryo_core::deadline::Expired),
     #[error("RDKit failed: {0}")]
     Toolkit(String),
 }
+
+/// The message the C++ side throws when a match runs past its deadline.
+const DEADLINE_MESSAGE: &str = "cryo: deadline exceeded";
 
 fn toolkit(e: cxx::Exception) -> ChemError {
     ChemError::Toolkit(e.what().to_string())
@@ -76,12 +92,16 @@ pub struct Identifiers {
 
 impl Molecule {
     pub fn from_smiles(smiles: &str) -> Result<Molecule, ChemError> {
+        limits::check_smiles(smiles, &limits::current())?;
         smiles_lint::check(smiles).map_err(ChemError::InvalidSmiles)?;
         sys::init();
         let mol =
             sys::parse_smiles(smiles).map_err(|e| ChemError::InvalidSmiles(explain(e.what())))?;
         if mol.is_null() {
             return Err(ChemError::InvalidSmiles("not understood".into()));
+        }
+        if sys::atom_count(&mol) == 0 {
+            return Err(ChemError::InvalidSmiles("no atoms".into()));
         }
         Ok(Molecule { mol })
     }
@@ -92,9 +112,25 @@ impl Molecule {
                 "expected a V2000/V3000 MOL block ending in `M  END`".into(),
             ));
         }
+        let l = limits::current();
+        limits::check_molblock(block, &l)?;
         sys::init();
         let mol = sys::parse_molblock(block)
             .map_err(|e| ChemError::InvalidMolBlock(explain(e.what())))?;
+        if sys::atom_count(&mol) == 0 {
+            return Err(ChemError::InvalidMolBlock(
+                "the MOL block has no atoms".into(),
+            ));
+        }
+        let parts = sys::fragment_count(&mol) as usize;
+        if parts > l.max_fragments {
+            return Err(ChemError::TooLarge {
+                limit: "max_fragments",
+                what: "disconnected parts",
+                found: parts,
+                max: l.max_fragments,
+            });
+        }
         Ok(Molecule { mol })
     }
 
@@ -111,10 +147,11 @@ impl Molecule {
     }
 
     /// Standard InChI and InChIKey. `Ok(None)` for molecules with stereocentres or stereo
-    /// double bonds: the InChI layer for stereo is not generated yet, and a key without it would
-    /// silently merge stereoisomers.
+    /// double bonds (the InChI layer for stereo is not generated yet, and a key without it would
+    /// silently merge stereoisomers) and for those with wildcard atoms (`*`), which InChI cannot
+    /// represent.
     pub fn identifiers(&self) -> Result<Option<Identifiers>, ChemError> {
-        if sys::stereo_element_count(&self.mol) > 0 {
+        if sys::stereo_element_count(&self.mol) > 0 || sys::dummy_atom_count(&self.mol) > 0 {
             return Ok(None);
         }
         // The InChI library (1.03) keeps global state: one call at a time, process-wide.
@@ -186,8 +223,22 @@ impl Molecule {
         sys::to_svg(&self.mol, width.clamp(50, 2000), height.clamp(50, 2000)).map_err(toolkit)
     }
 
-    pub fn matches(&self, query: &Query) -> Result<bool, ChemError> {
-        sys::has_match(&self.mol, &query.mol).map_err(toolkit)
+    /// Whether `query` occurs in this molecule. The matcher checks `deadline` as it goes (inside
+    /// RDKit, between atom comparisons), so a pathological query stops on time.
+    pub fn matches(&self, query: &Query, deadline: Deadline) -> Result<bool, ChemError> {
+        let budget_us = deadline
+            .remaining()
+            .map_or(u64::MAX, |d| d.as_micros().min(u64::MAX as u128) as u64);
+        if budget_us == 0 {
+            return Err(deadline.expired_error().into());
+        }
+        sys::has_match(&self.mol, &query.mol, budget_us).map_err(|e| {
+            if e.what() == DEADLINE_MESSAGE {
+                deadline.expired_error().into()
+            } else {
+                toolkit(e)
+            }
+        })
     }
 
     pub fn count_matches(&self, query: &Query) -> Result<u32, ChemError> {
@@ -219,17 +270,24 @@ impl Query {
         if smarts.trim().is_empty() {
             return Err(ChemError::InvalidSmarts("empty SMARTS".into()));
         }
+        let l = limits::current();
+        limits::check_smarts(smarts, &l)?;
         sys::init();
         let mol = sys::parse_smarts(smarts)
             .map_err(|e| ChemError::InvalidSmarts(e.what().to_string()))?;
-        Ok(Query { mol })
+        Query::guarded(mol, &l)
     }
 
     /// A SMILES used as a query (matches the structure it spells, aromaticity perceived).
     pub fn smiles(smiles: &str) -> Result<Query, ChemError> {
-        Ok(Query {
-            mol: Molecule::from_smiles(smiles)?.mol,
-        })
+        Query::guarded(Molecule::from_smiles(smiles)?.mol, &limits::current())
+    }
+
+    /// Bounds the query's size, then wraps every atom so the matcher checks its deadline.
+    fn guarded(mol: UniquePtr<sys::Mol>, l: &limits::Limits) -> Result<Query, ChemError> {
+        limits::check_query_atoms(sys::query_atom_count(&mol) as usize, l)?;
+        let mol = sys::guard_query(&mol).map_err(toolkit)?;
+        Ok(Query { mol })
     }
 }
 

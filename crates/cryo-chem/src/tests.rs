@@ -175,20 +175,20 @@ fn similarity_and_substructure() {
     assert!(
         Molecule::from_smiles("OCC(O)CO")
             .unwrap()
-            .matches(&diol)
+            .matches(&diol, Deadline::NONE)
             .unwrap()
     );
     assert!(
         !Molecule::from_smiles("OCCCO")
             .unwrap()
-            .matches(&diol)
+            .matches(&diol, Deadline::NONE)
             .unwrap()
     );
     let sulfoxide = Query::smiles("S=O").unwrap();
     assert!(
         Molecule::from_smiles("CS(C)=O")
             .unwrap()
-            .matches(&sulfoxide)
+            .matches(&sulfoxide, Deadline::NONE)
             .unwrap()
     );
 }
@@ -248,5 +248,174 @@ proptest! {
     #[test]
     fn arbitrary_smarts_never_panic(s in "[CNOcn\\[\\]()$=#;,!&@*0-9A-Za-z]{0,16}") {
         let _ = Query::smarts(&s);
+    }
+}
+
+/// An n×n grid of carbons as a V2000 MOL block (bipartite: it has no odd ring).
+fn grid_molblock(n: usize) -> String {
+    let idx = |r: usize, c: usize| r * n + c + 1;
+    let mut bonds = Vec::new();
+    for r in 0..n {
+        for c in 0..n {
+            if c + 1 < n {
+                bonds.push((idx(r, c), idx(r, c + 1)));
+            }
+            if r + 1 < n {
+                bonds.push((idx(r, c), idx(r + 1, c)));
+            }
+        }
+    }
+    let mut out = format!(
+        "grid\n  test\n\n{:>3}{:>3}  0  0  0  0  0  0  0  0999 V2000\n",
+        n * n,
+        bonds.len()
+    );
+    for r in 0..n {
+        for c in 0..n {
+            out += &format!(
+                "{:>10.4}{:>10.4}{:>10.4} C   0  0  0  0  0  0  0  0  0  0  0  0\n",
+                c as f64 * 1.5,
+                r as f64 * 1.5,
+                0.0
+            );
+        }
+    }
+    for (a, b) in bonds {
+        out += &format!("{a:>3}{b:>3}  1  0\n");
+    }
+    out + "M  END\n"
+}
+
+#[test]
+fn a_pathological_query_stops_at_its_deadline() {
+    use std::time::{Duration, Instant};
+    let grid = Molecule::from_molblock(&grid_molblock(8)).unwrap();
+    // An odd ring of wildcards can never map onto a bipartite grid, but proving it takes the
+    // matcher exponential time.
+    let odd = format!("*1{}~1", "~*".repeat(18));
+    let recursive = format!("[$({odd})]");
+    for smarts in [odd.as_str(), recursive.as_str()] {
+        let q = Query::smarts(smarts).unwrap();
+        let started = Instant::now();
+        let e = grid
+            .matches(&q, Deadline::after(Duration::from_millis(200)))
+            .unwrap_err();
+        assert!(matches!(e, ChemError::DeadlineExceeded(_)), "{smarts}: {e}");
+        // Generous: the point is seconds, not the minutes it took unguarded.
+        assert!(started.elapsed() < Duration::from_secs(5), "{smarts}");
+    }
+    let square = Query::smarts("*1~*~*~*~1").unwrap();
+    assert!(grid.matches(&square, Deadline::NONE).unwrap());
+    // The guard leaves the thread without a deadline afterwards.
+    let chain = Molecule::from_smiles("CCCC").unwrap();
+    assert!(
+        chain
+            .matches(&Query::smarts("C~C").unwrap(), Deadline::NONE)
+            .unwrap()
+    );
+}
+
+#[test]
+fn guarded_queries_match_as_before() {
+    let yes = |smiles: &str, q: &Query| {
+        Molecule::from_smiles(smiles)
+            .unwrap()
+            .matches(q, Deadline::NONE)
+            .unwrap()
+    };
+    let ring = Query::smiles("C1CC1").unwrap();
+    assert!(yes("OC1CC1", &ring));
+    assert!(!yes("CCC", &ring));
+    let benzene = Query::smiles("c1ccccc1").unwrap();
+    assert!(yes("Cc1ccccc1", &benzene));
+    assert!(!yes("C1CCCCC1", &benzene));
+    let anion = Query::smiles("C[O-]").unwrap();
+    assert!(yes("CC(=O)[O-]", &anion));
+    assert!(!yes("CC(=O)O", &anion));
+    let alcohol = Query::smarts("[$([OX2H][CX4])]").unwrap();
+    assert!(yes("CCO", &alcohol));
+    assert!(!yes("CC(=O)O", &alcohol));
+}
+
+#[test]
+fn oversized_structures_are_refused_before_rdkit() {
+    let l = limits::Limits::DEFAULT;
+    // 10,000 atoms overflowed a 2 MiB stack inside RDKit before this check existed.
+    let e = Molecule::from_smiles(&"C".repeat(10_000)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ChemError::TooLarge {
+                limit: "max_smiles_bytes",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = Molecule::from_smiles(&"C".repeat(l.max_atoms + 1)).unwrap_err();
+    assert!(e.to_string().contains("max_atoms"), "{e}");
+    assert!(Molecule::from_smiles(&"C".repeat(l.max_atoms)).is_ok());
+    let e = Molecule::from_molblock(&grid_molblock(30)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ChemError::TooLarge {
+                limit: "max_atoms",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let big_query = "C".repeat(l.max_query_atoms + 1);
+    let e = Query::smarts(&big_query).map(drop).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ChemError::TooLarge {
+                limit: "max_query_atoms",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+/// Everything a registration computes, as the server runs it; any error must be the input's
+/// (never `Toolkit`, which the API would have to answer 500).
+fn full_pipeline(m: &Molecule) -> Result<(), ChemError> {
+    m.features()?;
+    m.identifiers()?;
+    m.descriptor_set()?;
+    m.fingerprint()?;
+    m.murcko_scaffold()?;
+    m.svg(200, 150)?;
+    m.mol_block()?;
+    Ok(())
+}
+
+#[test]
+fn wildcards_and_empty_structures_are_handled_not_failed() {
+    for smiles in ["*", "C[*]", "[*]C(=O)O", "*.*", "[1*]CC[2*]"] {
+        let m = Molecule::from_smiles(smiles).unwrap();
+        full_pipeline(&m).unwrap_or_else(|e| panic!("{smiles}: {e}"));
+        assert_eq!(m.identifiers().unwrap(), None, "{smiles}");
+    }
+    let empty = "\n  RDKit          2D\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n";
+    assert!(matches!(
+        Molecule::from_molblock(empty),
+        Err(ChemError::InvalidMolBlock(ref m)) if m.contains("no atoms")
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Random SMILES-like text through every computation: parsing may refuse it, but nothing
+    /// after a successful parse fails in the toolkit.
+    #[test]
+    fn whatever_parses_is_processed(s in "[CNOScno()=#\\[\\]*+\\-1-3.@H]{1,40}") {
+        if let Ok(m) = Molecule::from_smiles(&s) {
+            prop_assert!(full_pipeline(&m).is_ok(), "{s}: {:?}", full_pipeline(&m));
+        }
     }
 }

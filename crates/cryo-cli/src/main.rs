@@ -71,6 +71,9 @@ fn main() -> std::process::ExitCode {
             Command::Users(cmd) => commands::users::run(cli.config, cmd).await,
         }
     });
+    // Blocking work still running (a computation past its deadline check) must not keep a
+    // stopped server alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -18,8 +18,8 @@ mod settings;
 
 pub use keys::{KEYS, KeyDef};
 pub use settings::{
-    AuthSettings, BackupSettings, DatabaseSettings, Environment, HealthSettings, LogFormat,
-    LogSettings, ModelSettings, Secret, ServerSettings, Settings,
+    AuthSettings, BackupSettings, DatabaseSettings, Environment, HealthSettings, LimitSettings,
+    LogFormat, LogSettings, ModelSettings, Secret, ServerSettings, Settings,
 };
 
 use std::collections::{BTreeMap, HashMap};

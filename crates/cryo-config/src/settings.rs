@@ -167,6 +167,23 @@ pub struct ModelSettings {
     pub max_batch: usize,
     pub fallback_to_previous: bool,
     pub cache_size: usize,
+    pub max_train: Duration,
+    pub max_model_bytes: u64,
+}
+
+/// Bounds on what one request may make the server compute.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    pub max_atoms: usize,
+    pub max_smiles_bytes: usize,
+    pub max_molblock_bytes: usize,
+    pub max_fragments: usize,
+    pub max_rings: usize,
+    pub max_query_atoms: usize,
+    /// 0: one per core.
+    pub compute_threads: usize,
+    pub compute_queue: usize,
+    pub compute_deadline: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +196,7 @@ pub struct Settings {
     pub health: HealthSettings,
     pub models: ModelSettings,
     pub alerts: AlertSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
 }
 
@@ -312,6 +330,19 @@ impl Settings {
                 max_batch: p.req("models.max_batch")?,
                 fallback_to_previous: p.req("models.fallback_to_previous")?,
                 cache_size: p.req("models.cache_size")?,
+                max_train: p.secs("models.max_train_secs")?,
+                max_model_bytes: p.req::<u64>("models.max_model_mb")?.saturating_mul(1 << 20),
+            },
+            limits: LimitSettings {
+                max_atoms: p.req("limits.max_atoms")?,
+                max_smiles_bytes: p.req("limits.max_smiles_bytes")?,
+                max_molblock_bytes: p.req("limits.max_molblock_bytes")?,
+                max_fragments: p.req("limits.max_fragments")?,
+                max_rings: p.req("limits.max_rings")?,
+                max_query_atoms: p.req("limits.max_query_atoms")?,
+                compute_threads: p.req("limits.compute_threads")?,
+                compute_queue: p.req("limits.compute_queue")?,
+                compute_deadline: p.secs("limits.compute_deadline_secs")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,
@@ -333,6 +364,12 @@ impl Settings {
         );
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".to_string());
+        }
+        if self.limits.compute_queue == 0 {
+            problems.push("limits.compute_queue must be at least 1".to_string());
+        }
+        if self.limits.compute_deadline.is_zero() {
+            problems.push("limits.compute_deadline_secs must be at least 1".to_string());
         }
         if self.log.max_files == 0 {
             problems.push("log.max_files must be at least 1".to_string());

@@ -57,6 +57,7 @@ impl GradientBoosting {
         let mut residual = vec![0.0; n];
         let take = ((self.subsample * n as f64).round() as usize).clamp(1, n);
         for _ in 0..self.n_trees {
+            crate::interrupt::checkpoint();
             for i in 0..n {
                 residual[i] = y[i] - fitted[i];
             }

@@ -61,6 +61,26 @@ impl ConformalMethod {
 /// Point predictions, their intervals and the model's native spread (if it has one).
 pub type Predictions = (Vec<f64>, Vec<Interval>, Option<Vec<f64>>);
 
+/// Interval levels a model answers: below 1 % an interval says nothing, and above 99.9 % no
+/// calibration set of a lab's size can support it.
+pub const LEVELS: std::ops::RangeInclusive<f64> = 0.01..=0.999;
+
+/// `level` if it is within [`LEVELS`], else an error naming the range.
+pub fn check_level(level: f64) -> Result<f64, MlError> {
+    if LEVELS.contains(&level) {
+        Ok(level)
+    } else {
+        Err(MlError::InvalidParameter {
+            name: "level",
+            reason: format!(
+                "must be within {}..{} (e.g. 0.9), got {level}",
+                LEVELS.start(),
+                LEVELS.end()
+            ),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     #[serde(deserialize_with = "crate::f64_or_nan")]
@@ -191,12 +211,7 @@ impl ConformalModel {
 
     /// Point predictions, intervals at `level` (e.g. 0.9), and the native spread if any.
     pub fn predict(&self, x: &Matrix, level: f64) -> Result<Predictions, MlError> {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(MlError::InvalidParameter {
-                name: "level",
-                reason: "must be within (0, 1), e.g. 0.9".into(),
-            });
-        }
+        check_level(level)?;
         let (point, spread) = self.point.predict_with_spread(x)?;
         let n = self.residuals.len();
         let intervals = if self.members.is_empty() {
@@ -224,8 +239,9 @@ impl ConformalModel {
                 .map(|m| m.predict(x))
                 .collect::<Result<_, _>>()?;
             let alpha = 1.0 - level;
-            let lo_k = (alpha * (n + 1) as f64).floor() as usize;
-            let hi_k = ((1.0 - alpha) * (n + 1) as f64).ceil() as usize;
+            // Within 0..=n and 1..=n+1 whatever the level, so no index below can be out of range.
+            let lo_k = ((alpha * (n + 1) as f64).floor() as usize).min(n);
+            let hi_k = (((1.0 - alpha) * (n + 1) as f64).ceil() as usize).max(1);
             let mut lows = vec![0.0; n];
             let mut highs = vec![0.0; n];
             (0..x.rows())

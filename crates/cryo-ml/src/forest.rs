@@ -48,6 +48,7 @@ impl RandomForest {
         let grown: Vec<(Tree, Vec<f64>)> = (0..self.n_trees)
             .into_par_iter()
             .map(|t| {
+                crate::interrupt::checkpoint();
                 let mut rng = rng(derive_seed(seed, t as u64));
                 let mut samples: Vec<u32> = (0..n).map(|_| rng.random_range(0..n as u32)).collect();
                 let mut importance = vec![0.0; x.cols()];

@@ -16,6 +16,7 @@ mod conformal;
 mod dataset;
 mod error;
 mod forest;
+pub mod interrupt;
 mod knn;
 mod linear;
 mod matrix;
@@ -33,7 +34,9 @@ pub use artifact::{
     ARTIFACT_FORMAT, Artefact, BODY_CODEC, BodyInfo, DatasetInfo, DatasetSummary, Envelope,
     FeatureSignature, TrainedModel, ValidationSummary, sha256_hex,
 };
-pub use conformal::{ConformalMethod, ConformalModel, Interval, Predictions};
+pub use conformal::{
+    ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, check_level,
+};
 pub use dataset::{Dataset, Sample};
 pub use error::MlError;
 pub use matrix::Matrix;

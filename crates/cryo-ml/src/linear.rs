@@ -138,6 +138,7 @@ fn coordinate_descent(x: &Matrix, y: &[f64], alpha: f64, l1_ratio: f64) -> Vec<f
     let mut w = vec![0.0; p];
     let mut residual = y.to_vec();
     for _ in 0..CD_MAX_SWEEPS {
+        crate::interrupt::checkpoint();
         let mut max_step: f64 = 0.0;
         let mut max_w: f64 = 0.0;
         for j in 0..p {

@@ -129,6 +129,7 @@ impl Mlp {
         let mut stale = 0;
         let mut step = 0i32;
         for _ in 0..self.max_iter {
+            crate::interrupt::checkpoint();
             order.shuffle(&mut rng);
             let mut epoch_loss = 0.0;
             for chunk in order.chunks(batch) {

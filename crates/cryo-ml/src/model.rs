@@ -175,6 +175,21 @@ pub enum Spec {
     },
 }
 
+/// Upper bounds on hyperparameters that set how much memory and time a fit takes: beyond them
+/// a lab's data gains nothing, and one request could exhaust the server. Each is far above the
+/// defaults and the search spaces.
+pub mod bounds {
+    pub const MAX_TREES: usize = 5000;
+    pub const MAX_DEPTH: usize = 40;
+    pub const MAX_LAYERS: usize = 4;
+    pub const MAX_LAYER_SIZE: usize = 1024;
+    pub const MAX_ITER: usize = 20_000;
+    pub const MAX_ENSEMBLE: usize = 50;
+    pub const MAX_K: usize = 1000;
+    /// Bytes of one tree node (`tree::Node`), with slack for the vector's growth.
+    pub const TREE_NODE_BYTES: u64 = 48;
+}
+
 fn check(ok: bool, name: &'static str, reason: &str) -> Result<(), MlError> {
     if ok {
         Ok(())
@@ -184,6 +199,19 @@ fn check(ok: bool, name: &'static str, reason: &str) -> Result<(), MlError> {
             reason: reason.into(),
         })
     }
+}
+
+fn check_trees(n_trees: usize, max_depth: usize) -> Result<(), MlError> {
+    check(
+        (1..=bounds::MAX_TREES).contains(&n_trees),
+        "n_trees",
+        &format!("must be within 1..{}", bounds::MAX_TREES),
+    )?;
+    check(
+        (1..=bounds::MAX_DEPTH).contains(&max_depth),
+        "max_depth",
+        &format!("must be within 1..{}", bounds::MAX_DEPTH),
+    )
 }
 
 impl Spec {
@@ -256,8 +284,7 @@ impl Spec {
                 min_samples_leaf,
                 max_features,
             } => {
-                check(*n_trees >= 1, "n_trees", "must be ≥ 1")?;
-                check(*max_depth >= 1, "max_depth", "must be ≥ 1")?;
+                check_trees(*n_trees, *max_depth)?;
                 check(*min_samples_leaf >= 1, "min_samples_leaf", "must be ≥ 1")?;
                 check(
                     *max_features > 0.0 && *max_features <= 1.0,
@@ -272,13 +299,12 @@ impl Spec {
                 min_samples_leaf,
                 subsample,
             } => {
-                check(*n_trees >= 1, "n_trees", "must be ≥ 1")?;
+                check_trees(*n_trees, *max_depth)?;
                 check(
                     *learning_rate > 0.0 && *learning_rate <= 1.0,
                     "learning_rate",
                     "must be within (0, 1]",
                 )?;
-                check(*max_depth >= 1, "max_depth", "must be ≥ 1")?;
                 check(*min_samples_leaf >= 1, "min_samples_leaf", "must be ≥ 1")?;
                 check(
                     *subsample > 0.0 && *subsample <= 1.0,
@@ -294,21 +320,85 @@ impl Spec {
                 ensemble,
             } => {
                 check(
-                    !hidden.is_empty() && hidden.iter().all(|h| *h >= 1),
+                    (1..=bounds::MAX_LAYERS).contains(&hidden.len())
+                        && hidden
+                            .iter()
+                            .all(|h| (1..=bounds::MAX_LAYER_SIZE).contains(h)),
                     "hidden",
-                    "one or more layer sizes ≥ 1",
+                    &format!(
+                        "1 to {} layers of 1 to {} units",
+                        bounds::MAX_LAYERS,
+                        bounds::MAX_LAYER_SIZE
+                    ),
                 )?;
-                check(*alpha >= 0.0, "alpha", "must be ≥ 0")?;
-                check(*learning_rate > 0.0, "learning_rate", "must be > 0")?;
-                check(*max_iter >= 1, "max_iter", "must be ≥ 1")?;
+                check(*alpha >= 0.0 && alpha.is_finite(), "alpha", "must be ≥ 0")?;
                 check(
-                    (1..=50).contains(ensemble),
+                    *learning_rate > 0.0 && *learning_rate <= 10.0,
+                    "learning_rate",
+                    "must be within (0, 10]",
+                )?;
+                check(
+                    (1..=bounds::MAX_ITER).contains(max_iter),
+                    "max_iter",
+                    &format!("must be within 1..{}", bounds::MAX_ITER),
+                )?;
+                check(
+                    (1..=bounds::MAX_ENSEMBLE).contains(ensemble),
                     "ensemble",
-                    "must be within 1..50",
+                    &format!("must be within 1..{}", bounds::MAX_ENSEMBLE),
                 )
             }
-            Spec::Knn { k } => check(*k >= 1, "k", "must be ≥ 1"),
+            Spec::Knn { k } => check(
+                (1..=bounds::MAX_K).contains(k),
+                "k",
+                &format!("must be within 1..{}", bounds::MAX_K),
+            ),
         }
+    }
+
+    /// An upper estimate of one fitted model's size in bytes, for `rows` × `cols` training data:
+    /// trees cannot have more nodes than 2^(depth+1) − 1 nor more leaves than rows/min_leaf;
+    /// networks hold weights plus Adam's two moments; kNN keeps its training matrix.
+    pub fn estimated_bytes(&self, rows: usize, cols: usize) -> u64 {
+        let (rows, cols) = (rows as u64, cols as u64);
+        let tree = |depth: usize, leaf: usize| {
+            let by_depth = 1u64.checked_shl(depth as u32 + 1).unwrap_or(u64::MAX) - 1;
+            let by_rows = 2 * (rows / leaf.max(1) as u64) + 1;
+            by_depth.min(by_rows) * bounds::TREE_NODE_BYTES
+        };
+        // Every model also carries its hyperparameters and bookkeeping.
+        const OVERHEAD: u64 = 1024;
+        OVERHEAD
+            + match self {
+                Spec::Linear
+                | Spec::Ridge { .. }
+                | Spec::Lasso { .. }
+                | Spec::ElasticNet { .. } => 8 * (cols + 1),
+                Spec::RandomForest {
+                    n_trees,
+                    max_depth,
+                    min_samples_leaf,
+                    ..
+                }
+                | Spec::GradientBoosting {
+                    n_trees,
+                    max_depth,
+                    min_samples_leaf,
+                    ..
+                } => (*n_trees as u64).saturating_mul(tree(*max_depth, *min_samples_leaf)),
+                Spec::Mlp {
+                    hidden, ensemble, ..
+                } => {
+                    let mut sizes = vec![cols];
+                    sizes.extend(hidden.iter().map(|h| *h as u64));
+                    sizes.push(1);
+                    let weights: u64 = sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
+                    // weights, two Adam moments, and one batch of activations per layer
+                    (*ensemble as u64)
+                        .saturating_mul(3 * 8 * weights + 8 * 256 * sizes.iter().sum::<u64>())
+                }
+                Spec::Knn { .. } => 8 * rows * (cols + 1),
+            }
     }
 
     /// Whether inputs are standardised before fitting (distance- and gradient-based models).

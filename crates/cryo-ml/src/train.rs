@@ -5,23 +5,20 @@
 //!    never saw the search);
 //! 3. fit and calibrate the final model on every row.
 //!
-//! Cancellation: the progress sink is polled after every model fit. When the cancel flag is
-//! set, the fit that called it unwinds with a private payload (through rayon, which re-raises it
-//! on the calling thread) and [`train`] turns that into [`MlError::Cancelled`]. Nothing here
-//! keeps state across a fit, so abandoning one half-way is safe. `resume_unwind` does not run
-//! the panic hook, so a cancel prints nothing.
+//! Stopping: the progress sink is a checkpoint, and so is every tree, boosting round and epoch
+//! inside a fit ([`crate::interrupt`]); a cancelled or overdue training stops there with
+//! [`MlError::Cancelled`] or [`MlError::DeadlineExceeded`].
 
 use crate::artifact::{DatasetInfo, FeatureSignature, TrainedModel, ValidationSummary};
 use crate::conformal::{ConformalMethod, ConformalModel};
 use crate::dataset::Dataset;
+use crate::interrupt::{Stop, checkpoint};
 use crate::model::{Regressor, Spec};
 use crate::search::{SearchSpace, Strategy, nested_cv, search};
 use crate::split::Splitter;
 use crate::validate::{CvOptions, CvReport, cross_validate, learning_curve};
 use crate::{ARTIFACT_FORMAT, MlError};
 use serde::{Deserialize, Serialize};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to search hyperparameters before training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,18 +97,10 @@ pub struct TrainInput<'a> {
     pub source: &'a str,
 }
 
-/// Payload of the unwind that abandons a cancelled training.
-struct CancelUnwind;
-
 impl TrainPlan {
     pub fn validate(&self, rows: usize) -> Result<(), MlError> {
         self.spec.validate()?;
-        if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(MlError::InvalidParameter {
-                name: "level",
-                reason: format!("must be between 0 and 1, got {}", self.level),
-            });
-        }
+        crate::conformal::check_level(self.level)?;
         if let Some(s) = &self.search
             && s.inner_folds < 2
         {
@@ -132,25 +121,54 @@ impl TrainPlan {
     }
 }
 
+impl TrainPlan {
+    /// An upper estimate of the memory the plan's models hold at once on `rows` × `cols` data:
+    /// the calibrated model keeps one model per calibration fit, and validation fits as many
+    /// models in parallel as there are threads. Searching takes the largest candidate of the
+    /// grid.
+    pub fn estimated_bytes(&self, rows: usize, cols: usize) -> u64 {
+        let largest = match &self.search {
+            Some(_) => SearchSpace {
+                base: self.spec.clone(),
+                ..SearchSpace::default_for(self.spec.algorithm())
+            }
+            .grid()
+            .ok()
+            .and_then(|specs| specs.iter().map(|s| s.estimated_bytes(rows, cols)).max()),
+            None => None,
+        }
+        .unwrap_or_else(|| self.spec.estimated_bytes(rows, cols));
+        let held = self.conformal.fits(rows) as u64 + rayon::current_num_threads() as u64;
+        largest.saturating_mul(held)
+    }
+
+    /// Refuses, before any fitting, a plan whose models would need more than `limit` bytes.
+    pub fn check_memory(&self, rows: usize, cols: usize, limit: u64) -> Result<(), MlError> {
+        let estimated = self.estimated_bytes(rows, cols);
+        if estimated > limit {
+            Err(MlError::TooLarge {
+                estimated_mb: estimated.div_ceil(1 << 20),
+                limit_mb: limit >> 20,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Runs the plan. Returns the calibrated model and the validation report behind its metrics.
 pub fn train(
     input: &TrainInput<'_>,
     plan: &TrainPlan,
     progress: StageProgress<'_>,
-    cancel: Option<&AtomicBool>,
+    stop: &Stop,
 ) -> Result<(TrainedModel, CvReport), MlError> {
     plan.validate(input.data.len())?;
     let report = |stage: Stage, done: usize, total: usize| {
-        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            resume_unwind(Box::new(CancelUnwind));
-        }
+        checkpoint();
         progress(stage, done, total);
     };
-    match catch_unwind(AssertUnwindSafe(|| run(input, plan, &report))) {
-        Ok(result) => result,
-        Err(payload) if payload.is::<CancelUnwind>() => Err(MlError::Cancelled),
-        Err(payload) => resume_unwind(payload),
-    }
+    crate::interrupt::run(stop, || run(input, plan, &report))
 }
 
 fn run(

@@ -1,5 +1,6 @@
 //! Behaviour of the whole ML stack on synthetic data with a known signal.
 
+use cryo_ml::interrupt::Stop;
 use cryo_ml::{
     Algorithm, ConformalMethod, ConformalModel, CvOptions, Dataset, Regressor, Sample, SearchSpace,
     Spec, Splitter, Strategy, cross_validate, learning_curve, nested_cv, no_progress,
@@ -396,7 +397,9 @@ fn train_on(data: &Dataset, plan: &cryo_ml::TrainPlan) -> cryo_ml::TrainedModel 
         features: &signature,
         source: "synthetic",
     };
-    cryo_ml::train(&input, plan, &|_, _, _| {}, None).unwrap().0
+    cryo_ml::train(&input, plan, &|_, _, _| {}, &Stop::never())
+        .unwrap()
+        .0
 }
 
 fn small_forest() -> Spec {
@@ -445,7 +448,7 @@ fn a_sealed_model_opens_to_identical_predictions_and_a_flipped_byte_is_refused()
 #[test]
 fn training_reports_every_stage_in_order_and_stops_when_cancelled() {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     let data = synthetic(120, false);
     let searching = plan(
         Spec::Ridge { alpha: 1.0 },
@@ -471,7 +474,7 @@ fn training_reports_every_stage_in_order_and_stops_when_cancelled() {
             .unwrap()
             .push(cryo_ml::overall_progress(&searching, stage, done, total));
     };
-    let (model, report) = cryo_ml::train(&input, &searching, &record, None).unwrap();
+    let (model, report) = cryo_ml::train(&input, &searching, &record, &Stop::never()).unwrap();
     assert!(model.search.as_ref().is_some_and(|t| t.len() == 7));
     assert!(report.pooled.rmse.is_finite());
     let seen = seen.into_inner().unwrap();
@@ -480,14 +483,15 @@ fn training_reports_every_stage_in_order_and_stops_when_cancelled() {
     assert!(seen.iter().all(|p| (0.0..=1.0).contains(p)));
 
     // Cancelled after the first few fits: an error, not a model.
-    let cancel = AtomicBool::new(false);
+    let stop = Stop::never();
+    let cancel = stop.cancel_flag().clone();
     let fits = std::sync::atomic::AtomicUsize::new(0);
     let count = |_: cryo_ml::Stage, _: usize, _: usize| {
         if fits.fetch_add(1, Ordering::SeqCst) == 3 {
             cancel.store(true, Ordering::SeqCst);
         }
     };
-    let result = cryo_ml::train(&input, &searching, &count, Some(&cancel));
+    let result = cryo_ml::train(&input, &searching, &count, &stop);
     assert!(
         matches!(result, Err(cryo_ml::MlError::Cancelled)),
         "{:?}",
@@ -560,4 +564,132 @@ fn an_envelope_with_undefined_statistics_survives_json() {
     .open()
     .unwrap();
     assert_eq!(model.dataset.rows, 80);
+}
+
+/// A stop (cancel or deadline) lands inside one long fit, between trees or rounds, not after it.
+#[test]
+fn a_stop_lands_inside_one_long_fit() {
+    use cryo_core::deadline::Deadline;
+    use std::time::{Duration, Instant};
+    let data = synthetic(3000, false);
+    for (name, spec) in [
+        (
+            "random_forest",
+            Spec::RandomForest {
+                n_trees: 5000,
+                max_depth: 20,
+                min_samples_leaf: 1,
+                max_features: 1.0,
+            },
+        ),
+        (
+            "gradient_boosting",
+            Spec::GradientBoosting {
+                n_trees: 5000,
+                learning_rate: 0.01,
+                max_depth: 8,
+                min_samples_leaf: 1,
+                subsample: 1.0,
+            },
+        ),
+    ] {
+        // What the whole fit would cost, from a fit of 1/50 of its trees.
+        let mut small = spec.clone();
+        match &mut small {
+            Spec::RandomForest { n_trees, .. } | Spec::GradientBoosting { n_trees, .. } => {
+                *n_trees = 100
+            }
+            _ => unreachable!(),
+        }
+        let started = Instant::now();
+        small.build().unwrap().fit(&data.x, &data.y, 1).unwrap();
+        let whole = started.elapsed() * 50;
+
+        let stop = Stop::new(
+            Default::default(),
+            Deadline::after(Duration::from_millis(100)),
+        );
+        let started = Instant::now();
+        let result = cryo_ml::interrupt::run(&stop, || spec.build()?.fit(&data.x, &data.y, 1));
+        let took = started.elapsed();
+        assert!(
+            matches!(result, Err(cryo_ml::MlError::DeadlineExceeded(_))),
+            "{name}: {result:?}"
+        );
+        eprintln!("{name}: whole fit ≈ {whole:?}, stopped after {took:?}");
+        assert!(
+            took * 4 < whole,
+            "{name}: stopped after {took:?} of ≈ {whole:?}"
+        );
+    }
+}
+
+#[test]
+fn hyperparameters_beyond_the_bounds_are_refused_and_the_memory_estimate_bounds_the_model() {
+    let rf = Algorithm::RandomForest.default_spec();
+    let e = rf
+        .with_param("n_trees", 3_000_000.into())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("n_trees") && e.contains("5000"), "{e}");
+    let e = rf
+        .with_param("max_depth", 300.into())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_depth"), "{e}");
+    let mlp = Algorithm::Mlp.default_spec();
+    let e = mlp
+        .with_param("hidden", serde_json::json!([100000]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hidden"), "{e}");
+    let e = mlp
+        .with_param("max_iter", 10_000_000.into())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_iter"), "{e}");
+    let e = Algorithm::Knn
+        .default_spec()
+        .with_param("k", 1_000_000.into())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("k"), "{e}");
+
+    // The estimate is an upper bound of what a fitted model really holds.
+    let data = synthetic(300, false);
+    for spec in [
+        rf.clone(),
+        Algorithm::GradientBoosting.default_spec(),
+        Algorithm::Mlp.default_spec(),
+        Algorithm::Ridge.default_spec(),
+    ] {
+        let mut model = spec.build().unwrap();
+        model.fit(&data.x, &data.y, 3).unwrap();
+        let stored = rmp_serde::to_vec(&model).unwrap().len() as u64;
+        let estimate = spec.estimated_bytes(data.len(), data.x.cols());
+        assert!(
+            estimate >= stored,
+            "{spec:?}: estimate {estimate} < stored {stored}"
+        );
+    }
+    // A deep forest on many rows is refused before any fitting.
+    let plan = cryo_ml::TrainPlan {
+        spec: rf
+            .with_param("n_trees", 5000.into())
+            .unwrap()
+            .with_param("max_depth", 40.into())
+            .unwrap(),
+        search: None,
+        splitter: Splitter::KFold { k: 5 },
+        conformal: ConformalMethod::CvPlus { folds: 5 },
+        level: 0.9,
+        seed: 1,
+        learning_curve: false,
+    };
+    let e = plan
+        .check_memory(1_000_000, 45, 1 << 30)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("models.max_model_mb"), "{e}");
+    assert!(plan.check_memory(40, 45, 1 << 30).is_ok());
 }

@@ -151,9 +151,8 @@ pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            let (_, health) =
-                crate::routes::health::overall(axum::extract::State(state.clone())).await;
-            for dep in &health.0.dependencies {
+            let (_, health) = crate::routes::health::report(&state).await;
+            for dep in &health.dependencies {
                 let fingerprint = format!("health:{}", dep.name);
                 if dep.status == "ok" {
                     resolve_or_log(&state, &fingerprint).await;
@@ -167,7 +166,12 @@ pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
                         &state,
                         &fingerprint,
                         severity,
-                        &format!("{} is {}: {}", dep.name, dep.status, dep.detail),
+                        &format!(
+                            "{} is {}: {}",
+                            dep.name,
+                            dep.status,
+                            dep.detail.as_deref().unwrap_or("")
+                        ),
                         serde_json::json!({ "dependency": dep.name, "detail": dep.detail }),
                     )
                     .await;

@@ -31,6 +31,14 @@ pub enum ApiError {
     Conflict(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Every compute slot is taken: try again shortly.
+    #[error("the server is busy computing; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    #[error("the request body is larger than allowed (server.body_limit_bytes)")]
+    PayloadTooLarge,
+    /// A bug: logged with its message, answered as a bland 500.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("{0}")]
     Chem(#[from] cryo_chem::ChemError),
     #[error("{0}")]
@@ -72,9 +80,17 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            ApiError::Chem(cryo_chem::ChemError::Toolkit(_)) => {
+            ApiError::Chem(cryo_chem::ChemError::Toolkit(_)) | ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+            ApiError::Chem(cryo_chem::ChemError::TooLarge { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "too_large")
+            }
+            ApiError::Chem(cryo_chem::ChemError::DeadlineExceeded(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "deadline_exceeded")
+            }
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Chem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_structure"),
             ApiError::Model(cryo_ml::MlError::Numerical(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -158,7 +174,8 @@ impl IntoResponse for ApiError {
             return client.into_response();
         }
         let retry_after = match &self {
-            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         let (status, code) = self.status_and_code();
@@ -166,6 +183,28 @@ impl IntoResponse for ApiError {
             ApiError::Validation { field, message } => (
                 self.to_string(),
                 serde_json::json!({ "field": field, "reason": message }),
+            ),
+            ApiError::Chem(
+                e @ cryo_chem::ChemError::TooLarge {
+                    limit, found, max, ..
+                },
+            ) => (
+                e.to_string(),
+                serde_json::json!({
+                    "field": "structure",
+                    "limit": format!("limits.{limit}"),
+                    "max": max,
+                    "found": found,
+                }),
+            ),
+            ApiError::Chem(e @ cryo_chem::ChemError::DeadlineExceeded(_)) => (
+                e.to_string(),
+                serde_json::json!({ "limit": "limits.compute_deadline_secs" }),
+            ),
+            ApiError::Busy { .. } => (self.to_string(), Value::Object(Default::default())),
+            ApiError::PayloadTooLarge => (
+                self.to_string(),
+                serde_json::json!({ "limit": "server.body_limit_bytes" }),
             ),
             ApiError::Chem(e) if !status.is_server_error() => (
                 e.to_string(),
@@ -209,30 +248,81 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body whose rejection is an [`ApiError`] naming the problem (e.g. "missing field `email`").
+/// A JSON body whose rejection is an [`ApiError`] naming the problem and the field (e.g.
+/// "missing field `email`", `components[0].unit`). A NUL character in any string is refused
+/// here for every route (PostgreSQL cannot store it), naming the field.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>:
-        axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                // serde names the field in backticks: "missing field `email`".
-                let field = text.split('`').nth(1).unwrap_or("body").to_string();
-                Err(ApiError::Validation {
-                    field,
-                    message: text,
-                })
+        let value = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge);
             }
+            Err(rejection) => {
+                return Err(ApiError::Validation {
+                    field: "body".into(),
+                    message: rejection.body_text(),
+                });
+            }
+        };
+        if let Some(field) = nul_path(&value, String::new()) {
+            return Err(ApiError::validation(
+                if field.is_empty() {
+                    "body".into()
+                } else {
+                    field
+                },
+                "must not contain a NUL character",
+            ));
         }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                // serde names a missing field in backticks: "missing field `email`".
+                let field = match (path.as_str(), inner.split('`').nth(1)) {
+                    ("." | "", Some(named)) => named.to_string(),
+                    ("." | "", None) => "body".to_string(),
+                    (p, _) => p.to_string(),
+                };
+                ApiError::Validation {
+                    field,
+                    message: inner,
+                }
+            })
+    }
+}
+
+/// The path (`a.b[2]`) of the first string or key holding a NUL character.
+fn nul_path(v: &Value, at: String) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains('\0') => Some(at),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here.replace('\0', "\\0"))
+            } else {
+                nul_path(item, here)
+            }
+        }),
+        _ => None,
     }
 }
 

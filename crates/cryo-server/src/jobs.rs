@@ -4,9 +4,11 @@
 //! and stores the result as a new version written as the requester.
 //!
 //! Cancellation is asked for in the database; the heartbeat sees it and sets the flag that
-//! `cryo_ml::train` polls between fits. A worker that dies leaves its job `running` with an old
-//! heartbeat: any worker re-queues it after `models.stale_after_secs`, or fails it after
-//! `models.max_attempts`.
+//! `cryo_ml::train` checks once per tree, boosting round and epoch. A training also stops at
+//! `models.max_train_secs`. On shutdown ([`Workers::stop`]) every running training is stopped the
+//! same way and its job goes straight back to the queue. A worker that dies leaves its job
+//! `running` with an old heartbeat: any worker re-queues it after `models.stale_after_secs`, or
+//! fails it after `models.max_attempts`.
 
 use crate::registry::TrainRequest;
 use crate::{ApiError, AppState};
@@ -17,15 +19,71 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// Starts `count` workers; they run until aborted.
-pub fn spawn_workers(state: &AppState, count: usize) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..count)
+/// The training workers of one process.
+pub struct Workers {
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: Arc<Shutdown>,
+}
+
+impl Drop for Workers {
+    /// Workers dropped without [`Workers::stop`] (a test's guard) end at once.
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// What the workers of a process share to stop together.
+#[derive(Default)]
+struct Shutdown {
+    stopping: AtomicBool,
+    /// Cancel flags of the trainings running now.
+    running: Mutex<Vec<Arc<AtomicBool>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Shutdown {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts `count` workers; they run until [`Workers::stop`].
+pub fn spawn_workers(state: &AppState, count: usize) -> Workers {
+    let shutdown = Arc::new(Shutdown::default());
+    let handles = (0..count)
         .map(|i| {
-            let state = state.clone();
+            let (state, shutdown) = (state.clone(), shutdown.clone());
             let name = format!("{}-{}-{i}", hostname(), std::process::id());
-            tokio::spawn(async move { worker_loop(state, name).await })
+            tokio::spawn(async move { worker_loop(state, name, shutdown).await })
         })
-        .collect()
+        .collect();
+    Workers { handles, shutdown }
+}
+
+impl Workers {
+    /// Stops every running training at its next checkpoint, puts its job back in the queue and
+    /// waits for the workers to finish, for at most `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        let handles = std::mem::take(&mut self.handles);
+        let s = &self.shutdown;
+        s.stopping.store(true, Ordering::SeqCst);
+        if let Ok(running) = s.running.lock() {
+            for flag in running.iter() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+        s.wake.notify_waiters();
+        let all = async {
+            for h in handles {
+                let _ = h.await;
+            }
+        };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("training workers did not stop within the grace period");
+        }
+    }
 }
 
 fn hostname() -> String {
@@ -34,12 +92,12 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-async fn worker_loop(state: AppState, name: String) {
+async fn worker_loop(state: AppState, name: String, shutdown: Arc<Shutdown>) {
     let settings = state.settings.models.clone();
     let recovery_every = Duration::from_secs_f64((settings.stale_after_secs / 2.0).max(0.5));
     let mut last_recovery: Option<Instant> = None;
     tracing::info!(worker = %name, "training worker started");
-    loop {
+    while !shutdown.stopping() {
         if last_recovery.is_none_or(|t| t.elapsed() >= recovery_every) {
             last_recovery = Some(Instant::now());
             match state
@@ -58,10 +116,11 @@ async fn worker_loop(state: AppState, name: String) {
             .as_service(async |tx| repo::claim_job(tx, &name).await)
             .await;
         match claimed {
-            Ok(Some(job)) => run(&state, &name, job).await,
+            Ok(Some(job)) => run(&state, &name, job, &shutdown).await,
             Ok(None) => {
                 tokio::select! {
                     _ = state.jobs.notified() => {}
+                    _ = shutdown.wake.notified() => {}
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
@@ -79,11 +138,29 @@ enum Outcome {
     Failed(String),
 }
 
-async fn run(state: &AppState, worker: &str, job: Job) {
+async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
     let started = Instant::now();
     tracing::info!(job = %job.id, model = %job.model_id, worker, attempt = job.attempts, "training job started");
-    let outcome = match execute(state, &job).await {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Ok(mut running) = shutdown.running.lock() {
+        running.push(cancel.clone());
+    }
+    let result = execute(state, &job, cancel.clone()).await;
+    if let Ok(mut running) = shutdown.running.lock() {
+        running.retain(|c| !Arc::ptr_eq(c, &cancel));
+    }
+    let outcome = match result {
         Ok(version) => Outcome::Succeeded(version),
+        Err(ApiError::Model(cryo_ml::MlError::Cancelled)) if shutdown.stopping() => {
+            tracing::info!(job = %job.id, "training stopped by shutdown; job queued again");
+            if let Err(e) = state
+                .as_service(async |tx| repo::release_job(tx, job.id).await)
+                .await
+            {
+                tracing::error!(job = %job.id, error = %e, "could not queue a stopped job again");
+            }
+            return;
+        }
         Err(ApiError::Model(cryo_ml::MlError::Cancelled)) => Outcome::Cancelled,
         Err(e) => Outcome::Failed(e.to_string()),
     };
@@ -130,7 +207,7 @@ async fn run(state: &AppState, worker: &str, job: Job) {
     }
 }
 
-async fn execute(state: &AppState, job: &Job) -> Result<Uuid, ApiError> {
+async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid, ApiError> {
     let request: TrainRequest = serde_json::from_value(job.request.0.clone())
         .map_err(|e| ApiError::validation("request", e.to_string()))?;
     request.check()?;
@@ -142,19 +219,30 @@ async fn execute(state: &AppState, job: &Job) -> Result<Uuid, ApiError> {
     let model = repo::get_model(&mut tx, job.model_id)
         .await?
         .ok_or(ApiError::NotFound { what: "model" })?;
-    let training = crate::training::dataset(&mut tx, &model.property, set).await?;
+    let gathered = crate::training::gather(&mut tx, &model.property).await?;
     tx.commit().await?;
+    let training = tokio::task::spawn_blocking(move || gathered.featurise(set))
+        .await
+        .map_err(|e| ApiError::Internal(format!("featurisation task: {e}")))??;
     if !training.rejected.is_empty() {
         tracing::info!(job = %job.id, rejected = training.rejected.len(), "experiments left out of the training set");
     }
     let data = training.dataset;
     let plan = request.plan(&data)?;
     plan.validate(data.len())?;
+    plan.check_memory(
+        data.len(),
+        data.x.cols(),
+        state.settings.models.max_model_bytes,
+    )?;
 
     let progress = Arc::new(Mutex::new((0.0_f64, "validating".to_string())));
-    let cancel = Arc::new(AtomicBool::new(false));
+    let stop = cryo_ml::interrupt::Stop::new(
+        cancel.clone(),
+        cryo_core::deadline::Deadline::after(state.settings.models.max_train),
+    );
     let work = {
-        let (progress, cancel, plan) = (progress.clone(), cancel.clone(), plan.clone());
+        let (progress, plan) = (progress.clone(), plan.clone());
         let property = model.property.clone();
         tokio::task::spawn_blocking(move || {
             let signature = crate::training::signature(set);
@@ -170,7 +258,7 @@ async fn execute(state: &AppState, job: &Job) -> Result<Uuid, ApiError> {
                     *p = (overall, format!("{} ({done}/{total} fits)", stage.name()));
                 }
             };
-            cryo_ml::train(&input, &plan, &report, Some(&cancel))
+            cryo_ml::train(&input, &plan, &report, &stop)
         })
     };
     let beat = Duration::from_secs_f64(state.settings.models.heartbeat_secs.max(0.05));

@@ -3,6 +3,8 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod compute;
+pub mod edge;
 pub mod error;
 pub mod health_view;
 pub mod jobs;
@@ -211,7 +213,12 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn(edge::reject_nul))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            edge::json_errors(req, next, body_limit)
+        }))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(edge::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
@@ -265,7 +272,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 /// Serves `/metrics` alone on `listener` (for `server.metrics_addr`) until the task is aborted.
 pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let app = Router::new()
-        .route("/metrics", axum::routing::get(metrics::render))
+        .route("/metrics", axum::routing::get(metrics::render_private))
         .with_state(state);
     axum::serve(listener, app).await
 }

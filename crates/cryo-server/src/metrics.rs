@@ -59,6 +59,8 @@ fn latency_histogram() -> Histogram {
 
 pub struct Metrics {
     registry: Registry,
+    /// What only the private metrics listener shows (`server.metrics_addr`): row counts.
+    private: Registry,
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_duration: Family<RequestLabels, Histogram, fn() -> Histogram>,
     pub http_in_progress: Family<RouteLabels, Gauge>,
@@ -118,7 +120,14 @@ impl Metrics {
             process_open_fds: Gauge::default(),
             process_start_time: FloatGauge::default(),
             registry: Registry::default(),
+            private: Registry::default(),
         };
+        let mut private = Registry::default();
+        private.register(
+            "cryoprotect_entities",
+            "Rows of the main tables, refreshed in the background",
+            m.entities.clone(),
+        );
         let r = &mut registry;
         r.register(
             "cryoprotect_http_requests",
@@ -186,11 +195,6 @@ impl Metrics {
             m.training_jobs.clone(),
         );
         r.register(
-            "cryoprotect_entities",
-            "Rows of the main tables, refreshed in the background",
-            m.entities.clone(),
-        );
-        r.register(
             "cryoprotect_backup_last_success_timestamp_seconds",
             "Unix time of the last good backup (0: none)",
             m.backup_last_success.clone(),
@@ -230,14 +234,27 @@ impl Metrics {
             "Unix time the process started",
             m.process_start_time.clone(),
         );
-        Metrics { registry, ..m }
+        Metrics {
+            registry,
+            private,
+            ..m
+        }
     }
 
-    /// The OpenMetrics text of every metric.
+    /// The OpenMetrics text of the metrics anyone reaching the public port may read.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Every metric, row counts included: for the private listener only.
+    pub fn encode_all(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.private);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
     }
 
@@ -357,16 +374,27 @@ pub async fn track(
     response
 }
 
-/// `GET /metrics`: samples what is read rather than counted, then renders every metric.
+/// `GET /metrics` on the public port: samples what is read rather than counted, then renders
+/// the metrics that reveal nothing of the data (no row counts).
 pub async fn render(State(state): State<crate::AppState>) -> Response {
     state.sample_for_scrape().await;
+    openmetrics(state.metrics.encode())
+}
+
+/// `GET /metrics` on `server.metrics_addr`: every metric.
+pub async fn render_private(State(state): State<crate::AppState>) -> Response {
+    state.sample_for_scrape().await;
+    openmetrics(state.metrics.encode_all())
+}
+
+fn openmetrics(text: String) -> Response {
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        text,
     )
         .into_response()
 }

@@ -2,6 +2,7 @@
 //! versions (checksum checked on every load from the database; decoded models cached by version
 //! id and checksum), and turning prediction inputs into feature rows the model expects.
 
+use crate::compute::Compute;
 use crate::training::{self, MIXTURE_FEATURES};
 use crate::{ApiError, ApiResult};
 use cryo_chem::Molecule;
@@ -126,9 +127,8 @@ impl TrainRequest {
         if !(1..=500).contains(&self.trials) {
             return Err(ApiError::validation("trials", "between 1 and 500"));
         }
-        if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
-        }
+        cryo_ml::check_level(self.level)
+            .map_err(|e| ApiError::validation("level", e.to_string()))?;
         if !matches!(self.split.as_str(), "random" | "scaffold" | "time") {
             return Err(ApiError::validation("split", "random, scaffold or time"));
         }
@@ -181,6 +181,19 @@ impl TrainRequest {
             "time" => Splitter::Time { k: self.folds },
             _ => Splitter::KFold { k: self.folds },
         };
+        self.plan_with(splitter)
+    }
+
+    /// Refuses, before anything is queued, a request whose models would need more than `limit`
+    /// bytes on `rows` rows (the visible experiments of the property: an upper bound).
+    pub fn check_memory(&self, rows: usize, limit: u64) -> ApiResult<()> {
+        let cols = training::feature_names(self.feature_set()?).len();
+        self.plan_with(Splitter::KFold { k: self.folds })?
+            .check_memory(rows, cols, limit)
+            .map_err(|e| ApiError::validation("params", e.to_string()))
+    }
+
+    fn plan_with(&self, splitter: Splitter) -> ApiResult<TrainPlan> {
         Ok(TrainPlan {
             spec: self.spec()?,
             search: self.strategy()?.map(|strategy| SearchPlan {
@@ -328,40 +341,52 @@ pub struct PredictInput {
     pub mixture_id: Option<Uuid>,
 }
 
-/// The feature rows of many inputs, each or a message naming its problem. SMILES are featurised
-/// in parallel off the async threads; molecules and mixtures are read as the caller.
+/// The feature rows of many inputs, each or a message naming its problem. Molecules and mixtures
+/// are read as the caller; every structure is featurised on the compute pool, in parallel.
 pub async fn featurise_all(
     conn: &mut Conn,
+    compute: &Compute,
     layout: Layout,
     inputs: &[PredictInput],
 ) -> ApiResult<Vec<Result<Vec<f64>, String>>> {
     let mut rows: Vec<Option<Result<Vec<f64>, String>>> = Vec::with_capacity(inputs.len());
-    let mut smiles: Vec<(usize, String)> = Vec::new();
+    // (index, how the input is named in a message, structure)
+    let mut pending: Vec<(usize, String, String)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        match (&input.smiles, input.molecule_id, input.mixture_id) {
+        let row = match (&input.smiles, input.molecule_id, input.mixture_id) {
             (Some(s), None, None) => {
-                smiles.push((i, s.clone()));
-                rows.push(None);
+                pending.push((i, "smiles".into(), s.clone()));
+                None
             }
-            _ => rows.push(Some(featurise(conn, layout, input).await?)),
-        }
+            (None, Some(id), None) => match cryo_db::repo::science::get_molecule(conn, id).await? {
+                Some(m) => {
+                    pending.push((i, format!("molecule {id}"), m.canonical_smiles));
+                    None
+                }
+                None => Some(Err(format!("molecule {id} not found"))),
+            },
+            (None, None, Some(id)) => Some(mixture_input_row(conn, compute, layout, id).await?),
+            _ => Some(Err(
+                "give exactly one of smiles, molecule_id or mixture_id".into()
+            )),
+        };
+        rows.push(row);
     }
-    let computed: Vec<(usize, Result<Vec<f64>, String>)> = if smiles.len() > 4 {
-        tokio::task::spawn_blocking(move || {
+    let computed = compute
+        .run(move |deadline| {
             use rayon::prelude::*;
-            smiles
+            Ok(pending
                 .into_par_iter()
-                .map(|(i, s)| (i, smiles_row(layout, &s)))
-                .collect()
+                .map(|(i, label, smiles)| {
+                    let row = match deadline.check() {
+                        Ok(()) => smiles_row(layout, &smiles),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (i, row.map_err(|e| format!("{label}: {e}")))
+                })
+                .collect::<Vec<_>>())
         })
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("featurisation task: {e}")))?
-    } else {
-        smiles
-            .into_iter()
-            .map(|(i, s)| (i, smiles_row(layout, &s)))
-            .collect()
-    };
+        .await?;
     for (i, row) in computed {
         rows[i] = Some(row);
     }
@@ -379,46 +404,34 @@ fn molecule_row_for(layout: Layout, mol: &Molecule) -> ApiResult<Vec<f64>> {
 }
 
 fn smiles_row(layout: Layout, smiles: &str) -> Result<Vec<f64>, String> {
-    let mol = Molecule::from_smiles(smiles).map_err(|e| format!("smiles: {e}"))?;
-    molecule_row_for(layout, &mol).map_err(|e| format!("smiles: {e}"))
+    let mol = Molecule::from_smiles(smiles).map_err(|e| e.to_string())?;
+    molecule_row_for(layout, &mol).map_err(|e| e.to_string())
 }
 
-/// The feature row of one input, or a message naming the problem.
-pub async fn featurise(
+/// A visible mixture's row, or why it has none.
+async fn mixture_input_row(
     conn: &mut Conn,
+    compute: &Compute,
     layout: Layout,
-    input: &PredictInput,
+    id: Uuid,
 ) -> ApiResult<Result<Vec<f64>, String>> {
-    let molecule_row = |mol: &Molecule| molecule_row_for(layout, mol);
-    match (&input.smiles, input.molecule_id, input.mixture_id) {
-        (Some(smiles), None, None) => Ok(smiles_row(layout, smiles)),
-        (None, Some(id), None) => {
-            let Some(m) = cryo_db::repo::science::get_molecule(conn, id).await? else {
-                return Ok(Err(format!("molecule {id} not found")));
-            };
-            match Molecule::from_smiles(&m.canonical_smiles) {
-                Ok(mol) => Ok(Ok(molecule_row(&mol)?)),
-                Err(e) => Ok(Err(format!("molecule {id}: {e}"))),
+    match layout {
+        Layout::MixtureAware(set) => {
+            if cryo_db::repo::science::get_mixture(conn, id)
+                .await?
+                .is_none()
+            {
+                return Ok(Err(format!("mixture {id} not found")));
             }
+            let components = cryo_db::repo::science::components(conn, id).await?;
+            compute
+                .run(move |_| training::mixture_row(&components, set))
+                .await
         }
-        (None, None, Some(id)) => match layout {
-            Layout::MixtureAware(set) => {
-                if cryo_db::repo::science::get_mixture(conn, id)
-                    .await?
-                    .is_none()
-                {
-                    return Ok(Err(format!("mixture {id} not found")));
-                }
-                training::mixture_row(conn, set, id).await
-            }
-            Layout::MoleculesOnly(_) => Ok(Err(format!(
-                "this model was trained on single molecules only (its features lack {}); it cannot predict mixtures",
-                MIXTURE_FEATURES.join(", ")
-            ))),
-        },
-        _ => Ok(Err(
-            "give exactly one of smiles, molecule_id or mixture_id".into()
-        )),
+        Layout::MoleculesOnly(_) => Ok(Err(format!(
+            "this model was trained on single molecules only (its features lack {}); it cannot predict mixtures",
+            MIXTURE_FEATURES.join(", ")
+        ))),
     }
 }
 

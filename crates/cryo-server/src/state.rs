@@ -23,6 +23,8 @@ pub struct AppState {
     /// Woken when a training job is queued, so an idle worker starts at once.
     pub jobs: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where requests' chemistry and model work runs (bounded, off the runtime).
+    pub compute: Arc<crate::compute::Compute>,
     /// Woken when an alert notification is queued.
     pub outbox: Arc<tokio::sync::Notify>,
     /// Set once startup checks have passed (`/health/startup`).
@@ -34,7 +36,19 @@ pub struct AppState {
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings) -> Result<Self, ApiError> {
         let jwt = JwtKeys::new(settings.auth.jwt_secret.expose().as_bytes())?;
+        let l = &settings.limits;
+        cryo_chem::limits::configure(cryo_chem::limits::Limits {
+            max_smiles_bytes: l.max_smiles_bytes,
+            max_molblock_bytes: l.max_molblock_bytes,
+            max_atoms: l.max_atoms,
+            max_bonds: l.max_atoms.saturating_mul(2),
+            max_fragments: l.max_fragments,
+            max_rings: l.max_rings,
+            max_query_atoms: l.max_query_atoms,
+            ..cryo_chem::limits::Limits::DEFAULT
+        });
         Ok(AppState {
+            compute: Arc::new(crate::compute::Compute::new(l)?),
             registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
             jobs: Arc::default(),
             metrics: Arc::default(),

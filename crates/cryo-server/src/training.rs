@@ -9,7 +9,7 @@ use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
 use cryo_db::repo::Conn;
-use cryo_db::repo::science::{self, Measurement};
+use cryo_db::repo::science::{self, Component, Measurement};
 use cryo_ml::{Dataset, Sample};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -81,9 +81,8 @@ fn target(m: &Measurement) -> Result<f64, String> {
 /// grouping key (scaffold; for a mixture, its largest component's), or why it has none.
 type Entry = Result<(String, Vec<f64>, String), String>;
 
-/// A mixture's entry, computed once per mixture.
-async fn mixture_entry(conn: &mut Conn, set: FeatureSet, mixture: Uuid) -> Result<Entry, ApiError> {
-    let components = science::components(conn, mixture).await?;
+/// A mixture's entry from its components (CPU: RDKit on each component).
+fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, ApiError> {
     if components.is_empty() {
         return Ok(Err("the mixture has no components".into()));
     }
@@ -132,15 +131,12 @@ async fn mixture_entry(conn: &mut Conn, set: FeatureSet, mixture: Uuid) -> Resul
     )))
 }
 
-/// A visible mixture's row in the mixture-aware layout, or why it has none.
-pub async fn mixture_row(
-    conn: &mut Conn,
+/// A mixture's row in the mixture-aware layout from its components, or why it has none (CPU).
+pub fn mixture_row(
+    components: &[Component],
     set: FeatureSet,
-    mixture: Uuid,
 ) -> Result<Result<Vec<f64>, String>, ApiError> {
-    Ok(mixture_entry(conn, set, mixture)
-        .await?
-        .map(|(_, row, _)| row))
+    Ok(mixture_entry(components, set)?.map(|(_, row, _)| row))
 }
 
 /// The signature of rows built here for `set`.
@@ -152,12 +148,16 @@ pub fn signature(set: FeatureSet) -> cryo_ml::FeatureSignature {
     }
 }
 
-/// Assembles the training set for `property` from what `conn`'s identity may read.
-pub async fn dataset(
-    conn: &mut Conn,
-    property: &str,
-    set: FeatureSet,
-) -> Result<TrainingSet, ApiError> {
+/// What a training set is made of, read as someone; [`Gathered::featurise`] turns it into rows
+/// off the async runtime.
+pub struct Gathered {
+    measurements: Vec<Measurement>,
+    mixtures: HashMap<Uuid, Vec<Component>>,
+}
+
+/// Reads every experiment of `property` that `conn`'s identity may read, with the components of
+/// the mixtures they were measured on.
+pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, ApiError> {
     let measurements = science::measurements(conn, property).await?;
     if measurements.is_empty() {
         return Err(ApiError::validation(
@@ -165,56 +165,75 @@ pub async fn dataset(
             format!("no experiments of property type {property:?}"),
         ));
     }
-    let mut mixtures: HashMap<Uuid, Entry> = HashMap::new();
-    let mut samples = Vec::with_capacity(measurements.len());
-    let mut rejected = Vec::new();
+    let mut mixtures = HashMap::new();
     for m in &measurements {
-        let value = match target(m) {
-            Ok(v) => v,
-            Err(reason) => {
-                rejected.push(Rejected {
-                    experiment_id: m.experiment_id,
-                    reason,
-                });
-                continue;
-            }
-        };
-        let entry = match (&m.canonical_smiles, m.mixture_id) {
-            (Some(smiles), _) => Molecule::from_smiles(smiles)
-                .map_err(|e| e.to_string())
-                .and_then(|mol| {
-                    let row = molecule_row(set, &mol).map_err(|e| e.to_string())?;
-                    let group = mol.murcko_scaffold().map_err(|e| e.to_string())?;
-                    Ok((smiles.clone(), row, group))
-                }),
-            (None, Some(mixture)) => match mixtures.get(&mixture) {
-                Some(entry) => entry.clone(),
-                None => {
-                    let entry = mixture_entry(conn, set, mixture).await?;
-                    mixtures.insert(mixture, entry.clone());
-                    entry
-                }
-            },
-            (None, None) => Err("the experiment's molecule is not visible".into()),
-        };
-        match entry {
-            Ok((id, features, group)) => samples.push(Sample {
-                id,
-                features,
-                target: value,
-                group: Some(group),
-                time: m.performed_on.map(|d| d.to_julian_day() as f64),
-            }),
-            Err(reason) => rejected.push(Rejected {
-                experiment_id: m.experiment_id,
-                reason,
-            }),
+        if let (None, Some(id)) = (&m.canonical_smiles, m.mixture_id)
+            && !mixtures.contains_key(&id)
+        {
+            mixtures.insert(id, science::components(conn, id).await?);
         }
     }
-    Ok(TrainingSet {
-        dataset: Dataset::from_samples(feature_names(set), samples)?,
-        rejected,
+    Ok(Gathered {
+        measurements,
+        mixtures,
     })
+}
+
+impl Gathered {
+    /// The training set (CPU-bound: RDKit on every structure; run it off the runtime).
+    pub fn featurise(self, set: FeatureSet) -> Result<TrainingSet, ApiError> {
+        let mut entries: HashMap<Uuid, Entry> = HashMap::new();
+        let mut samples = Vec::with_capacity(self.measurements.len());
+        let mut rejected = Vec::new();
+        for m in &self.measurements {
+            let value = match target(m) {
+                Ok(v) => v,
+                Err(reason) => {
+                    rejected.push(Rejected {
+                        experiment_id: m.experiment_id,
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let entry = match (&m.canonical_smiles, m.mixture_id) {
+                (Some(smiles), _) => Molecule::from_smiles(smiles)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mol| {
+                        let row = molecule_row(set, &mol).map_err(|e| e.to_string())?;
+                        let group = mol.murcko_scaffold().map_err(|e| e.to_string())?;
+                        Ok((smiles.clone(), row, group))
+                    }),
+                (None, Some(mixture)) => match entries.get(&mixture) {
+                    Some(entry) => entry.clone(),
+                    None => {
+                        let components = self.mixtures.get(&mixture).map_or(&[][..], Vec::as_slice);
+                        let entry = mixture_entry(components, set)?;
+                        entries.insert(mixture, entry.clone());
+                        entry
+                    }
+                },
+                (None, None) => Err("the experiment's molecule is not visible".into()),
+            };
+            match entry {
+                Ok((id, features, group)) => samples.push(Sample {
+                    id,
+                    features,
+                    target: value,
+                    group: Some(group),
+                    time: m.performed_on.map(|d| d.to_julian_day() as f64),
+                }),
+                Err(reason) => rejected.push(Rejected {
+                    experiment_id: m.experiment_id,
+                    reason,
+                }),
+            }
+        }
+        Ok(TrainingSet {
+            dataset: Dataset::from_samples(feature_names(set), samples)?,
+            rejected,
+        })
+    }
 }
 
 #[cfg(test)]

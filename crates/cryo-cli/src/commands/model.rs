@@ -278,9 +278,13 @@ async fn load_database(
     let db = super::prepare_database(&settings).await?;
     let read = async {
         let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service()).await?;
-        let set = cryo_server::training::dataset(&mut tx, property, args.features).await;
+        let gathered = cryo_server::training::gather(&mut tx, property).await;
         tx.commit().await?;
-        set.map_err(|e| anyhow::anyhow!("{e}"))
+        let features = args.features;
+        let gathered = gathered.map_err(|e| anyhow::anyhow!("{e}"))?;
+        tokio::task::spawn_blocking(move || gathered.featurise(features))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
     .await;
     db.shutdown().await?;
@@ -522,12 +526,7 @@ fn splitter(v: &ValidationArgs, data: &Dataset) -> anyhow::Result<Splitter> {
 }
 
 fn options(v: &ValidationArgs, seed: u64) -> anyhow::Result<CvOptions> {
-    if !(v.level > 0.0 && v.level < 1.0) {
-        bail!(
-            "--level must be between 0 and 1 (e.g. 0.9), got {}",
-            v.level
-        );
-    }
+    cryo_ml::check_level(v.level).map_err(|e| anyhow::anyhow!("--level: {e}"))?;
     let conformal = if v.conformal.eq_ignore_ascii_case("none") {
         None
     } else {
@@ -847,7 +846,8 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         features: &loaded.signature,
         source: &loaded.source,
     };
-    let (trained, report) = cryo_ml::train(&input, &plan, &progress, None)?;
+    let (trained, report) =
+        cryo_ml::train(&input, &plan, &progress, &cryo_ml::interrupt::Stop::never())?;
     bar.finish_and_clear();
     save_model(&args.out, &trained)?;
     if args.json {

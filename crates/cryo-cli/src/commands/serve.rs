@@ -88,11 +88,8 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     if let Some(task) = scheduler {
         task.abort();
     }
-    // A job cut short here stays `running` until its heartbeat goes stale; then any worker
-    // (this one after a restart, or another instance) queues it again.
-    for worker in workers {
-        worker.abort();
-    }
+    // Running trainings stop at their next tree or epoch and their jobs go back to the queue.
+    workers.stop(grace).await;
     sampler.abort();
     if let Some(m) = metrics_listener {
         m.abort();

@@ -166,3 +166,118 @@ async fn serves_an_external_database_from_database_url_and_migrates_it() {
     // The password in DATABASE_URL never reaches the logs.
     assert!(!server.logs().contains(":cryo_test_app@"));
 }
+
+/// A training that runs for minutes used to keep the process alive after SIGTERM (its thread
+/// was never told to stop). Now it stops at its next tree, its job goes back to the queue with
+/// the attempt not counted, and the process exits within the grace period.
+#[tokio::test]
+async fn sigterm_during_a_training_exits_in_time_and_queues_the_job_again() {
+    use serde_json::json;
+    let db = TestDb::new().await;
+    let mut cmd = cryoprotect();
+    cmd.env("DATABASE_URL", db.url())
+        .env("DATABASE_API_URL", db.api_url())
+        .env("CRYOPROTECT_SHUTDOWN_GRACE_SECS", "5")
+        .env("CRYOPROTECT_MODELS_HEARTBEAT_SECS", "0.2");
+    let mut server = Server::start(cmd);
+    let (status, reg) = server
+        .send(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"email": "alice@lab.example", "password": "correct horse battery", "display_name": "alice"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{reg}");
+    let token = reg["access_token"].as_str().unwrap().to_string();
+    let t = Some(token.as_str());
+    for (i, smiles) in [
+        "CO", "CCO", "CCCO", "CCCCO", "OCCO", "OCC(O)CO", "CC(C)O", "CCOC", "CC(=O)N", "NC(N)=O",
+        "CS(C)=O", "OCCCO",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (s, m) = server
+            .send(
+                "POST",
+                "/api/v1/molecules",
+                t,
+                Some(json!({"smiles": smiles})),
+            )
+            .await;
+        assert!(s == 201 || s == 200, "{m}");
+        let id = m["molecule"]["id"].as_str().unwrap().to_string();
+        let (s, e) = server
+            .send(
+                "POST",
+                "/api/v1/experiments",
+                t,
+                Some(json!({"molecule_id": id, "property": "Hydration Free Energy", "value": -(i as f64) - 1.0})),
+            )
+            .await;
+        assert_eq!(s, 201, "{e}");
+    }
+    let (s, model) = server
+        .send(
+            "POST",
+            "/api/v1/models",
+            t,
+            Some(json!({"name": "long", "property": "Hydration Free Energy"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{model}");
+    let model = model["id"].as_str().unwrap().to_string();
+    // A grid search over 5000-tree forests: minutes of work.
+    let (s, job) = server
+        .send(
+            "POST",
+            &format!("/api/v1/models/{model}/train"),
+            t,
+            Some(json!({"algorithm": "random_forest", "params": {"n_trees": 5000}, "search": "grid", "learning_curve": false})),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    let job = job["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    loop {
+        let (_, j) = server
+            .send("GET", &format!("/api/v1/models/jobs/{job}"), t, None)
+            .await;
+        if j["state"] == "running" && j["progress"].as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(
+            ["queued", "running"].contains(&j["state"].as_str().unwrap()),
+            "{j}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never ran: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stopping = std::time::Instant::now();
+    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = server
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("still running 20 s after SIGTERM\n{}", server.logs()));
+    let took = stopping.elapsed();
+    assert!(status.success(), "{status}\n{}", server.logs());
+    // Generous: grace is 5 s; the training alone had minutes left.
+    assert!(took < Duration::from_secs(12), "exited after {took:?}");
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    let (state, attempts): (String, i64) =
+        sqlx::query_as("SELECT state, attempts FROM training_jobs WHERE id = $1::uuid")
+            .bind(&job)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(state, "queued", "{}", server.logs());
+    assert_eq!(attempts, 0);
+    assert!(
+        server.logs().contains("job queued again"),
+        "{}",
+        server.logs()
+    );
+}

@@ -567,6 +567,20 @@ pub async fn finish_job(
     Ok(())
 }
 
+/// Worker: a job this worker stopped because its server is shutting down goes back to the queue
+/// at once, its attempt not counted, for another instance or the next start to run.
+pub async fn release_job(conn: &mut Conn, id: Uuid) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE training_jobs SET state = 'queued', worker = NULL, heartbeat_at = NULL, progress = 0,
+                attempts = greatest(attempts - 1, 0), stage = 'queued again (its server stopped)'
+         WHERE id = $1 AND state = 'running'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Worker: jobs left `running` by a worker that stopped beating (a crash or a kill) go back to
 /// the queue, or fail once they have used `max_attempts`. Returns how many were recovered.
 pub async fn recover_orphans(

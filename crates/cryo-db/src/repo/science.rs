@@ -580,6 +580,17 @@ pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measure
     .await?)
 }
 
+/// How many experiments of a property type the caller can read.
+pub async fn count_measurements(conn: &mut Conn, property: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM experiments e JOIN property_types t ON t.id = e.property_type_id
+         WHERE lower(t.name) = lower($1)",
+    )
+    .bind(property)
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn delete_experiment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
     Ok(sqlx::query("DELETE FROM experiments WHERE id = $1")
         .bind(id)

@@ -143,7 +143,9 @@ pub struct Dependency {
     pub name: String,
     /// `ok`, `warning` or `failed`.
     pub status: &'static str,
-    pub detail: String,
+    /// What was found (paths, sizes, versions, errors): administrators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,11 +160,26 @@ pub struct Health {
 /// Every dependency with its state: database and migrations (as readiness), the model
 /// registry (every production version loads and matches its checksum), backup age, and free
 /// space where data and backups are written. 503 when not ready; warnings make it `degraded`.
+/// Each dependency's detail (paths, sizes, errors) is shown to administrators only.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses(
         (status = 200, description = "Serving (possibly degraded)", body = Health),
         (status = 503, description = "Not ready", body = Health)))]
-pub async fn overall(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn overall(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+) -> (StatusCode, Json<Health>) {
+    let (code, mut health) = report(&state).await;
+    if !caller.is_admin() {
+        for d in &mut health.dependencies {
+            d.detail = None;
+        }
+    }
+    (code, Json(health))
+}
+
+/// The whole health report, details included (for administrators and the health watch).
+pub async fn report(state: &AppState) -> (StatusCode, Health) {
     let (ready_code, readiness) = ready(State(state.clone())).await;
     let mut deps: Vec<Dependency> = readiness
         .0
@@ -171,25 +188,25 @@ pub async fn overall(State(state): State<AppState>) -> (StatusCode, Json<Health>
         .map(|c| Dependency {
             name: c.name.into(),
             status: if c.status == "ok" { "ok" } else { "failed" },
-            detail: c.detail,
+            detail: Some(c.detail),
         })
         .collect();
     if ready_code == StatusCode::OK {
-        deps.push(model_registry(&state).await);
+        deps.push(model_registry(state).await);
     }
     if let Some(admin) = &state.admin {
         let b = admin.status();
         deps.push(Dependency {
             name: "backups".into(),
             status: if b.health == "ok" { "ok" } else { "warning" },
-            detail: match (b.age_hours, &b.last_error) {
+            detail: Some(match (b.age_hours, &b.last_error) {
                 (_, Some(e)) => format!("last attempt failed: {e}"),
                 (Some(h), None) => format!(
                     "last good backup {h:.1} h ago (warning after {} h)",
                     b.warn_after_hours
                 ),
                 (None, None) => "no good backup yet".into(),
-            },
+            }),
         });
     }
     let s = &state.settings;
@@ -209,12 +226,12 @@ pub async fn overall(State(state): State<AppState>) -> (StatusCode, Json<Health>
     };
     (
         ready_code,
-        Json(Health {
+        Health {
             status,
             version: env!("CARGO_PKG_VERSION"),
             uptime_seconds: state.started_at.elapsed().as_secs(),
             dependencies: deps,
-        }),
+        },
     )
 }
 
@@ -243,21 +260,21 @@ async fn model_registry(state: &AppState) -> Dependency {
         Ok((n, broken)) if broken.is_empty() => Dependency {
             name: "model_registry".into(),
             status: "ok",
-            detail: format!("{n} production versions load"),
+            detail: Some(format!("{n} production versions load")),
         },
         Ok((n, broken)) => Dependency {
             name: "model_registry".into(),
             status: "warning",
-            detail: format!(
+            detail: Some(format!(
                 "{} of {n} production versions cannot load: {}",
                 broken.len(),
                 broken.join("; ")
-            ),
+            )),
         },
         Err(e) => Dependency {
             name: "model_registry".into(),
             status: "warning",
-            detail: e,
+            detail: Some(e),
         },
     }
 }
@@ -277,19 +294,19 @@ fn disk(name: &str, dir: &std::path::Path) -> Dependency {
             Dependency {
                 name: name.into(),
                 status,
-                detail: format!(
+                detail: Some(format!(
                     "{:.1} GiB free of {:.1} GiB ({:.0} %) at {}",
                     free / 1073741824.0,
                     total / 1073741824.0,
                     share * 100.0,
                     at.display()
-                ),
+                )),
             }
         }
         Err(detail) => Dependency {
             name: name.into(),
             status: "warning",
-            detail,
+            detail: Some(detail),
         },
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::registry::{Loaded, PredictInput, TrainRequest, featurise, featurise_all};
+use crate::registry::{Loaded, PredictInput, TrainRequest, featurise_all};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -546,7 +546,9 @@ pub async fn train(
     request.check()?;
     let value = serde_json::to_value(&request).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let mut tx = s.begin(&caller.identity).await?;
-    visible_model(&mut tx, id).await?;
+    let model = visible_model(&mut tx, id).await?;
+    let rows = cryo_db::repo::science::count_measurements(&mut tx, &model.property).await?;
+    request.check_memory(rows as usize, s.settings.models.max_model_bytes)?;
     let job = repo::create_job(&mut tx, me, id, request.kind(), &value, None).await?;
     tx.commit().await?;
     s.jobs.notify_waiters();
@@ -784,10 +786,7 @@ async fn predict_with(
 ) -> ApiResult<PredictResponse> {
     let me = caller.require_user()?;
     let started = std::time::Instant::now();
-    let level = p.level.unwrap_or(0.9);
-    if !(level > 0.0 && level < 1.0) {
-        return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
-    }
+    let level = checked_level(p.level)?;
     let inputs = inputs_of(&p, s.settings.models.max_batch)?;
     let which = match (p.version, &p.alias) {
         (Some(n), None) => VersionRef::Number(n),
@@ -833,7 +832,7 @@ async fn predict_with(
 
     let mut rows = Vec::with_capacity(inputs.len());
     let mut results: Vec<PredictionResult> = Vec::with_capacity(inputs.len());
-    let featurised = featurise_all(&mut tx, loaded.layout, &inputs).await?;
+    let featurised = featurise_all(&mut tx, &s.compute, loaded.layout, &inputs).await?;
     for ((index, input), row) in inputs.iter().enumerate().zip(featurised) {
         let error = row.as_ref().err().cloned();
         if let Ok(r) = row {
@@ -851,7 +850,7 @@ async fn predict_with(
         });
     }
     let features: Vec<&[f64]> = rows.iter().map(|(_, r)| r.as_slice()).collect();
-    let (points, intervals) = predict_matrix(&loaded, &features, level).await?;
+    let (points, intervals) = predict_matrix(&s.compute, &loaded, &features, level).await?;
     for (((index, _), value), interval) in rows.iter().zip(points).zip(intervals) {
         results[*index].value = Some(value);
         results[*index].interval = Some(PredictedInterval {
@@ -1119,8 +1118,15 @@ fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput
     Ok(inputs)
 }
 
-/// Values and intervals for feature rows (off the async threads for big batches).
+/// The interval level asked for (0.9 by default), refused outside [`cryo_ml::INTERVAL_LEVELS`].
+fn checked_level(level: Option<f64>) -> ApiResult<f64> {
+    cryo_ml::check_level(level.unwrap_or(0.9))
+        .map_err(|e| ApiError::validation("level", e.to_string()))
+}
+
+/// Values and intervals for feature rows, on the compute pool.
 async fn predict_matrix(
+    compute: &crate::compute::Compute,
     loaded: &Arc<Loaded>,
     rows: &[&[f64]],
     level: f64,
@@ -1130,14 +1136,10 @@ async fn predict_matrix(
     }
     let data: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
     let x = Matrix::new(rows.len(), rows[0].len(), data)?;
-    let (points, intervals, _) = if rows.len() > 16 {
-        let loaded = loaded.clone();
-        tokio::task::spawn_blocking(move || loaded.model.predict(&x, level))
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("prediction task: {e}")))??
-    } else {
-        loaded.model.predict(&x, level)?
-    };
+    let loaded = loaded.clone();
+    let (points, intervals, _) = compute
+        .run(move |_| Ok(loaded.model.predict(&x, level)?))
+        .await?;
     Ok((points, intervals))
 }
 
@@ -1192,10 +1194,7 @@ pub async fn evaluate(
     ApiJson(e): ApiJson<EvaluateRequest>,
 ) -> ApiResult<Json<Evaluation>> {
     caller.require_user()?;
-    let level = e.level.unwrap_or(0.9);
-    if !(level > 0.0 && level < 1.0) {
-        return Err(ApiError::validation("level", "between 0 and 1, e.g. 0.9"));
-    }
+    let level = checked_level(e.level)?;
     let mut tx = s.begin(&caller.identity).await?;
     let model = visible_model(&mut tx, id).await?;
     let v = visible_version(&mut tx, id, version).await?;
@@ -1211,13 +1210,17 @@ pub async fn evaluate(
                     format!("at most {} rows", s.settings.models.max_batch),
                 ));
             }
-            for (i, d) in data.iter().enumerate() {
-                let input = PredictInput {
+            let inputs: Vec<PredictInput> = data
+                .iter()
+                .map(|d| PredictInput {
                     smiles: d.smiles.clone(),
                     molecule_id: d.molecule_id,
                     mixture_id: d.mixture_id,
-                };
-                match featurise(&mut tx, loaded.layout, &input).await? {
+                })
+                .collect();
+            let featurised = featurise_all(&mut tx, &s.compute, loaded.layout, &inputs).await?;
+            for ((i, d), row) in data.iter().enumerate().zip(featurised) {
+                match row {
                     Ok(r) if d.value.is_finite() => {
                         rows.push(r);
                         observed.push(d.value);
@@ -1238,7 +1241,8 @@ pub async fn evaluate(
                     ));
                 }
             };
-            let held = crate::training::dataset(&mut tx, &model.property, set).await?;
+            let gathered = crate::training::gather(&mut tx, &model.property).await?;
+            let held = s.compute.run(move |_| gathered.featurise(set)).await?;
             let trained: std::collections::HashSet<&str> = loaded
                 .model
                 .dataset
@@ -1268,7 +1272,7 @@ pub async fn evaluate(
         ));
     }
     let features: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
-    let (predicted, intervals) = predict_matrix(&loaded, &features, level).await?;
+    let (predicted, intervals) = predict_matrix(&s.compute, &loaded, &features, level).await?;
     Ok(Json(Evaluation {
         version,
         source: source.into(),

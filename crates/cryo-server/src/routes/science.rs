@@ -61,14 +61,23 @@ pub struct MoleculeDetail {
     pub descriptors: BTreeMap<String, f64>,
 }
 
-fn structure_of(input: &MoleculeInput) -> Result<Structure<'_>, ApiError> {
+/// The structure text of a registration, owned so it can travel to the compute pool.
+fn structure_of(input: &MoleculeInput) -> Result<(String, bool), ApiError> {
     match (&input.smiles, &input.molblock) {
-        (Some(s), None) => Ok(Structure::Smiles(s)),
-        (None, Some(b)) => Ok(Structure::MolBlock(b)),
+        (Some(s), None) => Ok((s.clone(), false)),
+        (None, Some(b)) => Ok((b.clone(), true)),
         _ => Err(ApiError::validation(
             "smiles",
             "give exactly one of `smiles` or `molblock`",
         )),
+    }
+}
+
+fn parse_structure(text: &str, molblock: bool) -> Result<ChemMolecule, cryo_chem::ChemError> {
+    if molblock {
+        Structure::MolBlock(text).parse()
+    } else {
+        Structure::Smiles(text).parse()
     }
 }
 
@@ -82,7 +91,15 @@ fn views(mol: &ChemMolecule) -> ApiResult<Views> {
         .map(|n| n.to_string())
         .zip(f.vector())
         .collect();
-    let s = cryo_core::score::molecule_score(&f);
+    let descriptors = mol.descriptor_set()?.into_iter().collect();
+    Ok((
+        features,
+        score_view(&cryo_core::score::molecule_score(&f)),
+        descriptors,
+    ))
+}
+
+fn score_view(s: &cryo_core::score::MoleculeScore) -> ScoreView {
     let components = s
         .components
         .iter()
@@ -96,15 +113,10 @@ fn views(mol: &ChemMolecule) -> ApiResult<Views> {
             )
         })
         .collect();
-    let descriptors = mol.descriptor_set()?.into_iter().collect();
-    Ok((
-        features,
-        ScoreView {
-            overall: s.overall,
-            components,
-        },
-        descriptors,
-    ))
+    ScoreView {
+        overall: s.overall,
+        components,
+    }
 }
 
 async fn detail(
@@ -119,8 +131,11 @@ async fn detail(
         .ok_or(not_found("molecule"))?;
     let properties = repo::molecule_properties(&mut tx, id).await?;
     tx.commit().await?;
-    let mol = ChemMolecule::from_smiles(&molecule.canonical_smiles)?;
-    let (features, score, descriptors) = views(&mol)?;
+    let smiles = molecule.canonical_smiles.clone();
+    let (features, score, descriptors) = state
+        .compute
+        .run(move |_| views(&ChemMolecule::from_smiles(&smiles)?))
+        .await?;
     Ok(MoleculeDetail {
         molecule,
         created,
@@ -147,8 +162,11 @@ pub async fn create_molecule(
         .as_deref()
         .map(|n| parse_name("name", n, 500))
         .transpose()?;
-    let mol = structure_of(&input)?.parse()?;
-    let mut computed = science::compute(&mol, name)?;
+    let (text, molblock) = structure_of(&input)?;
+    let mut computed = s
+        .compute
+        .run(move |_| Ok(science::compute(&parse_structure(&text, molblock)?, name)?))
+        .await?;
     computed.row.project_id = input.project_id;
     computed.row.pubchem_cid = input.pubchem_cid;
     let mut tx = s.begin(&caller.identity).await?;
@@ -235,8 +253,11 @@ pub async fn molecule_svg(
         .await?
         .ok_or(not_found("molecule"))?;
     tx.commit().await?;
-    let svg = ChemMolecule::from_smiles(&m.canonical_smiles)?
-        .svg(size.width.unwrap_or(400), size.height.unwrap_or(300))?;
+    let (width, height) = (size.width.unwrap_or(400), size.height.unwrap_or(300));
+    let svg = s
+        .compute
+        .run(move |_| Ok(ChemMolecule::from_smiles(&m.canonical_smiles)?.svg(width, height)?))
+        .await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
 }
 
@@ -316,17 +337,32 @@ pub async fn similarity(
         return Err(ApiError::validation("threshold", "must be between 0 and 1"));
     }
     let page = Page::new(req.limit.or(Some(50)), req.offset);
-    let query = ChemMolecule::from_smiles(&req.smiles)?.fingerprint()?;
+    let smiles = req.smiles;
+    let query = s
+        .compute
+        .run(move |_| Ok(ChemMolecule::from_smiles(&smiles)?.fingerprint()?))
+        .await?;
     let mut tx = s.begin(&caller.identity).await?;
     let fps = repo::fingerprints(&mut tx).await?;
-    let mut scored: Vec<(Uuid, f64)> = fps
-        .par_iter()
-        .filter_map(|(id, bytes)| {
-            Fingerprint::from_bytes(bytes).map(|fp| (*id, query.tanimoto(&fp)))
+    let scored = s
+        .compute
+        .run(move |deadline| {
+            let mut scored = fps
+                .par_iter()
+                .map(|(id, bytes)| {
+                    deadline.check()?;
+                    Ok(Fingerprint::from_bytes(bytes).map(|fp| (*id, query.tanimoto(&fp))))
+                })
+                .collect::<Result<Vec<_>, cryo_core::deadline::Expired>>()
+                .map_err(cryo_chem::ChemError::from)?
+                .into_iter()
+                .flatten()
+                .filter(|(_, sim)| *sim >= threshold)
+                .collect::<Vec<(Uuid, f64)>>();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            Ok(scored)
         })
-        .filter(|(_, sim)| *sim >= threshold)
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        .await?;
     let scored: Vec<(Uuid, f64)> = scored
         .into_iter()
         .skip(page.offset as usize)
@@ -380,30 +416,48 @@ pub async fn substructure(
             ));
         }
     };
-    let parse = |t: &str| {
+    let parse = move |t: &str| {
         if is_smarts {
             ChemQuery::smarts(t)
         } else {
             ChemQuery::smiles(t)
         }
     };
-    parse(&text)?;
+    let checked = text.clone();
+    s.compute
+        .run(move |_| Ok(parse(&checked).map(drop)?))
+        .await?;
     let mut tx = s.begin(&caller.identity).await?;
     let structures = repo::structures(&mut tx).await?;
-    // Each worker parses its own copy of the query: RDKit query molecules are not shared.
-    let mut hits: Vec<Uuid> = structures
-        .par_iter()
-        .map_init(
-            || parse(&text).ok(),
-            |q, (id, smiles)| {
-                let q = q.as_ref()?;
-                let m = ChemMolecule::from_smiles(smiles).ok()?;
-                m.matches(q).ok()?.then_some(*id)
-            },
-        )
-        .flatten()
-        .collect();
-    hits.sort();
+    let hits = s
+        .compute
+        .run(move |deadline| {
+            // Each worker parses its own copy of the query: RDKit query molecules are not
+            // shared. The deadline stops the scan between molecules and inside a match.
+            let mut hits = structures
+                .par_iter()
+                .map_init(
+                    || parse(&text).ok(),
+                    |q, (id, smiles)| {
+                        let (Some(q), Ok(m)) = (q.as_ref(), ChemMolecule::from_smiles(smiles))
+                        else {
+                            return Ok(None);
+                        };
+                        match m.matches(q, deadline) {
+                            Ok(hit) => Ok(hit.then_some(*id)),
+                            Err(e @ cryo_chem::ChemError::DeadlineExceeded(_)) => Err(e),
+                            Err(_) => Ok(None),
+                        }
+                    },
+                )
+                .collect::<Result<Vec<Option<Uuid>>, cryo_chem::ChemError>>()?
+                .into_iter()
+                .flatten()
+                .collect::<Vec<Uuid>>();
+            hits.sort();
+            Ok(hits)
+        })
+        .await?;
     let ids: Vec<Uuid> = hits
         .into_iter()
         .skip(page.offset as usize)
@@ -423,9 +477,16 @@ pub struct ScoreRequest {
 /// Score a structure without storing it.
 #[utoipa::path(post, path = "/api/v1/scoring/molecule", tag = "molecules", request_body = ScoreRequest,
     responses((status = 200, body = ScoreView), (status = 422)))]
-pub async fn score_molecule(ApiJson(req): ApiJson<ScoreRequest>) -> ApiResult<Json<ScoreView>> {
-    let mol = ChemMolecule::from_smiles(&req.smiles)?;
-    Ok(Json(views(&mol)?.1))
+pub async fn score_molecule(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<ScoreRequest>,
+) -> ApiResult<Json<ScoreView>> {
+    let score = s
+        .compute
+        .run(move |_| Ok(ChemMolecule::from_smiles(&req.smiles)?.features()?))
+        .await
+        .map(|f| score_view(&cryo_core::score::molecule_score(&f)))?;
+    Ok(Json(score))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

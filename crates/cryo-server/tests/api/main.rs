@@ -3,8 +3,10 @@
 
 mod alerts;
 mod auth;
+mod edge;
 mod health;
 mod helpers;
+mod hostile;
 mod metrics;
 mod models;
 mod science;

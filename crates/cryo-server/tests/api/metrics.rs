@@ -1,7 +1,7 @@
 //! `/metrics`: every request counted exactly once, and the in-progress gauge back at zero after
 //! successes, errors and a client that went away mid-request.
 
-use crate::helpers::{call, get, settings};
+use crate::helpers::{call, get, settings, settings_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cryo_server::AppState;
@@ -134,7 +134,8 @@ fn tokio_stream_from(
 #[tokio::test]
 async fn health_lists_every_dependency_and_startup_latches() {
     let db = TestDb::new().await;
-    let state = AppState::new(db.api_pool().await, settings()).unwrap();
+    let with_secret = settings_with(&[("CRYOPROTECT_JWT_SECRET", crate::system::SECRET)]);
+    let state = AppState::new(db.api_pool().await, with_secret).unwrap();
     let app = cryo_server::router(state);
     let h = get(&app, "/health").await;
     assert_eq!(h.status, StatusCode::OK, "{}", h.text);
@@ -155,6 +156,32 @@ async fn health_lists_every_dependency_and_startup_latches() {
         assert!(names.contains(&expected), "{expected} missing: {}", h.text);
     }
     assert!(["ok", "degraded"].contains(&v["status"].as_str().unwrap()));
+    // Anonymous callers learn states, not paths, sizes or versions; administrators get all.
+    assert!(
+        v["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d.get("detail").is_none()),
+        "{v}"
+    );
+    assert!(
+        !h.text.contains("GiB") && !h.text.contains('/'),
+        "{}",
+        h.text
+    );
+    let token = crate::system::service_token();
+    let admin = call(&app, "GET", "/health", Some(&token), None)
+        .await
+        .json();
+    assert!(
+        admin["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["detail"].as_str().is_some_and(|t| t.contains("GiB"))),
+        "{admin}"
+    );
     assert_eq!(get(&app, "/health/startup").await.status, StatusCode::OK);
 
     // A database that cannot be reached: failing, 503, and startup not reached.
@@ -178,4 +205,39 @@ async fn health_lists_every_dependency_and_startup_latches() {
     );
     let metrics = get(&unreachable, "/metrics").await.text;
     assert_eq!(sample(&metrics, "cryoprotect_db_up"), 0.0, "{metrics}");
+}
+
+#[tokio::test]
+async fn row_counts_are_shown_only_on_the_private_metrics_listener() {
+    let db = TestDb::new().await;
+    let state = AppState::new(db.api_pool().await, settings()).unwrap();
+    state
+        .metrics
+        .entities
+        .get_or_create(&cryo_server::metrics::NameLabel {
+            name: "molecules".into(),
+        })
+        .set(17);
+    let public = get(&cryo_server::router(state.clone()), "/metrics")
+        .await
+        .text;
+    assert!(public.contains("cryoprotect_db_up"), "{public}");
+    assert!(!public.contains("cryoprotect_entities"), "{public}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(cryo_server::serve_metrics(listener, state));
+    let private = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server.abort();
+    assert!(
+        private.contains("cryoprotect_entities{name=\"molecules\"} 17"),
+        "{private}"
+    );
+    assert!(private.contains("cryoprotect_db_up"), "{private}");
+    assert_eq!(private.matches("# EOF").count(), 1, "{private}");
+    assert!(private.trim_end().ends_with("# EOF"), "{private}");
 }

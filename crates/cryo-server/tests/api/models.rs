@@ -13,15 +13,8 @@ use std::time::{Duration, Instant};
 /// The app with `workers` training workers and fast heartbeats; the workers stop with the guard.
 struct Running {
     app: axum::Router,
-    workers: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        for w in &self.workers {
-            w.abort();
-        }
-    }
+    #[allow(dead_code)] // held for its Drop: the workers end with the guard
+    workers: cryo_server::jobs::Workers,
 }
 
 async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running {
@@ -883,3 +876,91 @@ const FREESOLV_40: &[(&str, f64)] = &[
     ("C(F)(F)(F)F", 3.12),
     ("c1ccc(c(c1)O)I", -6.2),
 ];
+
+#[tokio::test]
+async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_runs() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 0, &[("CRYOPROTECT_MODELS_MAX_MODEL_MB", "1")]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+    let refused = |body: Value| {
+        let model = model.clone();
+        let token = alice.token.clone();
+        async move {
+            let r = call(
+                app,
+                "POST",
+                &format!("/api/v1/models/{model}/train"),
+                Some(&token),
+                Some(body),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+            r.json()
+        }
+    };
+    // 3,000,000 trees grew the server by 80 MB/s before this bound existed.
+    let v = refused(
+        json!({"algorithm": "random_forest", "params": {"n_trees": 3_000_000, "max_depth": 30}}),
+    )
+    .await;
+    assert_eq!(v["error"]["details"]["field"], "params.n_trees", "{v}");
+    let v = refused(json!({"algorithm": "mlp", "params": {"hidden": [1_000_000]}})).await;
+    assert_eq!(v["error"]["details"]["field"], "params.hidden", "{v}");
+    // Within the bounds, but too large for the memory allowed (1 MB here): refused up front.
+    let v = refused(
+        json!({"algorithm": "random_forest", "params": {"n_trees": 5000, "max_depth": 40}}),
+    )
+    .await;
+    assert_eq!(v["error"]["details"]["field"], "params", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("models.max_model_mb"),
+        "{v}"
+    );
+    // A level that made the conformal quantile index out of range (a panic).
+    let v = refused(json!({"algorithm": "ridge", "level": 1e-300})).await;
+    assert_eq!(v["error"]["details"]["field"], "level", "{v}");
+    for (path, body) in [
+        ("predict", json!({"smiles": "CCO", "level": 1e-300})),
+        ("versions/1/evaluate", json!({"level": 1e-300})),
+    ] {
+        let r = call(
+            app,
+            "POST",
+            &format!("/api/v1/models/{model}/{path}"),
+            Some(&alice.token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            r.text
+        );
+        assert_eq!(
+            r.json()["error"]["details"]["field"],
+            "level",
+            "{path}: {}",
+            r.text
+        );
+    }
+    // Nothing was queued.
+    let jobs = call(
+        app,
+        "GET",
+        &format!("/api/v1/models/{model}/jobs"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(jobs.json().as_array().unwrap().len(), 0, "{}", jobs.text);
+}

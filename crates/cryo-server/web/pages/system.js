@@ -23,7 +23,7 @@ export async function render(page) {
     const res = await api('GET', '/health', undefined, { raw: true });
     const hl = await res.json();
     return h('div', {}, h('p', {}, 'Overall ', badge(hl.status), ` · version ${hl.version} · up ${fmt(hl.uptime_seconds / 3600)} h`),
-      table([{ label: 'Dependency', value: (d) => d.name }, { label: 'Status', value: (d) => badge(d.status) }, { label: 'Detail', value: (d) => d.detail }], hl.dependencies));
+      table([{ label: 'Dependency', value: (d) => d.name }, { label: 'Status', value: (d) => badge(d.status) }, { label: 'Detail', value: (d) => d.detail ?? '' }], hl.dependencies));
   });
 
   const database = panel('Database health', async () => {

@@ -1,0 +1,237 @@
+//! What an attacker or a careless user sends: oversized structures, pathological queries,
+//! nonsense numbers. Each is answered with a 4xx naming the field and the limit, quickly, and
+//! the server keeps answering everyone else meanwhile.
+
+use crate::helpers::*;
+use axum::http::StatusCode;
+use cryo_testkit::TestDb;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// An n×n grid of carbons as a MOL block: bipartite, so no odd ring matches it anywhere.
+fn grid_molblock(n: usize) -> String {
+    let idx = |r: usize, c: usize| r * n + c + 1;
+    let mut bonds = Vec::new();
+    for r in 0..n {
+        for c in 0..n {
+            if c + 1 < n {
+                bonds.push((idx(r, c), idx(r, c + 1)));
+            }
+            if r + 1 < n {
+                bonds.push((idx(r, c), idx(r + 1, c)));
+            }
+        }
+    }
+    let mut out = format!(
+        "grid\n  test\n\n{:>3}{:>3}  0  0  0  0  0  0  0  0999 V2000\n",
+        n * n,
+        bonds.len()
+    );
+    for r in 0..n {
+        for c in 0..n {
+            out += &format!(
+                "{:>10.4}{:>10.4}{:>10.4} C   0  0  0  0  0  0  0  0  0  0  0  0\n",
+                c as f64 * 1.5,
+                r as f64 * 1.5,
+                0.0
+            );
+        }
+    }
+    for (a, b) in bonds {
+        out += &format!("{a:>3}{b:>3}  1  0\n");
+    }
+    out + "M  END\n"
+}
+
+fn assert_limit(r: &Reply, limit: &str) {
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "too_large", "{v}");
+    assert_eq!(v["error"]["details"]["limit"], limit, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("allowed"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_structures_are_refused_naming_the_limit_on_every_entry_point() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let huge = "C".repeat(10_000);
+    let many_atoms = "C".repeat(401);
+    for smiles in [&huge, &many_atoms] {
+        let limit = if smiles.len() > 4096 {
+            "limits.max_smiles_bytes"
+        } else {
+            "limits.max_atoms"
+        };
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/scoring/molecule",
+            None,
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        assert_limit(&r, limit);
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/molecules",
+            Some(&alice.token),
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        assert_limit(&r, limit);
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/molecules/search/similarity",
+            None,
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        assert_limit(&r, limit);
+    }
+    let dotted = vec!["C"; 33].join(".");
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/scoring/molecule",
+        None,
+        Some(json!({ "smiles": dotted })),
+    )
+    .await;
+    assert_limit(&r, "limits.max_fragments");
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&alice.token),
+        Some(json!({ "molblock": grid_molblock(30) })),
+    )
+    .await;
+    assert_limit(&r, "limits.max_atoms");
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/molecules/search/substructure",
+        None,
+        Some(json!({ "smarts": "C".repeat(65) })),
+    )
+    .await;
+    assert_limit(&r, "limits.max_query_atoms");
+    // The largest structure allowed is still served.
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/scoring/molecule",
+        None,
+        Some(json!({ "smiles": "C".repeat(400) })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(get(&app, "/health/live").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wildcards_and_empty_mol_blocks_are_answered_not_failed() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/scoring/molecule",
+        None,
+        Some(json!({ "smiles": "*" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&alice.token),
+        Some(json!({ "smiles": "C[*]" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.json()["molecule"]["inchikey"].is_null(), "{}", r.text);
+    let empty = "\n  RDKit          2D\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n";
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&alice.token),
+        Some(json!({ "molblock": empty })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("no atoms"), "{}", r.text);
+}
+
+/// The odd ring of 19 wildcards against an 8×8 grid ran 47 s before it was answered 408, and
+/// each two more atoms cost five times as much. Now the matcher stops at the deadline, and two
+/// such searches at once leave the server answering its liveness probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pathological_substructure_search_stops_at_its_deadline_and_liveness_holds() {
+    let db = TestDb::new().await;
+    cryo_server::science::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let settings = settings_with(&[("CRYOPROTECT_LIMITS_COMPUTE_DEADLINE_SECS", "3")]);
+    let app =
+        cryo_server::router(cryo_server::AppState::new(db.api_pool().await, settings).unwrap());
+    let alice = register(&app, "alice").await;
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&alice.token),
+        Some(json!({ "molblock": grid_molblock(8), "name": "grid" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let odd = format!("*1{}~1", "~*".repeat(18));
+    let hostile = |app: axum::Router, token: String, smarts: String| async move {
+        let started = Instant::now();
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/molecules/search/substructure",
+            Some(&token),
+            Some(json!({ "smarts": smarts })),
+        )
+        .await;
+        (r, started.elapsed())
+    };
+    let a = tokio::spawn(hostile(app.clone(), alice.token.clone(), odd.clone()));
+    let b = tokio::spawn(hostile(app.clone(), alice.token.clone(), odd.clone()));
+    // Probe liveness while both searches hold the compute pool.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(get(&app, "/health/live").await.status, StatusCode::OK);
+        worst = worst.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for task in [a, b] {
+        let (r, took) = task.await.unwrap();
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        let v = r.json();
+        assert_eq!(v["error"]["code"], "deadline_exceeded", "{v}");
+        assert_eq!(
+            v["error"]["details"]["limit"], "limits.compute_deadline_secs",
+            "{v}"
+        );
+        // Generous: the deadline is 3 s; unguarded this query took 47 s.
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+    }
+    eprintln!("worst /health/live latency with both searches running: {worst:?}");
+    assert!(
+        worst < Duration::from_millis(500),
+        "liveness took {worst:?}"
+    );
+}
