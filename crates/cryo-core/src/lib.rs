@@ -4,10 +4,12 @@
 //! - [`units`]: concentrations and their units, and how they convert to a common molar basis.
 //! - [`features`]: the 20-feature descriptor vector the scores and models are built on.
 //! - [`deadline`]: when work started for a client gives up.
+//! - [`measure`]: units of measured values and their exact conversions.
 //! - [`score`]: the molecule cryoprotection score, the mixture score, Tg and unified scores.
 
 pub mod deadline;
 pub mod features;
+pub mod measure;
 pub mod score;
 pub mod units;
 

@@ -171,6 +171,12 @@ pub fn molecule_score(f: &CryoFeatures) -> MoleculeScore {
             ),
         ),
     ];
+    // The original's piecewise lines keep falling past their last knot (hydrogen bonding is
+    // 1 − 0.05·(n − 12), so a large structure scored −8364); a component is a share, 0…1.
+    let raw: Vec<(Component, f64)> = raw
+        .into_iter()
+        .map(|(k, s)| (k, s.clamp(0.0, 1.0)))
+        .collect();
     let total: f64 = raw
         .iter()
         .zip(WEIGHTS.iter())

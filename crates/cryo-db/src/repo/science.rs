@@ -430,6 +430,16 @@ pub struct PropertyType {
     pub data_type: String,
 }
 
+/// One property type by name (`None` when unknown).
+pub async fn property_type(conn: &mut Conn, name: &str) -> Result<Option<PropertyType>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT name, description, units, data_type FROM property_types WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await?)
+}
+
 pub async fn list_property_types(conn: &mut Conn) -> Result<Vec<PropertyType>, DbError> {
     Ok(sqlx::query_as(
         "SELECT name, description, units, data_type FROM property_types ORDER BY name",
@@ -448,7 +458,11 @@ pub struct Experiment {
     pub numeric_value: Option<f64>,
     pub text_value: Option<String>,
     pub boolean_value: Option<bool>,
+    /// The property's unit, which `numeric_value` is in.
     pub unit: Option<String>,
+    /// The value and unit as recorded, when they were in another unit.
+    pub raw_value: Option<f64>,
+    pub raw_unit: Option<String>,
     pub temperature_c: Option<f64>,
     pub conditions: serde_json::Value,
     #[serde(with = "crate::iso_date::option")]
@@ -466,6 +480,8 @@ pub struct NewExperiment<'a> {
     pub property: &'a str,
     pub value: &'a Value,
     pub unit: Option<&'a str>,
+    /// The value and unit as sent, when converted.
+    pub raw: Option<(f64, &'a str)>,
     pub temperature_c: Option<f64>,
     pub conditions: serde_json::Value,
     pub performed_on: Option<Date>,
@@ -475,7 +491,7 @@ pub struct NewExperiment<'a> {
 }
 
 const EXPERIMENT_SELECT: &str = "SELECT e.id, e.molecule_id, e.mixture_id, t.name AS property, e.numeric_value, e.text_value,
-        e.boolean_value, e.unit, e.temperature_c, e.conditions, e.performed_on, e.notes, e.protocol_id, e.project_id,
+        e.boolean_value, e.unit, e.raw_value, e.raw_unit, e.temperature_c, e.conditions, e.performed_on, e.notes, e.protocol_id, e.project_id,
         e.created_by, e.created_at
     FROM experiments e JOIN property_types t ON t.id = e.property_type_id";
 
@@ -497,8 +513,10 @@ pub async fn create_experiment(
     let (n, t, b) = split(e.value);
     let id: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, text_value, boolean_value,
-                                  unit, temperature_c, conditions, performed_on, notes, protocol_id, project_id, created_by)
-         SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM property_types t WHERE t.name = $3
+                                  unit, temperature_c, conditions, performed_on, notes, protocol_id, project_id, created_by,
+                                  raw_value, raw_unit)
+         SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+         FROM property_types t WHERE t.name = $3
          RETURNING id",
     )
     .bind(molecule)
@@ -515,6 +533,8 @@ pub async fn create_experiment(
     .bind(e.protocol_id)
     .bind(e.project_id)
     .bind(owner)
+    .bind(e.raw.map(|r| r.0))
+    .bind(e.raw.map(|r| r.1))
     .fetch_optional(&mut *conn)
     .await?;
     match id {

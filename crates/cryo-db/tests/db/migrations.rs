@@ -204,17 +204,18 @@ async fn all_the_way_down_and_up_again_gives_the_same_schema() {
 #[tokio::test]
 async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
     let db = TestDb::new().await;
-    // The newest migration (the alert outbox) destroys data when reverted: refused without
-    // permission, and the refusal names it.
-    let newest = 20261129000009;
-    let refused = migrate::rollback(&db.pool, newest - 1, false)
+    // Going back below the alert outbox reverts, newest first, the experiments' raw values (data
+    // loss), the sharing triggers and the verifier's read (none), and the outbox (data loss):
+    // refused without permission, naming the first that destroys data.
+    let (newest_lossy, outbox): (i64, i64) = (20261202000012, 20261129000009);
+    let refused = migrate::rollback(&db.pool, outbox - 1, false)
         .await
         .unwrap_err();
     assert!(
-        refused.to_string().contains(&newest.to_string()),
+        refused.to_string().contains(&newest_lossy.to_string()),
         "{refused}"
     );
-    migrate::rollback(&db.pool, newest - 1, true).await.unwrap();
+    migrate::rollback(&db.pool, outbox - 1, true).await.unwrap();
     // The model registry's down script drops data; its policy set after it does not.
     let data_loss = 20261129000007;
     let before_it = 20261129000006;

@@ -781,7 +781,14 @@ pub struct ExperimentInput {
     pub project_id: Option<Uuid>,
 }
 
-/// Record a measurement on a molecule or a mixture.
+/// Experiments before this year are typing mistakes (0000-01-01 was accepted once).
+const EARLIEST_EXPERIMENT_YEAR: i32 = 1900;
+/// Hotter than any cryobiology measurement, with room for boiling points.
+const MAX_TEMPERATURE_C: f64 = 1000.0;
+
+/// Record a measurement on a molecule or a mixture. A numeric value in another unit of the same
+/// dimension (K or °F for a °C property, kJ/mol for kcal/mol, fraction for %) is converted to
+/// the property's unit; the value and unit as sent are kept in `raw_value` and `raw_unit`.
 #[utoipa::path(post, path = "/api/v1/experiments", tag = "experiments", request_body = ExperimentInput, security(("bearer" = [])),
     responses((status = 201, body = Experiment), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_experiment(
@@ -808,7 +815,62 @@ pub async fn create_experiment(
         .map_err(|_| {
             ApiError::validation("performed_on", "expected an ISO date such as 2026-11-29")
         })?;
+    if let Some(d) = performed_on {
+        let latest = time::OffsetDateTime::now_utc()
+            .date()
+            .next_day()
+            .unwrap_or(d);
+        if d.year() < EARLIEST_EXPERIMENT_YEAR || d > latest {
+            return Err(ApiError::validation(
+                "performed_on",
+                format!("must be between {EARLIEST_EXPERIMENT_YEAR}-01-01 and tomorrow"),
+            ));
+        }
+    }
+    if let Some(t) = input.temperature_c
+        && !(cryo_core::measure::ABSOLUTE_ZERO_C..=MAX_TEMPERATURE_C).contains(&t)
+    {
+        return Err(ApiError::validation(
+            "temperature_c",
+            format!(
+                "must be between {} °C (absolute zero) and {MAX_TEMPERATURE_C} °C",
+                cryo_core::measure::ABSOLUTE_ZERO_C
+            ),
+        ));
+    }
     let mut tx = s.begin(&caller.identity).await?;
+    let property = repo::property_type(&mut tx, &input.property)
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation("property", format!("unknown property `{}`", input.property))
+        })?;
+    // Stored in the property's unit; what was sent in another unit is kept beside it.
+    let sent_unit = input
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    let (value, raw) = match (&input.value, sent_unit) {
+        (Value::Number(v), Some(u)) if Some(u) != property.units.as_deref() => {
+            let converted = cryo_core::measure::convert(*v, Some(u), property.units.as_deref())
+                .map_err(|e| ApiError::validation("unit", e.to_string()))?;
+            if !converted.is_finite() {
+                return Err(ApiError::validation("value", "out of range once converted"));
+            }
+            (Value::Number(converted), Some((*v, u)))
+        }
+        (Value::Number(_), _) | (_, None) => (input.value.clone(), None),
+        (_, Some(u)) if Some(u) == property.units.as_deref() => (input.value.clone(), None),
+        (_, Some(u)) => {
+            return Err(ApiError::validation(
+                "unit",
+                format!(
+                    "a {} value has no unit; {u:?} was given",
+                    property.data_type
+                ),
+            ));
+        }
+    };
     let visible = match subject {
         Subject::Molecule(m) => repo::get_molecule(&mut tx, m).await?.is_some(),
         Subject::Mixture(x) => repo::get_mixture(&mut tx, x).await?.is_some(),
@@ -829,8 +891,12 @@ pub async fn create_experiment(
         NewExperiment {
             subject,
             property: &input.property,
-            value: &input.value,
-            unit: input.unit.as_deref(),
+            value: &value,
+            unit: property
+                .units
+                .as_deref()
+                .filter(|_| matches!(value, Value::Number(_))),
+            raw,
             temperature_c: input.temperature_c,
             conditions,
             performed_on,

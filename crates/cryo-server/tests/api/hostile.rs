@@ -235,3 +235,122 @@ async fn a_pathological_substructure_search_stops_at_its_deadline_and_liveness_h
         "liveness took {worst:?}"
     );
 }
+
+#[tokio::test]
+async fn scores_stay_within_0_to_100_for_the_largest_structures_allowed() {
+    let (_db, app) = seeded().await;
+    for smiles in [
+        vec!["OCC(O)CO"; 32].join("."),
+        "OCC(O)".repeat(100),
+        "C(=O)N".repeat(120),
+    ] {
+        let r = call(
+            &app,
+            "POST",
+            "/api/v1/scoring/molecule",
+            None,
+            Some(json!({ "smiles": smiles })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let v = r.json();
+        let overall = v["overall"].as_i64().unwrap();
+        assert!((0..=100).contains(&overall), "{v}");
+        for (name, c) in v["components"].as_object().unwrap() {
+            assert!((0..=100).contains(&c.as_i64().unwrap()), "{name}: {v}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn measurements_are_checked_against_their_property_and_converted_to_its_unit() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let m = call(
+        &app,
+        "POST",
+        "/api/v1/molecules",
+        Some(&alice.token),
+        Some(json!({"smiles": "OCC(O)CO"})),
+    )
+    .await;
+    let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
+    let record = |body: serde_json::Value| {
+        let (app, token, id) = (app.clone(), alice.token.clone(), id.clone());
+        async move {
+            let mut body = body;
+            body["molecule_id"] = json!(id);
+            call(
+                &app,
+                "POST",
+                "/api/v1/experiments",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let tg = "Glass Transition Temperature";
+    for (body, field) in [
+        (
+            json!({"property": tg, "value": -93, "unit": "parsecs"}),
+            "unit",
+        ),
+        (
+            json!({"property": tg, "value": -93, "unit": "kcal/mol"}),
+            "unit",
+        ),
+        (
+            json!({"property": tg, "value": -93, "performed_on": "0000-01-01"}),
+            "performed_on",
+        ),
+        (
+            json!({"property": tg, "value": -93, "temperature_c": 1e308}),
+            "temperature_c",
+        ),
+        (
+            json!({"property": tg, "value": -93, "temperature_c": -300}),
+            "temperature_c",
+        ),
+        (
+            json!({"property": "Toxicity", "value": "low", "unit": "K"}),
+            "unit",
+        ),
+        (
+            json!({"property": "No Such Property", "value": 1}),
+            "property",
+        ),
+    ] {
+        let r = record(body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert_eq!(
+            r.json()["error"]["details"]["field"],
+            field,
+            "{body}: {}",
+            r.text
+        );
+    }
+    // 180 K is −93.15 °C: stored in °C, and what was sent kept beside it.
+    let r =
+        record(json!({"property": tg, "value": 180, "unit": "K", "performed_on": "2026-11-30"}))
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let e = r.json();
+    assert!(
+        (e["numeric_value"].as_f64().unwrap() + 93.15).abs() < 1e-9,
+        "{e}"
+    );
+    assert_eq!(e["unit"], "°C", "{e}");
+    assert_eq!(e["raw_value"], 180.0, "{e}");
+    assert_eq!(e["raw_unit"], "K", "{e}");
+    // In the property's own unit (or none): stored as sent.
+    let r = record(json!({"property": tg, "value": -93})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["numeric_value"], -93.0);
+    assert!(r.json()["raw_unit"].is_null());
+}

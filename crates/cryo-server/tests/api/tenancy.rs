@@ -355,3 +355,191 @@ async fn anonymous_callers_see_nothing_private() {
         );
     }
 }
+
+/// Only the owner (or an admin of the project's team) changes visibility: an editor once
+/// published the owner's private rows with `is_public: true`.
+#[tokio::test]
+async fn only_the_owner_or_a_team_admin_changes_a_projects_visibility() {
+    let w = world().await;
+    let uri = format!("/api/v1/projects/{}", w.project);
+    for user in [&w.editor, &w.viewer] {
+        let r = call(
+            &w.app,
+            "PATCH",
+            &uri,
+            Some(&user.token),
+            Some(json!({"is_public": true})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+    let r = call(&w.app, "GET", &uri, Some(&w.a.token), None).await;
+    assert_eq!(r.json()["is_public"], false, "{}", r.text);
+    // Nobody outside sees it.
+    assert_eq!(
+        call(&w.app, "GET", &uri, Some(&w.b.token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The editor still edits content; the owner publishes.
+    let r = call(
+        &w.app,
+        "PATCH",
+        &uri,
+        Some(&w.editor.token),
+        Some(json!({"description": "ok"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = call(
+        &w.app,
+        "PATCH",
+        &uri,
+        Some(&w.a.token),
+        Some(json!({"is_public": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        call(&w.app, "GET", &uri, Some(&w.b.token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// Reading a row is not enough to pin it: a viewer's mixture, experiment or prediction on the
+/// owner's molecule used to block the owner's delete with a 409 the owner could not resolve.
+/// Write access is (and then the owner's delete waits for the editor's rows: both directions).
+#[tokio::test]
+async fn referencing_a_row_needs_the_right_to_write_it() {
+    let w = world().await;
+    cryo_server::science::seed_reference_data(&w._db.pool)
+        .await
+        .unwrap();
+    let app = &w.app;
+    let molecule = |smiles: &'static str| {
+        let project = w.project.clone();
+        let token = w.a.token.clone();
+        async move {
+            let r = call(
+                app,
+                "POST",
+                "/api/v1/molecules",
+                Some(&token),
+                Some(json!({"smiles": smiles, "project_id": project})),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            r.json()["molecule"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (glycerol, ethanediol) = (molecule("OCC(O)CO").await, molecule("OCCO").await);
+    let mixture = call(
+        app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(&w.a.token),
+        Some(json!({"name": "A's", "project_id": w.project, "components": [{"molecule_id": glycerol, "concentration": 1, "unit": "M"}]})),
+    )
+    .await;
+    assert_eq!(mixture.status, StatusCode::CREATED, "{}", mixture.text);
+    let mixture = mixture.json()["mixture"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The viewer can read both …
+    let r = call(
+        app,
+        "GET",
+        &format!("/api/v1/molecules/{glycerol}"),
+        Some(&w.viewer.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // … but references neither.
+    let v = &w.viewer.token;
+    for (uri, body) in [
+        (
+            "/api/v1/mixtures",
+            json!({"name": "mine", "components": [{"molecule_id": glycerol, "concentration": 1, "unit": "M"}]}),
+        ),
+        (
+            "/api/v1/experiments",
+            json!({"molecule_id": glycerol, "property": "Glass Transition Temperature", "value": -93.0}),
+        ),
+        (
+            "/api/v1/experiments",
+            json!({"mixture_id": mixture, "property": "Glass Transition Temperature", "value": -93.0}),
+        ),
+        (
+            "/api/v1/predictions",
+            json!({"molecule_id": glycerol, "property": "Glass Transition Temperature", "value": -90.0}),
+        ),
+    ] {
+        let r = call(app, "POST", uri, Some(v), Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri} {body}: {}", r.text);
+    }
+    // Reference molecules are everyone's to use.
+    let dmso = call(
+        app,
+        "GET",
+        "/api/v1/molecules?q=Dimethyl%20sulfoxide",
+        Some(v),
+        None,
+    )
+    .await
+    .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/mixtures",
+        Some(v),
+        Some(json!({"name": "viewer's DMSO", "components": [{"molecule_id": dmso, "concentration": 10, "unit": "percent_v_v"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The editor may build on the owner's rows (write access through the team project) …
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/experiments",
+        Some(&w.editor.token),
+        Some(json!({"molecule_id": ethanediol, "property": "Glass Transition Temperature", "value": -128.0})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // … and then the owner's delete waits for the editor's row; nothing pins glycerol.
+    let r = call(
+        app,
+        "DELETE",
+        &format!("/api/v1/molecules/{ethanediol}"),
+        Some(&w.a.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = call(
+        app,
+        "DELETE",
+        &format!("/api/v1/mixtures/{mixture}"),
+        Some(&w.a.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = call(
+        app,
+        "DELETE",
+        &format!("/api/v1/molecules/{glycerol}"),
+        Some(&w.a.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
