@@ -9,6 +9,7 @@
 
 pub mod featurize;
 mod ffi;
+pub mod fixtures;
 pub mod limits;
 pub mod sdf;
 mod smiles_lint;

@@ -251,45 +251,10 @@ proptest! {
     }
 }
 
-/// An n×n grid of carbons as a V2000 MOL block (bipartite: it has no odd ring).
-fn grid_molblock(n: usize) -> String {
-    let idx = |r: usize, c: usize| r * n + c + 1;
-    let mut bonds = Vec::new();
-    for r in 0..n {
-        for c in 0..n {
-            if c + 1 < n {
-                bonds.push((idx(r, c), idx(r, c + 1)));
-            }
-            if r + 1 < n {
-                bonds.push((idx(r, c), idx(r + 1, c)));
-            }
-        }
-    }
-    let mut out = format!(
-        "grid\n  test\n\n{:>3}{:>3}  0  0  0  0  0  0  0  0999 V2000\n",
-        n * n,
-        bonds.len()
-    );
-    for r in 0..n {
-        for c in 0..n {
-            out += &format!(
-                "{:>10.4}{:>10.4}{:>10.4} C   0  0  0  0  0  0  0  0  0  0  0  0\n",
-                c as f64 * 1.5,
-                r as f64 * 1.5,
-                0.0
-            );
-        }
-    }
-    for (a, b) in bonds {
-        out += &format!("{a:>3}{b:>3}  1  0\n");
-    }
-    out + "M  END\n"
-}
-
 #[test]
 fn a_pathological_query_stops_at_its_deadline() {
     use std::time::{Duration, Instant};
-    let grid = Molecule::from_molblock(&grid_molblock(8)).unwrap();
+    let grid = Molecule::from_molblock(&fixtures::grid_molblock(8)).unwrap();
     // An odd ring of wildcards can never map onto a bipartite grid, but proving it takes the
     // matcher exponential time.
     let odd = format!("*1{}~1", "~*".repeat(18));
@@ -355,7 +320,7 @@ fn oversized_structures_are_refused_before_rdkit() {
     let e = Molecule::from_smiles(&"C".repeat(l.max_atoms + 1)).unwrap_err();
     assert!(e.to_string().contains("max_atoms"), "{e}");
     assert!(Molecule::from_smiles(&"C".repeat(l.max_atoms)).is_ok());
-    let e = Molecule::from_molblock(&grid_molblock(30)).unwrap_err();
+    let e = Molecule::from_molblock(&fixtures::grid_molblock(30)).unwrap_err();
     assert!(
         matches!(
             e,

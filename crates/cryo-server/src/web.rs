@@ -77,17 +77,10 @@ fn with_headers(content_type: &'static str, body: &'static str) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // Assets change with each release and are small: always revalidate.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // The interface's own policy; `edge::security_headers` adds the rest to every response.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
     );
     res
 }

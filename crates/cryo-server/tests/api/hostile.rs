@@ -8,41 +8,6 @@ use cryo_testkit::TestDb;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// An n×n grid of carbons as a MOL block: bipartite, so no odd ring matches it anywhere.
-fn grid_molblock(n: usize) -> String {
-    let idx = |r: usize, c: usize| r * n + c + 1;
-    let mut bonds = Vec::new();
-    for r in 0..n {
-        for c in 0..n {
-            if c + 1 < n {
-                bonds.push((idx(r, c), idx(r, c + 1)));
-            }
-            if r + 1 < n {
-                bonds.push((idx(r, c), idx(r + 1, c)));
-            }
-        }
-    }
-    let mut out = format!(
-        "grid\n  test\n\n{:>3}{:>3}  0  0  0  0  0  0  0  0999 V2000\n",
-        n * n,
-        bonds.len()
-    );
-    for r in 0..n {
-        for c in 0..n {
-            out += &format!(
-                "{:>10.4}{:>10.4}{:>10.4} C   0  0  0  0  0  0  0  0  0  0  0  0\n",
-                c as f64 * 1.5,
-                r as f64 * 1.5,
-                0.0
-            );
-        }
-    }
-    for (a, b) in bonds {
-        out += &format!("{a:>3}{b:>3}  1  0\n");
-    }
-    out + "M  END\n"
-}
-
 fn assert_limit(r: &Reply, limit: &str) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let v = r.json();
@@ -109,7 +74,7 @@ async fn oversized_structures_are_refused_naming_the_limit_on_every_entry_point(
         "POST",
         "/api/v1/molecules",
         Some(&alice.token),
-        Some(json!({ "molblock": grid_molblock(30) })),
+        Some(json!({ "molblock": cryo_chem::fixtures::grid_molblock(30) })),
     )
     .await;
     assert_limit(&r, "limits.max_atoms");
@@ -189,7 +154,7 @@ async fn a_pathological_substructure_search_stops_at_its_deadline_and_liveness_h
         "POST",
         "/api/v1/molecules",
         Some(&alice.token),
-        Some(json!({ "molblock": grid_molblock(8), "name": "grid" })),
+        Some(json!({ "molblock": cryo_chem::fixtures::grid_molblock(8), "name": "grid" })),
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
