@@ -146,6 +146,8 @@ pub fn refresh_hash(token: &str) -> Vec<u8> {
 pub struct Caller {
     pub identity: Identity,
     pub claims: Option<Claims>,
+    /// The user's global role as the database has it now (not as the token says).
+    pub app_role: Option<String>,
 }
 
 impl Caller {
@@ -163,8 +165,7 @@ impl Caller {
 
     /// Administrators: service_role tokens, or users whose global role is admin.
     pub fn is_admin(&self) -> bool {
-        self.identity.role == DbRole::ServiceRole
-            || self.claims.as_ref().and_then(|c| c.app_role.as_deref()) == Some("admin")
+        self.identity.role == DbRole::ServiceRole || self.app_role.as_deref() == Some("admin")
     }
 }
 
@@ -176,6 +177,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller {
                 identity: Identity::anon(),
                 claims: None,
+                app_role: None,
             });
         };
         let token = header
@@ -208,12 +210,28 @@ impl FromRequestParts<AppState> for Caller {
             }
             _ => return Err(ApiError::InvalidToken("unknown role")),
         };
+        let mut app_role = None;
         if let Some(id) = identity.user_id {
             tracing::Span::current().record("user_id", tracing::field::display(id));
+            // Checked on every request, so a demotion, a deactivation or a sign-out applies at
+            // once rather than when the token expires.
+            let state_now = state
+                .as_service(async |tx| cryo_db::repo::auth::session_state(tx, id).await)
+                .await?;
+            let (role, active, valid_after) =
+                state_now.ok_or(ApiError::InvalidToken("unknown user"))?;
+            if !active {
+                return Err(ApiError::InvalidToken("account deactivated"));
+            }
+            if valid_after.is_some_and(|after| (claims.iat as i64) < after) {
+                return Err(ApiError::InvalidToken("session ended; sign in again"));
+            }
+            app_role = Some(role);
         }
         Ok(Caller {
             identity,
             claims: Some(claims),
+            app_role,
         })
     }
 }

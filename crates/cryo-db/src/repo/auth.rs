@@ -77,6 +77,32 @@ pub async fn find_for_login(conn: &mut Conn, email: &str) -> Result<Option<Login
     .await?)
 }
 
+/// What a request's access token is checked against: (global role, active, tokens issued
+/// before this Unix second are refused).
+pub async fn session_state(
+    conn: &mut Conn,
+    id: Uuid,
+) -> Result<Option<(String, bool, Option<i64>)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT global_role, is_active, extract(epoch FROM sessions_valid_after)::bigint
+         FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Ends every session of a user: access tokens issued before this second stop working.
+pub async fn end_sessions(conn: &mut Conn, id: Uuid) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE users SET sessions_valid_after = date_trunc('second', now()) WHERE id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn find_user(conn: &mut Conn, id: Uuid) -> Result<Option<UserRow>, DbError> {
     Ok(
         sqlx::query_as("SELECT id, email, display_name, global_role, created_at FROM users WHERE id = $1 AND is_active")

@@ -179,6 +179,7 @@ pub async fn refresh(
         .ok_or(ApiError::InvalidToken("unknown refresh token"))?;
     if token.revoked_at.is_some() {
         repo::revoke_all_refresh_tokens(&mut tx, token.user_id).await?;
+        repo::end_sessions(&mut tx, token.user_id).await?;
         repo::audit(
             &mut tx,
             Some(token.user_id),
@@ -207,7 +208,8 @@ pub async fn refresh(
     Ok(Json(tokens))
 }
 
-/// Revoke a refresh token (sign out of that session).
+/// Sign out: revokes the refresh token and ends the account's sessions (access tokens issued
+/// until now stop working at once, on every device).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "Signed out")))]
 pub async fn logout(
@@ -219,6 +221,8 @@ pub async fn logout(
         repo::take_refresh_token(&mut tx, &refresh_hash(&req.refresh_token)).await?
     {
         repo::revoke_refresh_token(&mut tx, token.id, None).await?;
+        // Access tokens carry no session id: signing out ends every session of the account.
+        repo::end_sessions(&mut tx, token.user_id).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

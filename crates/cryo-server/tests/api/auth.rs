@@ -317,3 +317,110 @@ async fn supabase_style_tokens_are_accepted_and_get_an_account() {
     .await;
     assert_eq!(team.status, StatusCode::CREATED, "{}", team.text);
 }
+
+/// An access token no longer outlives what ended it: a demotion, a deactivation, a sign-out or a
+/// reused refresh token applies to the next request, not when the token expires.
+#[tokio::test]
+async fn demotion_deactivation_logout_and_refresh_reuse_apply_at_once() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let set = |sql: &'static str, id: String| {
+        let pool = db.pool.clone();
+        async move {
+            let mut tx = cryo_testkit::service_tx(&pool).await;
+            sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let alice = register(&app, "alice").await;
+    let alerts = "/api/v1/system/alerts";
+    assert_eq!(
+        call(&app, "GET", alerts, Some(&alice.token), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Promoted: the same token is an administrator's at once; demoted: no longer.
+    set(
+        "UPDATE users SET global_role = 'admin' WHERE id = $1::uuid",
+        alice.id.clone(),
+    )
+    .await;
+    assert_eq!(
+        call(&app, "GET", alerts, Some(&alice.token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    set(
+        "UPDATE users SET global_role = 'user' WHERE id = $1::uuid",
+        alice.id.clone(),
+    )
+    .await;
+    assert_eq!(
+        call(&app, "GET", alerts, Some(&alice.token), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Deactivated: refused.
+    set(
+        "UPDATE users SET is_active = false WHERE id = $1::uuid",
+        alice.id.clone(),
+    )
+    .await;
+    let r = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    set(
+        "UPDATE users SET is_active = true WHERE id = $1::uuid",
+        alice.id.clone(),
+    )
+    .await;
+
+    // Signing out ends the access token too (tokens carry whole seconds: wait past this one).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let out = call(
+        &app,
+        "POST",
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({"refresh_token": alice.refresh})),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    let r = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert!(r.text.contains("session ended"), "{}", r.text);
+
+    // A reused refresh token ends the sessions its rotation produced.
+    let bob = register(&app, "bob").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": bob.refresh})),
+    )
+    .await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text);
+    let access = fresh.json()["access_token"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reused = call(
+        &app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": bob.refresh})),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED, "{}", reused.text);
+    let r = call(&app, "GET", "/api/v1/auth/me", Some(&access), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+}
