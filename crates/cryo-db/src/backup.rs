@@ -16,6 +16,7 @@ use sqlx::{AssertSqlSafe, Executor, PgConnection, PgPool};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use time::OffsetDateTime;
@@ -260,6 +261,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The backup folder and the files in it that others than the owner may read (from before
+    /// backups were written private, or changed by hand).
+    pub fn exposed(&self) -> Result<Vec<PathBuf>, BackupError> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
+        let open = |p: &Path| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+        let mut out: Vec<PathBuf> = std::iter::once(self.dir.clone())
+            .chain(fs::read_dir(&self.dir)?.filter_map(|e| e.ok().map(|e| e.path())))
+            .filter(|p| open(p))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// Leftovers of interrupted backups.
     pub fn partials(&self) -> Result<Vec<PathBuf>, BackupError> {
         if !self.dir.exists() {
@@ -368,7 +384,7 @@ pub async fn create(
     store: &Store,
     label: Option<String>,
 ) -> Result<Manifest, BackupError> {
-    fs::create_dir_all(&store.dir)?;
+    private_dir(&store.dir)?;
     let started_at = OffsetDateTime::now_utc();
     let id = backup_id(&spec.database, started_at);
     let dump_file = if store.key.is_some() {
@@ -422,7 +438,7 @@ pub async fn create(
             let _ = stderr.read_to_string(&mut s);
             s
         });
-        let file = File::create(&partial_for_task)?;
+        let file = private_file(&partial_for_task)?;
         let mut hashing = HashingWriter {
             inner: file,
             hasher: Sha256::new(),
@@ -504,9 +520,28 @@ pub async fn create(
     Ok(manifest)
 }
 
+/// Backups hold password and refresh-token hashes: their folder is the owner's alone (0700) and
+/// every file in it 0600, whatever the umask.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // `mode` applies only to a file created now; an existing one is narrowed too.
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     let tmp = path.with_extension("json.partial");
-    let mut f = File::create(&tmp)?;
+    let mut f = private_file(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)?;

@@ -85,6 +85,17 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
         BackupCommand::Keygen { .. } => unreachable!("handled before the configuration is loaded"),
         BackupCommand::List { json } => {
             let list = store.list()?;
+            let exposed = store.exposed()?;
+            if !exposed.is_empty() {
+                eprintln!(
+                    "warning: {} backup path(s) readable by other users (backups hold password hashes); run `chmod -R go= {}`:",
+                    exposed.len(),
+                    store.dir.display()
+                );
+                for p in &exposed {
+                    eprintln!("  {}", p.display());
+                }
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {

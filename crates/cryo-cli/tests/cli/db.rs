@@ -119,6 +119,11 @@ async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
         tx.commit().await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
+    // Opened up as a umask of 0022 would leave a new folder: backups must narrow it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let backup = |args: &[&str]| {
         let mut c = cryoprotect();
         c.env("DATABASE_URL", db.url())
@@ -172,6 +177,27 @@ async fn a_killed_backup_never_looks_valid_and_the_next_one_succeeds() {
         serde_json::from_slice(&backup(&["list", "--json"]).output().unwrap().stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["table_counts"]["molecules"], 400000);
+    // Backups hold password hashes: folder 0700, files 0600 whatever the umask (this process
+    // has the usual 0022, under which they were 0644 before).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.path()), 0o700);
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none_or(|x| x != "partial"))
+        .collect();
+    assert!(files.len() >= 2, "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    // A file loosened by hand is named by `backup list`.
+    std::fs::set_permissions(&files[0], std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = backup(&["list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(stderr.contains("readable by other users"), "{stderr}");
+    assert!(stderr.contains(&files[0].display().to_string()), "{stderr}");
+    std::fs::set_permissions(&files[0], std::fs::Permissions::from_mode(0o600)).unwrap();
     let verify = backup(&["verify", listed[0]["id"].as_str().unwrap()])
         .output()
         .unwrap();
