@@ -78,13 +78,9 @@ impl Compute {
                 Err(ApiError::Chem(deadline.expired_error().into()))
             } else {
                 catch_unwind(AssertUnwindSafe(|| work(deadline))).unwrap_or_else(|payload| {
-                    let message = payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
                     Err(ApiError::Internal(format!(
-                        "computation panicked: {message}"
+                        "computation panicked: {}",
+                        crate::panic_message(payload.as_ref())
                     )))
                 })
             };

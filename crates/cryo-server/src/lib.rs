@@ -293,12 +293,17 @@ fn make_span(req: &Request) -> Span {
     tracing::info_span!("request", method = %req.method(), route, request_id, user_id = tracing::field::Empty)
 }
 
-fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    let message = payload
+/// The message a panic carried (`panic!` with a literal or a formatted string).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic_message(payload.as_ref());
     tracing::error!(panic = %message, "handler panicked");
     let body = error::ErrorBody {
         error: error::ErrorDetail {

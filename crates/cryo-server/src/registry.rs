@@ -127,8 +127,7 @@ impl TrainRequest {
         if !(1..=500).contains(&self.trials) {
             return Err(ApiError::validation("trials", "between 1 and 500"));
         }
-        cryo_ml::check_level(self.level)
-            .map_err(|e| ApiError::validation("level", e.to_string()))?;
+        checked_level(Some(self.level))?;
         if !matches!(self.split.as_str(), "random" | "scaffold" | "time") {
             return Err(ApiError::validation("split", "random, scaffold or time"));
         }
@@ -207,6 +206,13 @@ impl TrainRequest {
             learning_curve: self.learning_curve,
         })
     }
+}
+
+/// The interval level asked for (0.9 by default), refused outside [`cryo_ml::INTERVAL_LEVELS`]
+/// naming the `level` field: for training, prediction and evaluation alike.
+pub fn checked_level(level: Option<f64>) -> ApiResult<f64> {
+    cryo_ml::check_level(level.unwrap_or(0.9))
+        .map_err(|e| ApiError::validation("level", e.to_string()))
 }
 
 /// How a model's rows are laid out, from its feature signature.
@@ -372,21 +378,26 @@ pub async fn featurise_all(
         };
         rows.push(row);
     }
-    let computed = compute
-        .run(move |deadline| {
-            use rayon::prelude::*;
-            Ok(pending
-                .into_par_iter()
-                .map(|(i, label, smiles)| {
-                    let row = match deadline.check() {
-                        Ok(()) => smiles_row(layout, &smiles),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    (i, row.map_err(|e| format!("{label}: {e}")))
-                })
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    // Molecule and mixture inputs alone need nothing from the pool.
+    let computed = if pending.is_empty() {
+        Vec::new()
+    } else {
+        compute
+            .run(move |deadline| {
+                use rayon::prelude::*;
+                Ok(pending
+                    .into_par_iter()
+                    .map(|(i, label, smiles)| {
+                        let row = match deadline.check() {
+                            Ok(()) => smiles_row(layout, &smiles),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        (i, row.map_err(|e| format!("{label}: {e}")))
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await?
+    };
     for (i, row) in computed {
         rows[i] = Some(row);
     }

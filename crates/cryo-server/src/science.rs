@@ -43,6 +43,22 @@ impl Structure<'_> {
     }
 }
 
+/// A structure's text owned, for work that leaves the request (the compute pool).
+#[derive(Debug, Clone)]
+pub enum StructureText {
+    Smiles(String),
+    MolBlock(String),
+}
+
+impl StructureText {
+    pub fn as_structure(&self) -> Structure<'_> {
+        match self {
+            StructureText::Smiles(s) => Structure::Smiles(s),
+            StructureText::MolBlock(b) => Structure::MolBlock(b),
+        }
+    }
+}
+
 /// Everything computed for one structure, ready to store.
 #[derive(Debug, Clone)]
 pub struct Computed {

@@ -6,7 +6,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::registry::{Loaded, PredictInput, TrainRequest, featurise_all};
+use crate::registry::{Loaded, PredictInput, TrainRequest, checked_level, featurise_all};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -1116,12 +1116,6 @@ fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput
         ));
     }
     Ok(inputs)
-}
-
-/// The interval level asked for (0.9 by default), refused outside [`cryo_ml::INTERVAL_LEVELS`].
-fn checked_level(level: Option<f64>) -> ApiResult<f64> {
-    cryo_ml::check_level(level.unwrap_or(0.9))
-        .map_err(|e| ApiError::validation("level", e.to_string()))
 }
 
 /// Values and intervals for feature rows, on the compute pool.

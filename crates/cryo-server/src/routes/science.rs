@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
 use crate::routes::collab::Paging;
-use crate::science::{self, Structure};
+use crate::science::{self, StructureText};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -62,22 +62,14 @@ pub struct MoleculeDetail {
 }
 
 /// The structure text of a registration, owned so it can travel to the compute pool.
-fn structure_of(input: &MoleculeInput) -> Result<(String, bool), ApiError> {
+fn structure_of(input: &MoleculeInput) -> Result<StructureText, ApiError> {
     match (&input.smiles, &input.molblock) {
-        (Some(s), None) => Ok((s.clone(), false)),
-        (None, Some(b)) => Ok((b.clone(), true)),
+        (Some(s), None) => Ok(StructureText::Smiles(s.clone())),
+        (None, Some(b)) => Ok(StructureText::MolBlock(b.clone())),
         _ => Err(ApiError::validation(
             "smiles",
             "give exactly one of `smiles` or `molblock`",
         )),
-    }
-}
-
-fn parse_structure(text: &str, molblock: bool) -> Result<ChemMolecule, cryo_chem::ChemError> {
-    if molblock {
-        Structure::MolBlock(text).parse()
-    } else {
-        Structure::Smiles(text).parse()
     }
 }
 
@@ -162,10 +154,10 @@ pub async fn create_molecule(
         .as_deref()
         .map(|n| parse_name("name", n, 500))
         .transpose()?;
-    let (text, molblock) = structure_of(&input)?;
+    let text = structure_of(&input)?;
     let mut computed = s
         .compute
-        .run(move |_| Ok(science::compute(&parse_structure(&text, molblock)?, name)?))
+        .run(move |_| Ok(science::compute(&text.as_structure().parse()?, name)?))
         .await?;
     computed.row.project_id = input.project_id;
     computed.row.pubchem_cid = input.pubchem_cid;

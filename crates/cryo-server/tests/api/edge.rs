@@ -4,29 +4,7 @@
 use crate::helpers::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::{Value, json};
-
-fn assert_error_shape(r: &Reply, status: StatusCode, code: &str) -> Value {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert!(
-        r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json"),
-        "{:?}",
-        r.headers
-    );
-    let v = r.json();
-    assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{v}"
-    );
-    assert!(v["error"]["details"].is_object(), "{v}");
-    v
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn nul_characters_are_refused_naming_the_field_everywhere() {

@@ -125,3 +125,26 @@ pub fn id_of(v: &Value) -> String {
         .unwrap_or_else(|| panic!("no id in {v}"))
         .to_string()
 }
+
+/// An error in the documented shape: JSON, with this status and code, a message and details.
+pub fn assert_error_shape(r: &Reply, status: StatusCode, code: &str) -> Value {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        r.headers
+    );
+    let v = r.json();
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+    assert!(v["error"]["details"].is_object(), "{v}");
+    v
+}

@@ -9,9 +9,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 fn assert_limit(r: &Reply, limit: &str) {
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    let v = r.json();
-    assert_eq!(v["error"]["code"], "too_large", "{v}");
+    let v = assert_error_shape(r, StatusCode::UNPROCESSABLE_ENTITY, "too_large");
     assert_eq!(v["error"]["details"]["limit"], limit, "{v}");
     assert!(
         v["error"]["message"].as_str().unwrap().contains("allowed"),
