@@ -31,6 +31,8 @@ cleanup() {
 trap cleanup EXIT
 psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" -c "CREATE DATABASE cryo_bench_predict"
 export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups"
+# The benchmark is one client hammering predict: lift the per-user rate limit it would hit.
+export CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=0 CRYOPROTECT_LIMITS_RATE_API_PER_MIN=0
 api_password=$("$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
 [[ -n $api_password ]] || { echo "bench: db bootstrap printed no API password" >&2; exit 1; }
 export DATABASE_API_URL="postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}"

@@ -67,6 +67,9 @@ assert.equal(expectedPoints, seen.size, 'one held-out prediction per seeded mole
 
 const team = await call(ada.access_token, 'POST', '/teams', { name: 'Cryo lab' });
 await call(ada.access_token, 'PUT', `/teams/${team.id}/members/${bob.user.id}`, { role: 'editor' });
+// Membership is an invitation: Bob accepts it.
+const invitation = (await call(bob.access_token, 'GET', '/invitations')).find((i) => i.team_id === team.id);
+await call(bob.access_token, 'POST', `/invitations/${invitation.id}/accept`);
 const glycerol = (await call(bob.access_token, 'GET', '/molecules?q=glycerol'))[0];
 const bobsMeasurement = await call(bob.access_token, 'POST', '/experiments', { molecule_id: glycerol.id, property: 'Glass Transition Temperature', value: -93, unit: '°C' });
 // Not shared: naming a team-mate as verifier is what lets her read it.

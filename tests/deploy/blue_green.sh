@@ -44,6 +44,8 @@ CRYOPROTECT_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 CRYOPROTECT_BACKUP_DIR=$work/backups
 CRYOPROTECT_LOG_FORMAT=json
 CRYOPROTECT_SHUTDOWN_GRACE_SECS=10
+# The load below is one client scoring flat out: it would spend its heavy-route budget in a second.
+CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=0
 ENV
 
 # nginx with the shipped site configuration, on a loopback port.
@@ -114,6 +116,9 @@ headers=$(curl -s -D - -o /dev/null "$front/health/live")
 grep -qi '^strict-transport-security: max-age=63072000' <<<"$headers" || fail "no HSTS: $headers"
 grep -qi '^x-content-type-options: nosniff' <<<"$headers" || fail "no nosniff through nginx: $headers"
 echo "deploy test: TLS: http redirects to https, HSTS and security headers present"
+# Rate limits see the client through nginx (X-Forwarded-For from the trusted loopback).
+limits=$(curl -s -D - -o /dev/null "$front/api/v1/property-types")
+grep -qi '^ratelimit-limit: 600' <<<"$limits" || fail "no rate-limit headers through nginx: $limits"
 
 start_load
 sleep 1

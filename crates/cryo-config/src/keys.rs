@@ -95,6 +95,12 @@ pub static KEYS: &[KeyDef] = &[
         "Requests slower than this are logged as warnings (\"slow request\")",
     ),
     key(
+        "server.trusted_proxies",
+        "CRYOPROTECT_TRUSTED_PROXIES",
+        Some("127.0.0.1,::1"),
+        "Peer addresses whose X-Forwarded-For is believed (the reverse proxy); other peers are the client themselves",
+    ),
+    key(
         "server.metrics_addr",
         "CRYOPROTECT_METRICS_ADDR",
         None,
@@ -227,7 +233,13 @@ pub static KEYS: &[KeyDef] = &[
         "auth.lockout_after",
         "CRYOPROTECT_LOCKOUT_AFTER",
         Some("5"),
-        "Failed logins before the account locks (doubling from 1 minute, at most 1 hour)",
+        "Sign-in attempts for one account from one client address before each further one waits (doubling from 1 minute, at most 1 hour); other addresses are unaffected",
+    ),
+    key(
+        "auth.address_lockout_after",
+        "CRYOPROTECT_ADDRESS_LOCKOUT_AFTER",
+        Some("30"),
+        "Failed sign-in attempts from one client address, over all accounts, before each further one waits (doubling from 1 minute, at most 1 hour)",
     ),
     key(
         "log.format",
@@ -430,5 +442,29 @@ pub static KEYS: &[KeyDef] = &[
         "CRYOPROTECT_LIMITS_COMPUTE_DEADLINE_SECS",
         Some("10"),
         "Longest one request's chemistry or prediction may run (queueing included); past it the work stops and the request is answered 422",
+    ),
+    key(
+        "limits.rate_heavy_per_min",
+        "CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN",
+        Some("20"),
+        "Heavy requests (training, search, scoring, prediction, evaluation) per minute for a user, or for an address when anonymous (0: unlimited)",
+    ),
+    key(
+        "limits.rate_heavy_admin_per_min",
+        "CRYOPROTECT_LIMITS_RATE_HEAVY_ADMIN_PER_MIN",
+        Some("100"),
+        "Heavy requests per minute for administrators (0: unlimited)",
+    ),
+    key(
+        "limits.rate_auth_per_min",
+        "CRYOPROTECT_LIMITS_RATE_AUTH_PER_MIN",
+        Some("30"),
+        "Register, sign-in and refresh requests per minute from one client address (0: unlimited)",
+    ),
+    key(
+        "limits.rate_api_per_min",
+        "CRYOPROTECT_LIMITS_RATE_API_PER_MIN",
+        Some("600"),
+        "Any other API request per minute for a user, or for an address when anonymous; administrators get five times this (0: unlimited)",
     ),
 ];

@@ -90,6 +90,8 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// When set, `/metrics` is served only on this address.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +117,7 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub lockout_after: u32,
+    pub address_lockout_after: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +187,11 @@ pub struct LimitSettings {
     pub compute_threads: usize,
     pub compute_queue: usize,
     pub compute_deadline: Duration,
+    /// Requests per minute by class; 0: unlimited.
+    pub rate_heavy_per_min: u32,
+    pub rate_heavy_admin_per_min: u32,
+    pub rate_auth_per_min: u32,
+    pub rate_api_per_min: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +257,27 @@ impl Parser<'_> {
     fn secs(&self, key: &'static str) -> Result<Duration, ConfigError> {
         Ok(Duration::from_secs(self.req::<u64>(key)?))
     }
+
+    /// A comma-separated list, each item parsed; empty or unset: none.
+    fn list<T: FromStr>(&self, key: &'static str) -> Result<Vec<T>, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        let Some((v, src)) = self.raw(key) else {
+            return Ok(Vec::new());
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<T>().map_err(|e| ConfigError::Invalid {
+                    key,
+                    source_name: src.to_string(),
+                    message: format!("`{item}`: {e}"),
+                })
+            })
+            .collect()
+    }
 }
 
 impl Settings {
@@ -276,6 +305,7 @@ impl Settings {
                     })
                     .unwrap_or_default(),
                 metrics_addr: p.opt("server.metrics_addr")?,
+                trusted_proxies: p.list("server.trusted_proxies")?,
             },
             database: DatabaseSettings {
                 url: p.opt::<String>("database.url")?.map(Secret),
@@ -294,6 +324,7 @@ impl Settings {
                 access_ttl: p.secs("auth.access_ttl_secs")?,
                 refresh_ttl: p.secs("auth.refresh_ttl_secs")?,
                 lockout_after: p.req("auth.lockout_after")?,
+                address_lockout_after: p.req("auth.address_lockout_after")?,
             },
             backup: BackupSettings {
                 dir: p.req("backup.dir")?,
@@ -343,6 +374,10 @@ impl Settings {
                 compute_threads: p.req("limits.compute_threads")?,
                 compute_queue: p.req("limits.compute_queue")?,
                 compute_deadline: p.secs("limits.compute_deadline_secs")?,
+                rate_heavy_per_min: p.req("limits.rate_heavy_per_min")?,
+                rate_heavy_admin_per_min: p.req("limits.rate_heavy_admin_per_min")?,
+                rate_auth_per_min: p.req("limits.rate_auth_per_min")?,
+                rate_api_per_min: p.req("limits.rate_api_per_min")?,
             },
             log: LogSettings {
                 format: p.req("log.format")?,

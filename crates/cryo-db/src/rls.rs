@@ -103,6 +103,10 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
     ("alert_silences", "INSERT", "service_role only"),
     ("alert_silences", "UPDATE", "service_role only"),
     ("alert_silences", "DELETE", "service_role only"),
+    ("login_throttle", "SELECT", "authentication service only"),
+    ("login_throttle", "INSERT", "authentication service only"),
+    ("login_throttle", "UPDATE", "authentication service only"),
+    ("login_throttle", "DELETE", "authentication service only"),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
@@ -352,6 +356,11 @@ INSERT INTO alert_deliveries (id, alert_id, status, payload) VALUES
     (current_setting('rlsv.alert_deliveries')::uuid, current_setting('rlsv.alerts')::uuid, 'firing', '{}');
 INSERT INTO alert_silences (id, matcher, comment, ends_at, created_by) VALUES
     (current_setting('rlsv.alert_silences')::uuid, 'rls', 'rls', now() + interval '1 hour', current_setting('rlsv.a')::uuid);
+INSERT INTO team_invitations (id, team_id, user_id, role, invited_by) VALUES
+    (current_setting('rlsv.team_invitations')::uuid, current_setting('rlsv.team_a')::uuid,
+     current_setting('rlsv.a')::uuid, 'viewer', current_setting('rlsv.a')::uuid);
+INSERT INTO login_throttle (id, account_key, client, attempts) VALUES
+    (current_setting('rlsv.login_throttle')::uuid, 'rls-' || left(gen_random_uuid()::text, 8), '192.0.2.1', 1);
 INSERT INTO prediction_provenance (prediction_id, model_version_id) VALUES
     (current_setting('rlsv.predictions')::uuid, current_setting('rlsv.model_versions')::uuid);
 "#;
@@ -380,6 +389,8 @@ const FIXTURE_TABLES: &[&str] = &[
     "alerts",
     "alert_deliveries",
     "alert_silences",
+    "login_throttle",
+    "team_invitations",
 ];
 
 /// Tables whose owner cannot read their own row back, by design.
@@ -389,6 +400,7 @@ const OWNER_CANNOT_READ: &[&str] = &[
     "alerts",
     "alert_deliveries",
     "alert_silences",
+    "login_throttle",
 ];
 
 async fn set(tx: &mut Transaction<'_, Postgres>, key: &str, value: &str) -> Result<(), DbError> {

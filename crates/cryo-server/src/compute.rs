@@ -118,6 +118,10 @@ mod tests {
             compute_threads: threads,
             compute_queue: queue,
             compute_deadline: Duration::from_millis(deadline_ms),
+            rate_heavy_per_min: 0,
+            rate_heavy_admin_per_min: 0,
+            rate_auth_per_min: 0,
+            rate_api_per_min: 0,
         }
     }
 

@@ -23,8 +23,18 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),
-    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    /// Sign-in attempts from this address for this account (or any account) are being slowed.
+    #[error("too many sign-in attempts from this address; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error(
+        "rate limit of {per_min} {class} requests a minute reached ({setting}); try again in {retry_after_secs} s"
+    )]
+    RateLimited {
+        class: &'static str,
+        per_min: u32,
+        setting: &'static str,
+        retry_after_secs: u64,
+    },
     #[error("not permitted")]
     Forbidden,
     #[error("conflict: {0}")]
@@ -109,6 +119,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -175,6 +186,9 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::RateLimited {
+                retry_after_secs, ..
+            }
             | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
@@ -202,6 +216,18 @@ impl IntoResponse for ApiError {
                 serde_json::json!({ "limit": "limits.compute_deadline_secs" }),
             ),
             ApiError::Busy { .. } => (self.to_string(), Value::Object(Default::default())),
+            ApiError::RateLimited {
+                class,
+                per_min,
+                setting,
+                retry_after_secs,
+            } => (
+                self.to_string(),
+                serde_json::json!({
+                    "class": class, "limit": setting, "per_min": per_min,
+                    "retry_after_secs": retry_after_secs,
+                }),
+            ),
             ApiError::PayloadTooLarge => (
                 self.to_string(),
                 serde_json::json!({ "limit": "server.body_limit_bytes" }),

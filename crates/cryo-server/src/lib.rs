@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod client;
 pub mod compute;
 pub mod edge;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod health_view;
 pub mod jobs;
 pub mod metrics;
 pub mod model_view;
+pub mod ratelimit;
 pub mod registry;
 pub mod request_id;
 pub mod routes;
@@ -103,6 +105,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(collab::list_members))
         .routes(routes!(collab::put_member, collab::delete_member))
+        .routes(routes!(collab::list_invitations))
+        .routes(routes!(collab::accept_invitation))
+        .routes(routes!(collab::delete_invitation))
         .routes(routes!(collab::list_shares, collab::share))
         .routes(routes!(collab::unshare))
         .routes(routes!(collab::team_activity))
@@ -204,47 +209,51 @@ pub fn router(state: AppState) -> Router {
     } else {
         api
     };
-    api.with_state(state)
-        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
-        .merge(web::router())
-        .fallback(error::not_found_fallback)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(axum::middleware::from_fn(edge::reject_nul))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            edge::json_errors(req, next, body_limit)
-        }))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(edge::security_headers))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(make_span)
-                .on_request(())
-                .on_response(
-                    move |res: &axum::response::Response, latency: Duration, _span: &Span| {
-                        let status = res.status().as_u16();
-                        let latency_ms = latency.as_secs_f64() * 1000.0;
-                        if status >= 500 {
-                            tracing::warn!(status, latency_ms, "request finished");
-                        } else if latency >= slow {
-                            tracing::warn!(status, latency_ms, "slow request");
-                        } else {
-                            tracing::info!(status, latency_ms, "request finished");
-                        }
-                    },
-                )
-                .on_failure(()),
-        )
-        .layer(cors_layer)
-        // Outermost but one: counts every request once, whatever happens inside.
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
-        .layer(axum::middleware::from_fn(request_id::middleware))
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        ratelimit::middleware,
+    ))
+    .with_state(state)
+    .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
+    .merge(web::router())
+    .fallback(error::not_found_fallback)
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(RequestBodyLimitLayer::new(body_limit))
+    .layer(axum::middleware::from_fn(edge::reject_nul))
+    .layer(axum::middleware::from_fn(move |req, next| {
+        edge::json_errors(req, next, body_limit)
+    }))
+    .layer(CatchPanicLayer::custom(panic_response))
+    .layer(axum::middleware::from_fn(edge::security_headers))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(make_span)
+            .on_request(())
+            .on_response(
+                move |res: &axum::response::Response, latency: Duration, _span: &Span| {
+                    let status = res.status().as_u16();
+                    let latency_ms = latency.as_secs_f64() * 1000.0;
+                    if status >= 500 {
+                        tracing::warn!(status, latency_ms, "request finished");
+                    } else if latency >= slow {
+                        tracing::warn!(status, latency_ms, "slow request");
+                    } else {
+                        tracing::info!(status, latency_ms, "request finished");
+                    }
+                },
+            )
+            .on_failure(()),
+    )
+    .layer(cors_layer)
+    // Outermost but one: counts every request once, whatever happens inside.
+    .layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    ))
+    .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
 /// Cross-origin access for the listed browser origins only (none: same origin).
@@ -324,6 +333,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = tx.send(());

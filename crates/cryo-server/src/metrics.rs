@@ -84,6 +84,7 @@ pub struct Metrics {
     pub process_resident_memory: Gauge,
     pub process_open_fds: Gauge,
     pub process_start_time: FloatGauge,
+    pub rate_limited: Family<NameLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -119,6 +120,7 @@ impl Metrics {
             process_resident_memory: Gauge::default(),
             process_open_fds: Gauge::default(),
             process_start_time: FloatGauge::default(),
+            rate_limited: Family::default(),
             registry: Registry::default(),
             private: Registry::default(),
         };
@@ -225,6 +227,11 @@ impl Metrics {
             m.process_resident_memory.clone(),
         );
         r.register(
+            "cryoprotect_rate_limited",
+            "Requests refused by a rate limit, by route class (heavy, auth, api)",
+            m.rate_limited.clone(),
+        );
+        r.register(
             "process_open_fds",
             "Open file descriptors",
             m.process_open_fds.clone(),
@@ -239,6 +246,12 @@ impl Metrics {
             private,
             ..m
         }
+    }
+
+    pub fn rate_limited(&self, class: &str) {
+        self.rate_limited
+            .get_or_create(&NameLabel { name: class.into() })
+            .inc();
     }
 
     /// The OpenMetrics text of the metrics anyone reaching the public port may read.

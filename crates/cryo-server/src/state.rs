@@ -27,6 +27,8 @@ pub struct AppState {
     pub compute: Arc<crate::compute::Compute>,
     /// Woken when an alert notification is queued.
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Token buckets of the rate limits (`limits.rate_*`).
+    pub rate: Arc<crate::ratelimit::RateLimiter>,
     /// Set once startup checks have passed (`/health/startup`).
     pub started: Arc<std::sync::atomic::AtomicBool>,
     /// External (e.g. Supabase) user ids already given an account row.
@@ -53,6 +55,7 @@ impl AppState {
             jobs: Arc::default(),
             metrics: Arc::default(),
             outbox: Arc::default(),
+            rate: Arc::default(),
             started: Arc::default(),
             pool,
             settings: Arc::new(settings),

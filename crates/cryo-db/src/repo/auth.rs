@@ -12,8 +12,6 @@ pub struct LoginRecord {
     pub password_hash: Option<String>,
     pub global_role: String,
     pub is_active: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -69,7 +67,7 @@ pub async fn ensure_external_user(
 
 pub async fn find_for_login(conn: &mut Conn, email: &str) -> Result<Option<LoginRecord>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT id, password_hash, global_role, is_active, failed_logins, locked_until
+        "SELECT id, password_hash, global_role, is_active
          FROM users WHERE lower(email) = lower($1)",
     )
     .bind(email)
@@ -112,29 +110,151 @@ pub async fn find_user(conn: &mut Conn, id: Uuid) -> Result<Option<UserRow>, DbE
     )
 }
 
-/// Record a failed login; after `free_attempts` failures the account locks for
-/// 2^(n − free_attempts) minutes, at most an hour.
-pub async fn record_failure(conn: &mut Conn, id: Uuid, free_attempts: i32) -> Result<(), DbError> {
+/// The throttle row of one (account, client) pair, or of a client as a whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counter {
+    pub attempts: i32,
+    pub blocked_until: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Counters untouched this long start again from zero.
+const FORGET_AFTER: time::Duration = time::Duration::hours(24);
+/// The longest wait one more attempt can cost.
+const MAX_BLOCK: time::Duration = time::Duration::hours(1);
+
+/// One more attempt on `counter` at `now`, `free` of which pass without delay: the counter to
+/// store, or how long to wait. From the `free`-th attempt on, each attempt starts a block of
+/// 2^(n − free) minutes (at most an hour) that it passes through and the next one waits out;
+/// the block is set when the attempt is admitted, before its password is checked, so
+/// concurrent guesses cannot slip in behind it.
+pub fn admit(counter: Counter, now: OffsetDateTime, free: i32) -> Result<Counter, time::Duration> {
+    if let Some(until) = counter.blocked_until
+        && until > now
+    {
+        return Err(until - now);
+    }
+    let previous = if now - counter.updated_at > FORGET_AFTER {
+        0
+    } else {
+        counter.attempts
+    };
+    let attempts = previous.saturating_add(1);
+    let blocked_until = if attempts >= free.max(1) {
+        let doublings = (attempts - free.max(1)).min(6) as u32;
+        Some(now + (time::Duration::minutes(1) * 2_i32.pow(doublings)).min(MAX_BLOCK))
+    } else {
+        None
+    };
+    Ok(Counter {
+        attempts,
+        blocked_until,
+        updated_at: now,
+    })
+}
+
+/// The key a client as a whole is counted under (beside its per-account pairs).
+pub const ANY_ACCOUNT: &str = "*";
+
+/// Admit one sign-in attempt for `account_key` from `client`: both its pair counter (`free_pair`
+/// attempts) and the client's overall counter (`free_client`) must admit it. Commit before the
+/// password is checked. `Err(wait)` when either refuses; nothing is counted then.
+pub async fn admit_login(
+    conn: &mut Conn,
+    account_key: &str,
+    client: &str,
+    free_pair: i32,
+    free_client: i32,
+) -> Result<Result<(), time::Duration>, DbError> {
     sqlx::query(
-        "UPDATE users SET failed_logins = failed_logins + 1,
-            locked_until = CASE WHEN failed_logins + 1 >= $2
-                THEN now() + least(interval '60 minutes', interval '1 minute' * power(2, failed_logins + 1 - $2))
-                ELSE locked_until END
-         WHERE id = $1",
+        "INSERT INTO login_throttle (account_key, client) VALUES ($1, $3), ($2, $3)
+         ON CONFLICT (account_key, client) DO NOTHING",
     )
-    .bind(id)
-    .bind(free_attempts)
-    .execute(conn)
+    .bind(account_key)
+    .bind(ANY_ACCOUNT)
+    .bind(client)
+    .execute(&mut *conn)
+    .await?;
+    // Locked in one order (key), so two attempts never wait on each other crosswise.
+    let rows: Vec<(
+        String,
+        i32,
+        Option<OffsetDateTime>,
+        OffsetDateTime,
+        OffsetDateTime,
+    )> = sqlx::query_as(
+        "SELECT account_key, attempts, blocked_until, updated_at, now() FROM login_throttle
+             WHERE client = $3 AND account_key IN ($1, $2) ORDER BY account_key FOR UPDATE",
+    )
+    .bind(account_key)
+    .bind(ANY_ACCOUNT)
+    .bind(client)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut next = Vec::with_capacity(2);
+    for (key, attempts, blocked_until, updated_at, now) in rows {
+        let free = if key == ANY_ACCOUNT {
+            free_client
+        } else {
+            free_pair
+        };
+        let counter = Counter {
+            attempts,
+            blocked_until,
+            updated_at,
+        };
+        match admit(counter, now, free) {
+            Ok(c) => next.push((key, c)),
+            Err(wait) => return Ok(Err(wait)),
+        }
+    }
+    for (key, c) in next {
+        sqlx::query(
+            "UPDATE login_throttle SET attempts = $3, blocked_until = $4, updated_at = $5
+             WHERE account_key = $1 AND client = $2",
+        )
+        .bind(&key)
+        .bind(client)
+        .bind(c.attempts)
+        .bind(c.blocked_until)
+        .bind(c.updated_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
+/// The attempt was the right password: the pair starts again, and the client's overall count
+/// gives the attempt back (a success is not a failure, but it does not wipe other failures).
+pub async fn login_succeeded(
+    conn: &mut Conn,
+    account_key: &str,
+    client: &str,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM login_throttle WHERE account_key = $1 AND client = $2")
+        .bind(account_key)
+        .bind(client)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE login_throttle SET attempts = greatest(attempts - 1, 0)
+         WHERE account_key = $1 AND client = $2",
+    )
+    .bind(ANY_ACCOUNT)
+    .bind(client)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-pub async fn record_success(conn: &mut Conn, id: Uuid) -> Result<(), DbError> {
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Forget counters nobody has touched for a day (they would start from zero anyway).
+pub async fn prune_login_throttle(conn: &mut Conn) -> Result<u64, DbError> {
+    Ok(
+        sqlx::query("DELETE FROM login_throttle WHERE updated_at < now() - interval '24 hours'")
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 pub async fn store_refresh_token(
@@ -237,4 +357,54 @@ pub async fn audit(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::minutes(minutes)
+    }
+
+    fn fresh() -> Counter {
+        Counter {
+            attempts: 0,
+            blocked_until: None,
+            updated_at: at(0),
+        }
+    }
+
+    #[test]
+    fn free_attempts_pass_then_each_one_doubles_the_wait() {
+        let mut c = fresh();
+        for n in 1..=4 {
+            c = admit(c, at(0), 5).unwrap();
+            assert_eq!((c.attempts, c.blocked_until), (n, None));
+        }
+        // The fifth passes and blocks the sixth for a minute.
+        c = admit(c, at(0), 5).unwrap();
+        assert_eq!(c.blocked_until, Some(at(1)));
+        assert_eq!(admit(c, at(0), 5), Err(time::Duration::minutes(1)));
+        c = admit(c, at(1), 5).unwrap();
+        assert_eq!(c.blocked_until, Some(at(3)));
+        c = admit(c, at(3), 5).unwrap();
+        assert_eq!(c.blocked_until, Some(at(7)));
+        for _ in 0..20 {
+            let now = c.blocked_until.unwrap();
+            c = admit(c, now, 5).unwrap();
+        }
+        assert_eq!(c.blocked_until.unwrap() - c.updated_at, MAX_BLOCK);
+    }
+
+    #[test]
+    fn a_day_of_quiet_forgets() {
+        let c = Counter {
+            attempts: 40,
+            blocked_until: Some(at(60)),
+            updated_at: at(0),
+        };
+        let c = admit(c, at(60 * 25), 5).unwrap();
+        assert_eq!((c.attempts, c.blocked_until), (1, None));
+    }
 }

@@ -103,26 +103,161 @@ pub async fn list_members(conn: &mut Conn, team: Uuid) -> Result<Vec<Member>, Db
 }
 
 /// Add or change a member's role. `Ok(false)` when the caller may not manage the team.
-pub async fn upsert_member(
+/// Change a member's role (team admins); false when `user` is not a member the caller may manage.
+pub async fn set_member_role(
     conn: &mut Conn,
     team: Uuid,
     user: Uuid,
     role: &str,
 ) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query("UPDATE team_members SET role = $3 WHERE team_id = $1 AND user_id = $2")
+            .bind(team)
+            .bind(user)
+            .bind(role)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// What inviting someone did. The caller learns the same thing whether the user exists or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invited {
+    /// An invitation stands (new or renewed), or the id names no account: nothing to tell apart.
+    Sent { exists: bool },
+    /// The caller may not invite to this team.
+    Refused,
+}
+
+/// Invite `user` into `team` as `role` (team admins), renewing a standing invitation.
+pub async fn invite_member(
+    conn: &mut Conn,
+    team: Uuid,
+    user: Uuid,
+    role: &str,
+    by: Uuid,
+) -> Result<Invited, DbError> {
+    use sqlx::Connection;
+    // In a savepoint: an unknown user id fails the foreign key, which must not end the request.
+    let mut sp = conn.begin().await?;
     let done = sqlx::query(
-        "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
+        "INSERT INTO team_invitations (team_id, user_id, role, invited_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (team_id, user_id) DO UPDATE
+         SET role = excluded.role, invited_by = excluded.invited_by, expires_at = now() + interval '14 days'",
     )
     .bind(team)
     .bind(user)
     .bind(role)
-    .execute(conn)
+    .bind(by)
+    .execute(&mut *sp)
     .await;
     match done {
-        Ok(r) => Ok(r.rows_affected() == 1),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => Ok(false),
+        Ok(_) => {
+            sp.commit().await?;
+            Ok(Invited::Sent { exists: true })
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+            sp.rollback().await?;
+            Ok(Invited::Sent { exists: false })
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            sp.rollback().await?;
+            Ok(Invited::Refused)
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub user_id: Uuid,
+    pub role: String,
+    pub invited_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Standing invitations the caller may see: their own, and those of teams they administer.
+pub async fn list_invitations(
+    conn: &mut Conn,
+    team: Option<Uuid>,
+) -> Result<Vec<Invitation>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, team_id, user_id, role, invited_by, expires_at, created_at FROM team_invitations
+         WHERE expires_at > now() AND ($1::uuid IS NULL OR team_id = $1)
+           AND (team_id = $1 OR user_id = auth.uid())
+         ORDER BY created_at DESC",
+    )
+    .bind(team)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Accept an invitation addressed to the caller: they become a member with the offered role.
+/// `None` when there is no such standing invitation for them.
+pub async fn accept_invitation(conn: &mut Conn, id: Uuid) -> Result<Option<Invitation>, DbError> {
+    let inv: Option<Invitation> = sqlx::query_as(
+        "SELECT id, team_id, user_id, role, invited_by, expires_at, created_at FROM team_invitations
+         WHERE id = $1 AND user_id = auth.uid() AND expires_at > now()",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(inv) = inv else {
+        return Ok(None);
+    };
+    sqlx::query(
+        // Not ON CONFLICT: that judges the row by the SELECT policy too, which a newcomer fails.
+        "INSERT INTO team_members (team_id, user_id, role)
+         SELECT $1, $2, $3 WHERE app.team_role($1) IS NULL",
+    )
+    .bind(inv.team_id)
+    .bind(inv.user_id)
+    .bind(&inv.role)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM team_invitations WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(inv))
+}
+
+/// Decline (the invitee) or withdraw (a team admin) an invitation.
+pub async fn delete_invitation(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
+    Ok(sqlx::query("DELETE FROM team_invitations WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Tell one user something (the service's to send).
+pub async fn notify_user(
+    conn: &mut Conn,
+    user: Uuid,
+    team: Option<Uuid>,
+    title: &str,
+    message: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO notifications (user_id, team_id, title, message) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user)
+    .bind(team)
+    .bind(title)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn remove_member(conn: &mut Conn, team: Uuid, user: Uuid) -> Result<bool, DbError> {

@@ -327,6 +327,10 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE shared_resources SET permission = 'own'",
     ),
     (
+        "team_invitations_role_check",
+        "UPDATE team_invitations SET role = 'owner'",
+    ),
+    (
         "team_members_role_check",
         "UPDATE team_members SET role = 'owner'",
     ),
@@ -420,6 +424,18 @@ const CHECK_CASES: &[(&str, &str)] = &[
     (
         "alert_deliveries_attempts_check",
         "UPDATE alert_deliveries SET attempts = -1",
+    ),
+    (
+        "login_throttle_account_key_check",
+        "UPDATE login_throttle SET account_key = ''",
+    ),
+    (
+        "login_throttle_client_check",
+        "UPDATE login_throttle SET client = repeat('1', 65)",
+    ),
+    (
+        "login_throttle_attempts_check",
+        "UPDATE login_throttle SET attempts = -1",
     ),
     (
         "alert_silences_matcher_check",

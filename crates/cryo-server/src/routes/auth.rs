@@ -1,6 +1,7 @@
 //! Local accounts: register, login, refresh (rotating), logout, me.
 
 use crate::auth::{self, Caller, access_claims, new_refresh_token, refresh_hash};
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 use axum::Json;
@@ -113,50 +114,69 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
-/// Sign in with e-mail and password. Repeated failures lock the account with growing delays.
+/// The key sign-in attempts for this e-mail are counted under, whether or not it has an account
+/// (so throttling answers alike for both).
+fn account_key(email: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(email.trim().to_lowercase().as_bytes()))
+}
+
+/// Sign in with e-mail and password. Attempts are counted per (account, client address) and per
+/// address: past `auth.lockout_after` (or `auth.address_lockout_after`) each further attempt from
+/// that address waits, doubling from a minute; the right password from another address is
+/// never held up. Known and unknown e-mails are answered alike.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
-              (status = 429, description = "Locked after repeated failures", body = crate::error::ErrorBody)))]
+              (status = 429, description = "Too many attempts from this address", body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    let record = repo::find_for_login(&mut tx, req.email.trim()).await?;
-    if let Some(r) = &record
-        && let Some(until) = r.locked_until
-    {
-        let wait = (until - OffsetDateTime::now_utc()).whole_seconds();
-        if wait > 0 {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: wait as u64,
-            });
-        }
+    let key = account_key(&req.email);
+    let client = client.to_string();
+    let auth = &state.settings.auth;
+    let (free_pair, free_client) = (
+        auth.lockout_after.min(i32::MAX as u32) as i32,
+        auth.address_lockout_after.min(i32::MAX as u32) as i32,
+    );
+    // Committed before the password is checked, so concurrent guesses are counted one by one.
+    let admitted = state
+        .as_service(async |tx| repo::admit_login(tx, &key, &client, free_pair, free_client).await)
+        .await?;
+    if let Err(wait) = admitted {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait.whole_seconds().max(1) as u64,
+        });
     }
+    let mut tx = state.begin(&Identity::service()).await?;
+    // Counters idle for a day are worth nothing; forget them now and then.
+    if rand::random::<u8>() == 0 {
+        repo::prune_login_throttle(&mut tx).await?;
+    }
+    let record = repo::find_for_login(&mut tx, req.email.trim()).await?;
     let ok = auth::verify_password(
         req.password,
         record.as_ref().and_then(|r| r.password_hash.clone()),
     )
     .await;
-    let Some(record) = record.filter(|r| r.is_active) else {
-        return Err(ApiError::InvalidCredentials);
-    };
-    if !ok {
-        repo::record_failure(&mut tx, record.id, state.settings.auth.lockout_after as i32).await?;
-        repo::audit(
-            &mut tx,
-            Some(record.id),
-            "anon",
-            "login_failed",
-            Some("users"),
-            Some(record.id),
-            serde_json::json!({}),
-        )
-        .await?;
+    let Some(record) = record.clone().filter(|r| r.is_active && ok) else {
+        if let Some(r) = &record {
+            repo::audit(
+                &mut tx,
+                Some(r.id),
+                "anon",
+                "login_failed",
+                Some("users"),
+                Some(r.id),
+                serde_json::json!({ "client": client }),
+            )
+            .await?;
+        }
         tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
-    }
-    repo::record_success(&mut tx, record.id).await?;
+    };
+    repo::login_succeeded(&mut tx, &key, &client).await?;
     let user = repo::find_user(&mut tx, record.id)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;

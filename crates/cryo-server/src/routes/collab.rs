@@ -12,7 +12,8 @@ use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name};
 use cryo_db::Identity;
 use cryo_db::repo::Page;
 use cryo_db::repo::collab::{
-    self as repo, Activity, Comment, Member, NewProject, Notification, Project, Share, Team,
+    self as repo, Activity, Comment, Invitation, Member, NewProject, Notification, Project, Share,
+    Team,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -216,9 +217,12 @@ pub async fn list_members(
     Ok(Json(members))
 }
 
-/// Add a member or change their role (team admins).
+/// Change a member's role, or invite a user who is not a member yet (team admins). An
+/// invitation is answered 202 whether or not the id names an account; the user joins by
+/// accepting it (`POST /api/v1/invitations/{id}/accept`).
 #[utoipa::path(put, path = "/api/v1/teams/{id}/members/{user_id}", tag = "teams", request_body = MemberInput,
-    security(("bearer" = [])), responses((status = 204), (status = 403), (status = 404)))]
+    security(("bearer" = [])), responses((status = 204, description = "Role changed"),
+        (status = 202, description = "Invitation sent (or renewed)"), (status = 403), (status = 404)))]
 pub async fn put_member(
     State(s): State<AppState>,
     caller: Caller,
@@ -230,19 +234,107 @@ pub async fn put_member(
     repo::get_team(&mut tx, id)
         .await?
         .ok_or(not_found("team"))?;
-    if !repo::upsert_member(&mut tx, id, user, input.role.as_str()).await? {
-        return Err(ApiError::Forbidden);
-    }
+    let role = input.role.as_str();
+    let (status, action) = if repo::set_member_role(&mut tx, id, user, role).await? {
+        (StatusCode::NO_CONTENT, "team.member.set")
+    } else {
+        match repo::invite_member(&mut tx, id, user, role, me).await? {
+            repo::Invited::Refused => return Err(ApiError::Forbidden),
+            repo::Invited::Sent { exists: false } => {
+                tx.commit().await?;
+                return Ok(StatusCode::ACCEPTED);
+            }
+            repo::Invited::Sent { exists: true } => (StatusCode::ACCEPTED, "team.member.invited"),
+        }
+    };
     repo::log_activity(
         &mut tx,
         me,
         Some(id),
-        "team.member.set",
+        action,
         None,
         None,
         serde_json::json!({"user_id": user, "role": input.role}),
     )
     .await?;
+    tx.commit().await?;
+    if status == StatusCode::ACCEPTED {
+        s.as_service(async |tx| {
+            repo::notify_user(
+                tx,
+                user,
+                Some(id),
+                "Team invitation",
+                &format!("You are invited to join a team as {role}; accept or decline it under invitations"),
+            )
+            .await
+        })
+        .await?;
+    }
+    Ok(status)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InvitationFilter {
+    /// A team you administer: its standing invitations. Without: the invitations addressed to you.
+    pub team_id: Option<Uuid>,
+}
+
+/// Standing invitations: yours, or (with `team_id`) those a team you administer has sent.
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "teams", params(InvitationFilter), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Invitation>)))]
+pub async fn list_invitations(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(f): Query<InvitationFilter>,
+) -> ApiResult<Json<Vec<Invitation>>> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let rows = repo::list_invitations(&mut tx, f.team_id).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}
+
+/// Accept an invitation addressed to you: you join the team with the offered role.
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/accept", tag = "teams", security(("bearer" = [])),
+    responses((status = 204, description = "Joined"), (status = 404)))]
+pub async fn accept_invitation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let me = caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    let inv = repo::accept_invitation(&mut tx, id)
+        .await?
+        .ok_or(not_found("invitation"))?;
+    repo::log_activity(
+        &mut tx,
+        me,
+        Some(inv.team_id),
+        "team.member.joined",
+        None,
+        None,
+        serde_json::json!({"role": inv.role}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Decline an invitation (the invitee) or withdraw it (an admin of its team).
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "teams", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_invitation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let mut tx = s.begin(&caller.identity).await?;
+    if !repo::delete_invitation(&mut tx, id).await? {
+        return Err(not_found("invitation"));
+    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

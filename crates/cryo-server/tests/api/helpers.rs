@@ -10,10 +10,20 @@ pub fn settings() -> cryo_config::Settings {
     settings_with(&[])
 }
 
-/// Test settings with some keys overridden by their environment variable names.
+/// Test settings with some keys overridden by their environment variable names. Every caller
+/// of a test app is the same in-process client, so the rate limits are lifted unless a test
+/// sets them (`tests/api/limits.rs` does).
 pub fn settings_with(overrides: &[(&str, &str)]) -> cryo_config::Settings {
-    let mut env: std::collections::HashMap<String, String> =
-        [("CRYOPROTECT_ENV".to_string(), "test".to_string())].into();
+    let mut env: std::collections::HashMap<String, String> = [
+        ("CRYOPROTECT_ENV", "test"),
+        ("CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN", "0"),
+        ("CRYOPROTECT_LIMITS_RATE_HEAVY_ADMIN_PER_MIN", "0"),
+        ("CRYOPROTECT_LIMITS_RATE_AUTH_PER_MIN", "0"),
+        ("CRYOPROTECT_LIMITS_RATE_API_PER_MIN", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     env.extend(
         overrides
             .iter()
@@ -69,7 +79,22 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
+    call_from(app, None, method, uri, token, body).await
+}
+
+/// [`call`] from a client address, as the reverse proxy on the loopback reports it.
+pub async fn call_from(
+    app: &axum::Router,
+    client: Option<&str>,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
     let mut req = Request::builder().method(method).uri(uri);
+    if let Some(addr) = client {
+        req = req.header("x-forwarded-for", addr);
+    }
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -147,4 +172,35 @@ pub fn assert_error_shape(r: &Reply, status: StatusCode, code: &str) -> Value {
     );
     assert!(v["error"]["details"].is_object(), "{v}");
     v
+}
+
+/// `admin` invites `user` into `team` as `role`, and `user` accepts.
+pub async fn join_team(app: &axum::Router, admin: &User, team: &str, user: &User, role: &str) {
+    let r = call(
+        app,
+        "PUT",
+        &format!("/api/v1/teams/{team}/members/{}", user.id),
+        Some(&admin.token),
+        Some(serde_json::json!({"role": role})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let mine = call(app, "GET", "/api/v1/invitations", Some(&user.token), None)
+        .await
+        .json();
+    let invitation = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["team_id"] == team)
+        .unwrap_or_else(|| panic!("no invitation to {team} in {mine}"));
+    let r = call(
+        app,
+        "POST",
+        &format!("/api/v1/invitations/{}/accept", id_of(invitation)),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }

@@ -7,6 +7,7 @@ mod edge;
 mod health;
 mod helpers;
 mod hostile;
+mod limits;
 mod metrics;
 mod models;
 mod science;

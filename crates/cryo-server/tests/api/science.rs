@@ -1,6 +1,6 @@
 //! Molecules, mixtures, experiments, verification and comparisons through the API.
 
-use crate::helpers::{User, call, id_of, register, seeded};
+use crate::helpers::{User, call, id_of, join_team, register, seeded};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -446,15 +446,7 @@ async fn experiments_predictions_comparison_and_verification() {
     )
     .await
     .json();
-    let joined = call(
-        &app,
-        "PUT",
-        &format!("/api/v1/teams/{}/members/{}", id_of(&team), v.id),
-        Some(&a.token),
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
-    assert_eq!(joined.status, StatusCode::NO_CONTENT, "{}", joined.text);
+    join_team(&app, &a, &id_of(&team), &v, "viewer").await;
     // A team-mate does not see an unshared measurement until named as its verifier.
     assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
     let req = ask().await;

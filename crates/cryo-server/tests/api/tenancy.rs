@@ -1,7 +1,7 @@
 //! Two users in two teams: for every resource endpoint, B cannot read, list, update or delete
 //! A's rows (404, so existence does not leak), and team roles decide who may edit.
 
-use crate::helpers::{User, app, call, register};
+use crate::helpers::{User, app, call, id_of, join_team, register};
 use axum::http::StatusCode;
 use cryo_testkit::TestDb;
 use serde_json::{Value, json};
@@ -48,15 +48,7 @@ async fn world() -> World {
     .await;
     assert_eq!(team_b.status, StatusCode::CREATED);
     for (user, role) in [(&editor, "editor"), (&viewer, "viewer")] {
-        let r = call(
-            &app,
-            "PUT",
-            &format!("/api/v1/teams/{team_a}/members/{}", user.id),
-            Some(&a.token),
-            Some(json!({"role": role})),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        join_team(&app, &a, &team_a, user, role).await;
     }
     let project = call(
         &app,
@@ -286,8 +278,15 @@ async fn comments_follow_their_resource_and_notifications_reach_only_their_recip
     )
     .await
     .json();
-    assert_eq!(editor_inbox.as_array().unwrap().len(), 1);
-    let note = editor_inbox[0]["id"].as_str().unwrap().to_string();
+    // Beside the invitation they accepted.
+    let shared: Vec<_> = editor_inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["title"] == "Resource shared")
+        .collect();
+    assert_eq!(shared.len(), 1, "{editor_inbox}");
+    let note = shared[0]["id"].as_str().unwrap().to_string();
     assert!(
         call(
             &w.app,
@@ -542,4 +541,142 @@ async fn referencing_a_row_needs_the_right_to_write_it() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let (a, b, c) = (
+        register(&app, "alice").await,
+        register(&app, "bob").await,
+        register(&app, "carol").await,
+    );
+    let team = id_of(
+        &call(
+            &app,
+            "POST",
+            "/api/v1/teams",
+            Some(&a.token),
+            Some(json!({"name": "T"})),
+        )
+        .await
+        .json(),
+    );
+    let invite = async |user: &str, role: &str| {
+        call(
+            &app,
+            "PUT",
+            &format!("/api/v1/teams/{team}/members/{user}"),
+            Some(&a.token),
+            Some(json!({ "role": role })),
+        )
+        .await
+    };
+    // An unknown id and a real account are answered alike.
+    let ghost = invite(&uuid::Uuid::new_v4().to_string(), "admin").await;
+    let real = invite(&b.id, "admin").await;
+    assert_eq!(
+        (ghost.status, ghost.text.as_str()),
+        (StatusCode::ACCEPTED, "")
+    );
+    assert_eq!(
+        (real.status, real.text.as_str()),
+        (StatusCode::ACCEPTED, "")
+    );
+    // Invited is not joined.
+    let path = format!("/api/v1/teams/{team}");
+    assert_eq!(
+        call(&app, "GET", &path, Some(&b.token), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mine = call(&app, "GET", "/api/v1/invitations", Some(&b.token), None)
+        .await
+        .json();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["role"], "admin");
+    let notes = call(&app, "GET", "/api/v1/notifications", Some(&b.token), None)
+        .await
+        .json();
+    assert!(notes.to_string().contains("Team invitation"), "{notes}");
+    // Nobody else sees or accepts it.
+    let theirs = call(&app, "GET", "/api/v1/invitations", Some(&c.token), None)
+        .await
+        .json();
+    assert_eq!(theirs, json!([]));
+    let accept = format!("/api/v1/invitations/{}/accept", id_of(&mine[0]));
+    assert_eq!(
+        call(&app, "POST", &accept, Some(&c.token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The admin sees what the team has sent; the invitee accepts and is a member.
+    let sent = call(
+        &app,
+        "GET",
+        &format!("/api/v1/invitations?team_id={team}"),
+        Some(&a.token),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(
+        sent.as_array().unwrap().len(),
+        1,
+        "the ghost invitation was never stored: {sent}"
+    );
+    assert_eq!(
+        call(&app, "POST", &accept, Some(&b.token), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(&app, "POST", &accept, Some(&b.token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "GET", &path, Some(&b.token), None).await.status,
+        StatusCode::OK
+    );
+    // A member's role changes at once.
+    assert_eq!(invite(&b.id, "viewer").await.status, StatusCode::NO_CONTENT);
+    let members = call(
+        &app,
+        "GET",
+        &format!("{path}/members"),
+        Some(&a.token),
+        None,
+    )
+    .await
+    .json();
+    assert!(members.to_string().contains("\"viewer\""), "{members}");
+    // A viewer cannot invite; an invitee can decline.
+    let r = call(
+        &app,
+        "PUT",
+        &format!("/api/v1/teams/{team}/members/{}", c.id),
+        Some(&b.token),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(invite(&c.id, "editor").await.status, StatusCode::ACCEPTED);
+    let mine = call(&app, "GET", "/api/v1/invitations", Some(&c.token), None)
+        .await
+        .json();
+    let decline = format!("/api/v1/invitations/{}", id_of(&mine[0]));
+    assert_eq!(
+        call(&app, "DELETE", &decline, Some(&c.token), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(&app, "GET", &path, Some(&c.token), None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -1,0 +1,2 @@
+-- Pending invitations are lost; memberships already accepted stay.
+DROP TABLE IF EXISTS team_invitations;
