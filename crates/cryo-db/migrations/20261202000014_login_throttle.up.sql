@@ -11,7 +11,7 @@ CREATE TABLE login_throttle (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     account_key   text NOT NULL CHECK (length(account_key) BETWEEN 1 AND 64),
     client        text NOT NULL CHECK (length(client) BETWEEN 1 AND 64),
-    attempts      integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    attempts      bigint NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     blocked_until timestamptz,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT login_throttle_key UNIQUE (account_key, client)

@@ -113,7 +113,7 @@ pub async fn find_user(conn: &mut Conn, id: Uuid) -> Result<Option<UserRow>, DbE
 /// The throttle row of one (account, client) pair, or of a client as a whole.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Counter {
-    pub attempts: i32,
+    pub attempts: i64,
     pub blocked_until: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
 }
@@ -128,7 +128,7 @@ const MAX_BLOCK: time::Duration = time::Duration::hours(1);
 /// 2^(n − free) minutes (at most an hour) that it passes through and the next one waits out;
 /// the block is set when the attempt is admitted, before its password is checked, so
 /// concurrent guesses cannot slip in behind it.
-pub fn admit(counter: Counter, now: OffsetDateTime, free: i32) -> Result<Counter, time::Duration> {
+pub fn admit(counter: Counter, now: OffsetDateTime, free: i64) -> Result<Counter, time::Duration> {
     if let Some(until) = counter.blocked_until
         && until > now
     {
@@ -163,8 +163,8 @@ pub async fn admit_login(
     conn: &mut Conn,
     account_key: &str,
     client: &str,
-    free_pair: i32,
-    free_client: i32,
+    free_pair: i64,
+    free_client: i64,
 ) -> Result<Result<(), time::Duration>, DbError> {
     sqlx::query(
         "INSERT INTO login_throttle (account_key, client) VALUES ($1, $3), ($2, $3)
@@ -178,7 +178,7 @@ pub async fn admit_login(
     // Locked in one order (key), so two attempts never wait on each other crosswise.
     let rows: Vec<(
         String,
-        i32,
+        i64,
         Option<OffsetDateTime>,
         OffsetDateTime,
         OffsetDateTime,

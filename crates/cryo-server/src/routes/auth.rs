@@ -137,8 +137,8 @@ pub async fn login(
     let client = client.to_string();
     let auth = &state.settings.auth;
     let (free_pair, free_client) = (
-        auth.lockout_after.min(i32::MAX as u32) as i32,
-        auth.address_lockout_after.min(i32::MAX as u32) as i32,
+        i64::from(auth.lockout_after),
+        i64::from(auth.address_lockout_after),
     );
     // Committed before the password is checked, so concurrent guesses are counted one by one.
     let admitted = state
