@@ -7,7 +7,7 @@ packages=(
   postgresql postgresql-client      # the embedded cluster's binaries, pg_dump/pg_restore, psql
   librdkit-dev libboost-dev libboost-serialization-dev   # RDKit for the chemistry crate
   libinchi-dev                                          # IUPAC InChI library (Debian's RDKit has none)
-  build-essential pkg-config ca-certificates curl jq python3 python3-pip   # fetch-datasets.sh, benches
+  build-essential pkg-config ca-certificates curl jq python3 python3-pip python3-venv   # fetch-datasets.sh, benches, tests/schema
   libssl-dev                           # TLS for alert webhooks (OpenSSL)
   prometheus prometheus-alertmanager   # promtool/amtool check deploy/; the alerting end-to-end test
   nginx python3-yaml openssl           # the blue/green deployment test (TLS); lint-deploy.sh

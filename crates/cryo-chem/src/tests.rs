@@ -249,6 +249,34 @@ proptest! {
     fn arbitrary_smarts_never_panic(s in "[CNOcn\\[\\]()$=#;,!&@*0-9A-Za-z]{0,16}") {
         let _ = Query::smarts(&s);
     }
+
+    /// MOL blocks as a careless export or a hostile client writes them: a real block with
+    /// junk spliced in, or lines dropped.
+    #[test]
+    fn mangled_molblocks_never_panic(
+        at in 0usize..4096,
+        junk in "[ 0-9A-Za-z.+\\-\n]{0,16}",
+        drop_line in 0usize..40,
+    ) {
+        let good = crate::fixtures::grid_molblock(2);
+        let mut spliced = good.clone();
+        let cut = (at % (good.len() + 1)..=good.len())
+            .find(|i| spliced.is_char_boundary(*i))
+            .unwrap_or(good.len());
+        spliced.insert_str(cut, &junk);
+        let dropped: String = good
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != drop_line)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        for block in [spliced, dropped] {
+            if let Ok(m) = Molecule::from_molblock(&block) {
+                let _ = m.features();
+                let _ = m.canonical_smiles();
+            }
+        }
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ impl utoipa::Modify for BearerAuth {
 /// The routes and their OpenAPI document, before state and middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{auth, collab, health, models, science};
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::startup))
@@ -187,7 +187,62 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::system::create_silence
         ))
         .routes(routes!(routes::system::expire_silence))
-        .split_for_parts()
+        .split_for_parts();
+    document_common_errors(&mut doc);
+    (router, doc)
+}
+
+/// Answers any operation may give besides its own: a malformed request, a bad token, no
+/// right, no such row, a conflict, a too-large body, an invalid field, a rate limit, a
+/// dependency down. Each has the one error shape, so clients (and schemathesis) can rely on it.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const COMMON: &[(&str, &str)] = &[
+        (
+            "400",
+            "Malformed request: the body, path or query does not parse",
+        ),
+        ("401", "Missing, invalid, expired or ended token"),
+        ("403", "Signed in, but not permitted"),
+        ("404", "No such row for this caller"),
+        ("409", "Conflicts with existing rows"),
+        ("413", "Body larger than server.body_limit_bytes"),
+        ("422", "A field is invalid; details.field names it"),
+        ("429", "Rate limited or throttled; see Retry-After"),
+        (
+            "503",
+            "Busy or a dependency is unavailable; see Retry-After",
+        ),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (code, description) in COMMON {
+                op.responses
+                    .responses
+                    .entry((*code).to_string())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(*description)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                    });
+            }
+        }
+    }
 }
 
 /// The OpenAPI document as served at [`OPENAPI_PATH`].

@@ -1213,6 +1213,7 @@ pub async fn compare(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UnifiedQuery {
     /// general, cell_preservation, organ_preservation, long_term_storage or sensitive_tissues.
+    #[param(inline)]
     pub context: Option<cryo_core::score::Context>,
 }
 
