@@ -14,30 +14,19 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 hostile="${2:-4}"
 admin="${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-db_url="${admin%/*}/cryo_bench_liveness"
 bin="${CRYOPROTECT_BIN:-target/release/cryoprotect}"
 [[ -n ${CRYOPROTECT_BIN:-} ]] || cargo build --release --locked -q -p cryo-cli --bin cryoprotect
-work=$(mktemp -d)
+source scripts/lib/fresh-server.sh
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_liveness (FORCE)" || true
-  rm -rf "$work"
+  wait "${pids[@]}" 2>/dev/null || true
+  fresh_server_cleanup
 }
 trap cleanup EXIT
-psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_liveness (FORCE)" -c "CREATE DATABASE cryo_bench_liveness"
-export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups"
 export CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=0 CRYOPROTECT_LIMITS_RATE_API_PER_MIN=0
-api_password=$("$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
-export DATABASE_API_URL="postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}"
-"$bin" db migrate > /dev/null
-"$bin" serve --port 0 > "$work/serve.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.2; done
-base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
-token=$(curl -sf -H 'content-type: application/json' "$base/api/v1/auth/register" \
-  -d '{"email":"bench@lab.example","password":"correct horse battery","display_name":"Bench"}' | jq -r .access_token)
+fresh_server cryo_bench_liveness "$bin"
+token=$(fresh_server_user bench@lab.example Bench | jq -r .access_token)
 python3 - > "$work/grid.json" <<'PY'
 import json
 n = 8
@@ -86,7 +75,7 @@ for i in $(seq "$hostile"); do
   pids+=($!)
 done
 sleep 2
-cpu() { awk '{ print $14 + $15 }' "/proc/${pids[0]}/stat"; }
+cpu() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 before=$(cpu)
 probe "$seconds" "$work/busy"
 used=$(( $(cpu) - before ))

@@ -16,35 +16,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-15}"
 admin="${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-db_url="${admin%/*}/cryo_bench_predict"
 scripts/fetch-datasets.sh data/public > /dev/null
 cargo build --release --locked -q -p cryo-cli --example loadgen --bin cryoprotect
 bin=target/release/cryoprotect
 loadgen=target/release/examples/loadgen
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql "$admin" -qc "DROP DATABASE IF EXISTS cryo_bench_predict (FORCE)" -c "CREATE DATABASE cryo_bench_predict"
-export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups"
+source scripts/lib/fresh-server.sh
+trap fresh_server_cleanup EXIT
 # The benchmark is one client hammering predict: lift the per-user rate limit it would hit.
 export CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=0 CRYOPROTECT_LIMITS_RATE_API_PER_MIN=0
-api_password=$("$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
-[[ -n $api_password ]] || { echo "bench: db bootstrap printed no API password" >&2; exit 1; }
-export DATABASE_API_URL="postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}"
-"$bin" db migrate > /dev/null
-"$bin" serve --port 0 > "$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.2; done
-base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
+fresh_server cryo_bench_predict "$bin"
 api() { curl -sf -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
 
-reg=$(curl -sf -H 'content-type: application/json' "$base/api/v1/auth/register" \
-  -d '{"email":"bench@lab.example","password":"correct horse battery","display_name":"Bench"}')
+reg=$(fresh_server_user bench@lab.example Bench)
 token=$(jq -r .access_token <<<"$reg")
 user=$(jq -r .user.id <<<"$reg")
 

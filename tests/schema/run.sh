@@ -3,42 +3,25 @@
 # every operation, as an anonymous caller and as a signed-in user, checked for server errors and
 # for responses that break the document (status codes, content types, body schemas).
 # Usage: tests/schema/run.sh [EXAMPLES]   (per operation; default 25)
-# Needs the debug binary (scripts/test.sh builds it) and PostgreSQL at CRYOPROTECT_TEST_ADMIN_URL.
+# Serves the debug binary (built here unless CRYOPROTECT_BIN names one) on PostgreSQL at
+# CRYOPROTECT_TEST_ADMIN_URL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 examples="${1:-25}"
 admin="${CRYOPROTECT_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-db="cryo_schema_test"
-db_url="${admin%/*}/$db"
 bin="${CRYOPROTECT_BIN:-target/debug/cryoprotect}"
-[[ -x $bin ]] || cargo build --locked -q -p cryo-cli --bin cryoprotect
+[[ -n ${CRYOPROTECT_BIN:-} ]] || cargo build --locked -q -p cryo-cli --bin cryoprotect
 venv="${SCHEMATHESIS_VENV:-$HOME/.cache/cryoprotect/schemathesis}"
 [[ -x $venv/bin/schemathesis ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'schemathesis==4.32.5'; }
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql "$admin" -qc "DROP DATABASE IF EXISTS $db (FORCE)" -c "CREATE DATABASE $db"
-export DATABASE_URL="$db_url" CRYOPROTECT_BACKUP_DIR="$work/backups" CRYOPROTECT_ENV=test
+source scripts/lib/fresh-server.sh
+trap fresh_server_cleanup EXIT
+export CRYOPROTECT_ENV=test
 # A fuzzer is one client sending thousands of requests: rate limits would answer most of them.
 export CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=0 CRYOPROTECT_LIMITS_RATE_HEAVY_ADMIN_PER_MIN=0 \
   CRYOPROTECT_LIMITS_RATE_AUTH_PER_MIN=0 CRYOPROTECT_LIMITS_RATE_API_PER_MIN=0 \
   CRYOPROTECT_LOCKOUT_AFTER=1000000 CRYOPROTECT_ADDRESS_LOCKOUT_AFTER=1000000
-api_password=$("$bin" db bootstrap | sed -n 's/^generated password for cryoprotect_api: //p')
-export DATABASE_API_URL="postgres://cryoprotect_api:$api_password@${db_url#postgres://*@}"
-"$bin" db migrate > /dev/null
-"$bin" serve --port 0 > "$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 150); do grep -q "listening on" "$work/serve.log" && break; sleep 0.2; done
-base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
-[[ -n $base ]] || { cat "$work/serve.log"; echo "schema test: server did not start" >&2; exit 1; }
-token=$(curl -sf -H 'content-type: application/json' "$base/api/v1/auth/register" \
-  -d '{"email":"fuzz@lab.example","password":"correct horse battery","display_name":"Fuzz"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+fresh_server cryo_schema_test "$bin"
+token=$(fresh_server_user fuzz@lab.example Fuzz | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # Sign-out and refresh would end the session the rest of the run uses.
 common=(--url "$base" --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
   --max-examples "$examples" --seed 20261202 --workers 2 --no-color --suppress-health-check all
