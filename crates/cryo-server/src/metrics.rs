@@ -41,6 +41,11 @@ pub struct NameLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabel {
+    pub class: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabel {
     pub state: String,
 }
@@ -84,7 +89,7 @@ pub struct Metrics {
     pub process_resident_memory: Gauge,
     pub process_open_fds: Gauge,
     pub process_start_time: FloatGauge,
-    pub rate_limited: Family<NameLabel, Counter>,
+    pub rate_limited: Family<ClassLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -250,7 +255,9 @@ impl Metrics {
 
     pub fn rate_limited(&self, class: &str) {
         self.rate_limited
-            .get_or_create(&NameLabel { name: class.into() })
+            .get_or_create(&ClassLabel {
+                class: class.into(),
+            })
             .inc();
     }
 

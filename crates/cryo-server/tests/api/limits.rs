@@ -98,7 +98,7 @@ async fn heavy_routes_spend_a_bucket_per_address_or_per_user() {
     let metrics = call(&app, "GET", "/metrics", None, None).await.text;
     let refused = metrics
         .lines()
-        .find(|l| l.starts_with("cryoprotect_rate_limited_total{name=\"heavy\"}"))
+        .find(|l| l.starts_with("cryoprotect_rate_limited_total{class=\"heavy\"}"))
         .unwrap_or_else(|| panic!("no rate-limit counter in\n{metrics}"));
     assert!(refused.ends_with(" 3"), "{refused}");
 }
