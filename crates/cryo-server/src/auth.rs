@@ -140,6 +140,14 @@ pub fn refresh_hash(token: &str) -> Vec<u8> {
     sha2::Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// The token of an `Authorization: Bearer <token>` header value; `None` for any other scheme.
+pub fn bearer_token(header: &axum::http::HeaderValue) -> Option<&str> {
+    let h = header.to_str().ok()?;
+    h.strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// Who is calling, from the `Authorization: Bearer` header. No header: anonymous. A header
 /// that does not verify: 401, never a silent downgrade to anonymous.
 #[derive(Debug, Clone)]
@@ -180,17 +188,10 @@ impl FromRequestParts<AppState> for Caller {
                 app_role: None,
             });
         };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or(ApiError::InvalidToken(
-                "expected `Authorization: Bearer <token>`",
-            ))?;
-        let claims = state.jwt.verify(token.trim())?;
+        let token = bearer_token(header).ok_or(ApiError::InvalidToken(
+            "expected `Authorization: Bearer <token>`",
+        ))?;
+        let claims = state.jwt.verify(token)?;
         let identity = match claims.role.as_str() {
             "anon" => Identity::anon(),
             "service_role" => Identity::service(),

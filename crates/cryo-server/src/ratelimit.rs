@@ -148,12 +148,8 @@ fn budget(state: &AppState, req: &Request, class: Class) -> (String, u32, bool) 
     let claims = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .and_then(|t| state.jwt.verify(t.trim()).ok());
+        .and_then(crate::auth::bearer_token)
+        .and_then(|t| state.jwt.verify(t).ok());
     let admin = claims
         .as_ref()
         .is_some_and(|c| c.role == "service_role" || c.app_role.as_deref() == Some("admin"));
