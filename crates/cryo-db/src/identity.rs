@@ -88,3 +88,27 @@ pub async fn act_as(
         .await?;
     Ok(())
 }
+
+/// A small pool beside `pool` (same server, same login role) whose connections act as
+/// service_role for their whole life: for single-statement reads on the hot path that would
+/// otherwise cost a transaction (BEGIN, act as, query, COMMIT: four round trips) where one
+/// suffices. Its connections never serve a caller's query, so the session-level role cannot
+/// leak into one; connections are opened when first needed.
+pub fn service_reader(pool: &PgPool, max_connections: u32) -> PgPool {
+    let options = (*pool.connect_options()).clone();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query(
+                    "SELECT set_config('request.jwt.claims', $1, false), set_config('role', 'service_role', false)",
+                )
+                .bind(Identity::service().claims())
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options)
+}

@@ -216,9 +216,7 @@ impl FromRequestParts<AppState> for Caller {
             tracing::Span::current().record("user_id", tracing::field::display(id));
             // Checked on every request, so a demotion, a deactivation or a sign-out applies at
             // once rather than when the token expires.
-            let state_now = state
-                .as_service(async |tx| cryo_db::repo::auth::session_state(tx, id).await)
-                .await?;
+            let state_now = state.session_state(id).await?;
             let (role, active, valid_after) =
                 state_now.ok_or(ApiError::InvalidToken("unknown user"))?;
             if !active {

@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use uuid::Uuid;
 
+/// Connections of the service-read pool: each session check holds one for a single round trip.
+const SERVICE_READ_CONNECTIONS: u32 = 2;
+
 /// Shared by every handler: cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -31,6 +34,9 @@ pub struct AppState {
     pub rate: Arc<crate::ratelimit::RateLimiter>,
     /// Set once startup checks have passed (`/health/startup`).
     pub started: Arc<std::sync::atomic::AtomicBool>,
+    /// Connections acting as service_role for single-statement reads (the per-request session
+    /// check): one round trip instead of a transaction's four.
+    service_reads: PgPool,
     /// External (e.g. Supabase) user ids already given an account row.
     known_external: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -57,6 +63,7 @@ impl AppState {
             outbox: Arc::default(),
             rate: Arc::default(),
             started: Arc::default(),
+            service_reads: cryo_db::identity::service_reader(&pool, SERVICE_READ_CONNECTIONS),
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),
@@ -101,6 +108,15 @@ impl AppState {
         let value = f(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
+    }
+
+    /// The user's role, whether the account is active, and the Unix second before which its
+    /// tokens were ended: read on every signed-in request.
+    pub async fn session_state(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(String, bool, Option<i64>)>, ApiError> {
+        Ok(cryo_db::repo::auth::session_state(&self.service_reads, id).await?)
     }
 
     /// Samples what `/metrics` reports by reading rather than counting: the pool, a database

@@ -77,8 +77,10 @@ pub async fn find_for_login(conn: &mut Conn, email: &str) -> Result<Option<Login
 
 /// What a request's access token is checked against: (global role, active, tokens issued
 /// before this Unix second are refused).
-pub async fn session_state(
-    conn: &mut Conn,
+/// Runs on any executor acting as service_role: a transaction, or a connection of
+/// [`crate::identity::service_reader`].
+pub async fn session_state<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> Result<Option<(String, bool, Option<i64>)>, DbError> {
     Ok(sqlx::query_as(

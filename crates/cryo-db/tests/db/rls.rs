@@ -115,6 +115,36 @@ async fn the_api_role_can_do_nothing_without_an_identity() {
     assert_eq!(err.as_database_error().unwrap().code().unwrap(), "42501");
 }
 
+/// The service-read pool acts as service_role on every connection it opens, and the pool it was
+/// made from is untouched by it.
+#[tokio::test]
+async fn the_service_reader_acts_as_service_role_and_only_it_does() {
+    let db = TestDb::new().await;
+    let api = db.api_pool().await;
+    let reader = identity::service_reader(&api, 2);
+    // Both of its connections, held at once, so the second is opened too.
+    let mut a = reader.acquire().await.unwrap();
+    let mut b = reader.acquire().await.unwrap();
+    for conn in [&mut a, &mut b] {
+        let role: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(role, "service_role");
+        // Readable here (service_role's privilege), refused below on the login role's pool.
+        sqlx::query("SELECT count(*) FROM users")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("service_role reads users");
+    }
+    drop((a, b));
+    let err = sqlx::query("SELECT count(*) FROM users")
+        .fetch_one(&api)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().code().unwrap(), "42501");
+}
+
 #[tokio::test]
 async fn identity_does_not_leak_between_pooled_transactions() {
     let db = TestDb::new().await;
