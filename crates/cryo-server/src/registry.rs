@@ -7,8 +7,9 @@ use crate::training::{self, MIXTURE_FEATURES};
 use crate::{ApiError, ApiResult};
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
+use cryo_core::deadline::Deadline;
 use cryo_db::repo::Conn;
-use cryo_db::repo::models::{self as repo, ModelVersion};
+use cryo_db::repo::models::{self as repo, ModelVersion, VersionHandle};
 use cryo_ml::{
     Algorithm, Artefact, ConformalMethod, Dataset, Envelope, SearchPlan, Splitter, Strategy,
     TrainPlan, TrainedModel,
@@ -277,7 +278,7 @@ impl Registry {
         }
     }
 
-    fn cached(&self, version: &ModelVersion) -> Option<Arc<Loaded>> {
+    fn cached(&self, version: &VersionHandle) -> Option<Arc<Loaded>> {
         let mut cache = self.cache.lock().ok()?;
         let at = cache
             .iter()
@@ -288,7 +289,7 @@ impl Registry {
     }
 
     /// The decoded model of `version`, from the cache or from the database (checksum checked).
-    pub async fn load(&self, conn: &mut Conn, version: &ModelVersion) -> ApiResult<Arc<Loaded>> {
+    pub async fn load(&self, conn: &mut Conn, version: &VersionHandle) -> ApiResult<Arc<Loaded>> {
         if let Some(hit) = self.cached(version) {
             return Ok(hit);
         }
@@ -314,7 +315,7 @@ impl Registry {
 /// the row and the one in the envelope.
 pub async fn read_verified(
     conn: &mut Conn,
-    version: &ModelVersion,
+    version: &VersionHandle,
 ) -> ApiResult<(Artefact, TrainedModel)> {
     let (envelope, body) = repo::artifact(conn, version.id)
         .await?
@@ -347,17 +348,51 @@ pub struct PredictInput {
     pub mixture_id: Option<Uuid>,
 }
 
-/// The feature rows of many inputs, each or a message naming its problem. Molecules and mixtures
-/// are read as the caller; every structure is featurised on the compute pool, in parallel.
-pub async fn featurise_all(
+/// A feature row, or a message naming why an input has none.
+pub type FeatureRow = Result<Vec<f64>, String>;
+
+/// Inputs resolved against the database: rows already known (mixtures, problems) and the
+/// structures still to featurise on the compute pool.
+pub struct Gathered {
+    rows: Vec<Option<FeatureRow>>,
+    /// (index, how the input is named in a message, structure)
+    pending: Vec<(usize, String, String)>,
+}
+
+impl Gathered {
+    /// Featurises the pending structures in parallel (on the pool that calls it), checking the
+    /// deadline between molecules.
+    fn featurise(self, layout: Layout, deadline: &Deadline) -> Vec<FeatureRow> {
+        use rayon::prelude::*;
+        let Gathered { mut rows, pending } = self;
+        let computed: Vec<(usize, FeatureRow)> = pending
+            .into_par_iter()
+            .map(|(i, label, smiles)| {
+                let row = match deadline.check() {
+                    Ok(()) => smiles_row(layout, &smiles),
+                    Err(e) => Err(e.to_string()),
+                };
+                (i, row.map_err(|e| format!("{label}: {e}")))
+            })
+            .collect();
+        for (i, row) in computed {
+            rows[i] = Some(row);
+        }
+        rows.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err("not featurised".into())))
+            .collect()
+    }
+}
+
+/// Reads the molecules and mixtures that inputs name, as the caller.
+pub async fn gather(
     conn: &mut Conn,
     compute: &Compute,
     layout: Layout,
     inputs: &[PredictInput],
-) -> ApiResult<Vec<Result<Vec<f64>, String>>> {
-    let mut rows: Vec<Option<Result<Vec<f64>, String>>> = Vec::with_capacity(inputs.len());
-    // (index, how the input is named in a message, structure)
-    let mut pending: Vec<(usize, String, String)> = Vec::new();
+) -> ApiResult<Gathered> {
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut pending = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let row = match (&input.smiles, input.molecule_id, input.mixture_id) {
             (Some(s), None, None) => {
@@ -378,32 +413,66 @@ pub async fn featurise_all(
         };
         rows.push(row);
     }
+    Ok(Gathered { rows, pending })
+}
+
+/// The feature rows of many inputs, each or a message naming its problem. Molecules and mixtures
+/// are read as the caller; every structure is featurised on the compute pool, in parallel.
+pub async fn featurise_all(
+    conn: &mut Conn,
+    compute: &Compute,
+    layout: Layout,
+    inputs: &[PredictInput],
+) -> ApiResult<Vec<FeatureRow>> {
+    let gathered = gather(conn, compute, layout, inputs).await?;
     // Molecule and mixture inputs alone need nothing from the pool.
-    let computed = if pending.is_empty() {
-        Vec::new()
-    } else {
-        compute
-            .run(move |deadline| {
-                use rayon::prelude::*;
-                Ok(pending
-                    .into_par_iter()
-                    .map(|(i, label, smiles)| {
-                        let row = match deadline.check() {
-                            Ok(()) => smiles_row(layout, &smiles),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        (i, row.map_err(|e| format!("{label}: {e}")))
-                    })
-                    .collect::<Vec<_>>())
-            })
-            .await?
-    };
-    for (i, row) in computed {
-        rows[i] = Some(row);
+    if gathered.pending.is_empty() {
+        return Ok(gathered.featurise(layout, &Deadline::after(compute.budget())));
     }
+    compute
+        .run(move |deadline| Ok(gathered.featurise(layout, &deadline)))
+        .await
+}
+
+/// What a model answered for one input: its feature row's problem, or a value and interval.
+pub type Answer = Result<(f64, cryo_ml::Interval), String>;
+
+/// Featurises and predicts in one hand-off to the compute pool: the hot path of a prediction
+/// (each hand-off is two cross-thread wake-ups).
+pub async fn predict_all(
+    conn: &mut Conn,
+    compute: &Compute,
+    loaded: &Arc<Loaded>,
+    inputs: &[PredictInput],
+    level: f64,
+) -> ApiResult<Vec<Answer>> {
+    let gathered = gather(conn, compute, loaded.layout, inputs).await?;
+    let loaded = loaded.clone();
+    compute
+        .run(move |deadline| {
+            let rows = gathered.featurise(loaded.layout, &deadline);
+            deadline.check().map_err(|e| ApiError::Chem(e.into()))?;
+            predict_rows(&loaded, rows, level)
+        })
+        .await
+}
+
+/// Predicts for the rows that have features; the others keep their message.
+pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> ApiResult<Vec<Answer>> {
+    let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let (points, intervals) = match usable.first() {
+        None => (Vec::new(), Vec::new()),
+        Some(first) => {
+            let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
+            let x = cryo_ml::Matrix::new(usable.len(), first.len(), data)?;
+            let (points, intervals, _) = loaded.model.predict(&x, level)?;
+            (points, intervals)
+        }
+    };
+    let mut predicted = points.into_iter().zip(intervals);
     Ok(rows
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("not featurised".into())))
+        .map(|row| row.map(|_| predicted.next().expect("one prediction per usable row")))
         .collect())
 }
 

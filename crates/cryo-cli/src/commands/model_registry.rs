@@ -48,7 +48,7 @@ pub async fn export(config: Option<PathBuf>, args: ExportArgs) -> anyhow::Result
         let which = args
             .version
             .map_or(VersionRef::Production, VersionRef::Number);
-        let version = repo::resolve_version(&mut tx, args.model, &which)
+        let version = repo::resolve_version::<repo::VersionHandle>(&mut tx, args.model, &which)
             .await?
             .with_context(|| match args.version {
                 Some(v) => format!("model {} has no version {v}", args.model),

@@ -73,6 +73,54 @@ const VERSION_SELECT: &str = "SELECT v.id, v.model_id,
         v.last_production_at, v.created_by, v.created_at
     FROM model_versions v";
 
+const HANDLE_SELECT: &str = "SELECT v.id, v.model_id,
+        (SELECT t.name FROM models m JOIN property_types t ON t.id = m.property_type_id WHERE m.id = v.model_id) AS property,
+        v.version, v.algorithm, v.artifact_sha256
+    FROM model_versions v";
+
+/// What finding and loading a version needs, without its envelope: that holds the held-out
+/// predictions (100 KB of JSON for 642 molecules), which the prediction hot path must not read,
+/// decompress and parse on every request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionHandle {
+    pub id: Uuid,
+    pub model_id: Uuid,
+    pub property: String,
+    pub version: i64,
+    pub algorithm: String,
+    pub artifact_sha256: String,
+}
+
+impl ModelVersion {
+    pub fn handle(&self) -> VersionHandle {
+        VersionHandle {
+            id: self.id,
+            model_id: self.model_id,
+            property: self.property.clone(),
+            version: self.version,
+            algorithm: self.algorithm.clone(),
+            artifact_sha256: self.artifact_sha256.clone(),
+        }
+    }
+}
+
+/// A row type a version can be read as: the whole [`ModelVersion`] or its [`VersionHandle`].
+pub trait VersionRow: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {
+    fn select() -> &'static str;
+}
+
+impl VersionRow for ModelVersion {
+    fn select() -> &'static str {
+        VERSION_SELECT
+    }
+}
+
+impl VersionRow for VersionHandle {
+    fn select() -> &'static str {
+        HANDLE_SELECT
+    }
+}
+
 /// `Ok(None)` when the property type is unknown.
 pub async fn create_model(
     conn: &mut Conn,
@@ -162,18 +210,19 @@ pub enum VersionRef {
     Alias(String),
 }
 
-pub async fn resolve_version(
+pub async fn resolve_version<V: VersionRow>(
     conn: &mut Conn,
     model: Uuid,
     which: &VersionRef,
-) -> Result<Option<ModelVersion>, DbError> {
+) -> Result<Option<V>, DbError> {
     // One statement for the three cases: a version number, an alias, or production.
     let sql = format!(
-        "{VERSION_SELECT} WHERE v.model_id = $1 AND CASE
+        "{} WHERE v.model_id = $1 AND CASE
              WHEN $2::bigint IS NOT NULL THEN v.version = $2
              WHEN $3::text IS NOT NULL THEN v.id = (SELECT a.version_id FROM model_aliases a
                                                     WHERE a.model_id = $1 AND a.alias = $3)
-             ELSE v.stage = 'production' END"
+             ELSE v.stage = 'production' END",
+        V::select()
     );
     let (number, alias) = match which {
         VersionRef::Number(n) => (Some(*n), None),
@@ -189,13 +238,14 @@ pub async fn resolve_version(
 }
 
 /// The version that most recently left production (what a rollback returns to).
-pub async fn previous_production(
+pub async fn previous_production<V: VersionRow>(
     conn: &mut Conn,
     model: Uuid,
-) -> Result<Option<ModelVersion>, DbError> {
+) -> Result<Option<V>, DbError> {
     let sql = format!(
-        "{VERSION_SELECT} WHERE v.model_id = $1 AND v.stage <> 'production' AND v.last_production_at IS NOT NULL
-         ORDER BY v.last_production_at DESC, v.version DESC LIMIT 1"
+        "{} WHERE v.model_id = $1 AND v.stage <> 'production' AND v.last_production_at IS NOT NULL
+         ORDER BY v.last_production_at DESC, v.version DESC LIMIT 1",
+        V::select()
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(model)

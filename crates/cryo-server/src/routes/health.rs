@@ -248,7 +248,7 @@ async fn model_registry(state: &AppState) -> Dependency {
             .map_err(|e| e.to_string())?;
         let mut broken = Vec::new();
         for v in &versions {
-            if let Err(e) = state.registry.load(&mut tx, v).await {
+            if let Err(e) = state.registry.load(&mut tx, &v.handle()).await {
                 broken.push(format!("model {} version {}: {e}", v.model_id, v.version));
             }
         }

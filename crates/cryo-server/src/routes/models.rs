@@ -6,7 +6,9 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::registry::{Loaded, PredictInput, TrainRequest, checked_level, featurise_all};
+use crate::registry::{
+    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, predict_all, predict_rows,
+};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -14,11 +16,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_db::repo::Conn;
-use cryo_db::repo::models::{self as repo, AuditEntry, Job, Model, ModelVersion, VersionRef};
+use cryo_db::repo::models::{
+    self as repo, AuditEntry, Job, Model, ModelVersion, VersionHandle, VersionRef,
+};
 use cryo_db::repo::science::{NewPrediction, Subject};
-use cryo_ml::Matrix;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -373,7 +375,8 @@ pub async fn promote(
     let mut tx = s.begin(&caller.identity).await?;
     let model = visible_model(&mut tx, id).await?;
     let target = visible_version(&mut tx, id, p.version).await?;
-    let current = repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
+    let current: Option<ModelVersion> =
+        repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
     if p.stage == "production" {
         if current.as_ref().is_some_and(|c| c.id == target.id) {
             return Err(ApiError::Conflict(format!(
@@ -442,12 +445,14 @@ pub async fn rollback(
     let me = caller.require_user()?;
     let mut tx = s.begin(&caller.identity).await?;
     visible_model(&mut tx, id).await?;
-    let current = repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
-    let back_to = repo::previous_production(&mut tx, id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Conflict("no earlier production version to roll back to".into())
-        })?;
+    let current: Option<VersionHandle> =
+        repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
+    let back_to: VersionHandle =
+        repo::previous_production(&mut tx, id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict("no earlier production version to roll back to".into())
+            })?;
     repo::set_stage(&mut tx, id, back_to.id, "production").await?;
     repo::audit(
         &mut tx,
@@ -801,7 +806,7 @@ async fn predict_with(
     };
     let mut tx = s.begin(&caller.identity).await?;
     // One query on the hot path; the model itself is read only to explain a miss.
-    let Some(version) = repo::resolve_version(&mut tx, id, &which).await? else {
+    let Some(version) = repo::resolve_version::<VersionHandle>(&mut tx, id, &which).await? else {
         let model = visible_model(&mut tx, id).await?;
         return Err(match &which {
             VersionRef::Production => ApiError::Conflict(format!(
@@ -817,7 +822,9 @@ async fn predict_with(
             if matches!(which, VersionRef::Production)
                 && s.settings.models.fallback_to_previous =>
         {
-            let previous = repo::previous_production(&mut tx, id).await?.ok_or(e)?;
+            let previous = repo::previous_production::<VersionHandle>(&mut tx, id)
+                .await?
+                .ok_or(e)?;
             tracing::warn!(model = %id, version = version.version, fallback = previous.version,
                 "production model unusable; answering with the previous production version");
             let reason = format!("version {} could not be used", version.version);
@@ -830,34 +837,35 @@ async fn predict_with(
     };
     let answering = fallback.as_ref().map_or(&version, |f| &f.0);
 
-    let mut rows = Vec::with_capacity(inputs.len());
-    let mut results: Vec<PredictionResult> = Vec::with_capacity(inputs.len());
-    let featurised = featurise_all(&mut tx, &s.compute, loaded.layout, &inputs).await?;
-    for ((index, input), row) in inputs.iter().enumerate().zip(featurised) {
-        let error = row.as_ref().err().cloned();
-        if let Ok(r) = row {
-            rows.push((index, r));
-        }
-        results.push(PredictionResult {
-            index,
-            smiles: input.smiles.clone(),
-            molecule_id: input.molecule_id,
-            mixture_id: input.mixture_id,
-            value: None,
-            interval: None,
-            error,
-            prediction_id: None,
-        });
-    }
-    let features: Vec<&[f64]> = rows.iter().map(|(_, r)| r.as_slice()).collect();
-    let (points, intervals) = predict_matrix(&s.compute, &loaded, &features, level).await?;
-    for (((index, _), value), interval) in rows.iter().zip(points).zip(intervals) {
-        results[*index].value = Some(value);
-        results[*index].interval = Some(PredictedInterval {
-            lower: interval.lower,
-            upper: interval.upper,
-        });
-    }
+    let answers = predict_all(&mut tx, &s.compute, &loaded, &inputs, level).await?;
+    let mut results: Vec<PredictionResult> = inputs
+        .iter()
+        .zip(answers)
+        .enumerate()
+        .map(|(index, (input, answer))| {
+            let (value, interval, error) = match answer {
+                Ok((value, i)) => (
+                    Some(value),
+                    Some(PredictedInterval {
+                        lower: i.lower,
+                        upper: i.upper,
+                    }),
+                    None,
+                ),
+                Err(why) => (None, None, Some(why)),
+            };
+            PredictionResult {
+                index,
+                smiles: input.smiles.clone(),
+                molecule_id: input.molecule_id,
+                mixture_id: input.mixture_id,
+                value,
+                interval,
+                error,
+                prediction_id: None,
+            }
+        })
+        .collect();
 
     if p.store {
         for r in &mut results {
@@ -1119,24 +1127,6 @@ fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput
 }
 
 /// Values and intervals for feature rows, on the compute pool.
-async fn predict_matrix(
-    compute: &crate::compute::Compute,
-    loaded: &Arc<Loaded>,
-    rows: &[&[f64]],
-    level: f64,
-) -> ApiResult<(Vec<f64>, Vec<cryo_ml::Interval>)> {
-    if rows.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let data: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    let x = Matrix::new(rows.len(), rows[0].len(), data)?;
-    let loaded = loaded.clone();
-    let (points, intervals, _) = compute
-        .run(move |_| Ok(loaded.model.predict(&x, level)?))
-        .await?;
-    Ok((points, intervals))
-}
-
 fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
     loaded
         .model
@@ -1192,7 +1182,7 @@ pub async fn evaluate(
     let mut tx = s.begin(&caller.identity).await?;
     let model = visible_model(&mut tx, id).await?;
     let v = visible_version(&mut tx, id, version).await?;
-    let loaded = s.registry.load(&mut tx, &v).await?;
+    let loaded = s.registry.load(&mut tx, &v.handle()).await?;
     let mut skipped = Vec::new();
     let mut rows = Vec::new();
     let mut observed = Vec::new();
@@ -1265,8 +1255,12 @@ pub async fn evaluate(
             },
         ));
     }
-    let features: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
-    let (predicted, intervals) = predict_matrix(&s.compute, &loaded, &features, level).await?;
+    let answers = s
+        .compute
+        .run(move |_| predict_rows(&loaded, rows.into_iter().map(Ok).collect(), level))
+        .await?;
+    let (predicted, intervals): (Vec<f64>, Vec<cryo_ml::Interval>) =
+        answers.into_iter().filter_map(Result::ok).unzip();
     Ok(Json(Evaluation {
         version,
         source: source.into(),

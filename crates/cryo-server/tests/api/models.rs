@@ -388,6 +388,8 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert_eq!(batch.status, StatusCode::OK, "{}", batch.text);
     let results = batch.json()["predictions"].as_array().unwrap().clone();
     assert!(results[0]["value"].is_number() && results[2]["value"].is_number());
+    // Each answer is its own input's: the bad row does not shift the rows after it.
+    assert_eq!(results[0]["value"], second["predictions"][0]["value"]);
     assert!(
         results[1]["value"].is_null() && results[1]["error"].as_str().unwrap().contains("smiles")
     );
