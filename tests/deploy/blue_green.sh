@@ -82,14 +82,18 @@ curl() { command curl -k "$@"; }
 
 serving() { curl -s "$front/health/live" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("release"))'; }
 
-# Clients that keep sending real work through nginx, one status code per line.
+# Clients that keep sending real work through nginx, one line per request: the status code
+# (000 when no response came) and curl's error. HTTP/1.1: over HTTP/2, curl 7.88 fails a request
+# now and then when nginx's reload closes a fresh connection with GOAWAY (curl/curl#1618;
+# measured here: 7 failures in ~3,700 requests across 380 bare reloads, none in 2,977 over
+# HTTP/1.1 across 300), where browsers retry the request on a new connection.
 start_load() {
   : > "$work/codes"
   for _ in 1 2; do
     (
       while :; do
-        curl -s -o /dev/null -w '%{http_code}\n' -H 'content-type: application/json' \
-          -d '{"smiles":"OCC(O)CO"}' "$front/api/v1/scoring/molecule" >> "$work/codes" || echo 000 >> "$work/codes"
+        curl -s --http1.1 -o /dev/null -w '%{http_code} %{errormsg}\n' -H 'content-type: application/json' \
+          -d '{"smiles":"OCC(O)CO"}' "$front/api/v1/scoring/molecule" >> "$work/codes"
       done
     ) &
     loaders+=($!)
@@ -101,7 +105,7 @@ stop_load() {
   loaders=()
   local total failed
   total=$(wc -l < "$work/codes")
-  failed=$(grep -vc '^200$' "$work/codes" || true)
+  failed=$(grep -vc '^200 $' "$work/codes" || true)
   echo "deploy test: $1: $total requests through nginx, $failed failed"
   (( total > 20 )) || fail "$1: too few requests ($total) to prove anything"
   (( failed == 0 )) || fail "$1: $failed requests failed: $(sort "$work/codes" | uniq -c | tr '\n' ' ')"
