@@ -166,6 +166,27 @@ fn field_of_constraint(constraint: &str) -> String {
     }
 }
 
+/// Each use-case failure keeps its meaning; the status is chosen below, in one place.
+impl From<cryo_app::AppError> for ApiError {
+    fn from(e: cryo_app::AppError) -> Self {
+        use cryo_app::AppError as A;
+        match e {
+            A::NotFound { what } => ApiError::NotFound { what },
+            A::Validation { field, message } => ApiError::Validation { field, message },
+            A::Malformed(m) => ApiError::BadRequest(m),
+            A::Forbidden => ApiError::Forbidden,
+            A::Conflict(m) => ApiError::Conflict(m),
+            A::Unavailable(m) => ApiError::Unavailable(m),
+            A::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
+            A::Internal(m) => ApiError::Internal(m),
+            A::Chem(e) => ApiError::Chem(e),
+            A::Model(e) => ApiError::Model(e),
+            A::Db(e) => ApiError::Db(e),
+            A::Sqlx(e) => ApiError::Sqlx(e),
+        }
+    }
+}
+
 impl From<cryo_core::ident::InvalidValue> for ApiError {
     fn from(e: cryo_core::ident::InvalidValue) -> Self {
         ApiError::Validation {

@@ -10,8 +10,8 @@
 //! `running` with an old heartbeat: any worker re-queues it after `models.stale_after_secs`, or
 //! fails it after `models.max_attempts`.
 
-use crate::registry::TrainRequest;
 use crate::{ApiError, AppState};
+use cryo_app::registry::TrainRequest;
 use cryo_db::Identity;
 use cryo_db::repo::models::{self as repo, Job};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -219,7 +219,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
     let model = repo::get_model(&mut tx, job.model_id)
         .await?
         .ok_or(ApiError::NotFound { what: "model" })?;
-    let gathered = crate::training::gather(&mut tx, &model.property).await?;
+    let gathered = cryo_app::training::gather(&mut tx, &model.property).await?;
     tx.commit().await?;
     let training = tokio::task::spawn_blocking(move || gathered.featurise(set))
         .await
@@ -245,7 +245,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
         let (progress, plan) = (progress.clone(), plan.clone());
         let property = model.property.clone();
         tokio::task::spawn_blocking(move || {
-            let signature = crate::training::signature(set);
+            let signature = cryo_app::training::signature(set);
             let input = cryo_ml::TrainInput {
                 data: &data,
                 target: &property,
@@ -282,7 +282,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
 
     let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&job.created_by.to_string()))?;
     let mut tx = state.begin(&requester).await?;
-    let version = crate::registry::store_version(
+    let version = cryo_app::registry::store_version(
         &mut tx,
         job.created_by,
         job.model_id,

@@ -4,21 +4,15 @@
 pub mod alerts;
 pub mod auth;
 pub mod client;
-pub mod compute;
 pub mod edge;
 pub mod error;
-pub mod health_view;
 pub mod jobs;
 pub mod metrics;
-pub mod model_view;
 pub mod ratelimit;
-pub mod registry;
 pub mod request_id;
 pub mod routes;
-pub mod science;
 pub mod state;
 pub mod system;
-pub mod training;
 pub mod web;
 
 pub use error::{ApiError, ApiResult};
@@ -357,17 +351,8 @@ fn make_span(req: &Request) -> Span {
     tracing::info_span!("request", method = %req.method(), route, request_id, user_id = tracing::field::Empty)
 }
 
-/// The message a panic carried (`panic!` with a literal or a formatted string).
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
 fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    let message = panic_message(payload.as_ref());
+    let message = cryo_app::panic_message(payload.as_ref());
     tracing::error!(panic = %message, "handler panicked");
     let body = error::ErrorBody {
         error: error::ErrorDetail {

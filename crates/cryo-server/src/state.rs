@@ -22,12 +22,12 @@ pub struct AppState {
     /// Administrative services on the owner's connection (absent in tests that do not need them).
     pub admin: Option<Arc<crate::system::AdminService>>,
     /// Decoded model versions, shared by every request.
-    pub registry: Arc<crate::registry::Registry>,
+    pub registry: Arc<cryo_app::registry::Registry>,
     /// Woken when a training job is queued, so an idle worker starts at once.
     pub jobs: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Where requests' chemistry and model work runs (bounded, off the runtime).
-    pub compute: Arc<crate::compute::Compute>,
+    pub compute: Arc<cryo_app::compute::Compute>,
     /// Woken when an alert notification is queued.
     pub outbox: Arc<tokio::sync::Notify>,
     /// Token buckets of the rate limits (`limits.rate_*`).
@@ -56,8 +56,10 @@ impl AppState {
             ..cryo_chem::limits::Limits::DEFAULT
         });
         Ok(AppState {
-            compute: Arc::new(crate::compute::Compute::new(l)?),
-            registry: Arc::new(crate::registry::Registry::new(settings.models.cache_size)),
+            compute: Arc::new(cryo_app::compute::Compute::new(l)?),
+            registry: Arc::new(cryo_app::registry::Registry::new(
+                settings.models.cache_size,
+            )),
             jobs: Arc::default(),
             metrics: Arc::default(),
             outbox: Arc::default(),

@@ -177,11 +177,11 @@ pub async fn run(config: Option<PathBuf>, cmd: DbCommand) -> anyhow::Result<Exit
                     let text = if json {
                         serde_json::to_string_pretty(&report)?
                     } else if markdown {
-                        cryo_server::health_view::markdown(&report)
+                        cryo_app::health_view::markdown(&report)
                     } else if html {
-                        cryo_server::health_view::html(&report)
+                        cryo_app::health_view::html(&report)
                     } else {
-                        cryo_server::health_view::text(&report)
+                        cryo_app::health_view::text(&report)
                     };
                     println!("{text}");
                     let bad = report.status >= cryo_db::health::Status::Critical;

@@ -278,7 +278,7 @@ async fn load_database(
     let db = super::prepare_database(&settings).await?;
     let read = async {
         let mut tx = cryo_db::identity::begin(&db.pool, &cryo_db::Identity::service()).await?;
-        let gathered = cryo_server::training::gather(&mut tx, property).await;
+        let gathered = cryo_app::training::gather(&mut tx, property).await;
         tx.commit().await?;
         let features = args.features;
         let gathered = gathered.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -293,7 +293,7 @@ async fn load_database(
         source: format!("database property {property:?}"),
         target: property.to_string(),
         dataset: set.dataset,
-        signature: cryo_server::training::signature(args.features),
+        signature: cryo_app::training::signature(args.features),
         rejected: set
             .rejected
             .into_iter()
@@ -661,7 +661,7 @@ fn evaluate(args: EvaluateArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         let title = format!("{} — {}", loaded.target, loaded.source);
         std::fs::write(
             path,
-            cryo_server::model_view::html(&title, &report, curve.as_deref()),
+            cryo_app::model_view::html(&title, &report, curve.as_deref()),
         )
         .with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -751,7 +751,7 @@ fn print_report(r: &CvReport) {
     );
     for f in &r.folds {
         let v = &f.validation;
-        let (coverage, width) = cryo_server::model_view::interval_cells(v);
+        let (coverage, width) = cryo_app::model_view::interval_cells(v);
         println!(
             "{:>5} {:>6} {:>6} {:>9.4} {:>9.4} {:>7.3} {:>8.3} {:>9} {:>9} {:>8.2}",
             format!(
@@ -1000,12 +1000,12 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
     let set = model_feature_set(&model)?;
     // Models trained from the database use the mixture-aware layout (two extra columns).
-    let mixture_layout = model.features.names == cryo_server::training::feature_names(set);
+    let mixture_layout = model.features.names == cryo_app::training::feature_names(set);
     model.check_signature(&FeatureSignature {
         set: set.name().into(),
         version: set.version(),
         names: if mixture_layout {
-            cryo_server::training::feature_names(set)
+            cryo_app::training::feature_names(set)
         } else {
             set.names()
         },

@@ -58,7 +58,7 @@ pub async fn export(config: Option<PathBuf>, args: ExportArgs) -> anyhow::Result
                 ),
             })?;
         // Verified on the way out: a corrupted version is never exported as if it were good.
-        let (artefact, model) = cryo_server::registry::read_verified(&mut tx, &version)
+        let (artefact, model) = cryo_app::registry::read_verified(&mut tx, &version)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tx.commit().await?;
@@ -121,7 +121,7 @@ pub async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result
                 created.id
             }
         };
-        let version = cryo_server::registry::store_version(
+        let version = cryo_app::registry::store_version(
             &mut tx,
             owner,
             model_id,

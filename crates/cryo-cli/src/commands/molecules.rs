@@ -3,12 +3,12 @@
 
 use super::load_settings;
 use clap::{Args, Subcommand, ValueEnum};
+use cryo_app::science::{self, Computed};
 use cryo_chem::Molecule;
 use cryo_chem::sdf::SdfReader;
 use cryo_core::features::CryoFeatures;
 use cryo_core::score::molecule_score;
 use cryo_db::Identity;
-use cryo_server::science::{self, Computed};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::BTreeMap;

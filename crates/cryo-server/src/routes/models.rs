@@ -6,15 +6,15 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::registry::{
-    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, predict_all, predict_rows,
-};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use cryo_app::registry::{
+    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, predict_all, predict_rows,
+};
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{
     self as repo, AuditEntry, Job, Model, ModelVersion, VersionHandle, VersionRef,
@@ -222,7 +222,7 @@ pub async fn version_report(
         "{} — version {} ({})",
         model.name, v.version, model.property
     );
-    Ok(axum::response::Html(crate::model_view::version_html(
+    Ok(axum::response::Html(cryo_app::model_view::version_html(
         &title,
         &report,
         envelope.importance.as_deref(),
@@ -833,7 +833,7 @@ async fn predict_with(
                 Some((previous, reason)),
             )
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let answering = fallback.as_ref().map_or(&version, |f| &f.0);
 
@@ -1217,15 +1217,15 @@ pub async fn evaluate(
         }
         None => {
             let set = match loaded.layout {
-                crate::registry::Layout::MixtureAware(set) => set,
-                crate::registry::Layout::MoleculesOnly(_) => {
+                cryo_app::registry::Layout::MixtureAware(set) => set,
+                cryo_app::registry::Layout::MoleculesOnly(_) => {
                     return Err(ApiError::validation(
                         "data",
                         "this version was trained outside the registry; give data to evaluate it on",
                     ));
                 }
             };
-            let gathered = crate::training::gather(&mut tx, &model.property).await?;
+            let gathered = cryo_app::training::gather(&mut tx, &model.property).await?;
             let held = s.compute.run(move |_| gathered.featurise(set)).await?;
             let trained: std::collections::HashSet<&str> = loaded
                 .model

@@ -3,12 +3,12 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
 use crate::routes::collab::Paging;
-use crate::science::{self, StructureText};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use cryo_app::science::{self, StructureText};
 use cryo_chem::{Fingerprint, Molecule as ChemMolecule, Query as ChemQuery};
 use cryo_core::features::FEATURE_NAMES;
 use cryo_core::ident::parse_name;
@@ -76,7 +76,7 @@ fn structure_of(input: &MoleculeInput) -> Result<StructureText, ApiError> {
 /// Computed on request: (20 features, score, wider descriptor set).
 type Views = (BTreeMap<String, f64>, ScoreView, BTreeMap<String, f64>);
 
-fn views(mol: &ChemMolecule) -> ApiResult<Views> {
+fn views(mol: &ChemMolecule) -> cryo_app::AppResult<Views> {
     let f = mol.features()?;
     let features = FEATURE_NAMES
         .iter()

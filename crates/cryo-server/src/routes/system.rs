@@ -161,10 +161,10 @@ pub async fn database_health(
                 axum::http::header::CONTENT_TYPE,
                 "text/markdown; charset=utf-8",
             )],
-            crate::health_view::markdown(&report),
+            cryo_app::health_view::markdown(&report),
         )
             .into_response(),
-        "html" => axum::response::Html(crate::health_view::html(&report)).into_response(),
+        "html" => axum::response::Html(cryo_app::health_view::html(&report)).into_response(),
         other => {
             return Err(ApiError::validation(
                 "format",

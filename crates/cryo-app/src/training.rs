@@ -4,7 +4,7 @@
 //! weighted mean of its components' features plus its component count and the spread (population
 //! standard deviation) of the shares. Units are reconciled exactly as for mixture scores.
 
-use crate::ApiError;
+use crate::AppError;
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
@@ -24,7 +24,7 @@ pub fn feature_names(set: FeatureSet) -> Vec<String> {
 }
 
 /// A single molecule's row in the mixture-aware layout.
-pub fn molecule_row(set: FeatureSet, molecule: &Molecule) -> Result<Vec<f64>, ApiError> {
+pub fn molecule_row(set: FeatureSet, molecule: &Molecule) -> Result<Vec<f64>, AppError> {
     let mut row = set.compute(molecule)?;
     row.extend([1.0, 0.0]);
     Ok(row)
@@ -82,7 +82,7 @@ fn target(m: &Measurement) -> Result<f64, String> {
 type Entry = Result<(String, Vec<f64>, String), String>;
 
 /// A mixture's entry from its components (CPU: RDKit on each component).
-fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, ApiError> {
+fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, AppError> {
     if components.is_empty() {
         return Ok(Err("the mixture has no components".into()));
     }
@@ -135,7 +135,7 @@ fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, Api
 pub fn mixture_row(
     components: &[Component],
     set: FeatureSet,
-) -> Result<Result<Vec<f64>, String>, ApiError> {
+) -> Result<Result<Vec<f64>, String>, AppError> {
     Ok(mixture_entry(components, set)?.map(|(_, row, _)| row))
 }
 
@@ -157,10 +157,10 @@ pub struct Gathered {
 
 /// Reads every experiment of `property` that `conn`'s identity may read, with the components of
 /// the mixtures they were measured on.
-pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, ApiError> {
+pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, AppError> {
     let measurements = science::measurements(conn, property).await?;
     if measurements.is_empty() {
-        return Err(ApiError::validation(
+        return Err(AppError::validation(
             "property",
             format!("no experiments of property type {property:?}"),
         ));
@@ -181,7 +181,7 @@ pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, ApiErro
 
 impl Gathered {
     /// The training set (CPU-bound: RDKit on every structure; run it off the runtime).
-    pub fn featurise(self, set: FeatureSet) -> Result<TrainingSet, ApiError> {
+    pub fn featurise(self, set: FeatureSet) -> Result<TrainingSet, AppError> {
         let mut entries: HashMap<Uuid, Entry> = HashMap::new();
         let mut samples = Vec::with_capacity(self.measurements.len());
         let mut rejected = Vec::new();

@@ -4,7 +4,7 @@
 
 use crate::compute::Compute;
 use crate::training::{self, MIXTURE_FEATURES};
-use crate::{ApiError, ApiResult};
+use crate::{AppError, AppResult};
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_core::deadline::Deadline;
@@ -17,12 +17,12 @@ use cryo_ml::{
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// What to train. Every field has a default, so `{}` trains a random forest on RDKit descriptors
 /// with 5-fold CV and CV+ intervals.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     /// linear, ridge, lasso, elastic_net, random_forest, gradient_boosting, mlp or knn.
@@ -30,7 +30,7 @@ pub struct TrainRequest {
     pub algorithm: String,
     /// Hyperparameters overriding the algorithm's defaults, e.g. {"n_trees": 300}.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Feature set: cryo20, rdkit, morgan or combined.
     #[serde(default = "default_features")]
@@ -104,76 +104,76 @@ impl TrainRequest {
         }
     }
 
-    pub fn feature_set(&self) -> ApiResult<FeatureSet> {
+    pub fn feature_set(&self) -> AppResult<FeatureSet> {
         self.features
             .parse()
-            .map_err(|e: String| ApiError::validation("features", e))
+            .map_err(|e: String| AppError::validation("features", e))
     }
 
     /// Checks everything that does not need the data, so a bad request fails at submission
     /// rather than in the queue.
-    pub fn check(&self) -> ApiResult<()> {
+    pub fn check(&self) -> AppResult<()> {
         self.feature_set()?;
         let spec = self.spec()?;
         spec.validate()
-            .map_err(|e| ApiError::validation("params", e.to_string()))?;
+            .map_err(|e| AppError::validation("params", e.to_string()))?;
         self.strategy()?;
         self.conformal_method()?;
         if !(2..=20).contains(&self.folds) {
-            return Err(ApiError::validation("folds", "between 2 and 20"));
+            return Err(AppError::validation("folds", "between 2 and 20"));
         }
         if !(2..=10).contains(&self.inner_folds) {
-            return Err(ApiError::validation("inner_folds", "between 2 and 10"));
+            return Err(AppError::validation("inner_folds", "between 2 and 10"));
         }
         if !(1..=500).contains(&self.trials) {
-            return Err(ApiError::validation("trials", "between 1 and 500"));
+            return Err(AppError::validation("trials", "between 1 and 500"));
         }
         checked_level(Some(self.level))?;
         if !matches!(self.split.as_str(), "random" | "scaffold" | "time") {
-            return Err(ApiError::validation("split", "random, scaffold or time"));
+            return Err(AppError::validation("split", "random, scaffold or time"));
         }
         Ok(())
     }
 
-    fn spec(&self) -> ApiResult<cryo_ml::Spec> {
+    fn spec(&self) -> AppResult<cryo_ml::Spec> {
         let algorithm: Algorithm = self
             .algorithm
             .parse()
-            .map_err(|e: cryo_ml::MlError| ApiError::validation("algorithm", e.to_string()))?;
+            .map_err(|e: cryo_ml::MlError| AppError::validation("algorithm", e.to_string()))?;
         let mut spec = algorithm.default_spec();
         for (name, value) in &self.params {
             spec = spec
                 .with_param(name, value.clone())
-                .map_err(|e| ApiError::validation(format!("params.{name}"), e.to_string()))?;
+                .map_err(|e| AppError::validation(format!("params.{name}"), e.to_string()))?;
         }
         Ok(spec)
     }
 
-    fn strategy(&self) -> ApiResult<Option<Strategy>> {
+    fn strategy(&self) -> AppResult<Option<Strategy>> {
         match self.search.as_deref() {
             None => Ok(None),
             Some("grid") => Ok(Some(Strategy::Grid)),
             Some("random") => Ok(Some(Strategy::Random {
                 trials: self.trials,
             })),
-            Some(other) => Err(ApiError::validation(
+            Some(other) => Err(AppError::validation(
                 "search",
                 format!("{other:?}: expected grid or random"),
             )),
         }
     }
 
-    fn conformal_method(&self) -> ApiResult<ConformalMethod> {
+    fn conformal_method(&self) -> AppResult<ConformalMethod> {
         ConformalMethod::parse(&self.conformal)
-            .map_err(|e| ApiError::validation("conformal", e.to_string()))
+            .map_err(|e| AppError::validation("conformal", e.to_string()))
     }
 
     /// The training plan for `data`.
-    pub fn plan(&self, data: &Dataset) -> ApiResult<TrainPlan> {
+    pub fn plan(&self, data: &Dataset) -> AppResult<TrainPlan> {
         let splitter = match self.split.as_str() {
             "scaffold" => Splitter::GroupKFold { k: self.folds },
             "time" if data.times.is_none() => {
-                return Err(ApiError::validation(
+                return Err(AppError::validation(
                     "split",
                     "time split needs a date on every experiment",
                 ));
@@ -186,14 +186,14 @@ impl TrainRequest {
 
     /// Refuses, before anything is queued, a request whose models would need more than `limit`
     /// bytes on `rows` rows (the visible experiments of the property: an upper bound).
-    pub fn check_memory(&self, rows: usize, limit: u64) -> ApiResult<()> {
+    pub fn check_memory(&self, rows: usize, limit: u64) -> AppResult<()> {
         let cols = training::feature_names(self.feature_set()?).len();
         self.plan_with(Splitter::KFold { k: self.folds })?
             .check_memory(rows, cols, limit)
-            .map_err(|e| ApiError::validation("params", e.to_string()))
+            .map_err(|e| AppError::validation("params", e.to_string()))
     }
 
-    fn plan_with(&self, splitter: Splitter) -> ApiResult<TrainPlan> {
+    fn plan_with(&self, splitter: Splitter) -> AppResult<TrainPlan> {
         Ok(TrainPlan {
             spec: self.spec()?,
             search: self.strategy()?.map(|strategy| SearchPlan {
@@ -211,9 +211,9 @@ impl TrainRequest {
 
 /// The interval level asked for (0.9 by default), refused outside [`cryo_ml::INTERVAL_LEVELS`]
 /// naming the `level` field: for training, prediction and evaluation alike.
-pub fn checked_level(level: Option<f64>) -> ApiResult<f64> {
+pub fn checked_level(level: Option<f64>) -> AppResult<f64> {
     cryo_ml::check_level(level.unwrap_or(0.9))
-        .map_err(|e| ApiError::validation("level", e.to_string()))
+        .map_err(|e| AppError::validation("level", e.to_string()))
 }
 
 /// How a model's rows are laid out, from its feature signature.
@@ -233,9 +233,9 @@ pub struct Loaded {
     pub layout: Layout,
 }
 
-fn layout_of(model: &TrainedModel) -> ApiResult<Layout> {
+fn layout_of(model: &TrainedModel) -> AppResult<Layout> {
     let unusable = |why: String| {
-        ApiError::Conflict(format!(
+        AppError::Conflict(format!(
             "this model version cannot predict from structures: {why}"
         ))
     };
@@ -289,7 +289,7 @@ impl Registry {
     }
 
     /// The decoded model of `version`, from the cache or from the database (checksum checked).
-    pub async fn load(&self, conn: &mut Conn, version: &VersionHandle) -> ApiResult<Arc<Loaded>> {
+    pub async fn load(&self, conn: &mut Conn, version: &VersionHandle) -> AppResult<Arc<Loaded>> {
         if let Some(hit) = self.cached(version) {
             return Ok(hit);
         }
@@ -316,10 +316,10 @@ impl Registry {
 pub async fn read_verified(
     conn: &mut Conn,
     version: &VersionHandle,
-) -> ApiResult<(Artefact, TrainedModel)> {
+) -> AppResult<(Artefact, TrainedModel)> {
     let (envelope, body) = repo::artifact(conn, version.id)
         .await?
-        .ok_or(ApiError::NotFound {
+        .ok_or(AppError::NotFound {
             what: "model version",
         })?;
     let envelope: Envelope = serde_json::from_value(envelope).map_err(|e| {
@@ -340,7 +340,8 @@ pub async fn read_verified(
 }
 
 /// One thing to predict for.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PredictInput {
     pub smiles: Option<String>,
@@ -390,7 +391,7 @@ pub async fn gather(
     compute: &Compute,
     layout: Layout,
     inputs: &[PredictInput],
-) -> ApiResult<Gathered> {
+) -> AppResult<Gathered> {
     let mut rows = Vec::with_capacity(inputs.len());
     let mut pending = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -423,7 +424,7 @@ pub async fn featurise_all(
     compute: &Compute,
     layout: Layout,
     inputs: &[PredictInput],
-) -> ApiResult<Vec<FeatureRow>> {
+) -> AppResult<Vec<FeatureRow>> {
     let gathered = gather(conn, compute, layout, inputs).await?;
     // Molecule and mixture inputs alone need nothing from the pool.
     if gathered.pending.is_empty() {
@@ -445,20 +446,20 @@ pub async fn predict_all(
     loaded: &Arc<Loaded>,
     inputs: &[PredictInput],
     level: f64,
-) -> ApiResult<Vec<Answer>> {
+) -> AppResult<Vec<Answer>> {
     let gathered = gather(conn, compute, loaded.layout, inputs).await?;
     let loaded = loaded.clone();
     compute
         .run(move |deadline| {
             let rows = gathered.featurise(loaded.layout, &deadline);
-            deadline.check().map_err(|e| ApiError::Chem(e.into()))?;
+            deadline.check().map_err(|e| AppError::Chem(e.into()))?;
             predict_rows(&loaded, rows, level)
         })
         .await
 }
 
 /// Predicts for the rows that have features; the others keep their message.
-pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> ApiResult<Vec<Answer>> {
+pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppResult<Vec<Answer>> {
     let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
     let (points, intervals) = match usable.first() {
         None => (Vec::new(), Vec::new()),
@@ -476,7 +477,7 @@ pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> ApiRe
         .collect())
 }
 
-fn molecule_row_for(layout: Layout, mol: &Molecule) -> ApiResult<Vec<f64>> {
+fn molecule_row_for(layout: Layout, mol: &Molecule) -> AppResult<Vec<f64>> {
     Ok(match layout {
         Layout::MixtureAware(set) => training::molecule_row(set, mol)?,
         Layout::MoleculesOnly(set) => set.compute(mol)?,
@@ -494,7 +495,7 @@ async fn mixture_input_row(
     compute: &Compute,
     layout: Layout,
     id: Uuid,
-) -> ApiResult<Result<Vec<f64>, String>> {
+) -> AppResult<Result<Vec<f64>, String>> {
     match layout {
         Layout::MixtureAware(set) => {
             if cryo_db::repo::science::get_mixture(conn, id)
@@ -524,9 +525,9 @@ pub async fn store_version(
     artefact: &Artefact,
     action: &str,
     details: serde_json::Value,
-) -> ApiResult<ModelVersion> {
-    let envelope = serde_json::to_value(&artefact.envelope)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+) -> AppResult<ModelVersion> {
+    let envelope =
+        serde_json::to_value(&artefact.envelope).map_err(|e| AppError::Malformed(e.to_string()))?;
     let version = repo::insert_version(
         conn,
         owner,

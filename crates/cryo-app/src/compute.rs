@@ -10,7 +10,7 @@
 //! - each computation gets a [`Deadline`] (`limits.compute_deadline_secs`, queueing included)
 //!   that the work checks as it goes, and is refused outright if it expired while queued.
 
-use crate::error::{ApiError, ApiResult};
+use crate::{AppError, AppResult};
 use cryo_config::LimitSettings;
 use cryo_core::deadline::Deadline;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,7 +32,7 @@ pub struct Compute {
 }
 
 impl Compute {
-    pub fn new(limits: &LimitSettings) -> ApiResult<Compute> {
+    pub fn new(limits: &LimitSettings) -> AppResult<Compute> {
         let threads = match limits.compute_threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -43,7 +43,7 @@ impl Compute {
             .thread_name(|i| format!("compute-{i}"))
             .start_handler(|_| lower_priority())
             .build()
-            .map_err(|e| ApiError::Unavailable(format!("compute pool: {e}")))?;
+            .map_err(|e| AppError::Unavailable(format!("compute pool: {e}")))?;
         Ok(Compute {
             pool,
             slots: Arc::new(Semaphore::new(limits.compute_queue)),
@@ -58,16 +58,16 @@ impl Compute {
 
     /// Runs `work` on the pool and waits for it without blocking the runtime. A panic inside
     /// becomes a 500 (logged), never a dead worker.
-    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
+    pub async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
-        F: FnOnce(Deadline) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(Deadline) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let permit = self
             .slots
             .clone()
             .try_acquire_owned()
-            .map_err(|_| ApiError::Busy {
+            .map_err(|_| AppError::Busy {
                 retry_after_secs: 1,
             })?;
         let deadline = Deadline::after(self.budget);
@@ -75,10 +75,10 @@ impl Compute {
         self.pool.spawn(move || {
             let _permit = permit;
             let result = if deadline.expired() {
-                Err(ApiError::Chem(deadline.expired_error().into()))
+                Err(AppError::Chem(deadline.expired_error().into()))
             } else {
                 catch_unwind(AssertUnwindSafe(|| work(deadline))).unwrap_or_else(|payload| {
-                    Err(ApiError::Internal(format!(
+                    Err(AppError::Internal(format!(
                         "computation panicked: {}",
                         crate::panic_message(payload.as_ref())
                     )))
@@ -87,7 +87,7 @@ impl Compute {
             let _ = tx.send(result);
         });
         rx.await
-            .map_err(|_| ApiError::Unavailable("the compute pool stopped".into()))?
+            .map_err(|_| AppError::Unavailable("the compute pool stopped".into()))?
     }
 }
 
@@ -134,11 +134,11 @@ mod tests {
             .unwrap();
         assert_eq!(name.as_deref(), Some("compute-0"));
         let e = c
-            .run(|_| -> ApiResult<()> { panic!("boom") })
+            .run(|_| -> AppResult<()> { panic!("boom") })
             .await
             .unwrap_err();
         assert!(
-            matches!(e, ApiError::Internal(ref m) if m.contains("boom")),
+            matches!(e, AppError::Internal(ref m) if m.contains("boom")),
             "{e}"
         );
         // The pool survived.
@@ -164,7 +164,7 @@ mod tests {
         };
         started_rx.await.unwrap();
         let e = c.run(|_| Ok(())).await.unwrap_err();
-        assert!(matches!(e, ApiError::Busy { .. }), "{e}");
+        assert!(matches!(e, AppError::Busy { .. }), "{e}");
         long.await.unwrap().unwrap();
     }
 
@@ -192,7 +192,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(e, ApiError::Chem(cryo_chem::ChemError::DeadlineExceeded(_))),
+            matches!(e, AppError::Chem(cryo_chem::ChemError::DeadlineExceeded(_))),
             "{e}"
         );
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));

@@ -1,7 +1,7 @@
 //! Registering structures: parse → compute (descriptors, score, fingerprint, identifiers) →
 //! store with the calculation method and version. Shared by the API and the CLI importer.
 
-use crate::error::ApiError;
+use crate::AppError;
 use cryo_chem::{ChemError, Molecule};
 use cryo_core::features::CryoFeatures;
 use cryo_core::score::{MoleculeScore, molecule_score};
@@ -189,7 +189,7 @@ pub const REFERENCE_CRYOPROTECTANTS: &[(&str, &str, Option<i32>, Option<f64>)] =
 
 /// Seed what the application needs to store values: the current calculation-method versions and
 /// the reference molecules. Idempotent; runs as service_role through the given pool.
-pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, ApiError> {
+pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
     let mut tx = cryo_db::identity::begin(pool, &Identity::service()).await?;
     repo::ensure_method(
         &mut tx,

@@ -1,0 +1,54 @@
+//! What a use case can fail with. The HTTP layer maps each variant to a status and an error
+//! code (`cryo-server`'s `From<AppError> for ApiError`); nothing here names one.
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A value the caller sent is not acceptable; `field` names it as the caller spelt it.
+    #[error("invalid value for `{field}`: {message}")]
+    Validation { field: String, message: String },
+    /// The input could not be read at all (a file, an envelope).
+    #[error("malformed input: {0}")]
+    Malformed(String),
+    #[error("not permitted")]
+    Forbidden,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Every compute slot is taken: try again shortly.
+    #[error("the server is busy computing; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    /// A bug: logged with its message by whoever reports it.
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("{0}")]
+    Chem(#[from] cryo_chem::ChemError),
+    #[error("{0}")]
+    Model(#[from] cryo_ml::MlError),
+    #[error(transparent)]
+    Db(#[from] cryo_db::DbError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<cryo_core::ident::InvalidValue> for AppError {
+    fn from(e: cryo_core::ident::InvalidValue) -> Self {
+        AppError::Validation {
+            field: e.field.to_string(),
+            message: e.reason,
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The use cases of CryoProtect, between HTTP (`cryo-server`, the CLI) and SQL (`cryo-db`).
+//! Functions here take typed inputs and a connection opened as someone, return [`AppError`], and
+//! know nothing of axum or HTTP status codes; CPU-bound chemistry and ML run on [`compute`].
+
+pub mod compute;
+pub mod error;
+pub mod health_view;
+pub mod model_view;
+pub mod registry;
+pub mod science;
+pub mod training;
+
+pub use error::{AppError, AppResult};
+
+/// The message a panic carried (`panic!` with a literal or a formatted string).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
