@@ -2,14 +2,20 @@
 //! Functions here take typed inputs and a connection opened as someone, return [`AppError`], and
 //! know nothing of axum or HTTP status codes; CPU-bound chemistry and ML run on [`compute`].
 
+pub mod alerts;
+pub mod app;
 pub mod compute;
 pub mod error;
+pub mod health;
 pub mod health_view;
+pub mod jobs;
 pub mod model_view;
 pub mod registry;
 pub mod science;
+pub mod system;
 pub mod training;
 
+pub use app::App;
 pub use error::{AppError, AppResult};
 
 /// The message a panic carried (`panic!` with a literal or a formatted string).

@@ -1,18 +1,15 @@
 //! The CryoProtect HTTP API. [`router`] builds the whole application from an [`AppState`], so
 //! tests drive the same router the binary serves; [`serve`] runs it with graceful shutdown.
 
-pub mod alerts;
 pub mod auth;
 pub mod client;
 pub mod edge;
 pub mod error;
-pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
 pub mod state;
-pub mod system;
 pub mod web;
 
 pub use error::{ApiError, ApiResult};

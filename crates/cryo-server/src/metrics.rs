@@ -308,17 +308,21 @@ impl Metrics {
     }
 }
 
-/// (free bytes, total bytes) of the file system holding `dir` (or its nearest existing ancestor).
-pub fn free_space(dir: &std::path::Path) -> Result<(f64, f64, std::path::PathBuf), String> {
-    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
-    let v = nix::sys::statvfs::statvfs(existing)
-        .map_err(|e| format!("cannot read free space at {}: {e}", existing.display()))?;
-    let block = v.fragment_size() as f64;
-    Ok((
-        v.blocks_available() as f64 * block,
-        (v.blocks() as f64 * block).max(1.0),
-        existing.to_path_buf(),
-    ))
+/// What the use cases report, counted where Prometheus reads it.
+impl cryo_app::app::Observer for Metrics {
+    fn db_acquired(&self, seconds: f64) {
+        self.db_acquire.observe(seconds);
+    }
+    fn db_acquire_failed(&self) {
+        self.db_acquire_failures.inc();
+    }
+    fn training_finished(&self, state: &'static str) {
+        self.training_jobs_finished
+            .get_or_create(&StateLabel {
+                state: state.into(),
+            })
+            .inc();
+    }
 }
 
 fn boot_time() -> Option<f64> {

@@ -31,9 +31,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
 
     // Checked before anything starts: a typo in the schedule must not mean silently no backups.
     let schedule = match settings.backup.schedule.as_deref() {
-        Some(expr) => {
-            Some(cryo_server::system::parse_schedule(expr).map_err(|e| anyhow::anyhow!(e))?)
-        }
+        Some(expr) => Some(cryo_app::system::parse_schedule(expr).map_err(|e| anyhow::anyhow!(e))?),
         None => None,
     };
     let db = super::prepare_database(&settings).await?;
@@ -60,17 +58,17 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
 
     let grace = settings.server.shutdown_grace;
     let backups = std::sync::Arc::new(
-        cryo_server::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)?
+        cryo_app::system::AdminService::new(db.pool.clone(), db.spec.clone(), &settings.backup)?
             .with_health(&settings),
     );
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
     let scheduler =
-        schedule.map(|cron| tokio::spawn(cryo_server::system::run_schedule(state.clone(), cron)));
-    let sender = cryo_server::alerts::spawn_sender(state.clone());
-    let health_watch = cryo_server::alerts::spawn_health_watch(state.clone());
-    let workers = cryo_server::jobs::spawn_workers(&state, state.settings.models.workers);
+        schedule.map(|cron| tokio::spawn(cryo_app::system::run_schedule(state.app.clone(), cron)));
+    let sender = cryo_app::alerts::spawn_sender(state.app.clone());
+    let health_watch = cryo_app::alerts::spawn_health_watch(state.app.clone());
+    let workers = cryo_app::jobs::spawn_workers(&state, state.settings.models.workers);
     let sampler =
         cryo_server::metrics::spawn_sampler(state.clone(), std::time::Duration::from_secs(30));
     let metrics_listener = match state.settings.server.metrics_addr {

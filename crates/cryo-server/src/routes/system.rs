@@ -3,10 +3,10 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
-use crate::system::{AdminService, BackupStatus};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use cryo_app::system::{AdminService, BackupStatus};
 use cryo_db::backup::{BackupError, Manifest};
 use cryo_db::repo::alerts;
 use serde::{Deserialize, Serialize};

@@ -60,11 +60,12 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
         ]),
     )
     .unwrap();
-    let sender = cryo_server::alerts::spawn_sender(state.clone()).expect("a webhook is configured");
+    let sender =
+        cryo_app::alerts::spawn_sender(state.app.clone()).expect("a webhook is configured");
     let app = cryo_server::router(state.clone());
     let admin = service_token();
 
-    let raised = cryo_server::alerts::raise(
+    let raised = cryo_app::alerts::raise(
         &state,
         "backup_failed",
         "critical",
@@ -75,7 +76,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     .unwrap();
     assert_eq!(raised, Raised::Queued);
     // Raised again while firing: one notification, not two.
-    let again = cryo_server::alerts::raise(
+    let again = cryo_app::alerts::raise(
         &state,
         "backup_failed",
         "critical",
@@ -134,7 +135,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
             .unwrap();
         assert_eq!(
             headers["x-cryoprotect-signature"].to_str().unwrap(),
-            cryo_server::alerts::signature("hook-secret", timestamp, body.as_bytes())
+            cryo_app::alerts::signature("hook-secret", timestamp, body.as_bytes())
         );
         assert!(headers.contains_key("x-cryoprotect-delivery"));
     }
@@ -149,7 +150,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     )
     .await;
     assert_eq!(silence.status, StatusCode::CREATED, "{}", silence.text);
-    let silenced = cryo_server::alerts::raise(
+    let silenced = cryo_app::alerts::raise(
         &state,
         "health:disk:data",
         "warning",
@@ -166,7 +167,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
 
     // Resolving notifies once more.
     assert!(
-        cryo_server::alerts::resolve(&state, "backup_failed")
+        cryo_app::alerts::resolve(&state, "backup_failed")
             .await
             .unwrap()
     );
@@ -197,7 +198,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
 
 #[tokio::test]
 async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolves_it() {
-    use cryo_server::system::{AdminService, scheduled_backup};
+    use cryo_app::system::{AdminService, scheduled_backup};
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings_with(&[("CRYOPROTECT_JWT_SECRET", SECRET)]);
@@ -261,7 +262,7 @@ async fn the_health_watch_raises_an_alert_per_degraded_dependency() {
     ]);
     // An empty backup folder: "no good backup yet" is a degraded dependency.
     s.backup.dir = dir.path().to_path_buf();
-    let service = cryo_server::system::AdminService::new(
+    let service = cryo_app::system::AdminService::new(
         db.pool.clone(),
         cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap(),
         &s.backup,
@@ -281,7 +282,7 @@ async fn the_health_watch_raises_an_alert_per_degraded_dependency() {
         .collect();
     assert!(degraded.contains(&"health:backups".to_string()), "{health}");
 
-    let watch = cryo_server::alerts::spawn_health_watch(state.clone());
+    let watch = cryo_app::alerts::spawn_health_watch(state.app.clone());
     let admin = service_token();
     let mut raised: Vec<String> = Vec::new();
     for _ in 0..100 {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 struct Running {
     app: axum::Router,
     #[allow(dead_code)] // held for its Drop: the workers end with the guard
-    workers: cryo_server::jobs::Workers,
+    workers: cryo_app::jobs::Workers,
 }
 
 async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running {
@@ -28,7 +28,7 @@ async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running
     ];
     overrides.extend_from_slice(extra);
     let state = AppState::new(db.api_pool().await, settings_with(&overrides)).unwrap();
-    let workers = cryo_server::jobs::spawn_workers(&state, workers);
+    let workers = cryo_app::jobs::spawn_workers(&state, workers);
     Running {
         app: cryo_server::router(state),
         workers,

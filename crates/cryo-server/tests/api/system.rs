@@ -2,8 +2,8 @@
 
 use crate::helpers::{call, register, settings};
 use axum::http::StatusCode;
+use cryo_app::system::AdminService;
 use cryo_server::AppState;
-use cryo_server::system::AdminService;
 use cryo_testkit::TestDb;
 use serde_json::json;
 use std::sync::Arc;

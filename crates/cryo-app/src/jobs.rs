@@ -10,8 +10,8 @@
 //! `running` with an old heartbeat: any worker re-queues it after `models.stale_after_secs`, or
 //! fails it after `models.max_attempts`.
 
-use crate::{ApiError, AppState};
-use cryo_app::registry::TrainRequest;
+use crate::registry::TrainRequest;
+use crate::{App, AppError};
 use cryo_db::Identity;
 use cryo_db::repo::models::{self as repo, Job};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,7 +50,7 @@ impl Shutdown {
 }
 
 /// Starts `count` workers; they run until [`Workers::stop`].
-pub fn spawn_workers(state: &AppState, count: usize) -> Workers {
+pub fn spawn_workers(state: &App, count: usize) -> Workers {
     let shutdown = Arc::new(Shutdown::default());
     let handles = (0..count)
         .map(|i| {
@@ -92,7 +92,7 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-async fn worker_loop(state: AppState, name: String, shutdown: Arc<Shutdown>) {
+async fn worker_loop(state: App, name: String, shutdown: Arc<Shutdown>) {
     let settings = state.settings.models.clone();
     let recovery_every = Duration::from_secs_f64((settings.stale_after_secs / 2.0).max(0.5));
     let mut last_recovery: Option<Instant> = None;
@@ -138,7 +138,7 @@ enum Outcome {
     Failed(String),
 }
 
-async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
+async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
     let started = Instant::now();
     tracing::info!(job = %job.id, model = %job.model_id, worker, attempt = job.attempts, "training job started");
     let cancel = Arc::new(AtomicBool::new(false));
@@ -151,7 +151,7 @@ async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
     }
     let outcome = match result {
         Ok(version) => Outcome::Succeeded(version),
-        Err(ApiError::Model(cryo_ml::MlError::Cancelled)) if shutdown.stopping() => {
+        Err(AppError::Model(cryo_ml::MlError::Cancelled)) if shutdown.stopping() => {
             tracing::info!(job = %job.id, "training stopped by shutdown; job queued again");
             if let Err(e) = state
                 .as_service(async |tx| repo::release_job(tx, job.id).await)
@@ -161,7 +161,7 @@ async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
             }
             return;
         }
-        Err(ApiError::Model(cryo_ml::MlError::Cancelled)) => Outcome::Cancelled,
+        Err(AppError::Model(cryo_ml::MlError::Cancelled)) => Outcome::Cancelled,
         Err(e) => Outcome::Failed(e.to_string()),
     };
     let (label, error, result) = match &outcome {
@@ -170,13 +170,7 @@ async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
         Outcome::Failed(e) => ("failed", Some(e.as_str()), None),
     };
     let seconds = started.elapsed().as_secs_f64();
-    state
-        .metrics
-        .training_jobs_finished
-        .get_or_create(&crate::metrics::StateLabel {
-            state: label.into(),
-        })
-        .inc();
+    state.observer.training_finished(label);
     // One alert per model: a later success of the same model resolves it.
     let fingerprint = format!("training_failed:{}", job.model_id);
     match &outcome {
@@ -207,9 +201,9 @@ async fn run(state: &AppState, worker: &str, job: Job, shutdown: &Shutdown) {
     }
 }
 
-async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid, ApiError> {
+async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid, AppError> {
     let request: TrainRequest = serde_json::from_value(job.request.0.clone())
-        .map_err(|e| ApiError::validation("request", e.to_string()))?;
+        .map_err(|e| AppError::validation("request", e.to_string()))?;
     request.check()?;
     let set = request.feature_set()?;
     let requester = Identity::user(job.created_by);
@@ -218,12 +212,12 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
     let mut tx = state.begin(&requester).await?;
     let model = repo::get_model(&mut tx, job.model_id)
         .await?
-        .ok_or(ApiError::NotFound { what: "model" })?;
-    let gathered = cryo_app::training::gather(&mut tx, &model.property).await?;
+        .ok_or(AppError::NotFound { what: "model" })?;
+    let gathered = crate::training::gather(&mut tx, &model.property).await?;
     tx.commit().await?;
     let training = tokio::task::spawn_blocking(move || gathered.featurise(set))
         .await
-        .map_err(|e| ApiError::Internal(format!("featurisation task: {e}")))??;
+        .map_err(|e| AppError::Internal(format!("featurisation task: {e}")))??;
     if !training.rejected.is_empty() {
         tracing::info!(job = %job.id, rejected = training.rejected.len(), "experiments left out of the training set");
     }
@@ -245,7 +239,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
         let (progress, plan) = (progress.clone(), plan.clone());
         let property = model.property.clone();
         tokio::task::spawn_blocking(move || {
-            let signature = cryo_app::training::signature(set);
+            let signature = crate::training::signature(set);
             let input = cryo_ml::TrainInput {
                 data: &data,
                 target: &property,
@@ -265,7 +259,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
     tokio::pin!(work);
     let trained = loop {
         tokio::select! {
-            done = &mut work => break done.map_err(|e| ApiError::Unavailable(format!("training task: {e}")))??,
+            done = &mut work => break done.map_err(|e| AppError::Unavailable(format!("training task: {e}")))??,
             _ = tokio::time::sleep(beat) => {
                 let (fraction, stage) = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 // Fitting is the last step; keep 1.0 for "done and stored".
@@ -282,7 +276,7 @@ async fn execute(state: &AppState, job: &Job, cancel: Arc<AtomicBool>) -> Result
 
     let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&job.created_by.to_string()))?;
     let mut tx = state.begin(&requester).await?;
-    let version = cryo_app::registry::store_version(
+    let version = crate::registry::store_version(
         &mut tx,
         job.created_by,
         job.model_id,

@@ -9,7 +9,7 @@
 //! `X-CryoProtect-Delivery` header carries the row's id for receivers that want to de-duplicate a
 //! retry after a lost acknowledgement.
 
-use crate::{ApiError, AppState};
+use crate::{App, AppError};
 use cryo_db::Identity;
 use cryo_db::repo::alerts::{self as repo, Raised};
 use hmac::{Hmac, Mac};
@@ -18,12 +18,12 @@ use std::time::Duration;
 
 /// Raises `fingerprint` (see [`repo::raise`]) as service_role and wakes the sender.
 pub async fn raise(
-    state: &AppState,
+    state: &App,
     fingerprint: &str,
     severity: &str,
     summary: &str,
     details: serde_json::Value,
-) -> Result<Raised, ApiError> {
+) -> Result<Raised, AppError> {
     let repeat = state.settings.alerts.repeat_secs;
     let raised = state
         .as_service(async |tx| {
@@ -36,7 +36,7 @@ pub async fn raise(
 }
 
 /// Resolves `fingerprint` if it fires.
-pub async fn resolve(state: &AppState, fingerprint: &str) -> Result<bool, ApiError> {
+pub async fn resolve(state: &App, fingerprint: &str) -> Result<bool, AppError> {
     let resolved = state
         .as_service(async |tx| repo::resolve(tx, fingerprint).await)
         .await?;
@@ -50,7 +50,7 @@ pub async fn resolve(state: &AppState, fingerprint: &str) -> Result<bool, ApiErr
 /// Logs instead of failing: an alert that cannot be recorded must not break the work that
 /// raised it.
 pub async fn raise_or_log(
-    state: &AppState,
+    state: &App,
     fingerprint: &str,
     severity: &str,
     summary: &str,
@@ -61,7 +61,7 @@ pub async fn raise_or_log(
     }
 }
 
-pub async fn resolve_or_log(state: &AppState, fingerprint: &str) {
+pub async fn resolve_or_log(state: &App, fingerprint: &str) {
     if let Err(e) = resolve(state, fingerprint).await {
         tracing::error!(fingerprint, error = %e, "could not resolve an alert");
     }
@@ -79,7 +79,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// Delivers due outbox rows to `alerts.webhook_url` until aborted. Without a URL it does
 /// nothing (alerts are still recorded and listed by the API).
-pub fn spawn_sender(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn_sender(state: App) -> Option<tokio::task::JoinHandle<()>> {
     let url = state.settings.alerts.webhook_url.clone()?;
     Some(tokio::spawn(async move {
         let client = reqwest::Client::builder()
@@ -101,15 +101,15 @@ pub fn spawn_sender(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
 }
 
 /// Sends the oldest due delivery, if any; true when there was one.
-async fn send_one(state: &AppState, client: &reqwest::Client, url: &str) -> Result<bool, ApiError> {
+async fn send_one(state: &App, client: &reqwest::Client, url: &str) -> Result<bool, AppError> {
     let settings = &state.settings.alerts;
     let mut tx = state.begin(&Identity::service()).await?;
     let Some(delivery) = repo::claim_due(&mut tx).await? else {
         tx.commit().await?;
         return Ok(false);
     };
-    let body =
-        serde_json::to_vec(&delivery.payload.0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let body = serde_json::to_vec(&delivery.payload.0)
+        .map_err(|e| AppError::Internal(format!("alert payload: {e}")))?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut request = client
         .post(url)
@@ -146,12 +146,12 @@ async fn send_one(state: &AppState, client: &reqwest::Client, url: &str) -> Resu
 
 /// Checks this instance's health every `alerts.health_check_secs` and raises or resolves one
 /// alert per dependency (`health:<name>`). Runs until aborted.
-pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn_health_watch(state: App) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs_f64(state.settings.alerts.health_check_secs.max(1.0));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            let (_, health) = crate::routes::health::report(&state).await;
+            let health = crate::health::report(&state).await;
             for dep in &health.dependencies {
                 let fingerprint = format!("health:{}", dep.name);
                 if dep.status == "ok" {

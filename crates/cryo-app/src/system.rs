@@ -8,7 +8,6 @@ use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Mutex;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 
 /// A health report, when it was made, and which checks it holds (`None`: all).
 type CachedHealth = (
@@ -31,12 +30,13 @@ pub struct AdminService {
     health_cache: Mutex<Option<CachedHealth>>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupStatus {
     pub running: bool,
     pub last_success_id: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub last_success_at: Option<OffsetDateTime>,
     pub last_duration_seconds: Option<f64>,
     pub last_size_bytes: Option<u64>,
@@ -211,7 +211,7 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 /// Runs backups on `cron` until aborted (see [`scheduled_backup`]).
-pub async fn run_schedule(state: crate::AppState, cron: croner::Cron) {
+pub async fn run_schedule(state: crate::App, cron: croner::Cron) {
     let Some(service) = state.admin.clone() else {
         return;
     };
@@ -230,7 +230,7 @@ pub async fn run_schedule(state: crate::AppState, cron: croner::Cron) {
 
 /// One scheduled backup: unlabelled, so the retention policy applies to it. A failure raises
 /// the `backup_failed` alert; the next success resolves it.
-pub async fn scheduled_backup(state: &crate::AppState, service: &AdminService) {
+pub async fn scheduled_backup(state: &crate::App, service: &AdminService) {
     match service.run(None).await {
         Ok(_) => crate::alerts::resolve_or_log(state, "backup_failed").await,
         Err(e) => {
