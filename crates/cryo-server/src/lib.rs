@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod edge;
 pub mod error;
+pub mod extract;
 pub mod metrics;
 pub mod ratelimit;
 pub mod request_id;

@@ -4,6 +4,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
+use crate::extract::UserDb;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -99,16 +100,12 @@ fn not_found(what: &'static str) -> ApiError {
 /// Teams the caller belongs to.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Team>)))]
-pub async fn list_teams(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(p): Query<Paging>,
-) -> ApiResult<Json<Vec<Team>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let teams = repo::list_teams(&mut tx, p.page()).await?;
-    tx.commit().await?;
-    Ok(Json(teams))
+pub async fn list_teams(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Team>>> {
+    db.run(async |tx| {
+        let teams = repo::list_teams(tx, p.page()).await?;
+        Ok::<_, ApiError>(Json(teams))
+    })
+    .await
 }
 
 /// Create a team; the creator becomes its admin.
@@ -139,18 +136,12 @@ pub async fn create_team(
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Team), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_team(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Team>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let team = repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
-    tx.commit().await?;
-    Ok(Json(team))
+pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>> {
+    db.run(async |tx| {
+        let team = repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+        Ok::<_, ApiError>(Json(team))
+    })
+    .await
 }
 
 /// Rename or describe a team (team admins).
@@ -202,19 +193,13 @@ pub async fn delete_team(
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Vec<Member>), (status = 404)))]
-pub async fn list_members(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<Member>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
-    let members = repo::list_members(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(members))
+pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Member>>> {
+    db.run(async |tx| {
+        repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+        let members = repo::list_members(tx, id).await?;
+        Ok::<_, ApiError>(Json(members))
+    })
+    .await
 }
 
 /// Change a member's role, or invite a user who is not a member yet (team admins). An
@@ -284,96 +269,79 @@ pub struct InvitationFilter {
 #[utoipa::path(get, path = "/api/v1/invitations", tag = "teams", params(InvitationFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Invitation>)))]
 pub async fn list_invitations(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Query(f): Query<InvitationFilter>,
 ) -> ApiResult<Json<Vec<Invitation>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_invitations(&mut tx, f.team_id).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_invitations(tx, f.team_id).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 /// Accept an invitation addressed to you: you join the team with the offered role.
 #[utoipa::path(post, path = "/api/v1/invitations/{id}/accept", tag = "teams", security(("bearer" = [])),
     responses((status = 204, description = "Joined"), (status = 404)))]
-pub async fn accept_invitation(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let inv = repo::accept_invitation(&mut tx, id)
-        .await?
-        .ok_or(not_found("invitation"))?;
-    repo::log_activity(
-        &mut tx,
-        me,
-        Some(inv.team_id),
-        "team.member.joined",
-        None,
-        None,
-        serde_json::json!({"role": inv.role}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn accept_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    let me = db.user;
+    db.run(async |tx| {
+        let inv = repo::accept_invitation(tx, id)
+            .await?
+            .ok_or(not_found("invitation"))?;
+        repo::log_activity(
+            tx,
+            me,
+            Some(inv.team_id),
+            "team.member.joined",
+            None,
+            None,
+            serde_json::json!({"role": inv.role}),
+        )
+        .await?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// Decline an invitation (the invitee) or withdraw it (an admin of its team).
 #[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "teams", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete_invitation(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_invitation(&mut tx, id).await? {
-        return Err(not_found("invitation"));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_invitation(tx, id).await? {
+            return Err(not_found("invitation"));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// Remove a member (team admins), or leave (yourself).
 #[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{user_id}", tag = "teams", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404)))]
 pub async fn delete_member(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, user)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
-    if !repo::remove_member(&mut tx, id, user).await? {
-        return Err(ApiError::Forbidden);
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    db.run(async |tx| {
+        repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+        if !repo::remove_member(tx, id, user).await? {
+            return Err(ApiError::Forbidden);
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/resources", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Vec<Share>), (status = 404)))]
-pub async fn list_shares(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<Share>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
-    let shares = repo::list_shares(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(shares))
+pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Share>>> {
+    db.run(async |tx| {
+        repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+        let shares = repo::list_shares(tx, id).await?;
+        Ok::<_, ApiError>(Json(shares))
+    })
+    .await
 }
 
 /// Share one of your rows with a team you belong to; members are notified.
@@ -440,50 +408,42 @@ pub async fn share(
 #[utoipa::path(delete, path = "/api/v1/teams/{id}/resources/{resource_type}/{resource_id}", tag = "teams",
     security(("bearer" = [])), responses((status = 204), (status = 404)))]
 pub async fn unshare(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, kind, rid)): Path<(Uuid, ResourceKind, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::unshare(&mut tx, id, kind.as_str(), rid).await? {
-        return Err(not_found("share"));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    db.run(async |tx| {
+        if !repo::unshare(tx, id, kind.as_str(), rid).await? {
+            return Err(not_found("share"));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/activity", tag = "teams", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Activity>), (status = 404)))]
 pub async fn team_activity(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Activity>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
-    let rows = repo::team_activity(&mut tx, id, p.page()).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+        let rows = repo::team_activity(tx, id, p.page()).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 /// Projects the caller can see: their own, their teams', public ones and shared ones.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Project>)))]
-pub async fn list_projects(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(p): Query<Paging>,
-) -> ApiResult<Json<Vec<Project>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_projects(&mut tx, p.page()).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+pub async fn list_projects(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Project>>> {
+    db.run(async |tx| {
+        let rows = repo::list_projects(tx, p.page()).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 /// Create a project, optionally in a team where the caller is an editor or admin.
@@ -524,18 +484,14 @@ pub async fn create_project(
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
     responses((status = 200, body = Project), (status = 404)))]
-pub async fn get_project(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Project>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let p = repo::get_project(&mut tx, id)
-        .await?
-        .ok_or(not_found("project"))?;
-    tx.commit().await?;
-    Ok(Json(p))
+pub async fn get_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Project>> {
+    db.run(async |tx| {
+        let p = repo::get_project(tx, id)
+            .await?
+            .ok_or(not_found("project"))?;
+        Ok::<_, ApiError>(Json(p))
+    })
+    .await
 }
 
 /// Edit a project: its owner, or editors and admins of its team.
@@ -607,16 +563,15 @@ pub async fn delete_project(
 #[utoipa::path(get, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", params(Paging),
     security(("bearer" = [])), responses((status = 200, body = Vec<Comment>)))]
 pub async fn list_comments(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((kind, rid)): Path<(ResourceKind, Uuid)>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Comment>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_comments(&mut tx, kind.as_str(), rid, p.page()).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_comments(tx, kind.as_str(), rid, p.page()).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", request_body = CommentInput,
@@ -664,74 +619,58 @@ pub async fn update_comment(
 
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete_comment(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_comment(&mut tx, id).await? {
-        return Err(not_found("comment"));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_comment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_comment(tx, id).await? {
+            return Err(not_found("comment"));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter),
     security(("bearer" = [])), responses((status = 200, body = Vec<Notification>)))]
 pub async fn list_notifications(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Query(f): Query<NotificationFilter>,
 ) -> ApiResult<Json<Vec<Notification>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_notifications(&mut tx, f.unread, Page::new(f.limit, f.offset)).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_notifications(tx, f.unread, Page::new(f.limit, f.offset)).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])),
     responses((status = 204)))]
-pub async fn read_all_notifications(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::mark_read(&mut tx, None).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn read_all_notifications(db: UserDb) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        repo::mark_read(tx, None).await?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn read_notification(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::mark_read(&mut tx, Some(id)).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn read_notification(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        repo::mark_read(tx, Some(id)).await?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/notifications/{id}", tag = "notifications", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete_notification(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_notification(&mut tx, id).await? {
-        return Err(not_found("notification"));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_notification(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_notification(tx, id).await? {
+            return Err(not_found("notification"));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }

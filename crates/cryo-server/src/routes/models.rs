@@ -6,6 +6,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
+use crate::extract::UserDb;
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -92,21 +93,17 @@ pub struct ModelFilter {
 
 #[utoipa::path(get, path = "/api/v1/models", tag = "models", params(ModelFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Model>)))]
-pub async fn list_models(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(f): Query<ModelFilter>,
-) -> ApiResult<Json<Vec<Model>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_models(
-        &mut tx,
-        f.property.as_deref(),
-        cryo_db::repo::Page::new(f.limit, f.offset),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+pub async fn list_models(db: UserDb, Query(f): Query<ModelFilter>) -> ApiResult<Json<Vec<Model>>> {
+    db.run(async |tx| {
+        let rows = repo::list_models(
+            tx,
+            f.property.as_deref(),
+            cryo_db::repo::Page::new(f.limit, f.offset),
+        )
+        .await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -131,54 +128,45 @@ async fn visible_version(tx: &mut Conn, model: Uuid, version: i64) -> ApiResult<
 
 #[utoipa::path(get, path = "/api/v1/models/{id}", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = ModelDetail), (status = 404)))]
-pub async fn get_model(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<ModelDetail>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let model = visible_model(&mut tx, id).await?;
-    let versions = repo::list_versions(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(ModelDetail { model, versions }))
+pub async fn get_model(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<ModelDetail>> {
+    db.run(async |tx| {
+        let model = visible_model(tx, id).await?;
+        let versions = repo::list_versions(tx, id).await?;
+        Ok::<_, ApiError>(Json(ModelDetail { model, versions }))
+    })
+    .await
 }
 
 /// Delete a model and all its versions; refused while a version is in production.
 #[utoipa::path(delete, path = "/api/v1/models/{id}", tag = "models", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-pub async fn delete_model(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let model = visible_model(&mut tx, id).await?;
-    if let Some(v) = model.production_version {
-        return Err(ApiError::Conflict(format!(
-            "version {v} is in production; archive it (promote another or roll back) first"
-        )));
-    }
-    if !repo::delete_model(&mut tx, id).await? {
-        return Err(refused(true, MODEL));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_model(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        let model = visible_model(tx, id).await?;
+        if let Some(v) = model.production_version {
+            return Err(ApiError::Conflict(format!(
+                "version {v} is in production; archive it (promote another or roll back) first"
+            )));
+        }
+        if !repo::delete_model(tx, id).await? {
+            return Err(refused(true, MODEL));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = ModelVersion), (status = 404)))]
 pub async fn get_version(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, version)): Path<(Uuid, i64)>,
 ) -> ApiResult<Json<ModelVersion>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let v = visible_version(&mut tx, id, version).await?;
-    tx.commit().await?;
-    Ok(Json(v))
+    db.run(async |tx| {
+        let v = visible_version(tx, id, version).await?;
+        Ok::<_, ApiError>(Json(v))
+    })
+    .await
 }
 
 /// A version's model, row and decoded envelope, as the caller sees them.
@@ -299,32 +287,32 @@ pub async fn version_validation(
 #[utoipa::path(delete, path = "/api/v1/models/{id}/versions/{version}", tag = "models", security(("bearer" = [])),
     responses((status = 204), (status = 404), (status = 409)))]
 pub async fn delete_version(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, version)): Path<(Uuid, i64)>,
 ) -> ApiResult<StatusCode> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let v = visible_version(&mut tx, id, version).await?;
-    if v.stage != "archived" {
-        return Err(ApiError::Conflict(format!(
-            "version {version} is {}; only archived versions can be deleted",
-            v.stage
-        )));
-    }
-    if !repo::delete_version(&mut tx, v.id).await? {
-        return Err(refused(true, VERSION));
-    }
-    repo::audit(
-        &mut tx,
-        me,
-        "model.version_deleted",
-        id,
-        serde_json::json!({ "version": version, "sha256": v.artifact_sha256 }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let me = db.user;
+    db.run(async |tx| {
+        let v = visible_version(tx, id, version).await?;
+        if v.stage != "archived" {
+            return Err(ApiError::Conflict(format!(
+                "version {version} is {}; only archived versions can be deleted",
+                v.stage
+            )));
+        }
+        if !repo::delete_version(tx, v.id).await? {
+            return Err(refused(true, VERSION));
+        }
+        repo::audit(
+            tx,
+            me,
+            "model.version_deleted",
+            id,
+            serde_json::json!({ "version": version, "sha256": v.artifact_sha256 }),
+        )
+        .await?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -437,41 +425,35 @@ pub async fn promote(
 /// entry. The version being replaced is archived.
 #[utoipa::path(post, path = "/api/v1/models/{id}/rollback", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = StageChange), (status = 404), (status = 409)))]
-pub async fn rollback(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<StageChange>> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    visible_model(&mut tx, id).await?;
-    let current: Option<VersionHandle> =
-        repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
-    let back_to: VersionHandle =
-        repo::previous_production(&mut tx, id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict("no earlier production version to roll back to".into())
-            })?;
-    repo::set_stage(&mut tx, id, back_to.id, "production").await?;
-    repo::audit(
-        &mut tx,
-        me,
-        "model.rolled_back",
-        id,
-        serde_json::json!({
-            "from_version": current.as_ref().map(|c| c.version),
-            "to_version": back_to.version,
-        }),
-    )
-    .await?;
-    let model = visible_model(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(StageChange {
-        production: model.production_version,
-        model,
-        previous: current.map(|c| c.version),
-    }))
+pub async fn rollback(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<StageChange>> {
+    let me = db.user;
+    db.run(async |tx| {
+        visible_model(tx, id).await?;
+        let current: Option<VersionHandle> =
+            repo::resolve_version(tx, id, &VersionRef::Production).await?;
+        let back_to: VersionHandle = repo::previous_production(tx, id).await?.ok_or_else(|| {
+            ApiError::Conflict("no earlier production version to roll back to".into())
+        })?;
+        repo::set_stage(tx, id, back_to.id, "production").await?;
+        repo::audit(
+            tx,
+            me,
+            "model.rolled_back",
+            id,
+            serde_json::json!({
+                "from_version": current.as_ref().map(|c| c.version),
+                "to_version": back_to.version,
+            }),
+        )
+        .await?;
+        let model = visible_model(tx, id).await?;
+        Ok::<_, ApiError>(Json(StageChange {
+            production: model.production_version,
+            model,
+            previous: current.map(|c| c.version),
+        }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -563,16 +545,15 @@ pub async fn train(
 #[utoipa::path(get, path = "/api/v1/models/{id}/jobs", tag = "models", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Job>)))]
 pub async fn list_jobs(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Job>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let jobs = repo::list_jobs(&mut tx, Some(id), p.page()).await?;
-    tx.commit().await?;
-    Ok(Json(jobs))
+    db.run(async |tx| {
+        let jobs = repo::list_jobs(tx, Some(id), p.page()).await?;
+        Ok::<_, ApiError>(Json(jobs))
+    })
+    .await
 }
 
 async fn visible_job(s: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Job> {

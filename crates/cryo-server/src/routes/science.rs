@@ -2,6 +2,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
+use crate::extract::UserDb;
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -281,21 +282,17 @@ pub async fn rename_molecule(
 
 #[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Used by a mixture or experiment")))]
-pub async fn delete_molecule(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_molecule(&mut tx, id).await? {
-        return Err(refused(
-            repo::get_molecule(&mut tx, id).await?.is_some(),
-            "molecule",
-        ));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_molecule(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_molecule(tx, id).await? {
+            return Err(refused(
+                repo::get_molecule(tx, id).await?.is_some(),
+                "molecule",
+            ));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -631,30 +628,22 @@ pub async fn create_mixture(
 
 #[utoipa::path(get, path = "/api/v1/mixtures", tag = "mixtures", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Mixture>)))]
-pub async fn list_mixtures(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(p): Query<Paging>,
-) -> ApiResult<Json<Vec<Mixture>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_mixtures(&mut tx, Page::new(p.limit, p.offset)).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+pub async fn list_mixtures(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Mixture>>> {
+    db.run(async |tx| {
+        let rows = repo::list_mixtures(tx, Page::new(p.limit, p.offset)).await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/mixtures/{id}", tag = "mixtures", security(("bearer" = [])),
     responses((status = 200, body = MixtureDetail), (status = 404)))]
-pub async fn get_mixture(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<MixtureDetail>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let d = mixture_detail(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(d))
+pub async fn get_mixture(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<MixtureDetail>> {
+    db.run(async |tx| {
+        let d = mixture_detail(tx, id).await?;
+        Ok::<_, ApiError>(Json(d))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -691,55 +680,51 @@ pub async fn update_mixture(
 
 #[utoipa::path(delete, path = "/api/v1/mixtures/{id}", tag = "mixtures", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Has experiments")))]
-pub async fn delete_mixture(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_mixture(&mut tx, id).await? {
-        return Err(refused(
-            repo::get_mixture(&mut tx, id).await?.is_some(),
-            "mixture",
-        ));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_mixture(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_mixture(tx, id).await? {
+            return Err(refused(
+                repo::get_mixture(tx, id).await?.is_some(),
+                "mixture",
+            ));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// Store the mixture's current score as a prediction (method "CryoProtect Scoring").
 #[utoipa::path(post, path = "/api/v1/mixtures/{id}/score", tag = "mixtures", security(("bearer" = [])),
     responses((status = 201, body = Prediction), (status = 404), (status = 422)))]
 pub async fn store_mixture_score(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
 ) -> ApiResult<(StatusCode, Json<Prediction>)> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let d = mixture_detail(&mut tx, id).await?;
-    let score = d
-        .score
-        .ok_or_else(|| ApiError::validation("components", d.score_error.unwrap_or_default()))?;
-    let version = science::scoring_method_version();
-    let p = repo::store_prediction(
-        &mut tx,
-        me,
-        NewPrediction {
-            subject: Subject::Mixture(id),
-            property: "Mixture Cryoprotection Score",
-            method: science::SCORING_METHOD,
-            method_version: &version,
-            value: score.overall as f64,
-            interval: None,
-            project_id: d.mixture.project_id,
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::Unavailable("scoring method not seeded".into()))?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(p)))
+    let me = db.user;
+    db.run(async |tx| {
+        let d = mixture_detail(tx, id).await?;
+        let score = d
+            .score
+            .ok_or_else(|| ApiError::validation("components", d.score_error.unwrap_or_default()))?;
+        let version = science::scoring_method_version();
+        let p = repo::store_prediction(
+            tx,
+            me,
+            NewPrediction {
+                subject: Subject::Mixture(id),
+                property: "Mixture Cryoprotection Score",
+                method: science::SCORING_METHOD,
+                method_version: &version,
+                value: score.overall as f64,
+                interval: None,
+                project_id: d.mixture.project_id,
+            },
+        )
+        .await?
+        .ok_or_else(|| ApiError::Unavailable("scoring method not seeded".into()))?;
+        Ok::<_, ApiError>((StatusCode::CREATED, Json(p)))
+    })
+    .await
 }
 
 fn subject(molecule: Option<Uuid>, mixture: Option<Uuid>) -> ApiResult<Subject> {
@@ -916,56 +901,47 @@ pub struct SubjectFilter {
 #[utoipa::path(get, path = "/api/v1/experiments", tag = "experiments", params(SubjectFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Experiment>)))]
 pub async fn list_experiments(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Query(f): Query<SubjectFilter>,
 ) -> ApiResult<Json<Vec<Experiment>>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_experiments(
-        &mut tx,
-        f.molecule_id,
-        f.mixture_id,
-        Page::new(f.limit, f.offset),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_experiments(
+            tx,
+            f.molecule_id,
+            f.mixture_id,
+            Page::new(f.limit, f.offset),
+        )
+        .await?;
+        Ok::<_, ApiError>(Json(rows))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/experiments/{id}", tag = "experiments", security(("bearer" = [])),
     responses((status = 200, body = Experiment), (status = 404)))]
-pub async fn get_experiment(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Experiment>> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let e = repo::get_experiment(&mut tx, id)
-        .await?
-        .ok_or(not_found("experiment"))?;
-    tx.commit().await?;
-    Ok(Json(e))
+pub async fn get_experiment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Experiment>> {
+    db.run(async |tx| {
+        let e = repo::get_experiment(tx, id)
+            .await?
+            .ok_or(not_found("experiment"))?;
+        Ok::<_, ApiError>(Json(e))
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/experiments/{id}", tag = "experiments", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_experiment(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::delete_experiment(&mut tx, id).await? {
-        return Err(refused(
-            repo::get_experiment(&mut tx, id).await?.is_some(),
-            "experiment",
-        ));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_experiment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if !repo::delete_experiment(tx, id).await? {
+            return Err(refused(
+                repo::get_experiment(tx, id).await?.is_some(),
+                "experiment",
+            ));
+        }
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -981,34 +957,34 @@ pub struct VerificationRequest {
 #[utoipa::path(post, path = "/api/v1/experiments/{id}/verification", tag = "experiments", request_body = VerificationRequest,
     security(("bearer" = [])), responses((status = 201, body = Verification), (status = 404)))]
 pub async fn request_verification(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(r): ApiJson<VerificationRequest>,
 ) -> ApiResult<(StatusCode, Json<Verification>)> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_experiment(&mut tx, id)
-        .await?
-        .ok_or(not_found("experiment"))?;
-    // Only a team-mate may be named: they can then read this measurement (and nothing else).
-    if !repo::shares_team_with(&mut tx, r.verifier_id).await? {
-        return Err(ApiError::validation(
-            "verifier_id",
-            "name someone who shares a team with you: only a team-mate can see the measurement to verify it",
-        ));
-    }
-    let v = repo::request_verification(
-        &mut tx,
-        me,
-        id,
-        r.verifier_id,
-        r.equipment_used.as_deref(),
-        r.comments.as_deref(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    let me = db.user;
+    db.run(async |tx| {
+        repo::get_experiment(tx, id)
+            .await?
+            .ok_or(not_found("experiment"))?;
+        // Only a team-mate may be named: they can then read this measurement (and nothing else).
+        if !repo::shares_team_with(tx, r.verifier_id).await? {
+            return Err(ApiError::validation(
+                "verifier_id",
+                "name someone who shares a team with you: only a team-mate can see the measurement to verify it",
+            ));
+        }
+        let v = repo::request_verification(
+            tx,
+            me,
+            id,
+            r.verifier_id,
+            r.equipment_used.as_deref(),
+            r.comments.as_deref(),
+        )
+        .await?;
+        Ok::<_, ApiError>((StatusCode::CREATED, Json(v)))
+    })
+    .await
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
