@@ -3,7 +3,7 @@
 //! anyone not signed in. Both commit when the work returns `Ok` and roll back otherwise.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -26,14 +26,11 @@ pub struct UserDb {
 
 /// Runs `f` in one transaction as `caller` and commits when it returns `Ok`; an `Err` drops the
 /// transaction, which rolls it back.
-async fn in_transaction<T, E>(
+async fn in_transaction<T>(
     state: &AppState,
     caller: &Caller,
-    f: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
-) -> Result<T, ApiError>
-where
-    ApiError: From<E>,
-{
+    f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>,
+) -> ApiResult<T> {
     let mut tx = state.begin(&caller.identity).await?;
     let value = f(&mut tx).await?;
     tx.commit().await?;
@@ -41,25 +38,15 @@ where
 }
 
 impl Db {
-    pub async fn run<T, E>(
-        &self,
-        f: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
-    ) -> Result<T, ApiError>
-    where
-        ApiError: From<E>,
-    {
+    /// Runs `f` in one transaction as the caller; commits when it returns `Ok`.
+    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
         in_transaction(&self.state, &self.caller, f).await
     }
 }
 
 impl UserDb {
-    pub async fn run<T, E>(
-        &self,
-        f: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
-    ) -> Result<T, ApiError>
-    where
-        ApiError: From<E>,
-    {
+    /// Runs `f` in one transaction as the caller; commits when it returns `Ok`.
+    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
         in_transaction(&self.state, &self.caller, f).await
     }
 

@@ -103,7 +103,7 @@ fn not_found(what: &'static str) -> ApiError {
 pub async fn list_teams(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Team>>> {
     db.run(async |tx| {
         let teams = repo::list_teams(tx, p.page()).await?;
-        Ok::<_, ApiError>(Json(teams))
+        Ok(Json(teams))
     })
     .await
 }
@@ -112,26 +112,26 @@ pub async fn list_teams(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<V
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamInput, security(("bearer" = [])),
     responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_team(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(input): ApiJson<TeamInput>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let name = parse_name("name", &input.name, 200)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let team = repo::create_team(&mut tx, me, &name, input.description.as_deref()).await?;
-    repo::log_activity(
-        &mut tx,
-        me,
-        Some(team.id),
-        "team.create",
-        None,
-        None,
-        serde_json::json!({"name": name}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(team)))
+    db.run(async |tx| {
+        let team = repo::create_team(tx, me, &name, input.description.as_deref()).await?;
+        repo::log_activity(
+            tx,
+            me,
+            Some(team.id),
+            "team.create",
+            None,
+            None,
+            serde_json::json!({"name": name}),
+        )
+        .await?;
+        Ok((StatusCode::CREATED, Json(team)))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
@@ -139,7 +139,7 @@ pub async fn create_team(
 pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>> {
     db.run(async |tx| {
         let team = repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
-        Ok::<_, ApiError>(Json(team))
+        Ok(Json(team))
     })
     .await
 }
@@ -148,47 +148,34 @@ pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>>
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", request_body = TeamPatch, security(("bearer" = [])),
     responses((status = 200, body = Team), (status = 403), (status = 404)))]
 pub async fn update_team(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    caller.require_user()?;
     let name = p
         .name
         .as_deref()
         .map(|n| parse_name("name", n, 200))
         .transpose()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    match repo::update_team(&mut tx, id, name.as_deref(), p.description.as_deref()).await? {
-        Some(team) => {
-            tx.commit().await?;
-            Ok(Json(team))
+    db.run(async |tx| {
+        match repo::update_team(tx, id, name.as_deref(), p.description.as_deref()).await? {
+            Some(team) => Ok(Json(team)),
+            None => Err(refused(repo::get_team(tx, id).await?.is_some(), "team")),
         }
-        None => Err(refused(
-            repo::get_team(&mut tx, id).await?.is_some(),
-            "team",
-        )),
-    }
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_team(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if repo::delete_team(&mut tx, id).await? {
-        tx.commit().await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    Err(refused(
-        repo::get_team(&mut tx, id).await?.is_some(),
-        "team",
-    ))
+pub async fn delete_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if repo::delete_team(tx, id).await? {
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        Err(refused(repo::get_team(tx, id).await?.is_some(), "team"))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", security(("bearer" = [])),
@@ -197,7 +184,7 @@ pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Ve
     db.run(async |tx| {
         repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
         let members = repo::list_members(tx, id).await?;
-        Ok::<_, ApiError>(Json(members))
+        Ok(Json(members))
     })
     .await
 }
@@ -274,7 +261,7 @@ pub async fn list_invitations(
 ) -> ApiResult<Json<Vec<Invitation>>> {
     db.run(async |tx| {
         let rows = repo::list_invitations(tx, f.team_id).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -298,7 +285,7 @@ pub async fn accept_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<St
             serde_json::json!({"role": inv.role}),
         )
         .await?;
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -311,7 +298,7 @@ pub async fn delete_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<St
         if !repo::delete_invitation(tx, id).await? {
             return Err(not_found("invitation"));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -328,7 +315,7 @@ pub async fn delete_member(
         if !repo::remove_member(tx, id, user).await? {
             return Err(ApiError::Forbidden);
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -339,7 +326,7 @@ pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec
     db.run(async |tx| {
         repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
         let shares = repo::list_shares(tx, id).await?;
-        Ok::<_, ApiError>(Json(shares))
+        Ok(Json(shares))
     })
     .await
 }
@@ -415,7 +402,7 @@ pub async fn unshare(
         if !repo::unshare(tx, id, kind.as_str(), rid).await? {
             return Err(not_found("share"));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -430,7 +417,7 @@ pub async fn team_activity(
     db.run(async |tx| {
         repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
         let rows = repo::team_activity(tx, id, p.page()).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -441,7 +428,7 @@ pub async fn team_activity(
 pub async fn list_projects(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Project>>> {
     db.run(async |tx| {
         let rows = repo::list_projects(tx, p.page()).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -450,36 +437,36 @@ pub async fn list_projects(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Jso
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectInput, security(("bearer" = [])),
     responses((status = 201, body = Project), (status = 403), (status = 422)))]
 pub async fn create_project(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(input): ApiJson<ProjectInput>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let name = parse_name("name", &input.name, 200)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let project = repo::create_project(
-        &mut tx,
-        me,
-        NewProject {
-            name: &name,
-            description: input.description.as_deref(),
-            team_id: input.team_id,
-            is_public: input.is_public,
-        },
-    )
-    .await?;
-    repo::log_activity(
-        &mut tx,
-        me,
-        project.team_id,
-        "project.create",
-        Some("project"),
-        Some(project.id),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(project)))
+    db.run(async |tx| {
+        let project = repo::create_project(
+            tx,
+            me,
+            NewProject {
+                name: &name,
+                description: input.description.as_deref(),
+                team_id: input.team_id,
+                is_public: input.is_public,
+            },
+        )
+        .await?;
+        repo::log_activity(
+            tx,
+            me,
+            project.team_id,
+            "project.create",
+            Some("project"),
+            Some(project.id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok((StatusCode::CREATED, Json(project)))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
@@ -489,7 +476,7 @@ pub async fn get_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Pro
         let p = repo::get_project(tx, id)
             .await?
             .ok_or(not_found("project"))?;
-        Ok::<_, ApiError>(Json(p))
+        Ok(Json(p))
     })
     .await
 }
@@ -498,65 +485,61 @@ pub async fn get_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Pro
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", request_body = ProjectPatch, security(("bearer" = [])),
     responses((status = 200, body = Project), (status = 403), (status = 404)))]
 pub async fn update_project(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let name = p
         .name
         .as_deref()
         .map(|n| parse_name("name", n, 200))
         .transpose()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    match repo::update_project(
-        &mut tx,
-        id,
-        name.as_deref(),
-        p.description.as_deref(),
-        p.is_public,
-    )
-    .await?
-    {
-        Some(project) => {
-            repo::log_activity(
-                &mut tx,
-                me,
-                project.team_id,
-                "project.update",
-                Some("project"),
-                Some(id),
-                serde_json::json!({}),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(Json(project))
+    db.run(async |tx| {
+        match repo::update_project(
+            tx,
+            id,
+            name.as_deref(),
+            p.description.as_deref(),
+            p.is_public,
+        )
+        .await?
+        {
+            Some(project) => {
+                repo::log_activity(
+                    tx,
+                    me,
+                    project.team_id,
+                    "project.update",
+                    Some("project"),
+                    Some(id),
+                    serde_json::json!({}),
+                )
+                .await?;
+                Ok(Json(project))
+            }
+            None => Err(refused(
+                repo::get_project(tx, id).await?.is_some(),
+                "project",
+            )),
         }
-        None => Err(refused(
-            repo::get_project(&mut tx, id).await?.is_some(),
-            "project",
-        )),
-    }
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
     responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_project(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
-    caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if repo::delete_project(&mut tx, id).await? {
-        tx.commit().await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    Err(refused(
-        repo::get_project(&mut tx, id).await?.is_some(),
-        "project",
-    ))
+pub async fn delete_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    db.run(async |tx| {
+        if repo::delete_project(tx, id).await? {
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        Err(refused(
+            repo::get_project(tx, id).await?.is_some(),
+            "project",
+        ))
+    })
+    .await
 }
 
 /// Comments on a resource the caller can see.
@@ -569,7 +552,7 @@ pub async fn list_comments(
 ) -> ApiResult<Json<Vec<Comment>>> {
     db.run(async |tx| {
         let rows = repo::list_comments(tx, kind.as_str(), rid, p.page()).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -602,19 +585,18 @@ pub async fn add_comment(
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments", request_body = CommentInput,
     security(("bearer" = [])), responses((status = 200, body = Comment), (status = 404)))]
 pub async fn update_comment(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> ApiResult<Json<Comment>> {
-    caller.require_user()?;
     let body = parse_name("body", &input.body, 10_000)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let c = repo::update_comment(&mut tx, id, &body)
-        .await?
-        .ok_or(not_found("comment"))?;
-    tx.commit().await?;
-    Ok(Json(c))
+    db.run(async |tx| {
+        let c = repo::update_comment(tx, id, &body)
+            .await?
+            .ok_or(not_found("comment"))?;
+        Ok(Json(c))
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
@@ -624,7 +606,7 @@ pub async fn delete_comment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Statu
         if !repo::delete_comment(tx, id).await? {
             return Err(not_found("comment"));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -638,7 +620,7 @@ pub async fn list_notifications(
 ) -> ApiResult<Json<Vec<Notification>>> {
     db.run(async |tx| {
         let rows = repo::list_notifications(tx, f.unread, Page::new(f.limit, f.offset)).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -648,7 +630,7 @@ pub async fn list_notifications(
 pub async fn read_all_notifications(db: UserDb) -> ApiResult<StatusCode> {
     db.run(async |tx| {
         repo::mark_read(tx, None).await?;
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -658,7 +640,7 @@ pub async fn read_all_notifications(db: UserDb) -> ApiResult<StatusCode> {
 pub async fn read_notification(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     db.run(async |tx| {
         repo::mark_read(tx, Some(id)).await?;
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -670,7 +652,7 @@ pub async fn delete_notification(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<
         if !repo::delete_notification(tx, id).await? {
             return Err(not_found("notification"));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }

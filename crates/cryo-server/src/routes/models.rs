@@ -43,11 +43,10 @@ pub struct NewModel {
 #[utoipa::path(post, path = "/api/v1/models", tag = "models", request_body = NewModel, security(("bearer" = [])),
     responses((status = 201, body = Model), (status = 409), (status = 422)))]
 pub async fn create_model(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(m): ApiJson<NewModel>,
 ) -> ApiResult<(StatusCode, Json<Model>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let name = cryo_core::ident::parse_name("name", &m.name, 200)?;
     if m.description.as_ref().is_some_and(|d| d.len() > 5000) {
         return Err(ApiError::validation(
@@ -55,32 +54,33 @@ pub async fn create_model(
             "at most 5000 characters",
         ));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let model = repo::create_model(
-        &mut tx,
-        me,
-        &name,
-        &m.property,
-        m.description.as_deref(),
-        m.project_id,
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::validation(
-            "property",
-            format!("unknown property type {:?}", m.property),
+    db.run(async |tx| {
+        let model = repo::create_model(
+            tx,
+            me,
+            &name,
+            &m.property,
+            m.description.as_deref(),
+            m.project_id,
         )
-    })?;
-    repo::audit(
-        &mut tx,
-        me,
-        "model.created",
-        model.id,
-        serde_json::json!({ "name": model.name, "property": model.property }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(model)))
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation(
+                "property",
+                format!("unknown property type {:?}", m.property),
+            )
+        })?;
+        repo::audit(
+            tx,
+            me,
+            "model.created",
+            model.id,
+            serde_json::json!({ "name": model.name, "property": model.property }),
+        )
+        .await?;
+        Ok((StatusCode::CREATED, Json(model)))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -101,7 +101,7 @@ pub async fn list_models(db: UserDb, Query(f): Query<ModelFilter>) -> ApiResult<
             cryo_db::repo::Page::new(f.limit, f.offset),
         )
         .await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -132,7 +132,7 @@ pub async fn get_model(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Model
     db.run(async |tx| {
         let model = visible_model(tx, id).await?;
         let versions = repo::list_versions(tx, id).await?;
-        Ok::<_, ApiError>(Json(ModelDetail { model, versions }))
+        Ok(Json(ModelDetail { model, versions }))
     })
     .await
 }
@@ -151,7 +151,7 @@ pub async fn delete_model(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusC
         if !repo::delete_model(tx, id).await? {
             return Err(refused(true, MODEL));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -164,7 +164,7 @@ pub async fn get_version(
 ) -> ApiResult<Json<ModelVersion>> {
     db.run(async |tx| {
         let v = visible_version(tx, id, version).await?;
-        Ok::<_, ApiError>(Json(v))
+        Ok(Json(v))
     })
     .await
 }
@@ -310,7 +310,7 @@ pub async fn delete_version(
             serde_json::json!({ "version": version, "sha256": v.artifact_sha256 }),
         )
         .await?;
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -345,12 +345,11 @@ pub struct StageChange {
 #[utoipa::path(post, path = "/api/v1/models/{id}/promote", tag = "models", request_body = PromoteRequest, security(("bearer" = [])),
     responses((status = 200, body = StageChange), (status = 404), (status = 409), (status = 422)))]
 pub async fn promote(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<PromoteRequest>,
 ) -> ApiResult<Json<StageChange>> {
-    let me = caller.require_user()?;
+    let me = db.user;
     if !matches!(
         p.stage.as_str(),
         "production" | "staging" | "none" | "archived"
@@ -360,65 +359,66 @@ pub async fn promote(
             "production, staging, none or archived",
         ));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let model = visible_model(&mut tx, id).await?;
-    let target = visible_version(&mut tx, id, p.version).await?;
-    let current: Option<ModelVersion> =
-        repo::resolve_version(&mut tx, id, &VersionRef::Production).await?;
-    if p.stage == "production" {
-        if current.as_ref().is_some_and(|c| c.id == target.id) {
-            return Err(ApiError::Conflict(format!(
-                "version {} is already in production",
-                p.version
-            )));
-        }
-        if let (Some(margin), Some(champion)) = (p.min_improvement, &current) {
-            if !(0.0..1.0).contains(&margin) {
-                return Err(ApiError::validation(
-                    "min_improvement",
-                    "a fraction in 0..1",
-                ));
-            }
-            let (Some(new), Some(old)) = (target.cv_rmse, champion.cv_rmse) else {
-                return Err(ApiError::Conflict(
-                    "champion/challenger needs the cross-validated RMSE of both versions".into(),
-                ));
-            };
-            if new > old * (1.0 - margin) {
+    db.run(async |tx| {
+        let model = visible_model(tx, id).await?;
+        let target = visible_version(tx, id, p.version).await?;
+        let current: Option<ModelVersion> =
+            repo::resolve_version(tx, id, &VersionRef::Production).await?;
+        if p.stage == "production" {
+            if current.as_ref().is_some_and(|c| c.id == target.id) {
                 return Err(ApiError::Conflict(format!(
-                    "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
-                    target.version,
-                    champion.version,
-                    margin * 100.0
+                    "version {} is already in production",
+                    p.version
                 )));
             }
+            if let (Some(margin), Some(champion)) = (p.min_improvement, &current) {
+                if !(0.0..1.0).contains(&margin) {
+                    return Err(ApiError::validation(
+                        "min_improvement",
+                        "a fraction in 0..1",
+                    ));
+                }
+                let (Some(new), Some(old)) = (target.cv_rmse, champion.cv_rmse) else {
+                    return Err(ApiError::Conflict(
+                        "champion/challenger needs the cross-validated RMSE of both versions".into(),
+                    ));
+                };
+                if new > old * (1.0 - margin) {
+                    return Err(ApiError::Conflict(format!(
+                        "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
+                        target.version,
+                        champion.version,
+                        margin * 100.0
+                    )));
+                }
+            }
         }
-    }
-    repo::set_stage(&mut tx, id, target.id, &p.stage).await?;
-    let previous = current
-        .filter(|c| c.id != target.id && (p.stage == "production"))
-        .map(|c| c.version);
-    repo::audit(
-        &mut tx,
-        me,
-        "model.promoted",
-        id,
-        serde_json::json!({
-            "version": target.version,
-            "from_stage": target.stage,
-            "to_stage": p.stage,
-            "previous_production": previous,
-            "min_improvement": p.min_improvement,
-        }),
-    )
-    .await?;
-    let model = visible_model(&mut tx, model.id).await?;
-    tx.commit().await?;
-    Ok(Json(StageChange {
-        production: model.production_version,
-        model,
-        previous,
-    }))
+        repo::set_stage(tx, id, target.id, &p.stage).await?;
+        let previous = current
+            .filter(|c| c.id != target.id && (p.stage == "production"))
+            .map(|c| c.version);
+        repo::audit(
+            tx,
+            me,
+            "model.promoted",
+            id,
+            serde_json::json!({
+                "version": target.version,
+                "from_stage": target.stage,
+                "to_stage": p.stage,
+                "previous_production": previous,
+                "min_improvement": p.min_improvement,
+            }),
+        )
+        .await?;
+        let model = visible_model(tx, model.id).await?;
+        Ok(Json(StageChange {
+            production: model.production_version,
+            model,
+            previous,
+        }))
+    })
+    .await
 }
 
 /// Return production to the version that was there before, in one transaction with its audit
@@ -447,7 +447,7 @@ pub async fn rollback(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<StageC
         )
         .await?;
         let model = visible_model(tx, id).await?;
-        Ok::<_, ApiError>(Json(StageChange {
+        Ok(Json(StageChange {
             production: model.production_version,
             model,
             previous: current.map(|c| c.version),
@@ -466,12 +466,11 @@ pub struct AliasRequest {
 #[utoipa::path(put, path = "/api/v1/models/{id}/aliases/{alias}", tag = "models", request_body = AliasRequest, security(("bearer" = [])),
     responses((status = 204), (status = 404), (status = 422)))]
 pub async fn set_alias(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, alias)): Path<(Uuid, String)>,
     ApiJson(a): ApiJson<AliasRequest>,
 ) -> ApiResult<StatusCode> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let valid = alias.len() <= 63
         && alias.starts_with(|c: char| c.is_ascii_lowercase())
         && alias
@@ -483,19 +482,20 @@ pub async fn set_alias(
             "lower-case letters, digits, - and _, starting with a letter (not `production`)",
         ));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let v = visible_version(&mut tx, id, a.version).await?;
-    repo::set_alias(&mut tx, me, id, &alias, v.id).await?;
-    repo::audit(
-        &mut tx,
-        me,
-        "model.alias_set",
-        id,
-        serde_json::json!({ "alias": alias, "version": a.version }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    db.run(async |tx| {
+        let v = visible_version(tx, id, a.version).await?;
+        repo::set_alias(tx, me, id, &alias, v.id).await?;
+        repo::audit(
+            tx,
+            me,
+            "model.alias_set",
+            id,
+            serde_json::json!({ "alias": alias, "version": a.version }),
+        )
+        .await?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// Who created, trained, promoted, rolled back or deleted what, newest first.
@@ -551,7 +551,7 @@ pub async fn list_jobs(
 ) -> ApiResult<Json<Vec<Job>>> {
     db.run(async |tx| {
         let jobs = repo::list_jobs(tx, Some(id), p.page()).await?;
-        Ok::<_, ApiError>(Json(jobs))
+        Ok(Json(jobs))
     })
     .await
 }

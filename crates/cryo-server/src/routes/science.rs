@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
-use crate::extract::UserDb;
+use crate::extract::{Db, UserDb};
 use crate::routes::collab::Paging;
 use crate::state::AppState;
 use axum::Json;
@@ -188,32 +188,30 @@ pub struct MoleculeFilter {
 #[utoipa::path(get, path = "/api/v1/molecules", tag = "molecules", params(MoleculeFilter),
     responses((status = 200, body = Vec<Molecule>)))]
 pub async fn list_molecules(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: Db,
     Query(f): Query<MoleculeFilter>,
 ) -> ApiResult<Json<Vec<Molecule>>> {
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_molecules(
-        &mut tx,
-        f.q.as_deref().filter(|q| !q.trim().is_empty()),
-        Page::new(f.limit, f.offset),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_molecules(
+            tx,
+            f.q.as_deref().filter(|q| !q.trim().is_empty()),
+            Page::new(f.limit, f.offset),
+        )
+        .await?;
+        Ok(Json(rows))
+    })
+    .await
 }
 
 /// Property types: what experiments measure and models predict (name, units, data type).
 #[utoipa::path(get, path = "/api/v1/property-types", tag = "experiments",
     responses((status = 200, body = Vec<repo::PropertyType>)))]
-pub async fn list_property_types(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<repo::PropertyType>>> {
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_property_types(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+pub async fn list_property_types(db: Db) -> ApiResult<Json<Vec<repo::PropertyType>>> {
+    db.run(async |tx| {
+        let rows = repo::list_property_types(tx).await?;
+        Ok(Json(rows))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",
@@ -290,7 +288,7 @@ pub async fn delete_molecule(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Stat
                 "molecule",
             ));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -577,11 +575,10 @@ async fn mixture_detail(tx: &mut cryo_db::repo::Conn, id: Uuid) -> ApiResult<Mix
 #[utoipa::path(post, path = "/api/v1/mixtures", tag = "mixtures", request_body = MixtureInput, security(("bearer" = [])),
     responses((status = 201, body = MixtureDetail), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_mixture(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(input): ApiJson<MixtureInput>,
 ) -> ApiResult<(StatusCode, Json<MixtureDetail>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let name = parse_name("name", &input.name, 300)?;
     if input.components.is_empty() {
         return Err(ApiError::validation(
@@ -599,31 +596,32 @@ pub async fn create_mixture(
             unit: unit.as_str(),
         });
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    for (i, c) in parsed.iter().enumerate() {
-        if repo::get_molecule(&mut tx, c.molecule_id).await?.is_none() {
-            return Err(ApiError::validation(
-                format!("components[{i}].molecule_id"),
-                "no such molecule",
-            ));
+    db.run(async |tx| {
+        for (i, c) in parsed.iter().enumerate() {
+            if repo::get_molecule(tx, c.molecule_id).await?.is_none() {
+                return Err(ApiError::validation(
+                    format!("components[{i}].molecule_id"),
+                    "no such molecule",
+                ));
+            }
         }
-    }
-    let mixture = repo::create_mixture(
-        &mut tx,
-        me,
-        &name,
-        input.description.as_deref(),
-        input.project_id,
-        &parsed,
-    )
-    .await?;
-    let detail = mixture_detail(&mut tx, mixture.id).await?;
-    if let Some(err) = &detail.score_error {
-        // Refuse units that cannot be reconciled rather than store a mixture no one can score.
-        return Err(ApiError::validation("components", err.clone()));
-    }
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(detail)))
+        let mixture = repo::create_mixture(
+            tx,
+            me,
+            &name,
+            input.description.as_deref(),
+            input.project_id,
+            &parsed,
+        )
+        .await?;
+        let detail = mixture_detail(tx, mixture.id).await?;
+        if let Some(err) = &detail.score_error {
+            // Refuse units that cannot be reconciled rather than store a mixture no one can score.
+            return Err(ApiError::validation("components", err.clone()));
+        }
+        Ok((StatusCode::CREATED, Json(detail)))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/mixtures", tag = "mixtures", params(Paging), security(("bearer" = [])),
@@ -631,7 +629,7 @@ pub async fn create_mixture(
 pub async fn list_mixtures(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Mixture>>> {
     db.run(async |tx| {
         let rows = repo::list_mixtures(tx, Page::new(p.limit, p.offset)).await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -641,7 +639,7 @@ pub async fn list_mixtures(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Jso
 pub async fn get_mixture(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<MixtureDetail>> {
     db.run(async |tx| {
         let d = mixture_detail(tx, id).await?;
-        Ok::<_, ApiError>(Json(d))
+        Ok(Json(d))
     })
     .await
 }
@@ -655,27 +653,26 @@ pub struct MixturePatch {
 #[utoipa::path(patch, path = "/api/v1/mixtures/{id}", tag = "mixtures", request_body = MixturePatch, security(("bearer" = [])),
     responses((status = 200, body = MixtureDetail), (status = 403), (status = 404)))]
 pub async fn update_mixture(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<MixturePatch>,
 ) -> ApiResult<Json<MixtureDetail>> {
-    caller.require_user()?;
     let name = p
         .name
         .as_deref()
         .map(|n| parse_name("name", n, 300))
         .transpose()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::update_mixture(&mut tx, id, name.as_deref(), p.description.as_deref()).await? {
-        return Err(refused(
-            repo::get_mixture(&mut tx, id).await?.is_some(),
-            "mixture",
-        ));
-    }
-    let d = mixture_detail(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(d))
+    db.run(async |tx| {
+        if !repo::update_mixture(tx, id, name.as_deref(), p.description.as_deref()).await? {
+            return Err(refused(
+                repo::get_mixture(tx, id).await?.is_some(),
+                "mixture",
+            ));
+        }
+        let d = mixture_detail(tx, id).await?;
+        Ok(Json(d))
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/mixtures/{id}", tag = "mixtures", security(("bearer" = [])),
@@ -688,7 +685,7 @@ pub async fn delete_mixture(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Statu
                 "mixture",
             ));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -722,7 +719,7 @@ pub async fn store_mixture_score(
         )
         .await?
         .ok_or_else(|| ApiError::Unavailable("scoring method not seeded".into()))?;
-        Ok::<_, ApiError>((StatusCode::CREATED, Json(p)))
+        Ok((StatusCode::CREATED, Json(p)))
     })
     .await
 }
@@ -769,11 +766,10 @@ const MAX_TEMPERATURE_C: f64 = 1000.0;
 #[utoipa::path(post, path = "/api/v1/experiments", tag = "experiments", request_body = ExperimentInput, security(("bearer" = [])),
     responses((status = 201, body = Experiment), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_experiment(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(input): ApiJson<ExperimentInput>,
 ) -> ApiResult<(StatusCode, Json<Experiment>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let subject = subject(input.molecule_id, input.mixture_id)?;
     if let Value::Number(n) = input.value
         && !n.is_finite()
@@ -815,79 +811,80 @@ pub async fn create_experiment(
             ),
         ));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let property = repo::property_type(&mut tx, &input.property)
+    db.run(async |tx| {
+        let property = repo::property_type(tx, &input.property)
+            .await?
+            .ok_or_else(|| {
+                ApiError::validation("property", format!("unknown property `{}`", input.property))
+            })?;
+        // Stored in the property's unit; what was sent in another unit is kept beside it.
+        let sent_unit = input
+            .unit
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let (value, raw) = match (&input.value, sent_unit) {
+            (Value::Number(v), Some(u)) if Some(u) != property.units.as_deref() => {
+                let converted = cryo_core::measure::convert(*v, Some(u), property.units.as_deref())
+                    .map_err(|e| ApiError::validation("unit", e.to_string()))?;
+                if !converted.is_finite() {
+                    return Err(ApiError::validation("value", "out of range once converted"));
+                }
+                (Value::Number(converted), Some((*v, u)))
+            }
+            (Value::Number(_), _) | (_, None) => (input.value.clone(), None),
+            (_, Some(u)) if Some(u) == property.units.as_deref() => (input.value.clone(), None),
+            (_, Some(u)) => {
+                return Err(ApiError::validation(
+                    "unit",
+                    format!(
+                        "a {} value has no unit; {u:?} was given",
+                        property.data_type
+                    ),
+                ));
+            }
+        };
+        let visible = match subject {
+            Subject::Molecule(m) => repo::get_molecule(tx, m).await?.is_some(),
+            Subject::Mixture(x) => repo::get_mixture(tx, x).await?.is_some(),
+        };
+        if !visible {
+            return Err(ApiError::validation(
+                if input.molecule_id.is_some() {
+                    "molecule_id"
+                } else {
+                    "mixture_id"
+                },
+                "no such molecule or mixture",
+            ));
+        }
+        let e = repo::create_experiment(
+            tx,
+            me,
+            NewExperiment {
+                subject,
+                property: &input.property,
+                value: &value,
+                unit: property
+                    .units
+                    .as_deref()
+                    .filter(|_| matches!(value, Value::Number(_))),
+                raw,
+                temperature_c: input.temperature_c,
+                conditions,
+                performed_on,
+                notes: input.notes.as_deref(),
+                protocol_id: input.protocol_id,
+                project_id: input.project_id,
+            },
+        )
         .await?
         .ok_or_else(|| {
             ApiError::validation("property", format!("unknown property `{}`", input.property))
         })?;
-    // Stored in the property's unit; what was sent in another unit is kept beside it.
-    let sent_unit = input
-        .unit
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty());
-    let (value, raw) = match (&input.value, sent_unit) {
-        (Value::Number(v), Some(u)) if Some(u) != property.units.as_deref() => {
-            let converted = cryo_core::measure::convert(*v, Some(u), property.units.as_deref())
-                .map_err(|e| ApiError::validation("unit", e.to_string()))?;
-            if !converted.is_finite() {
-                return Err(ApiError::validation("value", "out of range once converted"));
-            }
-            (Value::Number(converted), Some((*v, u)))
-        }
-        (Value::Number(_), _) | (_, None) => (input.value.clone(), None),
-        (_, Some(u)) if Some(u) == property.units.as_deref() => (input.value.clone(), None),
-        (_, Some(u)) => {
-            return Err(ApiError::validation(
-                "unit",
-                format!(
-                    "a {} value has no unit; {u:?} was given",
-                    property.data_type
-                ),
-            ));
-        }
-    };
-    let visible = match subject {
-        Subject::Molecule(m) => repo::get_molecule(&mut tx, m).await?.is_some(),
-        Subject::Mixture(x) => repo::get_mixture(&mut tx, x).await?.is_some(),
-    };
-    if !visible {
-        return Err(ApiError::validation(
-            if input.molecule_id.is_some() {
-                "molecule_id"
-            } else {
-                "mixture_id"
-            },
-            "no such molecule or mixture",
-        ));
-    }
-    let e = repo::create_experiment(
-        &mut tx,
-        me,
-        NewExperiment {
-            subject,
-            property: &input.property,
-            value: &value,
-            unit: property
-                .units
-                .as_deref()
-                .filter(|_| matches!(value, Value::Number(_))),
-            raw,
-            temperature_c: input.temperature_c,
-            conditions,
-            performed_on,
-            notes: input.notes.as_deref(),
-            protocol_id: input.protocol_id,
-            project_id: input.project_id,
-        },
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::validation("property", format!("unknown property `{}`", input.property))
-    })?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(e)))
+        Ok((StatusCode::CREATED, Json(e)))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -912,7 +909,7 @@ pub async fn list_experiments(
             Page::new(f.limit, f.offset),
         )
         .await?;
-        Ok::<_, ApiError>(Json(rows))
+        Ok(Json(rows))
     })
     .await
 }
@@ -924,7 +921,7 @@ pub async fn get_experiment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<
         let e = repo::get_experiment(tx, id)
             .await?
             .ok_or(not_found("experiment"))?;
-        Ok::<_, ApiError>(Json(e))
+        Ok(Json(e))
     })
     .await
 }
@@ -939,7 +936,7 @@ pub async fn delete_experiment(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<St
                 "experiment",
             ));
         }
-        Ok::<_, ApiError>(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -982,7 +979,7 @@ pub async fn request_verification(
             r.comments.as_deref(),
         )
         .await?;
-        Ok::<_, ApiError>((StatusCode::CREATED, Json(v)))
+        Ok((StatusCode::CREATED, Json(v)))
     })
     .await
 }
@@ -1005,28 +1002,27 @@ pub struct DecisionInput {
 #[utoipa::path(patch, path = "/api/v1/verifications/{id}", tag = "experiments", request_body = DecisionInput,
     security(("bearer" = [])), responses((status = 200, body = Verification), (status = 404)))]
 pub async fn decide(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(d): ApiJson<DecisionInput>,
 ) -> ApiResult<Json<Verification>> {
-    caller.require_user()?;
     let status = match d.status {
         Decision::Verified => "verified",
         Decision::Rejected => "rejected",
     };
-    let mut tx = s.begin(&caller.identity).await?;
-    let v = repo::decide_verification(
-        &mut tx,
-        id,
-        status,
-        d.equipment_used.as_deref(),
-        d.comments.as_deref(),
-    )
-    .await?
-    .ok_or(not_found("verification"))?;
-    tx.commit().await?;
-    Ok(Json(v))
+    db.run(async |tx| {
+        let v = repo::decide_verification(
+            tx,
+            id,
+            status,
+            d.equipment_used.as_deref(),
+            d.comments.as_deref(),
+        )
+        .await?
+        .ok_or(not_found("verification"))?;
+        Ok(Json(v))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1041,11 +1037,10 @@ pub struct VerificationFilter {
 #[utoipa::path(get, path = "/api/v1/verifications", tag = "experiments", params(VerificationFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Verification>)))]
 pub async fn list_verifications(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Query(f): Query<VerificationFilter>,
 ) -> ApiResult<Json<Vec<Verification>>> {
-    let me = caller.require_user()?;
+    let me = db.user;
     if let Some(st) = f.status.as_deref()
         && !["pending", "verified", "rejected"].contains(&st)
     {
@@ -1054,16 +1049,13 @@ pub async fn list_verifications(
             "pending, verified or rejected",
         ));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_verifications(
-        &mut tx,
-        me,
-        f.status.as_deref(),
-        Page::new(f.limit, f.offset),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows =
+            repo::list_verifications(tx, me, f.status.as_deref(), Page::new(f.limit, f.offset))
+                .await?;
+        Ok(Json(rows))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1088,50 +1080,49 @@ pub struct PredictionInput {
 #[utoipa::path(post, path = "/api/v1/predictions", tag = "predictions", request_body = PredictionInput, security(("bearer" = [])),
     responses((status = 201, body = Prediction), (status = 422)))]
 pub async fn create_prediction(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(p): ApiJson<PredictionInput>,
 ) -> ApiResult<(StatusCode, Json<Prediction>)> {
-    let me = caller.require_user()?;
+    let me = db.user;
     let subject = subject(p.molecule_id, p.mixture_id)?;
     if !p.value.is_finite() {
         return Err(ApiError::validation("value", "must be a finite number"));
     }
-    let mut tx = s.begin(&caller.identity).await?;
-    let stored = repo::store_prediction(
-        &mut tx,
-        me,
-        NewPrediction {
-            subject,
-            property: &p.property,
-            method: "CryoProtect Model",
-            method_version: "1",
-            value: p.value,
-            interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
-            project_id: p.project_id,
-        },
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::validation("property", format!("unknown property `{}`", p.property))
-    })?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    db.run(async |tx| {
+        let stored = repo::store_prediction(
+            tx,
+            me,
+            NewPrediction {
+                subject,
+                property: &p.property,
+                method: "CryoProtect Model",
+                method_version: "1",
+                value: p.value,
+                interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+                project_id: p.project_id,
+            },
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation("property", format!("unknown property `{}`", p.property))
+        })?;
+        Ok((StatusCode::CREATED, Json(stored)))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/predictions", tag = "predictions", params(SubjectFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Prediction>)))]
 pub async fn list_predictions(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Query(f): Query<SubjectFilter>,
 ) -> ApiResult<Json<Vec<Prediction>>> {
-    caller.require_user()?;
     let subject = subject(f.molecule_id, f.mixture_id)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    let rows = repo::list_predictions(&mut tx, subject, Page::new(f.limit, f.offset)).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    db.run(async |tx| {
+        let rows = repo::list_predictions(tx, subject, Page::new(f.limit, f.offset)).await?;
+        Ok(Json(rows))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
