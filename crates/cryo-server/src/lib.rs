@@ -11,6 +11,7 @@ pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
 pub mod state;
+pub mod tokens;
 pub mod web;
 
 pub use error::{ApiError, ApiResult};

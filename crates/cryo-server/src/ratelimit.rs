@@ -148,7 +148,7 @@ fn budget(state: &AppState, req: &Request, class: Class) -> (String, u32, bool) 
     let claims = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(crate::auth::bearer_token)
+        .and_then(crate::tokens::bearer_token)
         .and_then(|t| state.jwt.verify(t).ok());
     let admin = claims
         .as_ref()

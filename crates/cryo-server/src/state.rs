@@ -1,5 +1,5 @@
-use crate::auth::JwtKeys;
 use crate::error::ApiError;
+use crate::tokens::JwtKeys;
 use cryo_config::Settings;
 use cryo_db::Identity;
 use sqlx::PgPool;

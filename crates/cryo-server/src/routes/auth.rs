@@ -1,9 +1,10 @@
 //! Local accounts: register, login, refresh (rotating), logout, me.
 
-use crate::auth::{self, Caller, access_claims, new_refresh_token, refresh_hash};
+use crate::auth::Caller;
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
+use crate::tokens::{self, access_claims, new_refresh_token, refresh_hash};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -94,7 +95,7 @@ pub async fn register(
     let email = Email::parse(&req.email)?;
     let password = Password::parse(&req.password)?;
     let name = parse_name("display_name", &req.display_name, 200)?;
-    let hash = auth::hash_password(password.expose().to_string()).await?;
+    let hash = tokens::hash_password(password.expose().to_string()).await?;
     let mut tx = state.begin(&Identity::service()).await?;
     let user = repo::create_user(&mut tx, email.as_str(), &name, &hash)
         .await?
@@ -155,7 +156,7 @@ pub async fn login(
         repo::prune_login_throttle(&mut tx).await?;
     }
     let record = repo::find_for_login(&mut tx, req.email.trim()).await?;
-    let ok = auth::verify_password(
+    let ok = tokens::verify_password(
         req.password,
         record.as_ref().and_then(|r| r.password_hash.clone()),
     )
