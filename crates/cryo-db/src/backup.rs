@@ -770,17 +770,6 @@ pub async fn with_restored_copy<T>(
     result
 }
 
-async fn reapply_policies(target: &ConnSpec) -> Result<(), BackupError> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(target.options())
-        .await?;
-    let applied = crate::rls::apply(&pool).await;
-    pool.close().await;
-    applied?;
-    Ok(())
-}
-
 /// What a restore will do or did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestorePlan {
@@ -795,14 +784,15 @@ pub struct RestorePlan {
 /// Restore `id` into `target`: refuses a target that has tables unless `force`, and then takes a
 /// safety backup of it first; restores into a new database and swaps names only after the
 /// restore succeeded and its row counts match, so a failed restore leaves the old one serving.
-/// `migrate` brings the restored database forward before the swap.
+/// `prepare` brings the restored database forward before the swap (migrations, then the
+/// policies re-applied: the caller's, so this module needs neither).
 pub async fn restore<F, Fut>(
     store: &Store,
     spec: &ConnSpec,
     id: &str,
     force: bool,
     dry_run: bool,
-    migrate: F,
+    prepare: F,
 ) -> Result<RestorePlan, BackupError>
 where
     F: FnOnce(ConnSpec) -> Fut,
@@ -857,11 +847,7 @@ where
         drop_database(&mut admin, &fresh).await;
         return Err(e);
     }
-    if let Err(e) = migrate(spec.with_database(&fresh)).await {
-        drop_database(&mut admin, &fresh).await;
-        return Err(e);
-    }
-    if let Err(e) = reapply_policies(&spec.with_database(&fresh)).await {
+    if let Err(e) = prepare(spec.with_database(&fresh)).await {
         drop_database(&mut admin, &fresh).await;
         return Err(e);
     }

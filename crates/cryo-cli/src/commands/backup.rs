@@ -214,17 +214,22 @@ pub async fn restore(config: Option<PathBuf>, args: RestoreArgs) -> anyhow::Resu
     if let Some(api) = &db.api {
         api.close().await;
     }
-    let migrate = |target: ConnSpec| async move {
+    // The restored copy is migrated to this binary's schema and its policies re-applied
+    // before it replaces the database.
+    let prepare = |target: ConnSpec| async move {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
             .connect_with(target.options())
             .await
             .map_err(BackupError::Sqlx)?;
-        let done = cryo_db::migrate::run(&pool).await;
+        let done = match cryo_db::migrate::run(&pool).await {
+            Ok(_) => cryo_db::rls::apply(&pool).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
         pool.close().await;
         done.map_err(BackupError::Db)
     };
-    let outcome = backup::restore(&store, &spec, &args.id, args.force, args.dry_run, migrate).await;
+    let outcome = backup::restore(&store, &spec, &args.id, args.force, args.dry_run, prepare).await;
     db.shutdown().await?;
     let plan = outcome?;
     if args.dry_run {

@@ -432,3 +432,72 @@ async fn users_role_makes_an_admin_and_audits_it() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
 }
+
+/// `cryoprotect restore` through the binary: the restored copy replaces the database only after
+/// it was migrated and its policies re-applied (the CLI's part of a restore), and the rows are
+/// back.
+#[tokio::test]
+async fn restore_puts_the_rows_back_and_leaves_the_database_protected() {
+    let db = TestDb::new().await;
+    let backups = tempfile::tempdir().unwrap();
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    cryo_db::repo::auth::create_user(&mut tx, "kept@lab.example", "Kept", "x")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let run = |args: &[&str]| with_backups(&db, backups.path(), args);
+    let made = run(&["backup", "create", "--label", "before-loss"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    sqlx::query("DELETE FROM users WHERE email = 'kept@lab.example'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.pool.close().await;
+
+    let restored = run(&["restore", "latest", "--force"]);
+    let out = String::from_utf8_lossy(&restored.stdout).to_string();
+    assert!(
+        restored.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let pool = sqlx::PgPool::connect_with(db.options()).await.unwrap();
+    let mut tx = cryo_testkit::service_tx(&pool).await;
+    let back: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'kept@lab.example'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(back, 1, "the deleted account is back: {out}");
+    let rls = cryo_db::rls::verify(&pool).await.unwrap();
+    assert!(rls.ok(), "{:?}", rls.failures().collect::<Vec<_>>());
+    pool.close().await;
+    // The replaced database is kept under another name; this test's to drop.
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&cryo_testkit::admin_options())
+            .await
+            .unwrap();
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+            .bind(format!("{}\\_pre\\_restore\\_%", db.name))
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 1, "the old database is kept once: {kept:?}");
+    for name in kept {
+        sqlx::Executor::execute(
+            &mut admin,
+            sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")),
+        )
+        .await
+        .unwrap();
+    }
+}

@@ -76,13 +76,22 @@ async fn backup_then_restore_gives_back_every_row_and_byte() {
         tx.commit().await.unwrap();
     }
     db.pool.close().await;
-    let no_migrate = |_t: ConnSpec| async { Ok::<(), BackupError>(()) };
-    let refused = backup::restore(&store, &spec(&db), &m.id, false, false, no_migrate).await;
+    // The caller's part of a restore: the schema is current already, so only the policies.
+    let reapply = |t: ConnSpec| async move {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(t.options())
+            .await?;
+        let applied = cryo_db::rls::apply(&pool).await;
+        pool.close().await;
+        applied.map(|_| ()).map_err(BackupError::Db)
+    };
+    let refused = backup::restore(&store, &spec(&db), &m.id, false, false, reapply).await;
     assert!(
         matches!(refused, Err(BackupError::Refused(_))),
         "{refused:?}"
     );
-    let plan = backup::restore(&store, &spec(&db), &m.id, true, false, no_migrate)
+    let plan = backup::restore(&store, &spec(&db), &m.id, true, false, reapply)
         .await
         .unwrap();
     assert!(
