@@ -1,7 +1,8 @@
 //! Direct notifications: the outbox delivers a webhook once the receiver comes back, exactly
 //! once, signed; a firing alert is de-duplicated; a silence suppresses; resolving notifies.
 
-use crate::helpers::{call, settings_with};
+use crate::helpers::settings_with;
+use crate::helpers::{Anon, Client};
 use crate::system::{SECRET, service_token};
 use axum::http::StatusCode;
 use cryo_db::repo::alerts::Raised;
@@ -89,9 +90,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
 
     // The receiver is down: attempts fail and are retried with back-off.
     let failing = || async {
-        let v = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
-            .await
-            .json();
+        let v = app.get(&admin, "/api/v1/system/alerts").await.json();
         v["deliveries"][0]["attempts"].as_i64().unwrap_or(0)
     };
     let started = Instant::now();
@@ -99,9 +98,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
         assert!(started.elapsed() < Duration::from_secs(30), "no retries");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
-        .await
-        .json();
+    let view = app.get(&admin, "/api/v1/system/alerts").await.json();
     assert_eq!(view["deliveries"][0]["state"], "pending");
     assert!(
         view["deliveries"][0]["last_error"]
@@ -141,14 +138,13 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     }
 
     // Silenced alerts are recorded, not sent.
-    let silence = call(
-        &app,
-        "POST",
-        "/api/v1/system/silences",
-        Some(&admin),
-        Some(json!({"matcher": "health:", "minutes": 30, "comment": "disk swap tonight"})),
-    )
-    .await;
+    let silence = app
+        .post(
+            &admin,
+            "/api/v1/system/silences",
+            json!({"matcher": "health:", "minutes": 30, "comment": "disk swap tonight"}),
+        )
+        .await;
     assert_eq!(silence.status, StatusCode::CREATED, "{}", silence.text);
     let silenced = cryo_app::alerts::raise(
         &state,
@@ -160,9 +156,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     .await
     .unwrap();
     assert_eq!(silenced, Raised::Silenced);
-    let listed = call(&app, "GET", "/api/v1/system/silences", Some(&admin), None)
-        .await
-        .json();
+    let listed = app.get(&admin, "/api/v1/system/silences").await.json();
     assert_eq!(listed[0]["active"], true);
 
     // Resolving notifies once more.
@@ -183,14 +177,7 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
 
     // Users who are not administrators see none of it.
     let user = crate::helpers::register(&app, "someone").await;
-    let denied = call(
-        &app,
-        "GET",
-        "/api/v1/system/alerts",
-        Some(&user.token),
-        None,
-    )
-    .await;
+    let denied = app.get(&user, "/api/v1/system/alerts").await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     sender.abort();
     server.abort();
@@ -207,9 +194,7 @@ async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolve
     let app = cryo_server::router(state.clone());
     let admin = service_token();
     let backup_alert = || async {
-        let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
-            .await
-            .json();
+        let view = app.get(&admin, "/api/v1/system/alerts").await.json();
         view["alerts"]
             .as_array()
             .unwrap()
@@ -272,7 +257,7 @@ async fn the_health_watch_raises_an_alert_per_degraded_dependency() {
         .unwrap()
         .with_admin(Arc::new(service));
     let app = cryo_server::router(state.clone());
-    let health = call(&app, "GET", "/health", None, None).await.json();
+    let health = app.get(Anon, "/health").await.json();
     let degraded: Vec<String> = health["dependencies"]
         .as_array()
         .unwrap()
@@ -286,9 +271,7 @@ async fn the_health_watch_raises_an_alert_per_degraded_dependency() {
     let admin = service_token();
     let mut raised: Vec<String> = Vec::new();
     for _ in 0..100 {
-        let view = call(&app, "GET", "/api/v1/system/alerts", Some(&admin), None)
-            .await
-            .json();
+        let view = app.get(&admin, "/api/v1/system/alerts").await.json();
         raised = view["alerts"]
             .as_array()
             .unwrap()

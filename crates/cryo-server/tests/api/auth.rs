@@ -1,5 +1,6 @@
+use crate::helpers::{Anon, Client};
 use crate::helpers::{
-    Reply, app, assert_error_shape, call, call_from, register, settings, settings_with,
+    Reply, app, assert_error_shape, call_from, register, settings, settings_with,
 };
 use axum::http::StatusCode;
 use cryo_testkit::TestDb;
@@ -37,80 +38,73 @@ async fn register_login_me_refresh_and_logout() {
     let app = app(db.api_pool().await);
     let alice = register(&app, "alice").await;
 
-    let me = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    let me = app.get(&alice, "/api/v1/auth/me").await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["id"], alice.id.as_str());
     assert!(!me.text.contains("password"), "no hash leaks: {}", me.text);
 
     let email = me.json()["email"].as_str().unwrap().to_string();
-    let login = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": email.to_uppercase(), "password": "correct horse battery"})),
-    )
-    .await;
+    let login = app
+        .post(
+            Anon,
+            "/api/v1/auth/login",
+            json!({"email": email.to_uppercase(), "password": "correct horse battery"}),
+        )
+        .await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.text);
 
     // Refresh rotates: the old token works once.
-    let r1 = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": alice.refresh})),
-    )
-    .await;
+    let r1 = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": alice.refresh}),
+        )
+        .await;
     assert_eq!(r1.status, StatusCode::OK, "{}", r1.text);
     let new_refresh = r1.json()["refresh_token"].as_str().unwrap().to_string();
     // Reusing the old one is treated as theft: it fails and revokes the new one too.
-    let reuse = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": alice.refresh})),
-    )
-    .await;
+    let reuse = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": alice.refresh}),
+        )
+        .await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
-    let after_theft = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": new_refresh})),
-    )
-    .await;
+    let after_theft = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": new_refresh}),
+        )
+        .await;
     assert_eq!(after_theft.status, StatusCode::UNAUTHORIZED);
 
-    let fresh = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": email, "password": "correct horse battery"})),
-    )
-    .await
-    .json();
+    let fresh = app
+        .post(
+            Anon,
+            "/api/v1/auth/login",
+            json!({"email": email, "password": "correct horse battery"}),
+        )
+        .await
+        .json();
     let refresh = fresh["refresh_token"].as_str().unwrap();
-    let out = call(
-        &app,
-        "POST",
-        "/api/v1/auth/logout",
-        None,
-        Some(json!({"refresh_token": refresh})),
-    )
-    .await;
+    let out = app
+        .post(
+            Anon,
+            "/api/v1/auth/logout",
+            json!({"refresh_token": refresh}),
+        )
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    let after_logout = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": refresh})),
-    )
-    .await;
+    let after_logout = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": refresh}),
+        )
+        .await;
     assert_eq!(after_logout.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -137,24 +131,18 @@ async fn registration_validates_fields_and_refuses_duplicates() {
         ),
     ];
     for (body, field) in cases {
-        let r = call(&app, "POST", "/api/v1/auth/register", None, Some(body)).await;
+        let r = app.post(Anon, "/api/v1/auth/register", body).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
         assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
     }
     let body = json!({"email": "dup@lab.example", "password": "correct horse battery", "display_name": "D"});
     assert_eq!(
-        call(
-            &app,
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(body.clone())
-        )
-        .await
-        .status,
+        app.post(Anon, "/api/v1/auth/register", body.clone())
+            .await
+            .status,
         StatusCode::CREATED
     );
-    let again = call(&app, "POST", "/api/v1/auth/register", None, Some(json!({"email": "DUP@lab.example", "password": "correct horse battery", "display_name": "D"}))).await;
+    let again = app.post(Anon, "/api/v1/auth/register", json!({"email": "DUP@lab.example", "password": "correct horse battery", "display_name": "D"})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
@@ -177,7 +165,7 @@ async fn guessing_slows_the_guesser_not_the_owner_and_unknown_emails_look_the_sa
     let db = TestDb::new().await;
     let app = app(db.api_pool().await);
     let body = json!({"email": "lock@lab.example", "password": RIGHT, "display_name": "L"});
-    call(&app, "POST", "/api/v1/auth/register", None, Some(body)).await;
+    app.post(Anon, "/api/v1/auth/register", body).await;
     let attacker = "203.0.113.9";
     for email in ["lock@lab.example", "nobody@lab.example"] {
         for _ in 0..5 {
@@ -221,7 +209,7 @@ async fn concurrent_guesses_are_counted_one_by_one() {
     let db = TestDb::new().await;
     let app = app(db.api_pool().await);
     let body = json!({"email": "race@lab.example", "password": RIGHT, "display_name": "R"});
-    call(&app, "POST", "/api/v1/auth/register", None, Some(body)).await;
+    app.post(Anon, "/api/v1/auth/register", body).await;
     let guesses: Vec<_> = (0..20)
         .map(|_| {
             let app = app.clone();
@@ -307,11 +295,11 @@ async fn bad_tokens_are_rejected_with_401() {
         (none_alg.as_str(), "alg none"),
         ("not.a.jwt", "garbage"),
     ] {
-        let r = call(&app, "GET", "/api/v1/auth/me", Some(token), None).await;
+        let r = app.get(token, "/api/v1/auth/me").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{why}: {}", r.text);
         assert_eq!(r.json()["error"]["code"], "invalid_token", "{why}");
     }
-    let no_auth = call(&app, "GET", "/api/v1/auth/me", None, None).await;
+    let no_auth = app.get(Anon, "/api/v1/auth/me").await;
     assert_eq!(no_auth.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -333,9 +321,7 @@ async fn expired_and_incomplete_tokens_signed_with_the_right_key_are_rejected() 
         key,
     );
     assert_eq!(
-        call(&app, "GET", "/api/v1/auth/me", Some(&good), None)
-            .await
-            .status,
+        app.get(&good, "/api/v1/auth/me").await.status,
         StatusCode::OK
     );
 
@@ -357,14 +343,7 @@ async fn expired_and_incomplete_tokens_signed_with_the_right_key_are_rejected() 
         ),
     ];
     for (claims, why) in cases {
-        let r = call(
-            &app,
-            "GET",
-            "/api/v1/auth/me",
-            Some(&sign(claims, key)),
-            None,
-        )
-        .await;
+        let r = app.get(&sign(claims, key), "/api/v1/auth/me").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{why}: {}", r.text);
     }
 }
@@ -384,17 +363,12 @@ async fn supabase_style_tokens_are_accepted_and_get_an_account() {
         json!({"sub": id, "role": "authenticated", "exp": now + 600, "aud": "authenticated", "email": "sb@lab.example"}),
         b"supabase-jwt-secret-supabase-jwt-secret",
     );
-    let me = call(&app, "GET", "/api/v1/auth/me", Some(&token), None).await;
+    let me = app.get(&token, "/api/v1/auth/me").await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert_eq!(me.json()["email"], "sb@lab.example");
-    let team = call(
-        &app,
-        "POST",
-        "/api/v1/teams",
-        Some(&token),
-        Some(json!({"name": "Supabase lab"})),
-    )
-    .await;
+    let team = app
+        .post(&token, "/api/v1/teams", json!({"name": "Supabase lab"}))
+        .await;
     assert_eq!(team.status, StatusCode::CREATED, "{}", team.text);
 }
 
@@ -414,42 +388,27 @@ async fn demotion_deactivation_logout_and_refresh_reuse_apply_at_once() {
     };
     let alice = register(&app, "alice").await;
     let alerts = "/api/v1/system/alerts";
-    assert_eq!(
-        call(&app, "GET", alerts, Some(&alice.token), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&alice, alerts).await.status, StatusCode::FORBIDDEN);
     // Promoted: the same token is an administrator's at once; demoted: no longer.
     set(
         "UPDATE users SET global_role = 'admin' WHERE id = $1::uuid",
         alice.id.clone(),
     )
     .await;
-    assert_eq!(
-        call(&app, "GET", alerts, Some(&alice.token), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&alice, alerts).await.status, StatusCode::OK);
     set(
         "UPDATE users SET global_role = 'user' WHERE id = $1::uuid",
         alice.id.clone(),
     )
     .await;
-    assert_eq!(
-        call(&app, "GET", alerts, Some(&alice.token), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&alice, alerts).await.status, StatusCode::FORBIDDEN);
     // Deactivated: refused.
     set(
         "UPDATE users SET is_active = false WHERE id = $1::uuid",
         alice.id.clone(),
     )
     .await;
-    let r = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    let r = app.get(&alice, "/api/v1/auth/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     set(
         "UPDATE users SET is_active = true WHERE id = $1::uuid",
@@ -460,47 +419,42 @@ async fn demotion_deactivation_logout_and_refresh_reuse_apply_at_once() {
     // Signing out ends the access token too (tokens carry whole seconds: wait past this one).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
-        call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None)
-            .await
-            .status,
+        app.get(&alice, "/api/v1/auth/me").await.status,
         StatusCode::OK
     );
-    let out = call(
-        &app,
-        "POST",
-        "/api/v1/auth/logout",
-        None,
-        Some(json!({"refresh_token": alice.refresh})),
-    )
-    .await;
+    let out = app
+        .post(
+            Anon,
+            "/api/v1/auth/logout",
+            json!({"refresh_token": alice.refresh}),
+        )
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
-    let r = call(&app, "GET", "/api/v1/auth/me", Some(&alice.token), None).await;
+    let r = app.get(&alice, "/api/v1/auth/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     assert!(r.text.contains("session ended"), "{}", r.text);
 
     // A reused refresh token ends the sessions its rotation produced.
     let bob = register(&app, "bob").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let fresh = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": bob.refresh})),
-    )
-    .await;
+    let fresh = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": bob.refresh}),
+        )
+        .await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text);
     let access = fresh.json()["access_token"].as_str().unwrap().to_string();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let reused = call(
-        &app,
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": bob.refresh})),
-    )
-    .await;
+    let reused = app
+        .post(
+            Anon,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": bob.refresh}),
+        )
+        .await;
     assert_eq!(reused.status, StatusCode::UNAUTHORIZED, "{}", reused.text);
-    let r = call(&app, "GET", "/api/v1/auth/me", Some(&access), None).await;
+    let r = app.get(&access, "/api/v1/auth/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
 }

@@ -11,55 +11,33 @@ async fn nul_characters_are_refused_naming_the_field_everywhere() {
     let (_db, app) = seeded().await;
     let alice = register(&app, "alice").await;
     // In a JSON body: the field is named, nested paths included.
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({"smiles": "CCO", "name": "a\u{0}b"})),
-    )
-    .await;
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/molecules",
+            json!({"smiles": "CCO", "name": "a\u{0}b"}),
+        )
+        .await;
     let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(v["error"]["details"]["field"], "name", "{v}");
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": "x\u{0}@lab.example", "password": "p"})),
-    )
-    .await;
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/auth/login",
+            json!({"email": "x\u{0}@lab.example", "password": "p"}),
+        )
+        .await;
     let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(v["error"]["details"]["field"], "email", "{v}");
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&alice.token),
-        Some(json!({"name": "m", "components": [{"molecule_id": uuid::Uuid::new_v4(), "concentration": 1, "unit": "M\u{0}"}]})),
-    )
+    let r = app.post(&alice, "/api/v1/mixtures", json!({"name": "m", "components": [{"molecule_id": uuid::Uuid::new_v4(), "concentration": 1, "unit": "M\u{0}"}]}))
     .await;
     let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(v["error"]["details"]["field"], "components[0].unit", "{v}");
     // In the query string and the path.
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/molecules?q=%00",
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let r = app.get(&alice, "/api/v1/molecules?q=%00").await;
     let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(v["error"]["details"]["field"], "q", "{v}");
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/molecules/%00",
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let r = app.get(&alice, "/api/v1/molecules/%00").await;
     assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
@@ -71,38 +49,19 @@ async fn every_error_has_the_documented_shape() {
         cryo_server::router(cryo_server::AppState::new(db.api_pool().await, settings).unwrap());
     let alice = register(&app, "alice").await;
     // A path parameter that does not parse.
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/molecules/not-a-uuid",
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let r = app.get(&alice, "/api/v1/molecules/not-a-uuid").await;
     assert_error_shape(&r, StatusCode::BAD_REQUEST, "bad_request");
     // A query parameter that does not parse.
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/molecules?limit=many",
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let r = app.get(&alice, "/api/v1/molecules?limit=many").await;
     assert_error_shape(&r, StatusCode::BAD_REQUEST, "bad_request");
     // A method the route does not have.
     let r = call(&app, "PUT", "/health/live", None, None).await;
     assert_error_shape(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // A body over the limit, declared or streamed.
     let big = json!({ "smiles": "C".repeat(4000) });
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(big.clone()),
-    )
-    .await;
+    let r = app
+        .post(Anon, "/api/v1/scoring/molecule", big.clone())
+        .await;
     let v = assert_error_shape(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     assert_eq!(
         v["error"]["details"]["limit"], "server.body_limit_bytes",
@@ -129,14 +88,9 @@ async fn every_error_has_the_documented_shape() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(json!({"smiles": 5})),
-    )
-    .await;
+    let r = app
+        .post(Anon, "/api/v1/scoring/molecule", json!({"smiles": 5}))
+        .await;
     let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(v["error"]["details"]["field"], "smiles", "{v}");
 }
@@ -145,14 +99,9 @@ async fn every_error_has_the_documented_shape() {
 async fn every_response_carries_the_security_headers() {
     let (_db, app) = seeded().await;
     let alice = register(&app, "alice").await;
-    let m = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({"smiles": "OCC(O)CO"})),
-    )
-    .await;
+    let m = app
+        .post(&alice, "/api/v1/molecules", json!({"smiles": "OCC(O)CO"}))
+        .await;
     let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
     for (path, token) in [
         ("/health/live".to_string(), None),

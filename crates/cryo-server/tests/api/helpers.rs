@@ -204,3 +204,68 @@ pub async fn join_team(app: &axum::Router, admin: &User, team: &str, user: &User
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
+
+/// Who a test request is sent as: a signed-in [`User`], a bare access token, or [`Anon`].
+pub trait As {
+    fn token(&self) -> Option<&str>;
+}
+
+/// No `Authorization` header.
+pub struct Anon;
+
+impl As for Anon {
+    fn token(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl As for User {
+    fn token(&self) -> Option<&str> {
+        Some(&self.token)
+    }
+}
+
+impl As for String {
+    fn token(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl As for str {
+    fn token(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl<T: As + ?Sized> As for &T {
+    fn token(&self) -> Option<&str> {
+        (**self).token()
+    }
+}
+
+/// The test client: `app.get(&alice, path)`, `app.post(&alice, path, json)`.
+pub trait Client {
+    async fn get(&self, who: impl As, uri: &str) -> Reply;
+    async fn delete(&self, who: impl As, uri: &str) -> Reply;
+    async fn post(&self, who: impl As, uri: &str, body: Value) -> Reply;
+    async fn put(&self, who: impl As, uri: &str, body: Value) -> Reply;
+    async fn patch(&self, who: impl As, uri: &str, body: Value) -> Reply;
+}
+
+impl Client for axum::Router {
+    async fn get(&self, who: impl As, uri: &str) -> Reply {
+        call(self, "GET", uri, who.token(), None).await
+    }
+    async fn delete(&self, who: impl As, uri: &str) -> Reply {
+        call(self, "DELETE", uri, who.token(), None).await
+    }
+    async fn post(&self, who: impl As, uri: &str, body: Value) -> Reply {
+        call(self, "POST", uri, who.token(), Some(body)).await
+    }
+    async fn put(&self, who: impl As, uri: &str, body: Value) -> Reply {
+        call(self, "PUT", uri, who.token(), Some(body)).await
+    }
+    async fn patch(&self, who: impl As, uri: &str, body: Value) -> Reply {
+        call(self, "PATCH", uri, who.token(), Some(body)).await
+    }
+}

@@ -29,71 +29,60 @@ async fn oversized_structures_are_refused_naming_the_limit_on_every_entry_point(
         } else {
             "limits.max_atoms"
         };
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/scoring/molecule",
-            None,
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let r = app
+            .post(
+                Anon,
+                "/api/v1/scoring/molecule",
+                json!({ "smiles": smiles }),
+            )
+            .await;
         assert_limit(&r, limit);
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/molecules",
-            Some(&alice.token),
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let r = app
+            .post(&alice, "/api/v1/molecules", json!({ "smiles": smiles }))
+            .await;
         assert_limit(&r, limit);
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/molecules/search/similarity",
-            None,
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let r = app
+            .post(
+                Anon,
+                "/api/v1/molecules/search/similarity",
+                json!({ "smiles": smiles }),
+            )
+            .await;
         assert_limit(&r, limit);
     }
     let dotted = vec!["C"; 33].join(".");
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(json!({ "smiles": dotted })),
-    )
-    .await;
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/scoring/molecule",
+            json!({ "smiles": dotted }),
+        )
+        .await;
     assert_limit(&r, "limits.max_fragments");
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({ "molblock": cryo_chem::fixtures::grid_molblock(30) })),
-    )
-    .await;
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/molecules",
+            json!({ "molblock": cryo_chem::fixtures::grid_molblock(30) }),
+        )
+        .await;
     assert_limit(&r, "limits.max_atoms");
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/substructure",
-        None,
-        Some(json!({ "smarts": "C".repeat(65) })),
-    )
-    .await;
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/molecules/search/substructure",
+            json!({ "smarts": "C".repeat(65) }),
+        )
+        .await;
     assert_limit(&r, "limits.max_query_atoms");
     // The largest structure allowed is still served.
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(json!({ "smiles": "C".repeat(400) })),
-    )
-    .await;
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/scoring/molecule",
+            json!({ "smiles": "C".repeat(400) }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(get(&app, "/health/live").await.status, StatusCode::OK);
 }
@@ -102,34 +91,19 @@ async fn oversized_structures_are_refused_naming_the_limit_on_every_entry_point(
 async fn wildcards_and_empty_mol_blocks_are_answered_not_failed() {
     let (_db, app) = seeded().await;
     let alice = register(&app, "alice").await;
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(json!({ "smiles": "*" })),
-    )
-    .await;
+    let r = app
+        .post(Anon, "/api/v1/scoring/molecule", json!({ "smiles": "*" }))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({ "smiles": "C[*]" })),
-    )
-    .await;
+    let r = app
+        .post(&alice, "/api/v1/molecules", json!({ "smiles": "C[*]" }))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(r.json()["molecule"]["inchikey"].is_null(), "{}", r.text);
     let empty = "\n  RDKit          2D\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n";
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({ "molblock": empty })),
-    )
-    .await;
+    let r = app
+        .post(&alice, "/api/v1/molecules", json!({ "molblock": empty }))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("no atoms"), "{}", r.text);
 }
@@ -147,26 +121,24 @@ async fn a_pathological_substructure_search_stops_at_its_deadline_and_liveness_h
     let app =
         cryo_server::router(cryo_server::AppState::new(db.api_pool().await, settings).unwrap());
     let alice = register(&app, "alice").await;
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({ "molblock": cryo_chem::fixtures::grid_molblock(8), "name": "grid" })),
-    )
-    .await;
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/molecules",
+            json!({ "molblock": cryo_chem::fixtures::grid_molblock(8), "name": "grid" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let odd = format!("*1{}~1", "~*".repeat(18));
     let hostile = |app: axum::Router, token: String, smarts: String| async move {
         let started = Instant::now();
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/molecules/search/substructure",
-            Some(&token),
-            Some(json!({ "smarts": smarts })),
-        )
-        .await;
+        let r = app
+            .post(
+                &token,
+                "/api/v1/molecules/search/substructure",
+                json!({ "smarts": smarts }),
+            )
+            .await;
         (r, started.elapsed())
     };
     let a = tokio::spawn(hostile(app.clone(), alice.token.clone(), odd.clone()));
@@ -207,14 +179,13 @@ async fn scores_stay_within_0_to_100_for_the_largest_structures_allowed() {
         "OCC(O)".repeat(100),
         "C(=O)N".repeat(120),
     ] {
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/scoring/molecule",
-            None,
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let r = app
+            .post(
+                Anon,
+                "/api/v1/scoring/molecule",
+                json!({ "smiles": smiles }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let v = r.json();
         let overall = v["overall"].as_i64().unwrap();
@@ -229,28 +200,16 @@ async fn scores_stay_within_0_to_100_for_the_largest_structures_allowed() {
 async fn measurements_are_checked_against_their_property_and_converted_to_its_unit() {
     let (_db, app) = seeded().await;
     let alice = register(&app, "alice").await;
-    let m = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&alice.token),
-        Some(json!({"smiles": "OCC(O)CO"})),
-    )
-    .await;
+    let m = app
+        .post(&alice, "/api/v1/molecules", json!({"smiles": "OCC(O)CO"}))
+        .await;
     let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
     let record = |body: serde_json::Value| {
         let (app, token, id) = (app.clone(), alice.token.clone(), id.clone());
         async move {
             let mut body = body;
             body["molecule_id"] = json!(id);
-            call(
-                &app,
-                "POST",
-                "/api/v1/experiments",
-                Some(&token),
-                Some(body),
-            )
-            .await
+            app.post(&token, "/api/v1/experiments", body).await
         }
     };
     let tg = "Glass Transition Temperature";

@@ -1,7 +1,8 @@
 //! Rate limits: token buckets per identity and per client address, by route class, answered 429
 //! with `Retry-After` and `RateLimit-*` headers, and counted in the metrics.
 
-use crate::helpers::{Reply, assert_error_shape, call, call_from, register, settings_with};
+use crate::helpers::{Anon, Client};
+use crate::helpers::{Reply, assert_error_shape, call_from, register, settings_with};
 use crate::system::{SECRET, service_token};
 use axum::http::StatusCode;
 use cryo_server::AppState;
@@ -95,7 +96,7 @@ async fn heavy_routes_spend_a_bucket_per_address_or_per_user() {
     assert_eq!(header(&r, "ratelimit-limit"), 50);
     let r = call_from(&app, Some("203.0.113.1"), "GET", "/health/live", None, None).await;
     assert!(r.headers.get("ratelimit-limit").is_none());
-    let metrics = call(&app, "GET", "/metrics", None, None).await.text;
+    let metrics = app.get(Anon, "/metrics").await.text;
     let refused = metrics
         .lines()
         .find(|l| l.starts_with("cryoprotect_rate_limited_total{class=\"heavy\"}"))

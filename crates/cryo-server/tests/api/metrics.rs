@@ -1,7 +1,8 @@
 //! `/metrics`: every request counted exactly once, and the in-progress gauge back at zero after
 //! successes, errors and a client that went away mid-request.
 
-use crate::helpers::{call, get, settings, settings_with};
+use crate::helpers::{Anon, Client};
+use crate::helpers::{get, settings, settings_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cryo_server::AppState;
@@ -31,16 +32,15 @@ async fn requests_are_counted_once_and_nothing_stays_in_progress() {
         get(&app, "/no/such/route").await.status,
         StatusCode::NOT_FOUND
     );
-    let unauthorised = call(&app, "GET", "/api/v1/auth/me", None, None).await;
+    let unauthorised = app.get(Anon, "/api/v1/auth/me").await;
     assert_eq!(unauthorised.status, StatusCode::UNAUTHORIZED);
-    let invalid = call(
-        &app,
-        "POST",
-        "/api/v1/scoring/molecule",
-        None,
-        Some(serde_json::json!({ "smiles": "C1CC" })),
-    )
-    .await;
+    let invalid = app
+        .post(
+            Anon,
+            "/api/v1/scoring/molecule",
+            serde_json::json!({ "smiles": "C1CC" }),
+        )
+        .await;
     assert_eq!(
         invalid.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -171,9 +171,7 @@ async fn health_lists_every_dependency_and_startup_latches() {
         h.text
     );
     let token = crate::system::service_token();
-    let admin = call(&app, "GET", "/health", Some(&token), None)
-        .await
-        .json();
+    let admin = app.get(&token, "/health").await.json();
     assert!(
         admin["dependencies"]
             .as_array()

@@ -2,6 +2,7 @@
 //! promotion, prediction with intervals, rollback, the audit trail, another user's view, and a
 //! corrupted artefact.
 
+use crate::helpers::Client;
 use crate::helpers::{Reply, call, id_of, register, settings_with};
 use axum::http::StatusCode;
 use cryo_server::AppState;
@@ -39,24 +40,18 @@ async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running
 async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for (smiles, value) in FREESOLV_40 {
-        let m = call(
-            app,
-            "POST",
-            "/api/v1/molecules",
-            Some(token),
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let m = app
+            .post(token, "/api/v1/molecules", json!({ "smiles": smiles }))
+            .await;
         assert!(m.status.is_success(), "{}", m.text);
         let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
-        let e = call(
-            app,
-            "POST",
-            "/api/v1/experiments",
-            Some(token),
-            Some(json!({ "molecule_id": id, "property": "Hydration Free Energy", "value": value })),
-        )
-        .await;
+        let e = app
+            .post(
+                token,
+                "/api/v1/experiments",
+                json!({ "molecule_id": id, "property": "Hydration Free Energy", "value": value }),
+            )
+            .await;
         assert_eq!(e.status, StatusCode::CREATED, "{}", e.text);
         ids.push(id);
     }
@@ -64,27 +59,21 @@ async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
 }
 
 async fn new_model(app: &axum::Router, token: &str) -> String {
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/models",
-        Some(token),
-        Some(json!({ "name": "Hydration", "property": "Hydration Free Energy" })),
-    )
-    .await;
+    let r = app
+        .post(
+            token,
+            "/api/v1/models",
+            json!({ "name": "Hydration", "property": "Hydration Free Energy" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     id_of(&r.json())
 }
 
 async fn start(app: &axum::Router, token: &str, model: &str, request: Value) -> String {
-    let r = call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/train"),
-        Some(token),
-        Some(request),
-    )
-    .await;
+    let r = app
+        .post(token, &format!("/api/v1/models/{model}/train"), request)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(r.json()["state"], "queued");
     id_of(&r.json())
@@ -95,14 +84,7 @@ async fn wait(app: &axum::Router, token: &str, job: &str) -> (Value, Vec<f64>) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = Vec::new();
     loop {
-        let r = call(
-            app,
-            "GET",
-            &format!("/api/v1/models/jobs/{job}"),
-            Some(token),
-            None,
-        )
-        .await;
+        let r = app.get(token, &format!("/api/v1/models/jobs/{job}")).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let j = r.json();
         seen.push(j["progress"].as_f64().unwrap());
@@ -115,14 +97,8 @@ async fn wait(app: &axum::Router, token: &str, job: &str) -> (Value, Vec<f64>) {
 }
 
 async fn predict(app: &axum::Router, token: &str, model: &str, body: Value) -> Reply {
-    call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/predict"),
-        Some(token),
-        Some(body),
-    )
-    .await
+    app.post(token, &format!("/api/v1/models/{model}/predict"), body)
+        .await
 }
 
 fn ridge() -> Value {
@@ -150,14 +126,9 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         json!({ "algorithm": "random_forest", "params": { "n_trees": 30 }, "features": "cryo20", "folds": 4 }),
     )
     .await;
-    let events = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/jobs/{job1}/events"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let events = app
+        .get(&alice, &format!("/api/v1/models/jobs/{job1}/events"))
+        .await;
     assert_eq!(events.status, StatusCode::OK);
     let states: Vec<Value> = events
         .text
@@ -189,15 +160,10 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert_eq!(done["result_version"], 2);
     assert_eq!(*seen.last().unwrap(), 1.0);
 
-    let detail = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}"),
-        Some(&alice.token),
-        None,
-    )
-    .await
-    .json();
+    let detail = app
+        .get(&alice, &format!("/api/v1/models/{model}"))
+        .await
+        .json();
     let versions = detail["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     let v1 = &versions[1];
@@ -217,14 +183,9 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
             .len(),
         4
     );
-    let report = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/versions/1/report"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let report = app
+        .get(&alice, &format!("/api/v1/models/{model}/versions/1/report"))
+        .await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text);
     assert!(
         report.headers["content-type"]
@@ -237,25 +198,18 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert_eq!(report.text.matches("<circle").count(), 80);
     assert!(report.text.contains(r#"aria-label="residuals""#));
     assert_eq!(report.text.matches("<rect").count(), 10);
-    let hidden = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/versions/1/report"),
-        Some(&bob.token),
-        None,
-    )
-    .await;
+    let hidden = app
+        .get(&bob, &format!("/api/v1/models/{model}/versions/1/report"))
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
     // The same validation as data, for the web interface's charts.
-    let validation = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/versions/1/validation"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let validation = app
+        .get(
+            &alice,
+            &format!("/api/v1/models/{model}/versions/1/validation"),
+        )
+        .await;
     assert_eq!(validation.status, StatusCode::OK, "{}", validation.text);
     let validation = validation.json();
     assert_eq!(validation["predictions"].as_array().unwrap().len(), 40);
@@ -289,28 +243,25 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         .collect();
     assert_eq!(sizes.len(), 5);
     assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
-    let hidden = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/versions/1/validation"),
-        Some(&bob.token),
-        None,
-    )
-    .await;
+    let hidden = app
+        .get(
+            &bob,
+            &format!("/api/v1/models/{model}/versions/1/validation"),
+        )
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
     // Nothing in production yet: a clear refusal, not a default.
     let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
 
-    let promoted = call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/promote"),
-        Some(&alice.token),
-        Some(json!({ "version": 1 })),
-    )
-    .await;
+    let promoted = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": 1 }),
+        )
+        .await;
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text);
     assert_eq!(promoted.json()["production"], 1);
 
@@ -348,23 +299,21 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert!(w["upper"].as_f64().unwrap() - w["lower"].as_f64().unwrap() >= hi - lo);
 
     // Champion/challenger: ridge must beat the forest by 99 % to replace it; it does not.
-    let refused = call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/promote"),
-        Some(&alice.token),
-        Some(json!({ "version": 2, "min_improvement": 0.99 })),
-    )
-    .await;
+    let refused = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": 2, "min_improvement": 0.99 }),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
-    let promoted = call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/promote"),
-        Some(&alice.token),
-        Some(json!({ "version": 2 })),
-    )
-    .await;
+    let promoted = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": 2 }),
+        )
+        .await;
     assert_eq!(promoted.json()["previous"], 1, "{}", promoted.text);
     let second = predict(
         app,
@@ -395,14 +344,13 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     );
 
     // An alias names a version for prediction; a malformed alias is refused, naming the field.
-    let aliased = call(
-        app,
-        "PUT",
-        &format!("/api/v1/models/{model}/aliases/champion"),
-        Some(&alice.token),
-        Some(json!({ "version": 1 })),
-    )
-    .await;
+    let aliased = app
+        .put(
+            &alice,
+            &format!("/api/v1/models/{model}/aliases/champion"),
+            json!({ "version": 1 }),
+        )
+        .await;
     assert_eq!(aliased.status, StatusCode::NO_CONTENT, "{}", aliased.text);
     let by_alias = predict(
         app,
@@ -413,25 +361,19 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     .await
     .json();
     assert_eq!(by_alias["version"], 1, "{by_alias}");
-    let bad = call(
-        app,
-        "PUT",
-        &format!("/api/v1/models/{model}/aliases/Not%20Valid"),
-        Some(&alice.token),
-        Some(json!({ "version": 1 })),
-    )
-    .await;
+    let bad = app
+        .put(
+            &alice,
+            &format!("/api/v1/models/{model}/aliases/Not%20Valid"),
+            json!({ "version": 1 }),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["error"]["details"]["field"], "alias");
-    let jobs = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/jobs"),
-        Some(&alice.token),
-        None,
-    )
-    .await
-    .json();
+    let jobs = app
+        .get(&alice, &format!("/api/v1/models/{model}/jobs"))
+        .await
+        .json();
     assert_eq!(jobs.as_array().unwrap().len(), 2);
 
     let back = call(
@@ -471,62 +413,39 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         stored["predictions"][0]["prediction_id"].is_string(),
         "{stored}"
     );
-    let compared = call(
-        app,
-        "GET",
-        &format!(
-            "/api/v1/compare?molecule_id={}&property=Hydration%20Free%20Energy",
-            molecules[0]
-        ),
-        Some(&alice.token),
-        None,
-    )
-    .await
-    .json();
+    let compared = app
+        .get(
+            &alice,
+            &format!(
+                "/api/v1/compare?molecule_id={}&property=Hydration%20Free%20Energy",
+                molecules[0]
+            ),
+        )
+        .await
+        .json();
     assert!(compared["difference"].is_number(), "{compared}");
 
     // Evaluation on new data.
-    let eval = call(
-        app,
-        "POST",
-        &format!("/api/v1/models/{model}/versions/1/evaluate"),
-        Some(&alice.token),
-        Some(json!({ "data": [{ "smiles": "CCO", "value": -5.0 }, { "smiles": "CCCO", "value": -4.8 }, { "smiles": "nope", "value": 1.0 }] })),
-    )
+    let eval = app.post(&alice, &format!("/api/v1/models/{model}/versions/1/evaluate"), json!({ "data": [{ "smiles": "CCO", "value": -5.0 }, { "smiles": "CCCO", "value": -4.8 }, { "smiles": "nope", "value": 1.0 }] }))
     .await;
     assert_eq!(eval.status, StatusCode::OK, "{}", eval.text);
     assert_eq!(eval.json()["metrics"]["n"], 2);
     assert_eq!(eval.json()["skipped"].as_array().unwrap().len(), 1);
 
     // Only archived versions can be deleted.
-    let busy = call(
-        app,
-        "DELETE",
-        &format!("/api/v1/models/{model}/versions/1"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let busy = app
+        .delete(&alice, &format!("/api/v1/models/{model}/versions/1"))
+        .await;
     assert_eq!(busy.status, StatusCode::CONFLICT);
-    let gone = call(
-        app,
-        "DELETE",
-        &format!("/api/v1/models/{model}/versions/2"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let gone = app
+        .delete(&alice, &format!("/api/v1/models/{model}/versions/2"))
+        .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
 
-    let audit = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/audit"),
-        Some(&alice.token),
-        None,
-    )
-    .await
-    .json();
+    let audit = app
+        .get(&alice, &format!("/api/v1/models/{model}/audit"))
+        .await
+        .json();
     let mut actions: Vec<&str> = audit
         .as_array()
         .unwrap()
@@ -550,9 +469,7 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert_eq!(audit[0]["actor_name"], "alice");
 
     // Another user sees none of it and can do nothing with it.
-    let listed = call(app, "GET", "/api/v1/models", Some(&bob.token), None)
-        .await
-        .json();
+    let listed = app.get(&bob, "/api/v1/models").await.json();
     assert!(listed.as_array().unwrap().is_empty(), "{listed}");
     for (method, uri, body) in [
         ("GET", format!("/api/v1/models/{model}"), None),
@@ -620,15 +537,10 @@ async fn a_running_job_is_cancelled_and_can_be_retried() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let j = call(
-            app,
-            "GET",
-            &format!("/api/v1/models/jobs/{job}"),
-            Some(&alice.token),
-            None,
-        )
-        .await
-        .json();
+        let j = app
+            .get(&alice, &format!("/api/v1/models/jobs/{job}"))
+            .await
+            .json();
         if j["state"] == "running" && j["progress"].as_f64().unwrap() > 0.0 {
             break;
         }
@@ -713,14 +625,13 @@ async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
         assert_eq!(wait(app, &alice.token, &job).await.0["state"], "succeeded");
     }
     for v in [1, 2] {
-        let r = call(
-            app,
-            "POST",
-            &format!("/api/v1/models/{model}/promote"),
-            Some(&alice.token),
-            Some(json!({ "version": v })),
-        )
-        .await;
+        let r = app
+            .post(
+                &alice,
+                &format!("/api/v1/models/{model}/promote"),
+                json!({ "version": v }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     // Bit rot in version 2's stored bytes (the immutability trigger is what rot bypasses).
@@ -779,41 +690,34 @@ async fn without_a_tg_model_a_mixture_tg_comes_from_the_reference_table_and_says
     let alice = register(app, "alice").await;
     let mut ids = Vec::new();
     for smiles in ["CS(C)=O", "OCCO"] {
-        let m = call(
-            app,
-            "POST",
-            "/api/v1/molecules",
-            Some(&alice.token),
-            Some(json!({ "smiles": smiles })),
-        )
-        .await;
+        let m = app
+            .post(&alice, "/api/v1/molecules", json!({ "smiles": smiles }))
+            .await;
         ids.push(m.json()["molecule"]["id"].as_str().unwrap().to_string());
     }
-    let mixture = call(
-        app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&alice.token),
-        Some(json!({ "name": "DMSO/EG 1:1", "components": [
+    let mixture = app
+        .post(
+            &alice,
+            "/api/v1/mixtures",
+            json!({ "name": "DMSO/EG 1:1", "components": [
             { "molecule_id": ids[0], "concentration": 0.5, "unit": "mol_fraction" },
             { "molecule_id": ids[1], "concentration": 0.5, "unit": "mol_fraction" }
-        ] })),
-    )
-    .await;
+        ] }),
+        )
+        .await;
     assert_eq!(mixture.status, StatusCode::CREATED, "{}", mixture.text);
     let mixture_id = mixture.json()["mixture"]["id"]
         .as_str()
         .or(mixture.json()["id"].as_str())
         .unwrap()
         .to_string();
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/models/by-property/Glass%20Transition%20Temperature/predict",
-        Some(&alice.token),
-        Some(json!({ "mixture_id": mixture_id })),
-    )
-    .await;
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/models/by-property/Glass%20Transition%20Temperature/predict",
+            json!({ "mixture_id": mixture_id }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let v = r.json();
     assert_eq!(v["source"], "reference_table");
@@ -823,14 +727,13 @@ async fn without_a_tg_model_a_mixture_tg_comes_from_the_reference_table_and_says
         "reference_table"
     );
     // Other properties have no table: a clear refusal.
-    let none = call(
-        app,
-        "POST",
-        "/api/v1/models/by-property/Vitrification%20Tendency/predict",
-        Some(&alice.token),
-        Some(json!({ "mixture_id": mixture_id })),
-    )
-    .await;
+    let none = app
+        .post(
+            &alice,
+            "/api/v1/models/by-property/Vitrification%20Tendency/predict",
+            json!({ "mixture_id": mixture_id }),
+        )
+        .await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
 }
 
@@ -894,14 +797,9 @@ async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_r
         let model = model.clone();
         let token = alice.token.clone();
         async move {
-            let r = call(
-                app,
-                "POST",
-                &format!("/api/v1/models/{model}/train"),
-                Some(&token),
-                Some(body),
-            )
-            .await;
+            let r = app
+                .post(&token, &format!("/api/v1/models/{model}/train"), body)
+                .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
             r.json()
         }
@@ -934,14 +832,9 @@ async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_r
         ("predict", json!({"smiles": "CCO", "level": 1e-300})),
         ("versions/1/evaluate", json!({"level": 1e-300})),
     ] {
-        let r = call(
-            app,
-            "POST",
-            &format!("/api/v1/models/{model}/{path}"),
-            Some(&alice.token),
-            Some(body),
-        )
-        .await;
+        let r = app
+            .post(&alice, &format!("/api/v1/models/{model}/{path}"), body)
+            .await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -956,13 +849,8 @@ async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_r
         );
     }
     // Nothing was queued.
-    let jobs = call(
-        app,
-        "GET",
-        &format!("/api/v1/models/{model}/jobs"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let jobs = app
+        .get(&alice, &format!("/api/v1/models/{model}/jobs"))
+        .await;
     assert_eq!(jobs.json().as_array().unwrap().len(), 0, "{}", jobs.text);
 }

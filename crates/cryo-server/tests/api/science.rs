@@ -1,18 +1,17 @@
 //! Molecules, mixtures, experiments, verification and comparisons through the API.
 
-use crate::helpers::{User, call, id_of, join_team, register, seeded};
+use crate::helpers::{Anon, Client};
+use crate::helpers::{User, id_of, join_team, register, seeded};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 async fn reference(app: &axum::Router, name: &str) -> Value {
-    let r = call(
-        app,
-        "GET",
-        &format!("/api/v1/molecules?q={}", name.replace(' ', "%20")),
-        None,
-        None,
-    )
-    .await;
+    let r = app
+        .get(
+            Anon,
+            &format!("/api/v1/molecules?q={}", name.replace(' ', "%20")),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.json()
         .as_array()
@@ -43,9 +42,7 @@ async fn reference_cryoprotectants_are_seeded_with_correct_identifiers_and_score
     let t = reference(&app, "Trehalose").await;
     assert_eq!(t["formula"], "C12H22O11");
     assert_eq!(t["murcko_scaffold"], "C1CC[C@@H](O[C@@H]2CCCCO2)OC1");
-    let all = call(&app, "GET", "/api/v1/molecules?limit=100", None, None)
-        .await
-        .json();
+    let all = app.get(Anon, "/api/v1/molecules?limit=100").await.json();
     assert_eq!(all.as_array().unwrap().len(), 17);
 }
 
@@ -53,14 +50,9 @@ async fn reference_cryoprotectants_are_seeded_with_correct_identifiers_and_score
 async fn registering_molecules_validates_structures_and_deduplicates() {
     let (_db, app) = seeded().await;
     let a = register(&app, "alice").await;
-    let bad = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "C1CC(O"})),
-    )
-    .await;
+    let bad = app
+        .post(&a, "/api/v1/molecules", json!({"smiles": "C1CC(O"}))
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert!(
         bad.json()["error"]["message"]
@@ -71,34 +63,23 @@ async fn registering_molecules_validates_structures_and_deduplicates() {
         bad.text
     );
     assert_eq!(bad.json()["error"]["details"]["field"], "structure");
-    let valence = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "CN(C)(C)(C)C"})),
-    )
-    .await;
+    let valence = app
+        .post(&a, "/api/v1/molecules", json!({"smiles": "CN(C)(C)(C)C"}))
+        .await;
     assert_eq!(valence.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(valence.text.contains("valence"), "{}", valence.text);
-    let neither = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"name": "x"})),
-    )
-    .await;
+    let neither = app
+        .post(&a, "/api/v1/molecules", json!({"name": "x"}))
+        .await;
     assert_eq!(neither.json()["error"]["details"]["field"], "smiles");
 
-    let first = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)C(O)CO", "name": "Erythritol"})),
-    )
-    .await;
+    let first = app
+        .post(
+            &a,
+            "/api/v1/molecules",
+            json!({"smiles": "OCC(O)C(O)CO", "name": "Erythritol"}),
+        )
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     let body = first.json();
     assert_eq!(body["features"].as_object().unwrap().len(), 20);
@@ -120,25 +101,18 @@ async fn registering_molecules_validates_structures_and_deduplicates() {
             .contains("rdkit")
     );
     // Same structure, different spelling: same row.
-    let again = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "C(C(C(CO)O)O)O"})),
-    )
-    .await;
+    let again = app
+        .post(&a, "/api/v1/molecules", json!({"smiles": "C(C(C(CO)O)O)O"}))
+        .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(id_of(&again.json()["molecule"]), id_of(&body["molecule"]));
 
-    let svg = call(
-        &app,
-        "GET",
-        &format!("/api/v1/molecules/{}/svg", id_of(&body["molecule"])),
-        Some(&a.token),
-        None,
-    )
-    .await;
+    let svg = app
+        .get(
+            &a,
+            &format!("/api/v1/molecules/{}/svg", id_of(&body["molecule"])),
+        )
+        .await;
     assert_eq!(svg.status, StatusCode::OK);
     assert_eq!(svg.headers["content-type"], "image/svg+xml");
     assert!(svg.text.contains("<svg"));
@@ -153,43 +127,40 @@ async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
     let pg = id_of(&reference(&app, "Propylene glycol").await);
     let mix = |components: Value| json!({"name": "mix", "components": components});
 
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(mix(json!([
+    let r = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            mix(json!([
         {"molecule_id": dmso, "concentration": 0.5, "unit": "mol_fraction"},
-        {"molecule_id": eg, "concentration": 0.5, "unit": "mol_fraction"}]))),
-    )
-    .await;
+        {"molecule_id": eg, "concentration": 0.5, "unit": "mol_fraction"}])),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.json()["score"]["overall"], 68);
 
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(mix(json!([
+    let r = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            mix(json!([
         {"molecule_id": pg, "concentration": 0.333, "unit": "mol_fraction"},
         {"molecule_id": eg, "concentration": 0.333, "unit": "mol_fraction"},
-        {"molecule_id": dmso, "concentration": 0.334, "unit": "mol_fraction"}]))),
-    )
-    .await;
+        {"molecule_id": dmso, "concentration": 0.334, "unit": "mol_fraction"}])),
+        )
+        .await;
     assert_eq!(r.json()["score"]["overall"], 75, "{}", r.text);
 
     // 10 % v/v DMSO and 1.41 M EG: different units, reconciled through density and molar mass.
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(mix(json!([
+    let r = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            mix(json!([
         {"molecule_id": dmso, "concentration": 10, "unit": "percent_v_v"},
-        {"molecule_id": eg, "concentration": 1.408, "unit": "M"}]))),
-    )
-    .await;
+        {"molecule_id": eg, "concentration": 1.408, "unit": "M"}])),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let shares = r.json()["score"]["molar_shares"].clone();
     assert!((shares[0].as_f64().unwrap() - 0.5).abs() < 0.01, "{shares}");
@@ -214,14 +185,7 @@ async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
         (json!([]), "components"),
     ];
     for (components, field) in cases {
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/mixtures",
-            Some(&a.token),
-            Some(mix(components)),
-        )
-        .await;
+        let r = app.post(&a, "/api/v1/mixtures", mix(components)).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -231,24 +195,18 @@ async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
         assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
     }
     // A user molecule has no density: % v/v is refused with the reason.
-    let own = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)C(O)CO"})),
-    )
-    .await
-    .json();
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(mix(json!([
-        {"molecule_id": id_of(&own["molecule"]), "concentration": 5, "unit": "percent_v_v"}]))),
-    )
-    .await;
+    let own = app
+        .post(&a, "/api/v1/molecules", json!({"smiles": "OCC(O)C(O)CO"}))
+        .await
+        .json();
+    let r = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            mix(json!([
+        {"molecule_id": id_of(&own["molecule"]), "concentration": 5, "unit": "percent_v_v"}])),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("density"), "{}", r.text);
 }
@@ -260,30 +218,24 @@ async fn experiments_predictions_comparison_and_verification() {
     let v = register(&app, "vera").await;
     let b = register(&app, "bob").await;
     let dmso = id_of(&reference(&app, "Dimethyl sulfoxide").await);
-    let mixture = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(json!({"name": "DMSO 1 M", "components": [
-        {"molecule_id": dmso, "concentration": 1, "unit": "M"}]})),
-    )
-    .await
-    .json();
+    let mixture = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            json!({"name": "DMSO 1 M", "components": [
+        {"molecule_id": dmso, "concentration": 1, "unit": "M"}]}),
+        )
+        .await
+        .json();
     let mixture = id_of(&mixture["mixture"]);
 
     let exp = |value: Value| {
         json!({"mixture_id": mixture, "property": "Glass Transition Temperature", "value": value,
                                     "unit": "°C", "performed_on": "2026-11-20", "conditions": {"cooling_rate_c_per_min": 10}})
     };
-    let e = call(
-        &app,
-        "POST",
-        "/api/v1/experiments",
-        Some(&a.token),
-        Some(exp(json!(-135.0))),
-    )
-    .await;
+    let e = app
+        .post(&a, "/api/v1/experiments", exp(json!(-135.0)))
+        .await;
     assert_eq!(e.status, StatusCode::CREATED, "{}", e.text);
     let experiment = id_of(&e.json());
 
@@ -302,14 +254,7 @@ async fn experiments_predictions_comparison_and_verification() {
             "performed_on",
         ),
     ] {
-        let r = call(
-            &app,
-            "POST",
-            "/api/v1/experiments",
-            Some(&a.token),
-            Some(body),
-        )
-        .await;
+        let r = app.post(&a, "/api/v1/experiments", body).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -319,55 +264,51 @@ async fn experiments_predictions_comparison_and_verification() {
         assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
     }
 
-    let p = call(&app, "POST", "/api/v1/predictions", Some(&a.token), Some(json!({"mixture_id": mixture,
-        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -130.0, "upper": -110.0, "level": 0.9}}))).await;
+    let p = app.post(&a, "/api/v1/predictions", json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -130.0, "upper": -110.0, "level": 0.9}})).await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
-    let bad_interval = call(&app, "POST", "/api/v1/predictions", Some(&a.token), Some(json!({"mixture_id": mixture,
-        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -100.0, "upper": -90.0, "level": 0.9}}))).await;
+    let bad_interval = app.post(&a, "/api/v1/predictions", json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": -120.0, "interval": {"lower": -100.0, "upper": -90.0, "level": 0.9}})).await;
     assert_eq!(bad_interval.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let cmp = call(
-        &app,
-        "GET",
-        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
-        Some(&a.token),
-        None,
-    )
-    .await
-    .json();
+    let cmp = app
+        .get(
+            &a,
+            &format!(
+                "/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"
+            ),
+        )
+        .await
+        .json();
     assert_eq!(cmp["difference"], -15.0);
     assert!((cmp["percent_error"].as_f64().unwrap() - 100.0 * 15.0 / 135.0).abs() < 1e-9);
     // A measured 0 has no percent error.
-    call(
-        &app,
-        "POST",
+    app.post(
+        &a,
         "/api/v1/experiments",
-        Some(&a.token),
-        Some(json!({"mixture_id": mixture,
-        "property": "Glass Transition Temperature", "value": 0.0, "performed_on": "2026-11-28"})),
+        json!({"mixture_id": mixture,
+        "property": "Glass Transition Temperature", "value": 0.0, "performed_on": "2026-11-28"}),
     )
     .await;
-    let cmp = call(
-        &app,
-        "GET",
-        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
-        Some(&a.token),
-        None,
-    )
-    .await
-    .json();
+    let cmp = app
+        .get(
+            &a,
+            &format!(
+                "/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"
+            ),
+        )
+        .await
+        .json();
     assert_eq!(cmp["difference"], 120.0);
     assert!(cmp["percent_error"].is_null());
 
     // Unified score: efficacy from the mixture's score, Tg from the latest measurement (0 °C here).
-    let u = call(
-        &app,
-        "GET",
-        &format!("/api/v1/unified/mixture/{mixture}?context=cell_preservation"),
-        Some(&a.token),
-        None,
-    )
-    .await;
+    let u = app
+        .get(
+            &a,
+            &format!("/api/v1/unified/mixture/{mixture}?context=cell_preservation"),
+        )
+        .await;
     assert_eq!(u.status, StatusCode::OK, "{}", u.text);
     let u = u.json();
     assert_eq!(u["tg_celsius"], 0.0);
@@ -377,36 +318,25 @@ async fn experiments_predictions_comparison_and_verification() {
     );
     assert_eq!(u["missing"], json!(["toxicity"]));
     // B sees none of A's predictions or comparisons.
-    let listed = call(
-        &app,
-        "GET",
-        &format!("/api/v1/predictions?mixture_id={mixture}"),
-        Some(&b.token),
-        None,
-    )
-    .await
-    .json();
+    let listed = app
+        .get(&b, &format!("/api/v1/predictions?mixture_id={mixture}"))
+        .await
+        .json();
     assert!(listed.as_array().unwrap().is_empty());
-    let cmp = call(
-        &app,
-        "GET",
-        &format!("/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"),
-        Some(&b.token),
-        None,
-    )
-    .await
-    .json();
-    assert!(cmp["prediction"].is_null() && cmp["experiment"].is_null());
-    assert_eq!(
-        call(
-            &app,
-            "GET",
-            &format!("/api/v1/unified/mixture/{mixture}"),
-            Some(&b.token),
-            None
+    let cmp = app
+        .get(
+            &b,
+            &format!(
+                "/api/v1/compare?mixture_id={mixture}&property=Glass%20Transition%20Temperature"
+            ),
         )
         .await
-        .status,
+        .json();
+    assert!(cmp["prediction"].is_null() && cmp["experiment"].is_null());
+    assert_eq!(
+        app.get(&b, &format!("/api/v1/unified/mixture/{mixture}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 
@@ -414,19 +344,17 @@ async fn experiments_predictions_comparison_and_verification() {
     // they decide; others get 404.
     let ask_path = format!("/api/v1/experiments/{experiment}/verification");
     let ask = || {
-        call(
-            &app,
-            "POST",
+        app.post(
+            &a,
             &ask_path,
-            Some(&a.token),
-            Some(json!({"verifier_id": v.id, "equipment_used": "DSC 8000"})),
+            json!({"verifier_id": v.id, "equipment_used": "DSC 8000"}),
         )
     };
     let read_experiment = |who: &User| {
         let app = app.clone();
         let token = who.token.clone();
         let path = format!("/api/v1/experiments/{experiment}");
-        async move { call(&app, "GET", &path, Some(&token), None).await.status }
+        async move { app.get(&token, &path).await.status }
     };
     let refused = ask().await;
     assert_eq!(
@@ -437,15 +365,10 @@ async fn experiments_predictions_comparison_and_verification() {
     );
     assert_eq!(refused.json()["error"]["details"]["field"], "verifier_id");
     assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
-    let team = call(
-        &app,
-        "POST",
-        "/api/v1/teams",
-        Some(&a.token),
-        Some(json!({"name": "calorimetry"})),
-    )
-    .await
-    .json();
+    let team = app
+        .post(&a, "/api/v1/teams", json!({"name": "calorimetry"}))
+        .await
+        .json();
     join_team(&app, &a, &id_of(&team), &v, "viewer").await;
     // A team-mate does not see an unshared measurement until named as its verifier.
     assert_eq!(read_experiment(&v).await, StatusCode::NOT_FOUND);
@@ -454,43 +377,34 @@ async fn experiments_predictions_comparison_and_verification() {
     let vid = id_of(&req.json());
     assert_eq!(read_experiment(&v).await, StatusCode::OK);
     assert_eq!(read_experiment(&b).await, StatusCode::NOT_FOUND);
-    let others = call(&app, "GET", "/api/v1/experiments", Some(&v.token), None)
-        .await
-        .json();
+    let others = app.get(&v, "/api/v1/experiments").await.json();
     assert_eq!(
         others.as_array().unwrap().len(),
         1,
         "only the measurement to verify: {others}"
     );
-    let queue = call(
-        &app,
-        "GET",
-        "/api/v1/verifications?status=pending",
-        Some(&v.token),
-        None,
-    )
-    .await
-    .json();
+    let queue = app
+        .get(&v, "/api/v1/verifications?status=pending")
+        .await
+        .json();
     assert_eq!(queue.as_array().unwrap().len(), 1);
     for outsider in [&b, &a] {
-        let r = call(
-            &app,
-            "PATCH",
-            &format!("/api/v1/verifications/{vid}"),
-            Some(&outsider.token),
-            Some(json!({"status": "verified"})),
-        )
-        .await;
+        let r = app
+            .patch(
+                &outsider,
+                &format!("/api/v1/verifications/{vid}"),
+                json!({"status": "verified"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     }
-    let done = call(
-        &app,
-        "PATCH",
-        &format!("/api/v1/verifications/{vid}"),
-        Some(&v.token),
-        Some(json!({"status": "verified", "comments": "matches DSC trace"})),
-    )
-    .await;
+    let done = app
+        .patch(
+            &v,
+            &format!("/api/v1/verifications/{vid}"),
+            json!({"status": "verified", "comments": "matches DSC trace"}),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     assert_eq!(done.json()["status"], "verified");
     assert_eq!(done.json()["verifier_id"], v.id.as_str());
@@ -504,36 +418,33 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
     let (_db, app) = seeded().await;
     let a = register(&app, "alice").await;
     let b = register(&app, "bob").await;
-    let m = call(
-        &app,
-        "POST",
-        "/api/v1/molecules",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "name": "Xylitol"})),
-    )
-    .await
-    .json();
+    let m = app
+        .post(
+            &a,
+            "/api/v1/molecules",
+            json!({"smiles": "OCC(O)C(O)C(O)CO", "name": "Xylitol"}),
+        )
+        .await
+        .json();
     let molecule = id_of(&m["molecule"]);
-    let x = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&a.token),
-        Some(json!({"name": "secret", "components": [
-        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]})),
-    )
-    .await
-    .json();
+    let x = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            json!({"name": "secret", "components": [
+        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]}),
+        )
+        .await
+        .json();
     let mixture = id_of(&x["mixture"]);
-    let e = call(
-        &app,
-        "POST",
-        "/api/v1/experiments",
-        Some(&a.token),
-        Some(json!({"molecule_id": molecule, "property": "Melting Point", "value": 94.0})),
-    )
-    .await
-    .json();
+    let e = app
+        .post(
+            &a,
+            "/api/v1/experiments",
+            json!({"molecule_id": molecule, "property": "Melting Point", "value": 94.0}),
+        )
+        .await
+        .json();
     let experiment = id_of(&e);
 
     for uri in [
@@ -543,7 +454,7 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
         format!("/api/v1/experiments/{experiment}"),
     ] {
         assert_eq!(
-            call(&app, "GET", &uri, Some(&b.token), None).await.status,
+            app.get(&b, &uri).await.status,
             StatusCode::NOT_FOUND,
             "{uri}"
         );
@@ -554,45 +465,33 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
         format!("/api/v1/experiments/{experiment}"),
     ] {
         assert_eq!(
-            call(&app, "DELETE", &uri, Some(&b.token), None)
-                .await
-                .status,
+            app.delete(&b, &uri).await.status,
             StatusCode::NOT_FOUND,
             "{uri}"
         );
     }
-    let r = call(
-        &app,
-        "PATCH",
-        &format!("/api/v1/molecules/{molecule}"),
-        Some(&b.token),
-        Some(json!({"name": "mine"})),
-    )
-    .await;
+    let r = app
+        .patch(
+            &b,
+            &format!("/api/v1/molecules/{molecule}"),
+            json!({"name": "mine"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = call(
-        &app,
-        "PATCH",
-        &format!("/api/v1/mixtures/{mixture}"),
-        Some(&b.token),
-        Some(json!({"name": "mine"})),
-    )
-    .await;
+    let r = app
+        .patch(
+            &b,
+            &format!("/api/v1/mixtures/{mixture}"),
+            json!({"name": "mine"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // Lists and searches do not include A's rows.
-    let listed = call(
-        &app,
-        "GET",
-        "/api/v1/molecules?q=Xylitol",
-        Some(&b.token),
-        None,
-    )
-    .await
-    .json();
+    let listed = app.get(&b, "/api/v1/molecules?q=Xylitol").await.json();
     assert!(listed.as_array().unwrap().is_empty());
     assert!(
-        call(&app, "GET", "/api/v1/mixtures", Some(&b.token), None)
+        app.get(&b, "/api/v1/mixtures")
             .await
             .json()
             .as_array()
@@ -600,85 +499,78 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
             .is_empty()
     );
     assert!(
-        call(&app, "GET", "/api/v1/experiments", Some(&b.token), None)
+        app.get(&b, "/api/v1/experiments")
             .await
             .json()
             .as_array()
             .unwrap()
             .is_empty()
     );
-    let sim = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/similarity",
-        Some(&b.token),
-        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9})),
-    )
-    .await
-    .json();
+    let sim = app
+        .post(
+            &b,
+            "/api/v1/molecules/search/similarity",
+            json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9}),
+        )
+        .await
+        .json();
     assert!(sim.as_array().unwrap().is_empty(), "{sim}");
-    let sub = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/substructure",
-        Some(&b.token),
-        Some(json!({"smarts": XYLITOL_CHAIN})),
-    )
-    .await
-    .json();
+    let sub = app
+        .post(
+            &b,
+            "/api/v1/molecules/search/substructure",
+            json!({"smarts": XYLITOL_CHAIN}),
+        )
+        .await
+        .json();
     assert!(sub.as_array().unwrap().is_empty(), "{sub}");
     // Nor build on them.
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&b.token),
-        Some(json!({"name": "theft", "components": [
-        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]})),
-    )
-    .await;
+    let r = app
+        .post(
+            &b,
+            "/api/v1/mixtures",
+            json!({"name": "theft", "components": [
+        {"molecule_id": molecule, "concentration": 1, "unit": "M"}]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/experiments",
-        Some(&b.token),
-        Some(json!({"mixture_id": mixture, "property": "Melting Point", "value": 1.0})),
-    )
-    .await;
+    let r = app
+        .post(
+            &b,
+            "/api/v1/experiments",
+            json!({"mixture_id": mixture, "property": "Melting Point", "value": 1.0}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A still finds everything, by similarity and substructure too.
-    let sim = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/similarity",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9})),
-    )
-    .await
-    .json();
+    let sim = app
+        .post(
+            &a,
+            "/api/v1/molecules/search/similarity",
+            json!({"smiles": "OCC(O)C(O)C(O)CO", "threshold": 0.9}),
+        )
+        .await
+        .json();
     assert_eq!(sim[0]["similarity"], 1.0);
     assert_eq!(id_of(&sim[0]["molecule"]), molecule);
     // Paging: the second page of a low-threshold search continues where the first ended.
-    let all = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/similarity",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 500})),
-    )
-    .await
-    .json();
-    let second = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/similarity",
-        Some(&a.token),
-        Some(json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 3, "offset": 3})),
-    )
-    .await
-    .json();
+    let all = app
+        .post(
+            &a,
+            "/api/v1/molecules/search/similarity",
+            json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 500}),
+        )
+        .await
+        .json();
+    let second = app
+        .post(
+            &a,
+            "/api/v1/molecules/search/similarity",
+            json!({"smiles": "OCC(O)CO", "threshold": 0.0, "limit": 3, "offset": 3}),
+        )
+        .await
+        .json();
     let ids = |v: &Value| {
         v.as_array()
             .unwrap()
@@ -687,26 +579,24 @@ async fn another_tenant_cannot_reach_molecules_mixtures_or_experiments() {
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&second), ids(&all)[3..6].to_vec());
-    let sub = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/substructure",
-        Some(&a.token),
-        Some(json!({"smarts": XYLITOL_CHAIN})),
-    )
-    .await
-    .json();
+    let sub = app
+        .post(
+            &a,
+            "/api/v1/molecules/search/substructure",
+            json!({"smarts": XYLITOL_CHAIN}),
+        )
+        .await
+        .json();
     assert_eq!(sub.as_array().unwrap().len(), 1, "{sub}");
     // Substructure over the reference set: glycerol, EG, PG and 1,3-propanediol all have C-C-O... diols.
-    let diols = call(
-        &app,
-        "POST",
-        "/api/v1/molecules/search/substructure",
-        Some(&b.token),
-        Some(json!({"smarts": "[OX2H][CX4][CX4][OX2H]"})),
-    )
-    .await
-    .json();
+    let diols = app
+        .post(
+            &b,
+            "/api/v1/molecules/search/substructure",
+            json!({"smarts": "[OX2H][CX4][CX4][OX2H]"}),
+        )
+        .await
+        .json();
     let names: Vec<&str> = diols
         .as_array()
         .unwrap()

@@ -1,5 +1,6 @@
 //! Backup administration through the API: admins only, runs in the background, verifiable.
 
+use crate::helpers::{Anon, Client};
 use crate::helpers::{call, register, settings};
 use axum::http::StatusCode;
 use cryo_app::system::AdminService;
@@ -41,55 +42,28 @@ async fn admins_take_and_verify_backups_others_cannot() {
     );
 
     assert_eq!(
-        call(&app, "GET", "/api/v1/system/backups", None, None)
-            .await
-            .status,
+        app.get(Anon, "/api/v1/system/backups").await.status,
         StatusCode::UNAUTHORIZED
     );
     let user = register(&app, "user").await;
     assert_eq!(
-        call(
-            &app,
-            "GET",
-            "/api/v1/system/backups",
-            Some(&user.token),
-            None
-        )
-        .await
-        .status,
+        app.get(&user, "/api/v1/system/backups").await.status,
         StatusCode::FORBIDDEN
     );
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/system/backups",
-        Some(&user.token),
-        Some(json!({})),
-    )
-    .await;
+    let r = app.post(&user, "/api/v1/system/backups", json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     let admin = service_token();
-    let r = call(
-        &app,
-        "POST",
-        "/api/v1/system/backups",
-        Some(&admin),
-        Some(json!({"label": "api"})),
-    )
-    .await;
+    let r = app
+        .post(&admin, "/api/v1/system/backups", json!({"label": "api"}))
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let mut status = serde_json::Value::Null;
     for _ in 0..300 {
-        status = call(
-            &app,
-            "GET",
-            "/api/v1/system/backups/status",
-            Some(&admin),
-            None,
-        )
-        .await
-        .json();
+        status = app
+            .get(&admin, "/api/v1/system/backups/status")
+            .await
+            .json();
         if status["running"] == false && status["last_success_id"].is_string() {
             break;
         }
@@ -102,9 +76,7 @@ async fn admins_take_and_verify_backups_others_cannot() {
         .as_str()
         .expect("backup finished")
         .to_string();
-    let list = call(&app, "GET", "/api/v1/system/backups", Some(&admin), None)
-        .await
-        .json();
+    let list = app.get(&admin, "/api/v1/system/backups").await.json();
     assert_eq!(list[0]["id"], id.as_str());
     assert_eq!(list[0]["label"], "api");
     let v = call(
@@ -149,19 +121,11 @@ async fn database_health_and_repair_are_for_admins_with_cached_results() {
     );
     let user = register(&app, "user").await;
     let path = "/api/v1/system/database/health";
-    assert_eq!(
-        call(&app, "GET", path, None, None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        call(&app, "GET", path, Some(&user.token), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(Anon, path).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(&user, path).await.status, StatusCode::FORBIDDEN);
 
     let admin = service_token();
-    let first = call(&app, "GET", path, Some(&admin), None).await;
+    let first = app.get(&admin, path).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let body = first.json();
     assert_eq!(body["cached"], false);
@@ -171,39 +135,17 @@ async fn database_health_and_repair_are_for_admins_with_cached_results() {
     assert_eq!(rls["status"], "ok", "{rls}");
     // No backup yet: the backup check warns, so the whole report does.
     assert_eq!(body["report"]["status"], "warning");
-    assert_eq!(
-        call(&app, "GET", path, Some(&admin), None).await.json()["cached"],
-        true
-    );
+    assert_eq!(app.get(&admin, path).await.json()["cached"], true);
 
-    let some = call(
-        &app,
-        "GET",
-        &format!("{path}?checks=connectivity,orphans"),
-        Some(&admin),
-        None,
-    )
-    .await
-    .json();
+    let some = app
+        .get(&admin, &format!("{path}?checks=connectivity,orphans"))
+        .await
+        .json();
     assert_eq!(some["report"]["checks"].as_array().unwrap().len(), 2);
-    let bad = call(
-        &app,
-        "GET",
-        &format!("{path}?checks=nope"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let bad = app.get(&admin, &format!("{path}?checks=nope")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text.contains("nope"), "{}", bad.text);
-    let html = call(
-        &app,
-        "GET",
-        &format!("{path}?format=html"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let html = app.get(&admin, &format!("{path}?format=html")).await;
     assert!(
         html.text.contains("<svg") && html.text.contains("rls_coverage"),
         "{}",
@@ -211,33 +153,14 @@ async fn database_health_and_repair_are_for_admins_with_cached_results() {
     );
 
     let fix = "/api/v1/system/database/fix";
-    let r = call(
-        &app,
-        "POST",
-        fix,
-        Some(&user.token),
-        Some(json!({"strategy": "delete"})),
-    )
-    .await;
+    let r = app.post(&user, fix, json!({"strategy": "delete"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = call(
-        &app,
-        "POST",
-        fix,
-        Some(&admin),
-        Some(json!({"strategy": "shred"})),
-    )
-    .await;
+    let r = app.post(&admin, fix, json!({"strategy": "shred"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("strategy"), "{}", r.text);
-    let r = call(
-        &app,
-        "POST",
-        fix,
-        Some(&admin),
-        Some(json!({"strategy": "quarantine"})),
-    )
-    .await;
+    let r = app
+        .post(&admin, fix, json!({"strategy": "quarantine"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         r.json()["actions"],

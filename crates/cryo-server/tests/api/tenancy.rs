@@ -1,6 +1,7 @@
 //! Two users in two teams: for every resource endpoint, B cannot read, list, update or delete
 //! A's rows (404, so existence does not leak), and team roles decide who may edit.
 
+use crate::helpers::{Anon, Client};
 use crate::helpers::{User, app, call, id_of, join_team, register};
 use axum::http::StatusCode;
 use cryo_testkit::TestDb;
@@ -26,38 +27,27 @@ async fn world() -> World {
         register(&app, "erin").await,
         register(&app, "victor").await,
     );
-    let team_a = call(
-        &app,
-        "POST",
-        "/api/v1/teams",
-        Some(&a.token),
-        Some(json!({"name": "Team A"})),
-    )
-    .await
-    .json()["id"]
+    let team_a = app
+        .post(&a, "/api/v1/teams", json!({"name": "Team A"}))
+        .await
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let team_b = call(
-        &app,
-        "POST",
-        "/api/v1/teams",
-        Some(&b.token),
-        Some(json!({"name": "Team B"})),
-    )
-    .await;
+    let team_b = app
+        .post(&b, "/api/v1/teams", json!({"name": "Team B"}))
+        .await;
     assert_eq!(team_b.status, StatusCode::CREATED);
     for (user, role) in [(&editor, "editor"), (&viewer, "viewer")] {
         join_team(&app, &a, &team_a, user, role).await;
     }
-    let project = call(
-        &app,
-        "POST",
-        "/api/v1/projects",
-        Some(&a.token),
-        Some(json!({"name": "Organ banking", "team_id": team_a})),
-    )
-    .await;
+    let project = app
+        .post(
+            &a,
+            "/api/v1/projects",
+            json!({"name": "Organ banking", "team_id": team_a}),
+        )
+        .await;
     assert_eq!(project.status, StatusCode::CREATED, "{}", project.text);
     let project = project.json()["id"].as_str().unwrap().to_string();
     World {
@@ -95,65 +85,49 @@ async fn another_tenant_cannot_read_list_update_or_delete_teams_and_projects() {
         ),
     ] {
         assert_eq!(
-            call(app, "GET", &uri, Some(&b.token), None).await.status,
+            app.get(&b, &uri).await.status,
             StatusCode::NOT_FOUND,
             "{uri}"
         );
-        let r = call(app, "PATCH", &uri, Some(&b.token), Some(patch)).await;
+        let r = app.patch(&b, &uri, patch).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}: {}", r.text);
         assert_eq!(
-            call(app, "DELETE", &uri, Some(&b.token), None).await.status,
+            app.delete(&b, &uri).await.status,
             StatusCode::NOT_FOUND,
             "{uri}"
         );
     }
-    let teams = call(app, "GET", "/api/v1/teams", Some(&b.token), None)
-        .await
-        .json();
+    let teams = app.get(&b, "/api/v1/teams").await.json();
     assert!(!ids(&teams).contains(&w.team_a));
-    let projects = call(app, "GET", "/api/v1/projects", Some(&b.token), None)
-        .await
-        .json();
+    let projects = app.get(&b, "/api/v1/projects").await.json();
     assert!(!ids(&projects).contains(&w.project));
     for sub in ["members", "resources", "activity"] {
-        let r = call(
-            app,
-            "GET",
-            &format!("/api/v1/teams/{}/{sub}", w.team_a),
-            Some(&b.token),
-            None,
-        )
-        .await;
+        let r = app
+            .get(&b, &format!("/api/v1/teams/{}/{sub}", w.team_a))
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{sub}");
     }
     // B cannot add themself to A's team, nor create a project inside it.
-    let r = call(
-        app,
-        "PUT",
-        &format!("/api/v1/teams/{}/members/{}", w.team_a, b.id),
-        Some(&b.token),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let r = app
+        .put(
+            &b,
+            &format!("/api/v1/teams/{}/members/{}", w.team_a, b.id),
+            json!({"role": "admin"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/projects",
-        Some(&b.token),
-        Some(json!({"name": "sneaky", "team_id": w.team_a})),
-    )
-    .await;
+    let r = app
+        .post(
+            &b,
+            "/api/v1/projects",
+            json!({"name": "sneaky", "team_id": w.team_a}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     // And A's data is intact.
-    let p = call(
-        app,
-        "GET",
-        &format!("/api/v1/projects/{}", w.project),
-        Some(&w.a.token),
-        None,
-    )
-    .await;
+    let p = app
+        .get(&w.a, &format!("/api/v1/projects/{}", w.project))
+        .await;
     assert_eq!(p.json()["name"], "Organ banking");
 }
 
@@ -161,52 +135,39 @@ async fn another_tenant_cannot_read_list_update_or_delete_teams_and_projects() {
 async fn a_team_editor_can_edit_the_project_and_a_viewer_cannot() {
     let w = world().await;
     let uri = format!("/api/v1/projects/{}", w.project);
-    let r = call(
-        &w.app,
-        "PATCH",
-        &uri,
-        Some(&w.editor.token),
-        Some(json!({"description": "edited by the editor"})),
-    )
-    .await;
+    let r = w
+        .app
+        .patch(
+            &w.editor,
+            &uri,
+            json!({"description": "edited by the editor"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["description"], "edited by the editor");
 
     // The viewer sees the project but may not change it: 403, since its existence is no secret to them.
-    assert_eq!(
-        call(&w.app, "GET", &uri, Some(&w.viewer.token), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let r = call(
-        &w.app,
-        "PATCH",
-        &uri,
-        Some(&w.viewer.token),
-        Some(json!({"description": "viewer"})),
-    )
-    .await;
+    assert_eq!(w.app.get(&w.viewer, &uri).await.status, StatusCode::OK);
+    let r = w
+        .app
+        .patch(&w.viewer, &uri, json!({"description": "viewer"}))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(
-        call(&w.app, "DELETE", &uri, Some(&w.viewer.token), None)
-            .await
-            .status,
+        w.app.delete(&w.viewer, &uri).await.status,
         StatusCode::FORBIDDEN
     );
     // Nor manage the team.
-    let r = call(
-        &w.app,
-        "PUT",
-        &format!("/api/v1/teams/{}/members/{}", w.team_a, w.b.id),
-        Some(&w.viewer.token),
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
+    let r = w
+        .app
+        .put(
+            &w.viewer,
+            &format!("/api/v1/teams/{}/members/{}", w.team_a, w.b.id),
+            json!({"role": "viewer"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let after = call(&w.app, "GET", &uri, Some(&w.a.token), None)
-        .await
-        .json();
+    let after = w.app.get(&w.a, &uri).await.json();
     assert_eq!(after["description"], "edited by the editor");
 }
 
@@ -214,43 +175,32 @@ async fn a_team_editor_can_edit_the_project_and_a_viewer_cannot() {
 async fn comments_follow_their_resource_and_notifications_reach_only_their_recipient() {
     let w = world().await;
     let uri = format!("/api/v1/comments/project/{}", w.project);
-    let c = call(
-        &w.app,
-        "POST",
-        &uri,
-        Some(&w.viewer.token),
-        Some(json!({"body": "Tg looks low"})),
-    )
-    .await;
+    let c = w
+        .app
+        .post(&w.viewer, &uri, json!({"body": "Tg looks low"}))
+        .await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
     let comment = c.json()["id"].as_str().unwrap().to_string();
 
     // B neither sees the thread nor can post to it, nor edit the comment.
-    let listed = call(&w.app, "GET", &uri, Some(&w.b.token), None).await;
+    let listed = w.app.get(&w.b, &uri).await;
     assert_eq!(listed.json().as_array().unwrap().len(), 0);
     assert_eq!(
-        call(
-            &w.app,
-            "POST",
-            &uri,
-            Some(&w.b.token),
-            Some(json!({"body": "hi"}))
-        )
-        .await
-        .status,
+        w.app.post(&w.b, &uri, json!({"body": "hi"})).await.status,
         StatusCode::NOT_FOUND
     );
-    let r = call(
-        &w.app,
-        "PATCH",
-        &format!("/api/v1/comments/{comment}"),
-        Some(&w.b.token),
-        Some(json!({"body": "x"})),
-    )
-    .await;
+    let r = w
+        .app
+        .patch(
+            &w.b,
+            &format!("/api/v1/comments/{comment}"),
+            json!({"body": "x"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        call(&w.app, "GET", &uri, Some(&w.editor.token), None)
+        w.app
+            .get(&w.editor, &uri)
             .await
             .json()
             .as_array()
@@ -260,24 +210,20 @@ async fn comments_follow_their_resource_and_notifications_reach_only_their_recip
     );
 
     // Sharing into the team notifies its other members, not outsiders.
-    let share = call(
-        &w.app,
-        "POST",
-        &format!("/api/v1/teams/{}/resources", w.team_a),
-        Some(&w.a.token),
-        Some(json!({"resource_type": "project", "resource_id": w.project})),
-    )
-    .await;
+    let share = w
+        .app
+        .post(
+            &w.a,
+            &format!("/api/v1/teams/{}/resources", w.team_a),
+            json!({"resource_type": "project", "resource_id": w.project}),
+        )
+        .await;
     assert_eq!(share.status, StatusCode::CREATED, "{}", share.text);
-    let editor_inbox = call(
-        &w.app,
-        "GET",
-        "/api/v1/notifications?unread=true",
-        Some(&w.editor.token),
-        None,
-    )
-    .await
-    .json();
+    let editor_inbox = w
+        .app
+        .get(&w.editor, "/api/v1/notifications?unread=true")
+        .await
+        .json();
     // Beside the invitation they accepted.
     let shared: Vec<_> = editor_inbox
         .as_array()
@@ -288,58 +234,42 @@ async fn comments_follow_their_resource_and_notifications_reach_only_their_recip
     assert_eq!(shared.len(), 1, "{editor_inbox}");
     let note = shared[0]["id"].as_str().unwrap().to_string();
     assert!(
-        call(
-            &w.app,
-            "GET",
-            "/api/v1/notifications",
-            Some(&w.b.token),
-            None
-        )
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .is_empty()
+        w.app
+            .get(&w.b, "/api/v1/notifications")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
     );
     assert!(
-        call(
-            &w.app,
-            "GET",
-            "/api/v1/notifications",
-            Some(&w.a.token),
-            None
-        )
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .is_empty()
+        w.app
+            .get(&w.a, "/api/v1/notifications")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
     );
     // The viewer cannot delete the editor's notification.
-    let r = call(
-        &w.app,
-        "DELETE",
-        &format!("/api/v1/notifications/{note}"),
-        Some(&w.viewer.token),
-        None,
-    )
-    .await;
+    let r = w
+        .app
+        .delete(&w.viewer, &format!("/api/v1/notifications/{note}"))
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // B cannot share A's project into B's own team.
-    let b_team = call(&w.app, "GET", "/api/v1/teams", Some(&w.b.token), None)
-        .await
-        .json()[0]["id"]
+    let b_team = w.app.get(&w.b, "/api/v1/teams").await.json()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = call(
-        &w.app,
-        "POST",
-        &format!("/api/v1/teams/{b_team}/resources"),
-        Some(&w.b.token),
-        Some(json!({"resource_type": "project", "resource_id": w.project})),
-    )
-    .await;
+    let r = w
+        .app
+        .post(
+            &w.b,
+            &format!("/api/v1/teams/{b_team}/resources"),
+            json!({"resource_type": "project", "resource_id": w.project}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 }
 
@@ -348,7 +278,7 @@ async fn anonymous_callers_see_nothing_private() {
     let w = world().await;
     for uri in ["/api/v1/teams", "/api/v1/projects", "/api/v1/notifications"] {
         assert_eq!(
-            call(&w.app, "GET", uri, None, None).await.status,
+            w.app.get(Anon, uri).await.status,
             StatusCode::UNAUTHORIZED,
             "{uri}"
         );
@@ -362,50 +292,22 @@ async fn only_the_owner_or_a_team_admin_changes_a_projects_visibility() {
     let w = world().await;
     let uri = format!("/api/v1/projects/{}", w.project);
     for user in [&w.editor, &w.viewer] {
-        let r = call(
-            &w.app,
-            "PATCH",
-            &uri,
-            Some(&user.token),
-            Some(json!({"is_public": true})),
-        )
-        .await;
+        let r = w.app.patch(&user, &uri, json!({"is_public": true})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     }
-    let r = call(&w.app, "GET", &uri, Some(&w.a.token), None).await;
+    let r = w.app.get(&w.a, &uri).await;
     assert_eq!(r.json()["is_public"], false, "{}", r.text);
     // Nobody outside sees it.
-    assert_eq!(
-        call(&w.app, "GET", &uri, Some(&w.b.token), None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(w.app.get(&w.b, &uri).await.status, StatusCode::NOT_FOUND);
     // The editor still edits content; the owner publishes.
-    let r = call(
-        &w.app,
-        "PATCH",
-        &uri,
-        Some(&w.editor.token),
-        Some(json!({"description": "ok"})),
-    )
-    .await;
+    let r = w
+        .app
+        .patch(&w.editor, &uri, json!({"description": "ok"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = call(
-        &w.app,
-        "PATCH",
-        &uri,
-        Some(&w.a.token),
-        Some(json!({"is_public": true})),
-    )
-    .await;
+    let r = w.app.patch(&w.a, &uri, json!({"is_public": true})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(
-        call(&w.app, "GET", &uri, Some(&w.b.token), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(w.app.get(&w.b, &uri).await.status, StatusCode::OK);
 }
 
 /// Reading a row is not enough to pin it: a viewer's mixture, experiment or prediction on the
@@ -422,26 +324,19 @@ async fn referencing_a_row_needs_the_right_to_write_it() {
         let project = w.project.clone();
         let token = w.a.token.clone();
         async move {
-            let r = call(
-                app,
-                "POST",
-                "/api/v1/molecules",
-                Some(&token),
-                Some(json!({"smiles": smiles, "project_id": project})),
-            )
-            .await;
+            let r = app
+                .post(
+                    &token,
+                    "/api/v1/molecules",
+                    json!({"smiles": smiles, "project_id": project}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
             r.json()["molecule"]["id"].as_str().unwrap().to_string()
         }
     };
     let (glycerol, ethanediol) = (molecule("OCC(O)CO").await, molecule("OCCO").await);
-    let mixture = call(
-        app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(&w.a.token),
-        Some(json!({"name": "A's", "project_id": w.project, "components": [{"molecule_id": glycerol, "concentration": 1, "unit": "M"}]})),
-    )
+    let mixture = app.post(&w.a, "/api/v1/mixtures", json!({"name": "A's", "project_id": w.project, "components": [{"molecule_id": glycerol, "concentration": 1, "unit": "M"}]}))
     .await;
     assert_eq!(mixture.status, StatusCode::CREATED, "{}", mixture.text);
     let mixture = mixture.json()["mixture"]["id"]
@@ -449,14 +344,9 @@ async fn referencing_a_row_needs_the_right_to_write_it() {
         .unwrap()
         .to_string();
     // The viewer can read both …
-    let r = call(
-        app,
-        "GET",
-        &format!("/api/v1/molecules/{glycerol}"),
-        Some(&w.viewer.token),
-        None,
-    )
-    .await;
+    let r = app
+        .get(&w.viewer, &format!("/api/v1/molecules/{glycerol}"))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // … but references neither.
     let v = &w.viewer.token;
@@ -478,68 +368,36 @@ async fn referencing_a_row_needs_the_right_to_write_it() {
             json!({"molecule_id": glycerol, "property": "Glass Transition Temperature", "value": -90.0}),
         ),
     ] {
-        let r = call(app, "POST", uri, Some(v), Some(body.clone())).await;
+        let r = app.post(v, uri, body.clone()).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri} {body}: {}", r.text);
     }
     // Reference molecules are everyone's to use.
-    let dmso = call(
-        app,
-        "GET",
-        "/api/v1/molecules?q=Dimethyl%20sulfoxide",
-        Some(v),
-        None,
-    )
-    .await
-    .json()[0]["id"]
+    let dmso = app
+        .get(v, "/api/v1/molecules?q=Dimethyl%20sulfoxide")
+        .await
+        .json()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/mixtures",
-        Some(v),
-        Some(json!({"name": "viewer's DMSO", "components": [{"molecule_id": dmso, "concentration": 10, "unit": "percent_v_v"}]})),
-    )
+    let r = app.post(v, "/api/v1/mixtures", json!({"name": "viewer's DMSO", "components": [{"molecule_id": dmso, "concentration": 10, "unit": "percent_v_v"}]}))
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // The editor may build on the owner's rows (write access through the team project) …
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/experiments",
-        Some(&w.editor.token),
-        Some(json!({"molecule_id": ethanediol, "property": "Glass Transition Temperature", "value": -128.0})),
-    )
+    let r = app.post(&w.editor, "/api/v1/experiments", json!({"molecule_id": ethanediol, "property": "Glass Transition Temperature", "value": -128.0}))
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // … and then the owner's delete waits for the editor's row; nothing pins glycerol.
-    let r = call(
-        app,
-        "DELETE",
-        &format!("/api/v1/molecules/{ethanediol}"),
-        Some(&w.a.token),
-        None,
-    )
-    .await;
+    let r = app
+        .delete(&w.a, &format!("/api/v1/molecules/{ethanediol}"))
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r = call(
-        app,
-        "DELETE",
-        &format!("/api/v1/mixtures/{mixture}"),
-        Some(&w.a.token),
-        None,
-    )
-    .await;
+    let r = app
+        .delete(&w.a, &format!("/api/v1/mixtures/{mixture}"))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = call(
-        app,
-        "DELETE",
-        &format!("/api/v1/molecules/{glycerol}"),
-        Some(&w.a.token),
-        None,
-    )
-    .await;
+    let r = app
+        .delete(&w.a, &format!("/api/v1/molecules/{glycerol}"))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
 
@@ -553,23 +411,15 @@ async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts
         register(&app, "carol").await,
     );
     let team = id_of(
-        &call(
-            &app,
-            "POST",
-            "/api/v1/teams",
-            Some(&a.token),
-            Some(json!({"name": "T"})),
-        )
-        .await
-        .json(),
+        &app.post(&a, "/api/v1/teams", json!({"name": "T"}))
+            .await
+            .json(),
     );
     let invite = async |user: &str, role: &str| {
-        call(
-            &app,
-            "PUT",
+        app.put(
+            &a,
             &format!("/api/v1/teams/{team}/members/{user}"),
-            Some(&a.token),
-            Some(json!({ "role": role })),
+            json!({ "role": role }),
         )
         .await
     };
@@ -586,23 +436,14 @@ async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts
     );
     // Invited is not joined.
     let path = format!("/api/v1/teams/{team}");
-    assert_eq!(
-        call(&app, "GET", &path, Some(&b.token), None).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let mine = call(&app, "GET", "/api/v1/invitations", Some(&b.token), None)
-        .await
-        .json();
+    assert_eq!(app.get(&b, &path).await.status, StatusCode::NOT_FOUND);
+    let mine = app.get(&b, "/api/v1/invitations").await.json();
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(mine[0]["role"], "admin");
-    let notes = call(&app, "GET", "/api/v1/notifications", Some(&b.token), None)
-        .await
-        .json();
+    let notes = app.get(&b, "/api/v1/notifications").await.json();
     assert!(notes.to_string().contains("Team invitation"), "{notes}");
     // Nobody else sees or accepts it.
-    let theirs = call(&app, "GET", "/api/v1/invitations", Some(&c.token), None)
-        .await
-        .json();
+    let theirs = app.get(&c, "/api/v1/invitations").await.json();
     assert_eq!(theirs, json!([]));
     let accept = format!("/api/v1/invitations/{}/accept", id_of(&mine[0]));
     assert_eq!(
@@ -612,15 +453,10 @@ async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts
         StatusCode::NOT_FOUND
     );
     // The admin sees what the team has sent; the invitee accepts and is a member.
-    let sent = call(
-        &app,
-        "GET",
-        &format!("/api/v1/invitations?team_id={team}"),
-        Some(&a.token),
-        None,
-    )
-    .await
-    .json();
+    let sent = app
+        .get(&a, &format!("/api/v1/invitations?team_id={team}"))
+        .await
+        .json();
     assert_eq!(
         sent.as_array().unwrap().len(),
         1,
@@ -638,45 +474,26 @@ async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts
             .status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        call(&app, "GET", &path, Some(&b.token), None).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&b, &path).await.status, StatusCode::OK);
     // A member's role changes at once.
     assert_eq!(invite(&b.id, "viewer").await.status, StatusCode::NO_CONTENT);
-    let members = call(
-        &app,
-        "GET",
-        &format!("{path}/members"),
-        Some(&a.token),
-        None,
-    )
-    .await
-    .json();
+    let members = app.get(&a, &format!("{path}/members")).await.json();
     assert!(members.to_string().contains("\"viewer\""), "{members}");
     // A viewer cannot invite; an invitee can decline.
-    let r = call(
-        &app,
-        "PUT",
-        &format!("/api/v1/teams/{team}/members/{}", c.id),
-        Some(&b.token),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let r = app
+        .put(
+            &b,
+            &format!("/api/v1/teams/{team}/members/{}", c.id),
+            json!({"role": "admin"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(invite(&c.id, "editor").await.status, StatusCode::ACCEPTED);
-    let mine = call(&app, "GET", "/api/v1/invitations", Some(&c.token), None)
-        .await
-        .json();
+    let mine = app.get(&c, "/api/v1/invitations").await.json();
     let decline = format!("/api/v1/invitations/{}", id_of(&mine[0]));
     assert_eq!(
-        call(&app, "DELETE", &decline, Some(&c.token), None)
-            .await
-            .status,
+        app.delete(&c, &decline).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        call(&app, "GET", &path, Some(&c.token), None).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get(&c, &path).await.status, StatusCode::NOT_FOUND);
 }

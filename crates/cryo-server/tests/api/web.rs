@@ -1,6 +1,7 @@
 //! The web interface's shell and assets, and the API shapes it relies on.
 
-use crate::helpers::{call, get, register, seeded};
+use crate::helpers::Client;
+use crate::helpers::{get, register, seeded};
 use axum::http::StatusCode;
 use std::collections::BTreeSet;
 
@@ -69,15 +70,7 @@ async fn property_types_and_timestamps_are_what_a_browser_can_use() {
 
     // Times are RFC 3339 strings and dates ISO 8601 (not time's default tuples).
     let user = register(&app, "ada").await;
-    let molecules = call(
-        &app,
-        "GET",
-        "/api/v1/molecules?q=glycerol",
-        Some(&user.token),
-        None,
-    )
-    .await
-    .json();
+    let molecules = app.get(&user, "/api/v1/molecules?q=glycerol").await.json();
     // The list carries the key descriptors a table shows.
     let glycerol = &molecules[0];
     assert_eq!(glycerol["name"], "Glycerol");
@@ -94,17 +87,16 @@ async fn property_types_and_timestamps_are_what_a_browser_can_use() {
     let created = molecules[0]["created_at"].as_str().expect("a string");
     time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339).unwrap();
     let glycerol = molecules[0]["id"].as_str().unwrap();
-    let experiment = call(
-        &app,
-        "POST",
-        "/api/v1/experiments",
-        Some(&user.token),
-        Some(serde_json::json!({
-            "molecule_id": glycerol, "property": "Glass Transition Temperature",
-            "value": -93.0, "unit": "°C", "performed_on": "2026-11-02"
-        })),
-    )
-    .await;
+    let experiment = app
+        .post(
+            &user,
+            "/api/v1/experiments",
+            serde_json::json!({
+                "molecule_id": glycerol, "property": "Glass Transition Temperature",
+                "value": -93.0, "unit": "°C", "performed_on": "2026-11-02"
+            }),
+        )
+        .await;
     assert_eq!(
         experiment.status,
         StatusCode::CREATED,
