@@ -61,8 +61,7 @@ impl Health {
 /// Ready to serve: the database answers and its schema is at this binary's migration version.
 pub async fn readiness(state: &App) -> Readiness {
     let db = timed("database", async {
-        sqlx::query_scalar::<_, i32>("SELECT 1")
-            .fetch_one(state.pool())
+        cryo_db::repo::stats::ping(state.pool())
             .await
             .map(|_| "reachable".to_string())
             .map_err(|e| e.to_string())

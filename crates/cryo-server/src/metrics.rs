@@ -443,21 +443,8 @@ pub fn spawn_sampler(
 
 pub async fn sample_tables(state: &crate::AppState) -> Result<(), crate::ApiError> {
     let mut tx = state.begin(&cryo_db::Identity::service()).await?;
-    let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT 'molecules', count(*) FROM molecules UNION ALL
-         SELECT 'mixtures', count(*) FROM mixtures UNION ALL
-         SELECT 'experiments', count(*) FROM experiments UNION ALL
-         SELECT 'predictions', count(*) FROM predictions UNION ALL
-         SELECT 'models', count(*) FROM models UNION ALL
-         SELECT 'model_versions', count(*) FROM model_versions UNION ALL
-         SELECT 'users', count(*) FROM users",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let jobs: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM training_jobs GROUP BY state")
-            .fetch_all(&mut *tx)
-            .await?;
+    let counts = cryo_db::repo::stats::entity_counts(&mut tx).await?;
+    let jobs = cryo_db::repo::stats::job_counts(&mut tx).await?;
     tx.commit().await?;
     let m = &state.metrics;
     for (name, n) in counts {

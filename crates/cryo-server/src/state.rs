@@ -90,7 +90,7 @@ impl AppState {
         // does not answer.
         let probe = tokio::time::timeout(
             std::time::Duration::from_millis(500),
-            sqlx::query("SELECT 1").execute(pool),
+            cryo_db::repo::stats::ping(pool),
         )
         .await;
         let up = matches!(probe, Ok(Ok(_)));

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod collab;
 pub mod models;
 pub mod science;
+pub mod stats;
 
 use sqlx::PgConnection;
 
