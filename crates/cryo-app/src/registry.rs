@@ -438,16 +438,15 @@ pub async fn featurise_all(
 /// What a model answered for one input: its feature row's problem, or a value and interval.
 pub type Answer = Result<(f64, cryo_ml::Interval), String>;
 
-/// Featurises and predicts in one hand-off to the compute pool: the hot path of a prediction
-/// (each hand-off is two cross-thread wake-ups).
-pub async fn predict_all(
-    conn: &mut Conn,
+/// Featurises and predicts what [`gather`] read, in one hand-off to the compute pool (each
+/// hand-off is two cross-thread wake-ups). Needs no connection: a caller releases its
+/// transaction before the inference starts.
+pub async fn predict_gathered(
     compute: &Compute,
     loaded: &Arc<Loaded>,
-    inputs: &[PredictInput],
+    gathered: Gathered,
     level: f64,
 ) -> AppResult<Vec<Answer>> {
-    let gathered = gather(conn, compute, loaded.layout, inputs).await?;
     let loaded = loaded.clone();
     compute
         .run(move |deadline| {

@@ -320,17 +320,21 @@ pub async fn create_mixture(
     .bind(owner)
     .fetch_one(&mut *conn)
     .await?;
-    for c in components {
-        sqlx::query(
-            "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(mixture.id)
-        .bind(c.molecule_id)
-        .bind(c.concentration)
-        .bind(c.unit)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // Every component in one statement, whatever their number.
+    let molecules: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
+    let amounts: Vec<f64> = components.iter().map(|c| c.concentration).collect();
+    let units: Vec<&str> = components.iter().map(|c| c.unit).collect();
+    sqlx::query(
+        "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit)
+         SELECT $1, c.molecule_id, c.concentration, c.unit
+         FROM unnest($2::uuid[], $3::float8[], $4::text[]) AS c (molecule_id, concentration, unit)",
+    )
+    .bind(mixture.id)
+    .bind(&molecules)
+    .bind(&amounts)
+    .bind(&units)
+    .execute(&mut *conn)
+    .await?;
     Ok(mixture)
 }
 
@@ -350,6 +354,34 @@ pub async fn list_mixtures(conn: &mut Conn, page: Page) -> Result<Vec<Mixture>, 
     )
     .bind(page.limit)
     .bind(page.offset)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What a mixture component needs to know of its molecule, for the molecules among `ids` the
+/// caller can see (one query, before anything is written).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComponentMoleculeRow {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub canonical_smiles: String,
+    pub molecular_weight: Option<f64>,
+    pub density_g_per_ml: Option<f64>,
+    /// The molecule's stored cryoprotection score.
+    pub score: Option<f64>,
+}
+
+pub async fn component_molecules(
+    conn: &mut Conn,
+    ids: &[Uuid],
+) -> Result<Vec<ComponentMoleculeRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.name, m.canonical_smiles, m.molecular_weight, m.density_g_per_ml,
+                (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+                 WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
+         FROM molecules m WHERE m.id = ANY($1)",
+    )
+    .bind(ids)
     .fetch_all(conn)
     .await?)
 }

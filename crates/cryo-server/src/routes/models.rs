@@ -14,7 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_app::registry::{
-    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, predict_all, predict_rows,
+    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, gather, predict_gathered,
+    predict_rows,
 };
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{
@@ -818,7 +819,11 @@ async fn predict_with(
     };
     let answering = fallback.as_ref().map_or(&version, |f| &f.0);
 
-    let answers = predict_all(&mut tx, &s.compute, &loaded, &inputs, level).await?;
+    let gathered = gather(&mut tx, &s.compute, loaded.layout, &inputs).await?;
+    // The connection goes back to the pool before inference; storing, if asked, is a second
+    // transaction (row-level security judges each stored row as it is written).
+    tx.commit().await?;
+    let answers = predict_gathered(&s.compute, &loaded, gathered, level).await?;
     let mut results: Vec<PredictionResult> = inputs
         .iter()
         .zip(answers)
@@ -849,6 +854,7 @@ async fn predict_with(
         .collect();
 
     if p.store {
+        let mut tx = s.begin(&caller.identity).await?;
         for r in &mut results {
             let (Some(value), Some(interval)) = (r.value, &r.interval) else {
                 continue;
@@ -881,8 +887,8 @@ async fn predict_with(
             repo::record_provenance(&mut tx, stored.id, answering.id).await?;
             r.prediction_id = Some(stored.id);
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     let answered = results.iter().filter(|r| r.value.is_some()).count() as u64;
     s.metrics
         .predictions

@@ -597,14 +597,37 @@ pub async fn create_mixture(
         });
     }
     db.run(async |tx| {
-        for (i, c) in parsed.iter().enumerate() {
-            if repo::get_molecule(tx, c.molecule_id).await?.is_none() {
-                return Err(ApiError::validation(
-                    format!("components[{i}].molecule_id"),
-                    "no such molecule",
-                ));
-            }
-        }
+        // Validated and scored before anything is written: one read, then two inserts.
+        let ids: Vec<Uuid> = parsed.iter().map(|c| c.molecule_id).collect();
+        let known = repo::component_molecules(tx, &ids).await?;
+        let components = parsed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let m = known
+                    .iter()
+                    .find(|m| m.id == c.molecule_id)
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            format!("components[{i}].molecule_id"),
+                            "no such molecule",
+                        )
+                    })?;
+                Ok(repo::Component {
+                    molecule_id: m.id,
+                    molecule_name: m.name.clone(),
+                    canonical_smiles: m.canonical_smiles.clone(),
+                    molecular_weight: m.molecular_weight,
+                    density_g_per_ml: m.density_g_per_ml,
+                    concentration: c.concentration,
+                    concentration_unit: c.unit.to_string(),
+                    score: m.score,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        // Refuse units that cannot be reconciled rather than store a mixture no one can score.
+        let score = score_components(&components)
+            .map_err(|e| ApiError::validation("components", e.to_string()))?;
         let mixture = repo::create_mixture(
             tx,
             me,
@@ -614,11 +637,12 @@ pub async fn create_mixture(
             &parsed,
         )
         .await?;
-        let detail = mixture_detail(tx, mixture.id).await?;
-        if let Some(err) = &detail.score_error {
-            // Refuse units that cannot be reconciled rather than store a mixture no one can score.
-            return Err(ApiError::validation("components", err.clone()));
-        }
+        let detail = MixtureDetail {
+            mixture,
+            components,
+            score: Some(score.into()),
+            score_error: None,
+        };
         Ok((StatusCode::CREATED, Json(detail)))
     })
     .await

@@ -269,3 +269,82 @@ impl Client for axum::Router {
         call(self, "PATCH", uri, who.token(), Some(body)).await
     }
 }
+
+/// SQL statements sqlx sent (its `sqlx::query` events, one per statement; BEGIN is queued with
+/// the statement after it, so this counts round trips) while serving each request, by the
+/// request id the response carries. A process-wide subscriber: scoped ones lose events when
+/// tests on other threads hit the same call sites first.
+static STATEMENTS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+struct RequestId(String);
+
+struct StatementCounter;
+
+impl<S> tracing_subscriber::Layer<S> for StatementCounter
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Find(Option<String>);
+        impl tracing::field::Visit for Find {
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                if f.name() == "request_id" {
+                    self.0 = Some(v.to_string());
+                }
+            }
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "request_id" {
+                    self.0 = Some(format!("{v:?}").trim_matches('"').to_string());
+                }
+            }
+        }
+        if attrs.metadata().name() != "request" {
+            return;
+        }
+        let mut find = Find(None);
+        attrs.record(&mut find);
+        if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
+            span.extensions_mut().insert(RequestId(rid));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if !event.metadata().target().starts_with("sqlx::query") {
+            return;
+        }
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        for span in scope {
+            if let Some(RequestId(rid)) = span.extensions().get::<RequestId>() {
+                *STATEMENTS.lock().unwrap().entry(rid.clone()).or_default() += 1;
+                return;
+            }
+        }
+    }
+}
+
+/// The statements the request that got `reply` cost. Installs the counter on first use; count
+/// only requests sent after that.
+pub fn statements_of(reply: &Reply) -> usize {
+    let rid = reply.headers["x-request-id"].to_str().unwrap();
+    STATEMENTS.lock().unwrap().get(rid).copied().unwrap_or(0)
+}
+
+/// Starts counting statements per request (idempotent).
+pub fn count_statements() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(StatementCounter),
+        )
+        .expect("no other global subscriber in the API tests");
+    });
+}

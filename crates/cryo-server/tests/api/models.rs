@@ -2,7 +2,7 @@
 //! promotion, prediction with intervals, rollback, the audit trail, another user's view, and a
 //! corrupted artefact.
 
-use crate::helpers::Client;
+use crate::helpers::{Client, count_statements, statements_of};
 use crate::helpers::{Reply, call, id_of, register, settings_with};
 use axum::http::StatusCode;
 use cryo_server::AppState;
@@ -297,6 +297,19 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     .json();
     let w = &wide["predictions"][0]["interval"];
     assert!(w["upper"].as_f64().unwrap() - w["lower"].as_f64().unwrap() >= hi - lo);
+
+    // Statements of one warm single-SMILES prediction, the session check included.
+    count_statements();
+    let warm = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.text);
+    let statements = statements_of(&warm);
+    eprintln!("statements for one warm prediction: {statements}");
+    // The session check, BEGIN + acting as the caller (one round trip), the version handle,
+    // COMMIT; the model comes from the cache and the transaction ends before inference.
+    assert!(
+        (1..=4).contains(&statements),
+        "{statements} statements for one warm prediction"
+    );
 
     // Champion/challenger: ridge must beat the forest by 99 % to replace it; it does not.
     let refused = app

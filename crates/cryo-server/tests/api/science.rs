@@ -1,7 +1,7 @@
 //! Molecules, mixtures, experiments, verification and comparisons through the API.
 
 use crate::helpers::{Anon, Client};
-use crate::helpers::{User, id_of, join_team, register, seeded};
+use crate::helpers::{User, count_statements, id_of, join_team, register, seeded, statements_of};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -150,6 +150,28 @@ async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
         )
         .await;
     assert_eq!(r.json()["score"]["overall"], 75, "{}", r.text);
+
+    // Statements of creating a three-component mixture.
+    count_statements();
+    let r = app
+        .post(
+            &a,
+            "/api/v1/mixtures",
+            mix(json!([
+        {"molecule_id": pg, "concentration": 0.2, "unit": "mol_fraction"},
+        {"molecule_id": eg, "concentration": 0.3, "unit": "mol_fraction"},
+        {"molecule_id": dmso, "concentration": 0.5, "unit": "mol_fraction"}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let statements = statements_of(&r);
+    eprintln!("statements for a three-component mixture: {statements}");
+    // The session check, BEGIN + acting as the caller, the molecules read, the mixture and its
+    // components inserted (one statement each), COMMIT.
+    assert!(
+        (1..=6).contains(&statements),
+        "{statements} statements to create a three-component mixture"
+    );
 
     // 10 % v/v DMSO and 1.41 M EG: different units, reconciled through density and molar mass.
     let r = app
