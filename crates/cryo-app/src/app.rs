@@ -20,6 +20,8 @@ pub trait Observer: Send + Sync {
     fn db_acquire_failed(&self) {}
     /// A training job ended `succeeded`, `cancelled` or `failed`.
     fn training_finished(&self, _state: &'static str) {}
+    /// A prediction request of `property` answered `answered` inputs in `seconds`.
+    fn predicted(&self, _property: &str, _answered: u64, _seconds: f64) {}
 }
 
 struct Unobserved;

@@ -10,6 +10,7 @@ pub mod health;
 pub mod health_view;
 pub mod jobs;
 pub mod model_view;
+pub mod predict;
 pub mod registry;
 pub mod science;
 pub mod system;

@@ -316,6 +316,14 @@ impl cryo_app::app::Observer for Metrics {
     fn db_acquire_failed(&self) {
         self.db_acquire_failures.inc();
     }
+    fn predicted(&self, property: &str, answered: u64, seconds: f64) {
+        self.predictions
+            .get_or_create(&PropertyLabel {
+                property: property.into(),
+            })
+            .inc_by(answered);
+        self.prediction_duration.observe(seconds);
+    }
     fn training_finished(&self, state: &'static str) {
         self.training_jobs_finished
             .get_or_create(&StateLabel {

@@ -13,15 +13,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use cryo_app::registry::{
-    Loaded, PredictInput, TrainRequest, checked_level, featurise_all, gather, predict_gathered,
-    predict_rows,
-};
+use cryo_app::predict::{PredictRequest, PredictResponse};
+use cryo_app::registry::{PredictInput, TrainRequest, checked_level, featurise_all, predict_rows};
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{
     self as repo, AuditEntry, Job, Model, ModelVersion, VersionHandle, VersionRef,
 };
-use cryo_db::repo::science::{NewPrediction, Subject};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -686,71 +683,6 @@ pub async fn job_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PredictRequest {
-    /// Shorthand for one input with this SMILES.
-    pub smiles: Option<String>,
-    pub molecule_id: Option<Uuid>,
-    pub mixture_id: Option<Uuid>,
-    /// A batch (up to `models.max_batch` inputs).
-    pub inputs: Option<Vec<PredictInput>>,
-    /// A version number; default: the production version.
-    pub version: Option<i64>,
-    /// An alias instead of a version number.
-    pub alias: Option<String>,
-    /// Interval level, default 0.9.
-    pub level: Option<f64>,
-    /// Store each prediction for a molecule or mixture (with the version that made it).
-    #[serde(default)]
-    pub store: bool,
-    pub project_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PredictedInterval {
-    pub lower: f64,
-    pub upper: f64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PredictionResult {
-    pub index: usize,
-    pub smiles: Option<String>,
-    pub molecule_id: Option<Uuid>,
-    pub mixture_id: Option<Uuid>,
-    pub value: Option<f64>,
-    pub interval: Option<PredictedInterval>,
-    /// Why no value could be given for this input.
-    pub error: Option<String>,
-    /// The stored prediction, with `store`.
-    pub prediction_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Fallback {
-    /// The version that should have answered.
-    pub from_version: i64,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PredictResponse {
-    pub model_id: Uuid,
-    pub property: String,
-    pub version: i64,
-    pub version_id: Uuid,
-    pub algorithm: String,
-    pub level: f64,
-    /// Set when the production version could not answer and the previous production version
-    /// did (only with `models.fallback_to_previous`).
-    pub fallback: Option<Fallback>,
-    /// The model's ten most important features (name, share of importance), when it has them.
-    #[schema(value_type = Vec<Object>)]
-    pub feature_importance: Vec<(String, f64)>,
-    pub predictions: Vec<PredictionResult>,
-}
-
 /// Predict with a version (production by default) for a SMILES, a molecule, a mixture or a
 /// batch: value, conformal interval at `level`, version and feature importances. Inputs that
 /// cannot be featurised get an `error` and the rest are still answered.
@@ -762,157 +694,8 @@ pub async fn predict(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<PredictRequest>,
 ) -> ApiResult<Json<PredictResponse>> {
-    Ok(Json(predict_with(&s, &caller, id, p).await?))
-}
-
-async fn predict_with(
-    s: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    p: PredictRequest,
-) -> ApiResult<PredictResponse> {
     let me = caller.require_user()?;
-    let started = std::time::Instant::now();
-    let level = checked_level(p.level)?;
-    let inputs = inputs_of(&p, s.settings.models.max_batch)?;
-    let which = match (p.version, &p.alias) {
-        (Some(n), None) => VersionRef::Number(n),
-        (None, Some(a)) => VersionRef::Alias(a.clone()),
-        (None, None) => VersionRef::Production,
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(
-                "alias",
-                "give version or alias, not both",
-            ));
-        }
-    };
-    let mut tx = s.begin(&caller.identity).await?;
-    // One query on the hot path; the model itself is read only to explain a miss.
-    let Some(version) = repo::resolve_version::<VersionHandle>(&mut tx, id, &which).await? else {
-        let model = visible_model(&mut tx, id).await?;
-        return Err(match &which {
-            VersionRef::Production => ApiError::Conflict(format!(
-                "model {:?} has no production version; promote one or name a version",
-                model.name
-            )),
-            _ => ApiError::NotFound { what: VERSION },
-        });
-    };
-    let (loaded, fallback) = match s.registry.load(&mut tx, &version).await {
-        Ok(l) => (l, None),
-        Err(e)
-            if matches!(which, VersionRef::Production)
-                && s.settings.models.fallback_to_previous =>
-        {
-            let previous = repo::previous_production::<VersionHandle>(&mut tx, id)
-                .await?
-                .ok_or(e)?;
-            tracing::warn!(model = %id, version = version.version, fallback = previous.version,
-                "production model unusable; answering with the previous production version");
-            let reason = format!("version {} could not be used", version.version);
-            (
-                s.registry.load(&mut tx, &previous).await?,
-                Some((previous, reason)),
-            )
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let answering = fallback.as_ref().map_or(&version, |f| &f.0);
-
-    let gathered = gather(&mut tx, &s.compute, loaded.layout, &inputs).await?;
-    // The connection goes back to the pool before inference; storing, if asked, is a second
-    // transaction (row-level security judges each stored row as it is written).
-    tx.commit().await?;
-    let answers = predict_gathered(&s.compute, &loaded, gathered, level).await?;
-    let mut results: Vec<PredictionResult> = inputs
-        .iter()
-        .zip(answers)
-        .enumerate()
-        .map(|(index, (input, answer))| {
-            let (value, interval, error) = match answer {
-                Ok((value, i)) => (
-                    Some(value),
-                    Some(PredictedInterval {
-                        lower: i.lower,
-                        upper: i.upper,
-                    }),
-                    None,
-                ),
-                Err(why) => (None, None, Some(why)),
-            };
-            PredictionResult {
-                index,
-                smiles: input.smiles.clone(),
-                molecule_id: input.molecule_id,
-                mixture_id: input.mixture_id,
-                value,
-                interval,
-                error,
-                prediction_id: None,
-            }
-        })
-        .collect();
-
-    if p.store {
-        let mut tx = s.begin(&caller.identity).await?;
-        for r in &mut results {
-            let (Some(value), Some(interval)) = (r.value, &r.interval) else {
-                continue;
-            };
-            let subject = match (r.molecule_id, r.mixture_id) {
-                (Some(m), None) => Subject::Molecule(m),
-                (None, Some(x)) => Subject::Mixture(x),
-                _ => {
-                    return Err(ApiError::validation(
-                        format!("inputs[{}]", r.index),
-                        "store needs a molecule_id or mixture_id (a bare SMILES has no row to store against)",
-                    ));
-                }
-            };
-            let stored = cryo_db::repo::science::store_prediction(
-                &mut tx,
-                me,
-                NewPrediction {
-                    subject,
-                    property: &version.property,
-                    method: "CryoProtect Model",
-                    method_version: "1",
-                    value,
-                    interval: Some((interval.lower, interval.upper, level)),
-                    project_id: p.project_id,
-                },
-            )
-            .await?
-            .ok_or_else(|| ApiError::validation("property", "unknown property"))?;
-            repo::record_provenance(&mut tx, stored.id, answering.id).await?;
-            r.prediction_id = Some(stored.id);
-        }
-        tx.commit().await?;
-    }
-    let answered = results.iter().filter(|r| r.value.is_some()).count() as u64;
-    s.metrics
-        .predictions
-        .get_or_create(&crate::metrics::PropertyLabel {
-            property: version.property.clone(),
-        })
-        .inc_by(answered);
-    s.metrics
-        .prediction_duration
-        .observe(started.elapsed().as_secs_f64());
-    Ok(PredictResponse {
-        model_id: id,
-        property: version.property.clone(),
-        version: answering.version,
-        version_id: answering.id,
-        algorithm: answering.algorithm.clone(),
-        level,
-        fallback: fallback.map(|(_, reason)| Fallback {
-            from_version: version.version,
-            reason,
-        }),
-        feature_importance: top_importance(&loaded),
-        predictions: results,
-    })
+    Ok(Json(cryo_app::predict::predict(&s, me, id, p).await?))
 }
 
 /// The property type the original's mixture predictions estimated from a table when no model
@@ -1008,7 +791,7 @@ pub async fn predict_property(
             )));
         }
     };
-    let prediction = predict_with(&s, &caller, model, p).await?;
+    let prediction = cryo_app::predict::predict(&s, caller.require_user()?, model, p).await?;
     Ok(Json(PropertyPrediction {
         property,
         source: "model".into(),
@@ -1077,50 +860,6 @@ async fn tg_reference_estimate(tx: &mut Conn, mixture: Uuid) -> ApiResult<TgRefe
         components: out,
         note: "No Tg model is in production: a molar-share-weighted mean of tabulated component values (−150 + 0.5·MW when a component is not tabulated). No interval; train and promote a Tg model for a calibrated prediction.".into(),
     })
-}
-
-fn inputs_of(p: &PredictRequest, max_batch: usize) -> ApiResult<Vec<PredictInput>> {
-    let single = p.smiles.is_some() || p.molecule_id.is_some() || p.mixture_id.is_some();
-    let inputs = match (&p.inputs, single) {
-        (Some(_), true) => {
-            return Err(ApiError::validation(
-                "inputs",
-                "give one input (smiles, molecule_id or mixture_id) or `inputs`, not both",
-            ));
-        }
-        (Some(list), false) => list.clone(),
-        (None, true) => vec![PredictInput {
-            smiles: p.smiles.clone(),
-            molecule_id: p.molecule_id,
-            mixture_id: p.mixture_id,
-        }],
-        (None, false) => {
-            return Err(ApiError::validation(
-                "inputs",
-                "nothing to predict: give smiles, molecule_id, mixture_id or inputs",
-            ));
-        }
-    };
-    if inputs.is_empty() {
-        return Err(ApiError::validation("inputs", "empty"));
-    }
-    if inputs.len() > max_batch {
-        return Err(ApiError::validation(
-            "inputs",
-            format!("{} inputs; at most {max_batch} per request", inputs.len()),
-        ));
-    }
-    Ok(inputs)
-}
-
-/// Values and intervals for feature rows, on the compute pool.
-fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
-    loaded
-        .model
-        .importance
-        .as_ref()
-        .map(|v| v.iter().take(10).cloned().collect())
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -120,6 +120,32 @@ async fn openapi_document_and_offline_docs_page_are_served() {
         !paths.iter().any(|p| p.contains("/api/v1/api/")),
         "{paths:?}"
     );
+    // Every schema reference resolves (types now come from cryo-app as well as cryo-server).
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(
+        all.iter().any(|r| r.ends_with("/PredictResponse")),
+        "{all:?}"
+    );
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").expect(r);
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling schema reference {r}"
+        );
+    }
 
     let page = get(&app, "/api/docs/").await;
     assert_eq!(page.status, StatusCode::OK);

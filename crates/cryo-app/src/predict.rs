@@ -1,0 +1,274 @@
+//! Prediction with a stored model version: inputs (SMILES, stored molecules and mixtures) to
+//! values with conformal intervals, optionally stored with the version that made them.
+
+use crate::registry::{Loaded, PredictInput, checked_level, gather, predict_gathered};
+use crate::{App, AppError, AppResult};
+use cryo_db::Identity;
+use cryo_db::repo::Conn;
+use cryo_db::repo::models::{self as repo, Model, VersionHandle, VersionRef};
+use cryo_db::repo::science::{NewPrediction, Subject};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const VERSION: &str = "model version";
+
+async fn visible_model(tx: &mut Conn, id: Uuid) -> AppResult<Model> {
+    repo::get_model(tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "model" })
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    /// Shorthand for one input with this SMILES.
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// A batch (up to `models.max_batch` inputs).
+    pub inputs: Option<Vec<PredictInput>>,
+    /// A version number; default: the production version.
+    pub version: Option<i64>,
+    /// An alias instead of a version number.
+    pub alias: Option<String>,
+    /// Interval level, default 0.9.
+    pub level: Option<f64>,
+    /// Store each prediction for a molecule or mixture (with the version that made it).
+    #[serde(default)]
+    pub store: bool,
+    pub project_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictedInterval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictionResult {
+    pub index: usize,
+    pub smiles: Option<String>,
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub value: Option<f64>,
+    pub interval: Option<PredictedInterval>,
+    /// Why no value could be given for this input.
+    pub error: Option<String>,
+    /// The stored prediction, with `store`.
+    pub prediction_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Fallback {
+    /// The version that should have answered.
+    pub from_version: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictResponse {
+    pub model_id: Uuid,
+    pub property: String,
+    pub version: i64,
+    pub version_id: Uuid,
+    pub algorithm: String,
+    pub level: f64,
+    /// Set when the production version could not answer and the previous production version
+    /// did (only with `models.fallback_to_previous`).
+    pub fallback: Option<Fallback>,
+    /// The model's ten most important features (name, share of importance), when it has them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub feature_importance: Vec<(String, f64)>,
+    pub predictions: Vec<PredictionResult>,
+}
+
+/// Predicts with a version of model `id` (production by default) as user `me`: the version
+/// handle and any stored inputs are read in one short transaction, inference runs on the compute
+/// pool with no connection held, and with `store` the answers are written in a second one.
+pub async fn predict(s: &App, me: Uuid, id: Uuid, p: PredictRequest) -> AppResult<PredictResponse> {
+    let identity = Identity::user(me);
+    let started = std::time::Instant::now();
+    let level = checked_level(p.level)?;
+    let inputs = inputs_of(&p, s.settings.models.max_batch)?;
+    let which = match (p.version, &p.alias) {
+        (Some(n), None) => VersionRef::Number(n),
+        (None, Some(a)) => VersionRef::Alias(a.clone()),
+        (None, None) => VersionRef::Production,
+        (Some(_), Some(_)) => {
+            return Err(AppError::validation(
+                "alias",
+                "give version or alias, not both",
+            ));
+        }
+    };
+    let mut tx = s.begin(&identity).await?;
+    // One query on the hot path; the model itself is read only to explain a miss.
+    let Some(version) = repo::resolve_version::<VersionHandle>(&mut tx, id, &which).await? else {
+        let model = visible_model(&mut tx, id).await?;
+        return Err(match &which {
+            VersionRef::Production => AppError::Conflict(format!(
+                "model {:?} has no production version; promote one or name a version",
+                model.name
+            )),
+            _ => AppError::NotFound { what: VERSION },
+        });
+    };
+    let (loaded, fallback) = match s.registry.load(&mut tx, &version).await {
+        Ok(l) => (l, None),
+        Err(e)
+            if matches!(which, VersionRef::Production)
+                && s.settings.models.fallback_to_previous =>
+        {
+            let previous = repo::previous_production::<VersionHandle>(&mut tx, id)
+                .await?
+                .ok_or(e)?;
+            tracing::warn!(model = %id, version = version.version, fallback = previous.version,
+                "production model unusable; answering with the previous production version");
+            let reason = format!("version {} could not be used", version.version);
+            (
+                s.registry.load(&mut tx, &previous).await?,
+                Some((previous, reason)),
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    let answering = fallback.as_ref().map_or(&version, |f| &f.0);
+
+    let gathered = gather(&mut tx, &s.compute, loaded.layout, &inputs).await?;
+    // The connection goes back to the pool before inference; storing, if asked, is a second
+    // transaction (row-level security judges each stored row as it is written).
+    tx.commit().await?;
+    let answers = predict_gathered(&s.compute, &loaded, gathered, level).await?;
+    let mut results: Vec<PredictionResult> = inputs
+        .iter()
+        .zip(answers)
+        .enumerate()
+        .map(|(index, (input, answer))| {
+            let (value, interval, error) = match answer {
+                Ok((value, i)) => (
+                    Some(value),
+                    Some(PredictedInterval {
+                        lower: i.lower,
+                        upper: i.upper,
+                    }),
+                    None,
+                ),
+                Err(why) => (None, None, Some(why)),
+            };
+            PredictionResult {
+                index,
+                smiles: input.smiles.clone(),
+                molecule_id: input.molecule_id,
+                mixture_id: input.mixture_id,
+                value,
+                interval,
+                error,
+                prediction_id: None,
+            }
+        })
+        .collect();
+
+    if p.store {
+        let mut tx = s.begin(&identity).await?;
+        for r in &mut results {
+            let (Some(value), Some(interval)) = (r.value, &r.interval) else {
+                continue;
+            };
+            let subject = match (r.molecule_id, r.mixture_id) {
+                (Some(m), None) => Subject::Molecule(m),
+                (None, Some(x)) => Subject::Mixture(x),
+                _ => {
+                    return Err(AppError::validation(
+                        format!("inputs[{}]", r.index),
+                        "store needs a molecule_id or mixture_id (a bare SMILES has no row to store against)",
+                    ));
+                }
+            };
+            let stored = cryo_db::repo::science::store_prediction(
+                &mut tx,
+                me,
+                NewPrediction {
+                    subject,
+                    property: &version.property,
+                    method: "CryoProtect Model",
+                    method_version: "1",
+                    value,
+                    interval: Some((interval.lower, interval.upper, level)),
+                    project_id: p.project_id,
+                },
+            )
+            .await?
+            .ok_or_else(|| AppError::validation("property", "unknown property"))?;
+            repo::record_provenance(&mut tx, stored.id, answering.id).await?;
+            r.prediction_id = Some(stored.id);
+        }
+        tx.commit().await?;
+    }
+    let answered = results.iter().filter(|r| r.value.is_some()).count() as u64;
+    s.observer
+        .predicted(&version.property, answered, started.elapsed().as_secs_f64());
+    Ok(PredictResponse {
+        model_id: id,
+        property: version.property.clone(),
+        version: answering.version,
+        version_id: answering.id,
+        algorithm: answering.algorithm.clone(),
+        level,
+        fallback: fallback.map(|(_, reason)| Fallback {
+            from_version: version.version,
+            reason,
+        }),
+        feature_importance: top_importance(&loaded),
+        predictions: results,
+    })
+}
+
+fn inputs_of(p: &PredictRequest, max_batch: usize) -> AppResult<Vec<PredictInput>> {
+    let single = p.smiles.is_some() || p.molecule_id.is_some() || p.mixture_id.is_some();
+    let inputs = match (&p.inputs, single) {
+        (Some(_), true) => {
+            return Err(AppError::validation(
+                "inputs",
+                "give one input (smiles, molecule_id or mixture_id) or `inputs`, not both",
+            ));
+        }
+        (Some(list), false) => list.clone(),
+        (None, true) => vec![PredictInput {
+            smiles: p.smiles.clone(),
+            molecule_id: p.molecule_id,
+            mixture_id: p.mixture_id,
+        }],
+        (None, false) => {
+            return Err(AppError::validation(
+                "inputs",
+                "nothing to predict: give smiles, molecule_id, mixture_id or inputs",
+            ));
+        }
+    };
+    if inputs.is_empty() {
+        return Err(AppError::validation("inputs", "empty"));
+    }
+    if inputs.len() > max_batch {
+        return Err(AppError::validation(
+            "inputs",
+            format!("{} inputs; at most {max_batch} per request", inputs.len()),
+        ));
+    }
+    Ok(inputs)
+}
+
+/// The ten most important features, when the model has importances.
+fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
+    loaded
+        .model
+        .importance
+        .as_ref()
+        .map(|v| v.iter().take(10).cloned().collect())
+        .unwrap_or_default()
+}
