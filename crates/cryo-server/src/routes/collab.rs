@@ -2,15 +2,12 @@
 //! as the caller; row-level security decides what exists for them, so another tenant's row is a
 //! 404, indistinguishable from a missing one.
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult, refused};
 use crate::extract::UserDb;
-use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name};
-use cryo_db::Identity;
 use cryo_db::repo::Page;
 use cryo_db::repo::collab::{
     self as repo, Activity, Comment, Invitation, Member, NewProject, Notification, Project, Share,
@@ -95,6 +92,19 @@ pub struct NotificationFilter {
 
 fn not_found(what: &'static str) -> ApiError {
     ApiError::NotFound { what }
+}
+
+/// Row-level security refused the write: the row is not the caller's to use, or does not exist
+/// for them. Answered as not found, so neither case tells which.
+fn hidden_if_refused(e: cryo_db::DbError, what: &'static str) -> ApiError {
+    match e {
+        cryo_db::DbError::Sqlx(e)
+            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") =>
+        {
+            not_found(what)
+        }
+        e => e.into(),
+    }
 }
 
 /// Teams the caller belongs to.
@@ -196,52 +206,56 @@ pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Ve
     security(("bearer" = [])), responses((status = 204, description = "Role changed"),
         (status = 202, description = "Invitation sent (or renewed)"), (status = 403), (status = 404)))]
 pub async fn put_member(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((id, user)): Path<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<StatusCode> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
+    let me = db.user;
     let role = input.role.as_str();
-    let (status, action) = if repo::set_member_role(&mut tx, id, user, role).await? {
-        (StatusCode::NO_CONTENT, "team.member.set")
-    } else {
-        match repo::invite_member(&mut tx, id, user, role, me).await? {
-            repo::Invited::Refused => return Err(ApiError::Forbidden),
-            repo::Invited::Sent { exists: false } => {
-                tx.commit().await?;
-                return Ok(StatusCode::ACCEPTED);
-            }
-            repo::Invited::Sent { exists: true } => (StatusCode::ACCEPTED, "team.member.invited"),
-        }
-    };
-    repo::log_activity(
-        &mut tx,
-        me,
-        Some(id),
-        action,
-        None,
-        None,
-        serde_json::json!({"user_id": user, "role": input.role}),
-    )
-    .await?;
-    tx.commit().await?;
-    if status == StatusCode::ACCEPTED {
-        s.as_service(async |tx| {
-            repo::notify_user(
+    let (status, notify) = db
+        .run(async |tx| {
+            repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+            let action = if repo::set_member_role(tx, id, user, role).await? {
+                "team.member.set"
+            } else {
+                match repo::invite_member(tx, id, user, role, me).await? {
+                    repo::Invited::Refused => return Err(ApiError::Forbidden),
+                    // No such account: the same answer, and nothing to log or notify.
+                    repo::Invited::Sent { exists: false } => {
+                        return Ok((StatusCode::ACCEPTED, false));
+                    }
+                    repo::Invited::Sent { exists: true } => "team.member.invited",
+                }
+            };
+            repo::log_activity(
                 tx,
-                user,
+                me,
                 Some(id),
-                "Team invitation",
-                &format!("You are invited to join a team as {role}; accept or decline it under invitations"),
+                action,
+                None,
+                None,
+                serde_json::json!({"user_id": user, "role": input.role}),
             )
-            .await
+            .await?;
+            Ok(match action {
+                "team.member.invited" => (StatusCode::ACCEPTED, true),
+                _ => (StatusCode::NO_CONTENT, false),
+            })
         })
         .await?;
+    if notify {
+        db.state()
+            .as_service(async |tx| {
+                repo::notify_user(
+                    tx,
+                    user,
+                    Some(id),
+                    "Team invitation",
+                    &format!("You are invited to join a team as {role}; accept or decline it under invitations"),
+                )
+                .await
+            })
+            .await?;
     }
     Ok(status)
 }
@@ -335,60 +349,53 @@ pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec
 #[utoipa::path(post, path = "/api/v1/teams/{id}/resources", tag = "teams", request_body = ShareInput,
     security(("bearer" = [])), responses((status = 201, body = Share), (status = 404)))]
 pub async fn share(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<ShareInput>,
 ) -> ApiResult<(StatusCode, Json<Share>)> {
-    let me = caller.require_user()?;
-    let mut tx = s.begin(&caller.identity).await?;
-    repo::get_team(&mut tx, id)
-        .await?
-        .ok_or(not_found("team"))?;
+    let me = db.user;
     let kind = input.resource_type.as_str();
-    let share = match repo::share(
-        &mut tx,
-        me,
-        id,
-        kind,
-        input.resource_id,
-        input.permission.as_str(),
-    )
-    .await
-    {
-        Ok(share) => share,
-        // Not the owner of that row (or it does not exist for the caller): do not say which.
-        Err(cryo_db::DbError::Sqlx(e))
-            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") =>
-        {
-            return Err(not_found("resource"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    repo::log_activity(
-        &mut tx,
-        me,
-        Some(id),
-        "share",
-        Some(kind),
-        Some(input.resource_id),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+    let share = db
+        .run(async |tx| {
+            repo::get_team(tx, id).await?.ok_or(not_found("team"))?;
+            let share = repo::share(
+                tx,
+                me,
+                id,
+                kind,
+                input.resource_id,
+                input.permission.as_str(),
+            )
+            .await
+            .map_err(|e| hidden_if_refused(e, "resource"))?;
+            repo::log_activity(
+                tx,
+                me,
+                Some(id),
+                "share",
+                Some(kind),
+                Some(input.resource_id),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(share)
+        })
+        .await?;
     // Notifications are the service's to send, after the share itself is committed.
-    let mut tx = s.begin(&Identity::service()).await?;
-    repo::notify_team(
-        &mut tx,
-        id,
-        me,
-        "Resource shared",
-        &format!("A {kind} was shared with your team"),
-        Some(kind),
-        Some(input.resource_id),
-    )
-    .await?;
-    tx.commit().await?;
+    db.state()
+        .as_service(async |tx| {
+            repo::notify_team(
+                tx,
+                id,
+                me,
+                "Resource shared",
+                &format!("A {kind} was shared with your team"),
+                Some(kind),
+                Some(input.resource_id),
+            )
+            .await
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(share)))
 }
 
@@ -560,26 +567,18 @@ pub async fn list_comments(
 #[utoipa::path(post, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", request_body = CommentInput,
     security(("bearer" = [])), responses((status = 201, body = Comment), (status = 404)))]
 pub async fn add_comment(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path((kind, rid)): Path<(ResourceKind, Uuid)>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let me = caller.require_user()?;
     let body = parse_name("body", &input.body, 10_000)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    match repo::add_comment(&mut tx, me, kind.as_str(), rid, input.parent_id, &body).await {
-        Ok(c) => {
-            tx.commit().await?;
-            Ok((StatusCode::CREATED, Json(c)))
-        }
-        Err(cryo_db::DbError::Sqlx(e))
-            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") =>
-        {
-            Err(not_found("resource"))
-        }
-        Err(e) => Err(e.into()),
-    }
+    db.run(async |tx| {
+        let c = repo::add_comment(tx, db.user, kind.as_str(), rid, input.parent_id, &body)
+            .await
+            .map_err(|e| hidden_if_refused(e, "resource"))?;
+        Ok((StatusCode::CREATED, Json(c)))
+    })
+    .await
 }
 
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments", request_body = CommentInput,
