@@ -234,18 +234,20 @@ pub struct SvgSize {
 #[utoipa::path(get, path = "/api/v1/molecules/{id}/svg", tag = "molecules", params(SvgSize),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404)))]
 pub async fn molecule_svg(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: Db,
     Path(id): Path<Uuid>,
     Query(size): Query<SvgSize>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut tx = s.begin(&caller.identity).await?;
-    let m = repo::get_molecule(&mut tx, id)
-        .await?
-        .ok_or(not_found("molecule"))?;
-    tx.commit().await?;
+    let m = db
+        .run(async |tx| {
+            repo::get_molecule(tx, id)
+                .await?
+                .ok_or(not_found("molecule"))
+        })
+        .await?;
     let (width, height) = (size.width.unwrap_or(400), size.height.unwrap_or(300));
-    let svg = s
+    let svg = db
+        .state()
         .compute
         .run(move |_| Ok(ChemMolecule::from_smiles(&m.canonical_smiles)?.svg(width, height)?))
         .await?;
@@ -260,22 +262,22 @@ pub struct MoleculePatch {
 #[utoipa::path(patch, path = "/api/v1/molecules/{id}", tag = "molecules", request_body = MoleculePatch, security(("bearer" = [])),
     responses((status = 200, body = MoleculeDetail), (status = 403), (status = 404)))]
 pub async fn rename_molecule(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<MoleculePatch>,
 ) -> ApiResult<Json<MoleculeDetail>> {
-    caller.require_user()?;
     let name = parse_name("name", &p.name, 500)?;
-    let mut tx = s.begin(&caller.identity).await?;
-    if !repo::rename_molecule(&mut tx, id, &name).await? {
-        return Err(refused(
-            repo::get_molecule(&mut tx, id).await?.is_some(),
-            "molecule",
-        ));
-    }
-    tx.commit().await?;
-    Ok(Json(detail(&s, &caller, id, false).await?))
+    db.run(async |tx| {
+        if !repo::rename_molecule(tx, id, &name).await? {
+            return Err(refused(
+                repo::get_molecule(tx, id).await?.is_some(),
+                "molecule",
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(Json(detail(db.state(), &db.caller, id, false).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),
