@@ -145,34 +145,54 @@ async fn detail(
     responses((status = 201, body = MoleculeDetail), (status = 200, body = MoleculeDetail),
               (status = 422, description = "Invalid structure, naming the problem", body = crate::error::ErrorBody)))]
 pub async fn create_molecule(
-    State(s): State<AppState>,
-    caller: Caller,
+    db: UserDb,
     ApiJson(input): ApiJson<MoleculeInput>,
 ) -> ApiResult<(StatusCode, Json<MoleculeDetail>)> {
-    let me = caller.require_user()?;
     let name = input
         .name
         .as_deref()
         .map(|n| parse_name("name", n, 500))
         .transpose()?;
     let text = structure_of(&input)?;
-    let mut computed = s
+    // One hand-off to the compute pool. The answer's views come from the canonical SMILES, as
+    // reading the molecule back computes them: the input's atom order would change the last
+    // bits of summed descriptors.
+    let (mut computed, (features, score, descriptors)) = db
+        .state()
         .compute
-        .run(move |_| Ok(science::compute(&text.as_structure().parse()?, name)?))
+        .run(move |_| {
+            let computed = science::compute(&text.as_structure().parse()?, name)?;
+            let views = views(&ChemMolecule::from_smiles(&computed.row.canonical_smiles)?)?;
+            Ok((computed, views))
+        })
         .await?;
     computed.row.project_id = input.project_id;
     computed.row.pubchem_cid = input.pubchem_cid;
-    let mut tx = s.begin(&caller.identity).await?;
-    let (id, created) = science::store(&mut tx, Some(me), &computed).await?;
-    tx.commit().await?;
-    let d = detail(&s, &caller, id, created).await?;
+    let (molecule, properties, created) = db
+        .run(async |tx| {
+            let (id, created) = science::store(tx, Some(db.user), &computed).await?;
+            let molecule = repo::get_molecule(tx, id)
+                .await?
+                .ok_or(not_found("molecule"))?;
+            let properties = repo::molecule_properties(tx, id).await?;
+            Ok((molecule, properties, created))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(d),
+        status,
+        Json(MoleculeDetail {
+            molecule,
+            created,
+            features,
+            score,
+            properties,
+            descriptors,
+        }),
     ))
 }
 

@@ -118,6 +118,34 @@ async fn registering_molecules_validates_structures_and_deduplicates() {
     assert!(svg.text.contains("<svg"));
 }
 
+/// A registration answers from the structure it parsed once; reading the molecule back (which
+/// parses the stored canonical SMILES) gives the same features, score and descriptors, for a
+/// SMILES and for a MOL block.
+#[tokio::test]
+async fn a_registration_answers_what_reading_it_back_gives() {
+    let (_db, app) = seeded().await;
+    let a = register(&app, "alice").await;
+    for body in [
+        json!({ "smiles": "OC(CO)CO", "name": "glycerol" }),
+        json!({ "molblock": cryo_chem::fixtures::grid_molblock(3), "name": "grid" }),
+    ] {
+        let made = app.post(&a, "/api/v1/molecules", body.clone()).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        let made = made.json();
+        let read = app
+            .get(
+                &a,
+                &format!("/api/v1/molecules/{}", id_of(&made["molecule"])),
+            )
+            .await
+            .json();
+        for part in ["features", "score", "descriptors", "properties"] {
+            assert!(!made[part].is_null(), "{part} in {made}");
+            assert_eq!(made[part], read[part], "{part} for {body}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn mixture_scores_normalise_units_and_reproduce_the_reference_examples() {
     let (_db, app) = seeded().await;
