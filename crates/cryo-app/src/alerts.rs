@@ -154,10 +154,10 @@ pub fn spawn_health_watch(state: App) -> tokio::task::JoinHandle<()> {
             let health = crate::health::report(&state).await;
             for dep in &health.dependencies {
                 let fingerprint = format!("health:{}", dep.name);
-                if dep.status == "ok" {
+                if dep.status == crate::health::Status::Ok {
                     resolve_or_log(&state, &fingerprint).await;
                 } else {
-                    let severity = if dep.status == "failed" {
+                    let severity = if dep.status == crate::health::Status::Failed {
                         "critical"
                     } else {
                         "warning"

@@ -7,12 +7,51 @@ use std::time::{Duration, Instant};
 
 const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The state of one check or dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Warning,
+    Failed,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Failed => "failed",
+        })
+    }
+}
+
+/// Whether the process may take traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    Ready,
+    NotReady,
+}
+
+/// The whole report in a word: `failing` is not ready; `degraded` has a warning somewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
+    Failing,
+}
+
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub name: &'static str,
     /// `ok` or `failed`.
-    pub status: &'static str,
+    pub status: Status,
     pub detail: String,
     pub duration_ms: f64,
 }
@@ -20,14 +59,13 @@ pub struct CheckResult {
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
-    /// `ready` or `not_ready`.
-    pub status: &'static str,
+    pub status: ReadyStatus,
     pub checks: Vec<CheckResult>,
 }
 
 impl Readiness {
     pub fn is_ready(&self) -> bool {
-        self.status == "ready"
+        self.status == ReadyStatus::Ready
     }
 }
 
@@ -35,8 +73,7 @@ impl Readiness {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dependency {
     pub name: String,
-    /// `ok`, `warning` or `failed`.
-    pub status: &'static str,
+    pub status: Status,
     /// What was found (paths, sizes, versions, errors): administrators only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -45,8 +82,7 @@ pub struct Dependency {
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
-    /// `ok`, `degraded` (a warning somewhere) or `failing` (not ready).
-    pub status: &'static str,
+    pub status: HealthStatus,
     pub version: &'static str,
     pub uptime_seconds: u64,
     pub dependencies: Vec<Dependency>,
@@ -54,7 +90,7 @@ pub struct Health {
 
 impl Health {
     pub fn is_ready(&self) -> bool {
-        self.status != "failing"
+        self.status != HealthStatus::Failing
     }
 }
 
@@ -67,7 +103,7 @@ pub async fn readiness(state: &App) -> Readiness {
             .map_err(|e| e.to_string())
     })
     .await;
-    let migrations = if db.status == "ok" {
+    let migrations = if db.status == Status::Ok {
         timed("migrations", async {
             // The API role reads the migration history as service_role, like any other query.
             let mut tx = state
@@ -98,15 +134,19 @@ pub async fn readiness(state: &App) -> Readiness {
     } else {
         CheckResult {
             name: "migrations",
-            status: "failed",
+            status: Status::Failed,
             detail: "skipped: database unreachable".into(),
             duration_ms: 0.0,
         }
     };
     let checks = vec![db, migrations];
-    let all_ok = checks.iter().all(|c| c.status == "ok");
+    let all_ok = checks.iter().all(|c| c.status == Status::Ok);
     Readiness {
-        status: if all_ok { "ready" } else { "not_ready" },
+        status: if all_ok {
+            ReadyStatus::Ready
+        } else {
+            ReadyStatus::NotReady
+        },
         checks,
     }
 }
@@ -122,7 +162,7 @@ pub async fn report(state: &App) -> Health {
         .into_iter()
         .map(|c| Dependency {
             name: c.name.into(),
-            status: if c.status == "ok" { "ok" } else { "failed" },
+            status: c.status,
             detail: Some(c.detail),
         })
         .collect();
@@ -133,7 +173,11 @@ pub async fn report(state: &App) -> Health {
         let b = admin.status();
         deps.push(Dependency {
             name: "backups".into(),
-            status: if b.health == "ok" { "ok" } else { "warning" },
+            status: if b.health == "ok" {
+                Status::Ok
+            } else {
+                Status::Warning
+            },
             detail: Some(match (b.age_hours, &b.last_error) {
                 (_, Some(e)) => format!("last attempt failed: {e}"),
                 (Some(h), None) => format!(
@@ -153,11 +197,11 @@ pub async fn report(state: &App) -> Health {
         deps.push(disk(name, &dir));
     }
     let status = if !ready {
-        "failing"
-    } else if deps.iter().any(|d| d.status != "ok") {
-        "degraded"
+        HealthStatus::Failing
+    } else if deps.iter().any(|d| d.status != Status::Ok) {
+        HealthStatus::Degraded
     } else {
-        "ok"
+        HealthStatus::Ok
     };
     Health {
         status,
@@ -191,12 +235,12 @@ async fn model_registry(state: &App) -> Dependency {
     match outcome {
         Ok((n, broken)) if broken.is_empty() => Dependency {
             name: "model_registry".into(),
-            status: "ok",
+            status: Status::Ok,
             detail: Some(format!("{n} production versions load")),
         },
         Ok((n, broken)) => Dependency {
             name: "model_registry".into(),
-            status: "warning",
+            status: Status::Warning,
             detail: Some(format!(
                 "{} of {n} production versions cannot load: {}",
                 broken.len(),
@@ -205,7 +249,7 @@ async fn model_registry(state: &App) -> Dependency {
         },
         Err(e) => Dependency {
             name: "model_registry".into(),
-            status: "warning",
+            status: Status::Warning,
             detail: Some(e),
         },
     }
@@ -217,11 +261,11 @@ fn disk(name: &str, dir: &std::path::Path) -> Dependency {
         Ok((free, total, at)) => {
             let share = free / total;
             let status = if share < 0.02 {
-                "failed"
+                Status::Failed
             } else if share < 0.10 || free < 1024.0 * 1024.0 * 1024.0 {
-                "warning"
+                Status::Warning
             } else {
-                "ok"
+                Status::Ok
             };
             Dependency {
                 name: name.into(),
@@ -237,7 +281,7 @@ fn disk(name: &str, dir: &std::path::Path) -> Dependency {
         }
         Err(detail) => Dependency {
             name: name.into(),
-            status: "warning",
+            status: Status::Warning,
             detail: Some(detail),
         },
     }
@@ -268,7 +312,7 @@ async fn timed(
     match outcome {
         Ok(detail) => CheckResult {
             name,
-            status: "ok",
+            status: Status::Ok,
             detail,
             duration_ms,
         },
@@ -276,7 +320,7 @@ async fn timed(
             tracing::warn!(check = name, %detail, "readiness check failed");
             CheckResult {
                 name,
-                status: "failed",
+                status: Status::Failed,
                 detail,
                 duration_ms,
             }

@@ -61,7 +61,7 @@ pub async fn startup(State(state): State<AppState>) -> (StatusCode, Json<Readine
         return (
             StatusCode::OK,
             Json(Readiness {
-                status: "ready",
+                status: cryo_app::health::ReadyStatus::Ready,
                 checks: Vec::new(),
             }),
         );
