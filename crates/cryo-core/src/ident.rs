@@ -105,6 +105,50 @@ impl TeamRole {
     }
 }
 
+/// Where a model version stands. At most one version of a model is in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ModelStage {
+    None,
+    Staging,
+    Production,
+    Archived,
+}
+
+impl ModelStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStage::None => "none",
+            ModelStage::Staging => "staging",
+            ModelStage::Production => "production",
+            ModelStage::Archived => "archived",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As the database stores it (a CHECK constraint allows exactly these four).
+impl TryFrom<String> for ModelStage {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        [
+            ModelStage::None,
+            ModelStage::Staging,
+            ModelStage::Production,
+            ModelStage::Archived,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("unknown model stage {s:?}"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

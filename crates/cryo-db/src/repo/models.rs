@@ -42,8 +42,8 @@ pub struct ModelVersion {
     /// The property type its model predicts.
     pub property: String,
     pub version: i64,
-    /// none, staging, production or archived.
-    pub stage: String,
+    #[sqlx(try_from = "String")]
+    pub stage: cryo_core::ident::ModelStage,
     pub algorithm: String,
     pub format: i64,
     /// Cross-validated RMSE of the training procedure.
@@ -317,9 +317,9 @@ pub async fn set_stage(
     conn: &mut Conn,
     model: Uuid,
     version_id: Uuid,
-    stage: &str,
+    stage: cryo_core::ident::ModelStage,
 ) -> Result<(), DbError> {
-    if stage == "production" {
+    if stage == cryo_core::ident::ModelStage::Production {
         sqlx::query(
             "UPDATE model_versions SET stage = 'archived', last_production_at = now()
              WHERE model_id = $1 AND stage = 'production' AND id <> $2",
@@ -329,13 +329,14 @@ pub async fn set_stage(
         .execute(&mut *conn)
         .await?;
     }
-    let leaving_production = "CASE WHEN stage = 'production' AND $2 <> 'production' THEN now() ELSE last_production_at END";
-    let sql = format!(
-        "UPDATE model_versions SET stage = $2, last_production_at = {leaving_production} WHERE id = $1"
-    );
-    let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(version_id)
-        .bind(stage)
+    // Leaving production remembers when, for rollback.
+    let changed = sqlx::query(
+        "UPDATE model_versions SET stage = $2, last_production_at =
+             CASE WHEN stage = 'production' AND $2 <> 'production' THEN now() ELSE last_production_at END
+         WHERE id = $1",
+    )
+    .bind(version_id)
+    .bind(stage.as_str())
         .execute(conn)
         .await?
         .rows_affected();

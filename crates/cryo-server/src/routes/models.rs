@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_app::predict::{PredictRequest, PredictResponse};
 use cryo_app::registry::{PredictInput, TrainRequest, checked_level, featurise_all, predict_rows};
+use cryo_core::ident::ModelStage;
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{
     self as repo, AuditEntry, Job, Model, ModelVersion, VersionHandle, VersionRef,
@@ -291,7 +292,7 @@ pub async fn delete_version(
     let me = db.user;
     db.run(async |tx| {
         let v = visible_version(tx, id, version).await?;
-        if v.stage != "archived" {
+        if v.stage != ModelStage::Archived {
             return Err(ApiError::Conflict(format!(
                 "version {version} is {}; only archived versions can be deleted",
                 v.stage
@@ -319,14 +320,14 @@ pub struct PromoteRequest {
     pub version: i64,
     /// production (default), staging, none or archived.
     #[serde(default = "production")]
-    pub stage: String,
+    pub stage: ModelStage,
     /// Champion/challenger: promote to production only if this version's cross-validated RMSE
     /// is at least this fraction below production's (e.g. 0.05 = 5 % better).
     pub min_improvement: Option<f64>,
 }
 
-fn production() -> String {
-    "production".into()
+fn production() -> ModelStage {
+    ModelStage::Production
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,21 +349,12 @@ pub async fn promote(
     ApiJson(p): ApiJson<PromoteRequest>,
 ) -> ApiResult<Json<StageChange>> {
     let me = db.user;
-    if !matches!(
-        p.stage.as_str(),
-        "production" | "staging" | "none" | "archived"
-    ) {
-        return Err(ApiError::validation(
-            "stage",
-            "production, staging, none or archived",
-        ));
-    }
     db.run(async |tx| {
         let model = visible_model(tx, id).await?;
         let target = visible_version(tx, id, p.version).await?;
         let current: Option<ModelVersion> =
             repo::resolve_version(tx, id, &VersionRef::Production).await?;
-        if p.stage == "production" {
+        if p.stage == ModelStage::Production {
             if current.as_ref().is_some_and(|c| c.id == target.id) {
                 return Err(ApiError::Conflict(format!(
                     "version {} is already in production",
@@ -391,9 +383,9 @@ pub async fn promote(
                 }
             }
         }
-        repo::set_stage(tx, id, target.id, &p.stage).await?;
+        repo::set_stage(tx, id, target.id, p.stage).await?;
         let previous = current
-            .filter(|c| c.id != target.id && (p.stage == "production"))
+            .filter(|c| c.id != target.id && p.stage == ModelStage::Production)
             .map(|c| c.version);
         repo::audit(
             tx,
@@ -432,7 +424,7 @@ pub async fn rollback(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<StageC
         let back_to: VersionHandle = repo::previous_production(tx, id).await?.ok_or_else(|| {
             ApiError::Conflict("no earlier production version to roll back to".into())
         })?;
-        repo::set_stage(tx, id, back_to.id, "production").await?;
+        repo::set_stage(tx, id, back_to.id, ModelStage::Production).await?;
         repo::audit(
             tx,
             me,

@@ -264,6 +264,20 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         .await;
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text);
     assert_eq!(promoted.json()["production"], 1);
+    let unknown = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": 1, "stage": "gold" }),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
+    assert_eq!(unknown.json()["error"]["details"]["field"], "stage");
 
     let first = predict(
         app,
