@@ -73,12 +73,7 @@ pub async fn update_team(
 }
 
 pub async fn delete_team(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM teams WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM teams WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -232,12 +227,7 @@ pub async fn accept_invitation(conn: &mut Conn, id: Uuid) -> Result<Option<Invit
 
 /// Decline (the invitee) or withdraw (a team admin) an invitation.
 pub async fn delete_invitation(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM team_invitations WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM team_invitations WHERE id = $1", id).await
 }
 
 /// Tell one user something (the service's to send).
@@ -354,12 +344,7 @@ pub async fn update_project(
 }
 
 pub async fn delete_project(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM projects WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM projects WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -489,12 +474,7 @@ pub async fn update_comment(
 }
 
 pub async fn delete_comment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM comments WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM comments WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -563,12 +543,7 @@ pub async fn mark_read(conn: &mut Conn, id: Option<Uuid>) -> Result<u64, DbError
 }
 
 pub async fn delete_notification(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM notifications WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM notifications WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

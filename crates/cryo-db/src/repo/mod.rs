@@ -30,3 +30,18 @@ impl Page {
         }
     }
 }
+
+/// Runs `delete` (`DELETE FROM … WHERE id = $1`, a literal) for `id`; whether a row went. Row-level
+/// security hides what the caller may not delete, so `false` is "not yours or not there".
+async fn delete_row(
+    conn: &mut Conn,
+    delete: &'static str,
+    id: uuid::Uuid,
+) -> Result<bool, crate::DbError> {
+    Ok(sqlx::query(delete)
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}

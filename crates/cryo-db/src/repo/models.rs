@@ -419,21 +419,11 @@ pub async fn set_alias(
 
 /// Deletes an archived version; row-level security refuses any other stage.
 pub async fn delete_version(conn: &mut Conn, version_id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM model_versions WHERE id = $1")
-        .bind(version_id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        > 0)
+    super::delete_row(conn, "DELETE FROM model_versions WHERE id = $1", version_id).await
 }
 
 pub async fn delete_model(conn: &mut Conn, model: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM models WHERE id = $1")
-        .bind(model)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        > 0)
+    super::delete_row(conn, "DELETE FROM models WHERE id = $1", model).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

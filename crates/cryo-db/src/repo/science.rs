@@ -229,12 +229,7 @@ pub async fn rename_molecule(conn: &mut Conn, id: Uuid, name: &str) -> Result<bo
 }
 
 pub async fn delete_molecule(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM molecules WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM molecules WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -417,12 +412,7 @@ pub async fn update_mixture(
 }
 
 pub async fn delete_mixture(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM mixtures WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM mixtures WHERE id = $1", id).await
 }
 
 /// Which molecule or mixture a measurement or prediction is about.
@@ -644,12 +634,7 @@ pub async fn count_measurements(conn: &mut Conn, property: &str) -> Result<i64, 
 }
 
 pub async fn delete_experiment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    Ok(sqlx::query("DELETE FROM experiments WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    super::delete_row(conn, "DELETE FROM experiments WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
