@@ -188,13 +188,8 @@ pub async fn report(state: &App) -> Health {
             }),
         });
     }
-    let s = &state.settings;
-    let mut folders = vec![("disk:backups", s.backup.dir.clone())];
-    if s.database.url.is_none() {
-        folders.push(("disk:data", s.database.data_dir.clone()));
-    }
-    for (name, dir) in folders {
-        deps.push(disk(name, &dir));
+    for (name, dir) in watched_folders(&state.settings) {
+        deps.push(disk(&format!("disk:{name}"), dir));
     }
     let status = if !ready {
         HealthStatus::Failing
@@ -285,6 +280,16 @@ fn disk(name: &str, dir: &std::path::Path) -> Dependency {
             detail: Some(detail),
         },
     }
+}
+
+/// Where the service writes, by name: backups always, the data folder when it runs its own
+/// cluster. The health report and the free-space metric watch the same places.
+pub fn watched_folders(s: &cryo_config::Settings) -> Vec<(&'static str, &std::path::Path)> {
+    let mut folders = vec![("backups", s.backup.dir.as_path())];
+    if s.database.url.is_none() {
+        folders.push(("data", s.database.data_dir.as_path()));
+    }
+    folders
 }
 
 /// (free bytes, total bytes) of the file system holding `dir` (or its nearest existing ancestor).

@@ -109,12 +109,7 @@ impl AppState {
             m.backup_size.set(b.last_size_bytes.unwrap_or(0) as f64);
             m.backup_failing.set(i64::from(b.last_error.is_some()));
         }
-        let s = &self.settings;
-        let mut folders = vec![("backups", &s.backup.dir)];
-        if s.database.url.is_none() {
-            folders.push(("data", &s.database.data_dir));
-        }
-        for (name, dir) in folders {
+        for (name, dir) in cryo_app::health::watched_folders(&self.settings) {
             if let Ok((free, total, _)) = cryo_app::health::free_space(dir) {
                 m.disk_free_ratio
                     .get_or_create(&crate::metrics::NameLabel { name: name.into() })
