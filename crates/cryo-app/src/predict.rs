@@ -1,22 +1,15 @@
 //! Prediction with a stored model version: inputs (SMILES, stored molecules and mixtures) to
 //! values with conformal intervals, optionally stored with the version that made them.
 
-use crate::registry::{Loaded, PredictInput, checked_level, gather, predict_gathered};
+use crate::registry::{
+    Loaded, PredictInput, VERSION, checked_level, gather, predict_gathered, visible_model,
+};
 use crate::{App, AppError, AppResult};
 use cryo_db::Identity;
-use cryo_db::repo::Conn;
-use cryo_db::repo::models::{self as repo, Model, VersionHandle, VersionRef};
+use cryo_db::repo::models::{self as repo, VersionHandle, VersionRef};
 use cryo_db::repo::science::{NewPrediction, Subject};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-const VERSION: &str = "model version";
-
-async fn visible_model(tx: &mut Conn, id: Uuid) -> AppResult<Model> {
-    repo::get_model(tx, id)
-        .await?
-        .ok_or(AppError::NotFound { what: "model" })
-}
 
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

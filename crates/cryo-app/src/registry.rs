@@ -19,6 +19,17 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
+/// What a missing model or version is called in a not-found error.
+pub const MODEL: &str = "model";
+pub const VERSION: &str = "model version";
+
+/// The model, if the caller can see it (row-level security decides); not found otherwise.
+pub async fn visible_model(conn: &mut Conn, id: Uuid) -> AppResult<repo::Model> {
+    repo::get_model(conn, id)
+        .await?
+        .ok_or(AppError::NotFound { what: MODEL })
+}
+
 /// What to train. Every field has a default, so `{}` trains a random forest on RDKit descriptors
 /// with 5-fold CV and CV+ intervals.
 #[derive(Debug, Clone, Serialize, Deserialize)]

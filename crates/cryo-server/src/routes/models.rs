@@ -14,7 +14,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_app::predict::{PredictRequest, PredictResponse};
-use cryo_app::registry::{PredictInput, TrainRequest, checked_level, featurise_all, predict_rows};
+use cryo_app::registry::{
+    MODEL, PredictInput, TrainRequest, VERSION, checked_level, featurise_all, predict_rows,
+    visible_model,
+};
 use cryo_core::ident::ModelStage;
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{
@@ -24,8 +27,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-const MODEL: &str = "model";
-const VERSION: &str = "model version";
 const JOB: &str = "training job";
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -111,12 +112,6 @@ pub struct ModelDetail {
     pub model: Model,
     /// Newest first, with metrics in each envelope.
     pub versions: Vec<ModelVersion>,
-}
-
-async fn visible_model(tx: &mut Conn, id: Uuid) -> ApiResult<Model> {
-    repo::get_model(tx, id)
-        .await?
-        .ok_or(ApiError::NotFound { what: MODEL })
 }
 
 async fn visible_version(tx: &mut Conn, model: Uuid, version: i64) -> ApiResult<ModelVersion> {
