@@ -16,38 +16,22 @@ pub struct Db {
     state: AppState,
 }
 
-/// A signed-in user (401 for anyone else) and a way to run work as them.
+/// A signed-in user (401 for anyone else) and a way to run work as them: a [`Db`] whose caller
+/// is known to be a user (reached through `Deref`).
 pub struct UserDb {
     /// The user's id.
     pub user: Uuid,
-    pub caller: Caller,
-    state: AppState,
-}
-
-/// Runs `f` in one transaction as `caller` and commits when it returns `Ok`; an `Err` drops the
-/// transaction, which rolls it back.
-async fn in_transaction<T>(
-    state: &AppState,
-    caller: &Caller,
-    f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>,
-) -> ApiResult<T> {
-    let mut tx = state.begin(&caller.identity).await?;
-    let value = f(&mut tx).await?;
-    tx.commit().await?;
-    Ok(value)
+    db: Db,
 }
 
 impl Db {
-    /// Runs `f` in one transaction as the caller; commits when it returns `Ok`.
+    /// Runs `f` in one transaction as the caller and commits when it returns `Ok`; an `Err`
+    /// drops the transaction, which rolls it back.
     pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
-        in_transaction(&self.state, &self.caller, f).await
-    }
-}
-
-impl UserDb {
-    /// Runs `f` in one transaction as the caller; commits when it returns `Ok`.
-    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
-        in_transaction(&self.state, &self.caller, f).await
+        let mut tx = self.state.begin(&self.caller.identity).await?;
+        let value = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// The shared state, for work beside the transaction (the compute pool, the registry).
@@ -56,9 +40,10 @@ impl UserDb {
     }
 }
 
-impl Db {
-    pub fn state(&self) -> &AppState {
-        &self.state
+impl std::ops::Deref for UserDb {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
     }
 }
 
@@ -77,11 +62,10 @@ impl FromRequestParts<AppState> for UserDb {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
+        let db = Db::from_request_parts(parts, state).await?;
         Ok(UserDb {
-            user: caller.require_user()?,
-            caller,
-            state: state.clone(),
+            user: db.caller.require_user()?,
+            db,
         })
     }
 }
