@@ -112,26 +112,31 @@ fn score_view(s: &cryo_core::score::MoleculeScore) -> ScoreView {
     }
 }
 
-async fn detail(
-    state: &AppState,
-    caller: &Caller,
+/// The molecule and its stored properties, as the caller sees them.
+async fn molecule_and_properties(
+    tx: &mut cryo_db::repo::Conn,
     id: Uuid,
-    created: bool,
-) -> ApiResult<MoleculeDetail> {
-    let mut tx = state.begin(&caller.identity).await?;
-    let molecule = repo::get_molecule(&mut tx, id)
+) -> ApiResult<(Molecule, Vec<StoredProperty>)> {
+    let molecule = repo::get_molecule(tx, id)
         .await?
         .ok_or(not_found("molecule"))?;
-    let properties = repo::molecule_properties(&mut tx, id).await?;
-    tx.commit().await?;
+    let properties = repo::molecule_properties(tx, id).await?;
+    Ok((molecule, properties))
+}
+
+async fn detail(db: &Db, id: Uuid) -> ApiResult<MoleculeDetail> {
+    let (molecule, properties) = db
+        .run(async |tx| molecule_and_properties(tx, id).await)
+        .await?;
     let smiles = molecule.canonical_smiles.clone();
-    let (features, score, descriptors) = state
+    let (features, score, descriptors) = db
+        .state()
         .compute
         .run(move |_| views(&ChemMolecule::from_smiles(&smiles)?))
         .await?;
     Ok(MoleculeDetail {
         molecule,
-        created,
+        created: false,
         features,
         score,
         properties,
@@ -171,10 +176,7 @@ pub async fn create_molecule(
     let (molecule, properties, created) = db
         .run(async |tx| {
             let (id, created) = science::store(tx, Some(db.user), &computed).await?;
-            let molecule = repo::get_molecule(tx, id)
-                .await?
-                .ok_or(not_found("molecule"))?;
-            let properties = repo::molecule_properties(tx, id).await?;
+            let (molecule, properties) = molecule_and_properties(tx, id).await?;
             Ok((molecule, properties, created))
         })
         .await?;
@@ -236,12 +238,8 @@ pub async fn list_property_types(db: Db) -> ApiResult<Json<Vec<repo::PropertyTyp
 
 #[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",
     responses((status = 200, body = MoleculeDetail), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_molecule(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<MoleculeDetail>> {
-    Ok(Json(detail(&s, &caller, id, false).await?))
+pub async fn get_molecule(db: Db, Path(id): Path<Uuid>) -> ApiResult<Json<MoleculeDetail>> {
+    Ok(Json(detail(&db, id).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -297,7 +295,7 @@ pub async fn rename_molecule(
         Ok(())
     })
     .await?;
-    Ok(Json(detail(db.state(), &db.caller, id, false).await?))
+    Ok(Json(detail(&db, id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),
