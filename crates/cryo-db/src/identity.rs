@@ -81,10 +81,21 @@ pub async fn act_as(
     tx: &mut Transaction<'_, Postgres>,
     identity: &Identity,
 ) -> Result<(), DbError> {
-    sqlx::query("SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)")
+    Ok(set_identity(tx, identity, true).await?)
+}
+
+/// Sets the claims and the role `identity` stands for: for the transaction (`local`) or for the
+/// session.
+async fn set_identity(
+    conn: &mut sqlx::PgConnection,
+    identity: &Identity,
+    local: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('request.jwt.claims', $1, $3), set_config('role', $2, $3)")
         .bind(identity.claims())
         .bind(identity.role.as_str())
-        .execute(&mut **tx)
+        .bind(local)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -100,15 +111,7 @@ pub fn service_reader(pool: &PgPool, max_connections: u32) -> PgPool {
         .max_connections(max_connections)
         .acquire_timeout(pool.options().get_acquire_timeout())
         .after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::query(
-                    "SELECT set_config('request.jwt.claims', $1, false), set_config('role', 'service_role', false)",
-                )
-                .bind(Identity::service().claims())
-                .execute(conn)
-                .await?;
-                Ok(())
-            })
+            Box::pin(async move { set_identity(conn, &Identity::service(), false).await })
         })
         .connect_lazy_with(options)
 }
