@@ -1,9 +1,9 @@
 //! What every use case shares, built once by `serve` (and by tests) and cloned cheaply.
 
-use crate::AppResult;
 use crate::compute::Compute;
 use crate::registry::Registry;
 use crate::system::AdminService;
+use crate::{AppError, AppResult};
 use cryo_config::Settings;
 use cryo_db::Identity;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -103,15 +103,81 @@ impl App {
         }
     }
 
+    /// Runs `f` in one transaction as `identity` and commits when it returns `Ok`; an `Err`
+    /// drops the transaction, which rolls it back. The error type is the caller's (the HTTP
+    /// layer's, or [`AppError`]).
+    pub async fn run<T, E: From<AppError>>(
+        &self,
+        identity: &Identity,
+        f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = self.begin(identity).await?;
+        let value = f(&mut tx).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(value)
+    }
+
     /// Runs `f` in a transaction as service_role and commits: for the service's own work
     /// (queues, outbox, administrative tables) and for reads already authorised.
     pub async fn as_service<T>(
         &self,
         f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, cryo_db::DbError>,
     ) -> AppResult<T> {
-        let mut tx = self.begin(&Identity::service()).await?;
-        let value = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        self.run(&Identity::service(), async |tx| {
+            f(tx).await.map_err(AppError::from)
+        })
+        .await
+    }
+}
+
+/// Someone acting through the application, as the use cases see them: the shared [`App`] and
+/// the identity every transaction is opened as (RLS decides what that identity may touch).
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub app: &'a App,
+    pub identity: Identity,
+}
+
+impl<'a> Actor<'a> {
+    pub fn new(app: &'a App, identity: Identity) -> Self {
+        Actor { app, identity }
+    }
+
+    /// The signed-in user's id (the owner of what they create); anyone else is refused. The
+    /// HTTP layer answers 401 before this for routes that need a user.
+    pub fn me(&self) -> AppResult<uuid::Uuid> {
+        match (self.identity.role, self.identity.user_id) {
+            (cryo_db::DbRole::Authenticated, Some(id)) => Ok(id),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Runs `f` in one transaction as this actor (see [`App::run`]).
+    pub async fn run<T, E: From<AppError>>(
+        &self,
+        f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.app.run(&self.identity, f).await
+    }
+
+    /// Runs repository work that can only fail in the database (one call, usually) in one
+    /// transaction as this actor.
+    pub async fn read<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> Result<T, cryo_db::DbError>,
+    ) -> AppResult<T> {
+        self.app
+            .run(&self.identity, async |tx| {
+                f(tx).await.map_err(AppError::from)
+            })
+            .await
+    }
+
+    /// CPU-bound work on the compute pool (see [`crate::compute::Compute::run`]).
+    pub async fn compute<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(cryo_core::deadline::Deadline) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        self.app.compute.run(f).await
     }
 }

@@ -44,6 +44,16 @@ impl AppError {
     }
 }
 
+/// Why a write by id changed nothing: the row is there but not the caller's to change (it is
+/// visible), or it is not there for them at all.
+pub fn refused(visible: bool, what: &'static str) -> AppError {
+    if visible {
+        AppError::Forbidden
+    } else {
+        AppError::NotFound { what }
+    }
+}
+
 impl From<cryo_core::ident::InvalidValue> for AppError {
     fn from(e: cryo_core::ident::InvalidValue) -> Self {
         AppError::Validation {

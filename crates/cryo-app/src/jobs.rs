@@ -205,16 +205,17 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
     let request: TrainRequest = serde_json::from_value(job.request.0.clone())
         .map_err(|e| AppError::validation("request", e.to_string()))?;
     request.check()?;
-    let set = request.feature_set()?;
-    let requester = Identity::user(job.created_by);
+    let set = request.features;
+    let requester = crate::Actor::new(state, Identity::user(job.created_by));
 
     // The data is what the requester may read, now.
-    let mut tx = state.begin(&requester).await?;
-    let model = repo::get_model(&mut tx, job.model_id)
-        .await?
-        .ok_or(AppError::NotFound { what: "model" })?;
-    let gathered = crate::training::gather(&mut tx, &model.property).await?;
-    tx.commit().await?;
+    let (model, gathered) = requester
+        .run(async |tx| {
+            let model = crate::registry::visible_model(tx, job.model_id).await?;
+            let gathered = crate::training::gather(tx, &model.property).await?;
+            crate::AppResult::Ok((model, gathered))
+        })
+        .await?;
     let training = tokio::task::spawn_blocking(move || gathered.featurise(set))
         .await
         .map_err(|e| AppError::Internal(format!("featurisation task: {e}")))??;
@@ -275,16 +276,18 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
     let (trained, _report) = trained;
 
     let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&job.created_by.to_string()))?;
-    let mut tx = state.begin(&requester).await?;
-    let version = crate::registry::store_version(
-        &mut tx,
-        job.created_by,
-        job.model_id,
-        &artefact,
-        "model.version_created",
-        serde_json::json!({ "job_id": job.id }),
-    )
-    .await?;
-    tx.commit().await?;
+    let version = requester
+        .run(async |tx| {
+            crate::registry::store_version(
+                tx,
+                job.created_by,
+                job.model_id,
+                &artefact,
+                "model.version_created",
+                serde_json::json!({ "job_id": job.id }),
+            )
+            .await
+        })
+        .await?;
     Ok(version.id)
 }

@@ -6,17 +6,23 @@ pub mod alerts;
 pub mod app;
 pub mod compute;
 pub mod error;
+pub mod evaluate;
+pub mod experiments;
 pub mod health;
 pub mod health_view;
 pub mod jobs;
+pub mod mixtures;
 pub mod model_view;
+pub mod models;
+pub mod molecules;
 pub mod predict;
 pub mod registry;
-pub mod science;
+pub mod rows;
+pub mod search;
 pub mod system;
 pub mod training;
 
-pub use app::App;
+pub use app::{Actor, App};
 pub use error::{AppError, AppResult};
 
 /// The message a panic carried (`panic!` with a literal or a formatted string).

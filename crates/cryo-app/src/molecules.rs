@@ -1,15 +1,24 @@
-//! Registering structures: parse → compute (descriptors, score, fingerprint, identifiers) →
-//! store with the calculation method and version. Shared by the API and the CLI importer.
+//! Molecules: registering structures (parse → compute descriptors, score, fingerprint and
+//! identifiers → store with the calculation method and version; shared by the API and the CLI
+//! importer), reading them with their computed views, depicting, renaming and scoring.
 
-use crate::AppError;
+use crate::{Actor, AppError, AppResult};
 use cryo_chem::{ChemError, Molecule};
-use cryo_core::features::CryoFeatures;
+use cryo_core::features::{CryoFeatures, FEATURE_NAMES};
+use cryo_core::ident::{OneOf, exactly_one, parse_name};
 use cryo_core::score::{MoleculeScore, molecule_score};
-use cryo_db::repo::Conn;
-use cryo_db::repo::science::{self as repo, NewMolecule, PropertyValue};
+use cryo_db::repo::science::{
+    self as repo, Molecule as MoleculeRow, NewMolecule, PropertyValue, StoredProperty,
+};
+use cryo_db::repo::{Conn, Entity};
 use cryo_db::{DbError, Identity};
+use serde::Serialize;
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// Longest molecule name, in characters.
+pub const MAX_NAME_CHARS: usize = 500;
 
 pub const DESCRIPTOR_METHOD: &str = "RDKit Descriptors";
 pub const SCORING_METHOD: &str = "CryoProtect Scoring";
@@ -51,6 +60,16 @@ pub enum StructureText {
 }
 
 impl StructureText {
+    /// Exactly one of a SMILES and a MOL block, as a registration gives them.
+    pub fn one_of(smiles: Option<String>, molblock: Option<String>) -> AppResult<Self> {
+        Ok(
+            match exactly_one(smiles, molblock, ("smiles", "molblock"))? {
+                OneOf::First(s) => StructureText::Smiles(s),
+                OneOf::Second(b) => StructureText::MolBlock(b),
+            },
+        )
+    }
+
     pub fn as_structure(&self) -> Structure<'_> {
         match self {
             StructureText::Smiles(s) => Structure::Smiles(s),
@@ -218,4 +237,174 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
     }
     tx.commit().await?;
     Ok(created)
+}
+
+/// A molecule's overall score and its parts, as shown to people.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScoreView {
+    pub overall: i32,
+    /// Component scores (0–100) by component.
+    pub components: BTreeMap<String, i32>,
+}
+
+impl From<&MoleculeScore> for ScoreView {
+    fn from(s: &MoleculeScore) -> Self {
+        ScoreView {
+            overall: s.overall,
+            components: s
+                .components
+                .iter()
+                .map(|(c, v)| (c.as_str().to_string(), *v))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoleculeDetail {
+    pub molecule: MoleculeRow,
+    /// False when the structure was already registered by the caller.
+    pub created: bool,
+    /// The 20 model features on the hydrogen-explicit molecule.
+    pub features: BTreeMap<String, f64>,
+    pub score: ScoreView,
+    /// Values stored with their calculation method and version.
+    pub properties: Vec<StoredProperty>,
+    /// RDKit's wider descriptor set, computed on request.
+    pub descriptors: BTreeMap<String, f64>,
+}
+
+/// A structure to register, with what the caller knows about it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoleculeInput {
+    /// SMILES; give this or `molblock`.
+    pub smiles: Option<String>,
+    /// A V2000/V3000 MOL block; give this or `smiles`.
+    pub molblock: Option<String>,
+    pub name: Option<String>,
+    pub project_id: Option<Uuid>,
+    pub pubchem_cid: Option<i32>,
+}
+
+/// Computed on request: (20 features, score, wider descriptor set).
+type Views = (BTreeMap<String, f64>, ScoreView, BTreeMap<String, f64>);
+
+/// The computed views of a stored molecule, from its canonical SMILES (CPU).
+fn views(canonical_smiles: &str) -> AppResult<Views> {
+    let mol = Molecule::from_smiles(canonical_smiles)?;
+    let f = mol.features()?;
+    let features = FEATURE_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .zip(f.vector())
+        .collect();
+    let descriptors = mol.descriptor_set()?.into_iter().collect();
+    Ok((features, (&molecule_score(&f)).into(), descriptors))
+}
+
+/// The molecule and its stored properties, as the caller sees them.
+async fn molecule_and_properties(
+    tx: &mut Conn,
+    id: Uuid,
+) -> AppResult<(MoleculeRow, Vec<StoredProperty>)> {
+    let molecule = visible(tx, id).await?;
+    let properties = repo::molecule_properties(tx, id).await?;
+    Ok((molecule, properties))
+}
+
+/// The molecule with `id` if the caller can see it.
+pub async fn visible(tx: &mut Conn, id: Uuid) -> AppResult<MoleculeRow> {
+    repo::get_molecule(tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "molecule" })
+}
+
+/// Register a structure for the signed-in caller. The same structure registered twice by one
+/// user is the same row (`created: false`). One hand-off to the compute pool, then one
+/// transaction.
+pub async fn register(actor: &Actor<'_>, r: MoleculeInput) -> AppResult<MoleculeDetail> {
+    let me = actor.me()?;
+    let name = r
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, MAX_NAME_CHARS))
+        .transpose()?;
+    let text = StructureText::one_of(r.smiles, r.molblock)?;
+    // The answer's views come from the canonical SMILES, as reading the molecule back computes
+    // them: the input's atom order would change the last bits of summed descriptors.
+    let (mut computed, (features, score, descriptors)) = actor
+        .compute(move |_| {
+            let computed = compute(&text.as_structure().parse()?, name)?;
+            let views = views(&computed.row.canonical_smiles)?;
+            Ok((computed, views))
+        })
+        .await?;
+    computed.row.project_id = r.project_id;
+    computed.row.pubchem_cid = r.pubchem_cid;
+    let (molecule, properties, created) = actor
+        .run(async |tx| {
+            let (id, created) = store(tx, Some(me), &computed).await?;
+            let (molecule, properties) = molecule_and_properties(tx, id).await?;
+            AppResult::Ok((molecule, properties, created))
+        })
+        .await?;
+    Ok(MoleculeDetail {
+        molecule,
+        created,
+        features,
+        score,
+        properties,
+        descriptors,
+    })
+}
+
+/// A molecule the caller can see, with its stored properties and computed views.
+pub async fn detail(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeDetail> {
+    let (molecule, properties) = actor
+        .run(async |tx| molecule_and_properties(tx, id).await)
+        .await?;
+    let smiles = molecule.canonical_smiles.clone();
+    let (features, score, descriptors) = actor.compute(move |_| views(&smiles)).await?;
+    Ok(MoleculeDetail {
+        molecule,
+        created: false,
+        features,
+        score,
+        properties,
+        descriptors,
+    })
+}
+
+/// Rename a molecule (its owner), then read it back.
+pub async fn rename(actor: &Actor<'_>, id: Uuid, name: &str) -> AppResult<MoleculeDetail> {
+    let name = parse_name("name", name, MAX_NAME_CHARS)?;
+    actor
+        .run(async |tx| {
+            if repo::rename_molecule(tx, id, &name).await? {
+                Ok(())
+            } else {
+                Err(crate::rows::why_unchanged(tx, Entity::Molecule, id).await)
+            }
+        })
+        .await?;
+    detail(actor, id).await
+}
+
+/// A 2D depiction as SVG.
+pub async fn svg(actor: &Actor<'_>, id: Uuid, width: u32, height: u32) -> AppResult<String> {
+    let m = actor.run(async |tx| visible(tx, id).await).await?;
+    actor
+        .compute(move |_| Ok(Molecule::from_smiles(&m.canonical_smiles)?.svg(width, height)?))
+        .await
+}
+
+/// Score a structure without storing it.
+pub async fn score(actor: &Actor<'_>, smiles: String) -> AppResult<ScoreView> {
+    let features = actor
+        .compute(move |_| Ok(Molecule::from_smiles(&smiles)?.features()?))
+        .await?;
+    Ok((&molecule_score(&features)).into())
 }

@@ -4,8 +4,7 @@
 use crate::registry::{
     Loaded, PredictInput, VERSION, checked_level, gather, predict_gathered, visible_model,
 };
-use crate::{App, AppError, AppResult};
-use cryo_db::Identity;
+use crate::{Actor, AppError, AppResult};
 use cryo_db::repo::models::{self as repo, VersionHandle, VersionRef};
 use cryo_db::repo::science::{NewPrediction, Subject};
 use serde::{Deserialize, Serialize};
@@ -84,8 +83,8 @@ pub struct PredictResponse {
 /// Predicts with a version of model `id` (production by default) as user `me`: the version
 /// handle and any stored inputs are read in one short transaction, inference runs on the compute
 /// pool with no connection held, and with `store` the answers are written in a second one.
-pub async fn predict(s: &App, me: Uuid, id: Uuid, p: PredictRequest) -> AppResult<PredictResponse> {
-    let identity = Identity::user(me);
+pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResult<PredictResponse> {
+    let (s, me, identity) = (actor.app, actor.me()?, actor.identity);
     let started = std::time::Instant::now();
     let level = checked_level(p.level)?;
     let inputs = inputs_of(&p, s.settings.models.max_batch)?;
@@ -264,4 +263,126 @@ fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
         .as_ref()
         .map(|v| v.iter().take(10).cloned().collect())
         .unwrap_or_default()
+}
+
+/// The property the original estimated from a table when no Tg model existed.
+pub const TG_PROPERTY: &str = crate::experiments::TG_PROPERTY;
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TgComponentEstimate {
+    pub smiles: String,
+    pub name: Option<String>,
+    /// Molar share in the mixture.
+    pub share: f64,
+    pub tg_celsius: f64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub source: cryo_core::score::TgSource,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TgReferenceEstimate {
+    pub tg_celsius: f64,
+    pub components: Vec<TgComponentEstimate>,
+    pub note: String,
+}
+
+/// Where a by-property answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PredictionSource {
+    /// The visible model with a production version.
+    Model,
+    /// Tg only, with no model in production: a rough estimate, no interval.
+    ReferenceTable,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertyPrediction {
+    pub property: String,
+    pub source: PredictionSource,
+    pub prediction: Option<PredictResponse>,
+    pub reference_estimate: Option<TgReferenceEstimate>,
+}
+
+/// Predict a property with whichever visible model has a production version for it: the
+/// original's vitrification, Tg, membrane-protection and protein-stabilisation predictions are
+/// registry models of those property types. With no Tg model in production, a mixture's Tg is
+/// estimated from the reference table (molar-share-weighted), and flagged as such.
+pub async fn by_property(
+    actor: &Actor<'_>,
+    property: String,
+    p: PredictRequest,
+) -> AppResult<PropertyPrediction> {
+    actor.me()?;
+    if p.version.is_some() || p.alias.is_some() {
+        return Err(AppError::validation(
+            "version",
+            "by property, the production version answers; use /api/v1/models/{id}/predict to name one",
+        ));
+    }
+    let model = crate::models::in_production(actor, &property).await?;
+    match (model, p.mixture_id) {
+        (Some(model), _) => {
+            let prediction = predict(actor, model.id, p).await?;
+            Ok(PropertyPrediction {
+                property,
+                source: PredictionSource::Model,
+                prediction: Some(prediction),
+                reference_estimate: None,
+            })
+        }
+        (None, Some(mixture)) if property == TG_PROPERTY => {
+            let estimate = tg_reference_estimate(actor, mixture).await?;
+            Ok(PropertyPrediction {
+                property,
+                source: PredictionSource::ReferenceTable,
+                prediction: None,
+                reference_estimate: Some(estimate),
+            })
+        }
+        (None, _) => Err(AppError::Conflict(format!(
+            "no visible model of {property:?} has a production version"
+        ))),
+    }
+}
+
+async fn tg_reference_estimate(actor: &Actor<'_>, mixture: Uuid) -> AppResult<TgReferenceEstimate> {
+    let detail = crate::mixtures::detail(actor, mixture).await?;
+    let components = detail.components;
+    let shares = crate::mixtures::shares(&components).map_err(|e| {
+        AppError::validation("components", format!("units cannot be reconciled: {e}"))
+    })?;
+    let mut out = Vec::with_capacity(components.len());
+    for (c, share) in components.iter().zip(shares) {
+        let (tg, source) = cryo_core::score::component_tg(
+            &c.canonical_smiles,
+            c.molecule_name.as_deref(),
+            c.molecular_weight,
+        )
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "no Tg model in production, and {} is neither in the reference table nor has a molecular weight",
+                c.canonical_smiles
+            ))
+        })?;
+        out.push(TgComponentEstimate {
+            smiles: c.canonical_smiles.clone(),
+            name: c.molecule_name.clone(),
+            share,
+            tg_celsius: tg,
+            source,
+        });
+    }
+    let pairs: Vec<(f64, f64)> = out.iter().map(|c| (c.share, c.tg_celsius)).collect();
+    let tg = cryo_core::score::tg_fallback_estimate(&pairs)
+        .ok_or_else(|| AppError::Conflict("the mixture has no components".into()))?;
+    Ok(TgReferenceEstimate {
+        tg_celsius: tg,
+        components: out,
+        note: "No Tg model is in production: a molar-share-weighted mean of tabulated component values (−150 + 0.5·MW when a component is not tabulated). No interval; train and promote a Tg model for a calibrated prediction.".into(),
+    })
 }

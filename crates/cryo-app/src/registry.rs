@@ -30,6 +30,87 @@ pub async fn visible_model(conn: &mut Conn, id: Uuid) -> AppResult<repo::Model> 
         .ok_or(AppError::NotFound { what: MODEL })
 }
 
+/// How validation chooses held-out rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// Shuffled k-fold.
+    Random,
+    /// k-fold over Bemis–Murcko scaffolds: no scaffold on both sides.
+    Scaffold,
+    /// Forward-chaining by experiment date.
+    Time,
+}
+
+/// How hyperparameter candidates are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    Grid,
+    Random,
+}
+
+/// How prediction intervals are calibrated (conformal prediction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum IntervalMethod {
+    /// CV+ on 5 folds (Barber et al. 2021).
+    CvPlus,
+    /// Split conformal with 20 % of the rows held for calibration.
+    Split,
+    /// Leave-one-out CV+: n fits, small data sets only.
+    JackknifePlus,
+}
+
+impl IntervalMethod {
+    pub const ALL: [IntervalMethod; 3] = [Self::CvPlus, Self::Split, Self::JackknifePlus];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CvPlus => "cv-plus",
+            Self::Split => "split",
+            Self::JackknifePlus => "jackknife-plus",
+        }
+    }
+
+    pub fn method(self) -> ConformalMethod {
+        match self {
+            Self::CvPlus => ConformalMethod::CvPlus { folds: 5 },
+            Self::Split => ConformalMethod::Split {
+                calibration_fraction: 0.2,
+            },
+            Self::JackknifePlus => ConformalMethod::JackknifePlus,
+        }
+    }
+}
+
+impl std::str::FromStr for IntervalMethod {
+    type Err = cryo_ml::MlError;
+    /// The names [`ConformalMethod::parse`] accepts (`cv+`, `jackknife`, …).
+    fn from_str(s: &str) -> Result<Self, cryo_ml::MlError> {
+        Ok(match ConformalMethod::parse(s)? {
+            ConformalMethod::CvPlus { .. } => Self::CvPlus,
+            ConformalMethod::Split { .. } => Self::Split,
+            ConformalMethod::JackknifePlus => Self::JackknifePlus,
+        })
+    }
+}
+
+/// Reads a value through its `FromStr` (so aliases such as `rf` or `cv+` are accepted), naming
+/// what was expected when it does not parse.
+fn by_name<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
 /// What to train. Every field has a default, so `{}` trains a random forest on RDKit descriptors
 /// with 5-fold CV and CV+ intervals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,17 +118,19 @@ pub async fn visible_model(conn: &mut Conn, id: Uuid) -> AppResult<repo::Model> 
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     /// linear, ridge, lasso, elastic_net, random_forest, gradient_boosting, mlp or knn.
-    #[serde(default = "default_algorithm")]
-    pub algorithm: String,
+    #[serde(default = "default_algorithm", deserialize_with = "by_name")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub algorithm: Algorithm,
     /// Hyperparameters overriding the algorithm's defaults, e.g. {"n_trees": 300}.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Feature set: cryo20, rdkit, morgan or combined.
-    #[serde(default = "default_features")]
-    pub features: String,
+    #[serde(default = "default_features", deserialize_with = "by_name")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub features: FeatureSet,
     /// Search hyperparameters first: grid or random (the job's kind becomes `search`).
-    pub search: Option<String>,
+    pub search: Option<Search>,
     /// Candidates drawn by a random search.
     #[serde(default = "default_trials")]
     pub trials: usize,
@@ -59,10 +142,10 @@ pub struct TrainRequest {
     pub folds: usize,
     /// random, scaffold (no scaffold on both sides) or time (forward-chaining by experiment date).
     #[serde(default = "default_split")]
-    pub split: String,
+    pub split: Split,
     /// Interval method: cv-plus, split or jackknife-plus.
-    #[serde(default = "default_conformal")]
-    pub conformal: String,
+    #[serde(default = "default_conformal", deserialize_with = "by_name")]
+    pub conformal: IntervalMethod,
     /// Interval level reported by validation.
     #[serde(default = "default_level")]
     pub level: f64,
@@ -78,11 +161,11 @@ fn default_learning_curve() -> bool {
     true
 }
 
-fn default_algorithm() -> String {
-    "random_forest".into()
+fn default_algorithm() -> Algorithm {
+    Algorithm::RandomForest
 }
-fn default_features() -> String {
-    "rdkit".into()
+fn default_features() -> FeatureSet {
+    FeatureSet::Rdkit
 }
 fn default_trials() -> usize {
     20
@@ -93,11 +176,11 @@ fn default_inner_folds() -> usize {
 fn default_folds() -> usize {
     5
 }
-fn default_split() -> String {
-    "random".into()
+fn default_split() -> Split {
+    Split::Random
 }
-fn default_conformal() -> String {
-    "cv-plus".into()
+fn default_conformal() -> IntervalMethod {
+    IntervalMethod::CvPlus
 }
 fn default_level() -> f64 {
     0.9
@@ -115,21 +198,12 @@ impl TrainRequest {
         }
     }
 
-    pub fn feature_set(&self) -> AppResult<FeatureSet> {
-        self.features
-            .parse()
-            .map_err(|e: String| AppError::validation("features", e))
-    }
-
     /// Checks everything that does not need the data, so a bad request fails at submission
     /// rather than in the queue.
     pub fn check(&self) -> AppResult<()> {
-        self.feature_set()?;
         let spec = self.spec()?;
         spec.validate()
             .map_err(|e| AppError::validation("params", e.to_string()))?;
-        self.strategy()?;
-        self.conformal_method()?;
         if !(2..=20).contains(&self.folds) {
             return Err(AppError::validation("folds", "between 2 and 20"));
         }
@@ -140,18 +214,11 @@ impl TrainRequest {
             return Err(AppError::validation("trials", "between 1 and 500"));
         }
         checked_level(Some(self.level))?;
-        if !matches!(self.split.as_str(), "random" | "scaffold" | "time") {
-            return Err(AppError::validation("split", "random, scaffold or time"));
-        }
         Ok(())
     }
 
     fn spec(&self) -> AppResult<cryo_ml::Spec> {
-        let algorithm: Algorithm = self
-            .algorithm
-            .parse()
-            .map_err(|e: cryo_ml::MlError| AppError::validation("algorithm", e.to_string()))?;
-        let mut spec = algorithm.default_spec();
+        let mut spec = self.algorithm.default_spec();
         for (name, value) in &self.params {
             spec = spec
                 .with_param(name, value.clone())
@@ -160,37 +227,27 @@ impl TrainRequest {
         Ok(spec)
     }
 
-    fn strategy(&self) -> AppResult<Option<Strategy>> {
-        match self.search.as_deref() {
-            None => Ok(None),
-            Some("grid") => Ok(Some(Strategy::Grid)),
-            Some("random") => Ok(Some(Strategy::Random {
+    fn strategy(&self) -> Option<Strategy> {
+        self.search.map(|s| match s {
+            Search::Grid => Strategy::Grid,
+            Search::Random => Strategy::Random {
                 trials: self.trials,
-            })),
-            Some(other) => Err(AppError::validation(
-                "search",
-                format!("{other:?}: expected grid or random"),
-            )),
-        }
-    }
-
-    fn conformal_method(&self) -> AppResult<ConformalMethod> {
-        ConformalMethod::parse(&self.conformal)
-            .map_err(|e| AppError::validation("conformal", e.to_string()))
+            },
+        })
     }
 
     /// The training plan for `data`.
     pub fn plan(&self, data: &Dataset) -> AppResult<TrainPlan> {
-        let splitter = match self.split.as_str() {
-            "scaffold" => Splitter::GroupKFold { k: self.folds },
-            "time" if data.times.is_none() => {
+        let splitter = match self.split {
+            Split::Scaffold => Splitter::GroupKFold { k: self.folds },
+            Split::Time if data.times.is_none() => {
                 return Err(AppError::validation(
                     "split",
                     "time split needs a date on every experiment",
                 ));
             }
-            "time" => Splitter::Time { k: self.folds },
-            _ => Splitter::KFold { k: self.folds },
+            Split::Time => Splitter::Time { k: self.folds },
+            Split::Random => Splitter::KFold { k: self.folds },
         };
         self.plan_with(splitter)
     }
@@ -198,7 +255,7 @@ impl TrainRequest {
     /// Refuses, before anything is queued, a request whose models would need more than `limit`
     /// bytes on `rows` rows (the visible experiments of the property: an upper bound).
     pub fn check_memory(&self, rows: usize, limit: u64) -> AppResult<()> {
-        let cols = training::feature_names(self.feature_set()?).len();
+        let cols = training::feature_names(self.features).len();
         self.plan_with(Splitter::KFold { k: self.folds })?
             .check_memory(rows, cols, limit)
             .map_err(|e| AppError::validation("params", e.to_string()))
@@ -207,12 +264,12 @@ impl TrainRequest {
     fn plan_with(&self, splitter: Splitter) -> AppResult<TrainPlan> {
         Ok(TrainPlan {
             spec: self.spec()?,
-            search: self.strategy()?.map(|strategy| SearchPlan {
+            search: self.strategy().map(|strategy| SearchPlan {
                 strategy,
                 inner_folds: self.inner_folds,
             }),
             splitter,
-            conformal: self.conformal_method()?,
+            conformal: self.conformal.method(),
             level: self.level,
             seed: self.seed,
             learning_curve: self.learning_curve,
@@ -374,7 +431,7 @@ pub struct Gathered {
 impl Gathered {
     /// Featurises the pending structures in parallel (on the pool that calls it), checking the
     /// deadline between molecules.
-    fn featurise(self, layout: Layout, deadline: &Deadline) -> Vec<FeatureRow> {
+    pub fn featurise(self, layout: Layout, deadline: &Deadline) -> Vec<FeatureRow> {
         use rayon::prelude::*;
         let Gathered { mut rows, pending } = self;
         let computed: Vec<(usize, FeatureRow)> = pending

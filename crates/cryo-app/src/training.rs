@@ -7,7 +7,6 @@
 use crate::AppError;
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
-use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
 use cryo_db::repo::Conn;
 use cryo_db::repo::science::{self, Component, Measurement};
 use cryo_ml::{Dataset, Sample};
@@ -86,23 +85,7 @@ fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, App
     if components.is_empty() {
         return Ok(Err("the mixture has no components".into()));
     }
-    let parsed: Result<Vec<(Concentration, CompoundProps)>, String> = components
-        .iter()
-        .map(|c| {
-            let unit: ConcentrationUnit =
-                c.concentration_unit.parse().map_err(|e| format!("{e}"))?;
-            let concentration =
-                Concentration::new(c.concentration, unit).map_err(|e| format!("{e}"))?;
-            Ok((
-                concentration,
-                CompoundProps {
-                    molar_mass: c.molecular_weight,
-                    density: c.density_g_per_ml,
-                },
-            ))
-        })
-        .collect();
-    let shares = match parsed.and_then(|p| molar_shares(&p).map_err(|e| e.to_string())) {
+    let shares = match crate::mixtures::shares(components) {
         Ok(s) => s,
         Err(e) => return Ok(Err(format!("mixture units cannot be reconciled: {e}"))),
     };

@@ -17,6 +17,29 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidValue {
     }
 }
 
+/// One of two alternatives a caller may give (a SMILES or a MOL block, a molecule or a mixture).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OneOf<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Exactly one of `first` and `second` given, or an error naming `names.0` as the field.
+pub fn exactly_one<A, B>(
+    first: Option<A>,
+    second: Option<B>,
+    names: (&'static str, &'static str),
+) -> Result<OneOf<A, B>, InvalidValue> {
+    match (first, second) {
+        (Some(a), None) => Ok(OneOf::First(a)),
+        (None, Some(b)) => Ok(OneOf::Second(b)),
+        _ => Err(invalid(
+            names.0,
+            format!("give exactly one of `{}` or `{}`", names.0, names.1),
+        )),
+    }
+}
+
 /// An e-mail address: trimmed, one `@`, something on both sides, at most 320 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -149,6 +172,46 @@ impl TryFrom<String> for ModelStage {
     }
 }
 
+/// Where a lab verification of a measurement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    Pending,
+    Verified,
+    Rejected,
+}
+
+impl VerificationStatus {
+    pub const ALL: [VerificationStatus; 3] = [Self::Pending, Self::Verified, Self::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::str::FromStr for VerificationStatus {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| invalid("status", "pending, verified or rejected"))
+    }
+}
+
+/// As the database stores it (a CHECK constraint allows exactly these three).
+impl TryFrom<String> for VerificationStatus {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
+        s.parse()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -209,6 +272,26 @@ mod tests {
         assert!(Password::parse("short").is_err());
         let p = Password::parse("correct horse battery").unwrap();
         assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn exactly_one_names_the_first_field_when_both_or_neither_are_given() {
+        let names = ("smiles", "molblock");
+        assert_eq!(
+            exactly_one(Some(1), None::<&str>, names).unwrap(),
+            OneOf::First(1)
+        );
+        assert_eq!(
+            exactly_one(None::<i32>, Some("b"), names).unwrap(),
+            OneOf::Second("b")
+        );
+        for e in [
+            exactly_one(Some(1), Some("b"), names).unwrap_err(),
+            exactly_one(None::<i32>, None::<&str>, names).unwrap_err(),
+        ] {
+            assert_eq!(e.field, "smiles");
+            assert!(e.reason.contains("`molblock`"), "{}", e.reason);
+        }
     }
 
     #[test]

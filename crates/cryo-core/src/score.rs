@@ -29,6 +29,18 @@ pub enum Component {
 }
 
 impl Component {
+    /// The name the API uses (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HydrogenBonding => "hydrogen_bonding",
+            Self::Logp => "logp",
+            Self::Size => "size",
+            Self::Tpsa => "tpsa",
+            Self::FunctionalGroups => "functional_groups",
+            Self::Permeability => "permeability",
+        }
+    }
+
     /// The property-type name a stored component score uses.
     pub fn property_name(self) -> &'static str {
         match self {
@@ -357,6 +369,13 @@ pub fn unified_score(
 mod tests {
     use super::*;
     use crate::units::ConcentrationUnit;
+
+    #[test]
+    fn component_names_are_their_serialised_names() {
+        for (c, _) in WEIGHTS {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
 
     fn component(score: f64, fraction: f64) -> ScoredComponent {
         ScoredComponent {

@@ -23,6 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConcentrationUnit {
     #[serde(rename = "mol_fraction")]
     MolFraction,
@@ -73,6 +74,14 @@ impl ConcentrationUnit {
 impl fmt::Display for ConcentrationUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// As the database stores it (an enum type of exactly the canonical names).
+impl TryFrom<String> for ConcentrationUnit {
+    type Error = UnitError;
+    fn try_from(s: String) -> Result<Self, UnitError> {
+        s.parse()
     }
 }
 

@@ -27,7 +27,7 @@ impl DbRole {
 }
 
 /// Who a query runs as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
     pub user_id: Option<Uuid>,
     pub role: DbRole,

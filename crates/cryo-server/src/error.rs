@@ -373,16 +373,6 @@ fn nul_path(v: &Value, at: String) -> Option<String> {
     }
 }
 
-/// A write that touched no row: 403 if the caller can see the row (its existence is no secret to
-/// them), else 404, so another tenant's rows do not leak their existence.
-pub fn refused(visible: bool, what: &'static str) -> ApiError {
-    if visible {
-        ApiError::Forbidden
-    } else {
-        ApiError::NotFound { what }
-    }
-}
-
 /// Fallback for unknown routes: the same JSON shape as every other error.
 pub async fn not_found_fallback() -> ApiError {
     ApiError::NotFound { what: "route" }

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use cryo_app::Actor;
 use cryo_db::repo::Conn;
 use uuid::Uuid;
 
@@ -28,10 +29,12 @@ impl Db {
     /// Runs `f` in one transaction as the caller and commits when it returns `Ok`; an `Err`
     /// drops the transaction, which rolls it back.
     pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
-        let mut tx = self.state.begin(&self.caller.identity).await?;
-        let value = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        self.state.app.run(&self.caller.identity, f).await
+    }
+
+    /// The caller as the use cases see them.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::new(&self.state.app, self.caller.identity)
     }
 
     /// The shared state, for work beside the transaction (the compute pool, the registry).

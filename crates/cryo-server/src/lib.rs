@@ -31,7 +31,6 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Where the OpenAPI document and its interactive page live.
@@ -79,107 +78,18 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, before state and middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{auth, collab, health, models, science};
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health::live))
-        .routes(routes!(health::ready))
-        .routes(routes!(health::startup))
-        .routes(routes!(health::overall))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
-        .routes(routes!(collab::list_teams, collab::create_team))
-        .routes(routes!(
-            collab::get_team,
-            collab::update_team,
-            collab::delete_team
-        ))
-        .routes(routes!(collab::list_members))
-        .routes(routes!(collab::put_member, collab::delete_member))
-        .routes(routes!(collab::list_invitations))
-        .routes(routes!(collab::accept_invitation))
-        .routes(routes!(collab::delete_invitation))
-        .routes(routes!(collab::list_shares, collab::share))
-        .routes(routes!(collab::unshare))
-        .routes(routes!(collab::team_activity))
-        .routes(routes!(collab::list_projects, collab::create_project))
-        .routes(routes!(
-            collab::get_project,
-            collab::update_project,
-            collab::delete_project
-        ))
-        .routes(routes!(collab::list_comments, collab::add_comment))
-        .routes(routes!(collab::update_comment, collab::delete_comment))
-        .routes(routes!(collab::list_notifications))
-        .routes(routes!(collab::read_all_notifications))
-        .routes(routes!(collab::read_notification))
-        .routes(routes!(collab::delete_notification))
-        .routes(routes!(science::list_molecules, science::create_molecule))
-        .routes(routes!(
-            science::get_molecule,
-            science::rename_molecule,
-            science::delete_molecule
-        ))
-        .routes(routes!(science::molecule_svg))
-        .routes(routes!(science::similarity))
-        .routes(routes!(science::substructure))
-        .routes(routes!(science::score_molecule))
-        .routes(routes!(science::list_mixtures, science::create_mixture))
-        .routes(routes!(
-            science::get_mixture,
-            science::update_mixture,
-            science::delete_mixture
-        ))
-        .routes(routes!(science::store_mixture_score))
-        .routes(routes!(
-            science::list_experiments,
-            science::create_experiment
-        ))
-        .routes(routes!(science::get_experiment, science::delete_experiment))
-        .routes(routes!(science::request_verification))
-        .routes(routes!(science::list_verifications))
-        .routes(routes!(science::decide))
-        .routes(routes!(
-            science::list_predictions,
-            science::create_prediction
-        ))
-        .routes(routes!(science::compare))
-        .routes(routes!(science::list_property_types))
-        .routes(routes!(science::unified))
-        .routes(routes!(models::list_models, models::create_model))
-        .routes(routes!(models::get_model, models::delete_model))
-        .routes(routes!(models::get_version, models::delete_version))
-        .routes(routes!(models::version_report))
-        .routes(routes!(models::version_validation))
-        .routes(routes!(models::promote))
-        .routes(routes!(models::rollback))
-        .routes(routes!(models::set_alias))
-        .routes(routes!(models::audit_trail))
-        .routes(routes!(models::train))
-        .routes(routes!(models::list_jobs))
-        .routes(routes!(models::get_job))
-        .routes(routes!(models::cancel_job))
-        .routes(routes!(models::retry_job))
-        .routes(routes!(models::job_events))
-        .routes(routes!(models::predict))
-        .routes(routes!(models::predict_property))
-        .routes(routes!(models::evaluate))
-        .routes(routes!(
-            routes::system::list_backups,
-            routes::system::create_backup
-        ))
-        .routes(routes!(routes::system::backup_status))
-        .routes(routes!(routes::system::verify_backup))
-        .routes(routes!(routes::system::database_health))
-        .routes(routes!(routes::system::database_fix))
-        .routes(routes!(routes::system::list_alerts))
-        .routes(routes!(
-            routes::system::list_silences,
-            routes::system::create_silence
-        ))
-        .routes(routes!(routes::system::expire_silence))
+        .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::teams::router())
+        .merge(routes::projects::router())
+        .merge(routes::molecules::router())
+        .merge(routes::mixtures::router())
+        .merge(routes::experiments::router())
+        .merge(routes::models::router())
+        .merge(routes::jobs::router())
+        .merge(routes::predict::router())
+        .merge(routes::system::router())
         .split_for_parts();
     document_common_errors(&mut doc);
     (router, doc)

@@ -450,10 +450,12 @@ pub fn spawn_sampler(
 }
 
 pub async fn sample_tables(state: &crate::AppState) -> Result<(), crate::ApiError> {
-    let mut tx = state.begin(&cryo_db::Identity::service()).await?;
-    let counts = cryo_db::repo::stats::entity_counts(&mut tx).await?;
-    let jobs = cryo_db::repo::stats::job_counts(&mut tx).await?;
-    tx.commit().await?;
+    let (counts, jobs) = state
+        .as_service(async |tx| {
+            let counts = cryo_db::repo::stats::entity_counts(tx).await?;
+            Ok((counts, cryo_db::repo::stats::job_counts(tx).await?))
+        })
+        .await?;
     let m = &state.metrics;
     for (name, n) in counts {
         m.entities.get_or_create(&NameLabel { name }).set(n);

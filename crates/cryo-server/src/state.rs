@@ -1,7 +1,6 @@
 use crate::error::ApiError;
 use crate::tokens::JwtKeys;
 use cryo_config::Settings;
-use cryo_db::Identity;
 use sqlx::PgPool;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -132,9 +131,8 @@ impl AppState {
         {
             return Ok(());
         }
-        let mut tx = self.begin(&Identity::service()).await?;
-        cryo_db::repo::auth::ensure_external_user(&mut tx, id, email).await?;
-        tx.commit().await?;
+        self.as_service(async |tx| cryo_db::repo::auth::ensure_external_user(tx, id, email).await)
+            .await?;
         if let Ok(mut k) = self.known_external.lock() {
             k.insert(id);
         }

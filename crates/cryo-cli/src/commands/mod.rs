@@ -40,7 +40,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<cryo_db::Da
                 );
             }
         }
-        let n = cryo_app::science::seed_reference_data(&db.pool)
+        let n = cryo_app::molecules::seed_reference_data(&db.pool)
             .await
             .map_err(|e| anyhow::anyhow!("seeding reference data: {e}"))?;
         tracing::info!(new_reference_molecules = n, "reference data seeded");

@@ -3,7 +3,7 @@
 
 use super::load_settings;
 use clap::{Args, Subcommand, ValueEnum};
-use cryo_app::science::{self, Computed};
+use cryo_app::molecules::{self as science, Computed};
 use cryo_chem::Molecule;
 use cryo_chem::sdf::SdfReader;
 use cryo_core::features::CryoFeatures;

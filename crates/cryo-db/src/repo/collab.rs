@@ -72,10 +72,6 @@ pub async fn update_team(
     .await?)
 }
 
-pub async fn delete_team(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM teams WHERE id = $1", id).await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
@@ -225,11 +221,6 @@ pub async fn accept_invitation(conn: &mut Conn, id: Uuid) -> Result<Option<Invit
     Ok(Some(inv))
 }
 
-/// Decline (the invitee) or withdraw (a team admin) an invitation.
-pub async fn delete_invitation(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM team_invitations WHERE id = $1", id).await
-}
-
 /// Tell one user something (the service's to send).
 pub async fn notify_user(
     conn: &mut Conn,
@@ -341,10 +332,6 @@ pub async fn update_project(
     .bind(is_public)
     .fetch_optional(conn)
     .await?)
-}
-
-pub async fn delete_project(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM projects WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -473,10 +460,6 @@ pub async fn update_comment(
     .await?)
 }
 
-pub async fn delete_comment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM comments WHERE id = $1", id).await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
@@ -540,10 +523,6 @@ pub async fn mark_read(conn: &mut Conn, id: Option<Uuid>) -> Result<u64, DbError
         .execute(conn)
         .await?
         .rows_affected())
-}
-
-pub async fn delete_notification(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM notifications WHERE id = $1", id).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -31,17 +31,82 @@ impl Page {
     }
 }
 
-/// Runs `delete` (`DELETE FROM … WHERE id = $1`, a literal) for `id`; whether a row went. Row-level
-/// security hides what the caller may not delete, so `false` is "not yours or not there".
-async fn delete_row(
-    conn: &mut Conn,
-    delete: &'static str,
-    id: uuid::Uuid,
-) -> Result<bool, crate::DbError> {
-    Ok(sqlx::query(delete)
+/// The rows callers delete by id. Row-level security decides whose: a delete that touches
+/// nothing is "not yours" when the row is still [`visible`], else "not there for you".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Molecule,
+    Mixture,
+    Experiment,
+    Team,
+    Invitation,
+    Project,
+    Comment,
+    Notification,
+    Model,
+    ModelVersion,
+}
+
+impl Entity {
+    /// What the caller would call it (in "… not found").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Entity::Molecule => "molecule",
+            Entity::Mixture => "mixture",
+            Entity::Experiment => "experiment",
+            Entity::Team => "team",
+            Entity::Invitation => "invitation",
+            Entity::Project => "project",
+            Entity::Comment => "comment",
+            Entity::Notification => "notification",
+            Entity::Model => "model",
+            Entity::ModelVersion => "model version",
+        }
+    }
+
+    /// (delete, visible) statements, literals each.
+    fn statements(self) -> (&'static str, &'static str) {
+        macro_rules! by_id {
+            ($table:literal) => {
+                (
+                    concat!("DELETE FROM ", $table, " WHERE id = $1"),
+                    concat!("SELECT EXISTS (SELECT 1 FROM ", $table, " WHERE id = $1)"),
+                )
+            };
+        }
+        match self {
+            Entity::Molecule => by_id!("molecules"),
+            Entity::Mixture => by_id!("mixtures"),
+            Entity::Experiment => by_id!("experiments"),
+            Entity::Team => by_id!("teams"),
+            Entity::Invitation => by_id!("team_invitations"),
+            Entity::Project => by_id!("projects"),
+            Entity::Comment => by_id!("comments"),
+            Entity::Notification => by_id!("notifications"),
+            Entity::Model => by_id!("models"),
+            Entity::ModelVersion => by_id!("model_versions"),
+        }
+    }
+}
+
+/// Deletes `what` with `id`; whether a row went.
+pub async fn delete(conn: &mut Conn, what: Entity, id: uuid::Uuid) -> Result<bool, crate::DbError> {
+    Ok(sqlx::query(what.statements().0)
         .bind(id)
         .execute(conn)
         .await?
         .rows_affected()
         > 0)
+}
+
+/// Whether the caller can see `what` with `id`.
+pub async fn visible(
+    conn: &mut Conn,
+    what: Entity,
+    id: uuid::Uuid,
+) -> Result<bool, crate::DbError> {
+    Ok(sqlx::query_scalar(what.statements().1)
+        .bind(id)
+        .fetch_one(conn)
+        .await?)
 }

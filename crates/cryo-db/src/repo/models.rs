@@ -417,15 +417,6 @@ pub async fn set_alias(
     Ok(())
 }
 
-/// Deletes an archived version; row-level security refuses any other stage.
-pub async fn delete_version(conn: &mut Conn, version_id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM model_versions WHERE id = $1", version_id).await
-}
-
-pub async fn delete_model(conn: &mut Conn, model: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM models WHERE id = $1", model).await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {

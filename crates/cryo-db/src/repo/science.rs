@@ -2,6 +2,8 @@
 
 use super::{Conn, Page};
 use crate::DbError;
+use cryo_core::ident::VerificationStatus;
+use cryo_core::units::ConcentrationUnit;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -228,10 +230,6 @@ pub async fn rename_molecule(conn: &mut Conn, id: Uuid, name: &str) -> Result<bo
         == 1)
 }
 
-pub async fn delete_molecule(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM molecules WHERE id = $1", id).await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredProperty {
@@ -286,7 +284,8 @@ pub struct Component {
     pub molecular_weight: Option<f64>,
     pub density_g_per_ml: Option<f64>,
     pub concentration: f64,
-    pub concentration_unit: String,
+    #[sqlx(try_from = "String")]
+    pub concentration_unit: ConcentrationUnit,
     /// The component molecule's stored cryoprotection score.
     pub score: Option<f64>,
 }
@@ -294,7 +293,7 @@ pub struct Component {
 pub struct NewComponent {
     pub molecule_id: Uuid,
     pub concentration: f64,
-    pub unit: &'static str,
+    pub unit: ConcentrationUnit,
 }
 
 pub async fn create_mixture(
@@ -318,7 +317,7 @@ pub async fn create_mixture(
     // Every component in one statement, whatever their number.
     let molecules: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
     let amounts: Vec<f64> = components.iter().map(|c| c.concentration).collect();
-    let units: Vec<&str> = components.iter().map(|c| c.unit).collect();
+    let units: Vec<&str> = components.iter().map(|c| c.unit.as_str()).collect();
     sqlx::query(
         "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit)
          SELECT $1, c.molecule_id, c.concentration, c.unit
@@ -409,10 +408,6 @@ pub async fn update_mixture(
         .await?
         .rows_affected()
         == 1)
-}
-
-pub async fn delete_mixture(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM mixtures WHERE id = $1", id).await
 }
 
 /// Which molecule or mixture a measurement or prediction is about.
@@ -633,16 +628,13 @@ pub async fn count_measurements(conn: &mut Conn, property: &str) -> Result<i64, 
     .await?)
 }
 
-pub async fn delete_experiment(conn: &mut Conn, id: Uuid) -> Result<bool, DbError> {
-    super::delete_row(conn, "DELETE FROM experiments WHERE id = $1", id).await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     pub id: Uuid,
     pub experiment_id: Uuid,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: VerificationStatus,
     pub requested_by: Uuid,
     pub verifier_id: Option<Uuid>,
     pub equipment_used: Option<String>,
@@ -690,7 +682,7 @@ pub async fn shares_team_with(conn: &mut Conn, user: Uuid) -> Result<bool, DbErr
 pub async fn decide_verification(
     conn: &mut Conn,
     id: Uuid,
-    status: &str,
+    status: VerificationStatus,
     equipment: Option<&str>,
     comments: Option<&str>,
 ) -> Result<Option<Verification>, DbError> {
@@ -701,7 +693,7 @@ pub async fn decide_verification(
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(equipment)
         .bind(comments)
         .fetch_optional(conn)
@@ -712,7 +704,7 @@ pub async fn decide_verification(
 pub async fn list_verifications(
     conn: &mut Conn,
     me: Uuid,
-    status: Option<&str>,
+    status: Option<VerificationStatus>,
     page: Page,
 ) -> Result<Vec<Verification>, DbError> {
     let sql = format!(
@@ -722,7 +714,7 @@ pub async fn list_verifications(
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(me)
-        .bind(status)
+        .bind(status.map(VerificationStatus::as_str))
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(conn)

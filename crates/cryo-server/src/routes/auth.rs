@@ -1,8 +1,8 @@
 //! Local accounts: register, login, refresh (rotating), logout, me.
 
-use crate::auth::Caller;
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::extract::UserDb;
 use crate::state::AppState;
 use crate::tokens::{self, access_claims, new_refresh_token, refresh_hash};
 use axum::Json;
@@ -15,6 +15,18 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -96,23 +108,32 @@ pub async fn register(
     let password = Password::parse(&req.password)?;
     let name = parse_name("display_name", &req.display_name, 200)?;
     let hash = tokens::hash_password(password.expose().to_string()).await?;
-    let mut tx = state.begin(&Identity::service()).await?;
-    let user = repo::create_user(&mut tx, email.as_str(), &name, &hash)
-        .await?
-        .ok_or_else(|| ApiError::Conflict("an account with this e-mail exists".into()))?;
-    repo::audit(
-        &mut tx,
-        Some(user.id),
-        "authenticated",
-        "register",
-        Some("users"),
-        Some(user.id),
-        serde_json::json!({}),
-    )
+    let tokens = as_service(&state, async |tx| {
+        let user = repo::create_user(tx, email.as_str(), &name, &hash)
+            .await?
+            .ok_or_else(|| ApiError::Conflict("an account with this e-mail exists".into()))?;
+        repo::audit(
+            tx,
+            Some(user.id),
+            "authenticated",
+            "register",
+            Some("users"),
+            Some(user.id),
+            serde_json::json!({}),
+        )
+        .await?;
+        tokens_for(&state, tx, user).await
+    })
     .await?;
-    let tokens = tokens_for(&state, &mut tx, user).await?;
-    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(tokens)))
+}
+
+/// Runs `f` as service_role (accounts are the service's to keep) and commits on `Ok`.
+async fn as_service<T>(
+    state: &AppState,
+    f: impl AsyncFnOnce(&mut cryo_db::repo::Conn) -> ApiResult<T>,
+) -> ApiResult<T> {
+    state.app.run(&Identity::service(), f).await
 }
 
 /// The key sign-in attempts for this e-mail are counted under, whether or not it has an account
@@ -150,40 +171,41 @@ pub async fn login(
             retry_after_secs: wait.whole_seconds().max(1) as u64,
         });
     }
-    let mut tx = state.begin(&Identity::service()).await?;
-    // Counters idle for a day are worth nothing; forget them now and then.
-    if rand::random::<u8>() == 0 {
-        repo::prune_login_throttle(&mut tx).await?;
-    }
-    let record = repo::find_for_login(&mut tx, req.email.trim()).await?;
-    let ok = tokens::verify_password(
-        req.password,
-        record.as_ref().and_then(|r| r.password_hash.clone()),
-    )
-    .await;
-    let Some(record) = record.clone().filter(|r| r.is_active && ok) else {
-        if let Some(r) = &record {
-            repo::audit(
-                &mut tx,
-                Some(r.id),
-                "anon",
-                "login_failed",
-                Some("users"),
-                Some(r.id),
-                serde_json::json!({ "client": client }),
-            )
-            .await?;
+    // A failed attempt is recorded (committed) and then answered 401: the inner result.
+    let outcome = as_service(&state, async |tx| {
+        // Counters idle for a day are worth nothing; forget them now and then.
+        if rand::random::<u8>() == 0 {
+            repo::prune_login_throttle(tx).await?;
         }
-        tx.commit().await?;
-        return Err(ApiError::InvalidCredentials);
-    };
-    repo::login_succeeded(&mut tx, &key, &client).await?;
-    let user = repo::find_user(&mut tx, record.id)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
-    let tokens = tokens_for(&state, &mut tx, user).await?;
-    tx.commit().await?;
-    Ok(Json(tokens))
+        let record = repo::find_for_login(tx, req.email.trim()).await?;
+        let ok = tokens::verify_password(
+            req.password,
+            record.as_ref().and_then(|r| r.password_hash.clone()),
+        )
+        .await;
+        let Some(record) = record.clone().filter(|r| r.is_active && ok) else {
+            if let Some(r) = &record {
+                repo::audit(
+                    tx,
+                    Some(r.id),
+                    "anon",
+                    "login_failed",
+                    Some("users"),
+                    Some(r.id),
+                    serde_json::json!({ "client": client }),
+                )
+                .await?;
+            }
+            return Ok(Err(ApiError::InvalidCredentials));
+        };
+        repo::login_succeeded(tx, &key, &client).await?;
+        let user = repo::find_user(tx, record.id)
+            .await?
+            .ok_or(ApiError::InvalidCredentials)?;
+        Ok(Ok(tokens_for(&state, tx, user).await?))
+    })
+    .await?;
+    Ok(Json(outcome?))
 }
 
 /// Exchange a refresh token for new tokens. Each refresh token works once; reusing one revokes
@@ -194,39 +216,41 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    let token = repo::take_refresh_token(&mut tx, &refresh_hash(&req.refresh_token))
-        .await?
-        .ok_or(ApiError::InvalidToken("unknown refresh token"))?;
-    if token.revoked_at.is_some() {
-        repo::revoke_all_refresh_tokens(&mut tx, token.user_id).await?;
-        repo::end_sessions(&mut tx, token.user_id).await?;
-        repo::audit(
-            &mut tx,
-            Some(token.user_id),
-            "anon",
-            "refresh_token_reused",
-            Some("refresh_tokens"),
-            Some(token.id),
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(ApiError::InvalidToken("refresh token already used"));
-    }
-    if token.expires_at < OffsetDateTime::now_utc() {
-        return Err(ApiError::InvalidToken("refresh token expired"));
-    }
-    let user = repo::find_user(&mut tx, token.user_id)
-        .await?
-        .ok_or(ApiError::InvalidToken("account inactive"))?;
-    let tokens = tokens_for(&state, &mut tx, user).await?;
-    let new_id = repo::take_refresh_token(&mut tx, &refresh_hash(&tokens.refresh_token))
-        .await?
-        .map(|t| t.id);
-    repo::revoke_refresh_token(&mut tx, token.id, new_id).await?;
-    tx.commit().await?;
-    Ok(Json(tokens))
+    // A reused token revokes every session (committed) and is then answered 401.
+    let outcome = as_service(&state, async |tx| {
+        let token = repo::take_refresh_token(tx, &refresh_hash(&req.refresh_token))
+            .await?
+            .ok_or(ApiError::InvalidToken("unknown refresh token"))?;
+        if token.revoked_at.is_some() {
+            repo::revoke_all_refresh_tokens(tx, token.user_id).await?;
+            repo::end_sessions(tx, token.user_id).await?;
+            repo::audit(
+                tx,
+                Some(token.user_id),
+                "anon",
+                "refresh_token_reused",
+                Some("refresh_tokens"),
+                Some(token.id),
+                serde_json::json!({}),
+            )
+            .await?;
+            return Ok(Err(ApiError::InvalidToken("refresh token already used")));
+        }
+        if token.expires_at < OffsetDateTime::now_utc() {
+            return Err(ApiError::InvalidToken("refresh token expired"));
+        }
+        let user = repo::find_user(tx, token.user_id)
+            .await?
+            .ok_or(ApiError::InvalidToken("account inactive"))?;
+        let tokens = tokens_for(&state, tx, user).await?;
+        let new_id = repo::take_refresh_token(tx, &refresh_hash(&tokens.refresh_token))
+            .await?
+            .map(|t| t.id);
+        repo::revoke_refresh_token(tx, token.id, new_id).await?;
+        Ok(Ok(tokens))
+    })
+    .await?;
+    Ok(Json(outcome?))
 }
 
 /// Sign out: revokes the refresh token and ends the account's sessions (access tokens issued
@@ -237,27 +261,28 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.begin(&Identity::service()).await?;
-    if let Some(token) =
-        repo::take_refresh_token(&mut tx, &refresh_hash(&req.refresh_token)).await?
-    {
-        repo::revoke_refresh_token(&mut tx, token.id, None).await?;
-        // Access tokens carry no session id: signing out ends every session of the account.
-        repo::end_sessions(&mut tx, token.user_id).await?;
-    }
-    tx.commit().await?;
+    as_service(&state, async |tx| {
+        if let Some(token) = repo::take_refresh_token(tx, &refresh_hash(&req.refresh_token)).await?
+        {
+            repo::revoke_refresh_token(tx, token.id, None).await?;
+            // Access tokens carry no session id: signing out ends every session of the account.
+            repo::end_sessions(tx, token.user_id).await?;
+        }
+        ApiResult::Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserInfo), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UserInfo>> {
-    let id = caller.require_user()?;
-    let mut tx = state.begin(&caller.identity).await?;
-    let user = repo::find_user(&mut tx, id)
+pub async fn me(db: UserDb) -> ApiResult<Json<UserInfo>> {
+    let id = db.user;
+    let user = db
+        .actor()
+        .read(async |tx| repo::find_user(tx, id).await)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    tx.commit().await?;
     Ok(Json(user.into()))
 }

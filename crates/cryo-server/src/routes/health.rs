@@ -9,6 +9,17 @@ pub use cryo_app::health::{CheckResult, Dependency, Health, Readiness};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(startup))
+        .routes(routes!(overall))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Liveness {
     /// Always `ok` when the process can answer.

@@ -13,6 +13,21 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_backups, create_backup))
+        .routes(routes!(backup_status))
+        .routes(routes!(verify_backup))
+        .routes(routes!(database_health))
+        .routes(routes!(database_fix))
+        .routes(routes!(list_alerts))
+        .routes(routes!(list_silences, create_silence))
+        .routes(routes!(expire_silence))
+}
+
 fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<AdminService>> {
     require_admin(caller)?;
     state

@@ -137,7 +137,7 @@ pub async fn register(app: &axum::Router, name: &str) -> User {
 /// A database with migrations and the reference data `serve` seeds, and the app over it.
 pub async fn seeded() -> (TestDb, axum::Router) {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .expect("seed");
     let app = app(db.api_pool().await);

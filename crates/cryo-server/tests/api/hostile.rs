@@ -114,7 +114,7 @@ async fn wildcards_and_empty_mol_blocks_are_answered_not_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pathological_substructure_search_stops_at_its_deadline_and_liveness_holds() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let settings = settings_with(&[("CRYOPROTECT_LIMITS_COMPUTE_DEADLINE_SECS", "3")]);

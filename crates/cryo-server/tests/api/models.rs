@@ -108,7 +108,7 @@ fn ridge() -> Value {
 #[tokio::test]
 async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let run = running(&db, 1, &[]).await;
@@ -546,7 +546,7 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
 #[tokio::test]
 async fn a_running_job_is_cancelled_and_can_be_retried() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let run = running(&db, 1, &[]).await;
@@ -612,7 +612,7 @@ async fn a_running_job_is_cancelled_and_can_be_retried() {
 #[tokio::test]
 async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     // No workers yet: the job waits in the queue.
@@ -639,7 +639,7 @@ async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
 #[tokio::test]
 async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let run = running(&db, 1, &[]).await;
@@ -709,7 +709,7 @@ async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
 #[tokio::test]
 async fn without_a_tg_model_a_mixture_tg_comes_from_the_reference_table_and_says_so() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let run = running(&db, 0, &[]).await;
@@ -812,7 +812,7 @@ const FREESOLV_40: &[(&str, f64)] = &[
 #[tokio::test]
 async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_runs() {
     let db = TestDb::new().await;
-    cryo_app::science::seed_reference_data(&db.pool)
+    cryo_app::molecules::seed_reference_data(&db.pool)
         .await
         .unwrap();
     let run = running(&db, 0, &[("CRYOPROTECT_MODELS_MAX_MODEL_MB", "1")]).await;

@@ -316,7 +316,7 @@ async fn only_the_owner_or_a_team_admin_changes_a_projects_visibility() {
 #[tokio::test]
 async fn referencing_a_row_needs_the_right_to_write_it() {
     let w = world().await;
-    cryo_app::science::seed_reference_data(&w._db.pool)
+    cryo_app::molecules::seed_reference_data(&w._db.pool)
         .await
         .unwrap();
     let app = &w.app;

@@ -1,0 +1,375 @@
+//! Measurements and what is said about them: recording experiments (converted to the
+//! property's unit, the value as sent kept beside it), lab verification by a team-mate, stored
+//! predictions, the comparison of the two, and the context-weighted unified score.
+
+use crate::{Actor, AppError, AppResult};
+use cryo_core::ident::{OneOf, VerificationStatus, exactly_one};
+use cryo_core::score::{Context, tg_score, unified_score};
+use cryo_db::repo::science::{
+    self as repo, Experiment, NewExperiment, NewPrediction, Prediction, Subject, Value,
+    Verification,
+};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+/// Experiments before this year are typing mistakes (0000-01-01 was accepted once).
+pub const EARLIEST_EXPERIMENT_YEAR: i32 = 1900;
+/// Hotter than any cryobiology measurement, with room for boiling points.
+pub const MAX_TEMPERATURE_C: f64 = 1000.0;
+/// The property the unified score's Tg part reads.
+pub const TG_PROPERTY: &str = "Glass Transition Temperature";
+
+/// Exactly one of a molecule and a mixture.
+pub fn subject(molecule: Option<Uuid>, mixture: Option<Uuid>) -> AppResult<Subject> {
+    Ok(
+        match exactly_one(molecule, mixture, ("molecule_id", "mixture_id"))? {
+            OneOf::First(m) => Subject::Molecule(m),
+            OneOf::Second(x) => Subject::Mixture(x),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExperimentInput {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// A property-type name, e.g. "Glass Transition Temperature".
+    pub property: String,
+    /// A number, text or boolean, as the property type requires.
+    pub value: Value,
+    pub unit: Option<String>,
+    pub temperature_c: Option<f64>,
+    /// Free-form conditions (cooling rate, container, …).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub conditions: Option<serde_json::Value>,
+    /// ISO date, e.g. 2026-11-29.
+    pub performed_on: Option<String>,
+    pub notes: Option<String>,
+    pub protocol_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+}
+
+fn performed_on(text: Option<&str>) -> AppResult<Option<Date>> {
+    let Some(text) = text else { return Ok(None) };
+    let d =
+        Date::parse(text, &time::format_description::well_known::Iso8601::DATE).map_err(|_| {
+            AppError::validation("performed_on", "expected an ISO date such as 2026-11-29")
+        })?;
+    let latest = time::OffsetDateTime::now_utc()
+        .date()
+        .next_day()
+        .unwrap_or(d);
+    if d.year() < EARLIEST_EXPERIMENT_YEAR || d > latest {
+        return Err(AppError::validation(
+            "performed_on",
+            format!("must be between {EARLIEST_EXPERIMENT_YEAR}-01-01 and tomorrow"),
+        ));
+    }
+    Ok(Some(d))
+}
+
+/// The value in the property's unit, and the value and unit as sent when they differ.
+fn in_property_unit<'a>(
+    value: &Value,
+    sent_unit: Option<&'a str>,
+    property: &repo::PropertyType,
+) -> AppResult<(Value, Option<(f64, &'a str)>)> {
+    let unit = property.units.as_deref();
+    match (value, sent_unit) {
+        (Value::Number(v), Some(u)) if Some(u) != unit => {
+            let converted = cryo_core::measure::convert(*v, Some(u), unit)
+                .map_err(|e| AppError::validation("unit", e.to_string()))?;
+            if !converted.is_finite() {
+                return Err(AppError::validation("value", "out of range once converted"));
+            }
+            Ok((Value::Number(converted), Some((*v, u))))
+        }
+        (Value::Number(_), _) | (_, None) => Ok((value.clone(), None)),
+        (_, Some(u)) if Some(u) == unit => Ok((value.clone(), None)),
+        (_, Some(u)) => Err(AppError::validation(
+            "unit",
+            format!(
+                "a {} value has no unit; {u:?} was given",
+                property.data_type
+            ),
+        )),
+    }
+}
+
+/// Record a measurement on a molecule or a mixture the caller can see. A numeric value in
+/// another unit of the same dimension (K or °F for a °C property, kJ/mol for kcal/mol,
+/// fraction for %) is converted to the property's unit; the value and unit as sent are kept.
+pub async fn record(actor: &Actor<'_>, input: ExperimentInput) -> AppResult<Experiment> {
+    let me = actor.me()?;
+    let subject = subject(input.molecule_id, input.mixture_id)?;
+    if let Value::Number(n) = input.value
+        && !n.is_finite()
+    {
+        return Err(AppError::validation("value", "must be a finite number"));
+    }
+    let conditions = input.conditions.unwrap_or_else(|| serde_json::json!({}));
+    if !conditions.is_object() {
+        return Err(AppError::validation("conditions", "must be a JSON object"));
+    }
+    let performed_on = performed_on(input.performed_on.as_deref())?;
+    if let Some(t) = input.temperature_c
+        && !(cryo_core::measure::ABSOLUTE_ZERO_C..=MAX_TEMPERATURE_C).contains(&t)
+    {
+        return Err(AppError::validation(
+            "temperature_c",
+            format!(
+                "must be between {} °C (absolute zero) and {MAX_TEMPERATURE_C} °C",
+                cryo_core::measure::ABSOLUTE_ZERO_C
+            ),
+        ));
+    }
+    let unknown_property =
+        || AppError::validation("property", format!("unknown property `{}`", input.property));
+    actor
+        .run(async |tx| {
+            let property = repo::property_type(tx, &input.property)
+                .await?
+                .ok_or_else(unknown_property)?;
+            let sent_unit = input
+                .unit
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty());
+            let (value, raw) = in_property_unit(&input.value, sent_unit, &property)?;
+            let visible = match subject {
+                Subject::Molecule(m) => repo::get_molecule(tx, m).await?.is_some(),
+                Subject::Mixture(x) => repo::get_mixture(tx, x).await?.is_some(),
+            };
+            if !visible {
+                let field = match subject {
+                    Subject::Molecule(_) => "molecule_id",
+                    Subject::Mixture(_) => "mixture_id",
+                };
+                return Err(AppError::validation(field, "no such molecule or mixture"));
+            }
+            repo::create_experiment(
+                tx,
+                me,
+                NewExperiment {
+                    subject,
+                    property: &input.property,
+                    value: &value,
+                    unit: property
+                        .units
+                        .as_deref()
+                        .filter(|_| matches!(value, Value::Number(_))),
+                    raw,
+                    temperature_c: input.temperature_c,
+                    conditions,
+                    performed_on,
+                    notes: input.notes.as_deref(),
+                    protocol_id: input.protocol_id,
+                    project_id: input.project_id,
+                },
+            )
+            .await?
+            .ok_or_else(unknown_property)
+        })
+        .await
+}
+
+pub async fn get(actor: &Actor<'_>, id: Uuid) -> AppResult<Experiment> {
+    actor
+        .run(async |tx| {
+            repo::get_experiment(tx, id)
+                .await?
+                .ok_or(AppError::NotFound { what: "experiment" })
+        })
+        .await
+}
+
+/// Ask a team-mate to verify a measurement: only someone who shares a team with the requester
+/// may be named, and they can then read this measurement (and nothing else).
+pub async fn request_verification(
+    actor: &Actor<'_>,
+    experiment: Uuid,
+    verifier: Uuid,
+    equipment: Option<&str>,
+    comments: Option<&str>,
+) -> AppResult<Verification> {
+    let me = actor.me()?;
+    actor
+        .run(async |tx| {
+            repo::get_experiment(tx, experiment)
+                .await?
+                .ok_or(AppError::NotFound { what: "experiment" })?;
+            if !repo::shares_team_with(tx, verifier).await? {
+                return Err(AppError::validation(
+                    "verifier_id",
+                    "name someone who shares a team with you: only a team-mate can see the measurement to verify it",
+                ));
+            }
+            Ok(
+                repo::request_verification(tx, me, experiment, verifier, equipment, comments)
+                    .await?,
+            )
+        })
+        .await
+}
+
+/// The named verifier records a decision (verified or rejected; "pending" is refused).
+pub async fn decide(
+    actor: &Actor<'_>,
+    id: Uuid,
+    status: VerificationStatus,
+    equipment: Option<&str>,
+    comments: Option<&str>,
+) -> AppResult<Verification> {
+    if status == VerificationStatus::Pending {
+        return Err(AppError::validation("status", "verified or rejected"));
+    }
+    actor
+        .run(async |tx| {
+            repo::decide_verification(tx, id, status, equipment, comments)
+                .await?
+                .ok_or(AppError::NotFound {
+                    what: "verification",
+                })
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IntervalInput {
+    pub lower: f64,
+    pub upper: f64,
+    /// Nominal coverage, e.g. 0.9.
+    pub level: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictionInput {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    pub property: String,
+    pub value: f64,
+    pub interval: Option<IntervalInput>,
+    pub project_id: Option<Uuid>,
+}
+
+/// Store an externally made prediction (method "CryoProtect Model", version 1).
+pub async fn store_prediction(actor: &Actor<'_>, p: PredictionInput) -> AppResult<Prediction> {
+    let me = actor.me()?;
+    let subject = subject(p.molecule_id, p.mixture_id)?;
+    if !p.value.is_finite() {
+        return Err(AppError::validation("value", "must be a finite number"));
+    }
+    actor
+        .run(async |tx| {
+            repo::store_prediction(
+                tx,
+                me,
+                NewPrediction {
+                    subject,
+                    property: &p.property,
+                    method: "CryoProtect Model",
+                    method_version: "1",
+                    value: p.value,
+                    interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+                    project_id: p.project_id,
+                },
+            )
+            .await?
+            .ok_or_else(|| {
+                AppError::validation("property", format!("unknown property `{}`", p.property))
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Comparison {
+    pub prediction: Option<Prediction>,
+    pub experiment: Option<Experiment>,
+    /// measured − predicted.
+    pub difference: Option<f64>,
+    /// |measured − predicted| / |measured| × 100; null when the measured value is 0.
+    pub percent_error: Option<f64>,
+}
+
+/// The latest prediction against the latest measurement of a property.
+pub async fn compare(actor: &Actor<'_>, subject: Subject, property: &str) -> AppResult<Comparison> {
+    let (prediction, experiment) = actor
+        .read(async |tx| repo::latest_pair(tx, subject, property).await)
+        .await?;
+    let (difference, percent_error) = match (
+        &prediction,
+        experiment.as_ref().and_then(|e| e.numeric_value),
+    ) {
+        (Some(p), Some(measured)) => {
+            let d = measured - p.numeric_value;
+            (
+                Some(d),
+                (measured != 0.0).then(|| d.abs() / measured.abs() * 100.0),
+            )
+        }
+        _ => (None, None),
+    };
+    Ok(Comparison {
+        prediction,
+        experiment,
+        difference,
+        percent_error,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnifiedView {
+    pub context: Context,
+    /// 0–100, or null when nothing is known.
+    pub overall: Option<i32>,
+    pub efficacy: Option<f64>,
+    /// The Tg used (°C): the latest measurement, else the latest prediction.
+    pub tg_celsius: Option<f64>,
+    pub tg_score: Option<f64>,
+    /// Parts without data; their weight is spread over the others.
+    pub missing: Vec<String>,
+}
+
+/// Context-weighted unified score of a molecule or mixture: efficacy (its cryoprotection
+/// score), toxicity (not yet available, reported as missing) and Tg against the context's
+/// window.
+pub async fn unified(
+    actor: &Actor<'_>,
+    subject: Subject,
+    context: Context,
+) -> AppResult<UnifiedView> {
+    let (efficacy, (prediction, experiment)) = actor
+        .run(async |tx| {
+            let efficacy = match subject {
+                Subject::Molecule(id) => crate::molecules::visible(tx, id).await?.score,
+                Subject::Mixture(id) => crate::mixtures::detail_in(tx, id)
+                    .await?
+                    .score
+                    .map(|s| s.overall as f64),
+            };
+            let pair = repo::latest_pair(tx, subject, TG_PROPERTY).await?;
+            AppResult::Ok((efficacy, pair))
+        })
+        .await?;
+    let tg = experiment
+        .and_then(|e| e.numeric_value)
+        .or(prediction.map(|p| p.numeric_value));
+    let u = unified_score(efficacy, None, tg, context);
+    Ok(UnifiedView {
+        context,
+        overall: u.as_ref().map(|u| u.overall),
+        efficacy,
+        tg_celsius: tg,
+        tg_score: tg.map(|t| tg_score(t, context)),
+        missing: u
+            .map(|u| u.missing.iter().map(|m| m.to_string()).collect())
+            .unwrap_or_else(|| vec!["efficacy".into(), "toxicity".into(), "tg".into()]),
+    })
+}

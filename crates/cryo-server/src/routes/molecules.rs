@@ -1,0 +1,179 @@
+//! Molecules: registration, reading with computed views, depiction, renaming, search and
+//! scoring. Each handler parses, calls one use case in [`cryo_app::molecules`] or
+//! [`cryo_app::search`], and maps the answer.
+
+use crate::error::{ApiJson, ApiResult};
+use crate::extract::{Db, UserDb};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use cryo_app::molecules::{self, MoleculeDetail, MoleculeInput, ScoreView};
+use cryo_app::rows;
+use cryo_app::search::{self, SimilarityHit};
+use cryo_db::repo::science::{self as repo, Molecule};
+use cryo_db::repo::{Entity, Page};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_molecules, create_molecule))
+        .routes(routes!(get_molecule, rename_molecule, delete_molecule))
+        .routes(routes!(molecule_svg))
+        .routes(routes!(similarity))
+        .routes(routes!(substructure))
+        .routes(routes!(score_molecule))
+}
+
+/// Register a molecule from SMILES or a MOL block. The same structure registered twice by one
+/// user is the same row (200, `created: false`).
+#[utoipa::path(post, path = "/api/v1/molecules", tag = "molecules", request_body = MoleculeInput, security(("bearer" = [])),
+    responses((status = 201, body = MoleculeDetail), (status = 200, body = MoleculeDetail),
+              (status = 422, description = "Invalid structure, naming the problem", body = crate::error::ErrorBody)))]
+pub async fn create_molecule(
+    db: UserDb,
+    ApiJson(input): ApiJson<MoleculeInput>,
+) -> ApiResult<(StatusCode, Json<MoleculeDetail>)> {
+    let detail = molecules::register(&db.actor(), input).await?;
+    let status = if detail.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(detail)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MoleculeFilter {
+    /// Name fragment (case-insensitive) or an exact canonical SMILES.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Molecules the caller can see: their own, shared ones, and the reference set.
+#[utoipa::path(get, path = "/api/v1/molecules", tag = "molecules", params(MoleculeFilter),
+    responses((status = 200, body = Vec<Molecule>)))]
+pub async fn list_molecules(
+    db: Db,
+    Query(f): Query<MoleculeFilter>,
+) -> ApiResult<Json<Vec<Molecule>>> {
+    let q = f.q.as_deref().filter(|q| !q.trim().is_empty());
+    let page = Page::new(f.limit, f.offset);
+    let rows = db
+        .actor()
+        .read(async |tx| repo::list_molecules(tx, q, page).await)
+        .await?;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",
+    responses((status = 200, body = MoleculeDetail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_molecule(db: Db, Path(id): Path<Uuid>) -> ApiResult<Json<MoleculeDetail>> {
+    Ok(Json(molecules::detail(&db.actor(), id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SvgSize {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// A 2D depiction (SVG, 400×300 by default).
+#[utoipa::path(get, path = "/api/v1/molecules/{id}/svg", tag = "molecules", params(SvgSize),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404)))]
+pub async fn molecule_svg(
+    db: Db,
+    Path(id): Path<Uuid>,
+    Query(size): Query<SvgSize>,
+) -> ApiResult<impl IntoResponse> {
+    let (width, height) = (size.width.unwrap_or(400), size.height.unwrap_or(300));
+    let svg = molecules::svg(&db.actor(), id, width, height).await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoleculePatch {
+    pub name: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/molecules/{id}", tag = "molecules", request_body = MoleculePatch, security(("bearer" = [])),
+    responses((status = 200, body = MoleculeDetail), (status = 403), (status = 404)))]
+pub async fn rename_molecule(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<MoleculePatch>,
+) -> ApiResult<Json<MoleculeDetail>> {
+    Ok(Json(molecules::rename(&db.actor(), id, &p.name).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Used by a mixture or experiment")))]
+pub async fn delete_molecule(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    rows::delete(&db.actor(), Entity::Molecule, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimilarityRequest {
+    pub smiles: String,
+    /// Minimum Tanimoto similarity, 0–1 (default 0.3).
+    pub threshold: Option<f64>,
+    /// At most this many hits (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// Hits to skip, for the next page.
+    pub offset: Option<i64>,
+}
+
+/// Molecules similar to a SMILES, most similar first.
+#[utoipa::path(post, path = "/api/v1/molecules/search/similarity", tag = "molecules", request_body = SimilarityRequest,
+    responses((status = 200, body = Vec<SimilarityHit>), (status = 422)))]
+pub async fn similarity(
+    db: Db,
+    ApiJson(req): ApiJson<SimilarityRequest>,
+) -> ApiResult<Json<Vec<SimilarityHit>>> {
+    let page = Page::new(req.limit.or(Some(search::DEFAULT_HITS)), req.offset);
+    let hits = search::similar(&db.actor(), req.smiles, req.threshold, page).await?;
+    Ok(Json(hits))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SubstructureRequest {
+    /// A SMARTS pattern; or give `smiles`.
+    pub smarts: Option<String>,
+    pub smiles: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Molecules containing a substructure, in a stable order, paged.
+#[utoipa::path(post, path = "/api/v1/molecules/search/substructure", tag = "molecules", request_body = SubstructureRequest,
+    responses((status = 200, body = Vec<Molecule>), (status = 422)))]
+pub async fn substructure(
+    db: Db,
+    ApiJson(req): ApiJson<SubstructureRequest>,
+) -> ApiResult<Json<Vec<Molecule>>> {
+    let page = Page::new(req.limit, req.offset);
+    let hits = search::containing(&db.actor(), req.smarts, req.smiles, page).await?;
+    Ok(Json(hits))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScoreRequest {
+    pub smiles: String,
+}
+
+/// Score a structure without storing it.
+#[utoipa::path(post, path = "/api/v1/scoring/molecule", tag = "molecules", request_body = ScoreRequest,
+    responses((status = 200, body = ScoreView), (status = 422)))]
+pub async fn score_molecule(
+    db: Db,
+    ApiJson(req): ApiJson<ScoreRequest>,
+) -> ApiResult<Json<ScoreView>> {
+    Ok(Json(molecules::score(&db.actor(), req.smiles).await?))
+}
