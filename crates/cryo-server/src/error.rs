@@ -9,12 +9,14 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use cryo_app::AppError;
+
+/// What a request can fail with: a use case's failure ([`AppError`], whose meaning is kept), or
+/// one only HTTP has (a body that does not parse, a token, a rate limit).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{what} not found")]
-    NotFound { what: &'static str },
-    #[error("invalid value for `{field}`: {message}")]
-    Validation { field: String, message: String },
+    #[error(transparent)]
+    App(#[from] AppError),
     #[error("malformed request: {0}")]
     BadRequest(String),
     #[error("authentication required")]
@@ -35,29 +37,27 @@ pub enum ApiError {
         setting: &'static str,
         retry_after_secs: u64,
     },
-    #[error("not permitted")]
-    Forbidden,
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
-    /// Every compute slot is taken: try again shortly.
-    #[error("the server is busy computing; try again in {retry_after_secs} s")]
-    Busy { retry_after_secs: u64 },
     #[error("the request body is larger than allowed (server.body_limit_bytes)")]
     PayloadTooLarge,
-    /// A bug: logged with its message, answered as a bland 500.
-    #[error("internal error: {0}")]
-    Internal(String),
-    #[error("{0}")]
-    Chem(#[from] cryo_chem::ChemError),
-    #[error("{0}")]
-    Model(#[from] cryo_ml::MlError),
-    #[error(transparent)]
-    Db(#[from] cryo_db::DbError),
-    #[error(transparent)]
-    Sqlx(#[from] sqlx::Error),
 }
+
+/// The lower layers' errors reach HTTP as the use cases would report them.
+macro_rules! through_app {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                ApiError::App(e.into())
+            }
+        }
+    )*};
+}
+through_app!(
+    cryo_chem::ChemError,
+    cryo_ml::MlError,
+    cryo_db::DbError,
+    sqlx::Error,
+    cryo_core::ident::InvalidValue
+);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -80,39 +80,44 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        ApiError::App(AppError::validation(field, message))
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use AppError as A;
         match self {
-            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            ApiError::Chem(cryo_chem::ChemError::Toolkit(_)) | ApiError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            ApiError::App(A::NotFound { .. }) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::App(A::Validation { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
             }
-            ApiError::Chem(cryo_chem::ChemError::TooLarge { .. }) => {
+            ApiError::App(A::Chem(cryo_chem::ChemError::Toolkit(_)))
+            | ApiError::App(A::Internal(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::App(A::Chem(cryo_chem::ChemError::TooLarge { .. })) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "too_large")
             }
-            ApiError::Chem(cryo_chem::ChemError::DeadlineExceeded(_)) => {
+            ApiError::App(A::Chem(cryo_chem::ChemError::DeadlineExceeded(_))) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "deadline_exceeded")
             }
-            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::App(A::Busy { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::Chem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_structure"),
-            ApiError::Model(cryo_ml::MlError::Numerical(_)) => {
+            ApiError::App(A::Chem(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_structure"),
+            ApiError::App(A::Model(cryo_ml::MlError::Numerical(_))) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             // A stored model that fails its checksum or cannot be decoded: the service cannot
             // answer with it, and says exactly why.
-            ApiError::Model(cryo_ml::MlError::Checksum { .. } | cryo_ml::MlError::Corrupt(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "model_unavailable")
+            ApiError::App(A::Model(
+                cryo_ml::MlError::Checksum { .. } | cryo_ml::MlError::Corrupt(_),
+            )) => (StatusCode::SERVICE_UNAVAILABLE, "model_unavailable"),
+            ApiError::App(A::Model(cryo_ml::MlError::Cancelled)) => {
+                (StatusCode::CONFLICT, "cancelled")
             }
-            ApiError::Model(cryo_ml::MlError::Cancelled) => (StatusCode::CONFLICT, "cancelled"),
-            ApiError::Model(_) => (StatusCode::UNPROCESSABLE_ENTITY, "model_input_rejected"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::App(A::Model(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "model_input_rejected")
+            }
+            ApiError::BadRequest(_) | ApiError::App(A::Malformed(_)) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
@@ -120,35 +125,37 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Db(cryo_db::DbError::Connect(_)) => {
+            ApiError::App(A::Forbidden) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::App(A::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::App(A::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::App(A::Db(cryo_db::DbError::Connect(_))) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
-            ApiError::Sqlx(sqlx::Error::PoolTimedOut) => {
+            ApiError::App(A::Sqlx(sqlx::Error::PoolTimedOut)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
-            ApiError::Db(_) | ApiError::Sqlx(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::App(A::Db(_)) | ApiError::App(A::Sqlx(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         }
     }
 }
 
 /// Database failures that are the caller's doing, by SQLSTATE.
-fn client_db_error(e: &sqlx::Error) -> Option<ApiError> {
+fn client_db_error(e: &sqlx::Error) -> Option<AppError> {
     let db = e.as_database_error()?;
     let constraint = db.constraint().unwrap_or("").to_string();
     match db.code().as_deref()? {
-        "23505" => Some(ApiError::Conflict(format!("already exists ({constraint})"))),
-        "23503" => Some(ApiError::Conflict(format!(
+        "23505" => Some(AppError::Conflict(format!("already exists ({constraint})"))),
+        "23503" => Some(AppError::Conflict(format!(
             "refers to a row that does not exist or is still referenced ({constraint})"
         ))),
-        "23514" | "23502" | "22P02" | "22003" => Some(ApiError::Validation {
+        "23514" | "23502" | "22P02" | "22003" => Some(AppError::Validation {
             field: field_of_constraint(&constraint),
             message: format!("value not allowed ({constraint})"),
         }),
         // Row-level security refused a write: the caller may not do this here.
-        "42501" => Some(ApiError::Forbidden),
+        "42501" => Some(AppError::Forbidden),
         _ => None,
     }
 }
@@ -166,64 +173,37 @@ fn field_of_constraint(constraint: &str) -> String {
     }
 }
 
-/// Each use-case failure keeps its meaning; the status is chosen below, in one place.
-impl From<cryo_app::AppError> for ApiError {
-    fn from(e: cryo_app::AppError) -> Self {
-        use cryo_app::AppError as A;
-        match e {
-            A::NotFound { what } => ApiError::NotFound { what },
-            A::Validation { field, message } => ApiError::Validation { field, message },
-            A::Malformed(m) => ApiError::BadRequest(m),
-            A::Forbidden => ApiError::Forbidden,
-            A::Conflict(m) => ApiError::Conflict(m),
-            A::Unavailable(m) => ApiError::Unavailable(m),
-            A::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
-            A::Internal(m) => ApiError::Internal(m),
-            A::Chem(e) => ApiError::Chem(e),
-            A::Model(e) => ApiError::Model(e),
-            A::Db(e) => ApiError::Db(e),
-            A::Sqlx(e) => ApiError::Sqlx(e),
-        }
-    }
-}
-
-impl From<cryo_core::ident::InvalidValue> for ApiError {
-    fn from(e: cryo_core::ident::InvalidValue) -> Self {
-        ApiError::Validation {
-            field: e.field.to_string(),
-            message: e.reason,
-        }
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        use AppError as A;
         let mapped = match &self {
-            ApiError::Sqlx(e) | ApiError::Db(cryo_db::DbError::Sqlx(e)) => client_db_error(e),
+            ApiError::App(AppError::Sqlx(e) | AppError::Db(cryo_db::DbError::Sqlx(e))) => {
+                client_db_error(e)
+            }
             _ => None,
         };
         if let Some(client) = mapped {
-            return client.into_response();
+            return ApiError::App(client).into_response();
         }
         let retry_after = match &self {
             ApiError::TooManyRequests { retry_after_secs }
             | ApiError::RateLimited {
                 retry_after_secs, ..
             }
-            | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            | ApiError::App(A::Busy { retry_after_secs }) => Some(*retry_after_secs),
             _ => None,
         };
         let (status, code) = self.status_and_code();
         let (message, details) = match &self {
-            ApiError::Validation { field, message } => (
+            ApiError::App(A::Validation { field, message }) => (
                 self.to_string(),
                 serde_json::json!({ "field": field, "reason": message }),
             ),
-            ApiError::Chem(
+            ApiError::App(A::Chem(
                 e @ cryo_chem::ChemError::TooLarge {
                     limit, found, max, ..
                 },
-            ) => (
+            )) => (
                 e.to_string(),
                 serde_json::json!({
                     "field": "structure",
@@ -232,11 +212,11 @@ impl IntoResponse for ApiError {
                     "found": found,
                 }),
             ),
-            ApiError::Chem(e @ cryo_chem::ChemError::DeadlineExceeded(_)) => (
+            ApiError::App(A::Chem(e @ cryo_chem::ChemError::DeadlineExceeded(_))) => (
                 e.to_string(),
                 serde_json::json!({ "limit": "limits.compute_deadline_secs" }),
             ),
-            ApiError::Busy { .. } => (self.to_string(), Value::Object(Default::default())),
+            ApiError::App(A::Busy { .. }) => (self.to_string(), Value::Object(Default::default())),
             ApiError::RateLimited {
                 class,
                 per_min,
@@ -253,15 +233,15 @@ impl IntoResponse for ApiError {
                 self.to_string(),
                 serde_json::json!({ "limit": "server.body_limit_bytes" }),
             ),
-            ApiError::Chem(e) if !status.is_server_error() => (
+            ApiError::App(A::Chem(e)) if !status.is_server_error() => (
                 e.to_string(),
                 serde_json::json!({ "field": "structure", "reason": e.to_string() }),
             ),
             // A stored model that cannot be used: the reason (a checksum, a format) reveals
             // nothing internal and tells the caller exactly what is wrong.
-            ApiError::Model(
+            ApiError::App(A::Model(
                 e @ (cryo_ml::MlError::Checksum { .. } | cryo_ml::MlError::Corrupt(_)),
-            ) => {
+            )) => {
                 tracing::error!(error = %e, "stored model unusable");
                 (e.to_string(), Value::Object(Default::default()))
             }
@@ -314,10 +294,7 @@ where
                 return Err(ApiError::PayloadTooLarge);
             }
             Err(rejection) => {
-                return Err(ApiError::Validation {
-                    field: "body".into(),
-                    message: rejection.body_text(),
-                });
+                return Err(ApiError::validation("body", rejection.body_text()));
             }
         };
         if let Some(field) = nul_path(&value, String::new()) {
@@ -341,10 +318,7 @@ where
                     ("." | "", None) => "body".to_string(),
                     (p, _) => p.to_string(),
                 };
-                ApiError::Validation {
-                    field,
-                    message: inner,
-                }
+                ApiError::validation(field, inner)
             })
     }
 }
@@ -375,7 +349,7 @@ fn nul_path(v: &Value, at: String) -> Option<String> {
 
 /// Fallback for unknown routes: the same JSON shape as every other error.
 pub async fn not_found_fallback() -> ApiError {
-    ApiError::NotFound { what: "route" }
+    AppError::NotFound { what: "route" }.into()
 }
 
 #[cfg(test)]
@@ -393,7 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_do_not_leak_detail() {
-        let e = ApiError::Sqlx(sqlx::Error::Protocol(
+        let e = ApiError::from(sqlx::Error::Protocol(
             "secret table users_private broke".into(),
         ));
         let (status, body) = body_of(e).await;
@@ -418,7 +392,7 @@ mod tests {
 
     #[tokio::test]
     async fn pool_exhaustion_is_a_503() {
-        let (status, body) = body_of(ApiError::Sqlx(sqlx::Error::PoolTimedOut)).await;
+        let (status, body) = body_of(ApiError::from(sqlx::Error::PoolTimedOut)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"]["code"], "database_unavailable");
     }

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use cryo_app::AppError;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
@@ -41,9 +42,9 @@ pub struct JwtKeys {
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Result<Self, ApiError> {
         let encoding = EncodingKey::from_secret(secret)
-            .map_err(|_| ApiError::Unavailable("JWT secret".into()))?;
+            .map_err(|_| AppError::Unavailable("JWT secret".into()))?;
         let decoding = DecodingKey::from_secret(secret)
-            .map_err(|_| ApiError::Unavailable("JWT secret".into()))?;
+            .map_err(|_| AppError::Unavailable("JWT secret".into()))?;
         // HS256 only: `alg: none` and algorithm-confusion tokens are rejected by construction.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp"]);
@@ -58,7 +59,7 @@ impl JwtKeys {
 
     pub fn issue(&self, claims: &Claims) -> Result<String, ApiError> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|_| ApiError::Unavailable("token signing".into()))
+            .map_err(|_| AppError::Unavailable("token signing".into()).into())
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
@@ -103,10 +104,11 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|_| ApiError::Unavailable("password hashing".into()))
+            .map_err(|_| AppError::Unavailable("password hashing".into()))
     })
     .await
-    .map_err(|_| ApiError::Unavailable("password hashing".into()))?
+    .map_err(|_| AppError::Unavailable("password hashing".into()))?
+    .map_err(ApiError::from)
 }
 
 /// Verify a password; with no stored hash, still spends the time (no timing oracle for

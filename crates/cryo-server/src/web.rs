@@ -92,7 +92,8 @@ async fn index() -> Response {
 async fn asset(Path(path): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == path) {
         Some((_, content_type, body)) => with_headers(content_type, body),
-        None => crate::error::ApiError::NotFound { what: "page asset" }.into_response(),
+        None => crate::ApiError::from(cryo_app::AppError::NotFound { what: "page asset" })
+            .into_response(),
     }
 }
 

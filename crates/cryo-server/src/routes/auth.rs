@@ -8,6 +8,7 @@ use crate::tokens::{self, access_claims, new_refresh_token, refresh_hash};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use cryo_app::AppError;
 use cryo_core::ident::{Email, Password, parse_name};
 use cryo_db::Identity;
 use cryo_db::repo::auth as repo;
@@ -111,7 +112,7 @@ pub async fn register(
     let tokens = as_service(&state, async |tx| {
         let user = repo::create_user(tx, email.as_str(), &name, &hash)
             .await?
-            .ok_or_else(|| ApiError::Conflict("an account with this e-mail exists".into()))?;
+            .ok_or_else(|| AppError::Conflict("an account with this e-mail exists".into()))?;
         repo::audit(
             tx,
             Some(user.id),

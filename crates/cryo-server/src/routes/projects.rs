@@ -2,12 +2,13 @@
 //! the caller; row-level security decides what exists for them.
 
 use super::Paging;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiResult};
 use crate::extract::UserDb;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use cryo_app::AppError;
 use cryo_app::rows;
 use cryo_core::ident::{ResourceKind, parse_name};
 use cryo_db::repo::collab::{self as repo, Comment, NewProject, Notification, Project};
@@ -114,7 +115,7 @@ pub async fn get_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Pro
     db.run(async |tx| {
         let p = repo::get_project(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "project" })?;
+            .ok_or(AppError::NotFound { what: "project" })?;
         Ok(Json(p))
     })
     .await
@@ -213,7 +214,7 @@ pub async fn update_comment(
     db.run(async |tx| {
         let c = repo::update_comment(tx, id, &body)
             .await?
-            .ok_or(ApiError::NotFound { what: "comment" })?;
+            .ok_or(AppError::NotFound { what: "comment" })?;
         Ok(Json(c))
     })
     .await

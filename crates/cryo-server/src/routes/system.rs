@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use cryo_app::AppError;
 use cryo_app::system::{AdminService, BackupStatus};
 use cryo_db::backup::{BackupError, Manifest};
 use cryo_db::repo::alerts;
@@ -30,16 +31,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn admin(state: &AppState, caller: &Caller) -> ApiResult<Arc<AdminService>> {
     require_admin(caller)?;
-    state
-        .admin
-        .clone()
-        .ok_or_else(|| ApiError::Unavailable("backups are not configured on this server".into()))
+    state.admin.clone().ok_or_else(|| {
+        AppError::Unavailable("backups are not configured on this server".into()).into()
+    })
 }
 
-fn backup_error(e: BackupError) -> ApiError {
+fn backup_error(e: BackupError) -> AppError {
     match e {
-        BackupError::NotFound(_) => ApiError::NotFound { what: "backup" },
-        other => ApiError::Unavailable(other.to_string()),
+        BackupError::NotFound(_) => AppError::NotFound { what: "backup" },
+        other => AppError::Unavailable(other.to_string()),
     }
 }
 
@@ -70,7 +70,7 @@ pub async fn create_backup(
 ) -> ApiResult<(StatusCode, Json<BackupStatus>)> {
     let service = admin(&s, &caller)?;
     if service.status().running {
-        return Err(ApiError::Conflict("a backup is already running".into()));
+        return Err(AppError::Conflict("a backup is already running".into()).into());
     }
     let label = body.label;
     let task = service.clone();
@@ -114,7 +114,7 @@ pub async fn verify_backup(
             ok: true,
             detail: format!("{} tables' row counts match", m.table_counts.len()),
         })),
-        Err(BackupError::NotFound(_)) => Err(ApiError::NotFound { what: "backup" }),
+        Err(BackupError::NotFound(_)) => Err(AppError::NotFound { what: "backup" }.into()),
         Err(e @ (BackupError::Corrupt { .. } | BackupError::Mismatch { .. })) => {
             Ok(Json(VerifyResult {
                 id,
@@ -122,7 +122,7 @@ pub async fn verify_backup(
                 detail: e.to_string(),
             }))
         }
-        Err(e) => Err(backup_error(e)),
+        Err(e) => Err(backup_error(e).into()),
     }
 }
 
@@ -168,7 +168,7 @@ pub async fn database_health(
     let (report, cached) = service
         .health(only)
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(match q.format.as_deref().unwrap_or("json") {
         "json" => Json(serde_json::json!({"cached": cached, "report": &*report})).into_response(),
         "markdown" => (
@@ -222,7 +222,7 @@ pub async fn database_fix(
     let report = service
         .fix_integrity(strategy, body.dry_run, &actor)
         .await
-        .map_err(ApiError::Conflict)?;
+        .map_err(AppError::Conflict)?;
     tracing::info!(%actor, ?strategy, dry_run = body.dry_run, actions = report.actions.len(), "integrity fix via API");
     Ok(Json(report))
 }
@@ -233,7 +233,7 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
         return Err(ApiError::Unauthorized);
     }
     if !caller.is_admin() {
-        return Err(ApiError::Forbidden);
+        return Err(AppError::Forbidden.into());
     }
     Ok(())
 }
@@ -331,8 +331,9 @@ pub async fn expire_silence(
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound {
+        Err(AppError::NotFound {
             what: "active silence",
-        })
+        }
+        .into())
     }
 }

@@ -3,12 +3,13 @@
 //! indistinguishable from a missing one.
 
 use super::Paging;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiResult};
 use crate::extract::UserDb;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use cryo_app::AppError;
 use cryo_app::rows;
 use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name};
 use cryo_db::repo::Entity;
@@ -105,7 +106,7 @@ pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>>
     db.run(async |tx| {
         let team = repo::get_team(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "team" })?;
+            .ok_or(AppError::NotFound { what: "team" })?;
         Ok(Json(team))
     })
     .await
@@ -146,7 +147,7 @@ pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Ve
     db.run(async |tx| {
         repo::get_team(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "team" })?;
+            .ok_or(AppError::NotFound { what: "team" })?;
         let members = repo::list_members(tx, id).await?;
         Ok(Json(members))
     })
@@ -170,12 +171,12 @@ pub async fn put_member(
         .run(async |tx| {
             repo::get_team(tx, id)
                 .await?
-                .ok_or(ApiError::NotFound { what: "team" })?;
+                .ok_or(AppError::NotFound { what: "team" })?;
             let action = if repo::set_member_role(tx, id, user, role).await? {
                 "team.member.set"
             } else {
                 match repo::invite_member(tx, id, user, role, me).await? {
-                    repo::Invited::Refused => return Err(ApiError::Forbidden),
+                    repo::Invited::Refused => return Err(AppError::Forbidden.into()),
                     // No such account: the same answer, and nothing to log or notify.
                     repo::Invited::Sent { exists: false } => {
                         return Ok((StatusCode::ACCEPTED, false));
@@ -244,7 +245,7 @@ pub async fn accept_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<St
     db.run(async |tx| {
         let inv = repo::accept_invitation(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "invitation" })?;
+            .ok_or(AppError::NotFound { what: "invitation" })?;
         repo::log_activity(
             tx,
             me,
@@ -278,9 +279,9 @@ pub async fn delete_member(
     db.run(async |tx| {
         repo::get_team(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "team" })?;
+            .ok_or(AppError::NotFound { what: "team" })?;
         if !repo::remove_member(tx, id, user).await? {
-            return Err(ApiError::Forbidden);
+            return Err(AppError::Forbidden.into());
         }
         Ok(StatusCode::NO_CONTENT)
     })
@@ -293,7 +294,7 @@ pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec
     db.run(async |tx| {
         repo::get_team(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "team" })?;
+            .ok_or(AppError::NotFound { what: "team" })?;
         let shares = repo::list_shares(tx, id).await?;
         Ok(Json(shares))
     })
@@ -314,7 +315,7 @@ pub async fn share(
         .run(async |tx| {
             repo::get_team(tx, id)
                 .await?
-                .ok_or(ApiError::NotFound { what: "team" })?;
+                .ok_or(AppError::NotFound { what: "team" })?;
             let share = repo::share(
                 tx,
                 me,
@@ -364,7 +365,7 @@ pub async fn unshare(
 ) -> ApiResult<StatusCode> {
     db.run(async |tx| {
         if !repo::unshare(tx, id, kind.as_str(), rid).await? {
-            return Err(ApiError::NotFound { what: "share" });
+            return Err(AppError::NotFound { what: "share" }.into());
         }
         Ok(StatusCode::NO_CONTENT)
     })
@@ -381,7 +382,7 @@ pub async fn team_activity(
     db.run(async |tx| {
         repo::get_team(tx, id)
             .await?
-            .ok_or(ApiError::NotFound { what: "team" })?;
+            .ok_or(AppError::NotFound { what: "team" })?;
         let rows = repo::team_activity(tx, id, p.page()).await?;
         Ok(Json(rows))
     })
