@@ -2,11 +2,11 @@
 //! validated and scored before anything is written, so no mixture exists that cannot be scored.
 
 use crate::{Actor, AppError, AppResult};
-use cryo_core::ident::parse_name;
+use cryo_core::ident::{parse_name, parse_optional_name};
 use cryo_core::score::{MixtureScore, ScoredComponent, mixture_score};
 use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, UnitError, molar_shares};
 use cryo_db::repo::science::{
-    self as repo, Component, Mixture, NewComponent, NewPrediction, Prediction, Subject,
+    self as repo, ComponentRow, Mixture, NewComponent, NewPrediction, Prediction, Subject,
 };
 use cryo_db::repo::{Conn, Entity, Page};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ impl From<MixtureScore> for MixtureScoreView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MixtureDetail {
     pub mixture: Mixture,
-    pub components: Vec<Component>,
+    pub components: Vec<ComponentRow>,
     pub score: Option<MixtureScoreView>,
     /// Why there is no score (e.g. units that cannot be reconciled).
     pub score_error: Option<String>,
@@ -67,7 +67,7 @@ pub struct MixtureDetail {
 /// The one conversion from stored components to amounts the unit arithmetic understands; on
 /// failure, the index of the component at fault.
 pub fn doses(
-    components: &[Component],
+    components: &[ComponentRow],
 ) -> Result<Vec<(Concentration, CompoundProps)>, (usize, UnitError)> {
     components
         .iter()
@@ -87,12 +87,12 @@ pub fn doses(
 }
 
 /// Each component's share of the mixture's molar amount, or why it has none.
-pub fn shares(components: &[Component]) -> Result<Vec<f64>, UnitError> {
+pub fn shares(components: &[ComponentRow]) -> Result<Vec<f64>, UnitError> {
     molar_shares(&doses(components).map_err(|(_, e)| e)?)
 }
 
 /// The mixture score from its components' stored scores (0 for a component without one).
-pub fn score(components: &[Component]) -> Result<MixtureScore, UnitError> {
+pub fn score(components: &[ComponentRow]) -> Result<MixtureScore, UnitError> {
     let scored: Vec<ScoredComponent> = doses(components)
         .map_err(|(_, e)| e)?
         .into_iter()
@@ -196,7 +196,7 @@ pub async fn create(actor: &Actor<'_>, input: MixtureInput) -> AppResult<Mixture
                                 "no such molecule",
                             )
                         })?;
-                    Ok(Component {
+                    Ok(ComponentRow {
                         molecule_id: m.id,
                         molecule_name: m.name.clone(),
                         canonical_smiles: m.canonical_smiles.clone(),
@@ -238,9 +238,7 @@ pub async fn update(
     name: Option<&str>,
     description: Option<&str>,
 ) -> AppResult<MixtureDetail> {
-    let name = name
-        .map(|n| parse_name("name", n, MAX_NAME_CHARS))
-        .transpose()?;
+    let name = parse_optional_name("name", name, MAX_NAME_CHARS)?;
     actor
         .run(async |tx| {
             if !repo::update_mixture(tx, id, name.as_deref(), description).await? {

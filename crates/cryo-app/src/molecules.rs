@@ -5,10 +5,10 @@
 use crate::{Actor, AppError, AppResult};
 use cryo_chem::{ChemError, Molecule};
 use cryo_core::features::{CryoFeatures, FEATURE_NAMES};
-use cryo_core::ident::{OneOf, exactly_one, parse_name};
+use cryo_core::ident::{OneOf, exactly_one, parse_name, parse_optional_name};
 use cryo_core::score::{MoleculeScore, molecule_score};
 use cryo_db::repo::science::{
-    self as repo, Molecule as MoleculeRow, NewMolecule, PropertyValue, StoredProperty,
+    self as repo, MoleculeRow, NewMolecule, PropertyValue, StoredProperty,
 };
 use cryo_db::repo::{Conn, Entity};
 use cryo_db::{DbError, Identity};
@@ -327,11 +327,7 @@ pub async fn visible(tx: &mut Conn, id: Uuid) -> AppResult<MoleculeRow> {
 /// transaction.
 pub async fn register(actor: &Actor<'_>, r: MoleculeInput) -> AppResult<MoleculeDetail> {
     let me = actor.me()?;
-    let name = r
-        .name
-        .as_deref()
-        .map(|n| parse_name("name", n, MAX_NAME_CHARS))
-        .transpose()?;
+    let name = parse_optional_name("name", r.name.as_deref(), MAX_NAME_CHARS)?;
     let text = StructureText::one_of(r.smiles, r.molblock)?;
     // The answer's views come from the canonical SMILES, as reading the molecule back computes
     // them: the input's atom order would change the last bits of summed descriptors.

@@ -6,7 +6,7 @@ use cryo_chem::{ChemError, Fingerprint, Molecule, Query};
 use cryo_core::deadline::Expired;
 use cryo_core::ident::{OneOf, exactly_one};
 use cryo_db::repo::Page;
-use cryo_db::repo::science::{self as repo, Molecule as MoleculeRow};
+use cryo_db::repo::science::{self as repo, MoleculeRow};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

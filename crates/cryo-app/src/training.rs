@@ -8,7 +8,7 @@ use crate::AppError;
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_db::repo::Conn;
-use cryo_db::repo::science::{self, Component, Measurement};
+use cryo_db::repo::science::{self, ComponentRow, Measurement};
 use cryo_ml::{Dataset, Sample};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -81,7 +81,7 @@ fn target(m: &Measurement) -> Result<f64, String> {
 type Entry = Result<(String, Vec<f64>, String), String>;
 
 /// A mixture's entry from its components (CPU: RDKit on each component).
-fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, AppError> {
+fn mixture_entry(components: &[ComponentRow], set: FeatureSet) -> Result<Entry, AppError> {
     if components.is_empty() {
         return Ok(Err("the mixture has no components".into()));
     }
@@ -116,7 +116,7 @@ fn mixture_entry(components: &[Component], set: FeatureSet) -> Result<Entry, App
 
 /// A mixture's row in the mixture-aware layout from its components, or why it has none (CPU).
 pub fn mixture_row(
-    components: &[Component],
+    components: &[ComponentRow],
     set: FeatureSet,
 ) -> Result<Result<Vec<f64>, String>, AppError> {
     Ok(mixture_entry(components, set)?.map(|(_, row, _)| row))
@@ -135,7 +135,7 @@ pub fn signature(set: FeatureSet) -> cryo_ml::FeatureSignature {
 /// off the async runtime.
 pub struct Gathered {
     measurements: Vec<Measurement>,
-    mixtures: HashMap<Uuid, Vec<Component>>,
+    mixtures: HashMap<Uuid, Vec<ComponentRow>>,
 }
 
 /// Reads every experiment of `property` that `conn`'s identity may read, with the components of

@@ -109,6 +109,15 @@ pub fn parse_name(field: &'static str, s: &str, max: usize) -> Result<String, In
     Ok(t.to_string())
 }
 
+/// [`parse_name`] for a name the caller may leave out (a patch that keeps the old name).
+pub fn parse_optional_name(
+    field: &'static str,
+    s: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InvalidValue> {
+    s.map(|s| parse_name(field, s, max)).transpose()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

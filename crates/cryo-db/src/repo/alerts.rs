@@ -142,21 +142,23 @@ pub struct Delivery {
     pub delivered_at: Option<OffsetDateTime>,
 }
 
-const DELIVERY_SELECT: &str =
-    "SELECT id, alert_id, status, payload, state, attempts, last_error, created_at, delivered_at
-    FROM alert_deliveries";
+macro_rules! delivery_select {
+    () => {
+        "SELECT id, alert_id, status, payload, state, attempts, last_error, created_at, delivered_at
+    FROM alert_deliveries"
+    };
+}
 
 /// The oldest due delivery, locked for this transaction (other senders skip it). The caller
 /// sends it and records the outcome before committing, so a delivery is never sent twice by
 /// two senders.
 pub async fn claim_due(conn: &mut Conn) -> Result<Option<Delivery>, DbError> {
-    let sql = format!(
-        "{DELIVERY_SELECT} WHERE state = 'pending' AND next_attempt_at <= now()
+    let sql = concat!(
+        delivery_select!(),
+        " WHERE state = 'pending' AND next_attempt_at <= now()
          ORDER BY next_attempt_at, created_at FOR UPDATE SKIP LOCKED LIMIT 1"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(sql).fetch_optional(conn).await?)
 }
 
 pub async fn mark_delivered(conn: &mut Conn, id: Uuid) -> Result<(), DbError> {
@@ -194,11 +196,8 @@ pub async fn mark_failed(
 }
 
 pub async fn recent_deliveries(conn: &mut Conn, limit: i64) -> Result<Vec<Delivery>, DbError> {
-    let sql = format!("{DELIVERY_SELECT} ORDER BY created_at DESC, id LIMIT $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?)
+    let sql = concat!(delivery_select!(), " ORDER BY created_at DESC, id LIMIT $1");
+    Ok(sqlx::query_as(sql).bind(limit).fetch_all(conn).await?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -246,8 +245,12 @@ pub struct Silence {
     pub active: bool,
 }
 
-const SILENCE_SELECT: &str = "SELECT id, matcher, comment, starts_at, ends_at, created_by,
-        (starts_at <= now() AND ends_at > now()) AS active FROM alert_silences";
+macro_rules! silence_select {
+    () => {
+        "SELECT id, matcher, comment, starts_at, ends_at, created_by,
+        (starts_at <= now() AND ends_at > now()) AS active FROM alert_silences"
+    };
+}
 
 pub async fn create_silence(
     conn: &mut Conn,
@@ -266,18 +269,13 @@ pub async fn create_silence(
     .bind(by)
     .fetch_one(&mut *conn)
     .await?;
-    let sql = format!("{SILENCE_SELECT} WHERE id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(conn)
-        .await?)
+    let sql = concat!(silence_select!(), " WHERE id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_one(conn).await?)
 }
 
 pub async fn list_silences(conn: &mut Conn) -> Result<Vec<Silence>, DbError> {
-    let sql = format!("{SILENCE_SELECT} ORDER BY ends_at DESC, id");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(conn)
-        .await?)
+    let sql = concat!(silence_select!(), " ORDER BY ends_at DESC, id");
+    Ok(sqlx::query_as(sql).fetch_all(conn).await?)
 }
 
 /// Ends a silence now (kept as a record). False when it does not exist or has already ended.

@@ -28,10 +28,14 @@ pub struct Model {
     pub latest_version: Option<i64>,
 }
 
-const MODEL_SELECT: &str = "SELECT m.id, m.name, t.name AS property, m.description, m.project_id, m.created_by, m.created_at,
+macro_rules! model_select {
+    () => {
+        "SELECT m.id, m.name, t.name AS property, m.description, m.project_id, m.created_by, m.created_at,
         (SELECT v.version FROM model_versions v WHERE v.model_id = m.id AND v.stage = 'production') AS production_version,
         (SELECT max(v.version) FROM model_versions v WHERE v.model_id = m.id) AS latest_version
-    FROM models m JOIN property_types t ON t.id = m.property_type_id";
+    FROM models m JOIN property_types t ON t.id = m.property_type_id"
+    };
+}
 
 /// A version without its artefact bytes.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -64,19 +68,27 @@ pub struct ModelVersion {
     pub created_at: OffsetDateTime,
 }
 
-const VERSION_SELECT: &str = "SELECT v.id, v.model_id,
+macro_rules! version_select {
+    () => {
+        "SELECT v.id, v.model_id,
         (SELECT t.name FROM models m JOIN property_types t ON t.id = m.property_type_id WHERE m.id = v.model_id) AS property,
         v.version, v.stage, v.algorithm, v.format, v.cv_rmse,
         v.artifact_sha256, octet_length(v.artifact)::bigint AS artifact_bytes,
         v.envelope #- '{validation,predictions}' AS envelope,
         coalesce((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
         v.last_production_at, v.created_by, v.created_at
-    FROM model_versions v";
+    FROM model_versions v"
+    };
+}
 
-const HANDLE_SELECT: &str = "SELECT v.id, v.model_id,
+macro_rules! handle_select {
+    () => {
+        "SELECT v.id, v.model_id,
         (SELECT t.name FROM models m JOIN property_types t ON t.id = m.property_type_id WHERE m.id = v.model_id) AS property,
         v.version, v.algorithm, v.artifact_sha256
-    FROM model_versions v";
+    FROM model_versions v"
+    };
+}
 
 /// What finding and loading a version needs, without its envelope: that holds the held-out
 /// predictions (100 KB of JSON for 642 molecules), which the prediction hot path must not read,
@@ -106,19 +118,38 @@ impl ModelVersion {
 
 /// A row type a version can be read as: the whole [`ModelVersion`] or its [`VersionHandle`].
 pub trait VersionRow: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {
-    fn select() -> &'static str;
+    /// One statement for the three ways of naming a version: a number ($2), an alias ($3), or
+    /// production (neither).
+    const RESOLVE: &'static str;
+    /// The version that most recently left production.
+    const PREVIOUS_PRODUCTION: &'static str;
+}
+
+/// The statements of a [`VersionRow`], from its SELECT list.
+macro_rules! version_statements {
+    ($select:ident) => {
+        const RESOLVE: &'static str = concat!(
+            $select!(),
+            " WHERE v.model_id = $1 AND CASE
+             WHEN $2::bigint IS NOT NULL THEN v.version = $2
+             WHEN $3::text IS NOT NULL THEN v.id = (SELECT a.version_id FROM model_aliases a
+                                                    WHERE a.model_id = $1 AND a.alias = $3)
+             ELSE v.stage = 'production' END"
+        );
+        const PREVIOUS_PRODUCTION: &'static str = concat!(
+            $select!(),
+            " WHERE v.model_id = $1 AND v.stage <> 'production' AND v.last_production_at IS NOT NULL
+         ORDER BY v.last_production_at DESC, v.version DESC LIMIT 1"
+        );
+    };
 }
 
 impl VersionRow for ModelVersion {
-    fn select() -> &'static str {
-        VERSION_SELECT
-    }
+    version_statements!(version_select);
 }
 
 impl VersionRow for VersionHandle {
-    fn select() -> &'static str {
-        HANDLE_SELECT
-    }
+    version_statements!(handle_select);
 }
 
 /// `Ok(None)` when the property type is unknown.
@@ -149,11 +180,8 @@ pub async fn create_model(
 }
 
 pub async fn get_model(conn: &mut Conn, id: Uuid) -> Result<Option<Model>, DbError> {
-    let sql = format!("{MODEL_SELECT} WHERE m.id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    let sql = concat!(model_select!(), " WHERE m.id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 /// Visible models, optionally only those predicting `property`.
@@ -162,10 +190,11 @@ pub async fn list_models(
     property: Option<&str>,
     page: super::Page,
 ) -> Result<Vec<Model>, DbError> {
-    let sql = format!(
-        "{MODEL_SELECT} WHERE ($1::text IS NULL OR t.name = $1) ORDER BY m.name, m.id LIMIT $2 OFFSET $3"
+    let sql = concat!(
+        model_select!(),
+        " WHERE ($1::text IS NULL OR t.name = $1) ORDER BY m.name, m.id LIMIT $2 OFFSET $3"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(property)
         .bind(page.limit)
         .bind(page.offset)
@@ -174,11 +203,11 @@ pub async fn list_models(
 }
 
 pub async fn list_versions(conn: &mut Conn, model: Uuid) -> Result<Vec<ModelVersion>, DbError> {
-    let sql = format!("{VERSION_SELECT} WHERE v.model_id = $1 ORDER BY v.version DESC");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(model)
-        .fetch_all(conn)
-        .await?)
+    let sql = concat!(
+        version_select!(),
+        " WHERE v.model_id = $1 ORDER BY v.version DESC"
+    );
+    Ok(sqlx::query_as(sql).bind(model).fetch_all(conn).await?)
 }
 
 pub async fn get_version(
@@ -186,8 +215,11 @@ pub async fn get_version(
     model: Uuid,
     version: i64,
 ) -> Result<Option<ModelVersion>, DbError> {
-    let sql = format!("{VERSION_SELECT} WHERE v.model_id = $1 AND v.version = $2");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = concat!(
+        version_select!(),
+        " WHERE v.model_id = $1 AND v.version = $2"
+    );
+    Ok(sqlx::query_as(sql)
         .bind(model)
         .bind(version)
         .fetch_optional(conn)
@@ -196,10 +228,11 @@ pub async fn get_version(
 
 /// Every production version the caller can see.
 pub async fn production_versions(conn: &mut Conn) -> Result<Vec<ModelVersion>, DbError> {
-    let sql = format!("{VERSION_SELECT} WHERE v.stage = 'production' ORDER BY v.model_id");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(conn)
-        .await?)
+    let sql = concat!(
+        version_select!(),
+        " WHERE v.stage = 'production' ORDER BY v.model_id"
+    );
+    Ok(sqlx::query_as(sql).fetch_all(conn).await?)
 }
 
 /// Which version a request means.
@@ -215,21 +248,13 @@ pub async fn resolve_version<V: VersionRow>(
     model: Uuid,
     which: &VersionRef,
 ) -> Result<Option<V>, DbError> {
-    // One statement for the three cases: a version number, an alias, or production.
-    let sql = format!(
-        "{} WHERE v.model_id = $1 AND CASE
-             WHEN $2::bigint IS NOT NULL THEN v.version = $2
-             WHEN $3::text IS NOT NULL THEN v.id = (SELECT a.version_id FROM model_aliases a
-                                                    WHERE a.model_id = $1 AND a.alias = $3)
-             ELSE v.stage = 'production' END",
-        V::select()
-    );
+    let sql = V::RESOLVE;
     let (number, alias) = match which {
         VersionRef::Number(n) => (Some(*n), None),
         VersionRef::Alias(a) => (None, Some(a.as_str())),
         VersionRef::Production => (None, None),
     };
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(model)
         .bind(number)
         .bind(alias)
@@ -242,15 +267,8 @@ pub async fn previous_production<V: VersionRow>(
     conn: &mut Conn,
     model: Uuid,
 ) -> Result<Option<V>, DbError> {
-    let sql = format!(
-        "{} WHERE v.model_id = $1 AND v.stage <> 'production' AND v.last_production_at IS NOT NULL
-         ORDER BY v.last_production_at DESC, v.version DESC LIMIT 1",
-        V::select()
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(model)
-        .fetch_optional(conn)
-        .await?)
+    let sql = V::PREVIOUS_PRODUCTION;
+    Ok(sqlx::query_as(sql).bind(model).fetch_optional(conn).await?)
 }
 
 /// The stored artefact: envelope and body, as written.
@@ -303,11 +321,8 @@ pub async fn insert_version(
     .bind(owner)
     .fetch_one(&mut *conn)
     .await?;
-    let sql = format!("{VERSION_SELECT} WHERE v.id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(conn)
-        .await?)
+    let sql = concat!(version_select!(), " WHERE v.id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_one(conn).await?)
 }
 
 /// Moves `version` to `stage`. Promoting to production archives the current production
@@ -458,12 +473,15 @@ impl Job {
     }
 }
 
-const JOB_SELECT: &str =
-    "SELECT j.id, j.model_id, j.kind, j.request, j.state, j.progress, j.stage, j.error,
+macro_rules! job_select {
+    () => {
+        "SELECT j.id, j.model_id, j.kind, j.request, j.state, j.progress, j.stage, j.error,
         j.cancel_requested, j.attempts, j.result_version_id,
         (SELECT v.version FROM model_versions v WHERE v.id = j.result_version_id) AS result_version,
         j.retry_of, j.created_by, j.created_at, j.started_at, j.finished_at
-    FROM training_jobs j";
+    FROM training_jobs j"
+    };
+}
 
 pub async fn create_job(
     conn: &mut Conn,
@@ -490,11 +508,8 @@ pub async fn create_job(
 }
 
 pub async fn get_job(conn: &mut Conn, id: Uuid) -> Result<Option<Job>, DbError> {
-    let sql = format!("{JOB_SELECT} WHERE j.id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    let sql = concat!(job_select!(), " WHERE j.id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 pub async fn list_jobs(
@@ -502,10 +517,11 @@ pub async fn list_jobs(
     model: Option<Uuid>,
     page: super::Page,
 ) -> Result<Vec<Job>, DbError> {
-    let sql = format!(
-        "{JOB_SELECT} WHERE ($1::uuid IS NULL OR j.model_id = $1) ORDER BY j.created_at DESC, j.id LIMIT $2 OFFSET $3"
+    let sql = concat!(
+        job_select!(),
+        " WHERE ($1::uuid IS NULL OR j.model_id = $1) ORDER BY j.created_at DESC, j.id LIMIT $2 OFFSET $3"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(model)
         .bind(page.limit)
         .bind(page.offset)

@@ -26,8 +26,8 @@ pub struct NewMolecule {
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Molecule {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Molecule))]
+pub struct MoleculeRow {
     pub id: Uuid,
     pub name: Option<String>,
     pub canonical_smiles: String,
@@ -56,7 +56,9 @@ pub struct Molecule {
 
 // Scalar subqueries rather than a lateral join: with ORDER BY … LIMIT, PostgreSQL evaluates
 // them only for the rows returned.
-const MOLECULE_SELECT: &str = "SELECT m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
+macro_rules! molecule_select {
+    () => {
+        "SELECT m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
         m.pubchem_cid, m.data_source, m.is_reference, m.project_id, m.murcko_scaffold, m.density_g_per_ml,
         m.created_by, m.created_at,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
@@ -69,7 +71,9 @@ const MOLECULE_SELECT: &str = "SELECT m.id, m.name, m.canonical_smiles, m.inchi,
          WHERE p.molecule_id = m.id AND t.name = 'H-Bond Donors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_donors,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
          WHERE p.molecule_id = m.id AND t.name = 'H-Bond Acceptors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_acceptors
-    FROM molecules m";
+    FROM molecules m"
+    };
+}
 
 /// Insert a molecule owned by `owner` (or a reference molecule when `owner` is None), or find
 /// the existing one with the same canonical structure. Returns (id, created).
@@ -168,12 +172,9 @@ pub async fn ensure_method(
     Ok(())
 }
 
-pub async fn get_molecule(conn: &mut Conn, id: Uuid) -> Result<Option<Molecule>, DbError> {
-    let sql = format!("{MOLECULE_SELECT} WHERE m.id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn get_molecule(conn: &mut Conn, id: Uuid) -> Result<Option<MoleculeRow>, DbError> {
+    let sql = concat!(molecule_select!(), " WHERE m.id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 /// Molecules visible to the caller, optionally filtered by a case-insensitive name fragment.
@@ -181,12 +182,10 @@ pub async fn list_molecules(
     conn: &mut Conn,
     name: Option<&str>,
     page: Page,
-) -> Result<Vec<Molecule>, DbError> {
-    let sql = format!(
-        "{MOLECULE_SELECT} WHERE ($1::text IS NULL OR lower(m.name) LIKE '%' || lower($1) || '%' OR m.canonical_smiles = $1)
-         ORDER BY m.is_reference DESC, lower(m.name), m.id LIMIT $2 OFFSET $3"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+) -> Result<Vec<MoleculeRow>, DbError> {
+    let sql = concat!(molecule_select!(), " WHERE ($1::text IS NULL OR lower(m.name) LIKE '%' || lower($1) || '%' OR m.canonical_smiles = $1)
+         ORDER BY m.is_reference DESC, lower(m.name), m.id LIMIT $2 OFFSET $3");
+    Ok(sqlx::query_as(sql)
         .bind(name)
         .bind(page.limit)
         .bind(page.offset)
@@ -212,12 +211,9 @@ pub async fn structures(conn: &mut Conn) -> Result<Vec<(Uuid, String)>, DbError>
     )
 }
 
-pub async fn molecules_by_ids(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Molecule>, DbError> {
-    let sql = format!("{MOLECULE_SELECT} WHERE m.id = ANY($1)");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(ids)
-        .fetch_all(conn)
-        .await?)
+pub async fn molecules_by_ids(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<MoleculeRow>, DbError> {
+    let sql = concat!(molecule_select!(), " WHERE m.id = ANY($1)");
+    Ok(sqlx::query_as(sql).bind(ids).fetch_all(conn).await?)
 }
 
 pub async fn rename_molecule(conn: &mut Conn, id: Uuid, name: &str) -> Result<bool, DbError> {
@@ -276,8 +272,8 @@ pub struct Mixture {
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Component {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Component))]
+pub struct ComponentRow {
     pub molecule_id: Uuid,
     pub molecule_name: Option<String>,
     pub canonical_smiles: String,
@@ -380,7 +376,7 @@ pub async fn component_molecules(
     .await?)
 }
 
-pub async fn components(conn: &mut Conn, mixture: Uuid) -> Result<Vec<Component>, DbError> {
+pub async fn components(conn: &mut Conn, mixture: Uuid) -> Result<Vec<ComponentRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.molecular_weight, m.density_g_per_ml,
                 c.concentration, c.concentration_unit::text,
@@ -507,10 +503,14 @@ pub struct NewExperiment<'a> {
     pub project_id: Option<Uuid>,
 }
 
-const EXPERIMENT_SELECT: &str = "SELECT e.id, e.molecule_id, e.mixture_id, t.name AS property, e.numeric_value, e.text_value,
+macro_rules! experiment_select {
+    () => {
+        "SELECT e.id, e.molecule_id, e.mixture_id, t.name AS property, e.numeric_value, e.text_value,
         e.boolean_value, e.unit, e.raw_value, e.raw_unit, e.temperature_c, e.conditions, e.performed_on, e.notes, e.protocol_id, e.project_id,
         e.created_by, e.created_at
-    FROM experiments e JOIN property_types t ON t.id = e.property_type_id";
+    FROM experiments e JOIN property_types t ON t.id = e.property_type_id"
+    };
+}
 
 fn split(value: &Value) -> (Option<f64>, Option<&str>, Option<bool>) {
     match value {
@@ -561,11 +561,8 @@ pub async fn create_experiment(
 }
 
 pub async fn get_experiment(conn: &mut Conn, id: Uuid) -> Result<Option<Experiment>, DbError> {
-    let sql = format!("{EXPERIMENT_SELECT} WHERE e.id = $1");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    let sql = concat!(experiment_select!(), " WHERE e.id = $1");
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 pub async fn list_experiments(
@@ -574,11 +571,9 @@ pub async fn list_experiments(
     mixture: Option<Uuid>,
     page: Page,
 ) -> Result<Vec<Experiment>, DbError> {
-    let sql = format!(
-        "{EXPERIMENT_SELECT} WHERE ($1::uuid IS NULL OR e.molecule_id = $1) AND ($2::uuid IS NULL OR e.mixture_id = $2)
-         ORDER BY e.created_at DESC, e.id LIMIT $3 OFFSET $4"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = concat!(experiment_select!(), " WHERE ($1::uuid IS NULL OR e.molecule_id = $1) AND ($2::uuid IS NULL OR e.mixture_id = $2)
+         ORDER BY e.created_at DESC, e.id LIMIT $3 OFFSET $4");
+    Ok(sqlx::query_as(sql)
         .bind(molecule)
         .bind(mixture)
         .bind(page.limit)
@@ -645,7 +640,11 @@ pub struct Verification {
     pub created_at: OffsetDateTime,
 }
 
-const VERIFICATION_COLUMNS: &str = "id, experiment_id, status, requested_by, verifier_id, equipment_used, comments, decided_at, created_at";
+macro_rules! verification_columns {
+    () => {
+        "id, experiment_id, status, requested_by, verifier_id, equipment_used, comments, decided_at, created_at"
+    };
+}
 
 pub async fn request_verification(
     conn: &mut Conn,
@@ -655,11 +654,9 @@ pub async fn request_verification(
     equipment: Option<&str>,
     comments: Option<&str>,
 ) -> Result<Verification, DbError> {
-    let sql = format!(
-        "INSERT INTO lab_verifications (experiment_id, requested_by, verifier_id, equipment_used, comments)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {VERIFICATION_COLUMNS}"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = concat!("INSERT INTO lab_verifications (experiment_id, requested_by, verifier_id, equipment_used, comments)
+         VALUES ($1, $2, $3, $4, $5) RETURNING ", verification_columns!());
+    Ok(sqlx::query_as(sql)
         .bind(experiment)
         .bind(requester)
         .bind(verifier)
@@ -686,12 +683,13 @@ pub async fn decide_verification(
     equipment: Option<&str>,
     comments: Option<&str>,
 ) -> Result<Option<Verification>, DbError> {
-    let sql = format!(
+    let sql = concat!(
         "UPDATE lab_verifications SET status = $2, decided_at = now(),
                 equipment_used = coalesce($3, equipment_used), comments = coalesce($4, comments)
-         WHERE id = $1 RETURNING {VERIFICATION_COLUMNS}"
+         WHERE id = $1 RETURNING ",
+        verification_columns!()
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(id)
         .bind(status.as_str())
         .bind(equipment)
@@ -707,12 +705,14 @@ pub async fn list_verifications(
     status: Option<VerificationStatus>,
     page: Page,
 ) -> Result<Vec<Verification>, DbError> {
-    let sql = format!(
-        "SELECT {VERIFICATION_COLUMNS} FROM lab_verifications
+    let sql = concat!(
+        "SELECT ",
+        verification_columns!(),
+        " FROM lab_verifications
          WHERE (verifier_id = $1 OR requested_by = $1) AND ($2::text IS NULL OR status = $2)
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(me)
         .bind(status.map(VerificationStatus::as_str))
         .bind(page.limit)
@@ -748,10 +748,14 @@ pub struct NewPrediction<'a> {
     pub project_id: Option<Uuid>,
 }
 
-const PREDICTION_SELECT: &str = "SELECT p.id, p.molecule_id, p.mixture_id, t.name AS property, c.name AS method, p.numeric_value,
+macro_rules! prediction_select {
+    () => {
+        "SELECT p.id, p.molecule_id, p.mixture_id, t.name AS property, c.name AS method, p.numeric_value,
         p.interval_lower, p.interval_upper, p.interval_level, p.created_by, p.created_at
     FROM predictions p JOIN property_types t ON t.id = p.property_type_id
-    JOIN calculation_methods c ON c.id = p.calculation_method_id";
+    JOIN calculation_methods c ON c.id = p.calculation_method_id"
+    };
+}
 
 /// `Ok(None)` when the property or method is unknown.
 pub async fn store_prediction(
@@ -786,11 +790,8 @@ pub async fn store_prediction(
     .await?;
     match id {
         Some(id) => {
-            let sql = format!("{PREDICTION_SELECT} WHERE p.id = $1");
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(conn)
-                .await?)
+            let sql = concat!(prediction_select!(), " WHERE p.id = $1");
+            Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
         }
         None => Ok(None),
     }
@@ -802,11 +803,12 @@ pub async fn list_predictions(
     page: Page,
 ) -> Result<Vec<Prediction>, DbError> {
     let (molecule, mixture) = subject.ids();
-    let sql = format!(
-        "{PREDICTION_SELECT} WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
+    let sql = concat!(
+        prediction_select!(),
+        " WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
          ORDER BY p.created_at DESC, p.id LIMIT $3 OFFSET $4"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sql)
         .bind(molecule)
         .bind(mixture)
         .bind(page.limit)
@@ -822,22 +824,24 @@ pub async fn latest_pair(
     property: &str,
 ) -> Result<(Option<Prediction>, Option<Experiment>), DbError> {
     let (molecule, mixture) = subject.ids();
-    let sql = format!(
-        "{PREDICTION_SELECT} WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
+    let sql = concat!(
+        prediction_select!(),
+        " WHERE p.molecule_id IS NOT DISTINCT FROM $1 AND p.mixture_id IS NOT DISTINCT FROM $2
          AND t.name = $3 ORDER BY p.created_at DESC, p.id DESC LIMIT 1"
     );
-    let prediction = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let prediction = sqlx::query_as(sql)
         .bind(molecule)
         .bind(mixture)
         .bind(property)
         .fetch_optional(&mut *conn)
         .await?;
-    let sql = format!(
-        "{EXPERIMENT_SELECT} WHERE e.molecule_id IS NOT DISTINCT FROM $1 AND e.mixture_id IS NOT DISTINCT FROM $2
+    let sql = concat!(
+        experiment_select!(),
+        " WHERE e.molecule_id IS NOT DISTINCT FROM $1 AND e.mixture_id IS NOT DISTINCT FROM $2
          AND t.name = $3 AND e.numeric_value IS NOT NULL
          ORDER BY e.performed_on DESC NULLS LAST, e.created_at DESC, e.id DESC LIMIT 1"
     );
-    let experiment = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let experiment = sqlx::query_as(sql)
         .bind(molecule)
         .bind(mixture)
         .bind(property)

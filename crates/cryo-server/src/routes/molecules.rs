@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use cryo_app::molecules::{self, MoleculeDetail, MoleculeInput, ScoreView};
 use cryo_app::rows;
 use cryo_app::search::{self, SimilarityHit};
-use cryo_db::repo::science::{self as repo, Molecule};
+use cryo_db::repo::science::{self as repo, MoleculeRow};
 use cryo_db::repo::{Entity, Page};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -58,11 +58,11 @@ pub struct MoleculeFilter {
 
 /// Molecules the caller can see: their own, shared ones, and the reference set.
 #[utoipa::path(get, path = "/api/v1/molecules", tag = "molecules", params(MoleculeFilter),
-    responses((status = 200, body = Vec<Molecule>)))]
+    responses((status = 200, body = Vec<MoleculeRow>)))]
 pub async fn list_molecules(
     db: Db,
     Query(f): Query<MoleculeFilter>,
-) -> ApiResult<Json<Vec<Molecule>>> {
+) -> ApiResult<Json<Vec<MoleculeRow>>> {
     let q = f.q.as_deref().filter(|q| !q.trim().is_empty());
     let page = Page::new(f.limit, f.offset);
     let rows = db
@@ -153,11 +153,11 @@ pub struct SubstructureRequest {
 
 /// Molecules containing a substructure, in a stable order, paged.
 #[utoipa::path(post, path = "/api/v1/molecules/search/substructure", tag = "molecules", request_body = SubstructureRequest,
-    responses((status = 200, body = Vec<Molecule>), (status = 422)))]
+    responses((status = 200, body = Vec<MoleculeRow>), (status = 422)))]
 pub async fn substructure(
     db: Db,
     ApiJson(req): ApiJson<SubstructureRequest>,
-) -> ApiResult<Json<Vec<Molecule>>> {
+) -> ApiResult<Json<Vec<MoleculeRow>>> {
     let page = Page::new(req.limit, req.offset);
     let hits = search::containing(&db.actor(), req.smarts, req.smiles, page).await?;
     Ok(Json(hits))

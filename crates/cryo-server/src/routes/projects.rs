@@ -10,7 +10,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use cryo_app::AppError;
 use cryo_app::rows;
-use cryo_core::ident::{ResourceKind, parse_name};
+use cryo_core::ident::{ResourceKind, parse_name, parse_optional_name};
 use cryo_db::repo::collab::{self as repo, Comment, NewProject, Notification, Project};
 use cryo_db::repo::{Entity, Page};
 use serde::Deserialize;
@@ -130,11 +130,7 @@ pub async fn update_project(
     ApiJson(p): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
     let me = db.user;
-    let name = p
-        .name
-        .as_deref()
-        .map(|n| parse_name("name", n, 200))
-        .transpose()?;
+    let name = parse_optional_name("name", p.name.as_deref(), 200)?;
     db.run(async |tx| {
         match repo::update_project(
             tx,

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use cryo_app::AppError;
 use cryo_app::rows;
-use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name};
+use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name, parse_optional_name};
 use cryo_db::repo::Entity;
 use cryo_db::repo::collab::{self as repo, Activity, Invitation, Member, Share, Team};
 use serde::Deserialize;
@@ -19,6 +19,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+/// The team with `id`, if the caller belongs to it.
+async fn visible_team(tx: &mut cryo_db::repo::Conn, id: Uuid) -> ApiResult<Team> {
+    Ok(repo::get_team(tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "team" })?)
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -104,9 +111,7 @@ pub async fn create_team(
     responses((status = 200, body = Team), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>> {
     db.run(async |tx| {
-        let team = repo::get_team(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "team" })?;
+        let team = visible_team(tx, id).await?;
         Ok(Json(team))
     })
     .await
@@ -120,11 +125,7 @@ pub async fn update_team(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let name = p
-        .name
-        .as_deref()
-        .map(|n| parse_name("name", n, 200))
-        .transpose()?;
+    let name = parse_optional_name("name", p.name.as_deref(), 200)?;
     db.run(async |tx| {
         match repo::update_team(tx, id, name.as_deref(), p.description.as_deref()).await? {
             Some(team) => Ok(Json(team)),
@@ -145,9 +146,7 @@ pub async fn delete_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCo
     responses((status = 200, body = Vec<Member>), (status = 404)))]
 pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Member>>> {
     db.run(async |tx| {
-        repo::get_team(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "team" })?;
+        visible_team(tx, id).await?;
         let members = repo::list_members(tx, id).await?;
         Ok(Json(members))
     })
@@ -169,9 +168,7 @@ pub async fn put_member(
     let role = input.role.as_str();
     let (status, notify) = db
         .run(async |tx| {
-            repo::get_team(tx, id)
-                .await?
-                .ok_or(AppError::NotFound { what: "team" })?;
+            visible_team(tx, id).await?;
             let action = if repo::set_member_role(tx, id, user, role).await? {
                 "team.member.set"
             } else {
@@ -277,9 +274,7 @@ pub async fn delete_member(
     Path((id, user)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     db.run(async |tx| {
-        repo::get_team(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "team" })?;
+        visible_team(tx, id).await?;
         if !repo::remove_member(tx, id, user).await? {
             return Err(AppError::Forbidden.into());
         }
@@ -292,9 +287,7 @@ pub async fn delete_member(
     responses((status = 200, body = Vec<Share>), (status = 404)))]
 pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Share>>> {
     db.run(async |tx| {
-        repo::get_team(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "team" })?;
+        visible_team(tx, id).await?;
         let shares = repo::list_shares(tx, id).await?;
         Ok(Json(shares))
     })
@@ -313,9 +306,7 @@ pub async fn share(
     let kind = input.resource_type.as_str();
     let share = db
         .run(async |tx| {
-            repo::get_team(tx, id)
-                .await?
-                .ok_or(AppError::NotFound { what: "team" })?;
+            visible_team(tx, id).await?;
             let share = repo::share(
                 tx,
                 me,
@@ -380,9 +371,7 @@ pub async fn team_activity(
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Activity>>> {
     db.run(async |tx| {
-        repo::get_team(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "team" })?;
+        visible_team(tx, id).await?;
         let rows = repo::team_activity(tx, id, p.page()).await?;
         Ok(Json(rows))
     })
