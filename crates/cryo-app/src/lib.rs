@@ -21,6 +21,7 @@ pub mod rows;
 pub mod search;
 pub mod system;
 pub mod training;
+pub mod vocabulary;
 
 pub use app::{Actor, App};
 pub use error::{AppError, AppResult};

@@ -43,6 +43,26 @@ pub enum Split {
     Time,
 }
 
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Random, Split::Scaffold, Split::Time];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Random => "random",
+            Split::Scaffold => "scaffold",
+            Split::Time => "time",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Split::Random => "random",
+            Split::Scaffold => "by scaffold",
+            Split::Time => "by date",
+        }
+    }
+}
+
 /// How hyperparameter candidates are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -50,6 +70,17 @@ pub enum Split {
 pub enum Search {
     Grid,
     Random,
+}
+
+impl Search {
+    pub const ALL: [Search; 2] = [Search::Grid, Search::Random];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Search::Grid => "grid",
+            Search::Random => "random",
+        }
+    }
 }
 
 /// How prediction intervals are calibrated (conformal prediction).
@@ -73,6 +104,14 @@ impl IntervalMethod {
             Self::CvPlus => "cv-plus",
             Self::Split => "split",
             Self::JackknifePlus => "jackknife-plus",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CvPlus => "CV+",
+            Self::Split => "split",
+            Self::JackknifePlus => "jackknife+",
         }
     }
 

@@ -41,6 +41,16 @@ impl FeatureSet {
         }
     }
 
+    /// How people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FeatureSet::Cryo20 => "CryoProtect 20 features",
+            FeatureSet::Rdkit => "RDKit descriptors",
+            FeatureSet::Morgan => "Morgan fingerprint (r = 2, 2048 bits)",
+            FeatureSet::Combined => "combined (all three)",
+        }
+    }
+
     /// Identifies how the numbers were computed (set, toolkit version, fingerprint shape).
     pub fn version(self) -> String {
         format!(

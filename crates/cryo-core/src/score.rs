@@ -281,6 +281,17 @@ impl Context {
         Self::SensitiveTissues,
     ];
 
+    /// The name the API uses (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::General => "general",
+            Self::CellPreservation => "cell_preservation",
+            Self::OrganPreservation => "organ_preservation",
+            Self::LongTermStorage => "long_term_storage",
+            Self::SensitiveTissues => "sensitive_tissues",
+        }
+    }
+
     pub fn profile(self) -> ContextProfile {
         let (efficacy, toxicity, tg, tg_range) = match self {
             Self::General => (0.40, 0.30, 0.30, (-120.0, -80.0)),
@@ -373,6 +384,9 @@ mod tests {
     #[test]
     fn component_names_are_their_serialised_names() {
         for (c, _) in WEIGHTS {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        for c in Context::ALL {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
     }

@@ -61,6 +61,18 @@ impl ConcentrationUnit {
         }
     }
 
+    /// How people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::MolFraction => "mole fraction",
+            Self::PercentWv => "% w/v",
+            Self::PercentVv => "% v/v",
+            Self::MilliMolar => "mM",
+            Self::Molar => "M (mol/L)",
+            Self::MgPerMl => "mg/mL",
+        }
+    }
+
     /// The largest value that makes physical sense, if any.
     fn upper_bound(self) -> Option<f64> {
         match self {

@@ -66,6 +66,20 @@ impl Algorithm {
         }
     }
 
+    /// How people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Algorithm::Linear => "Linear (OLS)",
+            Algorithm::Ridge => "Ridge regression",
+            Algorithm::Lasso => "Lasso",
+            Algorithm::ElasticNet => "Elastic net",
+            Algorithm::RandomForest => "Random forest",
+            Algorithm::GradientBoosting => "Gradient boosting",
+            Algorithm::Mlp => "Neural network (MLP ensemble)",
+            Algorithm::Knn => "k-nearest neighbours (Tanimoto)",
+        }
+    }
+
     /// The default hyperparameters (§4.1 of the original's behaviour).
     pub fn default_spec(self) -> Spec {
         match self {

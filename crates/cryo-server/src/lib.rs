@@ -54,6 +54,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "predictions", description = "Stored predictions and their comparison with measurements"),
         (name = "models", description = "Model registry: versions, stages, training jobs, prediction with intervals, evaluation"),
         (name = "system", description = "Administration: backups (service_role or admin users)"),
+        (name = "vocabulary", description = "The choices clients offer: units, algorithms, feature sets, splits, interval methods"),
     )
 )]
 struct ApiDoc;
@@ -90,6 +91,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::jobs::router())
         .merge(routes::predict::router())
         .merge(routes::system::router())
+        .merge(routes::vocabulary::router())
         .split_for_parts();
     document_common_errors(&mut doc);
     (router, doc)

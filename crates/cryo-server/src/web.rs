@@ -20,6 +20,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("dom.js", JS, include_str!("../web/dom.js")),
     ("charts.js", JS, include_str!("../web/charts.js")),
     ("pick.js", JS, include_str!("../web/pick.js")),
+    ("nav.js", JS, include_str!("../web/nav.js")),
+    ("forms.js", JS, include_str!("../web/forms.js")),
+    ("vocabulary.js", JS, include_str!("../web/vocabulary.js")),
     (
         "favicon.svg",
         "image/svg+xml",

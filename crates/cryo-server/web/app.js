@@ -1,7 +1,8 @@
-// Shell of the single-page interface: hash routes, navigation, the signed-in user, and one
-// place where API errors become visible messages.
+// Shell of the single-page interface: hash routes, the navigation bar and the signed-in user.
+// Pages import navigation and messages from nav.js, never this module.
 import { h, mount } from './dom.js';
-import { session, post, ApiError } from './api.js';
+import { session, post } from './api.js';
+import { go, pageChanged, showError } from './nav.js';
 import * as signin from './pages/signin.js';
 import * as molecules from './pages/molecules.js';
 import * as mixtures from './pages/mixtures.js';
@@ -31,36 +32,6 @@ const ROUTES = [
 
 const main = () => document.getElementById('main');
 
-/** Shows an error (ApiError or any Error) in the banner; returns it for chaining. */
-export function showError(err) {
-  const flash = document.getElementById('flash');
-  flash.className = '';
-  let text = err && err.message ? err.message : String(err);
-  if (err instanceof ApiError) {
-    if (err.status === 403) text = `Not allowed: ${err.message}`;
-    if (err.status === 429 && err.retryAfter) text += ` (try again in ${err.retryAfter} s)`;
-    if (err.status >= 500) text = `The server could not do that (${err.code}): ${err.message}`;
-  }
-  flash.textContent = text;
-  return err;
-}
-
-// An info message usually precedes a navigation (saved → go to the saved row); it survives one.
-let keepFlash = false;
-export function showInfo(text) {
-  const flash = document.getElementById('flash');
-  flash.className = 'info';
-  flash.textContent = text;
-  keepFlash = true;
-}
-
-export const clearFlash = () => { document.getElementById('flash').textContent = ''; };
-
-export function go(route) {
-  if (location.hash === '#/' + route) render();
-  else location.hash = '#/' + route;
-}
-
 function renderChrome(route) {
   const user = session.user();
   const nav = document.getElementById('nav');
@@ -85,8 +56,7 @@ async function render() {
   const route = location.hash.replace(/^#\/?/, '') || 'molecules';
   if (!session.get() && route !== 'signin') { go('signin'); return; }
   renderChrome(route);
-  if (keepFlash) keepFlash = false;
-  else clearFlash();
+  pageChanged();
   const match = ROUTES.map(([re, make]) => [route.match(re), make]).find(([m]) => m);
   const el = main();
   const mine = ++generation;

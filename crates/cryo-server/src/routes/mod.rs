@@ -11,6 +11,7 @@ pub mod predict;
 pub mod projects;
 pub mod system;
 pub mod teams;
+pub mod vocabulary;
 
 use cryo_db::repo::Page;
 use serde::Deserialize;

@@ -159,3 +159,34 @@ async fn openapi_document_and_offline_docs_page_are_served() {
     assert_eq!(initializer.status, StatusCode::OK);
     assert!(initializer.text.contains("/api/openapi.json"));
 }
+
+#[tokio::test]
+async fn the_vocabulary_lists_what_the_api_accepts_for_anyone() {
+    let db = TestDb::new().await;
+    let app = app(db.api_pool().await);
+    let r = get(&app, "/api/v1/vocabulary").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let names = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {v}"))
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let units: Vec<String> = cryo_core::units::ConcentrationUnit::ALL
+        .iter()
+        .map(|u| u.as_str().to_string())
+        .collect();
+    assert_eq!(names("concentration_units"), units);
+    assert_eq!(names("algorithms")[0], "random_forest");
+    assert_eq!(names("algorithms").len(), cryo_ml::Algorithm::ALL.len());
+    assert!(names("interval_methods").contains(&"jackknife-plus".to_string()));
+    assert!(
+        v["feature_sets"][0]["label"]
+            .as_str()
+            .unwrap()
+            .contains('(')
+    );
+}

@@ -1,7 +1,8 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, patch, session, ApiError } from '../api.js';
-import { go, showError, showInfo } from '../app.js';
+import { get, post, patch, session } from '../api.js';
+import { go, showError, showInfo } from '../nav.js';
 import * as pick from '../pick.js';
+import { onSubmit, FormError } from '../forms.js';
 
 /** Everyone who shares a team with the caller (possible verifiers), by user id. */
 async function colleagues() {
@@ -35,32 +36,23 @@ export async function list(page) {
   syncUnit();
   const inputs = { subject, property, value, unit, temperature_c: temperature, performed_on: date, notes };
   const form = h('form', {
-    class: 'card', onsubmit: async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      Object.values(inputs).forEach((i) => i.removeAttribute('aria-invalid'));
+    class: 'card', onsubmit: onSubmit({ error, inputs, fieldOf: (f) => (f === 'molecule_id' || f === 'mixture_id' ? 'subject' : f) }, async () => {
       const target = await picker.resolve(subject.value);
-      if (!target) { error.textContent = `No molecule or mixture called “${subject.value}” that you can see.`; subject.setAttribute('aria-invalid', 'true'); return; }
+      if (!target) throw new FormError('subject', `No molecule or mixture called “${subject.value}” that you can see.`);
       const type = typeOf.get(property.value);
       let v = value.value.trim();
       if (type?.data_type === 'numeric') {
-        if (v === '' || !Number.isFinite(Number(v))) { error.textContent = `${property.value} needs a number.`; value.setAttribute('aria-invalid', 'true'); return; }
+        if (v === '' || !Number.isFinite(Number(v))) throw new FormError('value', `${property.value} needs a number.`);
         v = Number(v);
       } else if (type?.data_type === 'boolean') v = ['true', 'yes', '1'].includes(v.toLowerCase());
-      try {
-        await post('/experiments', {
-          molecule_id: target.molecule_id, mixture_id: target.mixture_id, property: property.value, value: v,
-          unit: unit.value || null, temperature_c: temperature.value === '' ? null : Number(temperature.value),
-          performed_on: date.value || null, notes: notes.value || null,
-        });
-        showInfo('Measurement recorded.');
-        go('experiments');
-      } catch (err) {
-        if (!(err instanceof ApiError) || err.status >= 500) { showError(err); return; }
-        error.textContent = err.message;
-        inputs[err.field === 'molecule_id' || err.field === 'mixture_id' ? 'subject' : err.field]?.setAttribute('aria-invalid', 'true');
-      }
-    },
+      await post('/experiments', {
+        molecule_id: target.molecule_id, mixture_id: target.mixture_id, property: property.value, value: v,
+        unit: unit.value || null, temperature_c: temperature.value === '' ? null : Number(temperature.value),
+        performed_on: date.value || null, notes: notes.value || null,
+      });
+      showInfo('Measurement recorded.');
+      go('experiments');
+    }),
   },
   h('h2', {}, 'Record a measurement'),
   picker.list,

@@ -1,13 +1,10 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
-import { go, showError, showInfo } from '../app.js';
+import { go, showError, showInfo } from '../nav.js';
 import { hbars } from '../charts.js';
 import * as pick from '../pick.js';
+import { vocabulary, pairs } from '../vocabulary.js';
 
-export const UNITS = [
-  ['percent_w_v', '% w/v'], ['percent_v_v', '% v/v'], ['M', 'M (mol/L)'], ['mM', 'mM'],
-  ['mg_per_mL', 'mg/mL'], ['mol_fraction', 'mole fraction'],
-];
 
 export async function list(page) {
   const rows = await get('/mixtures?limit=200');
@@ -24,6 +21,7 @@ let draft = null; // components carried from "copy to new"
 
 /** Composition editor: molecules by name, concentration and unit, validated here and by the API. */
 export async function editor(page) {
+  const units = pairs((await vocabulary()).concentration_units);
   const picker = pick.molecules();
   const name = h('input', { name: 'name', required: true, placeholder: 'e.g. VS55', size: 30 });
   const description = h('input', { name: 'description', placeholder: 'optional', size: 40 });
@@ -34,7 +32,7 @@ export async function editor(page) {
   function addRow(init = {}) {
     const mol = picker.attach(h('input', { name: 'molecule', placeholder: 'molecule name', value: init.name || '', 'aria-label': 'Molecule', autocomplete: 'off' }));
     const conc = h('input', { name: 'concentration', type: 'number', step: 'any', min: 0, value: init.concentration ?? '', placeholder: 'amount', 'aria-label': 'Concentration' });
-    const unit = select('unit', UNITS, init.unit || 'percent_w_v');
+    const unit = select('unit', units, init.unit || 'percent_w_v');
     unit.setAttribute('aria-label', 'Unit');
     const error = h('p', { class: 'error' });
     const row = { mol, conc, unit, error };
@@ -110,15 +108,16 @@ export async function editor(page) {
 
 /** One mixture: composition, score, predictions with intervals, measured against predicted. */
 export async function detail(page, id) {
-  const [d, experiments, models, types] = await Promise.all([
-    get(`/mixtures/${id}`), get(`/experiments?mixture_id=${id}&limit=200`), get('/models?limit=200').catch(() => []), get('/property-types'),
+  const [d, experiments, models, types, vocab] = await Promise.all([
+    get(`/mixtures/${id}`), get(`/experiments?mixture_id=${id}&limit=200`), get('/models?limit=200').catch(() => []), get('/property-types'), vocabulary(),
   ]);
+  const unitLabel = (name) => vocab.concentration_units.find((u) => u.name === name)?.label || name;
   const unitOf = (property) => types.find((t) => t.name === property)?.units || '';
   const shares = d.score?.molar_shares || [];
   const composition = table([
     { label: 'Molecule', value: (c) => h('a', { href: `#/molecules/${c.molecule_id}` }, c.molecule_name || c.canonical_smiles) },
     { label: 'Concentration', cls: 'num', value: (c) => fmt(c.concentration) },
-    { label: 'Unit', value: (c) => (UNITS.find(([u]) => u === c.concentration_unit) || [0, c.concentration_unit])[1] },
+    { label: 'Unit', value: (c) => unitLabel(c.concentration_unit) },
     { label: 'Molar share', cls: 'num', value: (c) => fmt(shares[d.components.indexOf(c)]) },
     { label: 'Molecule score', cls: 'num', value: (c) => fmt(c.score) },
   ], d.components);

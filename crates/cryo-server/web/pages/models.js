@@ -1,13 +1,10 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, put, del, events, ApiError } from '../api.js';
-import { go, showError, showInfo } from '../app.js';
+import { get, post, put, del, events } from '../api.js';
+import { go, showError, showInfo } from '../nav.js';
 import * as charts from '../charts.js';
+import { onSubmit, FormError } from '../forms.js';
+import { vocabulary, pairs } from '../vocabulary.js';
 
-const ALGORITHMS = [
-  ['random_forest', 'Random forest'], ['gradient_boosting', 'Gradient boosting'], ['ridge', 'Ridge regression'],
-  ['lasso', 'Lasso'], ['elastic_net', 'Elastic net'], ['linear', 'Linear (OLS)'], ['mlp', 'Neural network (MLP ensemble)'], ['knn', 'k-nearest neighbours (Tanimoto)'],
-];
-const FEATURES = [['rdkit', 'RDKit descriptors (43)'], ['cryo20', 'CryoProtect 20 features'], ['morgan', 'Morgan fingerprint (2048 bits)'], ['combined', 'combined']];
 const STAGE_ORDER = ['production', 'staging', 'none', 'archived'];
 
 export async function list(page) {
@@ -16,14 +13,10 @@ export async function list(page) {
   const property = select('property', types.filter((t) => t.data_type === 'numeric').map((t) => t.name), 'Glass Transition Temperature');
   const error = h('p', { class: 'error' });
   const form = h('form', {
-    class: 'row', onsubmit: async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      try { const m = await post('/models', { name: name.value, property: property.value }); go(`models/${m.id}`); } catch (err) {
-        error.textContent = err.message;
-        if (err.field === 'name') name.setAttribute('aria-invalid', 'true');
-      }
-    },
+    class: 'row', onsubmit: onSubmit({ error, inputs: { name, property } }, async () => {
+      const m = await post('/models', { name: name.value, property: property.value });
+      go(`models/${m.id}`);
+    }),
   }, field('Name', name), field('Predicts', property), h('button', { type: 'submit' }, 'Create model'));
   append(page, h('h1', {}, 'Models'),
     h('div', { class: 'card' }, table([
@@ -40,7 +33,7 @@ const metric = (v, key) => v.envelope?.validation?.pooled?.[key];
 
 /** A model: versions with stage and metrics, charts of a version, training with live progress. */
 export async function detail(page, id) {
-  const [model, types] = await Promise.all([get(`/models/${id}`), get('/property-types')]);
+  const [model, types, vocab] = await Promise.all([get(`/models/${id}`), get('/property-types'), vocabulary()]);
   const unit = types.find((t) => t.name === model.property)?.units || '';
   const versions = model.versions;
   const chosen = versions.find((v) => v.stage === 'production') || versions[0];
@@ -153,7 +146,7 @@ export async function detail(page, id) {
   append(page, 
     h('div', { class: 'spread' }, h('h1', {}, model.name, ' ', h('span', { class: 'muted' }, `predicts ${model.property}${unit ? ' (' + unit + ')' : ''}`)), rollback),
     h('div', { class: 'card' }, h('h2', {}, 'Versions'), versionTable),
-    h('div', { class: 'grid' }, trainCard(id, () => go(`models/${id}`)), predictCard(id, unit, versions.some((v) => v.stage === 'production'))),
+    h('div', { class: 'grid' }, trainCard(id, vocab, () => go(`models/${id}`)), predictCard(id, unit, versions.some((v) => v.stage === 'production'))),
     chartsEl,
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Training jobs'), jobsEl), h('div', { class: 'card' }, h('h2', {}, 'Audit trail'), auditEl)));
   await Promise.all([showVersion(chosen), loadJobs().catch(showError), loadAudit().catch(showError)]);
@@ -189,13 +182,14 @@ function predictCard(modelId, unit, hasProduction) {
 }
 
 /** The train form and the live progress of the job it starts. */
-function trainCard(modelId, onDone) {
-  const algorithm = select('algorithm', ALGORITHMS, 'random_forest');
-  const features = select('features', FEATURES, 'rdkit');
+function trainCard(modelId, vocab, onDone) {
+  // The first choice of each list is the API's default.
+  const algorithm = select('algorithm', pairs(vocab.algorithms), vocab.algorithms[0].name);
+  const features = select('features', pairs(vocab.feature_sets), vocab.feature_sets[0].name);
   const folds = h('input', { name: 'folds', type: 'number', min: 2, max: 20, value: 5, size: 4 });
-  const split = select('split', [['random', 'random'], ['scaffold', 'by scaffold'], ['time', 'by date']], 'random');
-  const search = select('search', [['', 'none (defaults)'], ['grid', 'grid'], ['random', 'random']], '');
-  const conformal = select('conformal', [['cv-plus', 'CV+'], ['split', 'split'], ['jackknife-plus', 'jackknife+']], 'cv-plus');
+  const split = select('split', pairs(vocab.splits), vocab.splits[0].name);
+  const search = select('search', [['', 'none (defaults)'], ...pairs(vocab.searches)], '');
+  const conformal = select('conformal', pairs(vocab.interval_methods), vocab.interval_methods[0].name);
   const learning = h('input', { name: 'learning_curve', type: 'checkbox', checked: true });
   const error = h('p', { class: 'error' });
   const status = h('div', { class: 'job', id: 'job-status', hidden: true });
@@ -237,24 +231,15 @@ function trainCard(modelId, onDone) {
   }
 
   const form = h('form', {
-    class: 'card', onsubmit: async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      Object.values(inputs).forEach((i) => i.removeAttribute('aria-invalid'));
+    class: 'card', onsubmit: onSubmit({ error, inputs, busy: start }, async () => {
       const k = Number(folds.value);
-      if (!Number.isInteger(k) || k < 2) { error.textContent = 'Folds must be a whole number of at least 2.'; folds.setAttribute('aria-invalid', 'true'); return; }
-      start.disabled = true;
-      try {
-        const job = await post(`/models/${modelId}/train`, {
-          algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
-          search: search.value || null, conformal: conformal.value, learning_curve: learning.checked,
-        });
-        await follow(job);
-      } catch (err) {
-        start.disabled = false;
-        if (err instanceof ApiError && err.status < 500) { error.textContent = err.message; inputs[err.field]?.setAttribute('aria-invalid', 'true'); } else showError(err);
-      }
-    },
+      if (!Number.isInteger(k) || k < 2) throw new FormError('folds', 'Folds must be a whole number of at least 2.');
+      const job = await post(`/models/${modelId}/train`, {
+        algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
+        search: search.value || null, conformal: conformal.value, learning_curve: learning.checked,
+      });
+      await follow(job);
+    }),
   },
   h('h2', {}, 'Train a new version'),
   h('div', { class: 'row' }, field('Algorithm', algorithm), field('Features', features), field('Folds', folds), field('Split', split),

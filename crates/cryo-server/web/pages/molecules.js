@@ -1,6 +1,7 @@
 import { h, append, field, fmt, table, select, mount } from '../dom.js';
 import { get, post, api, ApiError } from '../api.js';
-import { go, showError, showInfo } from '../app.js';
+import { go, showError, showInfo } from '../nav.js';
+import { onSubmit } from '../forms.js';
 import { radar, hbars } from '../charts.js';
 
 const SCORE_AXES = [
@@ -87,19 +88,12 @@ export async function list(page) {
   const name = h('input', { name: 'name', placeholder: 'Name (optional)' });
   const addError = h('p', { class: 'error' });
   const add = h('form', {
-    class: 'row', onsubmit: async (e) => {
-      e.preventDefault();
-      addError.textContent = '';
-      smiles.removeAttribute('aria-invalid');
-      try {
-        const created = await post('/molecules', { smiles: smiles.value, name: name.value || null });
-        showInfo(created.created ? 'Molecule registered.' : 'This structure was already registered; here it is.');
-        go(`molecules/${created.molecule.id}`);
-      } catch (err) {
-        addError.textContent = err.message;
-        if (err.status === 422 && err.field !== 'name') smiles.setAttribute('aria-invalid', 'true');
-      }
-    },
+    // Any refusal but the name's is about the structure (its field may be `structure`).
+    class: 'row', onsubmit: onSubmit({ error: addError, inputs: { smiles, name }, fieldOf: (f) => (f === 'name' ? 'name' : 'smiles') }, async () => {
+      const created = await post('/molecules', { smiles: smiles.value, name: name.value || null });
+      showInfo(created.created ? 'Molecule registered.' : 'This structure was already registered; here it is.');
+      go(`molecules/${created.molecule.id}`);
+    }),
   }, field('SMILES', smiles), field('Name', name), h('button', { type: 'submit' }, 'Register'));
 
   append(page, 

@@ -1,6 +1,7 @@
 import { h, append, field } from '../dom.js';
-import { post, session, ApiError } from '../api.js';
-import { go, showError, clearFlash } from '../app.js';
+import { post, session } from '../api.js';
+import { go, clearFlash } from '../nav.js';
+import { onSubmit } from '../forms.js';
 
 /** Sign in, or create an account. */
 export async function render(page) {
@@ -23,25 +24,14 @@ export async function render(page) {
   }, m === 'signin' ? 'Sign in' : 'Create account'));
   nameField.hidden = true;
   const form = h('form', {
-    class: 'card', onsubmit: async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      [email, password, displayName].forEach((i) => i.removeAttribute('aria-invalid'));
-      submit.disabled = true;
-      try {
-        const tokens = mode === 'register'
-          ? await post('/auth/register', { email: email.value, password: password.value, display_name: displayName.value || email.value.split('@')[0] })
-          : await post('/auth/login', { email: email.value, password: password.value });
-        session.set(tokens);
-        clearFlash();
-        go('molecules');
-      } catch (err) {
-        if (!(err instanceof ApiError)) { showError(err); return; }
-        error.textContent = err.status === 429 && err.retryAfter ? `${err.message} Try again in ${err.retryAfter} s.` : err.message;
-        const bad = { email, password, display_name: displayName }[err.field];
-        if (bad) bad.setAttribute('aria-invalid', 'true');
-      } finally { submit.disabled = false; }
-    },
+    class: 'card', onsubmit: onSubmit({ error, inputs: { email, password, display_name: displayName }, busy: submit }, async () => {
+      const tokens = mode === 'register'
+        ? await post('/auth/register', { email: email.value, password: password.value, display_name: displayName.value || email.value.split('@')[0] })
+        : await post('/auth/login', { email: email.value, password: password.value });
+      session.set(tokens);
+      clearFlash();
+      go('molecules');
+    }),
   },
   h('div', { class: 'tabs', role: 'tablist' }, tabs),
   field('E-mail', email), field('Password', password), nameField, error, submit);

@@ -1,6 +1,6 @@
 import { h, append, fmt, table, mount, when } from '../dom.js';
 import { get, post, api } from '../api.js';
-import { showError, showInfo } from '../app.js';
+import { showError, showInfo } from '../nav.js';
 import { hbars, COLORS } from '../charts.js';
 
 const STATUS_COLOR = { ok: COLORS.green, warning: COLORS.orange, degraded: COLORS.orange, critical: COLORS.red, failing: COLORS.red, error: COLORS.red, skipped: COLORS.grey };
