@@ -105,8 +105,23 @@ fn ridge() -> Value {
     json!({ "algorithm": "ridge", "features": "cryo20", "conformal": "split" })
 }
 
-#[tokio::test]
-async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
+/// Alice's 40 measurements, her model, and two versions of it: a forest (v1, job `jobs[0]`)
+/// and ridge (v2); Bob, a user with nothing.
+struct TwoVersions {
+    db: TestDb,
+    run: Running,
+    alice: crate::helpers::User,
+    bob: crate::helpers::User,
+    molecules: Vec<String>,
+    model: String,
+    jobs: Vec<String>,
+}
+
+fn forest() -> Value {
+    json!({ "algorithm": "random_forest", "params": { "n_trees": 30 }, "features": "cryo20", "folds": 4 })
+}
+
+async fn two_versions() -> TwoVersions {
     let db = TestDb::new().await;
     cryo_app::molecules::seed_reference_data(&db.pool)
         .await
@@ -117,15 +132,56 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     let bob = register(app, "bob").await;
     let molecules = enter_data(app, &alice.token).await;
     let model = new_model(app, &alice.token).await;
+    let mut jobs = Vec::new();
+    for (n, request) in [forest(), ridge()].into_iter().enumerate() {
+        let job = start(app, &alice.token, &model, request).await;
+        let (done, seen) = wait(app, &alice.token, &job).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        assert_eq!(done["result_version"], n + 1);
+        assert_eq!(*seen.last().unwrap(), 1.0);
+        jobs.push(job);
+    }
+    TwoVersions {
+        db,
+        run,
+        alice,
+        bob,
+        molecules,
+        model,
+        jobs,
+    }
+}
+
+/// Promotes `version` to production.
+async fn promote(
+    app: &axum::Router,
+    who: &crate::helpers::User,
+    model: &str,
+    version: i64,
+) -> Value {
+    let r = app
+        .post(
+            who,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": version }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()
+}
+
+#[tokio::test]
+async fn a_training_job_streams_its_progress_and_stores_a_validated_version() {
+    let db = TestDb::new().await;
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let bob = register(app, "bob").await;
+    let _molecules = enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
 
     // Version 1: a forest, followed through server-sent events to the end.
-    let job1 = start(
-        app,
-        &alice.token,
-        &model,
-        json!({ "algorithm": "random_forest", "params": { "n_trees": 30 }, "features": "cryo20", "folds": 4 }),
-    )
-    .await;
+    let job1 = start(app, &alice.token, &model, forest()).await;
     let events = app
         .get(&alice, &format!("/api/v1/models/jobs/{job1}/events"))
         .await;
@@ -153,20 +209,13 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     );
     assert_eq!(*fractions.last().unwrap(), 1.0);
 
-    // Version 2: ridge, polled.
-    let job2 = start(app, &alice.token, &model, ridge()).await;
-    let (done, seen) = wait(app, &alice.token, &job2).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(done["result_version"], 2);
-    assert_eq!(*seen.last().unwrap(), 1.0);
-
     let detail = app
         .get(&alice, &format!("/api/v1/models/{model}"))
         .await
         .json();
     let versions = detail["versions"].as_array().unwrap();
-    assert_eq!(versions.len(), 2);
-    let v1 = &versions[1];
+    assert_eq!(versions.len(), 1);
+    let v1 = &versions[0];
     assert_eq!(v1["version"], 1);
     assert_eq!(v1["stage"], "none");
     assert_eq!(v1["algorithm"], "random_forest");
@@ -250,7 +299,19 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         )
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
 
+#[tokio::test]
+async fn production_answers_with_calibrated_intervals_and_champion_challenger_guards_it() {
+    let TwoVersions {
+        db: _db,
+        run,
+        alice,
+        molecules,
+        model,
+        ..
+    } = two_versions().await;
+    let app = &run.app;
     // Nothing in production yet: a clear refusal, not a default.
     let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
@@ -369,7 +430,29 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
     assert!(
         results[1]["value"].is_null() && results[1]["error"].as_str().unwrap().contains("smiles")
     );
+}
 
+#[tokio::test]
+async fn aliases_rollback_stored_predictions_evaluation_and_deletion_are_audited() {
+    let TwoVersions {
+        db: _db,
+        run,
+        alice,
+        molecules,
+        model,
+        ..
+    } = two_versions().await;
+    let app = &run.app;
+    promote(app, &alice, &model, 1).await;
+    let first = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.8 }),
+    )
+    .await
+    .json();
+    assert_eq!(promote(app, &alice, &model, 2).await["previous"], 1);
     // An alias names a version for prediction; a malformed alias is refused, naming the field.
     let aliased = app
         .put(
@@ -494,7 +577,20 @@ async fn train_watch_promote_predict_roll_back_and_audit_through_the_api() {
         ]
     );
     assert_eq!(audit[0]["actor_name"], "alice");
+}
 
+#[tokio::test]
+async fn another_user_sees_none_of_a_model_and_trains_only_on_what_they_can_read() {
+    let TwoVersions {
+        db,
+        run,
+        bob,
+        model,
+        jobs,
+        ..
+    } = two_versions().await;
+    let app = &run.app;
+    let job1 = &jobs[0];
     // Another user sees none of it and can do nothing with it.
     let listed = app.get(&bob, "/api/v1/models").await.json();
     assert!(listed.as_array().unwrap().is_empty(), "{listed}");
