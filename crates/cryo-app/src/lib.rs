@@ -4,6 +4,8 @@
 
 pub mod alerts;
 pub mod app;
+pub mod backup_schedule;
+pub mod composition;
 pub mod compute;
 pub mod error;
 pub mod evaluate;
@@ -16,10 +18,12 @@ pub mod model_view;
 pub mod models;
 pub mod molecules;
 pub mod predict;
+pub mod projects;
 pub mod registry;
 pub mod rows;
 pub mod search;
 pub mod system;
+pub mod teams;
 pub mod training;
 pub mod vocabulary;
 

@@ -1,10 +1,11 @@
 //! Mixtures: components with unit-checked concentrations, scored on a molar basis. A mixture is
 //! validated and scored before anything is written, so no mixture exists that cannot be scored.
 
+use crate::composition;
 use crate::{Actor, AppError, AppResult};
 use cryo_core::ident::{parse_name, parse_optional_name};
-use cryo_core::score::{MixtureScore, ScoredComponent, mixture_score};
-use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, UnitError, molar_shares};
+use cryo_core::score::MixtureScore;
+use cryo_core::units::{Concentration, ConcentrationUnit, UnitError};
 use cryo_db::repo::science::{
     self as repo, ComponentRow, Mixture, NewComponent, NewPrediction, Prediction, Subject,
 };
@@ -64,48 +65,6 @@ pub struct MixtureDetail {
     pub score_error: Option<String>,
 }
 
-/// The one conversion from stored components to amounts the unit arithmetic understands; on
-/// failure, the index of the component at fault.
-pub fn doses(
-    components: &[ComponentRow],
-) -> Result<Vec<(Concentration, CompoundProps)>, (usize, UnitError)> {
-    components
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let concentration =
-                Concentration::new(c.concentration, c.concentration_unit).map_err(|e| (i, e))?;
-            Ok((
-                concentration,
-                CompoundProps {
-                    molar_mass: c.molecular_weight,
-                    density: c.density_g_per_ml,
-                },
-            ))
-        })
-        .collect()
-}
-
-/// Each component's share of the mixture's molar amount, or why it has none.
-pub fn shares(components: &[ComponentRow]) -> Result<Vec<f64>, UnitError> {
-    molar_shares(&doses(components).map_err(|(_, e)| e)?)
-}
-
-/// The mixture score from its components' stored scores (0 for a component without one).
-pub fn score(components: &[ComponentRow]) -> Result<MixtureScore, UnitError> {
-    let scored: Vec<ScoredComponent> = doses(components)
-        .map_err(|(_, e)| e)?
-        .into_iter()
-        .zip(components)
-        .map(|((concentration, props), c)| ScoredComponent {
-            score: c.score.unwrap_or(0.0),
-            concentration,
-            props,
-        })
-        .collect();
-    mixture_score(&scored)
-}
-
 fn unit_error(index: usize, e: UnitError) -> AppError {
     let field = match e {
         UnitError::UnknownUnit { .. } => format!("components[{index}].unit"),
@@ -131,7 +90,7 @@ pub async fn visible(tx: &mut Conn, id: Uuid) -> AppResult<Mixture> {
 pub async fn detail_in(tx: &mut Conn, id: Uuid) -> AppResult<MixtureDetail> {
     let mixture = visible(tx, id).await?;
     let components = repo::components(tx, id).await?;
-    let (score, score_error) = match score(&components) {
+    let (score, score_error) = match composition::score(&components) {
         Ok(s) => (Some(s.into()), None),
         Err(e) => (None, Some(e.to_string())),
     };
@@ -210,7 +169,7 @@ pub async fn create(actor: &Actor<'_>, input: MixtureInput) -> AppResult<Mixture
                 .collect::<AppResult<Vec<_>>>()?;
             // Refuse units that cannot be reconciled rather than store a mixture no one can
             // score.
-            let score = score(&components)
+            let score = composition::score(&components)
                 .map_err(|e| AppError::validation("components", e.to_string()))?;
             let mixture = repo::create_mixture(
                 tx,

@@ -353,7 +353,7 @@ pub async fn by_property(
 async fn tg_reference_estimate(actor: &Actor<'_>, mixture: Uuid) -> AppResult<TgReferenceEstimate> {
     let detail = crate::mixtures::detail(actor, mixture).await?;
     let components = detail.components;
-    let shares = crate::mixtures::shares(&components).map_err(|e| {
+    let shares = crate::composition::shares(&components).map_err(|e| {
         AppError::validation("components", format!("units cannot be reconciled: {e}"))
     })?;
     let mut out = Vec::with_capacity(components.len());

@@ -210,42 +210,6 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
         .map_err(|e| format!("invalid backup.schedule `{expr}`: {e}"))
 }
 
-/// Runs backups on `cron` until aborted (see [`scheduled_backup`]).
-pub async fn run_schedule(state: crate::App, cron: croner::Cron) {
-    let Some(service) = state.admin.clone() else {
-        return;
-    };
-    loop {
-        let now = chrono::Utc::now();
-        let Ok(next) = cron.find_next_occurrence(&now, false) else {
-            tracing::error!("backup schedule has no next occurrence; scheduler stopped");
-            return;
-        };
-        let wait = (next - now).to_std().unwrap_or_default();
-        tracing::info!(next = %next, "next scheduled backup");
-        tokio::time::sleep(wait).await;
-        scheduled_backup(&state, &service).await;
-    }
-}
-
-/// One scheduled backup: unlabelled, so the retention policy applies to it. A failure raises
-/// the `backup_failed` alert; the next success resolves it.
-pub async fn scheduled_backup(state: &crate::App, service: &AdminService) {
-    match service.run(None).await {
-        Ok(_) => crate::alerts::resolve_or_log(state, "backup_failed").await,
-        Err(e) => {
-            crate::alerts::raise_or_log(
-                state,
-                "backup_failed",
-                "critical",
-                &format!("the scheduled backup failed: {e}"),
-                serde_json::json!({ "error": e.to_string() }),
-            )
-            .await
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::parse_schedule;

@@ -85,7 +85,7 @@ fn mixture_entry(components: &[ComponentRow], set: FeatureSet) -> Result<Entry, 
     if components.is_empty() {
         return Ok(Err("the mixture has no components".into()));
     }
-    let shares = match crate::mixtures::shares(components) {
+    let shares = match crate::composition::shares(components) {
         Ok(s) => s,
         Err(e) => return Ok(Err(format!("mixture units cannot be reconciled: {e}"))),
     };

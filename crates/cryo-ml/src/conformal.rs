@@ -14,6 +14,7 @@
 
 use crate::dataset::Dataset;
 use crate::matrix::{Matrix, select};
+pub use crate::metrics::Interval;
 use crate::model::{Regressor, Spec};
 use crate::pipeline::Pipeline;
 use crate::split::Splitter;
@@ -79,14 +80,6 @@ pub fn check_level(level: f64) -> Result<f64, MlError> {
             ),
         })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    #[serde(deserialize_with = "crate::f64_or_nan")]
-    pub lower: f64,
-    #[serde(deserialize_with = "crate::f64_or_nan")]
-    pub upper: f64,
 }
 
 /// Largest data set jackknife+ accepts (it fits one model per row).

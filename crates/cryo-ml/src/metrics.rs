@@ -1,8 +1,16 @@
 //! Regression metrics. Every function takes observed values first, predictions second.
 
-use crate::conformal::Interval;
 use crate::matrix::mean;
 use serde::{Deserialize, Serialize};
+
+/// A prediction interval: what conformal prediction gives and coverage is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    #[serde(deserialize_with = "crate::f64_or_nan")]
+    pub lower: f64,
+    #[serde(deserialize_with = "crate::f64_or_nan")]
+    pub upper: f64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {

@@ -37,21 +37,6 @@ impl ClientAddr {
     }
 }
 
-impl axum::extract::FromRequestParts<crate::AppState> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr::of(
-            &parts.headers,
-            &parts.extensions,
-            &state.settings.server.trusted_proxies,
-        ))
-    }
-}
-
 /// Walk the forwarding chain from the nearest hop while each hop is trusted: the first
 /// untrusted hop is the client. A malformed entry ends the walk at the last hop we believe.
 fn resolve(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {

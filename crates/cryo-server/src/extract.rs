@@ -1,24 +1,24 @@
-//! Extractors that own identity and transactions, so a handler only parses, calls and maps:
-//! [`Db`] runs work as whoever called (anonymous included), [`UserDb`] answers 401 itself for
-//! anyone not signed in. Both commit when the work returns `Ok` and roll back otherwise.
+//! Extractors that own identity, so a handler only parses, calls and maps: [`Db`] is whoever
+//! called (anonymous included), [`UserDb`] answers 401 itself for anyone not signed in. Both
+//! give the caller as an [`Actor`], whose use cases open their transactions as the caller.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::client::ClientAddr;
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use cryo_app::Actor;
-use cryo_db::repo::Conn;
 use uuid::Uuid;
 
-/// The caller, whoever it is, and a way to run work as them.
+/// The caller, whoever it is.
 pub struct Db {
     pub caller: Caller,
     state: AppState,
 }
 
-/// A signed-in user (401 for anyone else) and a way to run work as them: a [`Db`] whose caller
-/// is known to be a user (reached through `Deref`).
+/// A signed-in user (401 for anyone else): a [`Db`] whose caller is known to be a user
+/// (reached through `Deref`).
 pub struct UserDb {
     /// The user's id.
     pub user: Uuid,
@@ -26,12 +26,6 @@ pub struct UserDb {
 }
 
 impl Db {
-    /// Runs `f` in one transaction as the caller and commits when it returns `Ok`; an `Err`
-    /// drops the transaction, which rolls it back.
-    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> ApiResult<T>) -> ApiResult<T> {
-        self.state.app.run(&self.caller.identity, f).await
-    }
-
     /// The caller as the use cases see them.
     pub fn actor(&self) -> Actor<'_> {
         Actor::new(&self.state.app, self.caller.identity)
@@ -70,5 +64,21 @@ impl FromRequestParts<AppState> for UserDb {
             user: db.caller.require_user()?,
             db,
         })
+    }
+}
+
+/// The client's address, as `server.trusted_proxies` lets it be read.
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr::of(
+            &parts.headers,
+            &parts.extensions,
+            &state.settings.server.trusted_proxies,
+        ))
     }
 }

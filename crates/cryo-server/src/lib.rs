@@ -165,13 +165,13 @@ pub fn router(state: AppState) -> Router {
     let cors_layer = cors(&server.cors_origins);
     // With a separate metrics address, `/metrics` is served only there ([`metrics_router`]).
     let api = if server.metrics_addr.is_none() {
-        api.route("/metrics", axum::routing::get(metrics::render))
+        api.route("/metrics", axum::routing::get(routes::metrics::render))
     } else {
         api
     };
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        ratelimit::middleware,
+        edge::rate_limit,
     ))
     .with_state(state)
     .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
@@ -241,7 +241,10 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 /// Serves `/metrics` alone on `listener` (for `server.metrics_addr`) until the task is aborted.
 pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let app = Router::new()
-        .route("/metrics", axum::routing::get(metrics::render_private))
+        .route(
+            "/metrics",
+            axum::routing::get(routes::metrics::render_private),
+        )
         .with_state(state);
     axum::serve(listener, app).await
 }

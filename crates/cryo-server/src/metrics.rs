@@ -7,7 +7,7 @@
 //! Values that are read rather than counted (pool, backups, process, entity counts) are sampled
 //! when `/metrics` is scraped or by a background task, never inside user requests.
 //!
-//! One [`Metrics`] per [`crate::AppState`], each with its own registry, so tests can count exactly.
+//! One [`Metrics`] per application state, each with its own registry, so tests can count exactly.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
@@ -406,20 +406,7 @@ pub async fn track(
     response
 }
 
-/// `GET /metrics` on the public port: samples what is read rather than counted, then renders
-/// the metrics that reveal nothing of the data (no row counts).
-pub async fn render(State(state): State<crate::AppState>) -> Response {
-    state.sample_for_scrape().await;
-    openmetrics(state.metrics.encode())
-}
-
-/// `GET /metrics` on `server.metrics_addr`: every metric.
-pub async fn render_private(State(state): State<crate::AppState>) -> Response {
-    state.sample_for_scrape().await;
-    openmetrics(state.metrics.encode_all())
-}
-
-fn openmetrics(text: String) -> Response {
+pub fn openmetrics(text: String) -> Response {
     (
         StatusCode::OK,
         [(
@@ -433,15 +420,70 @@ fn openmetrics(text: String) -> Response {
 
 const JOB_STATES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
 
+impl Metrics {
+    /// Samples what `/metrics` reports by reading rather than counting: the pool, a database
+    /// probe, the last backup, the process.
+    pub async fn sample_for_scrape(&self, app: &cryo_app::App) {
+        let m = self;
+        let pool = app.pool();
+        let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
+        m.db_pool_connections
+            .get_or_create(&StateLabel {
+                state: "idle".into(),
+            })
+            .set(idle);
+        m.db_pool_connections
+            .get_or_create(&StateLabel {
+                state: "in_use".into(),
+            })
+            .set(size - idle);
+        m.db_pool_max
+            .set(i64::from(pool.options().get_max_connections()));
+        let started = Instant::now();
+        // Short: a scrape must finish within Prometheus' scrape timeout even when the database
+        // does not answer.
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            cryo_db::repo::stats::ping(pool),
+        )
+        .await;
+        let up = matches!(probe, Ok(Ok(_)));
+        m.db_up.set(i64::from(up));
+        if up {
+            m.db_ping_seconds.set(started.elapsed().as_secs_f64());
+        }
+        if let Some(admin) = &app.admin {
+            let b = admin.status();
+            m.backup_last_success.set(
+                b.last_success_at
+                    .map_or(0.0, |t| t.unix_timestamp_nanos() as f64 / 1e9),
+            );
+            m.backup_duration
+                .set(b.last_duration_seconds.unwrap_or(0.0));
+            m.backup_size.set(b.last_size_bytes.unwrap_or(0) as f64);
+            m.backup_failing.set(i64::from(b.last_error.is_some()));
+        }
+        for (name, dir) in cryo_app::health::watched_folders(&app.settings) {
+            if let Ok((free, total, _)) = cryo_app::health::free_space(dir) {
+                m.disk_free_ratio
+                    .get_or_create(&NameLabel { name: name.into() })
+                    .set(free / total);
+            }
+        }
+        m.sample_process();
+    }
+}
+
 /// Refreshes entity counts and the job queue's states every `every`, as service_role, outside
 /// any user request. Runs until aborted.
 pub fn spawn_sampler(
-    state: crate::AppState,
+    app: cryo_app::App,
+    metrics: std::sync::Arc<Metrics>,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = sample_tables(&state).await {
+            if let Err(e) = sample_tables(&app, &metrics).await {
                 tracing::warn!(error = %e, "could not refresh table metrics");
             }
             tokio::time::sleep(every).await;
@@ -449,14 +491,13 @@ pub fn spawn_sampler(
     })
 }
 
-pub async fn sample_tables(state: &crate::AppState) -> Result<(), crate::ApiError> {
-    let (counts, jobs) = state
+pub async fn sample_tables(app: &cryo_app::App, m: &Metrics) -> cryo_app::AppResult<()> {
+    let (counts, jobs) = app
         .as_service(async |tx| {
             let counts = cryo_db::repo::stats::entity_counts(tx).await?;
             Ok((counts, cryo_db::repo::stats::job_counts(tx).await?))
         })
         .await?;
-    let m = &state.metrics;
     for (name, n) in counts {
         m.entities.get_or_create(&NameLabel { name }).set(n);
     }

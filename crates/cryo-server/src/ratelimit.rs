@@ -4,13 +4,7 @@
 //! bounds the damage the same way; sign-in guessing is counted cluster-wide in PostgreSQL
 //! (`login_throttle`), not here.
 
-use crate::client::ClientAddr;
-use crate::error::ApiError;
-use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -36,7 +30,7 @@ impl Class {
     }
 
     /// The setting that bounds this class, for messages.
-    fn setting(self, admin: bool) -> &'static str {
+    pub fn setting(self, admin: bool) -> &'static str {
         match (self, admin) {
             (Class::Heavy, false) => "limits.rate_heavy_per_min",
             (Class::Heavy, true) => "limits.rate_heavy_admin_per_min",
@@ -133,77 +127,6 @@ impl RateLimiter {
             retry_after_secs,
         }
     }
-}
-
-/// Who a request counts against and at which rate: the token's subject when it carries a valid
-/// one (administrators at their own tier), else the client address. The tier follows the token's
-/// claims (checked again against the database by `Caller`), so this costs no query.
-fn budget(state: &AppState, req: &Request, class: Class) -> (String, u32, bool) {
-    let limits = &state.settings.limits;
-    let client = ClientAddr::of(
-        req.headers(),
-        req.extensions(),
-        &state.settings.server.trusted_proxies,
-    );
-    let claims = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(crate::tokens::bearer_token)
-        .and_then(|t| state.jwt.verify(t).ok());
-    let admin = claims
-        .as_ref()
-        .is_some_and(|c| c.role == "service_role" || c.app_role.as_deref() == Some("admin"));
-    let key = match (&claims, class) {
-        (_, Class::Auth) | (None, _) => format!("addr:{client}"),
-        (Some(c), _) => format!("sub:{}:{}", c.role, c.sub.as_deref().unwrap_or("-")),
-    };
-    let per_min = match (class, admin) {
-        (Class::Heavy, true) => limits.rate_heavy_admin_per_min,
-        (Class::Heavy, false) => limits.rate_heavy_per_min,
-        (Class::Auth, _) => limits.rate_auth_per_min,
-        (Class::Api, true) => limits.rate_api_per_min.saturating_mul(5),
-        (Class::Api, false) => limits.rate_api_per_min,
-    };
-    (key, per_min, admin)
-}
-
-/// Routes' middleware: takes a token (or answers 429 with `Retry-After`) and reports the budget
-/// in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let Some(class) = route.and_then(|r| classify(req.method(), &r)) else {
-        return next.run(req).await;
-    };
-    let (key, per_min, admin) = budget(&state, &req, class);
-    if per_min == 0 {
-        return next.run(req).await;
-    }
-    let taken = state.rate.take(class, key, per_min, Instant::now());
-    let mut res = match taken.retry_after_secs {
-        Some(retry_after_secs) => {
-            state.metrics.rate_limited(class.as_str());
-            ApiError::RateLimited {
-                class: class.as_str(),
-                per_min,
-                setting: class.setting(admin),
-                retry_after_secs,
-            }
-            .into_response()
-        }
-        None => next.run(req).await,
-    };
-    let headers = res.headers_mut();
-    for (name, value) in [
-        ("ratelimit-limit", u64::from(taken.limit)),
-        ("ratelimit-remaining", u64::from(taken.remaining)),
-        ("ratelimit-reset", taken.reset_secs),
-    ] {
-        headers.insert(name, HeaderValue::from(value));
-    }
-    res
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ use cryo_config::Settings;
 use sqlx::PgPool;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use uuid::Uuid;
 
 /// Connections of the service-read pool: each session check holds one for a single round trip.
@@ -64,58 +63,6 @@ impl AppState {
         id: Uuid,
     ) -> Result<Option<(String, bool, Option<i64>)>, ApiError> {
         Ok(cryo_db::repo::auth::session_state(&self.service_reads, id).await?)
-    }
-
-    /// Samples what `/metrics` reports by reading rather than counting: the pool, a database
-    /// probe, the last backup, the process.
-    pub async fn sample_for_scrape(&self) {
-        let m = &self.metrics;
-        let pool = self.pool();
-        let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
-        m.db_pool_connections
-            .get_or_create(&crate::metrics::StateLabel {
-                state: "idle".into(),
-            })
-            .set(idle);
-        m.db_pool_connections
-            .get_or_create(&crate::metrics::StateLabel {
-                state: "in_use".into(),
-            })
-            .set(size - idle);
-        m.db_pool_max
-            .set(i64::from(pool.options().get_max_connections()));
-        let started = Instant::now();
-        // Short: a scrape must finish within Prometheus' scrape timeout even when the database
-        // does not answer.
-        let probe = tokio::time::timeout(
-            std::time::Duration::from_millis(500),
-            cryo_db::repo::stats::ping(pool),
-        )
-        .await;
-        let up = matches!(probe, Ok(Ok(_)));
-        m.db_up.set(i64::from(up));
-        if up {
-            m.db_ping_seconds.set(started.elapsed().as_secs_f64());
-        }
-        if let Some(admin) = &self.admin {
-            let b = admin.status();
-            m.backup_last_success.set(
-                b.last_success_at
-                    .map_or(0.0, |t| t.unix_timestamp_nanos() as f64 / 1e9),
-            );
-            m.backup_duration
-                .set(b.last_duration_seconds.unwrap_or(0.0));
-            m.backup_size.set(b.last_size_bytes.unwrap_or(0) as f64);
-            m.backup_failing.set(i64::from(b.last_error.is_some()));
-        }
-        for (name, dir) in cryo_app::health::watched_folders(&self.settings) {
-            if let Ok((free, total, _)) = cryo_app::health::free_space(dir) {
-                m.disk_free_ratio
-                    .get_or_create(&crate::metrics::NameLabel { name: name.into() })
-                    .set(free / total);
-            }
-        }
-        m.sample_process();
     }
 
     pub async fn ensure_external_user(

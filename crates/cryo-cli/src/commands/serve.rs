@@ -64,13 +64,20 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
-    let scheduler =
-        schedule.map(|cron| tokio::spawn(cryo_app::system::run_schedule(state.app.clone(), cron)));
+    let scheduler = schedule.map(|cron| {
+        tokio::spawn(cryo_app::backup_schedule::run_schedule(
+            state.app.clone(),
+            cron,
+        ))
+    });
     let sender = cryo_app::alerts::spawn_sender(state.app.clone());
     let health_watch = cryo_app::alerts::spawn_health_watch(state.app.clone());
     let workers = cryo_app::jobs::spawn_workers(&state, state.settings.models.workers);
-    let sampler =
-        cryo_server::metrics::spawn_sampler(state.clone(), std::time::Duration::from_secs(30));
+    let sampler = cryo_server::metrics::spawn_sampler(
+        state.app.clone(),
+        state.metrics.clone(),
+        std::time::Duration::from_secs(30),
+    );
     let metrics_listener = match state.settings.server.metrics_addr {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)

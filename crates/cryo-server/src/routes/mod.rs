@@ -4,6 +4,7 @@ pub mod auth;
 pub mod experiments;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
 pub mod mixtures;
 pub mod models;
 pub mod molecules;

@@ -8,10 +8,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use cryo_app::AppError;
+use cryo_app::projects::{self, ProjectSpec};
 use cryo_app::rows;
-use cryo_core::ident::{ResourceKind, parse_name, parse_optional_name};
-use cryo_db::repo::collab::{self as repo, Comment, NewProject, Notification, Project};
+use cryo_core::ident::ResourceKind;
+use cryo_db::repo::collab::{Comment, Notification, Project};
 use cryo_db::repo::{Entity, Page};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -66,11 +66,7 @@ pub struct NotificationFilter {
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Project>)))]
 pub async fn list_projects(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Project>>> {
-    db.run(async |tx| {
-        let rows = repo::list_projects(tx, p.page()).await?;
-        Ok(Json(rows))
-    })
-    .await
+    Ok(Json(projects::list(&db.actor(), p.page()).await?))
 }
 
 /// Create a project, optionally in a team where the caller is an editor or admin.
@@ -80,45 +76,22 @@ pub async fn create_project(
     db: UserDb,
     ApiJson(input): ApiJson<ProjectInput>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    let me = db.user;
-    let name = parse_name("name", &input.name, 200)?;
-    db.run(async |tx| {
-        let project = repo::create_project(
-            tx,
-            me,
-            NewProject {
-                name: &name,
-                description: input.description.as_deref(),
-                team_id: input.team_id,
-                is_public: input.is_public,
-            },
-        )
-        .await?;
-        repo::log_activity(
-            tx,
-            me,
-            project.team_id,
-            "project.create",
-            Some("project"),
-            Some(project.id),
-            serde_json::json!({}),
-        )
-        .await?;
-        Ok((StatusCode::CREATED, Json(project)))
-    })
-    .await
+    let spec = ProjectSpec {
+        name: &input.name,
+        description: input.description.as_deref(),
+        team_id: input.team_id,
+        is_public: input.is_public,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(projects::create(&db.actor(), spec).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
     responses((status = 200, body = Project), (status = 404)))]
 pub async fn get_project(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Project>> {
-    db.run(async |tx| {
-        let p = repo::get_project(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "project" })?;
-        Ok(Json(p))
-    })
-    .await
+    Ok(Json(projects::get(&db.actor(), id).await?))
 }
 
 /// Edit a project: its owner, or editors and admins of its team.
@@ -129,35 +102,9 @@ pub async fn update_project(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
-    let me = db.user;
-    let name = parse_optional_name("name", p.name.as_deref(), 200)?;
-    db.run(async |tx| {
-        match repo::update_project(
-            tx,
-            id,
-            name.as_deref(),
-            p.description.as_deref(),
-            p.is_public,
-        )
-        .await?
-        {
-            Some(project) => {
-                repo::log_activity(
-                    tx,
-                    me,
-                    project.team_id,
-                    "project.update",
-                    Some("project"),
-                    Some(id),
-                    serde_json::json!({}),
-                )
-                .await?;
-                Ok(Json(project))
-            }
-            None => Err(rows::why_unchanged(tx, Entity::Project, id).await.into()),
-        }
-    })
-    .await
+    let (name, description) = (p.name.as_deref(), p.description.as_deref());
+    let project = projects::update(&db.actor(), id, name, description, p.is_public).await?;
+    Ok(Json(project))
 }
 
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", security(("bearer" = [])),
@@ -175,11 +122,9 @@ pub async fn list_comments(
     Path((kind, rid)): Path<(ResourceKind, Uuid)>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Comment>>> {
-    db.run(async |tx| {
-        let rows = repo::list_comments(tx, kind.as_str(), rid, p.page()).await?;
-        Ok(Json(rows))
-    })
-    .await
+    Ok(Json(
+        projects::comments(&db.actor(), kind, rid, p.page()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/comments/{resource_type}/{resource_id}", tag = "comments", request_body = CommentInput,
@@ -189,14 +134,8 @@ pub async fn add_comment(
     Path((kind, rid)): Path<(ResourceKind, Uuid)>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let body = parse_name("body", &input.body, 10_000)?;
-    db.run(async |tx| {
-        let c = repo::add_comment(tx, db.user, kind.as_str(), rid, input.parent_id, &body)
-            .await
-            .map_err(|e| rows::hidden_if_refused(e, "resource"))?;
-        Ok((StatusCode::CREATED, Json(c)))
-    })
-    .await
+    let c = projects::comment(&db.actor(), kind, rid, input.parent_id, &input.body).await?;
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments", request_body = CommentInput,
@@ -206,14 +145,9 @@ pub async fn update_comment(
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> ApiResult<Json<Comment>> {
-    let body = parse_name("body", &input.body, 10_000)?;
-    db.run(async |tx| {
-        let c = repo::update_comment(tx, id, &body)
-            .await?
-            .ok_or(AppError::NotFound { what: "comment" })?;
-        Ok(Json(c))
-    })
-    .await
+    Ok(Json(
+        projects::edit_comment(&db.actor(), id, &input.body).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
@@ -230,31 +164,24 @@ pub async fn list_notifications(
     db: UserDb,
     Query(f): Query<NotificationFilter>,
 ) -> ApiResult<Json<Vec<Notification>>> {
-    db.run(async |tx| {
-        let rows = repo::list_notifications(tx, f.unread, Page::new(f.limit, f.offset)).await?;
-        Ok(Json(rows))
-    })
-    .await
+    let page = Page::new(f.limit, f.offset);
+    Ok(Json(
+        projects::notifications(&db.actor(), f.unread, page).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])),
     responses((status = 204)))]
 pub async fn read_all_notifications(db: UserDb) -> ApiResult<StatusCode> {
-    db.run(async |tx| {
-        repo::mark_read(tx, None).await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    projects::mark_read(&db.actor(), None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
 pub async fn read_notification(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
-    db.run(async |tx| {
-        repo::mark_read(tx, Some(id)).await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    projects::mark_read(&db.actor(), Some(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/notifications/{id}", tag = "notifications", security(("bearer" = [])),

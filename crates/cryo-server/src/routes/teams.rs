@@ -9,23 +9,16 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use cryo_app::AppError;
 use cryo_app::rows;
-use cryo_core::ident::{ResourceKind, SharePermission, TeamRole, parse_name, parse_optional_name};
+use cryo_app::teams::{self, MemberChange};
+use cryo_core::ident::{ResourceKind, SharePermission, TeamRole};
 use cryo_db::repo::Entity;
-use cryo_db::repo::collab::{self as repo, Activity, Invitation, Member, Share, Team};
+use cryo_db::repo::collab::{Activity, Invitation, Member, Share, Team};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
-
-/// The team with `id`, if the caller belongs to it.
-async fn visible_team(tx: &mut cryo_db::repo::Conn, id: Uuid) -> ApiResult<Team> {
-    Ok(repo::get_team(tx, id)
-        .await?
-        .ok_or(AppError::NotFound { what: "team" })?)
-}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -74,11 +67,7 @@ fn read_permission() -> SharePermission {
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Vec<Team>)))]
 pub async fn list_teams(db: UserDb, Query(p): Query<Paging>) -> ApiResult<Json<Vec<Team>>> {
-    db.run(async |tx| {
-        let teams = repo::list_teams(tx, p.page()).await?;
-        Ok(Json(teams))
-    })
-    .await
+    Ok(Json(teams::list(&db.actor(), p.page()).await?))
 }
 
 /// Create a team; the creator becomes its admin.
@@ -88,33 +77,14 @@ pub async fn create_team(
     db: UserDb,
     ApiJson(input): ApiJson<TeamInput>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    let me = db.user;
-    let name = parse_name("name", &input.name, 200)?;
-    db.run(async |tx| {
-        let team = repo::create_team(tx, me, &name, input.description.as_deref()).await?;
-        repo::log_activity(
-            tx,
-            me,
-            Some(team.id),
-            "team.create",
-            None,
-            None,
-            serde_json::json!({"name": name}),
-        )
-        .await?;
-        Ok((StatusCode::CREATED, Json(team)))
-    })
-    .await
+    let team = teams::create(&db.actor(), &input.name, input.description.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(team)))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Team), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Team>> {
-    db.run(async |tx| {
-        let team = visible_team(tx, id).await?;
-        Ok(Json(team))
-    })
-    .await
+    Ok(Json(teams::get(&db.actor(), id).await?))
 }
 
 /// Rename or describe a team (team admins).
@@ -125,14 +95,8 @@ pub async fn update_team(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let name = parse_optional_name("name", p.name.as_deref(), 200)?;
-    db.run(async |tx| {
-        match repo::update_team(tx, id, name.as_deref(), p.description.as_deref()).await? {
-            Some(team) => Ok(Json(team)),
-            None => Err(rows::why_unchanged(tx, Entity::Team, id).await.into()),
-        }
-    })
-    .await
+    let team = teams::update(&db.actor(), id, p.name.as_deref(), p.description.as_deref()).await?;
+    Ok(Json(team))
 }
 
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
@@ -145,12 +109,7 @@ pub async fn delete_team(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCo
 #[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Vec<Member>), (status = 404)))]
 pub async fn list_members(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Member>>> {
-    db.run(async |tx| {
-        visible_team(tx, id).await?;
-        let members = repo::list_members(tx, id).await?;
-        Ok(Json(members))
-    })
-    .await
+    Ok(Json(teams::members(&db.actor(), id).await?))
 }
 
 /// Change a member's role, or invite a user who is not a member yet (team admins). An
@@ -164,54 +123,12 @@ pub async fn put_member(
     Path((id, user)): Path<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<StatusCode> {
-    let me = db.user;
-    let role = input.role.as_str();
-    let (status, notify) = db
-        .run(async |tx| {
-            visible_team(tx, id).await?;
-            let action = if repo::set_member_role(tx, id, user, role).await? {
-                "team.member.set"
-            } else {
-                match repo::invite_member(tx, id, user, role, me).await? {
-                    repo::Invited::Refused => return Err(AppError::Forbidden.into()),
-                    // No such account: the same answer, and nothing to log or notify.
-                    repo::Invited::Sent { exists: false } => {
-                        return Ok((StatusCode::ACCEPTED, false));
-                    }
-                    repo::Invited::Sent { exists: true } => "team.member.invited",
-                }
-            };
-            repo::log_activity(
-                tx,
-                me,
-                Some(id),
-                action,
-                None,
-                None,
-                serde_json::json!({"user_id": user, "role": input.role}),
-            )
-            .await?;
-            Ok(match action {
-                "team.member.invited" => (StatusCode::ACCEPTED, true),
-                _ => (StatusCode::NO_CONTENT, false),
-            })
-        })
-        .await?;
-    if notify {
-        db.state()
-            .as_service(async |tx| {
-                repo::notify_user(
-                    tx,
-                    user,
-                    Some(id),
-                    "Team invitation",
-                    &format!("You are invited to join a team as {role}; accept or decline it under invitations"),
-                )
-                .await
-            })
-            .await?;
-    }
-    Ok(status)
+    Ok(
+        match teams::set_member(&db.actor(), id, user, input.role).await? {
+            MemberChange::RoleChanged => StatusCode::NO_CONTENT,
+            MemberChange::Invited => StatusCode::ACCEPTED,
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -227,35 +144,15 @@ pub async fn list_invitations(
     db: UserDb,
     Query(f): Query<InvitationFilter>,
 ) -> ApiResult<Json<Vec<Invitation>>> {
-    db.run(async |tx| {
-        let rows = repo::list_invitations(tx, f.team_id).await?;
-        Ok(Json(rows))
-    })
-    .await
+    Ok(Json(teams::invitations(&db.actor(), f.team_id).await?))
 }
 
 /// Accept an invitation addressed to you: you join the team with the offered role.
 #[utoipa::path(post, path = "/api/v1/invitations/{id}/accept", tag = "teams", security(("bearer" = [])),
     responses((status = 204, description = "Joined"), (status = 404)))]
 pub async fn accept_invitation(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
-    let me = db.user;
-    db.run(async |tx| {
-        let inv = repo::accept_invitation(tx, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "invitation" })?;
-        repo::log_activity(
-            tx,
-            me,
-            Some(inv.team_id),
-            "team.member.joined",
-            None,
-            None,
-            serde_json::json!({"role": inv.role}),
-        )
-        .await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    teams::accept_invitation(&db.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Decline an invitation (the invitee) or withdraw it (an admin of its team).
@@ -273,25 +170,14 @@ pub async fn delete_member(
     db: UserDb,
     Path((id, user)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    db.run(async |tx| {
-        visible_team(tx, id).await?;
-        if !repo::remove_member(tx, id, user).await? {
-            return Err(AppError::Forbidden.into());
-        }
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    teams::remove_member(&db.actor(), id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/resources", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Vec<Share>), (status = 404)))]
 pub async fn list_shares(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<Share>>> {
-    db.run(async |tx| {
-        visible_team(tx, id).await?;
-        let shares = repo::list_shares(tx, id).await?;
-        Ok(Json(shares))
-    })
-    .await
+    Ok(Json(teams::shares(&db.actor(), id).await?))
 }
 
 /// Share one of your rows with a team you belong to; members are notified.
@@ -302,49 +188,14 @@ pub async fn share(
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<ShareInput>,
 ) -> ApiResult<(StatusCode, Json<Share>)> {
-    let me = db.user;
-    let kind = input.resource_type.as_str();
-    let share = db
-        .run(async |tx| {
-            visible_team(tx, id).await?;
-            let share = repo::share(
-                tx,
-                me,
-                id,
-                kind,
-                input.resource_id,
-                input.permission.as_str(),
-            )
-            .await
-            .map_err(|e| rows::hidden_if_refused(e, "resource"))?;
-            repo::log_activity(
-                tx,
-                me,
-                Some(id),
-                "share",
-                Some(kind),
-                Some(input.resource_id),
-                serde_json::json!({}),
-            )
-            .await?;
-            Ok(share)
-        })
-        .await?;
-    // Notifications are the service's to send, after the share itself is committed.
-    db.state()
-        .as_service(async |tx| {
-            repo::notify_team(
-                tx,
-                id,
-                me,
-                "Resource shared",
-                &format!("A {kind} was shared with your team"),
-                Some(kind),
-                Some(input.resource_id),
-            )
-            .await
-        })
-        .await?;
+    let share = teams::share(
+        &db.actor(),
+        id,
+        input.resource_type,
+        input.resource_id,
+        input.permission,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(share)))
 }
 
@@ -354,13 +205,8 @@ pub async fn unshare(
     db: UserDb,
     Path((id, kind, rid)): Path<(Uuid, ResourceKind, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    db.run(async |tx| {
-        if !repo::unshare(tx, id, kind.as_str(), rid).await? {
-            return Err(AppError::NotFound { what: "share" }.into());
-        }
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    teams::unshare(&db.actor(), id, kind, rid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}/activity", tag = "teams", params(Paging), security(("bearer" = [])),
@@ -370,10 +216,5 @@ pub async fn team_activity(
     Path(id): Path<Uuid>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<Vec<Activity>>> {
-    db.run(async |tx| {
-        visible_team(tx, id).await?;
-        let rows = repo::team_activity(tx, id, p.page()).await?;
-        Ok(Json(rows))
-    })
-    .await
+    Ok(Json(teams::activity(&db.actor(), id, p.page()).await?))
 }

@@ -185,7 +185,8 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
 
 #[tokio::test]
 async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolves_it() {
-    use cryo_app::system::{AdminService, scheduled_backup};
+    use cryo_app::backup_schedule::scheduled_backup;
+    use cryo_app::system::AdminService;
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings_with(&[("CRYOPROTECT_JWT_SECRET", SECRET)]);
