@@ -93,6 +93,30 @@ impl AdminService {
         self
     }
 
+    /// The checks a comma-separated list names (`None`: all of them), refused naming the
+    /// `checks` field when one is unknown.
+    pub fn checks_named(list: Option<&str>) -> crate::AppResult<Option<Vec<String>>> {
+        let Some(list) = list else { return Ok(None) };
+        let names: Vec<String> = list
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if let Some(bad) = names
+            .iter()
+            .find(|n| !cryo_db::health::CHECKS.contains(&n.as_str()))
+        {
+            return Err(crate::AppError::validation(
+                "checks",
+                format!(
+                    "unknown check {bad:?}; known: {}",
+                    cryo_db::health::CHECKS.join(", ")
+                ),
+            ));
+        }
+        Ok(Some(names))
+    }
+
     /// The health report for `only` (all checks when `None`), reused for the configured
     /// number of seconds; the second value says whether it came from the cache.
     pub async fn health(

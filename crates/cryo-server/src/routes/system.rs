@@ -146,25 +146,7 @@ pub async fn database_health(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let service = admin(&s, &caller)?;
-    let only = q.checks.as_deref().map(|c| {
-        c.split(',')
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-    });
-    if let Some(bad) = only
-        .iter()
-        .flatten()
-        .find(|n| !cryo_db::health::CHECKS.contains(&n.as_str()))
-    {
-        return Err(ApiError::validation(
-            "checks",
-            format!(
-                "unknown check {bad:?}; known: {}",
-                cryo_db::health::CHECKS.join(", ")
-            ),
-        ));
-    }
+    let only = AdminService::checks_named(q.checks.as_deref())?;
     let (report, cached) = service
         .health(only)
         .await
