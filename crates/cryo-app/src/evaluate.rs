@@ -140,7 +140,8 @@ pub async fn evaluate(
                     }
                 }
                 Work::HeldOut(gathered, set) => {
-                    let held = gathered.featurise(set)?;
+                    // Held-out rows obey the same rules as training rows (rejected ones never count).
+                    let held = gathered.featurise(set, crate::training::Admit::default())?;
                     let trained: std::collections::HashSet<&str> = loaded
                         .model
                         .dataset

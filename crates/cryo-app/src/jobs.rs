@@ -216,12 +216,19 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             crate::AppResult::Ok((model, gathered))
         })
         .await?;
-    let training = tokio::task::spawn_blocking(move || gathered.featurise(set))
+    let admit = request.admit();
+    let training = tokio::task::spawn_blocking(move || gathered.featurise(set, admit))
         .await
         .map_err(|e| AppError::Internal(format!("featurisation task: {e}")))??;
     if !training.rejected.is_empty() {
         tracing::info!(job = %job.id, rejected = training.rejected.len(), "experiments left out of the training set");
     }
+    // What was left out, and why, goes into the version's audit entry (the first hundred).
+    const LEFT_OUT_LISTED: usize = 100;
+    let left_out = serde_json::json!({
+        "count": training.rejected.len(),
+        "first": training.rejected.iter().take(LEFT_OUT_LISTED).collect::<Vec<_>>(),
+    });
     let data = training.dataset;
     let plan = request.plan(&data)?;
     plan.validate(data.len())?;
@@ -284,7 +291,7 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
                 job.model_id,
                 &artefact,
                 "model.version_created",
-                serde_json::json!({ "job_id": job.id }),
+                serde_json::json!({ "job_id": job.id, "left_out": left_out }),
             )
             .await
         })

@@ -194,6 +194,9 @@ pub struct TrainRequest {
     /// chart (five more cross-validations; on by default).
     #[serde(default = "default_learning_curve")]
     pub learning_curve: bool,
+    /// Train only on measurements a colleague has verified. Rejected measurements never train.
+    #[serde(default)]
+    pub verified_only: bool,
 }
 
 fn default_learning_curve() -> bool {
@@ -229,6 +232,13 @@ fn default_seed() -> u64 {
 }
 
 impl TrainRequest {
+    /// Which measurements this request trains on.
+    pub fn admit(&self) -> crate::training::Admit {
+        crate::training::Admit {
+            verified_only: self.verified_only,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         if self.search.is_some() {
             "search"

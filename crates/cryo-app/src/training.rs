@@ -7,6 +7,7 @@
 use crate::AppError;
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
+use cryo_core::ident::VerificationStatus;
 use cryo_db::repo::Conn;
 use cryo_db::repo::science::{self, ComponentRow, Measurement};
 use cryo_ml::{Dataset, Sample};
@@ -62,17 +63,48 @@ pub struct TrainingSet {
     pub rejected: Vec<Rejected>,
 }
 
-fn target(m: &Measurement) -> Result<f64, String> {
-    match (&m.numeric_value, &m.text_value, &m.boolean_value) {
-        (Some(v), _, _) => Ok(*v),
+/// Which measurements may train a model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Admit {
+    /// Only measurements a colleague has verified (the latest decided verification).
+    pub verified_only: bool,
+}
+
+/// A measurement's value as a training target, in its property type's unit, or why it may not
+/// train: rejected by a lab verification (never used), unverified under `verified_only`, in a
+/// unit that does not convert to the property's, or not a number.
+fn target(m: &Measurement, admit: Admit) -> Result<f64, String> {
+    match m.verdict {
+        Some(VerificationStatus::Rejected) => {
+            return Err("rejected by lab verification".into());
+        }
+        Some(VerificationStatus::Verified) => {}
+        _ if admit.verified_only => return Err("not verified (verified_only)".into()),
+        _ => {}
+    }
+    let value = match (&m.numeric_value, &m.text_value, &m.boolean_value) {
+        (Some(v), _, _) => *v,
         (_, Some(t), _) => t
             .trim()
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| format!("text value {t:?} is not a number")),
-        (_, _, Some(b)) => Ok(if *b { 1.0 } else { 0.0 }),
-        _ => Err("no value".into()),
+            .ok_or_else(|| format!("text value {t:?} is not a number"))?,
+        (_, _, Some(b)) => return Ok(if *b { 1.0 } else { 0.0 }),
+        _ => return Err("no value".into()),
+    };
+    let stored = m.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    match (stored, m.property_unit.as_deref()) {
+        (Some(from), to) if Some(from) != to => cryo_core::measure::convert(value, Some(from), to)
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                format!(
+                    "stored in {from:?}, which does not convert to the property's unit {}",
+                    to.unwrap_or("(none)")
+                )
+            }),
+        _ => Ok(value),
     }
 }
 
@@ -164,12 +196,12 @@ pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, AppErro
 
 impl Gathered {
     /// The training set (CPU-bound: RDKit on every structure; run it off the runtime).
-    pub fn featurise(self, set: FeatureSet) -> Result<TrainingSet, AppError> {
+    pub fn featurise(self, set: FeatureSet, admit: Admit) -> Result<TrainingSet, AppError> {
         let mut entries: HashMap<Uuid, Entry> = HashMap::new();
         let mut samples = Vec::with_capacity(self.measurements.len());
         let mut rejected = Vec::new();
         for m in &self.measurements {
-            let value = match target(m) {
+            let value = match target(m, admit) {
                 Ok(v) => v,
                 Err(reason) => {
                     rejected.push(Rejected {

@@ -56,6 +56,9 @@ pub struct DataArgs {
     /// mixtures; DATABASE_URL, or the embedded cluster).
     #[arg(long)]
     property: Option<String>,
+    /// With --property: only measurements a colleague has verified (rejected ones never train).
+    #[arg(long, requires = "property")]
+    verified_only: bool,
     /// Features computed from each structure.
     #[arg(long, default_value = "rdkit", value_parser = parse_feature_set)]
     features: FeatureSet,
@@ -281,8 +284,11 @@ async fn load_database(
         let gathered = cryo_app::training::gather(&mut tx, property).await;
         tx.commit().await?;
         let features = args.features;
+        let admit = cryo_app::training::Admit {
+            verified_only: args.verified_only,
+        };
         let gathered = gathered.map_err(|e| anyhow::anyhow!("{e}"))?;
-        tokio::task::spawn_blocking(move || gathered.featurise(features))
+        tokio::task::spawn_blocking(move || gathered.featurise(features, admit))
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))
     }

@@ -594,13 +594,49 @@ pub struct Measurement {
     pub text_value: Option<String>,
     pub boolean_value: Option<bool>,
     pub performed_on: Option<Date>,
+    /// The unit the value is stored in, and the property type's unit (they differ only for
+    /// rows that did not come through the API, which converts on entry).
+    pub unit: Option<String>,
+    pub property_unit: Option<String>,
+    /// The latest decided lab verification (verified or rejected), if any.
+    #[sqlx(try_from = "OptionalStatus")]
+    pub verdict: Option<VerificationStatus>,
 }
 
-/// Every visible experiment of a property type (matched case-insensitively), oldest first.
+/// A nullable status column, read as a [`VerificationStatus`].
+pub struct OptionalStatus(Option<String>);
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for OptionalStatus {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(OptionalStatus(<Option<String> as sqlx::Decode<
+            sqlx::Postgres,
+        >>::decode(value)?))
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for OptionalStatus {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl TryFrom<OptionalStatus> for Option<VerificationStatus> {
+    type Error = cryo_core::ident::InvalidValue;
+    fn try_from(s: OptionalStatus) -> Result<Self, Self::Error> {
+        s.0.map(|s| s.parse()).transpose()
+    }
+}
+
+/// Every visible experiment of a property type (matched case-insensitively), oldest first, with
+/// its unit, the property's unit and its latest lab verdict.
 pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measurement>, DbError> {
     Ok(sqlx::query_as(
         "SELECT e.id AS experiment_id, e.molecule_id, m.canonical_smiles, e.mixture_id,
-                e.numeric_value, e.text_value, e.boolean_value, e.performed_on
+                e.numeric_value, e.text_value, e.boolean_value, e.performed_on,
+                e.unit, t.units AS property_unit,
+                (SELECT v.status FROM lab_verifications v
+                 WHERE v.experiment_id = e.id AND v.status <> 'pending'
+                 ORDER BY v.decided_at DESC NULLS LAST, v.created_at DESC, v.id LIMIT 1) AS verdict
          FROM experiments e
          JOIN property_types t ON t.id = e.property_type_id
          LEFT JOIN molecules m ON m.id = e.molecule_id

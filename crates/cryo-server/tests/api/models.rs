@@ -577,6 +577,14 @@ async fn aliases_rollback_stored_predictions_evaluation_and_deletion_are_audited
         ]
     );
     assert_eq!(audit[0]["actor_name"], "alice");
+    // Each trained version says what was left out of its training data: nothing, here.
+    let created = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "model.version_created")
+        .unwrap();
+    assert_eq!(created["details"]["left_out"]["count"], 0, "{created}");
 }
 
 #[tokio::test]
@@ -976,4 +984,142 @@ async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_r
         .get(&alice, &format!("/api/v1/models/{model}/jobs"))
         .await;
     assert_eq!(jobs.json().as_array().unwrap().len(), 0, "{}", jobs.text);
+}
+
+/// An experiment of `molecule` entered as the service would find it in an old or imported
+/// database: `value` stored in `unit`, whatever the property's unit is.
+async fn stored_as(db: &TestDb, owner: &str, molecule: &str, value: f64, unit: &str) -> uuid::Uuid {
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO experiments (molecule_id, property_type_id, numeric_value, unit, created_by)
+         SELECT $1::uuid, t.id, $2, $3, $4::uuid FROM property_types t WHERE t.name = 'Hydration Free Energy'
+         RETURNING id",
+    )
+    .bind(molecule)
+    .bind(value)
+    .bind(unit)
+    .bind(owner)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Records `verdict` on `experiment`, as a verifier would.
+async fn decided(
+    db: &TestDb,
+    experiment: uuid::Uuid,
+    requester: &str,
+    verifier: &str,
+    verdict: &str,
+) {
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    sqlx::query(
+        "INSERT INTO lab_verifications (experiment_id, status, requested_by, verifier_id, decided_at)
+         VALUES ($1, $2, $3::uuid, $4::uuid, now())",
+    )
+    .bind(experiment)
+    .bind(verdict)
+    .bind(requester)
+    .bind(verifier)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn training_data_is_in_the_property_unit_and_rejected_measurements_never_train() {
+    use cryo_app::training::{Admit, gather};
+    use cryo_chem::featurize::FeatureSet;
+    let db = TestDb::new().await;
+    let run = running(&db, 0, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let bob = register(app, "bob").await;
+    let molecule = |smiles: &'static str| {
+        let token = alice.token.clone();
+        async move {
+            let m = app
+                .post(&token, "/api/v1/molecules", json!({ "smiles": smiles }))
+                .await;
+            m.json()["molecule"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (ethanol, propanol, butanol, pentanol) = (
+        molecule("CCO").await,
+        molecule("CCCO").await,
+        molecule("CCCCO").await,
+        molecule("CCCCCO").await,
+    );
+    // −5.0 kcal/mol stored as kJ/mol; a unit of no energy at all; one rejected, one verified.
+    let kj = stored_as(&db, &alice.id, &ethanol, -5.0 * 4.184, "kJ/mol").await;
+    let furlong = stored_as(&db, &alice.id, &propanol, 3.0, "furlong").await;
+    let rejected = stored_as(&db, &alice.id, &butanol, -4.7, "kcal/mol").await;
+    let verified = stored_as(&db, &alice.id, &pentanol, -4.4, "kcal/mol").await;
+    decided(&db, rejected, &alice.id, &bob.id, "rejected").await;
+    decided(&db, verified, &alice.id, &bob.id, "verified").await;
+
+    let me: uuid::Uuid = alice.id.parse().unwrap();
+    let read = |admit: Admit| {
+        let db = &db;
+        async move {
+            // As Alice, through the API role, as a training job reads.
+            let api = db.api_pool().await;
+            let mut tx = cryo_db::identity::begin(&api, &cryo_db::Identity::user(me))
+                .await
+                .unwrap();
+            let gathered = gather(&mut tx, "Hydration Free Energy").await.unwrap();
+            tx.commit().await.unwrap();
+            gathered.featurise(FeatureSet::Cryo20, admit).unwrap()
+        }
+    };
+    let set = read(Admit::default()).await;
+    let value_of = |smiles: &str| {
+        set.dataset
+            .ids
+            .iter()
+            .position(|id| id == smiles)
+            .map(|i| set.dataset.y[i])
+    };
+    let ethanol_y = value_of("CCO").expect("the kJ/mol row trains");
+    assert!((ethanol_y - -5.0).abs() < 1e-9, "{ethanol_y} kcal/mol");
+    assert_eq!(value_of("CCCCCO"), Some(-4.4));
+    assert_eq!(value_of("CCCCO"), None, "a rejected measurement trains");
+    assert_eq!(value_of("CCCO"), None, "an unconvertible unit trains");
+    let reason = |id: uuid::Uuid| {
+        set.rejected
+            .iter()
+            .find(|r| r.experiment_id == id)
+            .map(|r| r.reason.clone())
+            .unwrap_or_else(|| panic!("{id} not reported: {:?}", set.rejected))
+    };
+    assert!(
+        reason(rejected).contains("rejected"),
+        "{}",
+        reason(rejected)
+    );
+    assert!(reason(furlong).contains("furlong"), "{}", reason(furlong));
+    assert!(set.rejected.iter().all(|r| r.experiment_id != kj));
+
+    // verified_only: the verified measurement alone.
+    let only = read(Admit {
+        verified_only: true,
+    })
+    .await;
+    assert_eq!(only.dataset.ids, ["CCCCCO"]);
+    assert_eq!(only.rejected.len(), 3, "{:?}", only.rejected);
+
+    // The request carries the option to the job.
+    let model = new_model(app, &alice.token).await;
+    let queued = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/train"),
+            json!({ "algorithm": "ridge", "features": "cryo20", "verified_only": true }),
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    assert_eq!(queued.json()["request"]["verified_only"], true);
 }

@@ -191,6 +191,7 @@ function trainCard(modelId, vocab, onDone) {
   const search = select('search', [['', 'none (defaults)'], ...pairs(vocab.searches)], '');
   const conformal = select('conformal', pairs(vocab.interval_methods), vocab.interval_methods[0].name);
   const learning = h('input', { name: 'learning_curve', type: 'checkbox', checked: true });
+  const verifiedOnly = h('input', { name: 'verified_only', type: 'checkbox' });
   const error = h('p', { class: 'error' });
   const status = h('div', { class: 'job', id: 'job-status', hidden: true });
   const start = h('button', { type: 'submit' }, 'Train');
@@ -237,14 +238,16 @@ function trainCard(modelId, vocab, onDone) {
       const job = await post(`/models/${modelId}/train`, {
         algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
         search: search.value || null, conformal: conformal.value, learning_curve: learning.checked,
+        verified_only: verifiedOnly.checked,
       });
       await follow(job);
     }),
   },
   h('h2', {}, 'Train a new version'),
   h('div', { class: 'row' }, field('Algorithm', algorithm), field('Features', features), field('Folds', folds), field('Split', split),
-    field('Hyperparameter search', search), field('Intervals', conformal), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning), start),
+    field('Hyperparameter search', search), field('Intervals', conformal), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning),
+    h('label', { class: 'field' }, h('span', {}, 'Verified only'), verifiedOnly), start),
   error, status,
-  h('p', { class: 'muted' }, 'Trains on every measurement of this property you can read, cross-validates, calibrates intervals and stores the result as the next version (stage “none”).'));
+  h('p', { class: 'muted' }, 'Trains on every measurement of this property you can read (never a rejected one; with “verified only”, only verified ones), cross-validates, calibrates intervals and stores the result as the next version (stage “none”).'));
   return form;
 }
