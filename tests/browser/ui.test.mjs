@@ -185,6 +185,10 @@ try {
   await page.fill('input[name=predict_smiles]', 'OCC(O)CO');
   await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
   await page.waitForFunction(() => /90 % interval .* version 1/.test(document.getElementById('prediction').textContent));
+  // The answer says where glycerol stands in the model's training domain.
+  const flag = await page.locator('#prediction-domain [data-flag]').getAttribute('data-flag');
+  assert.ok(['in', 'edge', 'out'].includes(flag), `domain flag ${flag}`);
+  assert.match(await page.locator('#prediction-domain').textContent(), /nearest training molecule .* \(Tanimoto (0?\.\d+|1(\.0+)?)\)/);
   await page.fill('input[name=predict_smiles]', 'C1CC');
   await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
   await page.waitForSelector('input[name=predict_smiles][aria-invalid=true]');

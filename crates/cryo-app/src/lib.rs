@@ -7,6 +7,7 @@ pub mod app;
 pub mod backup_schedule;
 pub mod composition;
 pub mod compute;
+pub mod domain;
 pub mod error;
 pub mod evaluate;
 pub mod experiments;

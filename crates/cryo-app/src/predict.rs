@@ -1,6 +1,7 @@
 //! Prediction with a stored model version: inputs (SMILES, stored molecules and mixtures) to
 //! values with conformal intervals, optionally stored with the version that made them.
 
+use crate::domain::DomainView;
 use crate::registry::{
     Loaded, PredictInput, VERSION, checked_level, gather, predict_gathered, visible_model,
 };
@@ -52,6 +53,12 @@ pub struct PredictionResult {
     pub error: Option<String>,
     /// The stored prediction, with `store`.
     pub prediction_id: Option<Uuid>,
+    /// How close a molecule input is to the training molecules, and whether the version's
+    /// intervals held there in validation (`in`, `edge`, `out`); absent for mixtures.
+    pub domain: Option<DomainView>,
+    /// The value lies beyond the training targets' range (by more than a tenth of it): an
+    /// extrapolation, whatever the interval says.
+    pub beyond_training_range: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +84,9 @@ pub struct PredictResponse {
     /// The model's ten most important features (name, share of importance), when it has them.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub feature_importance: Vec<(String, f64)>,
+    /// The version's applicability domain: the similarity thresholds of `edge` and `out` and the
+    /// held-out coverage they were calibrated on (absent when it was trained on no molecule).
+    pub domain: Option<crate::domain::Calibration>,
     pub predictions: Vec<PredictionResult>,
 }
 
@@ -136,12 +146,13 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
     // The connection goes back to the pool before inference; storing, if asked, is a second
     // transaction (row-level security judges each stored row as it is written).
     tx.commit().await?;
-    let answers = predict_gathered(&s.compute, &loaded, gathered, level).await?;
+    let (answers, domains) = predict_gathered(&s.compute, &loaded, gathered, level).await?;
     let mut results: Vec<PredictionResult> = inputs
         .iter()
         .zip(answers)
+        .zip(domains)
         .enumerate()
-        .map(|(index, (input, answer))| {
+        .map(|(index, ((input, answer), domain))| {
             let (value, interval, error) = match answer {
                 Ok((value, i)) => (
                     Some(value),
@@ -158,10 +169,14 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                 smiles: input.smiles.clone(),
                 molecule_id: input.molecule_id,
                 mixture_id: input.mixture_id,
+                beyond_training_range: value
+                    .zip(loaded.domain())
+                    .is_some_and(|(v, d)| d.extrapolates(v)),
                 value,
                 interval,
                 error,
                 prediction_id: None,
+                domain,
             }
         })
         .collect();
@@ -217,6 +232,7 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
             reason,
         }),
         feature_importance: top_importance(&loaded),
+        domain: loaded.domain().map(|d| d.calibration.clone()),
         predictions: results,
     })
 }

@@ -3,6 +3,7 @@
 //! id and checksum), and turning prediction inputs into feature rows the model expects.
 
 use crate::compute::Compute;
+use crate::domain::DomainView;
 use crate::training::{self, MIXTURE_FEATURES};
 use crate::{AppError, AppResult};
 use cryo_chem::Molecule;
@@ -348,6 +349,18 @@ pub struct Loaded {
     pub sha256: String,
     pub model: TrainedModel,
     pub layout: Layout,
+    /// Built on first use, on the compute pool (see [`Loaded::domain`]).
+    domain: std::sync::OnceLock<Option<crate::domain::Domain>>,
+}
+
+impl Loaded {
+    /// The version's applicability domain (`None` when it was trained on no molecule). CPU on
+    /// first call: call it from the compute pool.
+    pub fn domain(&self) -> Option<&crate::domain::Domain> {
+        self.domain
+            .get_or_init(|| crate::domain::Domain::of(&self.model))
+            .as_ref()
+    }
 }
 
 fn layout_of(model: &TrainedModel) -> AppResult<Layout> {
@@ -416,6 +429,7 @@ impl Registry {
             sha256: version.artifact_sha256.clone(),
             layout: layout_of(&model)?,
             model,
+            domain: std::sync::OnceLock::new(),
         });
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|l| l.version_id != version.id);
@@ -478,6 +492,14 @@ pub struct Gathered {
 }
 
 impl Gathered {
+    /// The structures (by input index) that featurisation will parse: the molecule inputs.
+    pub fn structures(&self) -> Vec<(usize, String)> {
+        self.pending
+            .iter()
+            .map(|(i, _, s)| (*i, s.clone()))
+            .collect()
+    }
+
     /// Featurises the pending structures in parallel (on the pool that calls it), checking the
     /// deadline between molecules.
     pub fn featurise(self, layout: Layout, deadline: &Deadline) -> Vec<FeatureRow> {
@@ -563,13 +585,23 @@ pub async fn predict_gathered(
     loaded: &Arc<Loaded>,
     gathered: Gathered,
     level: f64,
-) -> AppResult<Vec<Answer>> {
+) -> AppResult<(Vec<Answer>, Vec<Option<DomainView>>)> {
     let loaded = loaded.clone();
     compute
         .run(move |deadline| {
+            let structures = gathered.structures();
+            let n = gathered.rows.len();
             let rows = gathered.featurise(loaded.layout, &deadline);
             deadline.check().map_err(|e| AppError::Chem(e.into()))?;
-            predict_rows(&loaded, rows, level)
+            let answers = predict_rows(&loaded, rows, level)?;
+            // Each molecule input's place in the version's domain (mixtures: none yet).
+            let mut domains = vec![None; n];
+            if let Some(domain) = loaded.domain() {
+                for (i, smiles) in structures {
+                    domains[i] = domain.judge(&smiles);
+                }
+            }
+            Ok((answers, domains))
         })
         .await
 }

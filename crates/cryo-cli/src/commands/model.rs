@@ -1027,7 +1027,12 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         "upper",
         "spread",
         "error",
+        "domain",
+        "nearest_similarity",
+        "nearest_training_molecule",
     ])?;
+    // Where each input stands among the training molecules (calibrated on the model's CV).
+    let domain = cryo_app::domain::Domain::of(&model);
     let mut failed = 0usize;
     for_each_batch(&args.read, |batch: Vec<Record>| {
         let rows: Vec<(usize, Option<String>, Featurised)> = batch
@@ -1057,6 +1062,14 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             let name = name.unwrap_or_default();
             match computed {
                 Ok((smiles, _)) => {
+                    let place = domain.as_ref().and_then(|d| d.judge(&smiles));
+                    let (flag, similarity, nearest) = place.map_or_else(Default::default, |p| {
+                        (
+                            p.flag.as_str().to_string(),
+                            p.nearest_similarity.to_string(),
+                            p.nearest,
+                        )
+                    });
                     out.write_record([
                         line.to_string(),
                         name,
@@ -1069,6 +1082,9 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                             .map(|s| s[k].to_string())
                             .unwrap_or_default(),
                         String::new(),
+                        flag,
+                        similarity,
+                        nearest,
                     ])?;
                     k += 1;
                 }
@@ -1083,6 +1099,9 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         String::new(),
                         String::new(),
                         reason,
+                        String::new(),
+                        String::new(),
+                        String::new(),
                     ])?;
                 }
             }

@@ -1123,3 +1123,44 @@ async fn training_data_is_in_the_property_unit_and_rejected_measurements_never_t
     assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
     assert_eq!(queued.json()["request"]["verified_only"], true);
 }
+
+#[tokio::test]
+async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
+    let TwoVersions {
+        db: _db,
+        run,
+        alice,
+        model,
+        ..
+    } = two_versions().await;
+    let app = &run.app;
+    promote(app, &alice, &model, 1).await;
+    // A training molecule, a close relative (octanol beside heptanol and decanol), and two
+    // molecules nothing like these 40: buckminsterfullerene and a pentapeptide.
+    let c60 = "c12c3c4c5c1c1c6c7c2c2c8c3c3c9c4c4c%10c5c5c1c1c6c6c%11c7c2c2c7c8c3c3c8c9c4c4c9c%10c5c5c1c1c6c6c%11c2c2c7c3c3c8c4c4c9c5c1c1c6c2c3c41";
+    let peptide = "NCC(=O)NC(C)C(=O)NC(CO)C(=O)NC(Cc1ccccc1)C(=O)NC(CC(=O)O)C(=O)O";
+    let r = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "inputs": [{ "smiles": "CCCCCCCO" }, { "smiles": "CCCCCCCCO" }, { "smiles": c60 }, { "smiles": peptide }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    let p = body["predictions"].as_array().unwrap().clone();
+    let similarity = |i: usize| p[i]["domain"]["nearest_similarity"].as_f64().unwrap();
+    assert_eq!(similarity(0), 1.0);
+    assert_eq!(p[0]["domain"]["nearest"], "CCCCCCCO");
+    assert_eq!(p[0]["domain"]["flag"], "in");
+    assert_eq!(p[1]["domain"]["flag"], "in", "{}", p[1]);
+    assert!(similarity(1) > similarity(2) && similarity(1) > similarity(3));
+    assert_eq!(p[2]["domain"]["flag"], "out", "{}", p[2]);
+    assert_ne!(p[3]["domain"]["flag"], "in", "{}", p[3]);
+    // Less similar than the calibrated edge: the held-out coverage there was lower.
+    assert!(similarity(3) < body["domain"]["edge_below"].as_f64().unwrap());
+    // The version's calibration is reported with it.
+    let c = &body["domain"];
+    assert!(c["rows"].as_u64().unwrap() > 30, "{c}");
+    assert!(c["out_below"].as_f64().unwrap() <= c["edge_below"].as_f64().unwrap());
+}

@@ -152,6 +152,17 @@ export async function detail(page, id) {
   await Promise.all([showVersion(chosen), loadJobs().catch(showError), loadAudit().catch(showError)]);
 }
 
+/** Where the input stands in the version's training domain, and whether the value extrapolates. */
+function domainNote(p) {
+  if (!p.domain && !p.beyond_training_range) return null;
+  const d = p.domain;
+  const words = { in: 'in domain', edge: 'edge of the domain: held-out intervals covered less often here', out: 'out of domain: the model was not validated on anything this different' };
+  return h('p', { class: 'domain', id: 'prediction-domain' },
+    d ? h('span', { class: `badge ${d.flag === 'in' ? 'production' : 'warning'}`, dataset: { flag: d.flag } }, words[d.flag]) : null,
+    d ? ` · nearest training molecule ${d.nearest} (Tanimoto ${fmt(d.nearest_similarity, 2)})` : null,
+    p.beyond_training_range ? h('span', { class: 'badge warning' }, ' beyond the training values') : null);
+}
+
 /** Ask the production version about one structure. */
 function predictCard(modelId, unit, hasProduction) {
   const smiles = h('input', { name: 'predict_smiles', placeholder: 'SMILES, e.g. OCC(O)CO', size: 24 });
@@ -169,6 +180,7 @@ function predictCard(modelId, unit, hasProduction) {
         mount(out, h('p', {}, h('strong', {}, `${fmt(p.value)} ${unit}`),
           p.interval ? ` (${Math.round(r.level * 100)} % interval ${fmt(p.interval.lower)} – ${fmt(p.interval.upper)})` : '',
           ` · version ${r.version} (${r.algorithm})`, r.fallback ? h('span', { class: 'badge warning' }, ` fallback from v${r.fallback.from_version}`) : ''),
+        domainNote(p),
         r.feature_importance.length ? h('p', { class: 'muted' }, 'Most important features: ', r.feature_importance.slice(0, 5).map(([n]) => n).join(', ')) : null);
       } catch (err) {
         mount(out, h('p', { class: 'error' }, err.message));
