@@ -175,8 +175,11 @@ pub async fn evaluate(
             },
         ));
     };
-    let (predicted, intervals): (Vec<f64>, Vec<cryo_ml::Interval>) =
-        answers.into_iter().filter_map(Result::ok).unzip();
+    let (predicted, intervals): (Vec<f64>, Vec<cryo_ml::Interval>) = answers
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|p| (p.value, p.interval))
+        .unzip();
     Ok(Evaluation {
         version,
         source,

@@ -49,6 +49,9 @@ pub struct PredictionResult {
     pub mixture_id: Option<Uuid>,
     pub value: Option<f64>,
     pub interval: Option<PredictedInterval>,
+    /// The standard deviation of the ensemble members' predictions (forests, boosting, MLP
+    /// ensembles): their disagreement, beside the calibrated interval.
+    pub spread: Option<f64>,
     /// Why no value could be given for this input.
     pub error: Option<String>,
     /// The stored prediction, with `store`.
@@ -153,16 +156,17 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
         .zip(domains)
         .enumerate()
         .map(|(index, ((input, answer), domain))| {
-            let (value, interval, error) = match answer {
-                Ok((value, i)) => (
-                    Some(value),
+            let (value, interval, spread, error) = match answer {
+                Ok(p) => (
+                    Some(p.value),
                     Some(PredictedInterval {
-                        lower: i.lower,
-                        upper: i.upper,
+                        lower: p.interval.lower,
+                        upper: p.interval.upper,
                     }),
+                    p.spread,
                     None,
                 ),
-                Err(why) => (None, None, Some(why)),
+                Err(why) => (None, None, None, Some(why)),
             };
             PredictionResult {
                 index,
@@ -174,6 +178,7 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                     .is_some_and(|(v, d)| d.extrapolates(v)),
                 value,
                 interval,
+                spread,
                 error,
                 prediction_id: None,
                 domain,

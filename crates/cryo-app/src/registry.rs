@@ -574,8 +574,17 @@ pub async fn featurise_all(
         .await
 }
 
-/// What a model answered for one input: its feature row's problem, or a value and interval.
-pub type Answer = Result<(f64, cryo_ml::Interval), String>;
+/// What a model answered for one input.
+#[derive(Debug, Clone, Copy)]
+pub struct Predicted {
+    pub value: f64,
+    pub interval: cryo_ml::Interval,
+    /// The spread of the ensemble's members (forests, boosting, MLP ensembles), when it has them.
+    pub spread: Option<f64>,
+}
+
+/// What a model answered for one input: its feature row's problem, or a prediction.
+pub type Answer = Result<Predicted, String>;
 
 /// Featurises and predicts what [`gather`] read, in one hand-off to the compute pool (each
 /// hand-off is two cross-thread wake-ups). Needs no connection: a caller releases its
@@ -609,16 +618,24 @@ pub async fn predict_gathered(
 /// Predicts for the rows that have features; the others keep their message.
 pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppResult<Vec<Answer>> {
     let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let (points, intervals) = match usable.first() {
-        None => (Vec::new(), Vec::new()),
+    let (points, intervals, spread) = match usable.first() {
+        None => (Vec::new(), Vec::new(), None),
         Some(first) => {
             let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
             let x = cryo_ml::Matrix::new(usable.len(), first.len(), data)?;
-            let (points, intervals, _) = loaded.model.predict(&x, level)?;
-            (points, intervals)
+            loaded.model.predict(&x, level)?
         }
     };
-    let mut predicted = points.into_iter().zip(intervals);
+    let mut predicted =
+        points
+            .into_iter()
+            .zip(intervals)
+            .enumerate()
+            .map(|(k, (value, interval))| Predicted {
+                value,
+                interval,
+                spread: spread.as_ref().map(|s| s[k]),
+            });
     Ok(rows
         .into_iter()
         .map(|row| row.map(|_| predicted.next().expect("one prediction per usable row")))

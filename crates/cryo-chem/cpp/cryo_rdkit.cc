@@ -2,6 +2,7 @@
 
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/Descriptors/ConnectivityDescriptors.h>
 #include <GraphMol/Descriptors/Crippen.h>
 #include <GraphMol/Descriptors/Lipinski.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
@@ -124,8 +125,20 @@ rust::Vec<rust::String> property_names() {
 
 rust::Vec<double> all_properties(const Mol &mol) {
   RDKit::Descriptors::Properties props;
+  const auto names = RDKit::Descriptors::Properties::getAvailableProperties();
+  const auto values = props.computeProperties(*mol.inner);
   rust::Vec<double> out;
-  for (double v : props.computeProperties(*mol.inner)) out.push_back(v);
+  for (size_t i = 0; i < values.size(); ++i) {
+    // RDKit 2022.09 registers chi2v and chi2n with the order-3 functions (Property.cpp); the
+    // order-2 indices are computed directly.
+    if (i < names.size() && names[i] == "chi2v") {
+      out.push_back(RDKit::Descriptors::calcChi2v(*mol.inner));
+    } else if (i < names.size() && names[i] == "chi2n") {
+      out.push_back(RDKit::Descriptors::calcChi2n(*mol.inner));
+    } else {
+      out.push_back(values[i]);
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,11 @@ use std::str::FromStr;
 pub const MORGAN_RADIUS: u32 = 2;
 pub const MORGAN_BITS: u32 = 2048;
 
+/// Revision of how the RDKit descriptor set is computed here, part of the feature version: a
+/// model is never fed descriptors computed differently from its training rows. 2: chi2v and
+/// chi2n from their own functions (RDKit 2022.09's table gave them the order-3 values).
+pub const DESCRIPTOR_REVISION: u32 = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureSet {
@@ -53,8 +58,14 @@ impl FeatureSet {
 
     /// Identifies how the numbers were computed (set, toolkit version, fingerprint shape).
     pub fn version(self) -> String {
+        let descriptors = match self {
+            FeatureSet::Rdkit | FeatureSet::Combined => {
+                format!("/descriptors-r{DESCRIPTOR_REVISION}")
+            }
+            FeatureSet::Cryo20 | FeatureSet::Morgan => String::new(),
+        };
         format!(
-            "{}/rdkit-{}/morgan-r{MORGAN_RADIUS}-{MORGAN_BITS}",
+            "{}/rdkit-{}/morgan-r{MORGAN_RADIUS}-{MORGAN_BITS}{descriptors}",
             self.name(),
             rdkit_version()
         )

@@ -230,10 +230,14 @@ fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
 pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ModelCommand::Evaluate(args) => {
+            // The pool is sized before anything runs on it: featurising the data would
+            // otherwise start rayon's default pool first ("already initialized").
+            set_threads(&args.model)?;
             let loaded = load(config, &args.data).await?;
             evaluate(args, loaded)
         }
         ModelCommand::Train(args) => {
+            set_threads(&args.model)?;
             let loaded = load(config, &args.data).await?;
             train(args, loaded)
         }
@@ -631,7 +635,6 @@ fn validate(
 }
 
 fn evaluate(args: EvaluateArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
-    set_threads(&args.model)?;
     report_rejected(&loaded);
     let spec = base_spec(&args.model)?;
     let data = &loaded.dataset;
@@ -820,7 +823,6 @@ fn print_report(r: &CvReport) {
 }
 
 fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
-    set_threads(&args.model)?;
     report_rejected(&loaded);
     let data = &loaded.dataset;
     if args.validation.conformal.eq_ignore_ascii_case("none") {

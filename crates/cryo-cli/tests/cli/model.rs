@@ -760,3 +760,21 @@ async fn a_trained_file_is_imported_exported_identically_and_a_corrupted_file_is
     );
     round_trip.open().unwrap();
 }
+
+#[test]
+fn threads_size_the_pool_for_structure_input_and_do_not_change_the_result() {
+    // Featurising structures used to start rayon's default pool before --threads could size it.
+    let args = ["--algorithm", "ridge", "--conformal", "none", "--cv", "3"];
+    let one = evaluate(
+        "freesolv.csv",
+        "expt",
+        &[&args[..], &["--threads", "1"]].concat(),
+    );
+    let two = evaluate(
+        "freesolv.csv",
+        "expt",
+        &[&args[..], &["--threads", "2"]].concat(),
+    );
+    assert!(one["pooled"]["rmse"].as_f64().unwrap() > 0.0, "{one}");
+    assert_eq!(one["pooled"], two["pooled"]);
+}

@@ -1153,6 +1153,8 @@ async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
     assert_eq!(similarity(0), 1.0);
     assert_eq!(p[0]["domain"]["nearest"], "CCCCCCCO");
     assert_eq!(p[0]["domain"]["flag"], "in");
+    // A forest reports its members' disagreement beside the interval.
+    assert!(p[0]["spread"].as_f64().unwrap() >= 0.0, "{}", p[0]);
     assert_eq!(p[1]["domain"]["flag"], "in", "{}", p[1]);
     assert!(similarity(1) > similarity(2) && similarity(1) > similarity(3));
     assert_eq!(p[2]["domain"]["flag"], "out", "{}", p[2]);

@@ -179,6 +179,7 @@ function predictCard(modelId, unit, hasProduction) {
         if (p.error) { smiles.setAttribute('aria-invalid', 'true'); mount(out, h('p', { class: 'error' }, p.error)); return; }
         mount(out, h('p', {}, h('strong', {}, `${fmt(p.value)} ${unit}`),
           p.interval ? ` (${Math.round(r.level * 100)} % interval ${fmt(p.interval.lower)} – ${fmt(p.interval.upper)})` : '',
+          p.spread != null ? ` · ensemble spread ${fmt(p.spread)}` : '',
           ` · version ${r.version} (${r.algorithm})`, r.fallback ? h('span', { class: 'badge warning' }, ` fallback from v${r.fallback.from_version}`) : ''),
         domainNote(p),
         r.feature_importance.length ? h('p', { class: 'muted' }, 'Most important features: ', r.feature_importance.slice(0, 5).map(([n]) => n).join(', ')) : null);
