@@ -265,6 +265,9 @@ pub struct PromoteRequest {
     /// Champion/challenger: promote to production only if this version's cross-validated RMSE
     /// is at least this fraction below production's (e.g. 0.05 = 5 % better).
     pub min_improvement: Option<f64>,
+    /// Champion/challenger: refuse a version whose held-out interval coverage is more than this
+    /// below production's (e.g. 0.02 = two points), however much better its RMSE.
+    pub max_coverage_drop: Option<f64>,
 }
 
 fn production() -> ModelStage {
@@ -281,28 +284,72 @@ pub struct StageChange {
     pub previous: Option<i64>,
 }
 
-/// Champion/challenger: whether `challenger` beats `champion` by `margin` in CV RMSE.
-fn beats(challenger: &ModelVersion, champion: &ModelVersion, margin: f64) -> AppResult<()> {
-    if !(0.0..1.0).contains(&margin) {
-        return Err(AppError::validation(
-            "min_improvement",
-            "a fraction in 0..1",
-        ));
+/// A version's pooled held-out interval coverage, from its envelope.
+fn coverage(v: &ModelVersion) -> Option<f64> {
+    v.envelope.0["validation"]["pooled"]["coverage"].as_f64()
+}
+
+/// Champion/challenger: `challenger` must beat `champion` by `margin` in CV RMSE and lose no
+/// more than `coverage_drop` of held-out coverage.
+fn gate(
+    challenger: &ModelVersion,
+    champion: &ModelVersion,
+    margin: Option<f64>,
+    coverage_drop: Option<f64>,
+) -> AppResult<()> {
+    if let Some(margin) = margin {
+        if !(0.0..1.0).contains(&margin) {
+            return Err(AppError::validation(
+                "min_improvement",
+                "a fraction in 0..1",
+            ));
+        }
+        let (Some(new), Some(old)) = (challenger.cv_rmse, champion.cv_rmse) else {
+            return Err(AppError::Conflict(
+                "champion/challenger needs the cross-validated RMSE of both versions".into(),
+            ));
+        };
+        if new > old * (1.0 - margin) {
+            return Err(AppError::Conflict(format!(
+                "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
+                challenger.version,
+                champion.version,
+                margin * 100.0
+            )));
+        }
     }
-    let (Some(new), Some(old)) = (challenger.cv_rmse, champion.cv_rmse) else {
-        return Err(AppError::Conflict(
-            "champion/challenger needs the cross-validated RMSE of both versions".into(),
-        ));
-    };
-    if new > old * (1.0 - margin) {
-        return Err(AppError::Conflict(format!(
-            "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
-            challenger.version,
-            champion.version,
-            margin * 100.0
-        )));
+    if let Some(drop) = coverage_drop {
+        if !(0.0..1.0).contains(&drop) {
+            return Err(AppError::validation(
+                "max_coverage_drop",
+                "a fraction in 0..1",
+            ));
+        }
+        let (Some(new), Some(old)) = (coverage(challenger), coverage(champion)) else {
+            return Err(AppError::Conflict(
+                "the coverage gate needs the held-out interval coverage of both versions".into(),
+            ));
+        };
+        if new < old - drop {
+            return Err(AppError::Conflict(format!(
+                "version {} covers {:.1} % of held-out measurements, production version {} {:.1} %: more than {:.1} points lower",
+                challenger.version,
+                new * 100.0,
+                champion.version,
+                old * 100.0,
+                drop * 100.0
+            )));
+        }
     }
     Ok(())
+}
+
+/// What the gate compares, for the audit entry.
+fn gate_numbers(challenger: &ModelVersion, champion: &ModelVersion) -> serde_json::Value {
+    serde_json::json!({
+        "champion": { "version": champion.version, "cv_rmse": champion.cv_rmse, "coverage": coverage(champion) },
+        "challenger": { "version": challenger.version, "cv_rmse": challenger.cv_rmse, "coverage": coverage(challenger) },
+    })
 }
 
 /// Move a version to a stage. Promotion to production archives the current production version,
@@ -315,6 +362,7 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
             let target = visible_version(tx, id, p.version).await?;
             let current: Option<ModelVersion> =
                 repo::resolve_version(tx, id, &VersionRef::Production).await?;
+            let mut compared = serde_json::Value::Null;
             if p.stage == ModelStage::Production {
                 if current.as_ref().is_some_and(|c| c.id == target.id) {
                     return Err(AppError::Conflict(format!(
@@ -322,8 +370,31 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
                         p.version
                     )));
                 }
-                if let (Some(margin), Some(champion)) = (p.min_improvement, &current) {
-                    beats(&target, champion, margin)?;
+                let gated = p.min_improvement.is_some() || p.max_coverage_drop.is_some();
+                if let (true, Some(champion)) = (gated, &current) {
+                    compared = gate_numbers(&target, champion);
+                    match gate(&target, champion, p.min_improvement, p.max_coverage_drop) {
+                        Ok(()) => {}
+                        // A refusal is a decision too: recorded (committed), then answered.
+                        Err(AppError::Conflict(reason)) => {
+                            repo::audit(
+                                tx,
+                                me,
+                                "model.promotion_refused",
+                                id,
+                                serde_json::json!({
+                                    "version": target.version,
+                                    "reason": reason,
+                                    "min_improvement": p.min_improvement,
+                                    "max_coverage_drop": p.max_coverage_drop,
+                                    "gate": compared,
+                                }),
+                            )
+                            .await?;
+                            return Ok(Err(AppError::Conflict(reason)));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             repo::set_stage(tx, id, target.id, p.stage).await?;
@@ -341,12 +412,14 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
                     "to_stage": p.stage,
                     "previous_production": previous,
                     "min_improvement": p.min_improvement,
+                    "max_coverage_drop": p.max_coverage_drop,
+                    "gate": compared,
                 }),
             )
             .await?;
-            stage_change(tx, id, previous).await
+            Ok(Ok(stage_change(tx, id, previous).await?))
         })
-        .await
+        .await?
 }
 
 async fn stage_change(tx: &mut Conn, id: Uuid, previous: Option<i64>) -> AppResult<StageChange> {

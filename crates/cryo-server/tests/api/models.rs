@@ -395,6 +395,30 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
         )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    // The refusal is recorded with the numbers it compared.
+    let audit = app
+        .get(&alice, &format!("/api/v1/models/{model}/audit"))
+        .await
+        .json();
+    let last = &audit[0];
+    assert_eq!(last["action"], "model.promotion_refused", "{audit}");
+    assert_eq!(last["details"]["gate"]["challenger"]["version"], 2);
+    assert_eq!(last["details"]["gate"]["champion"]["version"], 1);
+    assert!(last["details"]["gate"]["champion"]["cv_rmse"].is_number());
+    assert!(
+        last["details"]["gate"]["challenger"]["coverage"].is_number(),
+        "{last}"
+    );
+    // The coverage gate: a fraction, named when it is not one.
+    let bad = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/promote"),
+            json!({ "version": 2, "max_coverage_drop": 1.5 }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.json()["error"]["details"]["field"], "max_coverage_drop");
     let promoted = app
         .post(
             &alice,
