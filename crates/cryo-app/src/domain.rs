@@ -19,6 +19,9 @@ pub const COVERAGE_SLACK: f64 = 0.05;
 pub const OUT_QUANTILE: f64 = 0.05;
 /// Fewest held-out rows a coverage is judged on.
 const MIN_ROWS: usize = 5;
+/// Held-out rows the calibration compares with every training molecule, at most (taken at an
+/// even stride beyond that): bounds the first prediction of a large version's cost.
+pub const MAX_CALIBRATION_ROWS: usize = 2_000;
 /// How far past the training targets' range a value may go (as a share of the range) before it
 /// is flagged as an extrapolation.
 pub const RANGE_MARGIN: f64 = 0.1;
@@ -167,7 +170,9 @@ impl Domain {
         let held_out: Vec<&cryo_ml::OutOfFold> = validation
             .map(|v| v.predictions.iter().filter(|p| p.repeat == 0).collect())
             .unwrap_or_default();
-        let rows: Vec<HeldOut> = held_out
+        let stride = held_out.len().div_ceil(MAX_CALIBRATION_ROWS).max(1);
+        let sampled: Vec<&cryo_ml::OutOfFold> = held_out.iter().step_by(stride).copied().collect();
+        let rows: Vec<HeldOut> = sampled
             .par_iter()
             .filter_map(|p| {
                 let at = index_of_row.get(p.row).copied().flatten()?;

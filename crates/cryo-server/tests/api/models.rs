@@ -152,6 +152,17 @@ async fn two_versions() -> TwoVersions {
     }
 }
 
+/// A promotion request as `who`, answered as it is.
+async fn promotion(
+    app: &axum::Router,
+    who: &crate::helpers::User,
+    model: &str,
+    body: Value,
+) -> Reply {
+    app.post(who, &format!("/api/v1/models/{model}/promote"), body)
+        .await
+}
+
 /// Promotes `version` to production.
 async fn promote(
     app: &axum::Router,
@@ -159,13 +170,7 @@ async fn promote(
     model: &str,
     version: i64,
 ) -> Value {
-    let r = app
-        .post(
-            who,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": version }),
-        )
-        .await;
+    let r = promotion(app, who, model, json!({ "version": version })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.json()
 }
@@ -316,22 +321,16 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
     let none = predict(app, &alice.token, &model, json!({ "smiles": "CCO" })).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.text);
 
-    let promoted = app
-        .post(
-            &alice,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": 1 }),
-        )
-        .await;
+    let promoted = promotion(app, &alice, &model, json!({ "version": 1 })).await;
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text);
     assert_eq!(promoted.json()["production"], 1);
-    let unknown = app
-        .post(
-            &alice,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": 1, "stage": "gold" }),
-        )
-        .await;
+    let unknown = promotion(
+        app,
+        &alice,
+        &model,
+        json!({ "version": 1, "stage": "gold" }),
+    )
+    .await;
     assert_eq!(
         unknown.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -387,13 +386,13 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
     );
 
     // Champion/challenger: ridge must beat the forest by 99 % to replace it; it does not.
-    let refused = app
-        .post(
-            &alice,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": 2, "min_improvement": 0.99 }),
-        )
-        .await;
+    let refused = promotion(
+        app,
+        &alice,
+        &model,
+        json!({ "version": 2, "min_improvement": 0.99 }),
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
     // The refusal is recorded with the numbers it compared.
     let audit = app
@@ -410,22 +409,16 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
         "{last}"
     );
     // The coverage gate: a fraction, named when it is not one.
-    let bad = app
-        .post(
-            &alice,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": 2, "max_coverage_drop": 1.5 }),
-        )
-        .await;
+    let bad = promotion(
+        app,
+        &alice,
+        &model,
+        json!({ "version": 2, "max_coverage_drop": 1.5 }),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(bad.json()["error"]["details"]["field"], "max_coverage_drop");
-    let promoted = app
-        .post(
-            &alice,
-            &format!("/api/v1/models/{model}/promote"),
-            json!({ "version": 2 }),
-        )
-        .await;
+    let promoted = promotion(app, &alice, &model, json!({ "version": 2 })).await;
     assert_eq!(promoted.json()["previous"], 1, "{}", promoted.text);
     let second = predict(
         app,
@@ -780,13 +773,7 @@ async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
         assert_eq!(wait(app, &alice.token, &job).await.0["state"], "succeeded");
     }
     for v in [1, 2] {
-        let r = app
-            .post(
-                &alice,
-                &format!("/api/v1/models/{model}/promote"),
-                json!({ "version": v }),
-            )
-            .await;
+        let r = promotion(app, &alice, &model, json!({ "version": v })).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     // Bit rot in version 2's stored bytes (the immutability trigger is what rot bypasses).
