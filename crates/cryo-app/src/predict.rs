@@ -286,9 +286,6 @@ fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
         .unwrap_or_default()
 }
 
-/// The property the original estimated from a table when no Tg model existed.
-pub const TG_PROPERTY: &str = crate::experiments::TG_PROPERTY;
-
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TgComponentEstimate {
@@ -356,7 +353,7 @@ pub async fn by_property(
                 reference_estimate: None,
             })
         }
-        (None, Some(mixture)) if property == TG_PROPERTY => {
+        (None, Some(mixture)) if property == crate::experiments::TG_PROPERTY => {
             let estimate = tg_reference_estimate(actor, mixture).await?;
             Ok(PropertyPrediction {
                 property,

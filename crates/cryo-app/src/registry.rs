@@ -556,24 +556,6 @@ pub async fn gather(
     Ok(Gathered { rows, pending })
 }
 
-/// The feature rows of many inputs, each or a message naming its problem. Molecules and mixtures
-/// are read as the caller; every structure is featurised on the compute pool, in parallel.
-pub async fn featurise_all(
-    conn: &mut Conn,
-    compute: &Compute,
-    layout: Layout,
-    inputs: &[PredictInput],
-) -> AppResult<Vec<FeatureRow>> {
-    let gathered = gather(conn, compute, layout, inputs).await?;
-    // Molecule and mixture inputs alone need nothing from the pool.
-    if gathered.pending.is_empty() {
-        return Ok(gathered.featurise(layout, &Deadline::after(compute.budget())));
-    }
-    compute
-        .run(move |deadline| Ok(gathered.featurise(layout, &deadline)))
-        .await
-}
-
 /// What a model answered for one input.
 #[derive(Debug, Clone, Copy)]
 pub struct Predicted {
