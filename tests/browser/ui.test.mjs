@@ -181,6 +181,9 @@ try {
   assert.equal(await page.locator('figure[data-chart=folds] rect.bar').count(), 10);
   assert.equal(await page.locator('figure[data-chart=learning-curve] circle.point').count(), 10);
   assert.ok(await page.locator('figure[data-chart=importance] rect.bar').count() > 0);
+  // Adaptive intervals by default, their quality scored beyond coverage.
+  assert.match(await page.locator('#uncertainty').textContent(),
+    /Intervals widened (by the ensemble spread|where a residual model expects larger errors) · NLL [-\d.e+]+ · miscalibration area [\d.e+-]+ · ENCE [\d.e+-]+ · width–error Spearman [-\d.e+]+ \(\d+ held-out rows\)/);
   await fitsTheWidth('model');
   await page.fill('input[name=predict_smiles]', 'OCC(O)CO');
   await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
@@ -199,6 +202,7 @@ try {
 
   step('train a new version and watch it finish');
   await page.selectOption('select[name=algorithm]', 'ridge');
+  assert.equal(await page.locator('select[name=interval_scale]').inputValue(), 'auto');
   await page.click('form:has(select[name=algorithm]) button[type=submit]');
   await page.waitForSelector('#job-status:not([hidden])');
   const progress = [];

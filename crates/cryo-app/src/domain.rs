@@ -75,6 +75,10 @@ pub struct Calibration {
     /// Held-out interval coverage of the rows at or above `edge_below`, and below it.
     pub coverage_in: Option<f64>,
     pub coverage_edge: Option<f64>,
+    /// Mean held-out interval width of the same two groups (adaptive intervals widen at the
+    /// edge; constant ones do not).
+    pub width_in: Option<f64>,
+    pub width_edge: Option<f64>,
     /// The training targets' range (from the held-out observations).
     pub target_range: Option<(f64, f64)>,
 }
@@ -107,12 +111,20 @@ fn nearest(
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
 }
 
-/// A held-out prediction as the calibration sees it: (nearest similarity, interval covered).
-type HeldOut = (f64, bool);
+/// A held-out prediction as the calibration sees it: (nearest similarity, interval covered,
+/// interval width).
+type HeldOut = (f64, bool, f64);
 
 /// Share of `rows` whose interval covered.
 fn coverage(rows: &[HeldOut]) -> Option<f64> {
     (!rows.is_empty()).then(|| rows.iter().filter(|r| r.1).count() as f64 / rows.len() as f64)
+}
+
+/// Mean interval width of `rows` (`None` when empty or some interval is unbounded).
+fn width(rows: &[HeldOut]) -> Option<f64> {
+    (!rows.is_empty())
+        .then(|| rows.iter().map(|r| r.2).sum::<f64>() / rows.len() as f64)
+        .filter(|w| w.is_finite())
 }
 
 /// Thresholds from held-out (similarity, covered) rows at nominal `level`: `out` below the
@@ -181,6 +193,7 @@ impl Domain {
                 Some((
                     similarity,
                     interval.lower <= p.observed && p.observed <= interval.upper,
+                    interval.upper - interval.lower,
                 ))
             })
             .collect();
@@ -208,6 +221,8 @@ impl Domain {
                 rows: rows.len(),
                 coverage_in: coverage(&inside),
                 coverage_edge: coverage(&edge),
+                width_in: width(&inside),
+                width_edge: width(&edge),
                 target_range,
             },
         })
@@ -258,10 +273,10 @@ mod tests {
         // 40 rows: the 10 least similar (0.10–0.19) cover half the time, the rest always.
         let mut rows = Vec::new();
         for i in 0..10 {
-            rows.push((0.10 + i as f64 * 0.01, i % 2 == 0));
+            rows.push((0.10 + i as f64 * 0.01, i % 2 == 0, 1.0));
         }
         for i in 0..30 {
-            rows.push((0.40 + i as f64 * 0.01, true));
+            rows.push((0.40 + i as f64 * 0.01, true, 1.0));
         }
         let (edge, out) = thresholds(rows, Some(0.9));
         assert!(
@@ -276,7 +291,7 @@ mod tests {
 
     #[test]
     fn without_a_coverage_drop_the_edge_is_the_out_threshold() {
-        let rows: Vec<(f64, bool)> = (0..20).map(|i| (i as f64 / 20.0, true)).collect();
+        let rows: Vec<HeldOut> = (0..20).map(|i| (i as f64 / 20.0, true, 1.0)).collect();
         let (edge, out) = thresholds(rows, Some(0.9));
         assert_eq!(edge, out);
         assert_eq!(thresholds(Vec::new(), Some(0.9)), (0.0, 0.0));

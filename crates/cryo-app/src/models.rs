@@ -179,6 +179,12 @@ pub struct VersionValidation {
     pub splitter: String,
     /// Interval level of `predictions[].interval`.
     pub level: Option<f64>,
+    /// How the intervals widen from row to row: none, spread or residual.
+    pub interval_scale: &'static str,
+    /// Held-out uncertainty quality: n, nll, miscalibration_area, ence, spearman (between
+    /// interval width and error); absent for versions trained before it was measured.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub uncertainty: Option<cryo_ml::Uncertainty>,
     /// Metrics over every held-out prediction: n, rmse, mae, r2, spearman, coverage, mean_width.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub pooled: cryo_ml::Metrics,
@@ -217,6 +223,8 @@ pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<
         algorithm: v.algorithm,
         splitter: validation.splitter,
         level: validation.level,
+        interval_scale: envelope.interval_scale.name(),
+        uncertainty: validation.uncertainty,
         pooled: validation.pooled,
         summary: validation.summary,
         diagnosis: validation.diagnosis,

@@ -186,6 +186,11 @@ pub struct TrainRequest {
     /// Interval method: cv-plus, split or jackknife-plus.
     #[serde(default = "default_conformal", deserialize_with = "by_name")]
     pub conformal: IntervalMethod,
+    /// What widens one interval over another: auto (the ensemble spread when the algorithm
+    /// has one, else a residual model), spread, residual or none (the same width everywhere).
+    #[serde(default = "default_scale", deserialize_with = "by_name")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub interval_scale: cryo_ml::Scale,
     /// Interval level reported by validation.
     #[serde(default = "default_level")]
     pub level: f64,
@@ -224,6 +229,9 @@ fn default_split() -> Split {
 }
 fn default_conformal() -> IntervalMethod {
     IntervalMethod::CvPlus
+}
+fn default_scale() -> cryo_ml::Scale {
+    cryo_ml::Scale::Auto
 }
 fn default_level() -> f64 {
     0.9
@@ -264,6 +272,15 @@ impl TrainRequest {
             return Err(AppError::validation("trials", "between 1 and 500"));
         }
         checked_level(Some(self.level))?;
+        if self.interval_scale == cryo_ml::Scale::Spread && !spec.has_spread() {
+            return Err(AppError::validation(
+                "interval_scale",
+                format!(
+                    "{} has no ensemble spread; use auto, residual or none",
+                    self.algorithm.name()
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -320,6 +337,7 @@ impl TrainRequest {
             }),
             splitter,
             conformal: self.conformal.method(),
+            scale: self.interval_scale,
             level: self.level,
             seed: self.seed,
             learning_curve: self.learning_curve,

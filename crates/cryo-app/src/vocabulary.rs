@@ -28,6 +28,8 @@ pub struct Vocabulary {
     pub splits: Vec<Choice>,
     pub searches: Vec<Choice>,
     pub interval_methods: Vec<Choice>,
+    /// How intervals widen from one molecule to another; the first is the default.
+    pub interval_scales: Vec<Choice>,
     /// Contexts of the unified score.
     pub contexts: Vec<&'static str>,
 }
@@ -70,6 +72,10 @@ pub fn vocabulary() -> Vocabulary {
             .iter()
             .map(|m| choice(m.name(), m.label()))
             .collect(),
+        interval_scales: cryo_ml::Scale::ALL
+            .iter()
+            .map(|s| choice(s.name(), s.label()))
+            .collect(),
         contexts: Context::ALL.iter().map(|c| c.as_str()).collect(),
     }
 }
@@ -107,6 +113,12 @@ mod tests {
         for m in &v.interval_methods {
             assert_eq!(train("conformal", m.name).conformal.name(), m.name);
         }
+        for s in &v.interval_scales {
+            assert_eq!(
+                train("interval_scale", s.name).interval_scale.name(),
+                s.name
+            );
+        }
         for c in &v.contexts {
             assert!(
                 serde_json::from_value::<Context>(serde_json::json!(c)).is_ok(),
@@ -119,6 +131,7 @@ mod tests {
         assert_eq!(v.feature_sets[0].name, d.features.name());
         assert_eq!(v.splits[0].name, d.split.name());
         assert_eq!(v.interval_methods[0].name, d.conformal.name());
+        assert_eq!(v.interval_scales[0].name, d.interval_scale.name());
         assert_eq!(v.concentration_units.len(), ConcentrationUnit::ALL.len());
     }
 }

@@ -74,6 +74,9 @@ pub struct ValidationSummary {
     /// Held-out error as the training set grows, when the plan asked for it.
     #[serde(default)]
     pub learning_curve: Option<Vec<LearningPoint>>,
+    /// NLL, miscalibration area, ENCE and σ–error correlation of the held-out intervals.
+    #[serde(default)]
+    pub uncertainty: Option<crate::uncertainty::Uncertainty>,
 }
 
 impl From<&CvReport> for ValidationSummary {
@@ -88,6 +91,7 @@ impl From<&CvReport> for ValidationSummary {
             predictions: r.predictions.clone(),
             calibration: r.calibration.clone(),
             learning_curve: None,
+            uncertainty: r.uncertainty,
         }
     }
 }
@@ -106,6 +110,7 @@ impl ValidationSummary {
             diagnosis: self.diagnosis.clone(),
             predictions: self.predictions.clone(),
             calibration: self.calibration.clone(),
+            uncertainty: self.uncertainty,
             wall_seconds: 0.0,
         }
     }
@@ -174,6 +179,9 @@ pub struct Envelope {
     pub seed: u64,
     pub dataset: DatasetSummary,
     pub conformal: crate::conformal::ConformalMethod,
+    /// How intervals widen from row to row (`none` for envelopes written before scales).
+    #[serde(default)]
+    pub interval_scale: crate::conformal::Scale,
     pub validation: Option<ValidationSummary>,
     pub search: Option<Vec<Trial>>,
     pub importance: Option<Vec<(String, f64)>>,
@@ -252,6 +260,7 @@ impl TrainedModel {
                 digest: self.dataset.digest.clone(),
             },
             conformal: self.model.method.clone(),
+            interval_scale: self.model.scale(),
             validation: self.validation.clone(),
             search: self.search.clone(),
             importance: self.importance.clone(),

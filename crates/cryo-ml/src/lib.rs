@@ -28,6 +28,7 @@ mod search;
 mod split;
 mod train;
 mod tree;
+mod uncertainty;
 mod validate;
 
 pub use artifact::{
@@ -35,7 +36,8 @@ pub use artifact::{
     FeatureSignature, TrainedModel, ValidationSummary, sha256_hex,
 };
 pub use conformal::{
-    ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, check_level,
+    ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, Scale,
+    check_level,
 };
 pub use dataset::{Dataset, Sample};
 pub use error::MlError;
@@ -46,6 +48,7 @@ pub use pipeline::{Pipeline, Preprocessing};
 pub use search::{Domain, SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
 pub use split::{Fold, Splitter};
 pub use train::{SearchPlan, Stage, StageProgress, TrainInput, TrainPlan, overall_progress, train};
+pub use uncertainty::{ENCE_BINS, Uncertainty, normal_quantile};
 pub use validate::{
     CvOptions, CvReport, Diagnosis, FoldReport, LearningPoint, MeanStd, OutOfFold, Summary,
     Verdict, cross_validate, learning_curve,

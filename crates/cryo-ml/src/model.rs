@@ -415,6 +415,15 @@ impl Spec {
             }
     }
 
+    /// Whether predictions come with the model's own spread (an ensemble's disagreement).
+    pub fn has_spread(&self) -> bool {
+        match self {
+            Spec::RandomForest { .. } | Spec::Knn { .. } => true,
+            Spec::Mlp { ensemble, .. } => *ensemble > 1,
+            _ => false,
+        }
+    }
+
     /// Whether inputs are standardised before fitting (distance- and gradient-based models).
     pub fn needs_scaling(&self) -> bool {
         !matches!(

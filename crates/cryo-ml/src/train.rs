@@ -10,7 +10,7 @@
 //! [`MlError::Cancelled`] or [`MlError::DeadlineExceeded`].
 
 use crate::artifact::{DatasetInfo, FeatureSignature, TrainedModel, ValidationSummary};
-use crate::conformal::{ConformalMethod, ConformalModel};
+use crate::conformal::{ConformalMethod, ConformalModel, Scale};
 use crate::dataset::Dataset;
 use crate::interrupt::{Stop, checkpoint};
 use crate::model::{Regressor, Spec};
@@ -37,6 +37,9 @@ pub struct TrainPlan {
     /// Outer validation (and the grouping used for calibration folds).
     pub splitter: Splitter,
     pub conformal: ConformalMethod,
+    /// How intervals are scaled from row to row (none in plans stored before it existed).
+    #[serde(default)]
+    pub scale: Scale,
     /// Interval level reported by validation (the model answers any level later).
     pub level: f64,
     pub seed: u64,
@@ -181,6 +184,7 @@ fn run(
     let options = CvOptions {
         seed,
         conformal: Some((plan.conformal.clone(), plan.level)),
+        scale: plan.scale,
     };
     let (spec, trials, report) = match &plan.search {
         Some(s) => {
@@ -222,7 +226,14 @@ fn run(
         None
     };
     progress(Stage::Fitting, 0, 1);
-    let model = ConformalModel::fit(&spec, data, &plan.conformal, &plan.splitter, seed)?;
+    let model = ConformalModel::fit(
+        &spec,
+        data,
+        &plan.conformal,
+        plan.scale,
+        &plan.splitter,
+        seed,
+    )?;
     progress(Stage::Fitting, 1, 1);
     let importance = model.point().importance().map(|v| {
         let mut named: Vec<(String, f64)> = data.feature_names.iter().cloned().zip(v).collect();

@@ -2,13 +2,14 @@
 //! its training rows only (preprocessing included) and is scored on rows it never saw; the
 //! "fit" metrics are labelled as such and serve only the over/under-fitting diagnosis.
 
-use crate::conformal::{ConformalMethod, ConformalModel, Interval};
+use crate::conformal::{ConformalMethod, ConformalModel, Interval, Scale};
 use crate::dataset::Dataset;
 use crate::matrix::select;
 use crate::metrics::{CALIBRATION_LEVELS, Coverage, Metrics};
 use crate::model::{Regressor, Spec};
 use crate::pipeline::Pipeline;
 use crate::split::{Fold, Splitter};
+use crate::uncertainty::Uncertainty;
 use crate::{MlError, Progress, derive_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,9 @@ pub struct CvOptions {
     pub seed: u64,
     /// Calibrate intervals inside every fold with this method, at this level.
     pub conformal: Option<(ConformalMethod, f64)>,
+    /// How calibrated intervals are scaled (normalised conformal scores).
+    #[serde(default)]
+    pub scale: Scale,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +152,9 @@ pub struct CvReport {
     pub predictions: Vec<OutOfFold>,
     /// Pooled coverage against nominal level (empty without intervals).
     pub calibration: Vec<Coverage>,
+    /// Quality of the held-out intervals beyond coverage (calibrated runs only).
+    #[serde(default)]
+    pub uncertainty: Option<Uncertainty>,
     pub wall_seconds: f64,
 }
 
@@ -186,7 +193,7 @@ pub(crate) fn run_fold(
     let test_y = select(&data.y, &fold.test);
     let model = match &options.conformal {
         Some((method, level)) => FoldModel::Calibrated(
-            ConformalModel::fit(spec, &train, method, like, seed)?,
+            ConformalModel::fit(spec, &train, method, options.scale, like, seed)?,
             *level,
         ),
         None => {
@@ -262,6 +269,12 @@ pub(crate) fn assemble(
         fit_r2: MeanStd::of(folds.iter().map(|f| f.fit.r2)),
     };
     let pooled = Metrics::compute(&observed, &predicted, intervals.as_deref());
+    let uncertainty = intervals
+        .as_deref()
+        .zip(options.conformal.as_ref())
+        .and_then(|(intervals, (_, level))| {
+            Uncertainty::of(&observed, &predicted, intervals, *level)
+        });
     CvReport {
         spec: spec.clone(),
         splitter: splitter.describe(),
@@ -273,6 +286,7 @@ pub(crate) fn assemble(
         pooled,
         summary,
         predictions,
+        uncertainty,
         wall_seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -347,6 +361,7 @@ pub fn learning_curve(
                 &CvOptions {
                     seed,
                     conformal: None,
+                    scale: Scale::None,
                 },
             )?;
             progress(done.fetch_add(1, Ordering::SeqCst) + 1, tasks.len());

@@ -2,7 +2,9 @@
 //! training data itself): any input gives a result or an error, never a panic. Run by
 //! `cargo test` (so in CI) with a bounded number of cases.
 
-use cryo_ml::{Algorithm, ConformalMethod, ConformalModel, Dataset, Sample, Splitter, check_level};
+use cryo_ml::{
+    Algorithm, ConformalMethod, ConformalModel, Dataset, Sample, Scale, Splitter, check_level,
+};
 use proptest::prelude::*;
 
 /// Numbers a careless or hostile client sends: the specials, the edges, and ordinary values.
@@ -75,7 +77,7 @@ proptest! {
             return Ok(());
         }
         let method = ConformalMethod::Split { calibration_fraction: 0.3 };
-        if let Ok(model) = ConformalModel::fit(&spec, &data, &method, &Splitter::KFold { k: 5 }, 7) {
+        if let Ok(model) = ConformalModel::fit(&spec, &data, &method, Scale::ALL[values.len() % 3], &Splitter::KFold { k: 5 }, 7) {
             let _ = model.predict(&data.x, level);
         }
     }

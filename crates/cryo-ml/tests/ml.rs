@@ -2,8 +2,8 @@
 
 use cryo_ml::interrupt::Stop;
 use cryo_ml::{
-    Algorithm, ConformalMethod, ConformalModel, CvOptions, Dataset, Regressor, Sample, SearchSpace,
-    Spec, Splitter, Strategy, cross_validate, learning_curve, nested_cv, no_progress,
+    Algorithm, ConformalMethod, ConformalModel, CvOptions, Dataset, Regressor, Sample, Scale,
+    SearchSpace, Spec, Splitter, Strategy, cross_validate, learning_curve, nested_cv, no_progress,
 };
 
 /// y = 3·x0 − 2·x1² + x2·x3 + noise, 8 features (4 irrelevant), deterministic pseudo-random.
@@ -143,6 +143,7 @@ fn conformal_intervals_cover_about_the_promised_share_of_held_out_rows() {
         let options = CvOptions {
             seed: 3,
             conformal: Some((method.clone(), 0.9)),
+            ..Default::default()
         };
         let report = cross_validate(
             &data,
@@ -162,6 +163,7 @@ fn conformal_intervals_cover_about_the_promised_share_of_held_out_rows() {
         let options80 = CvOptions {
             seed: 3,
             conformal: Some((method.clone(), 0.8)),
+            ..Default::default()
         };
         let narrower = cross_validate(
             &data,
@@ -182,6 +184,7 @@ fn jackknife_plus_refuses_large_sets_and_works_on_small_ones() {
         &Algorithm::Ridge.default_spec(),
         &big,
         &ConformalMethod::JackknifePlus,
+        Scale::None,
         &KFOLD,
         0,
     )
@@ -192,6 +195,7 @@ fn jackknife_plus_refuses_large_sets_and_works_on_small_ones() {
         &Algorithm::Ridge.default_spec(),
         &small,
         &ConformalMethod::JackknifePlus,
+        Scale::None,
         &KFOLD,
         0,
     )
@@ -222,6 +226,7 @@ fn results_are_identical_for_a_seed_whatever_the_thread_count() {
                     &CvOptions {
                         seed: 11,
                         conformal: None,
+                        ..Default::default()
                     },
                     &no_progress,
                 )
@@ -238,6 +243,7 @@ fn results_are_identical_for_a_seed_whatever_the_thread_count() {
         &CvOptions {
             seed: 12,
             conformal: None,
+            ..Default::default()
         },
         &no_progress,
     )
@@ -379,6 +385,7 @@ fn plan(spec: Spec, search: Option<cryo_ml::SearchPlan>) -> cryo_ml::TrainPlan {
         search,
         splitter: KFOLD,
         conformal: ConformalMethod::CvPlus { folds: 5 },
+        scale: Scale::None,
         level: 0.9,
         seed: 11,
         learning_curve: false,
@@ -682,6 +689,7 @@ fn hyperparameters_beyond_the_bounds_are_refused_and_the_memory_estimate_bounds_
         search: None,
         splitter: Splitter::KFold { k: 5 },
         conformal: ConformalMethod::CvPlus { folds: 5 },
+        scale: Scale::None,
         level: 0.9,
         seed: 1,
         learning_curve: false,
@@ -692,4 +700,122 @@ fn hyperparameters_beyond_the_bounds_are_refused_and_the_memory_estimate_bounds_
         .to_string();
     assert!(e.contains("models.max_model_mb"), "{e}");
     assert!(plan.check_memory(40, 45, 1 << 30).is_ok());
+}
+
+/// y = 2·x0 + noise whose size depends on x1: ±0.05 where x1 < 0, ±1 where x1 ≥ 0.
+fn heteroscedastic(n: usize) -> Dataset {
+    let mut state = 0x9e37_79b9_u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    let samples = (0..n)
+        .map(|i| {
+            let f: Vec<f64> = (0..4).map(|_| next()).collect();
+            let noise = if f[1] < 0.0 { 0.05 } else { 1.0 };
+            Sample {
+                id: format!("h{i}"),
+                target: 2.0 * f[0] + noise * next(),
+                features: f,
+                group: None,
+                time: None,
+            }
+        })
+        .collect();
+    Dataset::from_samples((0..4).map(|j| format!("f{j}")).collect(), samples).unwrap()
+}
+
+#[test]
+fn normalised_intervals_keep_coverage_and_narrow_where_the_noise_is_small() {
+    let data = heteroscedastic(800);
+    let quiet = |report: &cryo_ml::CvReport, want_quiet: bool| {
+        let widths: Vec<f64> = report
+            .predictions
+            .iter()
+            .filter(|p| (data.x.row(p.row)[1] < 0.0) == want_quiet)
+            .map(|p| p.interval.unwrap().upper - p.interval.unwrap().lower)
+            .collect();
+        widths.iter().sum::<f64>() / widths.len() as f64
+    };
+    let run = |scale: Scale, spec: &Spec| {
+        cross_validate(
+            &data,
+            spec,
+            &KFOLD,
+            &CvOptions {
+                seed: 5,
+                conformal: Some((ConformalMethod::CvPlus { folds: 5 }, 0.9)),
+                scale,
+            },
+            &no_progress,
+        )
+        .unwrap()
+    };
+    let forest = Algorithm::RandomForest.default_spec();
+    let plain = run(Scale::None, &forest);
+    let (plain_quiet, plain_noisy) = (quiet(&plain, true), quiet(&plain, false));
+    // Equal widths everywhere, up to the members' differences.
+    assert!(
+        (plain_quiet / plain_noisy - 1.0).abs() < 0.2,
+        "{plain_quiet} vs {plain_noisy}"
+    );
+    // The residual model learns where the noise is; a forest's spread measures how much its
+    // trees disagree, which follows the noise only partly.
+    for (scale, spec, ratio) in [
+        (Scale::Residual, forest.clone(), 0.5),
+        (Scale::Residual, Algorithm::Ridge.default_spec(), 0.5),
+        (Scale::Spread, forest.clone(), 0.85),
+    ] {
+        let report = run(scale, &spec);
+        let coverage = report.pooled.coverage.unwrap();
+        assert!(
+            (0.86..=0.95).contains(&coverage),
+            "{scale:?} {spec:?}: coverage {coverage}"
+        );
+        let (q, noisy) = (quiet(&report, true), quiet(&report, false));
+        assert!(
+            q < ratio * noisy && q < 0.85 * plain_quiet,
+            "{scale:?} {spec:?}: quiet {q}, noisy {noisy}, plain quiet {plain_quiet}"
+        );
+    }
+}
+
+#[test]
+fn spread_scaling_needs_a_model_with_a_spread_and_old_models_read_as_unscaled() {
+    let data = heteroscedastic(120);
+    let err = ConformalModel::fit(
+        &Algorithm::Ridge.default_spec(),
+        &data,
+        &ConformalMethod::CvPlus { folds: 5 },
+        Scale::Spread,
+        &KFOLD,
+        0,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("residual"), "{err}");
+    let split = ConformalModel::fit(
+        &Algorithm::RandomForest.default_spec(),
+        &data,
+        &ConformalMethod::Split {
+            calibration_fraction: 0.25,
+        },
+        Scale::Residual,
+        &KFOLD,
+        0,
+    )
+    .unwrap();
+    assert_eq!(split.scale(), Scale::Residual);
+    let (pred, iv, _) = split.predict(&data.x, 0.9).unwrap();
+    assert!(
+        iv.iter()
+            .zip(&pred)
+            .all(|(i, p)| i.lower < *p && *p < i.upper)
+    );
+    // A body without the normaliser (every model stored before it) is unscaled.
+    let mut json = serde_json::to_value(&split).unwrap();
+    json.as_object_mut().unwrap().remove("normaliser");
+    let old: ConformalModel = serde_json::from_value(json).unwrap();
+    assert_eq!(old.scale(), Scale::None);
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use cryo_chem::featurize::FeatureSet;
 use cryo_ml::{
-    Algorithm, ConformalMethod, CvOptions, CvReport, Dataset, FeatureSignature, Sample,
+    Algorithm, ConformalMethod, CvOptions, CvReport, Dataset, FeatureSignature, Sample, Scale,
     SearchSpace, Spec, Splitter, Strategy, TrainedModel, cross_validate, learning_curve, nested_cv,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -123,6 +123,11 @@ pub struct ValidationArgs {
     /// Interval method: split, cv-plus, jackknife-plus, or none (plain point predictions).
     #[arg(long, default_value = "cv-plus")]
     conformal: String,
+    /// What widens one interval over another: spread (the model's ensemble spread), residual
+    /// (a model of where residuals are large), none (the same width everywhere), or auto
+    /// (spread when the model has one, else residual).
+    #[arg(long, default_value = "auto", value_parser = parse_scale)]
+    interval_scale: Scale,
     /// Interval level (coverage promised on exchangeable data).
     #[arg(long, default_value_t = 0.9)]
     level: f64,
@@ -210,7 +215,11 @@ pub struct CompareArgs {
 pub struct FeaturizeArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Also write a `fold` column: shuffled k-fold with this many folds.
+    /// How the `fold` column is drawn: random (shuffled k-fold) or scaffold (no scaffold in
+    /// two folds).
+    #[arg(long, value_enum, default_value = "random")]
+    fold_split: SplitKind,
+    /// Also write a `fold` column: k-fold with this many folds.
     #[arg(long, default_value_t = 5)]
     folds: usize,
     #[arg(long, default_value_t = 42)]
@@ -221,6 +230,10 @@ pub struct FeaturizeArgs {
 
 fn parse_feature_set(s: &str) -> Result<FeatureSet, String> {
     s.parse()
+}
+
+fn parse_scale(s: &str) -> Result<Scale, String> {
+    Scale::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
@@ -542,7 +555,11 @@ fn options(v: &ValidationArgs, seed: u64) -> anyhow::Result<CvOptions> {
     } else {
         Some((ConformalMethod::parse(&v.conformal)?, v.level))
     };
-    Ok(CvOptions { seed, conformal })
+    Ok(CvOptions {
+        seed,
+        conformal,
+        scale: v.interval_scale,
+    })
 }
 
 fn strategy(v: &ValidationArgs) -> Option<Strategy> {
@@ -838,6 +855,7 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         }),
         splitter: splitter(&args.validation, data)?,
         conformal: ConformalMethod::parse(&args.validation.conformal)?,
+        scale: args.validation.interval_scale,
         level: args.validation.level,
         seed: args.model.seed,
         learning_curve: args.learning_curve,
@@ -1120,7 +1138,12 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
 fn featurize(args: FeaturizeArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     report_rejected(&loaded);
     let data = &loaded.dataset;
-    let folds = Splitter::KFold { k: args.folds }.folds(data, args.seed)?;
+    let folds = match args.fold_split {
+        SplitKind::Random => Splitter::KFold { k: args.folds },
+        SplitKind::Scaffold => Splitter::GroupKFold { k: args.folds },
+        other => bail!("--fold-split {other:?}: only random or scaffold folds are written"),
+    }
+    .folds(data, args.seed)?;
     let mut fold_of = vec![0usize; data.len()];
     for f in &folds {
         for &i in &f.test {

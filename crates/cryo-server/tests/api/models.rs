@@ -268,6 +268,30 @@ async fn a_training_job_streams_its_progress_and_stores_a_validated_version() {
     let validation = validation.json();
     assert_eq!(validation["predictions"].as_array().unwrap().len(), 40);
     assert_eq!(validation["folds"].as_array().unwrap().len(), 4);
+    // By default a forest's intervals widen with its trees' spread, and their quality is
+    // scored beyond coverage on every held-out row.
+    assert_eq!(validation["interval_scale"], "spread");
+    assert_eq!(v1["envelope"]["interval_scale"], "spread");
+    let u = &validation["uncertainty"];
+    assert_eq!(u["n"], 40, "{u}");
+    assert!(u["nll"].as_f64().unwrap().is_finite(), "{u}");
+    assert!(
+        (0.0..=0.5).contains(&u["miscalibration_area"].as_f64().unwrap()),
+        "{u}"
+    );
+    assert!(u["ence"].as_f64().unwrap() >= 0.0, "{u}");
+    let widths: Vec<f64> = validation["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["interval"]["upper"].as_f64().unwrap() - p["interval"]["lower"].as_f64().unwrap()
+        })
+        .collect();
+    assert!(
+        widths.iter().any(|w| (w - widths[0]).abs() > 1e-9),
+        "adaptive intervals differ in width: {widths:?}"
+    );
     // The 20 cryo features plus the two mixture columns (component count, share spread).
     assert_eq!(validation["importance"].as_array().unwrap().len(), 22);
     // Calibration: coverage measured at six nominal levels on held-out rows, never shrinking as
@@ -970,6 +994,17 @@ async fn training_and_prediction_beyond_the_bounds_are_refused_before_anything_r
     // A level that made the conformal quantile index out of range (a panic).
     let v = refused(json!({"algorithm": "ridge", "level": 1e-300})).await;
     assert_eq!(v["error"]["details"]["field"], "level", "{v}");
+    // Ridge has no ensemble whose spread could widen its intervals.
+    let v = refused(json!({"algorithm": "ridge", "interval_scale": "spread"})).await;
+    assert_eq!(v["error"]["details"]["field"], "interval_scale", "{v}");
+    let v = refused(json!({"interval_scale": "wide"})).await;
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("interval scale"),
+        "{v}"
+    );
     for (path, body) in [
         ("predict", json!({"smiles": "CCO", "level": 1e-300})),
         ("versions/1/evaluate", json!({"level": 1e-300})),
@@ -1170,6 +1205,16 @@ async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
     assert!(similarity(1) > similarity(2) && similarity(1) > similarity(3));
     assert_eq!(p[2]["domain"]["flag"], "out", "{}", p[2]);
     assert_ne!(p[3]["domain"]["flag"], "in", "{}", p[3]);
+    // The forest's intervals widen with its trees' disagreement: wider out of the domain.
+    let width = |i: usize| {
+        p[i]["interval"]["upper"].as_f64().unwrap() - p[i]["interval"]["lower"].as_f64().unwrap()
+    };
+    assert!(
+        width(2) > width(0),
+        "C60 {} vs heptanol {}",
+        width(2),
+        width(0)
+    );
     // Less similar than the calibrated edge: the held-out coverage there was lower.
     assert!(similarity(3) < body["domain"]["edge_below"].as_f64().unwrap());
     // The version's calibration is reported with it.

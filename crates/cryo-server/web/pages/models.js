@@ -116,6 +116,7 @@ export async function detail(page, id) {
         h('div', { class: 'spread' }, h('h2', {}, `Version ${v.version} — ${val.algorithm}, ${val.splitter}`),
           h('span', { class: 'muted' }, `RMSE ${fmt(p.rmse)} · MAE ${fmt(p.mae)} · R² ${fmt(p.r2)} · Spearman ${fmt(p.spearman)}` + (p.coverage != null ? ` · ${fmt(p.coverage * 100)} % inside ${Math.round(val.level * 100)} % intervals` : ''))),
         h('p', { class: `badge ${val.diagnosis.verdict === 'balanced' ? 'ok' : 'warning'}` }, val.diagnosis.message),
+        uncertaintyLine(val),
         h('div', { class: 'grid' }, cards.map(([title, chart]) => h('div', { class: 'card' }, h('h3', {}, title), chart))));
     } catch (err) {
       mount(chartsEl, h('p', { class: 'error' }, `Version ${v.version}: ${err.message}`));
@@ -194,6 +195,17 @@ function predictCard(modelId, unit, hasProduction) {
   return form;
 }
 
+const SCALE_WORDS = { none: 'the same width everywhere', spread: 'widened by the ensemble spread', residual: 'widened where a residual model expects larger errors' };
+
+/** How good the held-out intervals are beyond coverage (Uncertainty Toolbox scores, ENCE). */
+function uncertaintyLine(val) {
+  const u = val.uncertainty;
+  const scale = `Intervals ${SCALE_WORDS[val.interval_scale] || val.interval_scale}`;
+  if (!u) return h('p', { class: 'muted', id: 'uncertainty' }, `${scale}.`);
+  return h('p', { class: 'muted', id: 'uncertainty', title: 'Each interval read as a Gaussian: negative log-likelihood and miscalibration area (lower is better), ENCE (0 = errors as large as promised in every width bin), and the rank correlation between interval width and error (higher: wider intervals really mark larger errors).' },
+    `${scale} · NLL ${fmt(u.nll)} · miscalibration area ${fmt(u.miscalibration_area, 3)} · ENCE ${fmt(u.ence, 3)} · width–error Spearman ${fmt(u.spearman, 2)} (${u.n} held-out rows)`);
+}
+
 /** The train form and the live progress of the job it starts. */
 function trainCard(modelId, vocab, onDone) {
   // The first choice of each list is the API's default.
@@ -203,12 +215,13 @@ function trainCard(modelId, vocab, onDone) {
   const split = select('split', pairs(vocab.splits), vocab.splits[0].name);
   const search = select('search', [['', 'none (defaults)'], ...pairs(vocab.searches)], '');
   const conformal = select('conformal', pairs(vocab.interval_methods), vocab.interval_methods[0].name);
+  const scale = select('interval_scale', pairs(vocab.interval_scales), vocab.interval_scales[0].name);
   const learning = h('input', { name: 'learning_curve', type: 'checkbox', checked: true });
   const verifiedOnly = h('input', { name: 'verified_only', type: 'checkbox' });
   const error = h('p', { class: 'error' });
   const status = h('div', { class: 'job', id: 'job-status', hidden: true });
   const start = h('button', { type: 'submit' }, 'Train');
-  const inputs = { algorithm, features, folds, split, search, conformal };
+  const inputs = { algorithm, features, folds, split, search, conformal, interval_scale: scale };
 
   async function follow(job) {
     const bar = h('div', {});
@@ -250,7 +263,7 @@ function trainCard(modelId, vocab, onDone) {
       if (!Number.isInteger(k) || k < 2) throw new FormError('folds', 'Folds must be a whole number of at least 2.');
       const job = await post(`/models/${modelId}/train`, {
         algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
-        search: search.value || null, conformal: conformal.value, learning_curve: learning.checked,
+        search: search.value || null, conformal: conformal.value, interval_scale: scale.value, learning_curve: learning.checked,
         verified_only: verifiedOnly.checked,
       });
       await follow(job);
@@ -258,7 +271,7 @@ function trainCard(modelId, vocab, onDone) {
   },
   h('h2', {}, 'Train a new version'),
   h('div', { class: 'row' }, field('Algorithm', algorithm), field('Features', features), field('Folds', folds), field('Split', split),
-    field('Hyperparameter search', search), field('Intervals', conformal), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning),
+    field('Hyperparameter search', search), field('Intervals', conformal), field('Interval width', scale), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning),
     h('label', { class: 'field' }, h('span', {}, 'Verified only'), verifiedOnly), start),
   error, status,
   h('p', { class: 'muted' }, 'Trains on every measurement of this property you can read (never a rejected one; with “verified only”, only verified ones), cross-validates, calibrates intervals and stores the result as the next version (stage “none”).'));
