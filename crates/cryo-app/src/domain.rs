@@ -26,28 +26,7 @@ pub const MAX_CALIBRATION_ROWS: usize = 2_000;
 /// is flagged as an extrapolation.
 pub const RANGE_MARGIN: f64 = 0.1;
 
-/// Where a molecule stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Flag {
-    /// As similar to the training set as molecules whose intervals covered at the nominal rate.
-    In,
-    /// Less similar than that: held-out coverage fell there; read the interval with care.
-    Edge,
-    /// Less similar than almost every validated molecule: the model was not checked there.
-    Out,
-}
-
-impl Flag {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flag::In => "in",
-            Flag::Edge => "edge",
-            Flag::Out => "out",
-        }
-    }
-}
+pub use cryo_core::ident::DomainFlag as Flag;
 
 /// What a prediction says about its input's place in the domain.
 #[derive(Debug, Clone, Serialize)]
@@ -263,8 +242,9 @@ mod tests {
 
     #[test]
     fn flag_names_are_their_serialised_names() {
-        for f in [Flag::In, Flag::Edge, Flag::Out] {
+        for f in Flag::ALL {
             assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+            assert_eq!(f.as_str().parse::<Flag>().unwrap(), f);
         }
     }
 

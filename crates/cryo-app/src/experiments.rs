@@ -275,6 +275,8 @@ pub async fn store_prediction(actor: &Actor<'_>, p: PredictionInput) -> AppResul
                     method_version: "1",
                     value: p.value,
                     interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+                    domain: None,
+                    beyond_training_range: None,
                     project_id: p.project_id,
                 },
             )

@@ -228,6 +228,8 @@ pub async fn store_score(actor: &Actor<'_>, id: Uuid) -> AppResult<Prediction> {
                     method_version: &version,
                     value: score.overall as f64,
                     interval: None,
+                    domain: None,
+                    beyond_training_range: None,
                     project_id: d.mixture.project_id,
                 },
             )

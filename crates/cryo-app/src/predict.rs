@@ -212,6 +212,8 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                     method_version: "1",
                     value,
                     interval: Some((interval.lower, interval.upper, level)),
+                    domain: r.domain.as_ref().map(|d| (d.flag, d.nearest_similarity)),
+                    beyond_training_range: Some(r.beyond_training_range),
                     project_id: p.project_id,
                 },
             )

@@ -221,6 +221,41 @@ impl TryFrom<String> for VerificationStatus {
     }
 }
 
+/// Where a molecule stands in a model's applicability domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DomainFlag {
+    /// As similar to the training set as molecules whose intervals covered at the nominal rate.
+    In,
+    /// Less similar than that: held-out coverage fell there; read the interval with care.
+    Edge,
+    /// Less similar than almost every validated molecule: the model was not checked there.
+    Out,
+}
+
+impl DomainFlag {
+    pub const ALL: [DomainFlag; 3] = [Self::In, Self::Edge, Self::Out];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Edge => "edge",
+            Self::Out => "out",
+        }
+    }
+}
+
+impl std::str::FromStr for DomainFlag {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| invalid("domain_flag", "in, edge or out"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -2,7 +2,7 @@
 
 use super::{Conn, Page};
 use crate::DbError;
-use cryo_core::ident::VerificationStatus;
+use cryo_core::ident::{DomainFlag, VerificationStatus};
 use cryo_core::units::ConcentrationUnit;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
@@ -599,30 +599,33 @@ pub struct Measurement {
     pub unit: Option<String>,
     pub property_unit: Option<String>,
     /// The latest decided lab verification (verified or rejected), if any.
-    #[sqlx(try_from = "OptionalStatus")]
+    #[sqlx(try_from = "Nullable<VerificationStatus>")]
     pub verdict: Option<VerificationStatus>,
 }
 
-/// A nullable status column, read as a [`VerificationStatus`].
-pub struct OptionalStatus(Option<String>);
+/// A nullable text column of names (a CHECK constraint allows exactly the enum's), read as
+/// `Option<T>`.
+pub struct Nullable<T>(Option<String>, std::marker::PhantomData<T>);
 
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for OptionalStatus {
+impl<'r, T> sqlx::Decode<'r, sqlx::Postgres> for Nullable<T> {
     fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(OptionalStatus(<Option<String> as sqlx::Decode<
-            sqlx::Postgres,
-        >>::decode(value)?))
+        let text = <Option<String> as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Ok(Nullable(text, std::marker::PhantomData))
     }
 }
 
-impl sqlx::Type<sqlx::Postgres> for OptionalStatus {
+impl<T> sqlx::Type<sqlx::Postgres> for Nullable<T> {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
         <String as sqlx::Type<sqlx::Postgres>>::type_info()
     }
 }
 
-impl TryFrom<OptionalStatus> for Option<VerificationStatus> {
+impl<T> TryFrom<Nullable<T>> for Option<T>
+where
+    T: std::str::FromStr<Err = cryo_core::ident::InvalidValue>,
+{
     type Error = cryo_core::ident::InvalidValue;
-    fn try_from(s: OptionalStatus) -> Result<Self, Self::Error> {
+    fn try_from(s: Nullable<T>) -> Result<Self, Self::Error> {
         s.0.map(|s| s.parse()).transpose()
     }
 }
@@ -769,6 +772,12 @@ pub struct Prediction {
     pub interval_lower: Option<f64>,
     pub interval_upper: Option<f64>,
     pub interval_level: Option<f64>,
+    /// Where the input stood in the answering model's applicability domain (model predictions
+    /// stored since domains existed).
+    #[sqlx(try_from = "Nullable<DomainFlag>")]
+    pub domain_flag: Option<DomainFlag>,
+    pub nearest_similarity: Option<f64>,
+    pub beyond_training_range: Option<bool>,
     pub created_by: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -781,13 +790,17 @@ pub struct NewPrediction<'a> {
     pub method_version: &'a str,
     pub value: f64,
     pub interval: Option<(f64, f64, f64)>,
+    /// The model's domain verdict: flag and nearest training similarity.
+    pub domain: Option<(DomainFlag, f64)>,
+    pub beyond_training_range: Option<bool>,
     pub project_id: Option<Uuid>,
 }
 
 macro_rules! prediction_select {
     () => {
         "SELECT p.id, p.molecule_id, p.mixture_id, t.name AS property, c.name AS method, p.numeric_value,
-        p.interval_lower, p.interval_upper, p.interval_level, p.created_by, p.created_at
+        p.interval_lower, p.interval_upper, p.interval_level, p.domain_flag, p.nearest_similarity,
+        p.beyond_training_range, p.created_by, p.created_at
     FROM predictions p JOIN property_types t ON t.id = p.property_type_id
     JOIN calculation_methods c ON c.id = p.calculation_method_id"
     };
@@ -806,8 +819,9 @@ pub async fn store_prediction(
     };
     let id: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO predictions (molecule_id, mixture_id, property_type_id, calculation_method_id, numeric_value,
-                                  interval_lower, interval_upper, interval_level, project_id, created_by)
-         SELECT $1, $2, t.id, c.id, $6, $7, $8, $9, $10, $11
+                                  interval_lower, interval_upper, interval_level, project_id, created_by,
+                                  domain_flag, nearest_similarity, beyond_training_range)
+         SELECT $1, $2, t.id, c.id, $6, $7, $8, $9, $10, $11, $12, $13, $14
          FROM property_types t, calculation_methods c WHERE t.name = $3 AND c.name = $4 AND c.version = $5
          RETURNING id",
     )
@@ -822,6 +836,9 @@ pub async fn store_prediction(
     .bind(level)
     .bind(p.project_id)
     .bind(owner)
+    .bind(p.domain.map(|d| d.0.as_str()))
+    .bind(p.domain.map(|d| d.1))
+    .bind(p.beyond_training_range)
     .fetch_optional(&mut *conn)
     .await?;
     match id {

@@ -280,6 +280,14 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE notifications SET title = ''",
     ),
     (
+        "predictions_domain_flag_known",
+        "UPDATE predictions SET domain_flag = 'inside'",
+    ),
+    (
+        "predictions_nearest_similarity_range",
+        "UPDATE predictions SET nearest_similarity = 1.5",
+    ),
+    (
         "predictions_interval_complete",
         "UPDATE predictions SET interval_level = NULL WHERE interval_level IS NOT NULL",
     ),

@@ -564,6 +564,24 @@ async fn aliases_rollback_stored_predictions_evaluation_and_deletion_are_audited
         stored["predictions"][0]["prediction_id"].is_string(),
         "{stored}"
     );
+    // The stored row keeps where the molecule stood in the model's domain (a training
+    // molecule: its own nearest neighbour).
+    let rows = app
+        .get(
+            &alice,
+            &format!("/api/v1/predictions?molecule_id={}", molecules[0]),
+        )
+        .await
+        .json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == stored["predictions"][0]["prediction_id"])
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(row["domain_flag"], "in", "{row}");
+    assert_eq!(row["nearest_similarity"], 1.0, "{row}");
+    assert_eq!(row["beyond_training_range"], false, "{row}");
     let compared = app
         .get(
             &alice,
