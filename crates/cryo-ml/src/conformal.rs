@@ -463,7 +463,7 @@ impl ConformalModel {
 }
 
 /// Whether `data` has groups and predefined folds, and no group lies in two folds.
-fn folds_keep_groups_apart(data: &Dataset) -> bool {
+pub(crate) fn folds_keep_groups_apart(data: &Dataset) -> bool {
     let (Some(groups), Some(folds)) = (&data.groups, &data.folds) else {
         return false;
     };

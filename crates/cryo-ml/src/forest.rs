@@ -37,6 +37,39 @@ impl RandomForest {
     }
 
     pub fn fit(&mut self, x: &Matrix, y: &[f64], seed: u64) -> Result<(), MlError> {
+        self.fit_drawing(x, y, None, seed)
+    }
+
+    /// Fits with each bootstrap drawn with row probabilities proportional to `weights` (a
+    /// class-balanced forest), rather than uniformly.
+    pub(crate) fn fit_weighted_bootstrap(
+        &mut self,
+        x: &Matrix,
+        y: &[f64],
+        weights: &[f64],
+        seed: u64,
+    ) -> Result<(), MlError> {
+        let mut cumulative = Vec::with_capacity(weights.len());
+        let mut total = 0.0;
+        for w in weights {
+            total += w.max(0.0);
+            cumulative.push(total);
+        }
+        if !(total > 0.0 && total.is_finite()) {
+            return Err(MlError::InvalidInput(
+                "bootstrap weights must be positive".into(),
+            ));
+        }
+        self.fit_drawing(x, y, Some(&cumulative), seed)
+    }
+
+    fn fit_drawing(
+        &mut self,
+        x: &Matrix,
+        y: &[f64],
+        cumulative: Option<&[f64]>,
+        seed: u64,
+    ) -> Result<(), MlError> {
         let n = x.rows();
         let binned = Binned::new(x);
         let params = TreeParams {
@@ -50,7 +83,18 @@ impl RandomForest {
             .map(|t| {
                 crate::interrupt::checkpoint();
                 let mut rng = rng(derive_seed(seed, t as u64));
-                let mut samples: Vec<u32> = (0..n).map(|_| rng.random_range(0..n as u32)).collect();
+                let mut samples: Vec<u32> = match cumulative {
+                    None => (0..n).map(|_| rng.random_range(0..n as u32)).collect(),
+                    Some(c) => {
+                        let total = c[n - 1];
+                        (0..n)
+                            .map(|_| {
+                                let u = rng.random_range(0.0..total);
+                                c.partition_point(|v| *v <= u).min(n - 1) as u32
+                            })
+                            .collect()
+                    }
+                };
                 let mut importance = vec![0.0; x.cols()];
                 let tree = Tree::grow(&binned, y, &mut samples, params, &mut rng, &mut importance);
                 (tree, importance)

@@ -1,6 +1,7 @@
 //! Machine learning for CryoProtect: one [`Regressor`] interface over linear models, forests,
 //! gradient boosting, a small neural network and Tanimoto nearest neighbours; conformal
-//! prediction intervals; a validation framework whose statistics never touch data the model was
+//! prediction intervals; classifiers with calibrated probabilities and conformal prediction
+//! sets ([`classify`]); a validation framework whose statistics never touch data the model was
 //! fitted on; and grid/random hyperparameter search with nested cross-validation.
 //!
 //! The crate sees numbers only: a [`Matrix`] of features, a target vector, and optional group
@@ -12,6 +13,7 @@
 
 mod artifact;
 mod boosting;
+pub mod classify;
 mod conformal;
 mod dataset;
 mod error;
@@ -61,6 +63,13 @@ pub use validate::{
 pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::Deserialize;
     Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
+}
+
+/// [`f64_or_nan`] for a vector.
+pub(crate) fn f64_vec_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    use serde::Deserialize;
+    Vec::<Option<f64>>::deserialize(d)
+        .map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
 }
 
 /// Progress of long work: `done` of `total` units (fits) finished.

@@ -128,16 +128,32 @@ impl Node {
 
 impl Tree {
     pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
-        let mut node = &self.nodes[0];
-        while node.feature != u32::MAX {
-            let next = if row[node.feature as usize] <= node.threshold {
+        self.nodes[self.leaf_of(row)].value
+    }
+
+    /// The index of the leaf `row` falls in.
+    pub(crate) fn leaf_of(&self, row: &[f64]) -> usize {
+        let mut at = 0;
+        loop {
+            let node = &self.nodes[at];
+            if node.feature == u32::MAX {
+                return at;
+            }
+            at = if row[node.feature as usize] <= node.threshold {
                 node.left
             } else {
                 node.right
-            };
-            node = &self.nodes[next as usize];
+            } as usize;
         }
-        node.value
+    }
+
+    /// Replaces each leaf's value by `value(leaf index)` (boosting with a Newton step per leaf).
+    pub(crate) fn set_leaves(&mut self, value: impl Fn(usize) -> f64) {
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            if node.feature == u32::MAX {
+                node.value = value(k);
+            }
+        }
     }
 
     /// Multiplies every leaf by `factor` (gradient boosting folds its learning rate in).

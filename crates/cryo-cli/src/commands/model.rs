@@ -1,4 +1,4 @@
-//! `cryoprotect model evaluate|train|predict|featurize|algorithms`: predictive models from a
+//! `cryoprotect model evaluate|train|predict|featurize|classify|algorithms`: predictive models from a
 //! structure file (CSV with SMILES, or SDF) or a precomputed feature matrix, with progress bars
 //! and a results table. The numeric work lives in `cryo-ml`; this module only reads files,
 //! featurises through `cryo-chem` and prints.
@@ -7,6 +7,9 @@ use super::molecules::{ReadArgs, Record, for_each_batch, parse};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use cryo_chem::featurize::FeatureSet;
+use cryo_ml::classify::{
+    ClassAlgorithm, ClassOptions, ClassReport, Recalibration, SetMethod, cross_validate_classifier,
+};
 use cryo_ml::{
     Algorithm, ConformalMethod, CvOptions, CvReport, Dataset, FeatureSignature, Sample, Scale,
     SearchSpace, Spec, Splitter, Strategy, TrainedModel, cross_validate, learning_curve, nested_cv,
@@ -31,6 +34,10 @@ pub enum ModelCommand {
     /// Write the feature matrix (with fold numbers) as CSV, e.g. to run another tool on the
     /// very same inputs and folds.
     Featurize(FeaturizeArgs),
+    /// Cross-validate a classifier on class labels (toxic/non-toxic, a solubility class):
+    /// ROC-AUC, PR-AUC, balanced accuracy, Brier, log loss, calibration error, and the
+    /// coverage of conformal prediction sets.
+    Classify(ClassifyArgs),
     /// List the algorithms with their default hyperparameters and search spaces.
     Algorithms,
     /// Write a registered model version (default: production) to a file, checksum verified.
@@ -72,6 +79,10 @@ pub struct DataArgs {
     /// time column is a feature.
     #[arg(long)]
     matrix: bool,
+    /// The target holds class labels (text, or 0/1), not numbers: replicates of a structure
+    /// must agree, and `featurize` writes the labels as they are. Implied by `classify`.
+    #[arg(long, conflicts_with = "property")]
+    classes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
@@ -228,6 +239,57 @@ pub struct FeaturizeArgs {
     out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// logistic, random_forest (rf), gradient_boosting (gbm), knn.
+    #[arg(long, default_value = "random_forest", value_parser = parse_classifier)]
+    algorithm: ClassAlgorithm,
+    /// Override a hyperparameter, e.g. --param n_trees=300 (repeatable; JSON values).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Probability recalibration on held-out rows: platt, isotonic or none.
+    #[arg(long, default_value = "platt", value_parser = parse_recalibration)]
+    calibration: Recalibration,
+    /// Prediction sets: class_conditional (the level holds within every class) or marginal.
+    #[arg(long, default_value = "class_conditional", value_parser = parse_set_method)]
+    sets: SetMethod,
+    /// Nominal coverage of the prediction sets.
+    #[arg(long, default_value_t = 0.9)]
+    level: f64,
+    /// Number of outer folds.
+    #[arg(long, default_value_t = 5)]
+    cv: usize,
+    /// random, scaffold, or predefined (the `fold` column of a --matrix table).
+    #[arg(long, value_enum, default_value = "random")]
+    split: SplitKind,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write every held-out prediction (id, fold, observed, predicted, a probability per
+    /// class, the prediction set) to this CSV.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_classifier(s: &str) -> Result<ClassAlgorithm, String> {
+    ClassAlgorithm::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_recalibration(s: &str) -> Result<Recalibration, String> {
+    Recalibration::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_set_method(s: &str) -> Result<SetMethod, String> {
+    SetMethod::parse(s).map_err(|e| e.to_string())
+}
+
 fn parse_feature_set(s: &str) -> Result<FeatureSet, String> {
     s.parse()
 }
@@ -265,6 +327,19 @@ pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<E
             let loaded = load(config, &args.data).await?;
             featurize(args, loaded)
         }
+        ModelCommand::Classify(mut args) => {
+            if let Some(n) = args.threads {
+                set_thread_count(n)?;
+            }
+            if args.data.property.is_some() {
+                bail!(
+                    "classification reads a file for now (--data FILE --target COLUMN): property types in the database hold numbers only"
+                );
+            }
+            args.data.classes = true;
+            let loaded = load(config, &args.data).await?;
+            classify(args, loaded)
+        }
         ModelCommand::Algorithms => algorithms(),
         ModelCommand::Export(args) => super::model_registry::export(config, args).await,
         ModelCommand::Import(args) => super::model_registry::import(config, args).await,
@@ -275,6 +350,8 @@ pub async fn run(config: Option<PathBuf>, cmd: ModelCommand) -> anyhow::Result<E
 struct Loaded {
     source: String,
     target: String,
+    /// With --classes: the class names, and `dataset.y` holds each row's index into them.
+    classes: Option<Vec<String>>,
     dataset: Dataset,
     signature: FeatureSignature,
     rejected: Vec<(String, String)>,
@@ -315,6 +392,7 @@ async fn load_database(
     Ok(Loaded {
         source: format!("database property {property:?}"),
         target: property.to_string(),
+        classes: None,
         dataset: set.dataset,
         signature: cryo_app::training::signature(args.features),
         rejected: set
@@ -345,6 +423,7 @@ fn load_structures(args: &DataArgs, file: &Path, target: &str) -> anyhow::Result
         batch_size: 500,
     };
     let set = args.features;
+    let labels = args.classes.then(Labels::default);
     let bar = spinner("featurising");
     let mut samples = Vec::new();
     let mut rejected = Vec::new();
@@ -356,7 +435,7 @@ fn load_structures(args: &DataArgs, file: &Path, target: &str) -> anyhow::Result
             .map(|r| {
                 (
                     r.line,
-                    sample_of(r, set, target, args.time_column.as_deref()),
+                    sample_of(r, set, target, labels.as_ref(), args.time_column.as_deref()),
                 )
             })
             .collect();
@@ -376,10 +455,11 @@ fn load_structures(args: &DataArgs, file: &Path, target: &str) -> anyhow::Result
             file.display()
         );
     }
-    let dataset = Dataset::from_samples(set.names(), samples)?;
+    let (dataset, classes) = build_dataset(set.names(), samples, labels, &mut rejected)?;
     Ok(Loaded {
         source: file.display().to_string(),
         target: target.to_string(),
+        classes,
         dataset,
         signature: FeatureSignature {
             set: set.name().into(),
@@ -390,22 +470,120 @@ fn load_structures(args: &DataArgs, file: &Path, target: &str) -> anyhow::Result
     })
 }
 
+/// Class labels as they are met, each coded by its first-seen position (sorted once all are
+/// read, by [`build_dataset`]).
+#[derive(Default)]
+struct Labels(std::sync::Mutex<Vec<String>>);
+
+impl Labels {
+    fn code(&self, value: &str) -> Result<f64, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("the class label is empty".into());
+        }
+        let mut seen = self
+            .0
+            .lock()
+            .map_err(|_| "label table poisoned".to_string())?;
+        let code = match seen.iter().position(|l| l == value) {
+            Some(i) => i,
+            None => {
+                if seen.len() >= cryo_ml::classify::MAX_CLASSES {
+                    return Err(format!(
+                        "more than {} distinct classes; is `{value}` a number rather than a class?",
+                        cryo_ml::classify::MAX_CLASSES
+                    ));
+                }
+                seen.push(value.to_string());
+                seen.len() - 1
+            }
+        };
+        Ok(code as f64)
+    }
+}
+
+/// A target cell: a number, or with `labels` a class label's code.
+fn target_value(value: &str, target: &str, labels: Option<&Labels>) -> Result<f64, String> {
+    match labels {
+        Some(l) => l.code(value),
+        None => value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| format!("`{target}` value {value:?} is not a number")),
+    }
+}
+
+/// The dataset from the samples read: replicates averaged, or, for class labels, kept once when
+/// they agree and left out (reported) when they do not; `y` then holds the index into the
+/// sorted class names returned.
+fn build_dataset(
+    names: Vec<String>,
+    samples: Vec<Sample>,
+    labels: Option<Labels>,
+    rejected: &mut Vec<(String, String)>,
+) -> anyhow::Result<(Dataset, Option<Vec<String>>)> {
+    let Some(labels) = labels else {
+        return Ok((Dataset::from_samples(names, samples)?, None));
+    };
+    let seen = labels
+        .0
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("label table poisoned"))?;
+    let (classes, sorted) = cryo_ml::classify::encode_labels(&seen)?;
+    let mut first: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    let mut disagree: std::collections::BTreeMap<String, std::collections::BTreeSet<usize>> =
+        std::collections::BTreeMap::new();
+    for s in &samples {
+        let code = s.target as usize;
+        match first.get(&s.id) {
+            Some(&c) if c as usize != code => {
+                let set = disagree.entry(s.id.clone()).or_default();
+                set.insert(sorted[c as usize]);
+                set.insert(sorted[code]);
+            }
+            Some(_) => {}
+            None => {
+                first.insert(s.id.clone(), s.target);
+            }
+        }
+    }
+    for (id, set) in &disagree {
+        let names: Vec<&str> = set.iter().map(|&c| classes[c].as_str()).collect();
+        rejected.push((
+            format!("structure {id}"),
+            format!("replicates disagree on the class: {}", names.join(", ")),
+        ));
+    }
+    let total = samples.len();
+    let mut kept = std::collections::HashSet::new();
+    let samples: Vec<Sample> = samples
+        .into_iter()
+        .filter(|s| !disagree.contains_key(&s.id) && kept.insert(s.id.clone()))
+        .map(|mut s| {
+            s.target = sorted[s.target as usize] as f64;
+            s
+        })
+        .collect();
+    let dropped = total - samples.len();
+    let mut dataset = Dataset::from_samples(names, samples)?;
+    dataset.replicates_merged = dropped;
+    Ok((dataset, Some(classes)))
+}
+
 fn sample_of(
     r: Record,
     set: FeatureSet,
     target: &str,
+    labels: Option<&Labels>,
     time_column: Option<&str>,
 ) -> Result<Sample, String> {
     let value = r
         .fields
         .get(target)
         .ok_or_else(|| format!("no `{target}` value"))?;
-    let target_value: f64 = value
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("`{target}` value {value:?} is not a number"))?;
+    let target_value = target_value(value, target, labels)?;
     let time = match time_column {
         Some(c) => Some(parse_time(
             r.fields.get(c).ok_or_else(|| format!("no `{c}` value"))?,
@@ -453,6 +631,7 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
         .collect();
     let mut samples = Vec::new();
     let mut folds = Vec::new();
+    let labels = args.classes.then(Labels::default);
     for (k, rec) in reader.records().enumerate() {
         let line = k + 2;
         let rec = rec.with_context(|| format!("{} line {line}", file.display()))?;
@@ -468,7 +647,12 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
                 )
             })
         };
-        let target_value = num(target)?;
+        let target_value = match &labels {
+            Some(l) => l
+                .code(rec.get(target).unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?,
+            None => num(target)?,
+        };
         if !target_value.is_finite() {
             bail!("line {line}: the target `{target_name}` is missing");
         }
@@ -488,7 +672,8 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
             time: time_col.map(&num).transpose()?,
         });
     }
-    let mut dataset = Dataset::from_samples(names.clone(), samples)?;
+    let mut rejected = Vec::new();
+    let (mut dataset, classes) = build_dataset(names.clone(), samples, labels, &mut rejected)?;
     if fold_col.is_some() {
         if dataset.replicates_merged > 0 {
             bail!("the table repeats ids; a fold column needs one row per id");
@@ -498,6 +683,7 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
     Ok(Loaded {
         source: file.display().to_string(),
         target: target_name.to_string(),
+        classes,
         dataset,
         signature: FeatureSignature {
             set: "matrix".into(),
@@ -507,7 +693,7 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
             ),
             names,
         },
-        rejected: Vec::new(),
+        rejected,
     })
 }
 
@@ -570,13 +756,17 @@ fn strategy(v: &ValidationArgs) -> Option<Strategy> {
 }
 
 fn set_threads(m: &ModelArgs) -> anyhow::Result<()> {
-    if let Some(n) = m.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("cannot size the worker pool")?;
+    match m.threads {
+        Some(n) => set_thread_count(n),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn set_thread_count(n: usize) -> anyhow::Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n.max(1))
+        .build_global()
+        .context("cannot size the worker pool")
 }
 
 fn spinner(message: &str) -> ProgressBar {
@@ -1161,9 +1351,13 @@ fn featurize(args: FeaturizeArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     header.extend(data.feature_names.iter().cloned());
     w.write_record(&header)?;
     for i in 0..data.len() {
+        let target = match &loaded.classes {
+            Some(classes) => classes[data.y[i] as usize].clone(),
+            None => data.y[i].to_string(),
+        };
         let mut row = vec![
             data.ids[i].clone(),
-            data.y[i].to_string(),
+            target,
             fold_of[i].to_string(),
             data.groups
                 .as_ref()
@@ -1176,6 +1370,131 @@ fn featurize(args: FeaturizeArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
     w.flush()?;
     eprintln!("{}", describe_data(&loaded));
     Ok(ExitCode::SUCCESS)
+}
+
+fn classify(args: ClassifyArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
+    report_rejected(&loaded);
+    let classes = loaded
+        .classes
+        .clone()
+        .context("classification needs class labels")?;
+    let data = &loaded.dataset;
+    let mut overrides = Vec::new();
+    for p in &args.params {
+        let (name, value) = p
+            .split_once('=')
+            .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))?;
+        let value: serde_json::Value = serde_json::from_str(value.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string()));
+        overrides.push((name.trim().to_string(), value));
+    }
+    let spec = args.algorithm.default_spec().with_params(&overrides)?;
+    let splitter = match args.split {
+        SplitKind::Random => Splitter::KFold { k: args.cv },
+        SplitKind::Scaffold => Splitter::GroupKFold { k: args.cv },
+        SplitKind::Predefined if data.folds.is_some() => Splitter::Predefined,
+        SplitKind::Predefined => {
+            bail!("--split predefined needs a `fold` column in a --matrix table")
+        }
+        other => {
+            bail!("--split {other:?}: classification uses random, scaffold or predefined folds")
+        }
+    };
+    let options = ClassOptions {
+        level: args.level,
+        recalibration: args.calibration,
+        sets: args.sets,
+        ..ClassOptions::default()
+    };
+    let bar = fit_bar("cross-validating");
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let started = std::time::Instant::now();
+    let report = cross_validate_classifier(
+        &spec, data, &classes, &splitter, &options, args.seed, &progress,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    if let Some(path) = &args.predictions {
+        write_class_predictions(path, &report)?;
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(o) = value.as_object_mut() {
+            o.remove("out_of_fold");
+            o.insert("dataset".into(), dataset_json(&loaded));
+            o.insert("wall_seconds".into(), seconds.into());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", describe_data(&loaded));
+    let counts: Vec<String> = classes
+        .iter()
+        .zip(&report.class_counts)
+        .map(|(c, n)| format!("{c} ({n})"))
+        .collect();
+    println!("classes: {}", counts.join(", "));
+    println!(
+        "{} by {} ({} probabilities), {:.1} s",
+        report.algorithm,
+        report.splitter,
+        options.recalibration.name(),
+        seconds
+    );
+    let m = &report.pooled;
+    println!(
+        "held out: ROC-AUC {:.3}  PR-AUC {:.3}  accuracy {:.3}  balanced accuracy {:.3}  Brier {:.4}  log loss {:.4}  ECE {:.4}",
+        m.roc_auc, m.pr_auc, m.accuracy, m.balanced_accuracy, m.brier, m.log_loss, m.ece
+    );
+    let s = &report.sets;
+    let per_class: Vec<String> = classes
+        .iter()
+        .zip(&s.per_class)
+        .map(|(c, v)| format!("{c} {v:.3}"))
+        .collect();
+    println!(
+        "{:.0} % prediction sets ({}): coverage {:.3} ({}), mean size {:.2}, one class {:.0} %, empty {:.0} %",
+        s.level * 100.0,
+        options.sets.name().replace('_', "-"),
+        s.coverage,
+        per_class.join(", "),
+        s.mean_size,
+        s.singletons * 100.0,
+        s.empty * 100.0
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_class_predictions(path: &Path, report: &ClassReport) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut header = vec![
+        "id".to_string(),
+        "fold".into(),
+        "observed".into(),
+        "predicted".into(),
+    ];
+    header.extend(report.classes.iter().map(|c| format!("p_{c}")));
+    header.push("set".into());
+    w.write_record(&header)?;
+    for o in &report.out_of_fold {
+        let p = &o.prediction;
+        let mut row = vec![
+            o.id.clone(),
+            o.fold.to_string(),
+            report.classes[o.label].clone(),
+            report.classes[p.label].clone(),
+        ];
+        row.extend(p.probabilities.iter().map(|v| v.to_string()));
+        let set: Vec<&str> = p.set.iter().map(|&c| report.classes[c].as_str()).collect();
+        row.push(set.join("|"));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 fn algorithms() -> anyhow::Result<ExitCode> {

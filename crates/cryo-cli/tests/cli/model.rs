@@ -778,3 +778,122 @@ fn threads_size_the_pool_for_structure_input_and_do_not_change_the_result() {
     assert!(one["pooled"]["rmse"].as_f64().unwrap() > 0.0, "{one}");
     assert_eq!(one["pooled"], two["pooled"]);
 }
+
+#[test]
+fn classify_ranks_solubility_classes_and_its_prediction_sets_cover_at_their_level() {
+    let sdf = datasets().join("solubility.train.sdf");
+    let report = run_json(&[
+        "model",
+        "classify",
+        "--data",
+        sdf.to_str().unwrap(),
+        "--target",
+        "SOL_classification",
+        "--algorithm",
+        "logistic",
+        "--json",
+    ]);
+    assert_eq!(
+        report["classes"],
+        serde_json::json!(["(A) low", "(B) medium", "(C) high"])
+    );
+    let pooled = &report["pooled"];
+    assert_eq!(pooled["n"], 1021);
+    // Three classes by chance: ROC-AUC 0.5, log loss ln 3 ≈ 1.10.
+    assert!(pooled["roc_auc"].as_f64().unwrap() > 0.85, "{pooled}");
+    assert!(pooled["log_loss"].as_f64().unwrap() < 0.8, "{pooled}");
+    let sets = &report["sets"];
+    let coverage = sets["coverage"].as_f64().unwrap();
+    assert!((0.87..=0.93).contains(&coverage), "{sets}");
+    for c in sets["per_class"].as_array().unwrap() {
+        assert!(
+            c.as_f64().unwrap() > 0.84,
+            "class-conditional by default: {sets}"
+        );
+    }
+    assert!(sets["mean_size"].as_f64().unwrap() < 2.0, "{sets}");
+    assert!(report["reliability"].as_array().unwrap().len() > 3);
+}
+
+#[test]
+fn class_labels_survive_featurize_and_disagreeing_replicates_are_left_out_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // A yes/no label from the hydration free energy; ethanol twice more, labelled both ways.
+    let path = dir.path().join("labelled.csv");
+    let mut reader = csv::Reader::from_path(datasets().join("freesolv.csv")).unwrap();
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    let mut header = reader.headers().unwrap().clone();
+    let expt = header.iter().position(|h| h == "expt").unwrap();
+    header.push_field("soluble");
+    writer.write_record(&header).unwrap();
+    for record in reader.records() {
+        let mut record = record.unwrap();
+        let v: f64 = record[expt].parse().unwrap();
+        record.push_field(if v < -5.0 { "yes" } else { "no" });
+        writer.write_record(&record).unwrap();
+    }
+    writer
+        .write_record(["ethanol_a", "CCO", "-5.0", "0", "yes"])
+        .unwrap();
+    writer
+        .write_record(["ethanol_b", "OCC", "-5.0", "0", "no"])
+        .unwrap();
+    writer.flush().unwrap();
+    let table = dir.path().join("table.csv");
+    let status = cryoprotect()
+        .args(["model", "featurize", "--data", path.to_str().unwrap()])
+        .args([
+            "--target",
+            "soluble",
+            "--classes",
+            "--out",
+            table.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains("structure CCO: skipped: replicates disagree on the class: no, yes"),
+        "{stderr}"
+    );
+    let mut reader = csv::Reader::from_path(&table).unwrap();
+    let labels: std::collections::BTreeSet<String> = reader
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .collect();
+    assert_eq!(labels, ["no", "yes"].map(String::from).into());
+    let report = run_json(&[
+        "model",
+        "classify",
+        "--data",
+        table.to_str().unwrap(),
+        "--matrix",
+        "--target",
+        "soluble",
+        "--split",
+        "predefined",
+        "--algorithm",
+        "gbm",
+        "--calibration",
+        "isotonic",
+        "--json",
+    ]);
+    assert_eq!(report["classes"], serde_json::json!(["no", "yes"]));
+    assert!(
+        report["pooled"]["roc_auc"].as_f64().unwrap() > 0.8,
+        "{}",
+        report["pooled"]
+    );
+    // Two classes: one ROC curve, for the positive class, from (0,0) to (1,1).
+    let roc = report["roc"].as_array().unwrap();
+    assert_eq!(roc.len(), 1);
+    assert_eq!(
+        roc[0].as_array().unwrap().last().unwrap(),
+        &serde_json::json!({"x": 1.0, "y": 1.0})
+    );
+}
