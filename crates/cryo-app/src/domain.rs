@@ -4,6 +4,14 @@
 //! version's own cross-validation: each held-out prediction's nearest-neighbour similarity to
 //! the other training molecules, against whether its interval covered the measurement.
 //!
+//! Intervals are then recalibrated per domain bin (Mondrian conformal): within each of `in`,
+//! `edge` and `out`, the factor by which held-out intervals must be stretched (or may shrink)
+//! about their centre to cover at the nominal level, the ⌈(n + 1)·level⌉-th smallest
+//! |observed − centre| / half-width of the bin's held-out rows. So an `edge` molecule, where
+//! intervals were found to miss, gets a wider one, and an `in` one may get a narrower one. The
+//! coverage reported after the factors is cross-fitted (each fifth of the rows judged by
+//! factors from the other four).
+//!
 //! Everything is derived from what every stored version already holds (the training ids and the
 //! held-out predictions), so versions trained before this existed get a domain too.
 
@@ -22,6 +30,9 @@ const MIN_ROWS: usize = 5;
 /// Held-out rows the calibration compares with every training molecule, at most (taken at an
 /// even stride beyond that): bounds the first prediction of a large version's cost.
 pub const MAX_CALIBRATION_ROWS: usize = 2_000;
+/// Blocks the per-bin factors are cross-fitted over when their coverage is reported.
+const CROSS_FIT_BLOCKS: usize = 5;
+
 /// How far past the training targets' range a value may go (as a share of the range) before it
 /// is flagged as an extrapolation.
 pub const RANGE_MARGIN: f64 = 0.1;
@@ -60,11 +71,33 @@ pub struct Calibration {
     pub width_edge: Option<f64>,
     /// The training targets' range (from the held-out observations).
     pub target_range: Option<(f64, f64)>,
+    /// Per-bin interval recalibration (`in`, `edge`, `out`), when the held-out predictions had
+    /// intervals at a known level.
+    pub bins: Vec<BinCalibration>,
+}
+
+/// One domain bin's interval recalibration and what it did on held-out rows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BinCalibration {
+    pub flag: Flag,
+    /// Held-out rows in the bin.
+    pub rows: usize,
+    /// An interval in this bin is stretched by this factor about its centre (below 1: it
+    /// shrinks). A bin with too few rows for the level borrows from the less similar ones.
+    pub factor: f64,
+    /// Held-out coverage and mean width as validated, and with the factors (cross-fitted).
+    pub coverage_before: Option<f64>,
+    pub width_before: Option<f64>,
+    pub coverage_after: Option<f64>,
+    pub width_after: Option<f64>,
 }
 
 /// A version's domain: its training molecules' fingerprints and its calibration.
 pub struct Domain {
     molecules: Vec<(String, Fingerprint)>,
+    /// (similarity, |observed − centre| / half-width) of the held-out rows with intervals.
+    ratios: Vec<(f64, f64)>,
     pub calibration: Calibration,
 }
 
@@ -93,6 +126,171 @@ fn nearest(
 /// A held-out prediction as the calibration sees it: (nearest similarity, interval covered,
 /// interval width).
 type HeldOut = (f64, bool, f64);
+
+/// |observed − interval centre| / half-width: covered iff ≤ 1; the factor a bin needs is a
+/// quantile of these.
+fn ratio(lower: f64, upper: f64, observed: f64) -> f64 {
+    let half = (upper - lower) / 2.0;
+    let off = (observed - (lower + upper) / 2.0).abs();
+    if !half.is_finite() {
+        0.0
+    } else if half > 0.0 {
+        off / half
+    } else if off == 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The bin of a similarity.
+fn bin_of(similarity: f64, edge_below: f64, out_below: f64) -> Flag {
+    if similarity < out_below {
+        Flag::Out
+    } else if similarity < edge_below {
+        Flag::Edge
+    } else {
+        Flag::In
+    }
+}
+
+/// The split-conformal quantile of `ratios` at `level`, or `None` with too few of them.
+fn conformal_factor(mut ratios: Vec<f64>, level: f64) -> Option<f64> {
+    let k = ((ratios.len() as f64 + 1.0) * level).ceil() as usize;
+    if k == 0 || k > ratios.len() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    Some(ratios[k - 1]).filter(|f| f.is_finite())
+}
+
+/// The largest finite ratio: the bin's factor when it has fewer rows than the level needs
+/// (as wide as the worst held-out miss, so a factor never falls as the level rises).
+fn widest(ratios: &[f64]) -> Option<f64> {
+    ratios
+        .iter()
+        .copied()
+        .filter(|r| r.is_finite())
+        .max_by(f64::total_cmp)
+}
+
+/// Factors for `in`, `edge`, `out` from (similarity, ratio) rows. A bin too small for the level
+/// takes the factor of itself and the less similar bins together, or failing that the widest
+/// ratio they hold; no bin gets a smaller factor than a more similar one.
+fn bin_factors(rows: &[(f64, f64)], edge_below: f64, out_below: f64, level: f64) -> [f64; 3] {
+    let pick = |keep: &dyn Fn(Flag) -> bool| -> Vec<f64> {
+        rows.iter()
+            .filter(|(s, _)| keep(bin_of(*s, edge_below, out_below)))
+            .map(|r| r.1)
+            .collect()
+    };
+    let inside = pick(&|f| f == Flag::In);
+    let f_in = conformal_factor(inside.clone(), level)
+        .or(widest(&inside))
+        .unwrap_or(1.0);
+    let beyond_rows = pick(&|f| f != Flag::In);
+    let beyond = conformal_factor(beyond_rows.clone(), level).or(widest(&beyond_rows));
+    let f_edge = conformal_factor(pick(&|f| f == Flag::Edge), level)
+        .or(beyond)
+        .unwrap_or(f_in.max(1.0))
+        .max(f_in);
+    let f_out = conformal_factor(pick(&|f| f == Flag::Out), level)
+        .or(beyond)
+        .unwrap_or(f_edge)
+        .max(f_edge);
+    [f_in, f_edge, f_out]
+}
+
+fn factor_index(flag: Flag) -> usize {
+    match flag {
+        Flag::In => 0,
+        Flag::Edge => 1,
+        Flag::Out => 2,
+    }
+}
+
+/// `interval` (at the calibration level) recalibrated for a molecule in bin `flag`: stretched
+/// by the bin's factor about its centre, and still holding `value` (a shrunk asymmetric interval
+/// could miss it). Returns (lower, upper, factor).
+pub fn rescale(
+    factors: &[f64; 3],
+    flag: Flag,
+    interval: cryo_ml::Interval,
+    value: f64,
+) -> (f64, f64, f64) {
+    let factor = factors[factor_index(flag)];
+    let (centre, half) = (
+        (interval.lower + interval.upper) / 2.0,
+        (interval.upper - interval.lower) / 2.0,
+    );
+    if !half.is_finite() {
+        return (interval.lower, interval.upper, factor);
+    }
+    (
+        (centre - factor * half).min(value),
+        (centre + factor * half).max(value),
+        factor,
+    )
+}
+
+/// Per-bin factors and their held-out effect: (similarity, ratio, width) rows.
+fn bins(
+    rows: &[(f64, f64, f64)],
+    edge_below: f64,
+    out_below: f64,
+    level: f64,
+) -> Vec<BinCalibration> {
+    let pairs: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+    let factors = bin_factors(&pairs, edge_below, out_below, level);
+    // Cross-fitted: row k is judged by the factors of the blocks it is not in.
+    let fold_factors: Vec<[f64; 3]> = (0..CROSS_FIT_BLOCKS)
+        .map(|b| {
+            let others: Vec<(f64, f64)> = pairs
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| k % CROSS_FIT_BLOCKS != b)
+                .map(|(_, r)| *r)
+                .collect();
+            bin_factors(&others, edge_below, out_below, level)
+        })
+        .collect();
+    Flag::ALL
+        .into_iter()
+        .map(|flag| {
+            let inside: Vec<(usize, &(f64, f64, f64))> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| bin_of(r.0, edge_below, out_below) == flag)
+                .collect();
+            let n = inside.len();
+            let mean = |values: Vec<f64>| {
+                (n > 0)
+                    .then(|| values.iter().sum::<f64>() / n as f64)
+                    .filter(|v| v.is_finite())
+            };
+            let after = |k: usize| fold_factors[k % CROSS_FIT_BLOCKS][factor_index(flag)];
+            BinCalibration {
+                flag,
+                rows: n,
+                factor: factors[factor_index(flag)],
+                coverage_before: mean(
+                    inside
+                        .iter()
+                        .map(|(_, r)| f64::from(u8::from(r.1 <= 1.0)))
+                        .collect(),
+                ),
+                width_before: mean(inside.iter().map(|(_, r)| r.2).collect()),
+                coverage_after: mean(
+                    inside
+                        .iter()
+                        .map(|(k, r)| f64::from(u8::from(r.1 <= after(*k))))
+                        .collect(),
+                ),
+                width_after: mean(inside.iter().map(|(k, r)| r.2 * after(*k)).collect()),
+            }
+        })
+        .collect()
+}
 
 /// Share of `rows` whose interval covered.
 fn coverage(rows: &[HeldOut]) -> Option<f64> {
@@ -163,7 +361,8 @@ impl Domain {
             .unwrap_or_default();
         let stride = held_out.len().div_ceil(MAX_CALIBRATION_ROWS).max(1);
         let sampled: Vec<&cryo_ml::OutOfFold> = held_out.iter().step_by(stride).copied().collect();
-        let rows: Vec<HeldOut> = sampled
+        // (similarity, ratio, width) of each held-out row with an interval.
+        let measured: Vec<(f64, f64, f64)> = sampled
             .par_iter()
             .filter_map(|p| {
                 let at = index_of_row.get(p.row).copied().flatten()?;
@@ -171,13 +370,15 @@ impl Domain {
                 let (similarity, _) = nearest(&molecules, &molecules[at].1, Some(at))?;
                 Some((
                     similarity,
-                    interval.lower <= p.observed && p.observed <= interval.upper,
+                    ratio(interval.lower, interval.upper, p.observed),
                     interval.upper - interval.lower,
                 ))
             })
             .collect();
+        let rows: Vec<HeldOut> = measured.iter().map(|&(s, r, w)| (s, r <= 1.0, w)).collect();
         let level = validation.and_then(|v| v.level);
         let (edge_below, out_below) = thresholds(rows.clone(), level);
+        let bins = level.map_or_else(Vec::new, |l| bins(&measured, edge_below, out_below, l));
         let (inside, edge): (Vec<HeldOut>, Vec<HeldOut>) =
             rows.iter().partition(|r| r.0 >= edge_below);
         let observed: Vec<f64> = held_out
@@ -193,6 +394,7 @@ impl Domain {
             });
         Some(Domain {
             molecules,
+            ratios: measured.iter().map(|r| (r.0, r.1)).collect(),
             calibration: Calibration {
                 edge_below,
                 out_below,
@@ -203,6 +405,7 @@ impl Domain {
                 width_in: width(&inside),
                 width_edge: width(&edge),
                 target_range,
+                bins,
             },
         })
     }
@@ -212,18 +415,28 @@ impl Domain {
         let fp = Molecule::from_smiles(smiles).ok()?.fingerprint().ok()?;
         let (similarity, at) = nearest(&self.molecules, &fp, None)?;
         let c = &self.calibration;
-        let flag = if similarity < c.out_below {
-            Flag::Out
-        } else if similarity < c.edge_below {
-            Flag::Edge
-        } else {
-            Flag::In
-        };
+        let flag = bin_of(similarity, c.edge_below, c.out_below);
         Some(DomainView {
             flag,
             nearest_similarity: similarity,
             nearest: self.molecules[at].0.clone(),
         })
+    }
+
+    /// The per-bin factors (`in`, `edge`, `out`) for intervals at `level`, applied to intervals
+    /// at the calibration level (`calibration.level`); `None` without one.
+    pub fn factors(&self, level: f64) -> Option<[f64; 3]> {
+        let c = &self.calibration;
+        c.level?;
+        Some(bin_factors(&self.ratios, c.edge_below, c.out_below, level))
+    }
+
+    /// The level the intervals to be rescaled must be predicted at, when it is not `level`
+    /// itself (the factors for `level` apply to intervals at the calibration level).
+    pub fn rescale_from(&self, level: f64) -> Option<f64> {
+        self.calibration
+            .level
+            .filter(|at| (at - level).abs() > 1e-12)
     }
 
     /// Whether `value` lies beyond the training targets' range by more than [`RANGE_MARGIN`]
@@ -267,6 +480,90 @@ mod tests {
             (edge - 0.40).abs() < 1e-12,
             "just above the last miss (0.19): {edge}"
         );
+    }
+
+    #[test]
+    fn bins_stretch_where_intervals_missed_and_shrink_where_they_over_covered() {
+        // 200 in-domain rows whose intervals are twice as wide as needed (ratios 0–0.5), 100
+        // edge rows missing often (ratios 0–2), 20 out rows (ratios 0–3).
+        let mut rows = Vec::new();
+        for i in 0..200 {
+            rows.push((0.8, (i as f64 + 0.5) / 200.0 * 0.5, 2.0));
+        }
+        for i in 0..100 {
+            rows.push((0.4, (i as f64 + 0.5) / 100.0 * 2.0, 2.0));
+        }
+        for i in 0..20 {
+            rows.push((0.1, (i as f64 + 0.5) / 20.0 * 3.0, 2.0));
+        }
+        let b = bins(&rows, 0.5, 0.2, 0.9);
+        let [inside, edge, out] = [&b[0], &b[1], &b[2]];
+        assert_eq!(
+            (inside.flag, edge.flag, out.flag),
+            (Flag::In, Flag::Edge, Flag::Out)
+        );
+        // ⌈201 · 0.9⌉ = 181st of 200 ratios (i + 0.5)/400: 180.5/400.
+        assert!((inside.factor - 180.5 / 400.0).abs() < 1e-12, "{inside:?}");
+        // ⌈101 · 0.9⌉ = 91st of 100 ratios (i + 0.5)/50: 90.5/50.
+        assert!((edge.factor - 90.5 / 50.0).abs() < 1e-12, "{edge:?}");
+        assert!(out.factor >= edge.factor);
+        assert_eq!(inside.coverage_before, Some(1.0));
+        assert_eq!(edge.coverage_before, Some(0.5));
+        for bin in &b {
+            let after = bin.coverage_after.unwrap();
+            assert!((0.85..=0.95).contains(&after), "{bin:?}");
+        }
+        assert!(inside.width_after.unwrap() < 1.0 && edge.width_after.unwrap() > 3.0);
+    }
+
+    #[test]
+    fn a_bin_too_small_for_the_level_borrows_from_the_less_similar_ones() {
+        // 5 edge rows cannot set a 90 % factor (⌈6 · 0.9⌉ = 6 > 5): edge and out together can.
+        let mut rows: Vec<(f64, f64)> = (0..50).map(|i| (0.8, i as f64 / 100.0)).collect();
+        rows.extend((0..5).map(|i| (0.4, 1.0 + i as f64)));
+        rows.extend((0..20).map(|i| (0.1, 2.0 + i as f64 / 10.0)));
+        let [f_in, f_edge, f_out] = bin_factors(&rows, 0.5, 0.2, 0.9);
+        let beyond = conformal_factor(rows[50..].iter().map(|r| r.1).collect(), 0.9).unwrap();
+        assert_eq!(f_edge, beyond);
+        assert!(f_in < 1.0 && f_out >= f_edge);
+    }
+
+    #[test]
+    fn factors_never_fall_as_the_level_rises_even_where_rows_run_out() {
+        let mut rows: Vec<(f64, f64)> = (0..100).map(|i| (0.8, i as f64 / 80.0)).collect();
+        rows.extend((0..12).map(|i| (0.1, 1.0 + i as f64 / 4.0)));
+        let mut previous = [0.0; 3];
+        for level in [0.5, 0.8, 0.9, 0.95, 0.99] {
+            let f = bin_factors(&rows, 0.5, 0.2, level);
+            assert!(
+                f.iter().zip(&previous).all(|(a, b)| a >= b),
+                "{level}: {f:?} after {previous:?}"
+            );
+            previous = f;
+        }
+        // 12 out rows cannot set a 99 % factor: the widest of them, 1 + 11/4.
+        assert_eq!(previous[2], 3.75);
+    }
+
+    #[test]
+    fn rescaling_keeps_the_value_inside_and_leaves_unbounded_intervals_alone() {
+        let iv = |lower, upper| cryo_ml::Interval { lower, upper };
+        // Asymmetric (value 0.9 near the top), shrunk by half about the centre 0.
+        assert_eq!(
+            rescale(&[0.5, 1.0, 1.0], Flag::In, iv(-1.0, 1.0), 0.9),
+            (-0.5, 0.9, 0.5)
+        );
+        assert_eq!(
+            rescale(&[1.0, 2.0, 3.0], Flag::Out, iv(-1.0, 3.0), 0.0),
+            (-5.0, 7.0, 3.0)
+        );
+        let open = rescale(
+            &[1.0, 2.0, 3.0],
+            Flag::Edge,
+            iv(f64::NEG_INFINITY, f64::INFINITY),
+            0.0,
+        );
+        assert!(open.0.is_infinite() && open.1.is_infinite());
     }
 
     #[test]

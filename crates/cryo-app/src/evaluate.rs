@@ -3,7 +3,7 @@
 
 use crate::models::visible_version;
 use crate::registry::{
-    Gathered, Layout, PredictInput, checked_level, gather, predict_rows, visible_model,
+    Gathered, Layout, PredictInput, checked_level, gather, predict_in_domain, visible_model,
 };
 use crate::{Actor, AppError, AppResult};
 use cryo_chem::featurize::FeatureSet;
@@ -123,14 +123,22 @@ pub async fn evaluate(
             let mut skipped = Vec::new();
             let mut rows = Vec::new();
             let mut observed = Vec::new();
+            // Each row's structure, so its interval is recalibrated for its domain bin as a
+            // user's prediction is.
+            let mut smiles = Vec::new();
             match work {
                 Work::Provided(gathered, values) => {
+                    let mut structure_of: Vec<Option<String>> = vec![None; values.len()];
+                    for (i, s) in gathered.structures() {
+                        structure_of[i] = Some(s);
+                    }
                     let featurised = gathered.featurise(loaded.layout, &deadline);
                     for ((i, value), row) in values.into_iter().enumerate().zip(featurised) {
                         match row {
                             Ok(r) if value.is_finite() => {
                                 rows.push(r);
                                 observed.push(value);
+                                smiles.push(structure_of[i].take());
                             }
                             Ok(_) => {
                                 skipped.push(format!("data[{i}]: value is not a finite number"))
@@ -153,6 +161,9 @@ pub async fn evaluate(
                         if !trained.contains(sample_id.as_str()) {
                             rows.push(held.dataset.x.row(i).to_vec());
                             observed.push(held.dataset.y[i]);
+                            smiles.push(
+                                Some(sample_id.clone()).filter(|id| !id.starts_with("mixture:")),
+                            );
                         }
                     }
                 }
@@ -160,7 +171,8 @@ pub async fn evaluate(
             if rows.is_empty() {
                 return Ok((observed, None, skipped));
             }
-            let answers = predict_rows(&loaded, rows.into_iter().map(Ok).collect(), level)?;
+            let (answers, _) =
+                predict_in_domain(&loaded, rows.into_iter().map(Ok).collect(), &smiles, level)?;
             Ok((observed, Some(answers), skipped))
         })
         .await?;

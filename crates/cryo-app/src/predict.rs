@@ -62,6 +62,10 @@ pub struct PredictionResult {
     /// The value lies beyond the training targets' range (by more than a tenth of it): an
     /// extrapolation, whatever the interval says.
     pub beyond_training_range: bool,
+    /// The factor the interval was stretched (above 1) or shrunk (below 1) by for the domain
+    /// bin, so that held-out intervals in that bin covered at the level (`domain.bins`);
+    /// absent when the version's bins were calibrated at another level, or for mixtures.
+    pub interval_factor: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,7 +160,7 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
         .zip(domains)
         .enumerate()
         .map(|(index, ((input, answer), domain))| {
-            let (value, interval, spread, error) = match answer {
+            let (value, interval, spread, interval_factor, error) = match answer {
                 Ok(p) => (
                     Some(p.value),
                     Some(PredictedInterval {
@@ -164,9 +168,10 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                         upper: p.interval.upper,
                     }),
                     p.spread,
+                    p.interval_factor,
                     None,
                 ),
-                Err(why) => (None, None, None, Some(why)),
+                Err(why) => (None, None, None, None, Some(why)),
             };
             PredictionResult {
                 index,
@@ -182,6 +187,7 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                 error,
                 prediction_id: None,
                 domain,
+                interval_factor,
             }
         })
         .collect();

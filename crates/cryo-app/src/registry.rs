@@ -581,6 +581,9 @@ pub struct Predicted {
     pub interval: cryo_ml::Interval,
     /// The spread of the ensemble's members (forests, boosting, MLP ensembles), when it has them.
     pub spread: Option<f64>,
+    /// The domain bin's factor the interval was recalibrated by (molecule inputs of a version
+    /// whose held-out intervals had a level).
+    pub interval_factor: Option<f64>,
 }
 
 /// What a model answered for one input: its feature row's problem, or a prediction.
@@ -602,17 +605,51 @@ pub async fn predict_gathered(
             let n = gathered.rows.len();
             let rows = gathered.featurise(loaded.layout, &deadline);
             deadline.check().map_err(|e| AppError::Chem(e.into()))?;
-            let answers = predict_rows(&loaded, rows, level)?;
-            // Each molecule input's place in the version's domain (mixtures: none yet).
-            let mut domains = vec![None; n];
-            if let Some(domain) = loaded.domain() {
-                for (i, smiles) in structures {
-                    domains[i] = domain.judge(&smiles);
-                }
+            let mut smiles = vec![None; n];
+            for (i, s) in structures {
+                smiles[i] = Some(s);
             }
-            Ok((answers, domains))
+            predict_in_domain(&loaded, rows, &smiles, level)
         })
         .await
+}
+
+/// [`predict_rows`], and for each row with a structure (`smiles[i]`) its place in the version's
+/// domain, with its interval recalibrated for that domain bin (mixtures: no domain yet). The
+/// factors for `level` scale the interval at the level the bins were calibrated at.
+pub fn predict_in_domain(
+    loaded: &Loaded,
+    rows: Vec<FeatureRow>,
+    smiles: &[Option<String>],
+    level: f64,
+) -> AppResult<(Vec<Answer>, Vec<Option<DomainView>>)> {
+    let domain = loaded.domain();
+    let factors = domain.and_then(|d| d.factors(level));
+    let at_calibration = match domain.and_then(|d| d.rescale_from(level)) {
+        Some(at) => Some(predict_rows(loaded, rows.clone(), at)?),
+        None => None,
+    };
+    let mut answers = predict_rows(loaded, rows, level)?;
+    let mut domains = vec![None; answers.len()];
+    let Some(domain) = domain else {
+        return Ok((answers, domains));
+    };
+    for (i, s) in smiles.iter().enumerate() {
+        let Some(s) = s else { continue };
+        domains[i] = domain.judge(s);
+        let (Some(view), Some(factors)) = (&domains[i], &factors) else {
+            continue;
+        };
+        let base = at_calibration.as_ref().map_or(&answers[i], |a| &a[i]);
+        let Ok(base) = *base else { continue };
+        if let Ok(answer) = &mut answers[i] {
+            let (lower, upper, factor) =
+                crate::domain::rescale(factors, view.flag, base.interval, answer.value);
+            answer.interval = cryo_ml::Interval { lower, upper };
+            answer.interval_factor = Some(factor);
+        }
+    }
+    Ok((answers, domains))
 }
 
 /// Predicts for the rows that have features; the others keep their message.
@@ -635,6 +672,7 @@ pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppRe
                 value,
                 interval,
                 spread: spread.as_ref().map(|s| s[k]),
+                interval_factor: None,
             });
     Ok(rows
         .into_iter()

@@ -1066,11 +1066,15 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         cryo_ml::train(&input, &plan, &progress, &cryo_ml::interrupt::Stop::never())?;
     bar.finish_and_clear();
     save_model(&args.out, &trained)?;
+    // The applicability domain the server will judge predictions by, with its per-bin interval
+    // recalibration (molecules only).
+    let domain = cryo_app::domain::Domain::of(&trained).map(|d| d.calibration);
     if args.json {
         let mut value = serde_json::to_value(&trained)?;
         if let Some(o) = value.as_object_mut() {
             o.remove("model");
             o.insert("path".into(), args.out.display().to_string().into());
+            o.insert("domain".into(), serde_json::to_value(&domain)?);
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -1096,9 +1100,32 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
                 .collect();
             println!("top features: {}", top.join(", "));
         }
+        if let Some(c) = &domain {
+            print_domain(c);
+        }
         println!("saved {}", args.out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_domain(c: &cryo_app::domain::Calibration) {
+    println!(
+        "domain: edge below Tanimoto {:.2}, out below {:.2} ({} held-out rows)",
+        c.edge_below, c.out_below, c.rows
+    );
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    for b in &c.bins {
+        println!(
+            "  {:<5} {:>5} rows  coverage {} → {}  width {} → {}  (×{:.2})",
+            b.flag.as_str(),
+            b.rows,
+            opt(b.coverage_before),
+            opt(b.coverage_after),
+            opt(b.width_before),
+            opt(b.width_after),
+            b.factor
+        );
+    }
 }
 
 fn save_model(path: &Path, model: &TrainedModel) -> anyhow::Result<()> {
@@ -1240,9 +1267,13 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         "domain",
         "nearest_similarity",
         "nearest_training_molecule",
+        "interval_factor",
     ])?;
-    // Where each input stands among the training molecules (calibrated on the model's CV).
+    // Where each input stands among the training molecules (calibrated on the model's CV), and
+    // the per-bin factors its interval is recalibrated by, as the server does.
     let domain = cryo_app::domain::Domain::of(&model);
+    let factors = domain.as_ref().and_then(|d| d.factors(args.level));
+    let rescale_from = domain.as_ref().and_then(|d| d.rescale_from(args.level));
     let mut failed = 0usize;
     for_each_batch(&args.read, |batch: Vec<Record>| {
         let rows: Vec<(usize, Option<String>, Featurised)> = batch
@@ -1267,12 +1298,24 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         } else {
             (Vec::new(), Vec::new(), None)
         };
+        let base = match rescale_from {
+            Some(at) if x.rows() > 0 => model.predict(&x, at)?.1,
+            _ => intervals.clone(),
+        };
         let mut k = 0;
         for (line, name, computed) in rows {
             let name = name.unwrap_or_default();
             match computed {
                 Ok((smiles, _)) => {
                     let place = domain.as_ref().and_then(|d| d.judge(&smiles));
+                    let (lower, upper, factor) = match (&place, &factors) {
+                        (Some(p), Some(f)) => {
+                            let (lo, hi, factor) =
+                                cryo_app::domain::rescale(f, p.flag, base[k], pred[k]);
+                            (lo, hi, factor.to_string())
+                        }
+                        _ => (intervals[k].lower, intervals[k].upper, String::new()),
+                    };
                     let (flag, similarity, nearest) = place.map_or_else(Default::default, |p| {
                         (
                             p.flag.as_str().to_string(),
@@ -1285,8 +1328,8 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         name,
                         smiles,
                         pred[k].to_string(),
-                        intervals[k].lower.to_string(),
-                        intervals[k].upper.to_string(),
+                        lower.to_string(),
+                        upper.to_string(),
                         spread
                             .as_ref()
                             .map(|s| s[k].to_string())
@@ -1295,6 +1338,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         flag,
                         similarity,
                         nearest,
+                        factor,
                     ])?;
                     k += 1;
                 }
@@ -1309,6 +1353,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         String::new(),
                         String::new(),
                         reason,
+                        String::new(),
                         String::new(),
                         String::new(),
                         String::new(),

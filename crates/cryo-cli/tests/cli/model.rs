@@ -185,9 +185,21 @@ fn train_saves_a_calibrated_model_that_predicts_new_structures_with_intervals() 
     );
     // Ethylene glycol is strongly hydrophilic: a hydration free energy well below zero.
     assert!(rows[0][3].parse::<f64>().unwrap() < -3.0, "{:?}", rows[0]);
+    // The domain the predictions are judged by, with intervals recalibrated per bin.
+    let bins = trained["domain"]["bins"].as_array().unwrap();
+    assert_eq!(bins.len(), 3, "{bins:?}");
+    let factor_of = |flag: &str| {
+        let bin = bins.iter().find(|b| b["flag"] == flag).unwrap();
+        bin["factor"].as_f64().unwrap()
+    };
     // Each answer says where its molecule stands among the 642 training molecules.
     for good in [&rows[0], &rows[2]] {
         assert!(["in", "edge", "out"].contains(&&good[8]), "{good:?}");
+        assert_eq!(
+            good[11].parse::<f64>().unwrap(),
+            factor_of(&good[8]),
+            "{good:?}"
+        );
         let similarity: f64 = good[9].parse().unwrap();
         assert!(
             (0.0..=1.0).contains(&similarity) && !good[10].is_empty(),

@@ -1239,4 +1239,46 @@ async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
     let c = &body["domain"];
     assert!(c["rows"].as_u64().unwrap() > 30, "{c}");
     assert!(c["out_below"].as_f64().unwrap() <= c["edge_below"].as_f64().unwrap());
+    // Intervals are recalibrated per domain bin: each molecule's factor is its bin's, and a
+    // less similar bin never gets a smaller one.
+    let bins = c["bins"].as_array().unwrap();
+    let factor_of = |flag: &str| {
+        bins.iter().find(|b| b["flag"] == flag).unwrap()["factor"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        factor_of("in") <= factor_of("edge") && factor_of("edge") <= factor_of("out"),
+        "{c}"
+    );
+    for q in &p {
+        let flag = q["domain"]["flag"].as_str().unwrap();
+        assert_eq!(
+            q["interval_factor"].as_f64().unwrap(),
+            factor_of(flag),
+            "{q}"
+        );
+    }
+    for b in bins {
+        assert!(b["coverage_after"].is_number() || b["rows"] == 0, "{b}");
+    }
+    // Asking for a higher level widens every interval, recalibrated ones included.
+    let wide = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "inputs": [{ "smiles": "CCCCCCCO" }, { "smiles": c60 }], "level": 0.95 }),
+    )
+    .await
+    .json();
+    for (k, i) in [(0, 0), (1, 2)] {
+        let w = &wide["predictions"][k]["interval"];
+        let wide_width = w["upper"].as_f64().unwrap() - w["lower"].as_f64().unwrap();
+        assert!(
+            wide_width >= width(i),
+            "{} vs {}",
+            wide["predictions"][k],
+            p[i]
+        );
+    }
 }

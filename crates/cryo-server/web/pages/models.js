@@ -161,7 +161,17 @@ function domainNote(p) {
   return h('p', { class: 'domain', id: 'prediction-domain' },
     d ? h('span', { class: `badge ${d.flag === 'in' ? 'production' : 'warning'}`, dataset: { flag: d.flag } }, words[d.flag]) : null,
     d ? ` · nearest training molecule ${d.nearest} (Tanimoto ${fmt(d.nearest_similarity, 2)})` : null,
+    p.interval_factor != null ? h('span', { id: 'interval-factor' }, ` · interval ×${fmt(p.interval_factor, 2)} for this domain bin`) : null,
     p.beyond_training_range ? h('span', { class: 'badge warning' }, ' beyond the training values') : null);
+}
+
+/** Held-out interval coverage per domain bin, as validated and after the per-bin factors. */
+function binsNote(calibration) {
+  const bins = (calibration?.bins ?? []).filter((b) => b.rows > 0);
+  if (!bins.length) return null;
+  const pct = (v) => v == null ? '—' : `${Math.round(v * 100)} %`;
+  return h('p', { class: 'muted', id: 'domain-bins' }, 'Held-out coverage by domain bin, as validated → recalibrated: ',
+    bins.map((b) => `${b.flag} ${pct(b.coverage_before)} → ${pct(b.coverage_after)} (×${fmt(b.factor, 2)}, ${b.rows} rows)`).join('; '));
 }
 
 /** Ask the production version about one structure. */
@@ -183,6 +193,7 @@ function predictCard(modelId, unit, hasProduction) {
           p.spread != null ? ` · ensemble spread ${fmt(p.spread)}` : '',
           ` · version ${r.version} (${r.algorithm})`, r.fallback ? h('span', { class: 'badge warning' }, ` fallback from v${r.fallback.from_version}`) : ''),
         domainNote(p),
+        binsNote(r.domain),
         r.feature_importance.length ? h('p', { class: 'muted' }, 'Most important features: ', r.feature_importance.slice(0, 5).map(([n]) => n).join(', ')) : null);
       } catch (err) {
         mount(out, h('p', { class: 'error' }, err.message));
