@@ -172,6 +172,9 @@ pub async fn report_html(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionValidation {
+    /// Pooled held-out RMSE under a scaffold split (the validation's own when it was one;
+    /// absent when not measured).
+    pub scaffold_rmse: Option<f64>,
     pub version: i64,
     pub property: String,
     pub algorithm: String,
@@ -232,6 +235,7 @@ pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<
         predictions: validation.predictions,
         calibration: validation.calibration,
         learning_curve: validation.learning_curve,
+        scaffold_rmse: validation.scaffold_rmse,
         importance: envelope.importance,
     })
 }
@@ -276,6 +280,10 @@ pub struct PromoteRequest {
     /// Champion/challenger: refuse a version whose held-out interval coverage is more than this
     /// below production's (e.g. 0.02 = two points), however much better its RMSE.
     pub max_coverage_drop: Option<f64>,
+    /// Champion/challenger: refuse a version whose scaffold-split RMSE is more than this
+    /// fraction above production's (e.g. 0: no worse on new scaffolds), whatever its error
+    /// under the split it was validated by.
+    pub max_scaffold_rmse_increase: Option<f64>,
 }
 
 fn production() -> ModelStage {
@@ -297,15 +305,65 @@ fn coverage(v: &ModelVersion) -> Option<f64> {
     v.envelope.0["validation"]["pooled"]["coverage"].as_f64()
 }
 
-/// Champion/challenger: `challenger` must beat `champion` by `margin` in CV RMSE and lose no
-/// more than `coverage_drop` of held-out coverage.
-fn gate(
-    challenger: &ModelVersion,
-    champion: &ModelVersion,
-    margin: Option<f64>,
-    coverage_drop: Option<f64>,
-) -> AppResult<()> {
-    if let Some(margin) = margin {
+/// A version's held-out RMSE under a scaffold split, from its envelope.
+fn scaffold_rmse(v: &ModelVersion) -> Option<f64> {
+    v.envelope.0["validation"]["scaffold_rmse"].as_f64()
+}
+
+/// How a version's held-out rows were chosen (e.g. "5-fold by group (scaffold)").
+fn splitter(v: &ModelVersion) -> Option<&str> {
+    v.envelope.0["validation"]["splitter"].as_str()
+}
+
+/// The kind of split behind a splitter's description ([`cryo_ml::Splitter::describe`]): errors
+/// of one kind compare whatever the fold count; a scaffold or time split's do not compare with a
+/// shuffled one's.
+fn split_kind(description: Option<&str>) -> &'static str {
+    match description {
+        Some(d) if d.contains("by group") => "scaffold",
+        Some(d) if d.starts_with("time") => "time",
+        Some(d) if d.contains("fold") || d.contains("leave-one-out") => "random",
+        _ => "unknown",
+    }
+}
+
+/// What the gate may ask of a promotion.
+struct Gate {
+    min_improvement: Option<f64>,
+    max_coverage_drop: Option<f64>,
+    max_scaffold_rmse_increase: Option<f64>,
+}
+
+impl Gate {
+    fn of(p: &PromoteRequest) -> Gate {
+        Gate {
+            min_improvement: p.min_improvement,
+            max_coverage_drop: p.max_coverage_drop,
+            max_scaffold_rmse_increase: p.max_scaffold_rmse_increase,
+        }
+    }
+
+    fn asked(&self) -> bool {
+        self.min_improvement.is_some()
+            || self.max_coverage_drop.is_some()
+            || self.max_scaffold_rmse_increase.is_some()
+    }
+
+    /// The thresholds, for the audit entry.
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "min_improvement": self.min_improvement,
+            "max_coverage_drop": self.max_coverage_drop,
+            "max_scaffold_rmse_increase": self.max_scaffold_rmse_increase,
+        })
+    }
+}
+
+/// Champion/challenger: `challenger` must beat `champion` by `min_improvement` in CV RMSE
+/// (both validated the same way), lose no more than `max_coverage_drop` of held-out coverage,
+/// and be no more than `max_scaffold_rmse_increase` worse on new scaffolds.
+fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResult<()> {
+    if let Some(margin) = g.min_improvement {
         if !(0.0..1.0).contains(&margin) {
             return Err(AppError::validation(
                 "min_improvement",
@@ -317,6 +375,16 @@ fn gate(
                 "champion/challenger needs the cross-validated RMSE of both versions".into(),
             ));
         };
+        // A random split's error is not comparable with a scaffold split's.
+        if split_kind(splitter(challenger)) != split_kind(splitter(champion)) {
+            return Err(AppError::Conflict(format!(
+                "version {} was validated by {}, production version {} by {}: their CV RMSEs do not compare; validate both the same way or gate on max_scaffold_rmse_increase",
+                challenger.version,
+                splitter(challenger).unwrap_or("an unknown split"),
+                champion.version,
+                splitter(champion).unwrap_or("an unknown split"),
+            )));
+        }
         if new > old * (1.0 - margin) {
             return Err(AppError::Conflict(format!(
                 "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
@@ -326,7 +394,7 @@ fn gate(
             )));
         }
     }
-    if let Some(drop) = coverage_drop {
+    if let Some(drop) = g.max_coverage_drop {
         if !(0.0..1.0).contains(&drop) {
             return Err(AppError::validation(
                 "max_coverage_drop",
@@ -349,14 +417,35 @@ fn gate(
             )));
         }
     }
+    if let Some(increase) = g.max_scaffold_rmse_increase {
+        if !(0.0..1.0).contains(&increase) {
+            return Err(AppError::validation(
+                "max_scaffold_rmse_increase",
+                "a fraction in 0..1",
+            ));
+        }
+        let (Some(new), Some(old)) = (scaffold_rmse(challenger), scaffold_rmse(champion)) else {
+            return Err(AppError::Conflict(
+                "the scaffold gate needs the scaffold-split RMSE of both versions (train with a scaffold split, or with scaffold_check)".into(),
+            ));
+        };
+        if new > old * (1.0 + increase) {
+            return Err(AppError::Conflict(format!(
+                "version {} has scaffold-split RMSE {new:.4}, production version {} {old:.4}: more than {:.1} % worse on new scaffolds",
+                challenger.version,
+                champion.version,
+                increase * 100.0
+            )));
+        }
+    }
     Ok(())
 }
 
 /// What the gate compares, for the audit entry.
 fn gate_numbers(challenger: &ModelVersion, champion: &ModelVersion) -> serde_json::Value {
     serde_json::json!({
-        "champion": { "version": champion.version, "cv_rmse": champion.cv_rmse, "coverage": coverage(champion) },
-        "challenger": { "version": challenger.version, "cv_rmse": challenger.cv_rmse, "coverage": coverage(challenger) },
+        "champion": { "version": champion.version, "cv_rmse": champion.cv_rmse, "coverage": coverage(champion), "scaffold_rmse": scaffold_rmse(champion), "splitter": splitter(champion) },
+        "challenger": { "version": challenger.version, "cv_rmse": challenger.cv_rmse, "coverage": coverage(challenger), "scaffold_rmse": scaffold_rmse(challenger), "splitter": splitter(challenger) },
     })
 }
 
@@ -378,10 +467,10 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
                         p.version
                     )));
                 }
-                let gated = p.min_improvement.is_some() || p.max_coverage_drop.is_some();
-                if let (true, Some(champion)) = (gated, &current) {
+                let asked = Gate::of(&p);
+                if let (true, Some(champion)) = (asked.asked(), &current) {
                     compared = gate_numbers(&target, champion);
-                    match gate(&target, champion, p.min_improvement, p.max_coverage_drop) {
+                    match gate(&target, champion, &asked) {
                         Ok(()) => {}
                         // A refusal is a decision too: recorded (committed), then answered.
                         Err(AppError::Conflict(reason)) => {
@@ -393,8 +482,7 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
                                 serde_json::json!({
                                     "version": target.version,
                                     "reason": reason,
-                                    "min_improvement": p.min_improvement,
-                                    "max_coverage_drop": p.max_coverage_drop,
+                                    "thresholds": asked.json(),
                                     "gate": compared,
                                 }),
                             )
@@ -419,8 +507,7 @@ pub async fn promote(actor: &Actor<'_>, id: Uuid, p: PromoteRequest) -> AppResul
                     "from_stage": target.stage,
                     "to_stage": p.stage,
                     "previous_production": previous,
-                    "min_improvement": p.min_improvement,
-                    "max_coverage_drop": p.max_coverage_drop,
+                    "thresholds": Gate::of(&p).json(),
                     "gate": compared,
                 }),
             )

@@ -203,6 +203,15 @@ pub struct TrainRequest {
     /// Train only on measurements a colleague has verified. Rejected measurements never train.
     #[serde(default)]
     pub verified_only: bool,
+    /// Also measure the error under a scaffold split when `split` is not one (one more
+    /// cross-validation of point predictions; on by default): what `max_scaffold_rmse_increase`
+    /// compares at promotion.
+    #[serde(default = "default_scaffold_check")]
+    pub scaffold_check: bool,
+}
+
+fn default_scaffold_check() -> bool {
+    true
 }
 
 fn default_learning_curve() -> bool {
@@ -341,6 +350,7 @@ impl TrainRequest {
             level: self.level,
             seed: self.seed,
             learning_curve: self.learning_curve,
+            scaffold_check: self.scaffold_check,
         })
     }
 }

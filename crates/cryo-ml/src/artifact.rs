@@ -77,6 +77,9 @@ pub struct ValidationSummary {
     /// NLL, miscalibration area, ENCE and σ–error correlation of the held-out intervals.
     #[serde(default)]
     pub uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// Pooled held-out RMSE under a scaffold split (the validation's own when it was one).
+    #[serde(default)]
+    pub scaffold_rmse: Option<f64>,
 }
 
 impl From<&CvReport> for ValidationSummary {
@@ -92,6 +95,7 @@ impl From<&CvReport> for ValidationSummary {
             calibration: r.calibration.clone(),
             learning_curve: None,
             uncertainty: r.uncertainty,
+            scaffold_rmse: None,
         }
     }
 }

@@ -226,8 +226,14 @@ impl ConformalModel {
             Splitter::Predefined => folds_keep_groups_apart(data),
             _ => false,
         };
+        // A training fold of a scaffold split may hold fewer scaffolds than calibration folds
+        // (one large acyclic group, say): its calibration folds are then shuffled rows, as
+        // grouping them is impossible.
+        let distinct_groups = data.groups.as_ref().map_or(0, |g| {
+            g.iter().collect::<std::collections::HashSet<_>>().len()
+        });
         let splitter = |k: usize| {
-            if grouped {
+            if grouped && distinct_groups >= k {
                 Splitter::GroupKFold { k }
             } else {
                 Splitter::KFold { k }
@@ -571,6 +577,25 @@ mod tests {
         let mut no_groups = grouped(&[0, 0, 1, 1]);
         no_groups.groups = None;
         assert!(!folds_keep_groups_apart(&no_groups));
+    }
+
+    #[test]
+    fn a_training_fold_with_fewer_scaffolds_than_calibration_folds_still_calibrates() {
+        // 40 rows in 2 groups, calibrated "by group" with CV+ over 5 folds: impossible to
+        // group, so the calibration folds are shuffled rows instead of a refusal.
+        let mut data = grouped(&[0; 40]);
+        data.groups = Some((0..40).map(|i| format!("g{}", i % 2)).collect());
+        let spec = crate::Algorithm::Ridge.default_spec();
+        let model = ConformalModel::fit(
+            &spec,
+            &data,
+            &ConformalMethod::CvPlus { folds: 5 },
+            Scale::None,
+            &Splitter::GroupKFold { k: 2 },
+            0,
+        )
+        .unwrap();
+        assert_eq!(model.calibration_size(), 40);
     }
 
     #[test]

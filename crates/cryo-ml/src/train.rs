@@ -46,6 +46,11 @@ pub struct TrainPlan {
     /// Also measure held-out error at 20…100 % of each training fold (five more CVs).
     #[serde(default)]
     pub learning_curve: bool,
+    /// Also measure the error under a scaffold split (point predictions, one more CV) when
+    /// the outer split is not one already: what a promotion gate compares, since new
+    /// cryoprotectants are mostly new scaffolds.
+    #[serde(default)]
+    pub scaffold_check: bool,
 }
 
 /// The part of the work in progress; reported with (done, total) fits of that stage.
@@ -54,6 +59,7 @@ pub struct TrainPlan {
 pub enum Stage {
     Searching,
     Validating,
+    ScaffoldCheck,
     Learning,
     Fitting,
 }
@@ -63,6 +69,7 @@ impl Stage {
         match self {
             Stage::Searching => "searching",
             Stage::Validating => "validating",
+            Stage::ScaffoldCheck => "scaffold_check",
             Stage::Learning => "learning_curve",
             Stage::Fitting => "fitting",
         }
@@ -79,6 +86,9 @@ pub fn overall_progress(plan: &TrainPlan, stage: Stage, done: usize, total: usiz
         stages.push(Stage::Searching);
     }
     stages.push(Stage::Validating);
+    if plan.scaffold_check {
+        stages.push(Stage::ScaffoldCheck);
+    }
     if plan.learning_curve {
         stages.push(Stage::Learning);
     }
@@ -214,6 +224,7 @@ fn run(
             (plan.spec.clone(), None, report)
         }
     };
+    let scaffold_rmse = scaffold_rmse(data, &spec, plan, &report, progress)?;
     let learning = if plan.learning_curve {
         Some(learning_curve(
             data,
@@ -256,6 +267,7 @@ fn run(
         trained_at: crate::artifact::now_rfc3339(),
         validation: Some(ValidationSummary {
             learning_curve: learning,
+            scaffold_rmse,
             ..ValidationSummary::from(&report)
         }),
         search: trials,
@@ -263,4 +275,48 @@ fn run(
         model,
     };
     Ok((trained, report))
+}
+
+/// The pooled RMSE under a scaffold split: the validation's own when its folds already keep
+/// scaffolds apart, else one more CV of point predictions with as many folds (when asked for and
+/// the rows have scaffolds).
+fn scaffold_rmse(
+    data: &Dataset,
+    spec: &Spec,
+    plan: &TrainPlan,
+    report: &CvReport,
+    progress: StageProgress<'_>,
+) -> Result<Option<f64>, MlError> {
+    let by_scaffold = match &plan.splitter {
+        Splitter::GroupKFold { .. } => data.groups.is_some(),
+        Splitter::Predefined => crate::conformal::folds_keep_groups_apart(data),
+        _ => false,
+    };
+    if by_scaffold {
+        return Ok(Some(report.pooled.rmse));
+    }
+    if !plan.scaffold_check || data.groups.is_none() {
+        return Ok(None);
+    }
+    let k = match plan.splitter {
+        Splitter::KFold { k } | Splitter::RepeatedKFold { k, .. } | Splitter::Time { k } => k,
+        _ => 5,
+    };
+    let options = CvOptions {
+        seed: plan.seed,
+        conformal: None,
+        scale: Scale::None,
+    };
+    match cross_validate(
+        data,
+        spec,
+        &Splitter::GroupKFold { k },
+        &options,
+        &|d, t| progress(Stage::ScaffoldCheck, d, t),
+    ) {
+        Ok(r) => Ok(Some(r.pooled.rmse)),
+        // Fewer scaffolds than folds: there is no scaffold split to measure.
+        Err(MlError::NotEnoughData(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

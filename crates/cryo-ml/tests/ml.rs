@@ -389,6 +389,7 @@ fn plan(spec: Spec, search: Option<cryo_ml::SearchPlan>) -> cryo_ml::TrainPlan {
         level: 0.9,
         seed: 11,
         learning_curve: false,
+        scaffold_check: false,
     }
 }
 
@@ -693,6 +694,7 @@ fn hyperparameters_beyond_the_bounds_are_refused_and_the_memory_estimate_bounds_
         level: 0.9,
         seed: 1,
         learning_curve: false,
+        scaffold_check: false,
     };
     let e = plan
         .check_memory(1_000_000, 45, 1 << 30)

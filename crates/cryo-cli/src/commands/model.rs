@@ -190,6 +190,9 @@ pub struct TrainArgs {
     /// Also record a learning curve (20–100 % of each training fold) in the model's validation.
     #[arg(long)]
     learning_curve: bool,
+    /// Skip the scaffold-split error measured beside a random or time split (one more CV).
+    #[arg(long)]
+    no_scaffold_check: bool,
     #[arg(long)]
     json: bool,
 }
@@ -1049,6 +1052,7 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         level: args.validation.level,
         seed: args.model.seed,
         learning_curve: args.learning_curve,
+        scaffold_check: !args.no_scaffold_check,
     };
     let bar = fit_bar("training");
     let progress = |stage: cryo_ml::Stage, done: usize, total: usize| {
@@ -1092,6 +1096,9 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
             }
         }
         print_report(&report);
+        if let Some(r) = trained.validation.as_ref().and_then(|v| v.scaffold_rmse) {
+            println!("RMSE under a scaffold split: {r:.4}");
+        }
         if let Some(imp) = &trained.importance {
             let top: Vec<String> = imp
                 .iter()

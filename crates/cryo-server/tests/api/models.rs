@@ -432,6 +432,40 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
         last["details"]["gate"]["challenger"]["coverage"].is_number(),
         "{last}"
     );
+    // Both versions measured their error on new scaffolds beside their random split (one
+    // more CV): the scaffold gate compares those.
+    let gate = &last["details"]["gate"];
+    let scaffold = |side: &str| gate[side]["scaffold_rmse"].as_f64().unwrap();
+    assert_ne!(
+        scaffold("champion"),
+        gate["champion"]["cv_rmse"].as_f64().unwrap(),
+        "a second CV, by scaffold: {gate}"
+    );
+    let no_worse = promotion(
+        app,
+        &alice,
+        &model,
+        json!({ "version": 2, "max_scaffold_rmse_increase": 0.0 }),
+    )
+    .await;
+    if scaffold("challenger") > scaffold("champion") {
+        assert_eq!(no_worse.status, StatusCode::CONFLICT, "{}", no_worse.text);
+        assert!(
+            no_worse.text.contains("worse on new scaffolds"),
+            "{}",
+            no_worse.text
+        );
+    } else {
+        assert_eq!(no_worse.status, StatusCode::OK, "{}", no_worse.text);
+        let back = app
+            .post(
+                &alice,
+                &format!("/api/v1/models/{model}/rollback"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    }
     // The coverage gate: a fraction, named when it is not one.
     let bad = promotion(
         app,
@@ -471,6 +505,44 @@ async fn production_answers_with_calibrated_intervals_and_champion_challenger_gu
     assert!(
         results[1]["value"].is_null() && results[1]["error"].as_str().unwrap().contains("smiles")
     );
+
+    // A version validated by scaffold split: its CV RMSE is not set against a random split's
+    // (its scaffold RMSE is its own).
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "ridge", "features": "cryo20", "split": "scaffold" }),
+    )
+    .await;
+    let (done, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["result_version"], 3, "{done}");
+    let apart = promotion(
+        app,
+        &alice,
+        &model,
+        json!({ "version": 3, "min_improvement": 0.0 }),
+    )
+    .await;
+    assert_eq!(apart.status, StatusCode::CONFLICT, "{}", apart.text);
+    assert!(apart.text.contains("do not compare"), "{}", apart.text);
+    let audit = app
+        .get(&alice, &format!("/api/v1/models/{model}/audit"))
+        .await
+        .json();
+    let gate = &audit[0]["details"]["gate"];
+    assert_eq!(
+        gate["challenger"]["scaffold_rmse"], gate["challenger"]["cv_rmse"],
+        "a scaffold-validated version's scaffold RMSE is its CV RMSE: {gate}"
+    );
+    assert!(
+        gate["challenger"]["splitter"]
+            .as_str()
+            .unwrap()
+            .contains("by group"),
+        "{gate}"
+    );
+    assert_eq!(audit[0]["details"]["thresholds"]["min_improvement"], 0.0);
 }
 
 #[tokio::test]
