@@ -194,6 +194,7 @@ try {
   const flag = await page.locator('#prediction-domain [data-flag]').getAttribute('data-flag');
   assert.ok(['in', 'edge', 'out'].includes(flag), `domain flag ${flag}`);
   assert.match(await page.locator('#prediction-domain').textContent(), /nearest training molecule .* \(Tanimoto (0?\.\d+|1(\.0+)?)\)/);
+  assert.match(await page.locator('#prediction-leverage').textContent(), /descriptor leverage [\d.e+-]+/);
   // Its interval was recalibrated for its domain bin, and the bins' held-out coverage is shown.
   assert.match(await page.locator('#interval-factor').textContent(), /interval ×\d+(\.\d+)? for this domain bin/);
   assert.match(await page.locator('#domain-bins').textContent(), /in \d+ % → \d+ % \(×[\d.]+, \d+ rows\)/);

@@ -15,6 +15,7 @@
 //! Everything is derived from what every stored version already holds (the training ids and the
 //! held-out predictions), so versions trained before this existed get a domain too.
 
+use cryo_chem::featurize::FeatureSet;
 use cryo_chem::{Fingerprint, Molecule};
 use cryo_ml::TrainedModel;
 use rayon::prelude::*;
@@ -48,6 +49,10 @@ pub struct DomainView {
     pub nearest_similarity: f64,
     /// That molecule's canonical SMILES.
     pub nearest: String,
+    /// Leverage in the space of the 20 cryoprotectant descriptors (`cryo20`): above the
+    /// calibration's `leverage_above` the molecule is `out`, however similar its nearest
+    /// neighbour (an extrapolation in size, polarity or charge).
+    pub leverage: Option<f64>,
 }
 
 /// The thresholds and the coverage they were read from.
@@ -71,6 +76,8 @@ pub struct Calibration {
     pub width_edge: Option<f64>,
     /// The training targets' range (from the held-out observations).
     pub target_range: Option<(f64, f64)>,
+    /// Above this leverage (h* = 3(p + 1)/n, the Williams plot's warning line): `out`.
+    pub leverage_above: Option<f64>,
     /// Per-bin interval recalibration (`in`, `edge`, `out`), when the held-out predictions had
     /// intervals at a known level.
     pub bins: Vec<BinCalibration>,
@@ -93,20 +100,41 @@ pub struct BinCalibration {
     pub width_after: Option<f64>,
 }
 
-/// A version's domain: its training molecules' fingerprints and its calibration.
+/// A version's domain: its training molecules' fingerprints, their descriptor space, and its
+/// calibration.
 pub struct Domain {
     molecules: Vec<(String, Fingerprint)>,
-    /// (similarity, |observed − centre| / half-width) of the held-out rows with intervals.
-    ratios: Vec<(f64, f64)>,
+    leverage: Option<cryo_ml::Leverage>,
+    /// (bin, |observed − centre| / half-width) of the held-out rows with intervals.
+    ratios: Vec<(Flag, f64)>,
     pub calibration: Calibration,
 }
 
-/// The fingerprint of a SMILES, if it is one (mixture keys and unparsable ids are not).
-fn fingerprint(smiles: &str) -> Option<Fingerprint> {
+/// The descriptors leverage is measured on: few, physical, and computed for any molecule.
+const LEVERAGE_FEATURES: FeatureSet = FeatureSet::Cryo20;
+
+/// The fingerprint and leverage descriptors of a SMILES, if it is one (mixture keys and
+/// unparsable ids are not).
+fn structure(smiles: &str) -> Option<(Fingerprint, Option<Vec<f64>>)> {
     if smiles.starts_with("mixture:") {
         return None;
     }
-    Molecule::from_smiles(smiles).ok()?.fingerprint().ok()
+    let mol = Molecule::from_smiles(smiles).ok()?;
+    let fp = mol.fingerprint().ok()?;
+    Some((fp, LEVERAGE_FEATURES.compute(&mol).ok()))
+}
+
+/// A molecule's bin: `out` below the `out` similarity or above the leverage threshold, `edge`
+/// below the `edge` similarity, else `in`.
+fn flag_of(similarity: f64, leverage: Option<f64>, c: &Calibration) -> Flag {
+    if leverage
+        .zip(c.leverage_above)
+        .is_some_and(|(h, above)| h > above)
+    {
+        Flag::Out
+    } else {
+        bin_of(similarity, c.edge_below, c.out_below)
+    }
 }
 
 /// The most similar of `molecules` to `fp` (leaving out index `skip`), as (similarity, index).
@@ -174,15 +202,12 @@ fn widest(ratios: &[f64]) -> Option<f64> {
         .max_by(f64::total_cmp)
 }
 
-/// Factors for `in`, `edge`, `out` from (similarity, ratio) rows. A bin too small for the level
+/// Factors for `in`, `edge`, `out` from (bin, ratio) rows. A bin too small for the level
 /// takes the factor of itself and the less similar bins together, or failing that the widest
 /// ratio they hold; no bin gets a smaller factor than a more similar one.
-fn bin_factors(rows: &[(f64, f64)], edge_below: f64, out_below: f64, level: f64) -> [f64; 3] {
+fn bin_factors(rows: &[(Flag, f64)], level: f64) -> [f64; 3] {
     let pick = |keep: &dyn Fn(Flag) -> bool| -> Vec<f64> {
-        rows.iter()
-            .filter(|(s, _)| keep(bin_of(*s, edge_below, out_below)))
-            .map(|r| r.1)
-            .collect()
+        rows.iter().filter(|(f, _)| keep(*f)).map(|r| r.1).collect()
     };
     let inside = pick(&|f| f == Flag::In);
     let f_in = conformal_factor(inside.clone(), level)
@@ -233,34 +258,29 @@ pub fn rescale(
     )
 }
 
-/// Per-bin factors and their held-out effect: (similarity, ratio, width) rows.
-fn bins(
-    rows: &[(f64, f64, f64)],
-    edge_below: f64,
-    out_below: f64,
-    level: f64,
-) -> Vec<BinCalibration> {
-    let pairs: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, r.1)).collect();
-    let factors = bin_factors(&pairs, edge_below, out_below, level);
+/// Per-bin factors and their held-out effect: (bin, ratio, width) rows.
+fn bins(rows: &[(Flag, f64, f64)], level: f64) -> Vec<BinCalibration> {
+    let pairs: Vec<(Flag, f64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+    let factors = bin_factors(&pairs, level);
     // Cross-fitted: row k is judged by the factors of the blocks it is not in.
     let fold_factors: Vec<[f64; 3]> = (0..CROSS_FIT_BLOCKS)
         .map(|b| {
-            let others: Vec<(f64, f64)> = pairs
+            let others: Vec<(Flag, f64)> = pairs
                 .iter()
                 .enumerate()
                 .filter(|(k, _)| k % CROSS_FIT_BLOCKS != b)
                 .map(|(_, r)| *r)
                 .collect();
-            bin_factors(&others, edge_below, out_below, level)
+            bin_factors(&others, level)
         })
         .collect();
     Flag::ALL
         .into_iter()
         .map(|flag| {
-            let inside: Vec<(usize, &(f64, f64, f64))> = rows
+            let inside: Vec<(usize, &(Flag, f64, f64))> = rows
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| bin_of(r.0, edge_below, out_below) == flag)
+                .filter(|(_, r)| r.0 == flag)
                 .collect();
             let n = inside.len();
             let mean = |values: Vec<f64>| {
@@ -343,26 +363,42 @@ impl Domain {
     /// fingerprints every training molecule and compares each with all the others.
     pub fn of(model: &TrainedModel) -> Option<Domain> {
         let ids = &model.dataset.ids;
-        let fps: Vec<Option<Fingerprint>> = ids.par_iter().map(|id| fingerprint(id)).collect();
+        let parsed: Vec<_> = ids.par_iter().map(|id| structure(id)).collect();
         let mut index_of_row = vec![None; ids.len()];
         let mut molecules = Vec::new();
-        for (row, fp) in fps.into_iter().enumerate() {
-            if let Some(fp) = fp {
+        let mut descriptors = Vec::new();
+        for (row, parsed) in parsed.into_iter().enumerate() {
+            if let Some((fp, d)) = parsed {
                 index_of_row[row] = Some(molecules.len());
                 molecules.push((ids[row].clone(), fp));
+                descriptors.push(d);
             }
         }
         if molecules.is_empty() {
             return None;
         }
+        // Leverage needs every training molecule's descriptors.
+        let leverage = descriptors
+            .iter()
+            .cloned()
+            .collect::<Option<Vec<Vec<f64>>>>()
+            .and_then(|rows| cryo_ml::Matrix::from_rows(&rows).ok())
+            .and_then(|x| cryo_ml::Leverage::fit(&x).ok());
+        // Each training molecule's leverage had it been left out, as its held-out row was.
+        let left_out = |at: usize| -> Option<f64> {
+            let lev = leverage.as_ref()?;
+            Some(cryo_ml::Leverage::left_out(
+                lev.of(descriptors[at].as_ref()?),
+            ))
+        };
         let validation = model.validation.as_ref();
         let held_out: Vec<&cryo_ml::OutOfFold> = validation
             .map(|v| v.predictions.iter().filter(|p| p.repeat == 0).collect())
             .unwrap_or_default();
         let stride = held_out.len().div_ceil(MAX_CALIBRATION_ROWS).max(1);
         let sampled: Vec<&cryo_ml::OutOfFold> = held_out.iter().step_by(stride).copied().collect();
-        // (similarity, ratio, width) of each held-out row with an interval.
-        let measured: Vec<(f64, f64, f64)> = sampled
+        // (similarity, left-out leverage, ratio, width) of each held-out row with an interval.
+        let measured: Vec<(f64, Option<f64>, f64, f64)> = sampled
             .par_iter()
             .filter_map(|p| {
                 let at = index_of_row.get(p.row).copied().flatten()?;
@@ -370,15 +406,18 @@ impl Domain {
                 let (similarity, _) = nearest(&molecules, &molecules[at].1, Some(at))?;
                 Some((
                     similarity,
+                    left_out(at),
                     ratio(interval.lower, interval.upper, p.observed),
                     interval.upper - interval.lower,
                 ))
             })
             .collect();
-        let rows: Vec<HeldOut> = measured.iter().map(|&(s, r, w)| (s, r <= 1.0, w)).collect();
+        let rows: Vec<HeldOut> = measured
+            .iter()
+            .map(|&(s, _, r, w)| (s, r <= 1.0, w))
+            .collect();
         let level = validation.and_then(|v| v.level);
         let (edge_below, out_below) = thresholds(rows.clone(), level);
-        let bins = level.map_or_else(Vec::new, |l| bins(&measured, edge_below, out_below, l));
         let (inside, edge): (Vec<HeldOut>, Vec<HeldOut>) =
             rows.iter().partition(|r| r.0 >= edge_below);
         let observed: Vec<f64> = held_out
@@ -392,34 +431,48 @@ impl Domain {
             .fold(None, |r: Option<(f64, f64)>, v| {
                 Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
             });
+        let mut calibration = Calibration {
+            edge_below,
+            out_below,
+            level,
+            rows: rows.len(),
+            coverage_in: coverage(&inside),
+            coverage_edge: coverage(&edge),
+            width_in: width(&inside),
+            width_edge: width(&edge),
+            target_range,
+            leverage_above: leverage.as_ref().map(cryo_ml::Leverage::threshold),
+            bins: Vec::new(),
+        };
+        let binned: Vec<(Flag, f64, f64)> = measured
+            .iter()
+            .map(|&(s, h, r, w)| (flag_of(s, h, &calibration), r, w))
+            .collect();
+        if let Some(l) = level {
+            calibration.bins = bins(&binned, l);
+        }
         Some(Domain {
             molecules,
-            ratios: measured.iter().map(|r| (r.0, r.1)).collect(),
-            calibration: Calibration {
-                edge_below,
-                out_below,
-                level,
-                rows: rows.len(),
-                coverage_in: coverage(&inside),
-                coverage_edge: coverage(&edge),
-                width_in: width(&inside),
-                width_edge: width(&edge),
-                target_range,
-                bins,
-            },
+            leverage,
+            ratios: binned.iter().map(|r| (r.0, r.1)).collect(),
+            calibration,
         })
     }
 
     /// Where the molecule `smiles` stands (`None` when it does not parse). CPU.
     pub fn judge(&self, smiles: &str) -> Option<DomainView> {
-        let fp = Molecule::from_smiles(smiles).ok()?.fingerprint().ok()?;
+        let (fp, descriptors) = structure(smiles)?;
         let (similarity, at) = nearest(&self.molecules, &fp, None)?;
-        let c = &self.calibration;
-        let flag = bin_of(similarity, c.edge_below, c.out_below);
+        let leverage = self
+            .leverage
+            .as_ref()
+            .zip(descriptors)
+            .map(|(l, d)| l.of(&d));
         Some(DomainView {
-            flag,
+            flag: flag_of(similarity, leverage, &self.calibration),
             nearest_similarity: similarity,
             nearest: self.molecules[at].0.clone(),
+            leverage,
         })
     }
 
@@ -428,7 +481,7 @@ impl Domain {
     pub fn factors(&self, level: f64) -> Option<[f64; 3]> {
         let c = &self.calibration;
         c.level?;
-        Some(bin_factors(&self.ratios, c.edge_below, c.out_below, level))
+        Some(bin_factors(&self.ratios, level))
     }
 
     /// The level the intervals to be rescaled must be predicted at, when it is not `level`
@@ -496,7 +549,11 @@ mod tests {
         for i in 0..20 {
             rows.push((0.1, (i as f64 + 0.5) / 20.0 * 3.0, 2.0));
         }
-        let b = bins(&rows, 0.5, 0.2, 0.9);
+        let rows: Vec<(Flag, f64, f64)> = rows
+            .into_iter()
+            .map(|(s, r, w)| (bin_of(s, 0.5, 0.2), r, w))
+            .collect();
+        let b = bins(&rows, 0.9);
         let [inside, edge, out] = [&b[0], &b[1], &b[2]];
         assert_eq!(
             (inside.flag, edge.flag, out.flag),
@@ -522,7 +579,11 @@ mod tests {
         let mut rows: Vec<(f64, f64)> = (0..50).map(|i| (0.8, i as f64 / 100.0)).collect();
         rows.extend((0..5).map(|i| (0.4, 1.0 + i as f64)));
         rows.extend((0..20).map(|i| (0.1, 2.0 + i as f64 / 10.0)));
-        let [f_in, f_edge, f_out] = bin_factors(&rows, 0.5, 0.2, 0.9);
+        let rows: Vec<(Flag, f64)> = rows
+            .into_iter()
+            .map(|(s, r)| (bin_of(s, 0.5, 0.2), r))
+            .collect();
+        let [f_in, f_edge, f_out] = bin_factors(&rows, 0.9);
         let beyond = conformal_factor(rows[50..].iter().map(|r| r.1).collect(), 0.9).unwrap();
         assert_eq!(f_edge, beyond);
         assert!(f_in < 1.0 && f_out >= f_edge);
@@ -534,7 +595,11 @@ mod tests {
         rows.extend((0..12).map(|i| (0.1, 1.0 + i as f64 / 4.0)));
         let mut previous = [0.0; 3];
         for level in [0.5, 0.8, 0.9, 0.95, 0.99] {
-            let f = bin_factors(&rows, 0.5, 0.2, level);
+            let binned: Vec<(Flag, f64)> = rows
+                .iter()
+                .map(|&(s, r)| (bin_of(s, 0.5, 0.2), r))
+                .collect();
+            let f = bin_factors(&binned, level);
             assert!(
                 f.iter().zip(&previous).all(|(a, b)| a >= b),
                 "{level}: {f:?} after {previous:?}"
@@ -564,6 +629,27 @@ mod tests {
             0.0,
         );
         assert!(open.0.is_infinite() && open.1.is_infinite());
+    }
+
+    #[test]
+    fn a_leverage_above_the_threshold_is_out_however_similar_the_neighbour() {
+        let c = Calibration {
+            edge_below: 0.5,
+            out_below: 0.2,
+            level: Some(0.9),
+            rows: 0,
+            coverage_in: None,
+            coverage_edge: None,
+            width_in: None,
+            width_edge: None,
+            target_range: None,
+            leverage_above: Some(0.1),
+            bins: Vec::new(),
+        };
+        assert_eq!(flag_of(0.9, Some(0.05), &c), Flag::In);
+        assert_eq!(flag_of(0.9, Some(0.5), &c), Flag::Out);
+        assert_eq!(flag_of(0.3, None, &c), Flag::Edge);
+        assert_eq!(flag_of(0.1, Some(0.0), &c), Flag::Out);
     }
 
     #[test]

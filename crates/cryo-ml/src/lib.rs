@@ -20,6 +20,7 @@ mod error;
 mod forest;
 pub mod interrupt;
 mod knn;
+mod leverage;
 mod linear;
 mod matrix;
 mod metrics;
@@ -43,6 +44,7 @@ pub use conformal::{
 };
 pub use dataset::{Dataset, Sample};
 pub use error::MlError;
+pub use leverage::Leverage;
 pub use matrix::Matrix;
 pub use metrics::{CALIBRATION_LEVELS, Coverage, Metrics, rmse, spearman};
 pub use model::{Algorithm, Estimator, Regressor, Spec};

@@ -1117,8 +1117,11 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
 
 fn print_domain(c: &cryo_app::domain::Calibration) {
     println!(
-        "domain: edge below Tanimoto {:.2}, out below {:.2} ({} held-out rows)",
-        c.edge_below, c.out_below, c.rows
+        "domain: edge below Tanimoto {:.2}, out below {:.2} or above leverage {} ({} held-out rows)",
+        c.edge_below,
+        c.out_below,
+        c.leverage_above.map_or("-".into(), |h| format!("{h:.3}")),
+        c.rows
     );
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     for b in &c.bins {
@@ -1275,6 +1278,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         "nearest_similarity",
         "nearest_training_molecule",
         "interval_factor",
+        "leverage",
     ])?;
     // Where each input stands among the training molecules (calibrated on the model's CV), and
     // the per-bin factors its interval is recalibrated by, as the server does.
@@ -1323,13 +1327,15 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         }
                         _ => (intervals[k].lower, intervals[k].upper, String::new()),
                     };
-                    let (flag, similarity, nearest) = place.map_or_else(Default::default, |p| {
-                        (
-                            p.flag.as_str().to_string(),
-                            p.nearest_similarity.to_string(),
-                            p.nearest,
-                        )
-                    });
+                    let (flag, similarity, nearest, leverage) =
+                        place.map_or_else(Default::default, |p| {
+                            (
+                                p.flag.as_str().to_string(),
+                                p.nearest_similarity.to_string(),
+                                p.nearest,
+                                p.leverage.map(|h| h.to_string()).unwrap_or_default(),
+                            )
+                        });
                     out.write_record([
                         line.to_string(),
                         name,
@@ -1346,6 +1352,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         similarity,
                         nearest,
                         factor,
+                        leverage,
                     ])?;
                     k += 1;
                 }
@@ -1360,6 +1367,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         String::new(),
                         String::new(),
                         reason,
+                        String::new(),
                         String::new(),
                         String::new(),
                         String::new(),

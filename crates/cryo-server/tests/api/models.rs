@@ -1305,6 +1305,15 @@ async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
         width(2),
         width(0)
     );
+    // In descriptor space, C60 lies far beyond the training alcohols (leverage above the
+    // Williams threshold); heptanol, a training molecule, does not.
+    let above = body["domain"]["leverage_above"].as_f64().unwrap();
+    let leverage = |i: usize| p[i]["domain"]["leverage"].as_f64().unwrap();
+    assert!(
+        leverage(2) > above && leverage(0) < above,
+        "{} vs {above}",
+        leverage(2)
+    );
     // Less similar than the calibrated edge: the held-out coverage there was lower.
     assert!(similarity(3) < body["domain"]["edge_below"].as_f64().unwrap());
     // The version's calibration is reported with it.

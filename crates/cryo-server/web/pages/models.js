@@ -162,6 +162,7 @@ function domainNote(p) {
   return h('p', { class: 'domain', id: 'prediction-domain' },
     d ? h('span', { class: `badge ${d.flag === 'in' ? 'production' : 'warning'}`, dataset: { flag: d.flag } }, words[d.flag]) : null,
     d ? ` · nearest training molecule ${d.nearest} (Tanimoto ${fmt(d.nearest_similarity, 2)})` : null,
+    d?.leverage != null ? h('span', { id: 'prediction-leverage' }, ` · descriptor leverage ${fmt(d.leverage, 3)}`) : null,
     p.interval_factor != null ? h('span', { id: 'interval-factor' }, ` · interval ×${fmt(p.interval_factor, 2)} for this domain bin`) : null,
     p.beyond_training_range ? h('span', { class: 'badge warning' }, ' beyond the training values') : null);
 }
