@@ -123,6 +123,17 @@ rust::Vec<rust::String> property_names() {
   return out;
 }
 
+// RDKit's NumHBA pattern as corrected upstream (rdkit#8997, fixed by rdkit#9060, 2026):
+// degree-three aromatic nitrogens (N-substituted pyrrole- and pyridone-type) are not
+// acceptors; 2022.09 counted every neutral aromatic n without H. One copy per thread, as
+// recursive SMARTS keep match state in the query.
+static const RDKit::ROMol &hba_query() {
+  static thread_local std::unique_ptr<RDKit::ROMol> query(RDKit::SmartsToMol(
+      "[$([O,S;H1;v2]-[!$(*=[O,N,P,S])]),$([O,S;H0;v2]),$([O,S;-]),"
+      "$([N;v3;!$(N-*=!@[O,N,P,S])]),$([nH0X2,o,s;+0])]"));
+  return *query;
+}
+
 rust::Vec<double> all_properties(const Mol &mol) {
   RDKit::Descriptors::Properties props;
   const auto names = RDKit::Descriptors::Properties::getAvailableProperties();
@@ -135,6 +146,9 @@ rust::Vec<double> all_properties(const Mol &mol) {
       out.push_back(RDKit::Descriptors::calcChi2v(*mol.inner));
     } else if (i < names.size() && names[i] == "chi2n") {
       out.push_back(RDKit::Descriptors::calcChi2n(*mol.inner));
+    } else if (i < names.size() && names[i] == "NumHBA") {
+      std::vector<RDKit::MatchVectType> matches;
+      out.push_back(RDKit::SubstructMatch(*mol.inner, hba_query(), matches, /*uniquify=*/true));
     } else {
       out.push_back(values[i]);
     }

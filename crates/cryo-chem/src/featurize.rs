@@ -13,8 +13,9 @@ pub const MORGAN_BITS: u32 = 2048;
 
 /// Revision of how the RDKit descriptor set is computed here, part of the feature version: a
 /// model is never fed descriptors computed differently from its training rows. 2: chi2v and
-/// chi2n from their own functions (RDKit 2022.09's table gave them the order-3 values).
-pub const DESCRIPTOR_REVISION: u32 = 2;
+/// chi2n from their own functions (RDKit 2022.09's table gave them the order-3 values). 3:
+/// NumHBA with RDKit's corrected acceptor pattern (degree-three aromatic N are not acceptors).
+pub const DESCRIPTOR_REVISION: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

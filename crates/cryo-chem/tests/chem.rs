@@ -23,3 +23,25 @@ fn connectivity_indices_follow_their_definition() {
         );
     }
 }
+
+#[test]
+fn hydrogen_bond_acceptors_leave_out_substituted_aromatic_nitrogens() {
+    // A degree-three aromatic N (N-methylpyrrole, N-methylpyridone) gives its lone pair to the
+    // ring and accepts no hydrogen bond (rdkit#8997, fixed upstream); pyridine's N does.
+    // Counts by hand: ring N only, and the pyridone's carbonyl O; caffeine: two carbonyl O and
+    // the one two-connected imidazole N.
+    for (smiles, acceptors) in [
+        ("Cn1cccc1", 0.0),
+        ("O=C1C=CC=CN1C", 1.0),
+        ("c1ccncc1", 1.0),
+        ("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 3.0),
+    ] {
+        let d: std::collections::HashMap<String, f64> = cryo_chem::Molecule::from_smiles(smiles)
+            .unwrap()
+            .descriptor_set()
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(d["NumHBA"], acceptors, "{smiles}");
+    }
+}
