@@ -175,6 +175,10 @@ pub struct VersionValidation {
     /// Pooled held-out RMSE under a scaffold split (the validation's own when it was one;
     /// absent when not measured).
     pub scaffold_rmse: Option<f64>,
+    /// How much the training data's replicate measurements disagree (structures, measurements,
+    /// pooled_sd): the noise floor of the RMSE.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub replicate_spread: Option<cryo_ml::ReplicateSpread>,
     pub version: i64,
     pub property: String,
     pub algorithm: String,
@@ -236,6 +240,7 @@ pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<
         calibration: validation.calibration,
         learning_curve: validation.learning_curve,
         scaffold_rmse: validation.scaffold_rmse,
+        replicate_spread: envelope.dataset.replicate_spread,
         importance: envelope.importance,
     })
 }

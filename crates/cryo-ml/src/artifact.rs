@@ -53,6 +53,10 @@ pub struct DatasetInfo {
     pub digest: String,
     /// Identity of every training row, so a later comparison can leave them out.
     pub ids: Vec<String>,
+    /// How much the training data's replicate measurements disagree (absent without them, and
+    /// in artefacts written before it was kept).
+    #[serde(default)]
+    pub replicate_spread: Option<crate::dataset::ReplicateSpread>,
 }
 
 /// What cross-validation said about the chosen hyperparameters, with the per-fold metrics and
@@ -202,6 +206,8 @@ pub struct DatasetSummary {
     pub rows: usize,
     pub replicates_merged: usize,
     pub digest: String,
+    #[serde(default)]
+    pub replicate_spread: Option<crate::dataset::ReplicateSpread>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -262,6 +268,7 @@ impl TrainedModel {
                 rows: self.dataset.rows,
                 replicates_merged: self.dataset.replicates_merged,
                 digest: self.dataset.digest.clone(),
+                replicate_spread: self.dataset.replicate_spread,
             },
             conformal: self.model.method.clone(),
             interval_scale: self.model.scale(),
@@ -312,6 +319,7 @@ impl Artefact {
                 replicates_merged: e.dataset.replicates_merged,
                 digest: e.dataset.digest.clone(),
                 ids: body.training_ids,
+                replicate_spread: e.dataset.replicate_spread,
             },
             spec: e.spec.clone(),
             seed: e.seed,

@@ -31,6 +31,22 @@ pub struct Dataset {
     pub folds: Option<Vec<usize>>,
     /// How many input samples were replicates folded into an earlier row.
     pub replicates_merged: usize,
+    /// How much replicate measurements of one structure disagree: the noise no model can
+    /// predict below. `None` without replicates.
+    #[serde(default)]
+    pub replicate_spread: Option<ReplicateSpread>,
+}
+
+/// The disagreement between replicate measurements of the same structure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateSpread {
+    /// Structures measured more than once.
+    pub structures: usize,
+    /// Their measurements.
+    pub measurements: usize,
+    /// Pooled within-structure standard deviation, √(Σ (nᵢ − 1) sᵢ² / Σ (nᵢ − 1)): the
+    /// repeatability of the measurement, in the target's unit.
+    pub pooled_sd: f64,
 }
 
 impl Dataset {
@@ -43,6 +59,8 @@ impl Dataset {
         let p = feature_names.len();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<(Sample, usize)> = Vec::new();
+        // Per row: the sum of squared targets, for the replicates' spread.
+        let mut squares: Vec<f64> = Vec::new();
         for (k, s) in samples.into_iter().enumerate() {
             if s.features.len() != p {
                 return Err(MlError::InvalidInput(format!(
@@ -61,6 +79,7 @@ impl Dataset {
             }
             match index.get(&s.id) {
                 Some(&row) => {
+                    squares[row] += s.target * s.target;
                     let (first, count) = &mut rows[row];
                     first.target += s.target;
                     *count += 1;
@@ -71,11 +90,31 @@ impl Dataset {
                 }
                 None => {
                     index.insert(s.id.clone(), rows.len());
+                    squares.push(s.target * s.target);
                     rows.push((s, 1));
                 }
             }
         }
         let total: usize = rows.iter().map(|r| r.1).sum();
+        let replicated: Vec<(f64, usize)> = rows
+            .iter()
+            .zip(&squares)
+            .filter(|((_, c), _)| *c > 1)
+            .map(|((s, c), sq)| {
+                // Σ (x − x̄)² = Σ x² − (Σ x)² / n, floored at 0 against rounding.
+                ((sq - s.target * s.target / *c as f64).max(0.0), *c)
+            })
+            .collect();
+        let replicate_spread = (!replicated.is_empty()).then(|| {
+            let (ss, df) = replicated
+                .iter()
+                .fold((0.0, 0usize), |(ss, df), (s, c)| (ss + s, df + c - 1));
+            ReplicateSpread {
+                structures: replicated.len(),
+                measurements: replicated.iter().map(|r| r.1).sum(),
+                pooled_sd: (ss / df as f64).sqrt(),
+            }
+        });
         let has_groups = rows.iter().any(|(s, _)| s.group.is_some());
         let has_times = !rows.is_empty() && rows.iter().all(|(s, _)| s.time.is_some());
         let mut data = Vec::with_capacity(rows.len() * p);
@@ -99,6 +138,7 @@ impl Dataset {
             ids: rows.into_iter().map(|(s, _)| s.id).collect(),
             folds: None,
             replicates_merged: total - index.len(),
+            replicate_spread,
         })
     }
 
@@ -128,6 +168,7 @@ impl Dataset {
                 .as_ref()
                 .map(|f| indices.iter().map(|&i| f[i]).collect()),
             replicates_merged: 0,
+            replicate_spread: None,
         }
     }
 
@@ -177,6 +218,28 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert_eq!(d.y, vec![3.0, 5.0]);
         assert_eq!(d.replicates_merged, 1);
+    }
+
+    #[test]
+    fn the_replicates_spread_is_their_pooled_standard_deviation() {
+        // CCO: 1, 3 (Σ(x − x̄)² = 2, 1 df); CO: 5, 5, 8 (6, 2 df); CCC once: √(8 / 3).
+        let d = Dataset::from_samples(
+            vec!["f".into()],
+            vec![
+                s("CCO", 1.0, 1.0),
+                s("CO", 1.0, 5.0),
+                s("CCO", 1.0, 3.0),
+                s("CCC", 1.0, 9.0),
+                s("CO", 1.0, 5.0),
+                s("CO", 1.0, 8.0),
+            ],
+        )
+        .unwrap();
+        let spread = d.replicate_spread.unwrap();
+        assert_eq!((spread.structures, spread.measurements), (2, 5));
+        assert!((spread.pooled_sd - (8.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        let single = Dataset::from_samples(vec!["f".into()], vec![s("A", 1.0, 2.0)]).unwrap();
+        assert_eq!(single.replicate_spread, None);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use conformal::{
     ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, Scale,
     check_level,
 };
-pub use dataset::{Dataset, Sample};
+pub use dataset::{Dataset, ReplicateSpread, Sample};
 pub use error::MlError;
 pub use leverage::Leverage;
 pub use matrix::Matrix;

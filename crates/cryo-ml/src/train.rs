@@ -261,6 +261,7 @@ fn run(
             replicates_merged: data.replicates_merged,
             digest: data.digest(),
             ids: data.ids.clone(),
+            replicate_spread: data.replicate_spread,
         },
         spec,
         seed,

@@ -793,8 +793,14 @@ fn fit_bar(label: &str) -> ProgressBar {
 
 fn describe_data(loaded: &Loaded) -> String {
     let d = &loaded.dataset;
+    let noise = d.replicate_spread.map_or(String::new(), |r| {
+        format!(
+            "; replicates of {} structures differ by SD {:.4}, a floor no RMSE can go below",
+            r.structures, r.pooled_sd
+        )
+    });
     format!(
-        "{}: {} rows ({} replicates merged, {} rejected), {} features ({}), sha256 {}",
+        "{}: {} rows ({} replicates merged, {} rejected), {} features ({}), sha256 {}{noise}",
         loaded.source,
         d.len(),
         d.replicates_merged,
@@ -917,6 +923,7 @@ fn dataset_json(loaded: &Loaded) -> serde_json::Value {
         "source": loaded.source,
         "rows": loaded.dataset.len(),
         "replicates_merged": loaded.dataset.replicates_merged,
+        "replicate_spread": loaded.dataset.replicate_spread,
         "rejected": loaded.rejected.iter().map(|(place, r)| serde_json::json!({"at": place, "reason": r})).collect::<Vec<_>>(),
         "features": loaded.signature.set,
         "feature_count": loaded.dataset.feature_names.len(),

@@ -1191,6 +1191,8 @@ async fn training_data_is_in_the_property_unit_and_rejected_measurements_never_t
     );
     // −5.0 kcal/mol stored as kJ/mol; a unit of no energy at all; one rejected, one verified.
     let kj = stored_as(&db, &alice.id, &ethanol, -5.0 * 4.184, "kJ/mol").await;
+    // A replicate of ethanol in kcal/mol: merged with the converted kJ/mol row, spread kept.
+    stored_as(&db, &alice.id, &ethanol, -5.2, "kcal/mol").await;
     let furlong = stored_as(&db, &alice.id, &propanol, 3.0, "furlong").await;
     let rejected = stored_as(&db, &alice.id, &butanol, -4.7, "kcal/mol").await;
     let verified = stored_as(&db, &alice.id, &pentanol, -4.4, "kcal/mol").await;
@@ -1220,7 +1222,17 @@ async fn training_data_is_in_the_property_unit_and_rejected_measurements_never_t
             .map(|i| set.dataset.y[i])
     };
     let ethanol_y = value_of("CCO").expect("the kJ/mol row trains");
-    assert!((ethanol_y - -5.0).abs() < 1e-9, "{ethanol_y} kcal/mol");
+    assert!((ethanol_y - -5.1).abs() < 1e-9, "{ethanol_y} kcal/mol");
+    // −5.0 and −5.2: one structure, two measurements, SD √(0.1² + 0.1²) = 0.1414.
+    let spread = set
+        .dataset
+        .replicate_spread
+        .expect("ethanol was measured twice");
+    assert_eq!((spread.structures, spread.measurements), (1, 2));
+    assert!(
+        (spread.pooled_sd - 0.02f64.sqrt()).abs() < 1e-9,
+        "{spread:?}"
+    );
     assert_eq!(value_of("CCCCCO"), Some(-4.4));
     assert_eq!(value_of("CCCCO"), None, "a rejected measurement trains");
     assert_eq!(value_of("CCCO"), None, "an unconvertible unit trains");
@@ -1245,7 +1257,7 @@ async fn training_data_is_in_the_property_unit_and_rejected_measurements_never_t
     })
     .await;
     assert_eq!(only.dataset.ids, ["CCCCCO"]);
-    assert_eq!(only.rejected.len(), 3, "{:?}", only.rejected);
+    assert_eq!(only.rejected.len(), 4, "{:?}", only.rejected);
 
     // The request carries the option to the job.
     let model = new_model(app, &alice.token).await;
