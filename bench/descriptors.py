@@ -1,5 +1,6 @@
 """Reference: the original's 20-feature vector with Python RDKit, single process (as the
-original computed it). Usage: python3 descriptors.py FILE.smi > out.csv; prints timing to stderr."""
+original computed it), or with `rdkit` the 43 RDKit descriptors (`rdMolDescriptors.Properties`).
+Usage: python3 descriptors.py FILE.smi [rdkit] > out.csv; prints timing to stderr."""
 import sys, time
 from rdkit import Chem, RDLogger
 from rdkit.Chem import Crippen, Descriptors, Fragments, Lipinski, rdMolDescriptors
@@ -22,7 +23,15 @@ def features(mol):
             int(logp < 5 and tpsa < 130), -4.3 - 0.01 * tpsa + 0.4 * logp]
 
 
-def main(path):
+PROPERTIES = rdMolDescriptors.Properties()
+
+
+def properties(mol):
+    return list(PROPERTIES.ComputeProperties(mol))
+
+
+def main(path, which="cryo20"):
+    compute = properties if which == "rdkit" else features
     lines = [l.split()[0] for l in open(path) if l.strip() and not l.startswith("#")]
     start = time.perf_counter()
     out, bad = [], 0
@@ -31,7 +40,7 @@ def main(path):
         if mol is None:
             bad += 1
             continue
-        out.append(features(mol))
+        out.append(compute(mol))
     elapsed = time.perf_counter() - start
     for row in out:
         print(",".join(str(v) for v in row))
@@ -39,4 +48,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

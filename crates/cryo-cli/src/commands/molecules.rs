@@ -6,7 +6,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use cryo_app::molecules::{self as science, Computed};
 use cryo_chem::Molecule;
 use cryo_chem::sdf::SdfReader;
-use cryo_core::features::CryoFeatures;
 use cryo_core::score::molecule_score;
 use cryo_db::Identity;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,8 +20,18 @@ use std::process::ExitCode;
 pub enum MoleculesCommand {
     /// Import structures (SMILES list, CSV or SDF); bad rows are reported and skipped.
     Import(ImportArgs),
-    /// Print the 20-feature vector and score of every structure in a file as CSV (no database).
-    Describe(ReadArgs),
+    /// Print the 20-feature vector and score of every structure in a file as CSV (no database),
+    /// or with --features another feature set (e.g. rdkit: the 43 RDKit descriptors).
+    Describe(DescribeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    read: ReadArgs,
+    /// A model feature set (rdkit, morgan, combined) instead of the 20 features and score.
+    #[arg(long, value_parser = |s: &str| s.parse::<cryo_chem::featurize::FeatureSet>())]
+    features: Option<cryo_chem::featurize::FeatureSet>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -80,7 +89,10 @@ pub(super) enum Input {
 
 pub async fn run(config: Option<PathBuf>, cmd: MoleculesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        MoleculesCommand::Describe(args) => describe(&args),
+        MoleculesCommand::Describe(args) => match args.features {
+            None | Some(cryo_chem::featurize::FeatureSet::Cryo20) => describe(&args.read),
+            Some(set) => describe_set(&args.read, set),
+        },
         MoleculesCommand::Import(args) => import(config, args).await,
     }
 }
@@ -286,25 +298,6 @@ fn compute_batch(batch: Vec<Record>) -> Vec<(usize, Result<Computed, String>)> {
 
 /// Parse and compute just the feature vector and score, on every core.
 /// (line, name, canonical SMILES and features, or why the row was rejected).
-type Described = (
-    usize,
-    Option<String>,
-    Result<(String, CryoFeatures), String>,
-);
-
-fn describe_batch(batch: Vec<Record>) -> Vec<Described> {
-    batch
-        .into_par_iter()
-        .map(|r| {
-            let described = r.structure.and_then(parse).and_then(|mol| {
-                let f = mol.features().map_err(|e| e.to_string())?;
-                Ok((mol.canonical_smiles(), f))
-            });
-            (r.line, r.name, described)
-        })
-        .collect()
-}
-
 /// A bar over the file's lines (counted in one fast pass first); hidden when not on a terminal.
 pub(super) fn progress(path: &Path) -> ProgressBar {
     let lines = File::open(path)
@@ -321,25 +314,69 @@ pub(super) fn progress(path: &Path) -> ProgressBar {
     bar
 }
 
+/// The 20 features and the score of every structure, as CSV.
 fn describe(args: &ReadArgs) -> anyhow::Result<ExitCode> {
+    let mut names: Vec<String> = cryo_core::features::FEATURE_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    names.push("score".into());
+    describe_with(args, &names, |mol| {
+        let f = mol.features().map_err(|e| e.to_string())?;
+        let mut values = f.vector().to_vec();
+        values.push(f64::from(molecule_score(&f).overall));
+        Ok(values)
+    })
+}
+
+/// Every structure's values of a model feature set, as CSV.
+fn describe_set(
+    args: &ReadArgs,
+    set: cryo_chem::featurize::FeatureSet,
+) -> anyhow::Result<ExitCode> {
+    describe_with(args, &set.names(), |mol| {
+        set.compute(mol).map_err(|e| e.to_string())
+    })
+}
+
+/// A structure's canonical SMILES and values, or why it has none.
+type Described = Result<(String, Vec<f64>), String>;
+
+/// One CSV row per structure (line, name, canonical SMILES, then `values` under `names`),
+/// computed in parallel batch by batch; bad rows are reported on stderr by line.
+fn describe_with(
+    args: &ReadArgs,
+    names: &[String],
+    values: impl Fn(&cryo_chem::Molecule) -> Result<Vec<f64>, String> + Sync,
+) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     write!(out, "line,name,canonical_smiles")?;
-    for n in cryo_core::features::FEATURE_NAMES {
+    for n in names {
         write!(out, ",{n}")?;
     }
-    writeln!(out, ",score")?;
+    writeln!(out)?;
     let mut rejected = 0usize;
     for_each_batch(args, |batch| {
-        for (line, name, r) in describe_batch(batch) {
+        let rows: Vec<(usize, Option<String>, Described)> = batch
+            .into_par_iter()
+            .map(|r| {
+                let computed = r
+                    .structure
+                    .and_then(parse)
+                    .and_then(|mol| Ok((mol.canonical_smiles(), values(&mol)?)));
+                (r.line, r.name, computed)
+            })
+            .collect();
+        for (line, name, r) in rows {
             match r {
-                Ok((smiles, features)) => {
+                Ok((smiles, values)) => {
                     let name = name.unwrap_or_default().replace([',', '"'], " ");
                     write!(out, "{line},{name},{smiles}")?;
-                    for v in features.vector() {
+                    for v in values {
                         write!(out, ",{v}")?;
                     }
-                    writeln!(out, ",{}", molecule_score(&features).overall)?;
+                    writeln!(out)?;
                 }
                 Err(reason) => {
                     rejected += 1;
