@@ -12,11 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=data/public
 [[ -f $data/solubility.train.sdf ]] || ../shared/scripts/fetch-datasets.sh "$data"
-venv=target/bench-venv
-[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import sklearn, pandas, mapie" 2>/dev/null \
-  || "$venv/bin/pip" install --quiet scikit-learn pandas "mapie==0.9.2"
-python="$venv/bin/python"
+source bench/venv.sh
+bench_venv sklearn pandas mapie -- scikit-learn pandas "mapie==0.9.2"
 cargo build --release --locked -q -p cryo-cli
 bin=target/release/cryoprotect
 work=$(mktemp -d)

@@ -9,12 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=data/public
 [[ -f $data/solubility.train.sdf ]] || ../shared/scripts/fetch-datasets.sh "$data"
-venv=target/bench-venv
-[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import rdkit, pandas" 2>/dev/null || "$venv/bin/pip" install --quiet rdkit pandas
+source bench/venv.sh
+bench_venv rdkit pandas -- rdkit pandas
 cargo build --release --locked -q -p cryo-cli
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/release/cryoprotect model featurize --data "$data/solubility.train.sdf" --target SOL \
   --features rdkit --out "$work/table.csv" 2> /dev/null
-"$venv/bin/python" bench/descriptor_values.py "$work/table.csv"
+"$python" bench/descriptor_values.py "$work/table.csv"

@@ -9,10 +9,8 @@ cd "$(dirname "$0")/.."
 repeat="${1:-20}"
 data=data/public
 [[ -f $data/solubility.train.sdf ]] || ../shared/scripts/fetch-datasets.sh "$data"
-venv=target/bench-venv
-[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import rdkit" 2>/dev/null || "$venv/bin/pip" install --quiet rdkit
-python="$venv/bin/python"
+source bench/venv.sh
+bench_venv rdkit -- rdkit
 cargo build --release --locked -q -p cryo-cli
 
 work=$(mktemp -d)

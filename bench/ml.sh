@@ -23,11 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=data/public
 [[ -f $data/freesolv.csv && -f $data/solubility.train.sdf ]] || ../shared/scripts/fetch-datasets.sh "$data"
-venv=target/bench-venv
-[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import sklearn, pandas, mapie, uncertainty_toolbox" 2>/dev/null \
-  || "$venv/bin/pip" install --quiet scikit-learn pandas "mapie==0.9.2" uncertainty-toolbox
-python="$venv/bin/python"
+source bench/venv.sh
+bench_venv sklearn pandas mapie uncertainty_toolbox -- scikit-learn pandas "mapie==0.9.2" uncertainty-toolbox
 cargo build --release --locked -q -p cryo-cli
 bin=target/release/cryoprotect
 n_seeds="${1:-5}"

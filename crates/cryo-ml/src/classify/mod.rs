@@ -200,6 +200,17 @@ fn within<T: PartialOrd + std::fmt::Display + Copy>(
     }
 }
 
+/// The bounds every tree ensemble shares.
+fn trees_within_bounds(
+    n_trees: usize,
+    max_depth: usize,
+    min_samples_leaf: usize,
+) -> Result<(), MlError> {
+    within("n_trees", n_trees, 1, bounds::MAX_TREES)?;
+    within("max_depth", max_depth, 1, bounds::MAX_DEPTH)?;
+    within("min_samples_leaf", min_samples_leaf, 1, 10_000)
+}
+
 impl ClassSpec {
     pub fn algorithm(&self) -> ClassAlgorithm {
         match self {
@@ -226,9 +237,7 @@ impl ClassSpec {
                 max_features,
                 ..
             } => {
-                within("n_trees", n_trees, 1, bounds::MAX_TREES)?;
-                within("max_depth", max_depth, 1, bounds::MAX_DEPTH)?;
-                within("min_samples_leaf", min_samples_leaf, 1, 10_000)?;
+                trees_within_bounds(n_trees, max_depth, min_samples_leaf)?;
                 match max_features {
                     Some(f) if !(f > 0.0 && f <= 1.0) => Err(invalid(
                         "max_features",
@@ -244,9 +253,7 @@ impl ClassSpec {
                 min_samples_leaf,
                 subsample,
             } => {
-                within("n_trees", n_trees, 1, bounds::MAX_TREES)?;
-                within("max_depth", max_depth, 1, bounds::MAX_DEPTH)?;
-                within("min_samples_leaf", min_samples_leaf, 1, 10_000)?;
+                trees_within_bounds(n_trees, max_depth, min_samples_leaf)?;
                 if !(learning_rate > 0.0 && learning_rate <= 1.0) {
                     return Err(invalid(
                         "learning_rate",
