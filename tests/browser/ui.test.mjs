@@ -182,7 +182,7 @@ try {
   assert.equal(await page.locator('figure[data-chart=learning-curve] circle.point').count(), 10);
   assert.ok(await page.locator('figure[data-chart=importance] rect.bar').count() > 0);
   // Validated by a shuffled split, the error on new scaffolds is measured beside it.
-  assert.match(await page.locator('#version-metrics').textContent(), /RMSE on new scaffolds [\d.]+/);
+  assert.match(await page.locator('#version-metrics').textContent(), /on new scaffolds: RMSE [\d.]+, [\d.]+ % inside/);
   // Adaptive intervals by default, their quality scored beyond coverage.
   assert.match(await page.locator('#uncertainty').textContent(),
     /Intervals widened (by the ensemble spread|where a residual model expects larger errors) · NLL [-\d.e+]+ · miscalibration area [\d.e+-]+ · ENCE [\d.e+-]+ · width–error Spearman [-\d.e+]+ \(\d+ held-out rows\)/);

@@ -174,7 +174,8 @@ pub async fn report_html(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult
 pub struct VersionValidation {
     /// Pooled held-out RMSE under a scaffold split (the validation's own when it was one;
     /// absent when not measured).
-    pub scaffold_rmse: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub scaffold: Option<cryo_ml::Metrics>,
     /// How much the training data's replicate measurements disagree (structures, measurements,
     /// pooled_sd): the noise floor of the RMSE.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -239,7 +240,7 @@ pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<
         predictions: validation.predictions,
         calibration: validation.calibration,
         learning_curve: validation.learning_curve,
-        scaffold_rmse: validation.scaffold_rmse,
+        scaffold: validation.scaffold,
         replicate_spread: envelope.dataset.replicate_spread,
         importance: envelope.importance,
     })
@@ -312,7 +313,7 @@ fn coverage(v: &ModelVersion) -> Option<f64> {
 
 /// A version's held-out RMSE under a scaffold split, from its envelope.
 fn scaffold_rmse(v: &ModelVersion) -> Option<f64> {
-    v.envelope.0["validation"]["scaffold_rmse"].as_f64()
+    v.envelope.0["validation"]["scaffold"]["rmse"].as_f64()
 }
 
 /// How a version's held-out rows were chosen (e.g. "5-fold by group (scaffold)").

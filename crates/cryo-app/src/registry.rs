@@ -203,9 +203,9 @@ pub struct TrainRequest {
     /// Train only on measurements a colleague has verified. Rejected measurements never train.
     #[serde(default)]
     pub verified_only: bool,
-    /// Also measure the error under a scaffold split when `split` is not one (one more
-    /// cross-validation of point predictions; on by default): what `max_scaffold_rmse_increase`
-    /// compares at promotion.
+    /// Also measure error and interval coverage under a scaffold split when `split` is not one
+    /// (one more cross-validation; on by default): what `max_scaffold_rmse_increase` compares
+    /// at promotion.
     #[serde(default = "default_scaffold_check")]
     pub scaffold_check: bool,
 }

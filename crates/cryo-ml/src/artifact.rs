@@ -81,9 +81,10 @@ pub struct ValidationSummary {
     /// NLL, miscalibration area, ENCE and σ–error correlation of the held-out intervals.
     #[serde(default)]
     pub uncertainty: Option<crate::uncertainty::Uncertainty>,
-    /// Pooled held-out RMSE under a scaffold split (the validation's own when it was one).
+    /// Pooled held-out metrics under a scaffold split, intervals included (the validation's
+    /// own when it was one): what the model does on new scaffolds.
     #[serde(default)]
-    pub scaffold_rmse: Option<f64>,
+    pub scaffold: Option<Metrics>,
 }
 
 impl From<&CvReport> for ValidationSummary {
@@ -99,7 +100,7 @@ impl From<&CvReport> for ValidationSummary {
             calibration: r.calibration.clone(),
             learning_curve: None,
             uncertainty: r.uncertainty,
-            scaffold_rmse: None,
+            scaffold: None,
         }
     }
 }

@@ -46,8 +46,8 @@ pub struct TrainPlan {
     /// Also measure held-out error at 20…100 % of each training fold (five more CVs).
     #[serde(default)]
     pub learning_curve: bool,
-    /// Also measure the error under a scaffold split (point predictions, one more CV) when
-    /// the outer split is not one already: what a promotion gate compares, since new
+    /// Also measure error and coverage under a scaffold split (one more CV, with intervals)
+    /// when the outer split is not one already: what a promotion gate compares, since new
     /// cryoprotectants are mostly new scaffolds.
     #[serde(default)]
     pub scaffold_check: bool,
@@ -224,7 +224,7 @@ fn run(
             (plan.spec.clone(), None, report)
         }
     };
-    let scaffold_rmse = scaffold_rmse(data, &spec, plan, &report, progress)?;
+    let scaffold = scaffold_metrics(data, &spec, plan, &report, progress)?;
     let learning = if plan.learning_curve {
         Some(learning_curve(
             data,
@@ -268,7 +268,7 @@ fn run(
         trained_at: crate::artifact::now_rfc3339(),
         validation: Some(ValidationSummary {
             learning_curve: learning,
-            scaffold_rmse,
+            scaffold,
             ..ValidationSummary::from(&report)
         }),
         search: trials,
@@ -278,23 +278,23 @@ fn run(
     Ok((trained, report))
 }
 
-/// The pooled RMSE under a scaffold split: the validation's own when its folds already keep
-/// scaffolds apart, else one more CV of point predictions with as many folds (when asked for and
-/// the rows have scaffolds).
-fn scaffold_rmse(
+/// The pooled metrics under a scaffold split: the validation's own when its folds already keep
+/// scaffolds apart, else one more CV with as many folds and the same intervals (when asked for
+/// and the rows have scaffolds).
+fn scaffold_metrics(
     data: &Dataset,
     spec: &Spec,
     plan: &TrainPlan,
     report: &CvReport,
     progress: StageProgress<'_>,
-) -> Result<Option<f64>, MlError> {
+) -> Result<Option<crate::Metrics>, MlError> {
     let by_scaffold = match &plan.splitter {
         Splitter::GroupKFold { .. } => data.groups.is_some(),
         Splitter::Predefined => crate::conformal::folds_keep_groups_apart(data),
         _ => false,
     };
     if by_scaffold {
-        return Ok(Some(report.pooled.rmse));
+        return Ok(Some(report.pooled));
     }
     if !plan.scaffold_check || data.groups.is_none() {
         return Ok(None);
@@ -303,21 +303,30 @@ fn scaffold_rmse(
         Splitter::KFold { k } | Splitter::RepeatedKFold { k, .. } | Splitter::Time { k } => k,
         _ => 5,
     };
-    let options = CvOptions {
-        seed: plan.seed,
-        conformal: None,
-        scale: Scale::None,
+    let by_scaffold_cv = |conformal: Option<(ConformalMethod, f64)>| {
+        let options = CvOptions {
+            seed: plan.seed,
+            conformal,
+            scale: plan.scale,
+        };
+        cross_validate(
+            data,
+            spec,
+            &Splitter::GroupKFold { k },
+            &options,
+            &|d, t| progress(Stage::ScaffoldCheck, d, t),
+        )
     };
-    match cross_validate(
-        data,
-        spec,
-        &Splitter::GroupKFold { k },
-        &options,
-        &|d, t| progress(Stage::ScaffoldCheck, d, t),
-    ) {
-        Ok(r) => Ok(Some(r.pooled.rmse)),
-        // Fewer scaffolds than folds: there is no scaffold split to measure.
-        Err(MlError::NotEnoughData(_)) => Ok(None),
+    match by_scaffold_cv(Some((plan.conformal.clone(), plan.level))) {
+        Ok(r) => Ok(Some(r.pooled)),
+        // A training fold too small to calibrate (one scaffold holding most rows, say): the
+        // error alone, without intervals.
+        Err(MlError::NotEnoughData(_)) => match by_scaffold_cv(None) {
+            Ok(r) => Ok(Some(r.pooled)),
+            // Fewer scaffolds than folds: there is no scaffold split to measure.
+            Err(MlError::NotEnoughData(_)) => Ok(None),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     }
 }

@@ -1103,8 +1103,14 @@ fn train(args: TrainArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
             }
         }
         print_report(&report);
-        if let Some(r) = trained.validation.as_ref().and_then(|v| v.scaffold_rmse) {
-            println!("RMSE under a scaffold split: {r:.4}");
+        if let Some(m) = trained.validation.as_ref().and_then(|v| v.scaffold) {
+            let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+            println!(
+                "under a scaffold split: RMSE {:.4}, coverage {}, mean width {}",
+                m.rmse,
+                opt(m.coverage),
+                opt(m.mean_width)
+            );
         }
         if let Some(imp) = &trained.importance {
             let top: Vec<String> = imp

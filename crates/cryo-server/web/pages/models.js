@@ -115,7 +115,7 @@ export async function detail(page, id) {
       mount(chartsEl,
         h('div', { class: 'spread' }, h('h2', {}, `Version ${v.version} — ${val.algorithm}, ${val.splitter}`),
           h('span', { class: 'muted', id: 'version-metrics' }, `RMSE ${fmt(p.rmse)} · MAE ${fmt(p.mae)} · R² ${fmt(p.r2)} · Spearman ${fmt(p.spearman)}` + (p.coverage != null ? ` · ${fmt(p.coverage * 100)} % inside ${Math.round(val.level * 100)} % intervals` : '')
-            + (val.scaffold_rmse != null && !/by group/.test(val.splitter) ? ` · RMSE on new scaffolds ${fmt(val.scaffold_rmse)}` : '')
+            + (val.scaffold && !/by group/.test(val.splitter) ? ` · on new scaffolds: RMSE ${fmt(val.scaffold.rmse)}` + (val.scaffold.coverage != null ? `, ${fmt(val.scaffold.coverage * 100)} % inside` : '') : '')
             + (val.replicate_spread ? ` · replicates of ${val.replicate_spread.structures} molecules differ by SD ${fmt(val.replicate_spread.pooled_sd)} (the noise floor)` : ''))),
         h('p', { class: `badge ${val.diagnosis.verdict === 'balanced' ? 'ok' : 'warning'}` }, val.diagnosis.message),
         uncertaintyLine(val),
