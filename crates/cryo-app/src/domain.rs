@@ -182,14 +182,10 @@ fn bin_of(similarity: f64, edge_below: f64, out_below: f64) -> Flag {
     }
 }
 
-/// The split-conformal quantile of `ratios` at `level`, or `None` with too few of them.
+/// The split-conformal quantile of `ratios` at `level`, or `None` with too few of them (or
+/// when it is a zero-width interval's infinite ratio).
 fn conformal_factor(mut ratios: Vec<f64>, level: f64) -> Option<f64> {
-    let k = ((ratios.len() as f64 + 1.0) * level).ceil() as usize;
-    if k == 0 || k > ratios.len() {
-        return None;
-    }
-    ratios.sort_by(f64::total_cmp);
-    Some(ratios[k - 1]).filter(|f| f.is_finite())
+    cryo_ml::conformal_quantile(&mut ratios, level).filter(|f| f.is_finite())
 }
 
 /// The largest finite ratio: the bin's factor when it has fewer rows than the level needs

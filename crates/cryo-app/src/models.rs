@@ -365,17 +365,21 @@ impl Gate {
     }
 }
 
+/// A gate threshold, refused (naming `field`) unless it is a fraction in 0..1.
+fn fraction(field: &'static str, value: Option<f64>) -> AppResult<Option<f64>> {
+    match value {
+        Some(v) if !(0.0..1.0).contains(&v) => {
+            Err(AppError::validation(field, "a fraction in 0..1"))
+        }
+        v => Ok(v),
+    }
+}
+
 /// Champion/challenger: `challenger` must beat `champion` by `min_improvement` in CV RMSE
 /// (both validated the same way), lose no more than `max_coverage_drop` of held-out coverage,
 /// and be no more than `max_scaffold_rmse_increase` worse on new scaffolds.
 fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResult<()> {
-    if let Some(margin) = g.min_improvement {
-        if !(0.0..1.0).contains(&margin) {
-            return Err(AppError::validation(
-                "min_improvement",
-                "a fraction in 0..1",
-            ));
-        }
+    if let Some(margin) = fraction("min_improvement", g.min_improvement)? {
         let (Some(new), Some(old)) = (challenger.cv_rmse, champion.cv_rmse) else {
             return Err(AppError::Conflict(
                 "champion/challenger needs the cross-validated RMSE of both versions".into(),
@@ -400,13 +404,7 @@ fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResu
             )));
         }
     }
-    if let Some(drop) = g.max_coverage_drop {
-        if !(0.0..1.0).contains(&drop) {
-            return Err(AppError::validation(
-                "max_coverage_drop",
-                "a fraction in 0..1",
-            ));
-        }
+    if let Some(drop) = fraction("max_coverage_drop", g.max_coverage_drop)? {
         let (Some(new), Some(old)) = (coverage(challenger), coverage(champion)) else {
             return Err(AppError::Conflict(
                 "the coverage gate needs the held-out interval coverage of both versions".into(),
@@ -423,13 +421,7 @@ fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResu
             )));
         }
     }
-    if let Some(increase) = g.max_scaffold_rmse_increase {
-        if !(0.0..1.0).contains(&increase) {
-            return Err(AppError::validation(
-                "max_scaffold_rmse_increase",
-                "a fraction in 0..1",
-            ));
-        }
+    if let Some(increase) = fraction("max_scaffold_rmse_increase", g.max_scaffold_rmse_increase)? {
         let (Some(new), Some(old)) = (scaffold_rmse(challenger), scaffold_rmse(champion)) else {
             return Err(AppError::Conflict(
                 "the scaffold gate needs the scaffold-split RMSE of both versions (train with a scaffold split, or with scaffold_check)".into(),

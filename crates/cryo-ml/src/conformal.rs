@@ -74,6 +74,17 @@ pub type Predictions = (Vec<f64>, Vec<Interval>, Option<Vec<f64>>);
 /// calibration set of a lab's size can support it.
 pub const LEVELS: std::ops::RangeInclusive<f64> = 0.01..=0.999;
 
+/// The split-conformal quantile: the ⌈(n + 1)·level⌉-th smallest of the `n` scores (sorting
+/// them), or `None` when there are too few scores to promise `level`.
+pub fn conformal_quantile(scores: &mut [f64], level: f64) -> Option<f64> {
+    let k = ((scores.len() as f64 + 1.0) * level).ceil() as usize;
+    if k == 0 || k > scores.len() {
+        return None;
+    }
+    scores.sort_by(f64::total_cmp);
+    Some(scores[k - 1])
+}
+
 /// `level` if it is within [`LEVELS`], else an error naming the range.
 pub fn check_level(level: f64) -> Result<f64, MlError> {
     if LEVELS.contains(&level) {
@@ -388,16 +399,9 @@ impl ConformalModel {
         let (point, spread) = self.point.predict_with_spread(x)?;
         let n = self.residuals.len();
         if self.members.is_empty() && self.normaliser.is_none() {
-            let mut sorted: Vec<f64> = self.residuals.iter().map(|r| r.1).collect();
-            sorted.sort_by(f64::total_cmp);
-            let k = ((n + 1) as f64 * level).ceil() as usize;
-            let q = if k == 0 {
-                0.0
-            } else if k > n {
-                f64::INFINITY
-            } else {
-                sorted[k - 1]
-            };
+            // Too few residuals for the level (`check_level` keeps it above 0): unbounded.
+            let mut residuals: Vec<f64> = self.residuals.iter().map(|r| r.1).collect();
+            let q = conformal_quantile(&mut residuals, level).unwrap_or(f64::INFINITY);
             let intervals = point
                 .iter()
                 .map(|p| Interval {

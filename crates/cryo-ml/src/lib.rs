@@ -40,7 +40,7 @@ pub use artifact::{
 };
 pub use conformal::{
     ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, Scale,
-    check_level,
+    check_level, conformal_quantile,
 };
 pub use dataset::{Dataset, ReplicateSpread, Sample};
 pub use error::MlError;

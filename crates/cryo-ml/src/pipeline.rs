@@ -62,47 +62,61 @@ impl Pipeline {
 
     fn transform(&self, x: &Matrix) -> Result<Matrix, MlError> {
         x.check_cols(self.features)?;
-        let mut out = x.clone();
-        for i in 0..out.rows() {
-            for (j, v) in out.row_mut(i).iter_mut().enumerate() {
-                if !v.is_finite() {
-                    *v = self.fill[j];
-                }
-                if let Some(scale) = &self.scale {
-                    let (m, s) = scale[j];
-                    *v = (*v - m) / s;
-                }
+        Ok(prepare(x, &self.fill, self.scale.as_deref()))
+    }
+}
+
+/// Each column's mean over its finite values (0 for a column with none): what replaces a
+/// missing value.
+pub(crate) fn fill_values(x: &Matrix) -> Vec<f64> {
+    (0..x.cols())
+        .map(|j| {
+            let (s, k) = x
+                .column(j)
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0usize), |(s, k), v| (s + v, k + 1));
+            if k == 0 { 0.0 } else { s / k as f64 }
+        })
+        .collect()
+}
+
+/// (mean, standard deviation) of each column of `filled` (no missing values).
+pub(crate) fn scales(filled: &Matrix) -> Vec<(f64, f64)> {
+    let n = filled.rows() as f64;
+    (0..filled.cols())
+        .map(|j| {
+            let m = filled.column(j).sum::<f64>() / n;
+            let var = filled.column(j).map(|v| (v - m).powi(2)).sum::<f64>() / n;
+            // Constant columns stay constant (0) rather than dividing by zero.
+            (m, if var > 0.0 { var.sqrt() } else { 1.0 })
+        })
+        .collect()
+}
+
+/// `x` with missing values replaced by `fill` and, given `scale`, columns standardised.
+pub(crate) fn prepare(x: &Matrix, fill: &[f64], scale: Option<&[(f64, f64)]>) -> Matrix {
+    let mut out = x.clone();
+    for i in 0..out.rows() {
+        for (j, v) in out.row_mut(i).iter_mut().enumerate() {
+            if !v.is_finite() {
+                *v = fill[j];
+            }
+            if let Some(scale) = scale {
+                let (m, s) = scale[j];
+                *v = (*v - m) / s;
             }
         }
-        Ok(out)
     }
+    out
 }
 
 impl Regressor for Pipeline {
     fn fit(&mut self, x: &Matrix, y: &[f64], seed: u64) -> Result<(), MlError> {
-        let (n, p) = (x.rows(), x.cols());
-        self.features = p;
-        self.fill = (0..p)
-            .map(|j| {
-                let (s, k) = x
-                    .column(j)
-                    .filter(|v| v.is_finite())
-                    .fold((0.0, 0usize), |(s, k), v| (s + v, k + 1));
-                if k == 0 { 0.0 } else { s / k as f64 }
-            })
-            .collect();
+        self.features = x.cols();
+        self.fill = fill_values(x);
         self.scale = None;
         let filled = self.transform(x)?;
-        self.scale = self.spec.needs_scaling().then(|| {
-            (0..p)
-                .map(|j| {
-                    let m = filled.column(j).sum::<f64>() / n as f64;
-                    let var = filled.column(j).map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
-                    // Constant columns stay constant (0) rather than dividing by zero.
-                    (m, if var > 0.0 { var.sqrt() } else { 1.0 })
-                })
-                .collect()
-        });
+        self.scale = self.spec.needs_scaling().then(|| scales(&filled));
         let prepared = if self.scale.is_some() {
             self.transform(x)?
         } else {

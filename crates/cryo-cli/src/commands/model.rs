@@ -700,15 +700,25 @@ fn load_matrix(args: &DataArgs, file: &Path, target_name: &str) -> anyhow::Resul
     })
 }
 
+/// `--param NAME=VALUE` overrides: VALUE as JSON, or as a string when it is not JSON.
+fn parse_params(params: &[String]) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    params
+        .iter()
+        .map(|p| {
+            let (name, value) = p
+                .split_once('=')
+                .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))?;
+            let value: serde_json::Value = serde_json::from_str(value.trim())
+                .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string()));
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
+}
+
 fn base_spec(m: &ModelArgs) -> anyhow::Result<Spec> {
     let mut spec = m.algorithm.default_spec();
-    for p in &m.params {
-        let (name, value) = p
-            .split_once('=')
-            .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))?;
-        let value: serde_json::Value = serde_json::from_str(value.trim())
-            .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string()));
-        spec = spec.with_param(name.trim(), value)?;
+    for (name, value) in parse_params(&m.params)? {
+        spec = spec.with_param(&name, value)?;
     }
     Ok(spec)
 }
@@ -1452,16 +1462,10 @@ fn classify(args: ClassifyArgs, loaded: Loaded) -> anyhow::Result<ExitCode> {
         .clone()
         .context("classification needs class labels")?;
     let data = &loaded.dataset;
-    let mut overrides = Vec::new();
-    for p in &args.params {
-        let (name, value) = p
-            .split_once('=')
-            .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))?;
-        let value: serde_json::Value = serde_json::from_str(value.trim())
-            .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string()));
-        overrides.push((name.trim().to_string(), value));
-    }
-    let spec = args.algorithm.default_spec().with_params(&overrides)?;
+    let spec = args
+        .algorithm
+        .default_spec()
+        .with_params(&parse_params(&args.params)?)?;
     let splitter = match args.split {
         SplitKind::Random => Splitter::KFold { k: args.cv },
         SplitKind::Scaffold => Splitter::GroupKFold { k: args.cv },

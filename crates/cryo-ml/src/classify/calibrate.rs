@@ -324,16 +324,10 @@ pub struct CalibratedClassifier {
     pub calibration_rows: Vec<usize>,
 }
 
-/// The k-th smallest (1-based) of `scores`, or 1 (every class in the set) when k exceeds them:
-/// too few held-out rows to promise the level.
-fn conformal_quantile(scores: &mut [f64], level: f64) -> f64 {
-    let n = scores.len();
-    let k = ((n as f64 + 1.0) * level).ceil() as usize;
-    if k == 0 || k > n {
-        return 1.0;
-    }
-    scores.sort_by(f64::total_cmp);
-    scores[k - 1]
+/// The conformal threshold on the scores 1 − p̂, or 1 (every class in the set) with too few
+/// held-out rows to promise the level.
+fn set_threshold(scores: &mut [f64], level: f64) -> f64 {
+    crate::conformal::conformal_quantile(scores, level).unwrap_or(1.0)
 }
 
 impl CalibratedClassifier {
@@ -394,7 +388,7 @@ impl CalibratedClassifier {
         let thresholds = match options.sets {
             SetMethod::Marginal => {
                 let mut s: Vec<f64> = (0..held_labels.len()).map(score).collect();
-                vec![conformal_quantile(&mut s, options.level)]
+                vec![set_threshold(&mut s, options.level)]
             }
             SetMethod::ClassConditional => (0..classes)
                 .map(|c| {
@@ -402,7 +396,7 @@ impl CalibratedClassifier {
                         .filter(|&k| held_labels[k] == c)
                         .map(score)
                         .collect();
-                    conformal_quantile(&mut s, options.level)
+                    set_threshold(&mut s, options.level)
                 })
                 .collect(),
         };
@@ -518,9 +512,9 @@ mod tests {
     #[test]
     fn quantile_needs_enough_rows_for_the_level() {
         let mut few = vec![0.1; 5];
-        assert_eq!(conformal_quantile(&mut few, 0.9), 1.0);
+        assert_eq!(set_threshold(&mut few, 0.9), 1.0);
         let mut scores: Vec<f64> = (1..=19).map(|i| i as f64 / 20.0).collect();
         // ⌈20 · 0.9⌉ = 18th smallest.
-        assert_eq!(conformal_quantile(&mut scores, 0.9), 0.9);
+        assert_eq!(set_threshold(&mut scores, 0.9), 0.9);
     }
 }

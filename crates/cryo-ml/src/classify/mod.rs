@@ -22,6 +22,7 @@ use crate::forest::RandomForest;
 use crate::knn::Knn;
 use crate::matrix::Matrix;
 use crate::model::bounds;
+use crate::pipeline::{fill_values, prepare, scales};
 use crate::tree::{Binned, Tree, TreeParams};
 use crate::{MlError, rng};
 use rand::seq::index::sample;
@@ -382,33 +383,20 @@ impl Classifier {
             )));
         }
         let p = x.cols();
-        let fill: Vec<f64> = (0..p)
-            .map(|j| {
-                let finite: Vec<f64> = x.column(j).filter(|v| v.is_finite()).collect();
-                crate::matrix::mean(&finite)
-            })
-            .collect();
+        let fill = fill_values(x);
+        let filled = prepare(x, &fill, None);
+        let scale = spec.standardises().then(|| scales(&filled));
+        let xs = match &scale {
+            Some(scale) => prepare(x, &fill, Some(scale)),
+            None => filled,
+        };
         let mut model = Classifier {
             spec: spec.clone(),
             classes,
             fill,
-            scale: None,
+            scale,
             fitted: Fitted::Forests(Vec::new()),
         };
-        let mut xs = model.filled(x)?;
-        if spec.standardises() {
-            let scale: Vec<(f64, f64)> = (0..p)
-                .map(|j| {
-                    let col: Vec<f64> = xs.column(j).collect();
-                    let m = crate::matrix::mean(&col);
-                    let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64)
-                        .sqrt();
-                    (m, if sd > 0.0 { sd } else { 1.0 })
-                })
-                .collect();
-            standardise(&mut xs, &scale);
-            model.scale = Some(scale);
-        }
         let k = outputs(classes);
         model.fitted = match *spec {
             ClassSpec::Logistic {
@@ -486,25 +474,10 @@ impl Classifier {
         Ok(model)
     }
 
-    fn filled(&self, x: &Matrix) -> Result<Matrix, MlError> {
-        x.check_cols(self.fill.len())?;
-        let mut out = x.clone();
-        for i in 0..out.rows() {
-            for (j, v) in out.row_mut(i).iter_mut().enumerate() {
-                if !v.is_finite() {
-                    *v = self.fill[j];
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Class probabilities, one row of `classes` values per input row, each summing to one.
     pub fn predict_proba(&self, x: &Matrix) -> Result<Vec<Vec<f64>>, MlError> {
-        let mut xs = self.filled(x)?;
-        if let Some(scale) = &self.scale {
-            standardise(&mut xs, scale);
-        }
+        x.check_cols(self.fill.len())?;
+        let xs = prepare(x, &self.fill, self.scale.as_deref());
         let k = outputs(self.classes);
         let p = xs.cols();
         let raw: Vec<Vec<f64>> = match &self.fitted {
@@ -545,14 +518,6 @@ impl Classifier {
             }
         };
         Ok(raw.into_iter().map(|r| expand(&r, self.classes)).collect())
-    }
-}
-
-fn standardise(x: &mut Matrix, scale: &[(f64, f64)]) {
-    for i in 0..x.rows() {
-        for (v, (m, s)) in x.row_mut(i).iter_mut().zip(scale) {
-            *v = (*v - m) / s;
-        }
     }
 }
 

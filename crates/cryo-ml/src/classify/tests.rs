@@ -139,8 +139,9 @@ fn nearest_neighbours_vote_by_similarity_on_fingerprints() {
 fn balanced_weights_raise_the_rare_class_recall() {
     // One positive in ten, overlapping: unweighted, the majority wins most borderline rows.
     let (data, _) = blobs(1000, 2, 3);
+    let blob = labels(&data);
     let y: Vec<usize> = (0..data.len())
-        .map(|i| usize::from(i % 10 == 0 && labels(&data)[i] == 0))
+        .map(|i| usize::from(i % 10 == 0 && blob[i] == 0))
         .collect();
     let recall = |weight: ClassWeight| {
         let spec = ClassSpec::Logistic {
