@@ -52,14 +52,25 @@ for (const row of csvRows(process.env.DATASET).slice(0, ROWS)) {
   const m = await call(ada.access_token, 'POST', '/molecules', { smiles: row.smiles, name: row.iupac.slice(0, 120) });
   seen.add(m.molecule.id);
   await call(ada.access_token, 'POST', '/experiments', { molecule_id: m.molecule.id, property: 'Hydration Free Energy', value: Number(row.expt), unit: 'kcal/mol' });
+  // A yes/no measurement too, for a classifier: the strongly hydrated (polar) molecules.
+  await call(ada.access_token, 'POST', '/experiments', { molecule_id: m.molecule.id, property: 'Vitrified', value: Number(row.expt) < -4 });
+}
+async function finished(job) {
+  for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(job.state); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    job = await call(ada.access_token, 'GET', `/models/jobs/${job.id}`);
+  }
+  return job;
 }
 const model = await call(ada.access_token, 'POST', '/models', { name: 'Hydration free energy (FreeSolv)', property: 'Hydration Free Energy' });
-let job = await call(ada.access_token, 'POST', `/models/${model.id}/train`, { algorithm: 'gradient_boosting', features: 'rdkit', folds: 5 });
-for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(job.state); i++) {
-  await new Promise((r) => setTimeout(r, 500));
-  job = await call(ada.access_token, 'GET', `/models/jobs/${job.id}`);
-}
+let job = await finished(await call(ada.access_token, 'POST', `/models/${model.id}/train`, { algorithm: 'gradient_boosting', features: 'rdkit', folds: 5 }));
 assert.equal(job.state, 'succeeded', `seed training: ${job.error}`);
+const classifier = await call(ada.access_token, 'POST', '/models', { name: 'Vitrifies on cooling', property: 'Vitrified' });
+const classJob = await finished(await call(ada.access_token, 'POST', `/models/${classifier.id}/train`, { algorithm: 'logistic', features: 'cryo20' }));
+assert.equal(classJob.state, 'succeeded', `classifier training: ${classJob.error}`);
+await call(ada.access_token, 'POST', `/models/${classifier.id}/promote`, { version: 1, stage: 'production' });
+const classValidation = await call(ada.access_token, 'GET', `/models/${classifier.id}/versions/1/validation`);
+assert.equal(classValidation.task, 'classification');
 await call(ada.access_token, 'POST', `/models/${model.id}/promote`, { version: 1, stage: 'production' });
 const validation = await call(ada.access_token, 'GET', `/models/${model.id}/versions/1/validation`);
 const expectedPoints = validation.predictions.length;
@@ -268,6 +279,29 @@ try {
   await page.waitForFunction(() => /Version 2 deleted/.test(document.getElementById('flash').textContent));
   await page.waitForSelector('tr:has(a:text-is("v2"))', { state: 'detached' });
   await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].some((r) => /model\.rolled_back/.test(r.textContent)));
+
+  step("a classifier's page draws its reliability, ROC and precision–recall, and answers with a class");
+  await page.click('#nav a:text-is("Models")');
+  await page.click(`a:text-is("${classifier.name}")`);
+  await page.waitForSelector('figure[data-chart=reliability]');
+  assert.equal(await page.locator('figure[data-chart=roc] circle.point').count(), classValidation.roc[0].length, 'one point per ROC threshold');
+  assert.equal(await page.locator('figure[data-chart=precision-recall] circle.point').count(), classValidation.pr[0].length);
+  assert.equal(await page.locator('figure[data-chart=reliability] circle.point').count(), classValidation.reliability.length);
+  assert.match(await page.locator('#version-metrics').textContent(), /ROC-AUC [\d.]+ · balanced accuracy [\d.]+ · Brier [\d.]+ · log loss [\d.]+ · ECE [\d.]+/);
+  assert.match(await page.locator('#class-sets').textContent(), /Classes: false \d+, true \d+\. 90 % prediction sets \(class conditional\): held-out coverage [\d.]+ %/);
+  // The train form offers classifiers and their options, not a regressor's.
+  const offered = await page.locator('select[name=algorithm] option').evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(offered.includes('logistic') && !offered.includes('ridge'), `${offered}`);
+  assert.equal(await page.locator('select[name=interval_scale]').count(), 0);
+  assert.equal(await page.locator('select[name=calibration]').inputValue(), 'platt');
+  await page.fill('input[name=predict_smiles]', 'OCC(O)CO');
+  await page.click('form:has(input[name=predict_smiles]) button[type=submit]');
+  await page.waitForSelector('#predicted-class');
+  assert.match(await page.locator('#predicted-class').textContent(), /^(true|false)$/);
+  assert.match(await page.locator('#prediction-set').textContent(), /90 % prediction set \{(true|false)?(, (true|false))?\}/);
+  assert.match(await page.locator('#prediction-domain').textContent(), /nearest training molecule/);
+  await fitsTheWidth('classifier');
+  await shot('03b-classifier.png');
 
   step('mixture editor: a bad concentration is refused in place, then saved and scored');
   await page.click('#nav a:text-is("Mixtures")');

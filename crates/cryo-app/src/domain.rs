@@ -18,6 +18,7 @@
 use cryo_chem::featurize::FeatureSet;
 use cryo_chem::{Fingerprint, Molecule};
 use cryo_ml::TrainedModel;
+use cryo_ml::classify::TrainedClassifier;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -107,7 +108,17 @@ pub struct Domain {
     leverage: Option<cryo_ml::Leverage>,
     /// (bin, |observed − centre| / half-width) of the held-out rows with intervals.
     ratios: Vec<(Flag, f64)>,
+    /// Whether the bins' factors rescale predictions (intervals: yes; prediction sets: no).
+    rescalable: bool,
     pub calibration: Calibration,
+}
+
+/// A held-out row as the calibration takes it: its training row, |observed − centre| /
+/// half-width (≤ 1 when covered) and interval width.
+struct HeldRow {
+    row: usize,
+    ratio: f64,
+    width: f64,
 }
 
 /// The descriptors leverage is measured on: few, physical, and computed for any molecule.
@@ -358,7 +369,67 @@ impl Domain {
     /// The domain of `model`, or `None` when none of its training rows is a molecule. CPU:
     /// fingerprints every training molecule and compares each with all the others.
     pub fn of(model: &TrainedModel) -> Option<Domain> {
-        let ids = &model.dataset.ids;
+        let validation = model.validation.as_ref();
+        let held_out: Vec<&cryo_ml::OutOfFold> = validation
+            .map(|v| v.predictions.iter().filter(|p| p.repeat == 0).collect())
+            .unwrap_or_default();
+        let target_range = held_out
+            .iter()
+            .map(|p| p.observed)
+            .filter(|v| v.is_finite())
+            .fold(None, |r: Option<(f64, f64)>, v| {
+                Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+            });
+        let rows = held_out
+            .iter()
+            .filter_map(|p| {
+                let i = p.interval?;
+                Some(HeldRow {
+                    row: p.row,
+                    ratio: ratio(i.lower, i.upper, p.observed),
+                    width: i.upper - i.lower,
+                })
+            })
+            .collect();
+        let level = validation.and_then(|v| v.level);
+        Domain::build(&model.dataset.ids, rows, level, target_range, true)
+    }
+
+    /// The domain of a classifier: the same similarity and leverage, with thresholds
+    /// calibrated on whether the held-out prediction sets held the true class (their
+    /// "width" is the set's size). Sets are not rescaled per bin.
+    pub fn of_classifier(model: &TrainedClassifier) -> Option<Domain> {
+        let rows = model
+            .validation
+            .as_ref()
+            .map(|v| {
+                v.predictions
+                    .iter()
+                    .map(|p| HeldRow {
+                        row: p.row,
+                        ratio: if p.prediction.set.contains(&p.label) {
+                            0.0
+                        } else {
+                            2.0
+                        },
+                        width: p.prediction.set.len() as f64,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let level = Some(model.model.options.level);
+        Domain::build(&model.dataset.ids, rows, level, None, false)
+    }
+
+    /// The domain of training rows `ids` from their held-out rows, at nominal `level`; with
+    /// `rescalable`, also the per-bin factors that rescale intervals.
+    fn build(
+        ids: &[String],
+        held_out: Vec<HeldRow>,
+        level: Option<f64>,
+        target_range: Option<(f64, f64)>,
+        rescalable: bool,
+    ) -> Option<Domain> {
         let parsed: Vec<_> = ids.par_iter().map(|id| structure(id)).collect();
         let mut index_of_row = vec![None; ids.len()];
         let mut molecules = Vec::new();
@@ -387,46 +458,24 @@ impl Domain {
                 lev.of(descriptors[at].as_ref()?),
             ))
         };
-        let validation = model.validation.as_ref();
-        let held_out: Vec<&cryo_ml::OutOfFold> = validation
-            .map(|v| v.predictions.iter().filter(|p| p.repeat == 0).collect())
-            .unwrap_or_default();
         let stride = held_out.len().div_ceil(MAX_CALIBRATION_ROWS).max(1);
-        let sampled: Vec<&cryo_ml::OutOfFold> = held_out.iter().step_by(stride).copied().collect();
-        // (similarity, left-out leverage, ratio, width) of each held-out row with an interval.
+        let sampled: Vec<&HeldRow> = held_out.iter().step_by(stride).collect();
+        // (similarity, left-out leverage, ratio, width) of each sampled held-out row.
         let measured: Vec<(f64, Option<f64>, f64, f64)> = sampled
             .par_iter()
             .filter_map(|p| {
                 let at = index_of_row.get(p.row).copied().flatten()?;
-                let interval = p.interval?;
                 let (similarity, _) = nearest(&molecules, &molecules[at].1, Some(at))?;
-                Some((
-                    similarity,
-                    left_out(at),
-                    ratio(interval.lower, interval.upper, p.observed),
-                    interval.upper - interval.lower,
-                ))
+                Some((similarity, left_out(at), p.ratio, p.width))
             })
             .collect();
         let rows: Vec<HeldOut> = measured
             .iter()
             .map(|&(s, _, r, w)| (s, r <= 1.0, w))
             .collect();
-        let level = validation.and_then(|v| v.level);
         let (edge_below, out_below) = thresholds(rows.clone(), level);
         let (inside, edge): (Vec<HeldOut>, Vec<HeldOut>) =
             rows.iter().partition(|r| r.0 >= edge_below);
-        let observed: Vec<f64> = held_out
-            .iter()
-            .map(|p| p.observed)
-            .filter(|v| v.is_finite())
-            .collect();
-        let target_range = observed
-            .iter()
-            .copied()
-            .fold(None, |r: Option<(f64, f64)>, v| {
-                Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
-            });
         let mut calibration = Calibration {
             edge_below,
             out_below,
@@ -444,13 +493,18 @@ impl Domain {
             .iter()
             .map(|&(s, h, r, w)| (flag_of(s, h, &calibration), r, w))
             .collect();
-        if let Some(l) = level {
+        if let (Some(l), true) = (level, rescalable) {
             calibration.bins = bins(&binned, l);
         }
         Some(Domain {
             molecules,
             leverage,
-            ratios: binned.iter().map(|r| (r.0, r.1)).collect(),
+            ratios: if rescalable {
+                binned.iter().map(|r| (r.0, r.1)).collect()
+            } else {
+                Vec::new()
+            },
+            rescalable,
             calibration,
         })
     }
@@ -477,7 +531,7 @@ impl Domain {
     pub fn factors(&self, level: f64) -> Option<[f64; 3]> {
         let c = &self.calibration;
         c.level?;
-        Some(bin_factors(&self.ratios, level))
+        self.rescalable.then(|| bin_factors(&self.ratios, level))
     }
 
     /// The level the intervals to be rescaled must be predicted at, when it is not `level`

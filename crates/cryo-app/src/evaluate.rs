@@ -87,6 +87,7 @@ pub async fn evaluate(
             let model = visible_model(tx, id).await?;
             let v = visible_version(tx, id, version).await?;
             let loaded = app.registry.load(tx, &v.handle()).await?;
+            loaded.model.regression()?;
             let work = match &e.data {
                 Some(data) => {
                     let inputs: Vec<PredictInput> = data
@@ -152,6 +153,7 @@ pub async fn evaluate(
                     let held = gathered.featurise(set, crate::training::Admit::default())?;
                     let trained: std::collections::HashSet<&str> = loaded
                         .model
+                        .regression()?
                         .dataset
                         .ids
                         .iter()

@@ -6,8 +6,8 @@ use crate::{Actor, AppError, AppResult};
 use cryo_core::ident::{OneOf, VerificationStatus, exactly_one};
 use cryo_core::score::{Context, tg_score, unified_score};
 use cryo_db::repo::science::{
-    self as repo, Experiment, NewExperiment, NewPrediction, Prediction, Subject, Value,
-    Verification,
+    self as repo, Experiment, NewExperiment, NewPrediction, PredictedValue, Prediction, Subject,
+    Value, Verification,
 };
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -273,8 +273,10 @@ pub async fn store_prediction(actor: &Actor<'_>, p: PredictionInput) -> AppResul
                     property: &p.property,
                     method: "CryoProtect Model",
                     method_version: "1",
-                    value: p.value,
-                    interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+                    value: PredictedValue::Number {
+                        value: p.value,
+                        interval: p.interval.map(|i| (i.lower, i.upper, i.level)),
+                    },
                     domain: None,
                     beyond_training_range: None,
                     project_id: p.project_id,
@@ -305,11 +307,15 @@ pub async fn compare(actor: &Actor<'_>, subject: Subject, property: &str) -> App
         .read(async |tx| repo::latest_pair(tx, subject, property).await)
         .await?;
     let (difference, percent_error) = match (
-        &prediction,
+        // A class prediction's number is a probability, not a value to compare.
+        prediction
+            .as_ref()
+            .filter(|p| p.class_label.is_none())
+            .map(|p| p.numeric_value),
         experiment.as_ref().and_then(|e| e.numeric_value),
     ) {
-        (Some(p), Some(measured)) => {
-            let d = measured - p.numeric_value;
+        (Some(predicted), Some(measured)) => {
+            let d = measured - predicted;
             (
                 Some(d),
                 (measured != 0.0).then(|| d.abs() / measured.abs() * 100.0),

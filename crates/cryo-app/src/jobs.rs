@@ -204,7 +204,6 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
 async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid, AppError> {
     let request: TrainRequest = serde_json::from_value(job.request.0.clone())
         .map_err(|e| AppError::validation("request", e.to_string()))?;
-    request.check()?;
     let set = request.features;
     let requester = crate::Actor::new(state, Identity::user(job.created_by));
 
@@ -216,58 +215,144 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             crate::AppResult::Ok((model, gathered))
         })
         .await?;
+    request.check(model.kind)?;
     let admit = request.admit();
-    let training = tokio::task::spawn_blocking(move || gathered.featurise(set, admit))
-        .await
-        .map_err(|e| AppError::Internal(format!("featurisation task: {e}")))??;
-    if !training.rejected.is_empty() {
-        tracing::info!(job = %job.id, rejected = training.rejected.len(), "experiments left out of the training set");
+    let classifies = model.kind.classifies();
+    let featurised = tokio::task::spawn_blocking(move || {
+        if classifies {
+            gathered
+                .featurise_labels(set, admit)
+                .map(Featurised::Labels)
+        } else {
+            gathered.featurise(set, admit).map(Featurised::Numbers)
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("featurisation task: {e}")))??;
+    let rejected = match &featurised {
+        Featurised::Numbers(t) => &t.rejected,
+        Featurised::Labels(l) => &l.rejected,
+    };
+    if !rejected.is_empty() {
+        tracing::info!(job = %job.id, rejected = rejected.len(), "experiments left out of the training set");
     }
     // What was left out, and why, goes into the version's audit entry (the first hundred).
     const LEFT_OUT_LISTED: usize = 100;
     let left_out = serde_json::json!({
-        "count": training.rejected.len(),
-        "first": training.rejected.iter().take(LEFT_OUT_LISTED).collect::<Vec<_>>(),
+        "count": rejected.len(),
+        "first": rejected.iter().take(LEFT_OUT_LISTED).collect::<Vec<_>>(),
     });
-    let data = training.dataset;
-    let plan = request.plan(&data)?;
-    plan.validate(data.len())?;
-    plan.check_memory(
-        data.len(),
-        data.x.cols(),
-        state.settings.models.max_model_bytes,
-    )?;
-
+    let limit = state.settings.models.max_model_bytes;
     let progress = Arc::new(Mutex::new((0.0_f64, "validating".to_string())));
     let stop = cryo_ml::interrupt::Stop::new(
         cancel.clone(),
         cryo_core::deadline::Deadline::after(state.settings.models.max_train),
     );
-    let work = {
-        let (progress, plan) = (progress.clone(), plan.clone());
-        let property = model.property.clone();
-        tokio::task::spawn_blocking(move || {
-            let signature = crate::training::signature(set);
-            let input = cryo_ml::TrainInput {
-                data: &data,
-                target: &property,
-                features: &signature,
-                source: &format!("experiments of {property:?} visible to the requester"),
-            };
-            let report = |stage: cryo_ml::Stage, done: usize, total: usize| {
-                let overall = cryo_ml::overall_progress(&plan, stage, done, total);
-                if let Ok(mut p) = progress.lock() {
-                    *p = (overall, format!("{} ({done}/{total} fits)", stage.name()));
-                }
-            };
-            cryo_ml::train(&input, &plan, &report, &stop)
-        })
+    let property = model.property.clone();
+    let source = format!("experiments of {property:?} visible to the requester");
+    let signature = crate::training::signature(set);
+    let store = async |sealed: crate::registry::Sealed<'_>| {
+        requester
+            .run(async |tx| {
+                crate::registry::store_version(
+                    tx,
+                    job.created_by,
+                    job.model_id,
+                    sealed,
+                    "model.version_created",
+                    serde_json::json!({ "job_id": job.id, "left_out": left_out }),
+                )
+                .await
+            })
+            .await
     };
+    let created_by = job.created_by.to_string();
+    let version = match featurised {
+        Featurised::Numbers(training) => {
+            let data = training.dataset;
+            let plan = request.plan(&data)?;
+            plan.validate(data.len())?;
+            plan.check_memory(data.len(), data.x.cols(), limit)?;
+            let sink = progress.clone();
+            let work = tokio::task::spawn_blocking(move || {
+                let input = cryo_ml::TrainInput {
+                    data: &data,
+                    target: &property,
+                    features: &signature,
+                    source: &source,
+                };
+                let report = |stage: cryo_ml::Stage, done: usize, total: usize| {
+                    let overall = cryo_ml::overall_progress(&plan, stage, done, total);
+                    record(&sink, overall, stage, done, total);
+                };
+                cryo_ml::train(&input, &plan, &report, &stop)
+            });
+            let (trained, _) = with_heartbeat(state, job, &cancel, &progress, work).await?;
+            let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&created_by))?;
+            store(crate::registry::Sealed::regression(&artefact)?).await?
+        }
+        Featurised::Labels(labelled) => {
+            let cryo_ml::classify::Labelled {
+                dataset: data,
+                classes,
+                ..
+            } = labelled.labelled;
+            let plan = request.class_plan(&data)?;
+            plan.check_memory(data.len(), data.x.cols(), classes.len(), limit)?;
+            let sink = progress.clone();
+            let work = tokio::task::spawn_blocking(move || {
+                let input = cryo_ml::TrainInput {
+                    data: &data,
+                    target: &property,
+                    features: &signature,
+                    source: &source,
+                };
+                let report = |stage: cryo_ml::Stage, done: usize, total: usize| {
+                    let overall = cryo_ml::classify::class_progress(stage, done, total);
+                    record(&sink, overall, stage, done, total);
+                };
+                cryo_ml::classify::train_classifier(&input, &classes, &plan, &report, &stop)
+            });
+            let (trained, _) = with_heartbeat(state, job, &cancel, &progress, work).await?;
+            let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&created_by))?;
+            store(crate::registry::Sealed::classifier(&artefact)?).await?
+        }
+    };
+    Ok(version.id)
+}
+
+/// A featurised training set of either task.
+enum Featurised {
+    Numbers(crate::training::TrainingSet),
+    Labels(crate::training::LabelledSet),
+}
+
+/// Where a training's progress is kept between heartbeats: overall fraction and stage.
+type ProgressCell = Arc<Mutex<(f64, String)>>;
+
+fn record(cell: &ProgressCell, overall: f64, stage: cryo_ml::Stage, done: usize, total: usize) {
+    if let Ok(mut p) = cell.lock() {
+        *p = (overall, format!("{} ({done}/{total} fits)", stage.name()));
+    }
+}
+
+/// Waits for a training, writing its progress and a heartbeat every `models.heartbeat_secs`;
+/// a cancel asked for in the database sets `cancel`, which the training sees at its next
+/// checkpoint.
+async fn with_heartbeat<T>(
+    state: &App,
+    job: &Job,
+    cancel: &AtomicBool,
+    progress: &ProgressCell,
+    work: tokio::task::JoinHandle<Result<T, cryo_ml::MlError>>,
+) -> Result<T, AppError> {
     let beat = Duration::from_secs_f64(state.settings.models.heartbeat_secs.max(0.05));
     tokio::pin!(work);
-    let trained = loop {
+    loop {
         tokio::select! {
-            done = &mut work => break done.map_err(|e| AppError::Unavailable(format!("training task: {e}")))??,
+            done = &mut work => {
+                return Ok(done.map_err(|e| AppError::Unavailable(format!("training task: {e}")))??);
+            }
             _ = tokio::time::sleep(beat) => {
                 let (fraction, stage) = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 // Fitting is the last step; keep 1.0 for "done and stored".
@@ -279,22 +364,5 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
                 }
             }
         }
-    };
-    let (trained, _report) = trained;
-
-    let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&job.created_by.to_string()))?;
-    let version = requester
-        .run(async |tx| {
-            crate::registry::store_version(
-                tx,
-                job.created_by,
-                job.model_id,
-                &artefact,
-                "model.version_created",
-                serde_json::json!({ "job_id": job.id, "left_out": left_out }),
-            )
-            .await
-        })
-        .await?;
-    Ok(version.id)
+    }
 }

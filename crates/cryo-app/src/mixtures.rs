@@ -7,7 +7,8 @@ use cryo_core::ident::{parse_name, parse_optional_name};
 use cryo_core::score::MixtureScore;
 use cryo_core::units::{Concentration, ConcentrationUnit, UnitError};
 use cryo_db::repo::science::{
-    self as repo, ComponentRow, Mixture, NewComponent, NewPrediction, Prediction, Subject,
+    self as repo, ComponentRow, Mixture, NewComponent, NewPrediction, PredictedValue, Prediction,
+    Subject,
 };
 use cryo_db::repo::{Conn, Entity, Page};
 use serde::{Deserialize, Serialize};
@@ -226,8 +227,10 @@ pub async fn store_score(actor: &Actor<'_>, id: Uuid) -> AppResult<Prediction> {
                     property: "Mixture Cryoprotection Score",
                     method: crate::molecules::SCORING_METHOD,
                     method_version: &version,
-                    value: score.overall as f64,
-                    interval: None,
+                    value: PredictedValue::Number {
+                        value: score.overall as f64,
+                        interval: None,
+                    },
                     domain: None,
                     beyond_training_range: None,
                     project_id: d.mixture.project_id,

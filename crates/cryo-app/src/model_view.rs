@@ -317,3 +317,165 @@ pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> 
             .unwrap_or_default(),
     )
 }
+
+/// A curve (ROC, precision–recall) on the unit square, with a dashed reference line from
+/// `reference.0` to `reference.1` (the chance diagonal, or the positive rate).
+pub fn unit_curve(
+    points: &[cryo_ml::classify::CurvePoint],
+    labels: (&str, &str),
+    reference: ((f64, f64), (f64, f64)),
+) -> String {
+    let mut svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">"#);
+    axes(&mut svg, labels.0, labels.1, (0.0, 0.0), (1.0, 1.0));
+    let x = |v: f64| scale(v, 0.0, 1.0, PAD, W - 10.0);
+    let y = |v: f64| scale(v, 0.0, 1.0, H - PAD, PAD);
+    let ((x0, y0), (x1, y1)) = reference;
+    let _ = write!(
+        svg,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        x(x0),
+        y(y0),
+        x(x1),
+        y(y1)
+    );
+    let path: Vec<String> = points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.x), y(p.y)))
+        .collect();
+    let _ = write!(
+        svg,
+        r##"<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{}"/></svg>"##,
+        path.join(" ")
+    );
+    svg
+}
+
+/// The reliability diagram: per confidence bin, the share correct against the mean
+/// confidence (the diagonal is perfect calibration), each point sized by its rows.
+pub fn reliability_chart(bins: &[cryo_ml::classify::ReliabilityBin]) -> String {
+    let mut svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">"#);
+    axes(&mut svg, "confidence", "accuracy", (0.0, 0.0), (1.0, 1.0));
+    let x = |v: f64| scale(v, 0.0, 1.0, PAD, W - 10.0);
+    let y = |v: f64| scale(v, 0.0, 1.0, H - PAD, PAD);
+    let _ = write!(
+        svg,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        x(0.0),
+        y(0.0),
+        x(1.0),
+        y(1.0)
+    );
+    let most = bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
+    for b in bins {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="#d62728" fill-opacity="0.7"><title>{} rows: confidence {:.3}, accuracy {:.3}</title></circle>"##,
+            x(b.confidence),
+            y(b.accuracy),
+            3.0 + 7.0 * (b.count as f64 / most).sqrt(),
+            b.count,
+            b.confidence,
+            b.accuracy
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A classifier's validation as one self-contained page: metrics, prediction sets, the
+/// reliability diagram, ROC and precision–recall curves, and the fold table.
+pub fn classifier_html(
+    title: &str,
+    envelope: &cryo_ml::classify::ClassEnvelope,
+    v: &cryo_ml::classify::ClassValidation,
+) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let classes = &envelope.classes;
+    let positive = if classes.len() == 2 {
+        format!(" (positive class: {})", esc(&classes[1]))
+    } else {
+        " (each class against the rest)".to_string()
+    };
+    let mut figures = format!(
+        "<figure>{}<figcaption>Reliability: held-out share correct against confidence.</figcaption></figure>",
+        reliability_chart(&v.reliability)
+    );
+    for (i, curve) in v.roc.iter().enumerate() {
+        let class = if classes.len() == 2 { 1 } else { i };
+        let _ = write!(
+            figures,
+            "<figure>{}<figcaption>ROC, {}.</figcaption></figure>",
+            unit_curve(
+                curve,
+                ("false-positive rate", "true-positive rate"),
+                ((0.0, 0.0), (1.0, 1.0))
+            ),
+            esc(&classes[class])
+        );
+    }
+    for (i, curve) in v.pr.iter().enumerate() {
+        let class = if classes.len() == 2 { 1 } else { i };
+        let rate =
+            v.class_counts[class] as f64 / v.class_counts.iter().sum::<usize>().max(1) as f64;
+        let _ = write!(
+            figures,
+            "<figure>{}<figcaption>Precision–recall, {}.</figcaption></figure>",
+            unit_curve(curve, ("recall", "precision"), ((0.0, rate), (1.0, rate))),
+            esc(&classes[class])
+        );
+    }
+    let mut rows = String::new();
+    for f in &v.folds {
+        let m = &f.metrics;
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1}%</td><td>{:.2}</td></tr>",
+            f.index + 1,
+            m.n,
+            m.roc_auc,
+            m.balanced_accuracy,
+            m.accuracy,
+            m.brier,
+            m.log_loss,
+            f.sets.coverage * 100.0,
+            f.sets.mean_size
+        );
+    }
+    let counts: Vec<String> = classes
+        .iter()
+        .zip(&v.class_counts)
+        .map(|(c, n)| format!("{} ({n})", esc(c)))
+        .collect();
+    let p = &v.pooled;
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}figure{{display:inline-block;margin:0 2em 1em 0}}</style></head>
+<body><h1>{t}</h1><p>{alg} classifier — {split}, seed {seed}; classes {counts}{positive}. Probabilities recalibrated by {recal}.</p>
+<p>Pooled over {n} held-out predictions: ROC-AUC {auc:.3}, PR-AUC {ap:.3}, accuracy {acc:.3}, balanced accuracy {bacc:.3}, Brier {brier:.4}, log loss {ll:.4}, ECE {ece:.4}.</p>
+<p>{level:.0} % prediction sets ({sets}): held-out coverage {cov:.1} %, mean size {size:.2}.</p>
+{figures}
+<table><tr><th>fold</th><th>test</th><th>ROC-AUC</th><th>balanced acc.</th><th>accuracy</th><th>Brier</th><th>log loss</th><th>set coverage</th><th>set size</th></tr>{rows}</table></body></html>"#,
+        t = esc(title),
+        alg = envelope.kind,
+        split = esc(&v.splitter),
+        seed = envelope.seed,
+        counts = counts.join(", "),
+        recal = envelope.options.recalibration.name(),
+        n = p.n,
+        auc = p.roc_auc,
+        ap = p.pr_auc,
+        acc = p.accuracy,
+        bacc = p.balanced_accuracy,
+        brier = p.brier,
+        ll = p.log_loss,
+        ece = p.ece,
+        level = v.sets.level * 100.0,
+        sets = envelope.options.sets.name().replace('_', "-"),
+        cov = v.sets.coverage * 100.0,
+        size = v.sets.mean_size,
+    )
+}

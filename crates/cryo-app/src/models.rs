@@ -125,12 +125,18 @@ pub async fn version(actor: &Actor<'_>, model: Uuid, version: i64) -> AppResult<
         .await
 }
 
+/// A version's envelope, decoded by its task.
+pub enum Envelope {
+    Regression(Box<cryo_ml::Envelope>),
+    Classification(Box<cryo_ml::classify::ClassEnvelope>),
+}
+
 /// A version's model, row and decoded envelope, as the caller sees them.
 pub async fn envelope(
     actor: &Actor<'_>,
     id: Uuid,
     version: i64,
-) -> AppResult<(Model, ModelVersion, cryo_ml::Envelope)> {
+) -> AppResult<(Model, ModelVersion, Envelope)> {
     let (model, v, envelope) = actor
         .run(async |tx| {
             let model = visible_model(tx, id).await?;
@@ -141,8 +147,15 @@ pub async fn envelope(
             AppResult::Ok((model, v, envelope))
         })
         .await?;
-    let envelope: cryo_ml::Envelope = serde_json::from_value(envelope)
-        .map_err(|e| cryo_ml::MlError::Corrupt(format!("envelope: {e}")))?;
+    let corrupt = |e: serde_json::Error| cryo_ml::MlError::Corrupt(format!("envelope: {e}"));
+    let envelope = match cryo_ml::Task::of_envelope(&envelope) {
+        cryo_ml::Task::Regression => {
+            Envelope::Regression(Box::new(serde_json::from_value(envelope).map_err(corrupt)?))
+        }
+        cryo_ml::Task::Classification => {
+            Envelope::Classification(Box::new(serde_json::from_value(envelope).map_err(corrupt)?))
+        }
+    };
     Ok((model, v, envelope))
 }
 
@@ -155,12 +168,19 @@ fn no_validation() -> AppError {
 /// metrics and the diagnosis.
 pub async fn report_html(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<String> {
     let (model, v, envelope) = envelope(actor, id, version).await?;
-    let validation = envelope.validation.ok_or_else(no_validation)?;
-    let report = validation.to_report(&envelope.spec, envelope.seed);
     let title = format!(
         "{} — version {} ({})",
         model.name, v.version, model.property
     );
+    let envelope = match envelope {
+        Envelope::Regression(e) => *e,
+        Envelope::Classification(e) => {
+            let validation = e.validation.as_ref().ok_or_else(no_validation)?;
+            return Ok(crate::model_view::classifier_html(&title, &e, validation));
+        }
+    };
+    let validation = envelope.validation.ok_or_else(no_validation)?;
+    let report = validation.to_report(&envelope.spec, envelope.seed);
     Ok(crate::model_view::version_html(
         &title,
         &report,
@@ -168,7 +188,58 @@ pub async fn report_html(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult
     ))
 }
 
-/// Everything a version's charts are drawn from.
+/// Everything a version's charts are drawn from, by its task (`task`: regression or
+/// classification).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum Validation {
+    Regression(VersionValidation),
+    Classification(ClassVersionValidation),
+}
+
+/// A classifier's held-out validation, for its charts.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClassVersionValidation {
+    pub version: i64,
+    pub property: String,
+    pub algorithm: String,
+    /// Class names; with two, the second is the positive class of `roc` and `pr`.
+    pub classes: Vec<String>,
+    /// Training rows per class.
+    pub class_counts: Vec<usize>,
+    pub splitter: String,
+    /// Nominal coverage of the prediction sets.
+    pub level: f64,
+    /// Probability recalibration: none, platt or isotonic.
+    pub recalibration: &'static str,
+    /// Prediction sets: marginal or class_conditional.
+    pub set_method: &'static str,
+    /// Over every held-out prediction: n, accuracy, balanced_accuracy, roc_auc, pr_auc,
+    /// brier, log_loss, ece.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub pooled: cryo_ml::classify::ClassMetrics,
+    /// Held-out prediction sets: level, coverage, mean_size, singletons, empty, per_class.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub sets: cryo_ml::classify::SetCoverage,
+    /// Per fold: index, repeat, metrics, sets.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub folds: Vec<cryo_ml::classify::ClassFold>,
+    /// The top class's confidence against its accuracy per bin: upper, count, confidence,
+    /// accuracy.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub reliability: Vec<cryo_ml::classify::ReliabilityBin>,
+    /// ROC curve ({x: false-positive rate, y: true-positive rate}) per class against the rest
+    /// (two classes: the positive class only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Object>>))]
+    pub roc: Vec<Vec<cryo_ml::classify::CurvePoint>>,
+    /// Precision–recall curve ({x: recall, y: precision}), like `roc`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Object>>))]
+    pub pr: Vec<Vec<cryo_ml::classify::CurvePoint>>,
+}
+
+/// Everything a regression version's charts are drawn from.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionValidation {
@@ -222,10 +293,33 @@ pub struct VersionValidation {
 }
 
 /// A version's validation as data, for charts.
-pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<VersionValidation> {
+pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<Validation> {
     let (model, v, envelope) = envelope(actor, id, version).await?;
+    let envelope = match envelope {
+        Envelope::Regression(e) => *e,
+        Envelope::Classification(e) => {
+            let validation = e.validation.clone().ok_or_else(no_validation)?;
+            return Ok(Validation::Classification(ClassVersionValidation {
+                version: v.version,
+                property: model.property,
+                algorithm: v.algorithm,
+                classes: e.classes.clone(),
+                class_counts: validation.class_counts,
+                splitter: validation.splitter,
+                level: e.options.level,
+                recalibration: e.options.recalibration.name(),
+                set_method: e.options.sets.name(),
+                pooled: validation.pooled,
+                sets: validation.sets,
+                folds: validation.folds,
+                reliability: validation.reliability,
+                roc: validation.roc,
+                pr: validation.pr,
+            }));
+        }
+    };
     let validation = envelope.validation.ok_or_else(no_validation)?;
-    Ok(VersionValidation {
+    Ok(Validation::Regression(VersionValidation {
         version: v.version,
         property: model.property,
         algorithm: v.algorithm,
@@ -243,7 +337,7 @@ pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<
         scaffold: validation.scaffold,
         replicate_spread: envelope.dataset.replicate_spread,
         importance: envelope.importance,
-    })
+    }))
 }
 
 /// Delete a version. Only archived versions can be deleted (enforced by the database too).
@@ -306,9 +400,24 @@ pub struct StageChange {
     pub previous: Option<i64>,
 }
 
-/// A version's pooled held-out interval coverage, from its envelope.
+/// A version's pooled held-out interval coverage (a classifier's: its prediction sets'), from
+/// its envelope.
 fn coverage(v: &ModelVersion) -> Option<f64> {
-    v.envelope.0["validation"]["pooled"]["coverage"].as_f64()
+    let validation = &v.envelope.0["validation"];
+    validation["pooled"]["coverage"]
+        .as_f64()
+        .or_else(|| validation["sets"]["coverage"].as_f64())
+}
+
+/// What champion/challenger compares: the cross-validated RMSE of a regression model, the
+/// held-out log loss of a classifier (lower is better for both), with its name.
+fn error(v: &ModelVersion) -> Option<(f64, &'static str)> {
+    match v.cv_rmse {
+        Some(rmse) => Some((rmse, "CV RMSE")),
+        None => v.envelope.0["validation"]["pooled"]["log_loss"]
+            .as_f64()
+            .map(|l| (l, "held-out log loss")),
+    }
 }
 
 /// A version's held-out RMSE under a scaffold split, from its envelope.
@@ -380,15 +489,22 @@ fn fraction(field: &'static str, value: Option<f64>) -> AppResult<Option<f64>> {
 /// and be no more than `max_scaffold_rmse_increase` worse on new scaffolds.
 fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResult<()> {
     if let Some(margin) = fraction("min_improvement", g.min_improvement)? {
-        let (Some(new), Some(old)) = (challenger.cv_rmse, champion.cv_rmse) else {
+        let (Some((new, measure)), Some((old, theirs))) = (error(challenger), error(champion))
+        else {
             return Err(AppError::Conflict(
-                "champion/challenger needs the cross-validated RMSE of both versions".into(),
+                "champion/challenger needs the cross-validated error of both versions".into(),
             ));
         };
+        if measure != theirs {
+            return Err(AppError::Conflict(format!(
+                "version {} is measured by {measure}, production version {} by {theirs}",
+                challenger.version, champion.version
+            )));
+        }
         // A random split's error is not comparable with a scaffold split's.
         if split_kind(splitter(challenger)) != split_kind(splitter(champion)) {
             return Err(AppError::Conflict(format!(
-                "version {} was validated by {}, production version {} by {}: their CV RMSEs do not compare; validate both the same way or gate on max_scaffold_rmse_increase",
+                "version {} was validated by {}, production version {} by {}: their errors do not compare; validate both the same way or gate on max_scaffold_rmse_increase",
                 challenger.version,
                 splitter(challenger).unwrap_or("an unknown split"),
                 champion.version,
@@ -397,7 +513,7 @@ fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResu
         }
         if new > old * (1.0 - margin) {
             return Err(AppError::Conflict(format!(
-                "version {} (CV RMSE {new:.4}) does not beat production version {} (CV RMSE {old:.4}) by {:.1} %",
+                "version {} ({measure} {new:.4}) does not beat production version {} ({measure} {old:.4}) by {:.1} %",
                 challenger.version,
                 champion.version,
                 margin * 100.0
@@ -442,8 +558,8 @@ fn gate(challenger: &ModelVersion, champion: &ModelVersion, g: &Gate) -> AppResu
 /// What the gate compares, for the audit entry.
 fn gate_numbers(challenger: &ModelVersion, champion: &ModelVersion) -> serde_json::Value {
     serde_json::json!({
-        "champion": { "version": champion.version, "cv_rmse": champion.cv_rmse, "coverage": coverage(champion), "scaffold_rmse": scaffold_rmse(champion), "splitter": splitter(champion) },
-        "challenger": { "version": challenger.version, "cv_rmse": challenger.cv_rmse, "coverage": coverage(challenger), "scaffold_rmse": scaffold_rmse(challenger), "splitter": splitter(challenger) },
+        "champion": { "version": champion.version, "cv_rmse": champion.cv_rmse, "error": error(champion), "coverage": coverage(champion), "scaffold_rmse": scaffold_rmse(champion), "splitter": splitter(champion) },
+        "challenger": { "version": challenger.version, "cv_rmse": challenger.cv_rmse, "error": error(challenger), "coverage": coverage(challenger), "scaffold_rmse": scaffold_rmse(challenger), "splitter": splitter(challenger) },
     })
 }
 
@@ -601,14 +717,14 @@ pub async fn audit_trail(actor: &Actor<'_>, id: Uuid) -> AppResult<Vec<AuditEntr
 /// not fit in `models.max_model_bytes`.
 pub async fn queue_training(actor: &Actor<'_>, id: Uuid, request: TrainRequest) -> AppResult<Job> {
     let me = actor.me()?;
-    request.check()?;
     let value = serde_json::to_value(&request).map_err(|e| AppError::Internal(e.to_string()))?;
     let limit = actor.app.settings.models.max_model_bytes;
     let job = actor
         .run(async |tx| {
             let model = visible_model(tx, id).await?;
+            request.check(model.kind)?;
             let rows = cryo_db::repo::science::count_measurements(tx, &model.property).await?;
-            request.check_memory(rows as usize, limit)?;
+            request.check_memory(model.kind, rows as usize, limit)?;
             AppResult::Ok(repo::create_job(tx, me, id, request.kind(), &value, None).await?)
         })
         .await?;

@@ -206,8 +206,12 @@ pub const REFERENCE_CRYOPROTECTANTS: &[(&str, &str, Option<i32>, Option<f64>)] =
     ("tert-Butanol", "CC(C)(C)O", Some(6386), Some(0.781)),
 ];
 
-/// Seed what the application needs to store values: the current calculation-method versions and
-/// the reference molecules. Idempotent; runs as service_role through the given pool.
+/// The yes/no property type seeded with the reference data.
+pub const VITRIFIED_PROPERTY: &str = "Vitrified";
+
+/// Seed what the application needs to store values: the current calculation-method versions,
+/// the yes/no property types and the reference molecules. Idempotent; runs as service_role
+/// through the given pool.
 pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
     let mut tx = cryo_db::identity::begin(pool, &Identity::service()).await?;
     repo::ensure_method(
@@ -222,6 +226,15 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
         SCORING_METHOD,
         &scoring_method_version(),
         "Cryoprotection score, weights 0.25/0.15/0.15/0.15/0.20/0.10",
+    )
+    .await?;
+    // A yes/no outcome a lab records every day, so its models are classifiers.
+    repo::ensure_property_type(
+        &mut tx,
+        VITRIFIED_PROPERTY,
+        "Whether the sample vitrified on cooling (no ice seen)",
+        None,
+        "boolean",
     )
     .await?;
     let mut created = 0;

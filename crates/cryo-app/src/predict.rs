@@ -3,11 +3,12 @@
 
 use crate::domain::DomainView;
 use crate::registry::{
-    Loaded, PredictInput, VERSION, checked_level, gather, predict_gathered, visible_model,
+    Answers, Loaded, PredictInput, Trained, VERSION, checked_level, gather, predict_gathered,
+    visible_model,
 };
 use crate::{Actor, AppError, AppResult};
 use cryo_db::repo::models::{self as repo, VersionHandle, VersionRef};
-use cryo_db::repo::science::{NewPrediction, Subject};
+use cryo_db::repo::science::{NewPrediction, PredictedValue, Subject};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,7 +26,8 @@ pub struct PredictRequest {
     pub version: Option<i64>,
     /// An alias instead of a version number.
     pub alias: Option<String>,
-    /// Interval level, default 0.9.
+    /// Interval level, default 0.9. A classifier's prediction sets hold at the level they
+    /// were calibrated at when it was trained; another level is refused.
     pub level: Option<f64>,
     /// Store each prediction for a molecule or mixture (with the version that made it).
     #[serde(default)]
@@ -66,6 +68,57 @@ pub struct PredictionResult {
     /// bin, so that held-out intervals in that bin covered at the level (`domain.bins`);
     /// absent when the version's bins were calibrated at another level, or for mixtures.
     pub interval_factor: Option<f64>,
+    /// A classifier's most probable class.
+    pub label: Option<String>,
+    /// A classifier's calibrated probability of each class.
+    pub probabilities: Option<std::collections::BTreeMap<String, f64>>,
+    /// A classifier's conformal prediction set at `level`: the classes it cannot rule out,
+    /// most probable first (it holds the true class at that rate on held-out rows).
+    pub set: Option<Vec<String>>,
+}
+
+impl PredictionResult {
+    fn new(index: usize, input: &PredictInput, domain: Option<DomainView>) -> PredictionResult {
+        PredictionResult {
+            index,
+            smiles: input.smiles.clone(),
+            molecule_id: input.molecule_id,
+            mixture_id: input.mixture_id,
+            value: None,
+            interval: None,
+            spread: None,
+            error: None,
+            prediction_id: None,
+            domain,
+            beyond_training_range: false,
+            interval_factor: None,
+            label: None,
+            probabilities: None,
+            set: None,
+        }
+    }
+
+    /// What the row stores as, when it has an answer.
+    fn stored_value(&self, level: f64) -> Option<PredictedValue> {
+        if let (Some(value), Some(i)) = (self.value, &self.interval) {
+            return Some(PredictedValue::Number {
+                value,
+                interval: Some((i.lower, i.upper, level)),
+            });
+        }
+        let (label, probabilities, set) = (
+            self.label.as_ref()?,
+            self.probabilities.as_ref()?,
+            self.set.as_ref()?,
+        );
+        Some(PredictedValue::Class {
+            label: label.clone(),
+            probability: *probabilities.get(label)?,
+            probabilities: serde_json::to_value(probabilities).ok()?,
+            set: set.clone(),
+            level,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +137,12 @@ pub struct PredictResponse {
     pub version: i64,
     pub version_id: Uuid,
     pub algorithm: String,
+    /// What the version predicts: regression (values with intervals) or classification
+    /// (classes with probabilities and prediction sets).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub task: cryo_ml::Task,
+    /// A classifier's classes (two classes: the second is the positive one).
+    pub classes: Option<Vec<String>>,
     pub level: f64,
     /// Set when the production version could not answer and the previous production version
     /// did (only with `models.fallback_to_previous`).
@@ -149,6 +208,22 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
     };
     let answering = fallback.as_ref().map_or(&version, |f| &f.0);
 
+    let (level, classes) = match &loaded.model {
+        Trained::Regression(_) => (level, None),
+        Trained::Classification(c) => {
+            let at = c.model.options.level;
+            if p.level.is_some_and(|l| (l - at).abs() > 1e-9) {
+                return Err(AppError::validation(
+                    "level",
+                    format!(
+                        "this classifier's prediction sets were calibrated at {at}; omit level or give {at}"
+                    ),
+                ));
+            }
+            (at, Some(c.classes.clone()))
+        }
+    };
+
     let gathered = gather(&mut tx, &s.compute, loaded.layout, &inputs).await?;
     // The connection goes back to the pool before inference; storing, if asked, is a second
     // transaction (row-level security judges each stored row as it is written).
@@ -156,46 +231,59 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
     let (answers, domains) = predict_gathered(&s.compute, &loaded, gathered, level).await?;
     let mut results: Vec<PredictionResult> = inputs
         .iter()
-        .zip(answers)
         .zip(domains)
         .enumerate()
-        .map(|(index, ((input, answer), domain))| {
-            let (value, interval, spread, interval_factor, error) = match answer {
-                Ok(p) => (
-                    Some(p.value),
-                    Some(PredictedInterval {
-                        lower: p.interval.lower,
-                        upper: p.interval.upper,
-                    }),
-                    p.spread,
-                    p.interval_factor,
-                    None,
-                ),
-                Err(why) => (None, None, None, None, Some(why)),
-            };
-            PredictionResult {
-                index,
-                smiles: input.smiles.clone(),
-                molecule_id: input.molecule_id,
-                mixture_id: input.mixture_id,
-                beyond_training_range: value
-                    .zip(loaded.domain())
-                    .is_some_and(|(v, d)| d.extrapolates(v)),
-                value,
-                interval,
-                spread,
-                error,
-                prediction_id: None,
-                domain,
-                interval_factor,
-            }
-        })
+        .map(|(index, (input, domain))| PredictionResult::new(index, input, domain))
         .collect();
+    match answers {
+        Answers::Numbers(answers) => {
+            for (r, answer) in results.iter_mut().zip(answers) {
+                match answer {
+                    Ok(p) => {
+                        r.value = Some(p.value);
+                        r.interval = Some(PredictedInterval {
+                            lower: p.interval.lower,
+                            upper: p.interval.upper,
+                        });
+                        r.spread = p.spread;
+                        r.interval_factor = p.interval_factor;
+                        r.beyond_training_range =
+                            loaded.domain().is_some_and(|d| d.extrapolates(p.value));
+                    }
+                    Err(why) => r.error = Some(why),
+                }
+            }
+        }
+        Answers::Classes(answers) => {
+            let names = classes.as_deref().unwrap_or_default();
+            for (r, answer) in results.iter_mut().zip(answers) {
+                match answer {
+                    Ok(p) => {
+                        r.label = names.get(p.label).cloned();
+                        r.probabilities = Some(
+                            names
+                                .iter()
+                                .cloned()
+                                .zip(p.probabilities.iter().copied())
+                                .collect(),
+                        );
+                        r.set = Some(
+                            p.set
+                                .iter()
+                                .filter_map(|&c| names.get(c).cloned())
+                                .collect(),
+                        );
+                    }
+                    Err(why) => r.error = Some(why),
+                }
+            }
+        }
+    }
 
     if p.store {
         let mut tx = s.begin(&identity).await?;
         for r in &mut results {
-            let (Some(value), Some(interval)) = (r.value, &r.interval) else {
+            let Some(value) = r.stored_value(level) else {
                 continue;
             };
             let subject = match (r.molecule_id, r.mixture_id) {
@@ -217,7 +305,6 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
                     method: "CryoProtect Model",
                     method_version: "1",
                     value,
-                    interval: Some((interval.lower, interval.upper, level)),
                     domain: r.domain.as_ref().map(|d| (d.flag, d.nearest_similarity)),
                     beyond_training_range: Some(r.beyond_training_range),
                     project_id: p.project_id,
@@ -230,7 +317,7 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
         }
         tx.commit().await?;
     }
-    let answered = results.iter().filter(|r| r.value.is_some()).count() as u64;
+    let answered = results.iter().filter(|r| r.error.is_none()).count() as u64;
     s.observer
         .predicted(&version.property, answered, started.elapsed().as_secs_f64());
     Ok(PredictResponse {
@@ -239,6 +326,8 @@ pub async fn predict(actor: &Actor<'_>, id: Uuid, p: PredictRequest) -> AppResul
         version: answering.version,
         version_id: answering.id,
         algorithm: answering.algorithm.clone(),
+        task: loaded.model.task(),
+        classes,
         level,
         fallback: fallback.map(|(_, reason)| Fallback {
             from_version: version.version,
@@ -288,8 +377,7 @@ fn inputs_of(p: &PredictRequest, max_batch: usize) -> AppResult<Vec<PredictInput
 fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
     loaded
         .model
-        .importance
-        .as_ref()
+        .importance()
         .map(|v| v.iter().take(10).cloned().collect())
         .unwrap_or_default()
 }

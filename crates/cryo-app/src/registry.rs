@@ -9,10 +9,15 @@ use crate::{AppError, AppResult};
 use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_core::deadline::Deadline;
+use cryo_core::ident::PropertyKind;
 use cryo_db::repo::Conn;
 use cryo_db::repo::models::{self as repo, ModelVersion, VersionHandle};
+use cryo_ml::classify::{
+    ClassAlgorithm, ClassArtefact, ClassEnvelope, ClassOptions, ClassPlan, ClassSpec,
+    Recalibration, SetMethod, TrainedClassifier,
+};
 use cryo_ml::{
-    Algorithm, Artefact, ConformalMethod, Dataset, Envelope, SearchPlan, Splitter, Strategy,
+    Algorithm, Artefact, ConformalMethod, Dataset, Envelope, SearchPlan, Splitter, Strategy, Task,
     TrainPlan, TrainedModel,
 };
 use serde::{Deserialize, Serialize};
@@ -139,6 +144,77 @@ impl std::str::FromStr for IntervalMethod {
     }
 }
 
+/// The algorithm a training request names: a regressor, a classifier, or a name both
+/// families have (random_forest, gradient_boosting, knn), which the model's property kind
+/// resolves when the request is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learner {
+    regressor: Option<Algorithm>,
+    classifier: Option<ClassAlgorithm>,
+}
+
+impl Learner {
+    pub fn name(self) -> &'static str {
+        match (self.regressor, self.classifier) {
+            (Some(a), _) => a.name(),
+            (None, Some(c)) => c.name(),
+            (None, None) => unreachable!("a learner names at least one family"),
+        }
+    }
+
+    /// The regressor it names, for a model of a numeric property.
+    pub fn regressor(self) -> AppResult<Algorithm> {
+        self.regressor.ok_or_else(|| {
+            AppError::validation(
+                "algorithm",
+                format!(
+                    "{} is a classifier; a numeric property's model takes one of {}",
+                    self.name(),
+                    Algorithm::ALL.map(|a| a.name()).join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The classifier it names, for a model of a yes/no or categorical property.
+    pub fn classifier(self) -> AppResult<ClassAlgorithm> {
+        self.classifier.ok_or_else(|| {
+            AppError::validation(
+                "algorithm",
+                format!(
+                    "{} is a regressor; a class property's model takes one of {}",
+                    self.name(),
+                    ClassAlgorithm::ALL.map(|a| a.name()).join(", ")
+                ),
+            )
+        })
+    }
+}
+
+impl std::str::FromStr for Learner {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Learner, String> {
+        let learner = Learner {
+            regressor: s.parse::<Algorithm>().ok(),
+            classifier: ClassAlgorithm::parse(s).ok(),
+        };
+        if learner.regressor.is_none() && learner.classifier.is_none() {
+            return Err(format!(
+                "unknown algorithm {s:?}; regressors: {}; classifiers: {}",
+                Algorithm::ALL.map(|a| a.name()).join(", "),
+                ClassAlgorithm::ALL.map(|a| a.name()).join(", ")
+            ));
+        }
+        Ok(learner)
+    }
+}
+
+impl Serialize for Learner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Reads a value through its `FromStr` (so aliases such as `rf` or `cv+` are accepted), naming
 /// what was expected when it does not parse.
 fn by_name<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -157,10 +233,12 @@ where
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
-    /// linear, ridge, lasso, elastic_net, random_forest, gradient_boosting, mlp or knn.
+    /// For a numeric property: linear, ridge, lasso, elastic_net, random_forest,
+    /// gradient_boosting, mlp or knn. For a yes/no or categorical one: logistic,
+    /// random_forest, gradient_boosting or knn.
     #[serde(default = "default_algorithm", deserialize_with = "by_name")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub algorithm: Algorithm,
+    pub algorithm: Learner,
     /// Hyperparameters overriding the algorithm's defaults, e.g. {"n_trees": 300}.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -208,6 +286,15 @@ pub struct TrainRequest {
     /// at promotion.
     #[serde(default = "default_scaffold_check")]
     pub scaffold_check: bool,
+    /// Classifiers: how held-out probabilities recalibrate the model's (none, platt, isotonic).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub calibration: Recalibration,
+    /// Classifiers: conformal prediction sets covering at `level` overall (marginal) or within
+    /// every class (class_conditional, the default: a rare class is not neglected).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub sets: SetMethod,
 }
 
 fn default_scaffold_check() -> bool {
@@ -218,8 +305,11 @@ fn default_learning_curve() -> bool {
     true
 }
 
-fn default_algorithm() -> Algorithm {
-    Algorithm::RandomForest
+fn default_algorithm() -> Learner {
+    Learner {
+        regressor: Some(Algorithm::RandomForest),
+        classifier: Some(ClassAlgorithm::RandomForest),
+    }
 }
 fn default_features() -> FeatureSet {
     FeatureSet::Rdkit
@@ -266,11 +356,8 @@ impl TrainRequest {
     }
 
     /// Checks everything that does not need the data, so a bad request fails at submission
-    /// rather than in the queue.
-    pub fn check(&self) -> AppResult<()> {
-        let spec = self.spec()?;
-        spec.validate()
-            .map_err(|e| AppError::validation("params", e.to_string()))?;
+    /// rather than in the queue. A model's `kind` decides whether it regresses or classifies.
+    pub fn check(&self, kind: PropertyKind) -> AppResult<()> {
         if !(2..=20).contains(&self.folds) {
             return Err(AppError::validation("folds", "between 2 and 20"));
         }
@@ -281,6 +368,14 @@ impl TrainRequest {
             return Err(AppError::validation("trials", "between 1 and 500"));
         }
         checked_level(Some(self.level))?;
+        if kind.classifies() {
+            return self
+                .class_plan_with(Splitter::KFold { k: self.folds })
+                .map(drop);
+        }
+        let spec = self.spec()?;
+        spec.validate()
+            .map_err(|e| AppError::validation("params", e.to_string()))?;
         if self.interval_scale == cryo_ml::Scale::Spread && !spec.has_spread() {
             return Err(AppError::validation(
                 "interval_scale",
@@ -294,13 +389,62 @@ impl TrainRequest {
     }
 
     fn spec(&self) -> AppResult<cryo_ml::Spec> {
-        let mut spec = self.algorithm.default_spec();
+        let mut spec = self.algorithm.regressor()?.default_spec();
         for (name, value) in &self.params {
             spec = spec
                 .with_param(name, value.clone())
                 .map_err(|e| AppError::validation(format!("params.{name}"), e.to_string()))?;
         }
         Ok(spec)
+    }
+
+    fn class_spec(&self) -> AppResult<ClassSpec> {
+        let mut spec = self.algorithm.classifier()?.default_spec();
+        for (name, value) in &self.params {
+            spec = spec
+                .with_params(&[(name.clone(), value.clone())])
+                .map_err(|e| AppError::validation(format!("params.{name}"), e.to_string()))?;
+        }
+        Ok(spec)
+    }
+
+    /// The classifier's training plan for `data`: random or scaffold folds.
+    pub fn class_plan(&self, data: &Dataset) -> AppResult<ClassPlan> {
+        let splitter = match self.split {
+            Split::Scaffold if data.groups.is_some() => Splitter::GroupKFold { k: self.folds },
+            _ => Splitter::KFold { k: self.folds },
+        };
+        self.class_plan_with(splitter)
+    }
+
+    fn class_plan_with(&self, splitter: Splitter) -> AppResult<ClassPlan> {
+        if self.search.is_some() {
+            return Err(AppError::validation(
+                "search",
+                "hyperparameter search is for regression models; give a classifier's params",
+            ));
+        }
+        if self.split == Split::Time {
+            return Err(AppError::validation(
+                "split",
+                "classifiers are validated on random or scaffold folds",
+            ));
+        }
+        let plan = ClassPlan {
+            spec: self.class_spec()?,
+            splitter,
+            options: ClassOptions {
+                level: self.level,
+                recalibration: self.calibration,
+                sets: self.sets,
+                ..ClassOptions::default()
+            },
+            seed: self.seed,
+        };
+        plan.options
+            .check()
+            .map_err(|e| AppError::validation("level", e.to_string()))?;
+        Ok(plan)
     }
 
     fn strategy(&self) -> Option<Strategy> {
@@ -329,10 +473,18 @@ impl TrainRequest {
     }
 
     /// Refuses, before anything is queued, a request whose models would need more than `limit`
-    /// bytes on `rows` rows (the visible experiments of the property: an upper bound).
-    pub fn check_memory(&self, rows: usize, limit: u64) -> AppResult<()> {
+    /// bytes on `rows` rows (the visible experiments of the property: an upper bound; a
+    /// classifier is counted at two classes here and at its own when its data is read).
+    pub fn check_memory(&self, kind: PropertyKind, rows: usize, limit: u64) -> AppResult<()> {
         let cols = training::feature_names(self.features).len();
-        self.plan_with(Splitter::KFold { k: self.folds })?
+        let splitter = Splitter::KFold { k: self.folds };
+        if kind.classifies() {
+            return self
+                .class_plan_with(splitter)?
+                .check_memory(rows, cols, 2, limit)
+                .map_err(|e| AppError::validation("params", e.to_string()));
+        }
+        self.plan_with(splitter)?
             .check_memory(rows, cols, limit)
             .map_err(|e| AppError::validation("params", e.to_string()))
     }
@@ -371,11 +523,51 @@ pub enum Layout {
     MoleculesOnly(FeatureSet),
 }
 
+/// A decoded model of either task.
+pub enum Trained {
+    Regression(Box<TrainedModel>),
+    Classification(Box<TrainedClassifier>),
+}
+
+impl Trained {
+    pub fn features(&self) -> &cryo_ml::FeatureSignature {
+        match self {
+            Trained::Regression(m) => &m.features,
+            Trained::Classification(c) => &c.features,
+        }
+    }
+
+    pub fn task(&self) -> Task {
+        match self {
+            Trained::Regression(_) => Task::Regression,
+            Trained::Classification(_) => Task::Classification,
+        }
+    }
+
+    /// The feature importances of the final model, largest first, when it has them.
+    pub fn importance(&self) -> Option<&[(String, f64)]> {
+        match self {
+            Trained::Regression(m) => m.importance.as_deref(),
+            Trained::Classification(_) => None,
+        }
+    }
+
+    /// The regression model, for what only a number's model does (evaluation, intervals).
+    pub fn regression(&self) -> AppResult<&TrainedModel> {
+        match self {
+            Trained::Regression(m) => Ok(m),
+            Trained::Classification(_) => Err(AppError::Conflict(
+                "this version is a classifier: it predicts classes, not numbers".into(),
+            )),
+        }
+    }
+}
+
 /// A decoded version, ready to predict.
 pub struct Loaded {
     pub version_id: Uuid,
     pub sha256: String,
-    pub model: TrainedModel,
+    pub model: Trained,
     pub layout: Layout,
     /// Built on first use, on the compute pool (see [`Loaded::domain`]).
     domain: std::sync::OnceLock<Option<crate::domain::Domain>>,
@@ -386,37 +578,39 @@ impl Loaded {
     /// first call: call it from the compute pool.
     pub fn domain(&self) -> Option<&crate::domain::Domain> {
         self.domain
-            .get_or_init(|| crate::domain::Domain::of(&self.model))
+            .get_or_init(|| match &self.model {
+                Trained::Regression(m) => crate::domain::Domain::of(m),
+                Trained::Classification(c) => crate::domain::Domain::of_classifier(c),
+            })
             .as_ref()
     }
 }
 
-fn layout_of(model: &TrainedModel) -> AppResult<Layout> {
+fn layout_of(features: &cryo_ml::FeatureSignature) -> AppResult<Layout> {
     let unusable = |why: String| {
         AppError::Conflict(format!(
             "this model version cannot predict from structures: {why}"
         ))
     };
-    let set: FeatureSet = model
-        .features
+    let set: FeatureSet = features
         .set
         .parse()
         .map_err(|e: String| unusable(format!("it was trained on a feature table ({e})")))?;
-    if model.features.version != set.version() {
+    if features.version != set.version() {
         return Err(unusable(format!(
             "its features were computed by {}, this server computes {}",
-            model.features.version,
+            features.version,
             set.version()
         )));
     }
-    if model.features.names == training::feature_names(set) {
+    if features.names == training::feature_names(set) {
         Ok(Layout::MixtureAware(set))
-    } else if model.features.names == set.names() {
+    } else if features.names == set.names() {
         Ok(Layout::MoleculesOnly(set))
     } else {
         Err(unusable(format!(
             "its {} feature columns match neither layout of {}",
-            model.features.names.len(),
+            features.names.len(),
             set.name()
         )))
     }
@@ -451,11 +645,11 @@ impl Registry {
         if let Some(hit) = self.cached(version) {
             return Ok(hit);
         }
-        let (_, model) = read_verified(conn, version).await?;
+        let model = read_trained(conn, version).await?;
         let loaded = Arc::new(Loaded {
             version_id: version.id,
             sha256: version.artifact_sha256.clone(),
-            layout: layout_of(&model)?,
+            layout: layout_of(model.features())?,
             model,
             domain: std::sync::OnceLock::new(),
         });
@@ -470,32 +664,77 @@ impl Registry {
     }
 }
 
-/// Reads a version's artefact and opens it: the bytes must match both the checksum recorded in
-/// the row and the one in the envelope.
-pub async fn read_verified(
+/// Reads a version's envelope and body; the envelope must name the checksum recorded with the
+/// row (opening the body then hashes it once against that).
+async fn read_stored(
     conn: &mut Conn,
     version: &VersionHandle,
-) -> AppResult<(Artefact, TrainedModel)> {
+) -> AppResult<(serde_json::Value, Vec<u8>)> {
     let (envelope, body) = repo::artifact(conn, version.id)
         .await?
         .ok_or(AppError::NotFound {
             what: "model version",
         })?;
-    let envelope: Envelope = serde_json::from_value(envelope).map_err(|e| {
-        cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version))
-    })?;
-    // The envelope must name the checksum recorded with the row; `open` then hashes the body
-    // once against it.
-    if envelope.body.sha256 != version.artifact_sha256 {
+    let named = envelope["body"]["sha256"].as_str().unwrap_or_default();
+    if named != version.artifact_sha256 {
         return Err(cryo_ml::MlError::Corrupt(format!(
-            "version {}: the envelope's checksum {} is not the one recorded with the version ({})",
-            version.version, envelope.body.sha256, version.artifact_sha256
+            "version {}: the envelope's checksum {named} is not the one recorded with the version ({})",
+            version.version, version.artifact_sha256
         ))
         .into());
     }
-    let artefact = Artefact { envelope, body };
+    Ok((envelope, body))
+}
+
+fn envelope_of<T: serde::de::DeserializeOwned>(
+    version: &VersionHandle,
+    envelope: serde_json::Value,
+) -> AppResult<T> {
+    serde_json::from_value(envelope).map_err(|e| {
+        cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version)).into()
+    })
+}
+
+/// Reads a regression version's artefact and opens it: the bytes must match both the checksum
+/// recorded in the row and the one in the envelope.
+pub async fn read_verified(
+    conn: &mut Conn,
+    version: &VersionHandle,
+) -> AppResult<(Artefact, TrainedModel)> {
+    let (envelope, body) = read_stored(conn, version).await?;
+    if Task::of_envelope(&envelope) != Task::Regression {
+        return Err(AppError::Conflict(format!(
+            "version {} is a classifier; only regression models are exported as files so far",
+            version.version
+        )));
+    }
+    let artefact = Artefact {
+        envelope: envelope_of(version, envelope)?,
+        body,
+    };
     let model = artefact.open()?;
     Ok((artefact, model))
+}
+
+/// Reads and opens a version of either task (checksums checked as by [`read_verified`]).
+pub async fn read_trained(conn: &mut Conn, version: &VersionHandle) -> AppResult<Trained> {
+    let (envelope, body) = read_stored(conn, version).await?;
+    Ok(match Task::of_envelope(&envelope) {
+        Task::Regression => Trained::Regression(Box::new(
+            Artefact {
+                envelope: envelope_of::<Envelope>(version, envelope)?,
+                body,
+            }
+            .open()?,
+        )),
+        Task::Classification => Trained::Classification(Box::new(
+            ClassArtefact {
+                envelope: envelope_of::<ClassEnvelope>(version, envelope)?,
+                body,
+            }
+            .open()?,
+        )),
+    })
 }
 
 /// One thing to predict for.
@@ -599,6 +838,16 @@ pub struct Predicted {
 /// What a model answered for one input: its feature row's problem, or a prediction.
 pub type Answer = Result<Predicted, String>;
 
+/// What a classifier answered for one input: its feature row's problem, or probabilities,
+/// most probable class and prediction set (class indices).
+pub type ClassAnswer = Result<cryo_ml::classify::ClassPrediction, String>;
+
+/// A batch's answers, by the model's task.
+pub enum Answers {
+    Numbers(Vec<Answer>),
+    Classes(Vec<ClassAnswer>),
+}
+
 /// Featurises and predicts what [`gather`] read, in one hand-off to the compute pool (each
 /// hand-off is two cross-thread wake-ups). Needs no connection: a caller releases its
 /// transaction before the inference starts.
@@ -607,7 +856,7 @@ pub async fn predict_gathered(
     loaded: &Arc<Loaded>,
     gathered: Gathered,
     level: f64,
-) -> AppResult<(Vec<Answer>, Vec<Option<DomainView>>)> {
+) -> AppResult<(Answers, Vec<Option<DomainView>>)> {
     let loaded = loaded.clone();
     compute
         .run(move |deadline| {
@@ -619,9 +868,48 @@ pub async fn predict_gathered(
             for (i, s) in structures {
                 smiles[i] = Some(s);
             }
-            predict_in_domain(&loaded, rows, &smiles, level)
+            match &loaded.model {
+                Trained::Regression(_) => {
+                    let (answers, domains) = predict_in_domain(&loaded, rows, &smiles, level)?;
+                    Ok((Answers::Numbers(answers), domains))
+                }
+                Trained::Classification(c) => {
+                    let answers = predict_classes(c, rows)?;
+                    let domains = judge_all(&loaded, &smiles);
+                    Ok((Answers::Classes(answers), domains))
+                }
+            }
         })
         .await
+}
+
+/// Each structure's place in the version's domain (mixtures and versions without one: none).
+fn judge_all(loaded: &Loaded, smiles: &[Option<String>]) -> Vec<Option<DomainView>> {
+    let domain = loaded.domain();
+    smiles
+        .iter()
+        .map(|s| domain.zip(s.as_deref()).and_then(|(d, s)| d.judge(s)))
+        .collect()
+}
+
+/// Predicts classes for the rows that have features; the others keep their message.
+pub fn predict_classes(
+    model: &TrainedClassifier,
+    rows: Vec<FeatureRow>,
+) -> AppResult<Vec<ClassAnswer>> {
+    let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut predicted = match usable.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
+            model.predict(&cryo_ml::Matrix::new(usable.len(), first.len(), data)?)?
+        }
+    }
+    .into_iter();
+    Ok(rows
+        .into_iter()
+        .map(|row| row.map(|_| predicted.next().expect("one prediction per usable row")))
+        .collect())
 }
 
 /// [`predict_rows`], and for each row with a structure (`smiles[i]`) its place in the version's
@@ -640,13 +928,8 @@ pub fn predict_in_domain(
         None => None,
     };
     let mut answers = predict_rows(loaded, rows, level)?;
-    let mut domains = vec![None; answers.len()];
-    let Some(domain) = domain else {
-        return Ok((answers, domains));
-    };
-    for (i, s) in smiles.iter().enumerate() {
-        let Some(s) = s else { continue };
-        domains[i] = domain.judge(s);
+    let domains = judge_all(loaded, smiles);
+    for i in 0..answers.len() {
         let (Some(view), Some(factors)) = (&domains[i], &factors) else {
             continue;
         };
@@ -670,7 +953,7 @@ pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppRe
         Some(first) => {
             let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
             let x = cryo_ml::Matrix::new(usable.len(), first.len(), data)?;
-            loaded.model.predict(&x, level)?
+            loaded.model.regression()?.predict(&x, level)?
         }
     };
     let mut predicted =
@@ -729,37 +1012,95 @@ async fn mixture_input_row(
     }
 }
 
+/// A sealed model of either task, as a version row stores it.
+pub struct Sealed<'a> {
+    pub task: Task,
+    pub algorithm: &'a str,
+    pub format: u32,
+    pub envelope: serde_json::Value,
+    pub body: &'a [u8],
+    pub sha256: &'a str,
+    /// Cross-validated RMSE (regression only).
+    pub cv_rmse: Option<f64>,
+    pub rows: usize,
+}
+
+impl<'a> Sealed<'a> {
+    pub fn regression(a: &'a Artefact) -> AppResult<Sealed<'a>> {
+        Ok(Sealed {
+            task: Task::Regression,
+            algorithm: &a.envelope.kind,
+            format: a.envelope.format,
+            envelope: serde_json::to_value(&a.envelope)
+                .map_err(|e| AppError::Malformed(e.to_string()))?,
+            body: &a.body,
+            sha256: &a.envelope.body.sha256,
+            cv_rmse: a.envelope.validation.as_ref().map(|v| v.pooled.rmse),
+            rows: a.envelope.dataset.rows,
+        })
+    }
+
+    pub fn classifier(a: &'a ClassArtefact) -> AppResult<Sealed<'a>> {
+        Ok(Sealed {
+            task: Task::Classification,
+            algorithm: &a.envelope.kind,
+            format: a.envelope.format,
+            envelope: serde_json::to_value(&a.envelope)
+                .map_err(|e| AppError::Malformed(e.to_string()))?,
+            body: &a.body,
+            sha256: &a.envelope.body.sha256,
+            cv_rmse: None,
+            rows: a.envelope.dataset.rows,
+        })
+    }
+}
+
 /// Stores a sealed model as the next version of `model`, as `owner`, with its audit entry
-/// (`action`, plus `details` merged into the entry). Runs in the caller's transaction.
+/// (`action`, plus `details` merged into the entry). Refused when the model's property kind
+/// asks for the other task. Runs in the caller's transaction.
 pub async fn store_version(
     conn: &mut Conn,
     owner: Uuid,
     model: Uuid,
-    artefact: &Artefact,
+    sealed: Sealed<'_>,
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<ModelVersion> {
-    let envelope =
-        serde_json::to_value(&artefact.envelope).map_err(|e| AppError::Malformed(e.to_string()))?;
+    let target = visible_model(conn, model).await?;
+    let wanted = if target.kind.classifies() {
+        Task::Classification
+    } else {
+        Task::Regression
+    };
+    if sealed.task != wanted {
+        return Err(AppError::Conflict(format!(
+            "model {:?} predicts a {} property ({}); this is a {} model",
+            target.name,
+            target.kind,
+            wanted.name(),
+            sealed.task.name()
+        )));
+    }
     let version = repo::insert_version(
         conn,
         owner,
         model,
         repo::NewVersion {
-            algorithm: &artefact.envelope.kind,
-            format: i64::from(artefact.envelope.format),
-            envelope: &envelope,
-            artifact: &artefact.body,
-            sha256: &artefact.envelope.body.sha256,
-            cv_rmse: artefact.envelope.validation.as_ref().map(|v| v.pooled.rmse),
+            algorithm: sealed.algorithm,
+            format: i64::from(sealed.format),
+            envelope: &sealed.envelope,
+            artifact: sealed.body,
+            sha256: sealed.sha256,
+            cv_rmse: sealed.cv_rmse,
         },
     )
     .await?;
     let mut entry = serde_json::json!({
         "version": version.version,
+        "task": sealed.task.name(),
         "algorithm": version.algorithm,
         "cv_rmse": version.cv_rmse,
-        "rows": artefact.envelope.dataset.rows,
+        "rows": sealed.rows,
         "sha256": version.artifact_sha256,
     });
     if let (Some(e), serde_json::Value::Object(extra)) = (entry.as_object_mut(), details) {

@@ -70,18 +70,21 @@ pub struct Admit {
     pub verified_only: bool,
 }
 
-/// A measurement's value as a training target, in its property type's unit, or why it may not
-/// train: rejected by a lab verification (never used), unverified under `verified_only`, in a
-/// unit that does not convert to the property's, or not a number.
-fn target(m: &Measurement, admit: Admit) -> Result<f64, String> {
+/// Whether a measurement may train at all: never when a lab verification rejected it; under
+/// `verified_only`, only when one verified it.
+fn admitted(m: &Measurement, admit: Admit) -> Result<(), String> {
     match m.verdict {
-        Some(VerificationStatus::Rejected) => {
-            return Err("rejected by lab verification".into());
-        }
-        Some(VerificationStatus::Verified) => {}
-        _ if admit.verified_only => return Err("not verified (verified_only)".into()),
-        _ => {}
+        Some(VerificationStatus::Rejected) => Err("rejected by lab verification".into()),
+        Some(VerificationStatus::Verified) => Ok(()),
+        _ if admit.verified_only => Err("not verified (verified_only)".into()),
+        _ => Ok(()),
     }
+}
+
+/// A measurement's value as a training target, in its property type's unit, or why it may not
+/// train: not admitted, in a unit that does not convert to the property's, or not a number.
+fn target(m: &Measurement, admit: Admit) -> Result<f64, String> {
+    admitted(m, admit)?;
     let value = match (&m.numeric_value, &m.text_value, &m.boolean_value) {
         (Some(v), _, _) => *v,
         (_, Some(t), _) => t
@@ -105,6 +108,19 @@ fn target(m: &Measurement, admit: Admit) -> Result<f64, String> {
                 )
             }),
         _ => Ok(value),
+    }
+}
+
+/// A measurement's class label, or why it may not train: not admitted, or no label. A yes/no
+/// property's classes are `false` and `true` (so `true` is the positive class); a text
+/// property's are its values, trimmed.
+fn label(m: &Measurement, admit: Admit) -> Result<String, String> {
+    admitted(m, admit)?;
+    match (&m.boolean_value, &m.text_value) {
+        (Some(b), _) => Ok(b.to_string()),
+        (_, Some(t)) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        (_, Some(_)) => Err("the class label is empty".into()),
+        _ => Err("a class property's measurement holds no class".into()),
     }
 }
 
@@ -194,14 +210,75 @@ pub async fn gather(conn: &mut Conn, property: &str) -> Result<Gathered, AppErro
     })
 }
 
+/// Admitted measurements as samples, each with its value and experiment.
+type Admitted<T> = Vec<(Sample, (T, Uuid))>;
+
+/// A class-labelled training set, and what was left out.
+pub struct LabelledSet {
+    pub labelled: cryo_ml::classify::Labelled,
+    pub rejected: Vec<Rejected>,
+}
+
 impl Gathered {
     /// The training set (CPU-bound: RDKit on every structure; run it off the runtime).
     pub fn featurise(self, set: FeatureSet, admit: Admit) -> Result<TrainingSet, AppError> {
+        let (samples, rejected) = self.samples(set, |m| target(m, admit))?;
+        Ok(TrainingSet {
+            dataset: Dataset::from_samples(
+                feature_names(set),
+                samples
+                    .into_iter()
+                    .map(|(mut s, (value, _))| {
+                        s.target = value;
+                        s
+                    })
+                    .collect(),
+            )?,
+            rejected,
+        })
+    }
+
+    /// The class-labelled training set (CPU-bound, as [`Gathered::featurise`]). Replicate
+    /// measurements of one structure that disagree on the class train on neither side: each
+    /// is reported with the classes it was given.
+    pub fn featurise_labels(self, set: FeatureSet, admit: Admit) -> Result<LabelledSet, AppError> {
+        let (samples, mut rejected) = self.samples(set, |m| label(m, admit))?;
+        let experiments: Vec<(String, Uuid)> = samples
+            .iter()
+            .map(|(s, (_, e))| (s.id.clone(), *e))
+            .collect();
+        let labelled = cryo_ml::classify::settle_labels(
+            feature_names(set),
+            samples.into_iter().map(|(s, (l, _))| (s, l)).collect(),
+        )?;
+        for (id, classes) in &labelled.disagreements {
+            let reason = format!("replicates disagree on the class: {}", classes.join(", "));
+            rejected.extend(
+                experiments
+                    .iter()
+                    .filter(|(s, _)| s == id)
+                    .map(|(_, e)| Rejected {
+                        experiment_id: *e,
+                        reason: reason.clone(),
+                    }),
+            );
+        }
+        Ok(LabelledSet { labelled, rejected })
+    }
+
+    /// A sample per admitted measurement with a feature row, with its `value` and the
+    /// experiment it came from (the sample's `target` is left for the caller); the rest,
+    /// rejected.
+    fn samples<T>(
+        self,
+        set: FeatureSet,
+        value: impl Fn(&Measurement) -> Result<T, String>,
+    ) -> Result<(Admitted<T>, Vec<Rejected>), AppError> {
         let mut entries: HashMap<Uuid, Entry> = HashMap::new();
         let mut samples = Vec::with_capacity(self.measurements.len());
         let mut rejected = Vec::new();
         for m in &self.measurements {
-            let value = match target(m, admit) {
+            let value = match value(m) {
                 Ok(v) => v,
                 Err(reason) => {
                     rejected.push(Rejected {
@@ -231,23 +308,24 @@ impl Gathered {
                 (None, None) => Err("the experiment's molecule is not visible".into()),
             };
             match entry {
-                Ok((id, features, group)) => samples.push(Sample {
-                    id,
-                    features,
-                    target: value,
-                    group: Some(group),
-                    time: m.performed_on.map(|d| d.to_julian_day() as f64),
-                }),
+                Ok((id, features, group)) => samples.push((
+                    Sample {
+                        id,
+                        features,
+                        // Set by the caller from the value (a class index once all are known).
+                        target: f64::NAN,
+                        group: Some(group),
+                        time: m.performed_on.map(|d| d.to_julian_day() as f64),
+                    },
+                    (value, m.experiment_id),
+                )),
                 Err(reason) => rejected.push(Rejected {
                     experiment_id: m.experiment_id,
                     reason,
                 }),
             }
         }
-        Ok(TrainingSet {
-            dataset: Dataset::from_samples(feature_names(set), samples)?,
-            rejected,
-        })
+        Ok((samples, rejected))
     }
 }
 

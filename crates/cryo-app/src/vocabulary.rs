@@ -6,6 +6,7 @@ use cryo_chem::featurize::FeatureSet;
 use cryo_core::score::Context;
 use cryo_core::units::ConcentrationUnit;
 use cryo_ml::Algorithm;
+use cryo_ml::classify::{ClassAlgorithm, Recalibration, SetMethod};
 use serde::Serialize;
 
 /// One choice: the name the API takes and a label for people.
@@ -30,6 +31,12 @@ pub struct Vocabulary {
     pub interval_methods: Vec<Choice>,
     /// How intervals widen from one molecule to another; the first is the default.
     pub interval_scales: Vec<Choice>,
+    /// Classifiers (for yes/no and categorical properties); the first is the default.
+    pub classifiers: Vec<Choice>,
+    /// How a classifier's probabilities are recalibrated; the first is the default.
+    pub calibrations: Vec<Choice>,
+    /// How a classifier's prediction sets cover; the first is the default.
+    pub set_methods: Vec<Choice>,
     /// Contexts of the unified score.
     pub contexts: Vec<&'static str>,
 }
@@ -45,6 +52,12 @@ fn choice(name: &'static str, label: impl Into<String>) -> Choice {
 pub fn vocabulary() -> Vocabulary {
     let mut algorithms = Algorithm::ALL.to_vec();
     algorithms.sort_by_key(|a| *a != Algorithm::RandomForest);
+    let mut classifiers = ClassAlgorithm::ALL.to_vec();
+    classifiers.sort_by_key(|a| *a != ClassAlgorithm::RandomForest);
+    let mut calibrations = Recalibration::ALL.to_vec();
+    calibrations.sort_by_key(|r| *r != Recalibration::default());
+    let mut set_methods = [SetMethod::ClassConditional, SetMethod::Marginal].to_vec();
+    set_methods.sort_by_key(|m| *m != SetMethod::default());
     let mut sets = FeatureSet::ALL.to_vec();
     sets.sort_by_key(|f| *f != FeatureSet::Rdkit);
     Vocabulary {
@@ -75,6 +88,35 @@ pub fn vocabulary() -> Vocabulary {
         interval_scales: cryo_ml::Scale::ALL
             .iter()
             .map(|s| choice(s.name(), s.label()))
+            .collect(),
+        classifiers: classifiers
+            .iter()
+            .map(|a| choice(a.name(), a.label()))
+            .collect(),
+        calibrations: calibrations
+            .iter()
+            .map(|r| {
+                choice(
+                    r.name(),
+                    match r {
+                        Recalibration::None => "none (the model's own)",
+                        Recalibration::Platt => "Platt scaling",
+                        Recalibration::Isotonic => "isotonic",
+                    },
+                )
+            })
+            .collect(),
+        set_methods: set_methods
+            .iter()
+            .map(|m| {
+                choice(
+                    m.name(),
+                    match m {
+                        SetMethod::ClassConditional => "within every class",
+                        SetMethod::Marginal => "overall (marginal)",
+                    },
+                )
+            })
             .collect(),
         contexts: Context::ALL.iter().map(|c| c.as_str()).collect(),
     }
@@ -119,6 +161,16 @@ mod tests {
                 s.name
             );
         }
+        for a in &v.classifiers {
+            assert_eq!(train("algorithm", a.name).algorithm.name(), a.name);
+            assert!(train("algorithm", a.name).algorithm.classifier().is_ok());
+        }
+        for c in &v.calibrations {
+            assert_eq!(train("calibration", c.name).calibration.name(), c.name);
+        }
+        for m in &v.set_methods {
+            assert_eq!(train("sets", m.name).sets.name(), m.name);
+        }
         for c in &v.contexts {
             assert!(
                 serde_json::from_value::<Context>(serde_json::json!(c)).is_ok(),
@@ -128,6 +180,9 @@ mod tests {
         // Defaults first, as TrainRequest's defaults.
         let d: TrainRequest = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(v.algorithms[0].name, d.algorithm.name());
+        assert_eq!(v.classifiers[0].name, d.algorithm.name());
+        assert_eq!(v.calibrations[0].name, d.calibration.name());
+        assert_eq!(v.set_methods[0].name, d.sets.name());
         assert_eq!(v.feature_sets[0].name, d.features.name());
         assert_eq!(v.splits[0].name, d.split.name());
         assert_eq!(v.interval_methods[0].name, d.conformal.name());

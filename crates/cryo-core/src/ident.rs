@@ -181,6 +181,52 @@ impl TryFrom<String> for ModelStage {
     }
 }
 
+/// What values a property type holds, and so what its models are: numbers (regression), yes/no
+/// (binary classification) or one of several labels (categorical classification). Stored as
+/// the property type's `data_type`: `numeric`, `boolean`, `text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyKind {
+    Numeric,
+    Binary,
+    Categorical,
+}
+
+impl PropertyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropertyKind::Numeric => "numeric",
+            PropertyKind::Binary => "binary",
+            PropertyKind::Categorical => "categorical",
+        }
+    }
+
+    /// Whether its models classify rather than regress.
+    pub fn classifies(self) -> bool {
+        self != PropertyKind::Numeric
+    }
+}
+
+impl std::fmt::Display for PropertyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// From the property type's `data_type` (a CHECK constraint allows exactly these three).
+impl TryFrom<String> for PropertyKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "numeric" => Ok(PropertyKind::Numeric),
+            "boolean" => Ok(PropertyKind::Binary),
+            "text" => Ok(PropertyKind::Categorical),
+            other => Err(format!("unknown property data type {other:?}")),
+        }
+    }
+}
+
 /// Where a lab verification of a measurement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

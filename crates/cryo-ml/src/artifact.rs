@@ -36,6 +36,34 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// What a stored model predicts: a number with an interval, or a class with probabilities
+/// and a prediction set. Envelopes written before classifiers existed have no marker and are
+/// regression models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    #[default]
+    Regression,
+    Classification,
+}
+
+impl Task {
+    /// The task of a stored envelope (JSON), by its `task` marker.
+    pub fn of_envelope(envelope: &serde_json::Value) -> Task {
+        match envelope.get("task").and_then(|t| t.as_str()) {
+            Some("classification") => Task::Classification,
+            _ => Task::Regression,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Regression => "regression",
+            Task::Classification => "classification",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSignature {
     /// e.g. `rdkit`, or `matrix` for a precomputed feature table.
@@ -57,6 +85,20 @@ pub struct DatasetInfo {
     /// in artefacts written before it was kept).
     #[serde(default)]
     pub replicate_spread: Option<crate::dataset::ReplicateSpread>,
+}
+
+impl DatasetInfo {
+    /// The record of `data`, read from `source`.
+    pub fn of(data: &crate::Dataset, source: &str) -> DatasetInfo {
+        DatasetInfo {
+            source: source.to_string(),
+            rows: data.len(),
+            replicates_merged: data.replicates_merged,
+            digest: data.digest(),
+            ids: data.ids.clone(),
+            replicate_spread: data.replicate_spread,
+        }
+    }
 }
 
 /// What cross-validation said about the chosen hyperparameters, with the per-fold metrics and
@@ -175,6 +217,9 @@ impl TrainedModel {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     pub format: u32,
+    /// Always [`Task::Regression`] here (absent in envelopes written before classifiers).
+    #[serde(default)]
+    pub task: Task,
     /// The algorithm family, e.g. `random_forest`.
     pub kind: String,
     /// Versions of what produced it: the application, this crate, the body codec.
@@ -211,6 +256,30 @@ pub struct DatasetSummary {
     pub replicate_spread: Option<crate::dataset::ReplicateSpread>,
 }
 
+impl DatasetSummary {
+    pub fn of(d: &DatasetInfo) -> DatasetSummary {
+        DatasetSummary {
+            source: d.source.clone(),
+            rows: d.rows,
+            replicates_merged: d.replicates_merged,
+            digest: d.digest.clone(),
+            replicate_spread: d.replicate_spread,
+        }
+    }
+
+    /// The full record again, with the row ids the body carried.
+    pub fn with_ids(&self, ids: Vec<String>) -> DatasetInfo {
+        DatasetInfo {
+            source: self.source.clone(),
+            rows: self.rows,
+            replicates_merged: self.replicates_merged,
+            digest: self.digest.clone(),
+            ids,
+            replicate_spread: self.replicate_spread,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BodyInfo {
     pub codec: String,
@@ -241,36 +310,70 @@ fn corrupt(what: impl std::fmt::Display) -> MlError {
     MlError::Corrupt(what.to_string())
 }
 
+/// Encodes a body (MessagePack with field names, zstd) and describes it for the envelope.
+pub(crate) fn pack<T: Serialize>(body: &T) -> Result<(Vec<u8>, BodyInfo), MlError> {
+    let packed = rmp_serde::to_vec_named(body).map_err(corrupt)?;
+    let body = zstd::encode_all(packed.as_slice(), 9).map_err(corrupt)?;
+    let info = BodyInfo {
+        codec: BODY_CODEC.to_string(),
+        bytes: body.len(),
+        sha256: sha256_hex(&body),
+    };
+    Ok((body, info))
+}
+
+/// Decodes a body after checking the format, the checksum and the codec the envelope names.
+pub(crate) fn unpack<T: serde::de::DeserializeOwned>(
+    format: u32,
+    info: &BodyInfo,
+    bytes: &[u8],
+) -> Result<T, MlError> {
+    if format != ARTIFACT_FORMAT {
+        return Err(corrupt(format!(
+            "model format {format} (this build reads {ARTIFACT_FORMAT})"
+        )));
+    }
+    let actual = sha256_hex(bytes);
+    if actual != info.sha256 {
+        return Err(MlError::Checksum {
+            expected: info.sha256.clone(),
+            actual,
+        });
+    }
+    if info.codec != BODY_CODEC {
+        return Err(corrupt(format!("unknown body codec {:?}", info.codec)));
+    }
+    let packed = zstd::decode_all(bytes).map_err(corrupt)?;
+    rmp_serde::from_slice(&packed).map_err(corrupt)
+}
+
+/// The versions of what produced a model: the application, this crate, the body codec.
+pub(crate) fn libraries(app_version: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("cryoprotect".to_string(), app_version.to_string()),
+        ("cryo-ml".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("body".to_string(), BODY_CODEC.to_string()),
+    ])
+}
+
 impl TrainedModel {
     /// Encodes the model for storage. `app_version` and `created_by` are recorded as given.
     pub fn seal(&self, app_version: &str, created_by: Option<&str>) -> Result<Artefact, MlError> {
-        let body = Body {
+        let (body, info) = pack(&Body {
             model: self.model.clone(),
             training_ids: self.dataset.ids.clone(),
-        };
-        let packed = rmp_serde::to_vec_named(&body).map_err(corrupt)?;
-        let body = zstd::encode_all(packed.as_slice(), 9).map_err(corrupt)?;
-        let libraries = BTreeMap::from([
-            ("cryoprotect".to_string(), app_version.to_string()),
-            ("cryo-ml".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("body".to_string(), BODY_CODEC.to_string()),
-        ]);
+        })?;
         let envelope = Envelope {
             format: self.format,
+            task: Task::Regression,
             kind: self.spec.algorithm().name().to_string(),
-            libraries,
+            libraries: libraries(app_version),
             target: self.target.clone(),
             features: self.features.clone(),
             preprocessing: self.model.point().preprocessing(),
             spec: self.spec.clone(),
             seed: self.seed,
-            dataset: DatasetSummary {
-                source: self.dataset.source.clone(),
-                rows: self.dataset.rows,
-                replicates_merged: self.dataset.replicates_merged,
-                digest: self.dataset.digest.clone(),
-                replicate_spread: self.dataset.replicate_spread,
-            },
+            dataset: DatasetSummary::of(&self.dataset),
             conformal: self.model.method.clone(),
             interval_scale: self.model.scale(),
             validation: self.validation.clone(),
@@ -278,11 +381,7 @@ impl TrainedModel {
             importance: self.importance.clone(),
             created_by: created_by.map(String::from),
             created_at: self.trained_at.clone(),
-            body: BodyInfo {
-                codec: BODY_CODEC.to_string(),
-                bytes: body.len(),
-                sha256: sha256_hex(&body),
-            },
+            body: info,
         };
         Ok(Artefact { envelope, body })
     }
@@ -292,36 +391,15 @@ impl Artefact {
     /// Checks the checksum, then decodes. Never returns a model from bytes that do not match.
     pub fn open(&self) -> Result<TrainedModel, MlError> {
         let e = &self.envelope;
-        if e.format != ARTIFACT_FORMAT {
-            return Err(corrupt(format!(
-                "model format {} (this build reads {ARTIFACT_FORMAT})",
-                e.format
-            )));
+        if e.task != Task::Regression {
+            return Err(corrupt("the envelope is a classifier's"));
         }
-        let actual = sha256_hex(&self.body);
-        if actual != e.body.sha256 {
-            return Err(MlError::Checksum {
-                expected: e.body.sha256.clone(),
-                actual,
-            });
-        }
-        if e.body.codec != BODY_CODEC {
-            return Err(corrupt(format!("unknown body codec {:?}", e.body.codec)));
-        }
-        let packed = zstd::decode_all(self.body.as_slice()).map_err(corrupt)?;
-        let body: Body = rmp_serde::from_slice(&packed).map_err(corrupt)?;
+        let body: Body = unpack(e.format, &e.body, &self.body)?;
         Ok(TrainedModel {
             format: e.format,
             target: e.target.clone(),
             features: e.features.clone(),
-            dataset: DatasetInfo {
-                source: e.dataset.source.clone(),
-                rows: e.dataset.rows,
-                replicates_merged: e.dataset.replicates_merged,
-                digest: e.dataset.digest.clone(),
-                ids: body.training_ids,
-                replicate_spread: e.dataset.replicate_spread,
-            },
+            dataset: e.dataset.with_ids(body.training_ids),
             spec: e.spec.clone(),
             seed: e.seed,
             trained_at: e.created_at.clone(),

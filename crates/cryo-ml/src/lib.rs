@@ -36,7 +36,7 @@ mod validate;
 
 pub use artifact::{
     ARTIFACT_FORMAT, Artefact, BODY_CODEC, BodyInfo, DatasetInfo, DatasetSummary, Envelope,
-    FeatureSignature, TrainedModel, ValidationSummary, sha256_hex,
+    FeatureSignature, Task, TrainedModel, ValidationSummary, sha256_hex,
 };
 pub use conformal::{
     ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, Scale,

@@ -534,45 +534,21 @@ fn build_dataset(
         .0
         .into_inner()
         .map_err(|_| anyhow::anyhow!("label table poisoned"))?;
-    let (classes, sorted) = cryo_ml::classify::encode_labels(&seen)?;
-    let mut first: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
-    let mut disagree: std::collections::BTreeMap<String, std::collections::BTreeSet<usize>> =
-        std::collections::BTreeMap::new();
-    for s in &samples {
-        let code = s.target as usize;
-        match first.get(&s.id) {
-            Some(&c) if c as usize != code => {
-                let set = disagree.entry(s.id.clone()).or_default();
-                set.insert(sorted[c as usize]);
-                set.insert(sorted[code]);
-            }
-            Some(_) => {}
-            None => {
-                first.insert(s.id.clone(), s.target);
-            }
-        }
-    }
-    for (id, set) in &disagree {
-        let names: Vec<&str> = set.iter().map(|&c| classes[c].as_str()).collect();
-        rejected.push((
-            format!("structure {id}"),
-            format!("replicates disagree on the class: {}", names.join(", ")),
-        ));
-    }
-    let total = samples.len();
-    let mut kept = std::collections::HashSet::new();
-    let samples: Vec<Sample> = samples
+    let labelled: Vec<(Sample, String)> = samples
         .into_iter()
-        .filter(|s| !disagree.contains_key(&s.id) && kept.insert(s.id.clone()))
-        .map(|mut s| {
-            s.target = sorted[s.target as usize] as f64;
-            s
+        .map(|s| {
+            let label = seen[s.target as usize].clone();
+            (s, label)
         })
         .collect();
-    let dropped = total - samples.len();
-    let mut dataset = Dataset::from_samples(names, samples)?;
-    dataset.replicates_merged = dropped;
-    Ok((dataset, Some(classes)))
+    let settled = cryo_ml::classify::settle_labels(names, labelled)?;
+    for (id, classes) in &settled.disagreements {
+        rejected.push((
+            format!("structure {id}"),
+            format!("replicates disagree on the class: {}", classes.join(", ")),
+        ));
+    }
+    Ok((settled.dataset, Some(settled.classes)))
 }
 
 fn sample_of(

@@ -125,7 +125,8 @@ pub async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result
             &mut tx,
             owner,
             model_id,
-            &artefact,
+            cryo_app::registry::Sealed::regression(&artefact)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
             "model.imported",
             serde_json::json!({ "file": args.file.display().to_string() }),
         )

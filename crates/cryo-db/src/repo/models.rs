@@ -18,6 +18,10 @@ pub struct Model {
     pub name: String,
     /// The property type it predicts.
     pub property: String,
+    /// What the property holds, and so what the model does: numeric (regression), binary or
+    /// categorical (classification).
+    #[sqlx(try_from = "String")]
+    pub kind: cryo_core::ident::PropertyKind,
     pub description: Option<String>,
     pub project_id: Option<Uuid>,
     pub created_by: Uuid,
@@ -30,7 +34,7 @@ pub struct Model {
 
 macro_rules! model_select {
     () => {
-        "SELECT m.id, m.name, t.name AS property, m.description, m.project_id, m.created_by, m.created_at,
+        "SELECT m.id, m.name, t.name AS property, t.data_type AS kind, m.description, m.project_id, m.created_by, m.created_at,
         (SELECT v.version FROM model_versions v WHERE v.model_id = m.id AND v.stage = 'production') AS production_version,
         (SELECT max(v.version) FROM model_versions v WHERE v.model_id = m.id) AS latest_version
     FROM models m JOIN property_types t ON t.id = m.property_type_id"

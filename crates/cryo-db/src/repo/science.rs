@@ -172,6 +172,27 @@ pub async fn ensure_method(
     Ok(())
 }
 
+/// A property type, unless one of that name exists (service role: reference data).
+pub async fn ensure_property_type(
+    conn: &mut Conn,
+    name: &str,
+    description: &str,
+    units: Option<&str>,
+    data_type: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO property_types (name, description, units, data_type) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(description)
+    .bind(units)
+    .bind(data_type)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn get_molecule(conn: &mut Conn, id: Uuid) -> Result<Option<MoleculeRow>, DbError> {
     let sql = concat!(molecule_select!(), " WHERE m.id = $1");
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
@@ -768,7 +789,15 @@ pub struct Prediction {
     pub mixture_id: Option<Uuid>,
     pub property: String,
     pub method: String,
+    /// The predicted number; for a class prediction, the predicted class's probability.
     pub numeric_value: f64,
+    /// A classifier's most probable class, the probability of each class, and the conformal
+    /// prediction set at `prediction_set_level` (absent for a number's prediction).
+    pub class_label: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub class_probabilities: Option<sqlx::types::Json<serde_json::Value>>,
+    pub prediction_set: Option<Vec<String>>,
+    pub prediction_set_level: Option<f64>,
     pub interval_lower: Option<f64>,
     pub interval_upper: Option<f64>,
     pub interval_level: Option<f64>,
@@ -788,18 +817,35 @@ pub struct NewPrediction<'a> {
     pub property: &'a str,
     pub method: &'a str,
     pub method_version: &'a str,
-    pub value: f64,
-    pub interval: Option<(f64, f64, f64)>,
+    pub value: PredictedValue,
     /// The model's domain verdict: flag and nearest training similarity.
     pub domain: Option<(DomainFlag, f64)>,
     pub beyond_training_range: Option<bool>,
     pub project_id: Option<Uuid>,
 }
 
+/// What was predicted: a number (with its interval: lower, upper, level) or a class.
+pub enum PredictedValue {
+    Number {
+        value: f64,
+        interval: Option<(f64, f64, f64)>,
+    },
+    Class {
+        label: String,
+        /// The label's probability (stored as the prediction's number).
+        probability: f64,
+        /// Class name → probability.
+        probabilities: serde_json::Value,
+        /// The conformal prediction set at `level`.
+        set: Vec<String>,
+        level: f64,
+    },
+}
+
 macro_rules! prediction_select {
     () => {
         "SELECT p.id, p.molecule_id, p.mixture_id, t.name AS property, c.name AS method, p.numeric_value,
-        p.interval_lower, p.interval_upper, p.interval_level, p.domain_flag, p.nearest_similarity,
+        p.class_label, p.class_probabilities, p.prediction_set, p.prediction_set_level, p.interval_lower, p.interval_upper, p.interval_level, p.domain_flag, p.nearest_similarity,
         p.beyond_training_range, p.created_by, p.created_at
     FROM predictions p JOIN property_types t ON t.id = p.property_type_id
     JOIN calculation_methods c ON c.id = p.calculation_method_id"
@@ -813,15 +859,37 @@ pub async fn store_prediction(
     p: NewPrediction<'_>,
 ) -> Result<Option<Prediction>, DbError> {
     let (molecule, mixture) = p.subject.ids();
-    let (lo, hi, level) = match p.interval {
-        Some((l, h, v)) => (Some(l), Some(h), Some(v)),
-        None => (None, None, None),
+    let (value, (lo, hi, level), class) = match p.value {
+        PredictedValue::Number { value, interval } => (
+            value,
+            match interval {
+                Some((l, h, v)) => (Some(l), Some(h), Some(v)),
+                None => (None, None, None),
+            },
+            None,
+        ),
+        PredictedValue::Class {
+            label,
+            probability,
+            probabilities,
+            set,
+            level,
+        } => (
+            probability,
+            (None, None, None),
+            Some((label, sqlx::types::Json(probabilities), set, level)),
+        ),
+    };
+    let (label, probabilities, set, set_level) = match class {
+        Some((l, p, s, v)) => (Some(l), Some(p), Some(s), Some(v)),
+        None => (None, None, None, None),
     };
     let id: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO predictions (molecule_id, mixture_id, property_type_id, calculation_method_id, numeric_value,
                                   interval_lower, interval_upper, interval_level, project_id, created_by,
-                                  domain_flag, nearest_similarity, beyond_training_range)
-         SELECT $1, $2, t.id, c.id, $6, $7, $8, $9, $10, $11, $12, $13, $14
+                                  domain_flag, nearest_similarity, beyond_training_range,
+                                  class_label, class_probabilities, prediction_set, prediction_set_level)
+         SELECT $1, $2, t.id, c.id, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18
          FROM property_types t, calculation_methods c WHERE t.name = $3 AND c.name = $4 AND c.version = $5
          RETURNING id",
     )
@@ -830,7 +898,7 @@ pub async fn store_prediction(
     .bind(p.property)
     .bind(p.method)
     .bind(p.method_version)
-    .bind(p.value)
+    .bind(value)
     .bind(lo)
     .bind(hi)
     .bind(level)
@@ -839,6 +907,10 @@ pub async fn store_prediction(
     .bind(p.domain.map(|d| d.0.as_str()))
     .bind(p.domain.map(|d| d.1))
     .bind(p.beyond_training_range)
+    .bind(label)
+    .bind(probabilities)
+    .bind(set)
+    .bind(set_level)
     .fetch_optional(&mut *conn)
     .await?;
     match id {

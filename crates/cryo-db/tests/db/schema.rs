@@ -288,6 +288,14 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE predictions SET nearest_similarity = 1.5",
     ),
     (
+        "predictions_class_complete",
+        "UPDATE predictions SET class_label = 'vitrified'",
+    ),
+    (
+        "predictions_class_complete",
+        "UPDATE predictions SET prediction_set = '{vitrified}', prediction_set_level = 0.9",
+    ),
+    (
         "predictions_interval_complete",
         "UPDATE predictions SET interval_level = NULL WHERE interval_level IS NOT NULL",
     ),

@@ -284,9 +284,43 @@ pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Vec<CurvePoint> {
     points
 }
 
+/// The precision–recall curve of one class against the rest (recall, precision) at every
+/// distinct threshold, as average precision steps through it (starting at recall 0 with the
+/// first threshold's precision).
+pub fn pr_curve(scores: &[f64], positive: &[bool]) -> Vec<CurvePoint> {
+    let np = positive.iter().filter(|v| **v).count() as f64;
+    if np == 0.0 || np == positive.len() as f64 {
+        return Vec::new();
+    }
+    let counts = counts_by_threshold(scores, positive);
+    let mut points: Vec<CurvePoint> = counts
+        .iter()
+        .map(|&(tp, fp)| CurvePoint {
+            x: tp / np,
+            y: tp / (tp + fp),
+        })
+        .collect();
+    if let Some(first) = points.first().cloned() {
+        points.insert(0, CurvePoint { x: 0.0, y: first.y });
+    }
+    points
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pr_curve_ends_at_full_recall_and_its_steps_sum_to_average_precision() {
+        let s = [0.9, 0.8, 0.7, 0.6, 0.4, 0.2];
+        let y = [true, false, true, true, false, false];
+        let curve = pr_curve(&s, &y);
+        let last = curve.last().unwrap();
+        assert_eq!((last.x, last.y), (1.0, 0.5));
+        let area: f64 = curve.windows(2).map(|w| (w[1].x - w[0].x) * w[1].y).sum();
+        assert!((area - average_precision(&s, &y)).abs() < 1e-12);
+        assert!(pr_curve(&s, &[true; 6]).is_empty());
+    }
 
     #[test]
     fn auc_counts_ties_as_half_and_matches_a_hand_count() {

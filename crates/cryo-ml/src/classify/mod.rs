@@ -10,12 +10,19 @@
 
 mod calibrate;
 mod metrics;
+mod trained;
 mod validate;
 
 pub use calibrate::{
     CalibratedClassifier, ClassOptions, ClassPrediction, Recalibration, SetMethod,
 };
-pub use metrics::{ClassMetrics, CurvePoint, ReliabilityBin, SetCoverage, reliability, roc_curve};
+pub use metrics::{
+    ClassMetrics, CurvePoint, ReliabilityBin, SetCoverage, pr_curve, reliability, roc_curve,
+};
+pub use trained::{
+    ClassArtefact, ClassEnvelope, ClassPlan, ClassValidation, Labelled, TrainedClassifier,
+    class_progress, settle_labels, train_classifier,
+};
 pub use validate::{ClassFold, ClassReport, OutOfFoldClass, cross_validate_classifier};
 
 use crate::forest::RandomForest;
@@ -90,6 +97,15 @@ impl ClassAlgorithm {
             ClassAlgorithm::RandomForest => "random_forest",
             ClassAlgorithm::GradientBoosting => "gradient_boosting",
             ClassAlgorithm::Knn => "knn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClassAlgorithm::Logistic => "logistic regression",
+            ClassAlgorithm::RandomForest => "random forest",
+            ClassAlgorithm::GradientBoosting => "gradient boosting",
+            ClassAlgorithm::Knn => "nearest neighbours (Tanimoto)",
         }
     }
 

@@ -254,3 +254,80 @@ fn hyperparameters_are_bounded_and_named() {
     .unwrap_err();
     assert!(err.to_string().contains("1100 coefficients"), "{err}");
 }
+
+fn trained_blobs() -> TrainedClassifier {
+    let (data, classes) = blobs(120, 3, 7);
+    let signature = crate::FeatureSignature {
+        set: "matrix".into(),
+        version: "test".into(),
+        names: data.feature_names.clone(),
+    };
+    let input = crate::TrainInput {
+        data: &data,
+        target: "blob",
+        features: &signature,
+        source: "blobs",
+    };
+    let plan = ClassPlan {
+        spec: ClassAlgorithm::Logistic.default_spec(),
+        splitter: Splitter::KFold { k: 4 },
+        options: ClassOptions::default(),
+        seed: 3,
+    };
+    let stages = std::sync::Mutex::new(Vec::new());
+    let (trained, report) = train_classifier(
+        &input,
+        &classes,
+        &plan,
+        &|stage, done, total| {
+            stages.lock().unwrap().push((stage, done, total));
+            assert!((0.0..=1.0).contains(&class_progress(stage, done, total)));
+        },
+        &crate::interrupt::Stop::never(),
+    )
+    .unwrap();
+    let stages = stages.into_inner().unwrap();
+    assert_eq!(stages.last(), Some(&(crate::Stage::Fitting, 1, 1)));
+    assert!(stages.contains(&(crate::Stage::Validating, 4, 4)));
+    let v = trained.validation.as_ref().unwrap();
+    assert_eq!(v.pooled, report.pooled);
+    assert_eq!(v.predictions.len(), 120);
+    assert_eq!(v.roc.len(), 3);
+    assert_eq!(v.pr.len(), 3);
+    trained
+}
+
+#[test]
+fn a_sealed_classifier_opens_to_the_same_predictions_and_refuses_altered_bytes() {
+    let trained = trained_blobs();
+    let sealed = trained.seal("test", Some("tester")).unwrap();
+    let envelope = serde_json::to_value(&sealed.envelope).unwrap();
+    assert_eq!(envelope["task"], "classification");
+    assert_eq!(
+        crate::Task::of_envelope(&envelope),
+        crate::Task::Classification
+    );
+    assert_eq!(
+        envelope["classes"],
+        serde_json::json!(["class0", "class1", "class2"])
+    );
+    let opened = sealed.open().unwrap();
+    let (data, _) = blobs(30, 3, 99);
+    assert_eq!(
+        opened.predict(&data.x).unwrap(),
+        trained.predict(&data.x).unwrap()
+    );
+    assert_eq!(opened.dataset.ids, trained.dataset.ids);
+    let mut altered = sealed.clone();
+    let last = altered.body.len() - 1;
+    altered.body[last] ^= 1;
+    assert!(matches!(altered.open(), Err(MlError::Checksum { .. })));
+    // A classifier's envelope is no regression model's, and the other way round.
+    assert!(serde_json::from_value::<crate::Envelope>(envelope).is_err());
+}
+
+#[test]
+fn an_envelope_without_a_task_is_a_regression_models() {
+    let old = serde_json::json!({ "format": 1, "kind": "ridge" });
+    assert_eq!(crate::Task::of_envelope(&old), crate::Task::Regression);
+}

@@ -4,7 +4,7 @@
 
 use super::calibrate::labels_of;
 use super::metrics::{
-    ClassMetrics, CurvePoint, ReliabilityBin, SetCoverage, reliability, roc_curve,
+    ClassMetrics, CurvePoint, ReliabilityBin, SetCoverage, pr_curve, reliability, roc_curve,
 };
 use super::{CalibratedClassifier, ClassOptions, ClassPrediction, ClassSpec};
 use crate::dataset::Dataset;
@@ -48,6 +48,9 @@ pub struct ClassReport {
     pub reliability: Vec<ReliabilityBin>,
     /// ROC curve per class against the rest (two classes: the positive class only).
     pub roc: Vec<Vec<CurvePoint>>,
+    /// Precision–recall curve per class against the rest, like `roc`.
+    #[serde(default)]
+    pub pr: Vec<Vec<CurvePoint>>,
     pub out_of_fold: Vec<OutOfFoldClass>,
 }
 
@@ -58,6 +61,22 @@ fn grouped(splitter: &Splitter, data: &Dataset) -> bool {
         Splitter::Predefined => crate::conformal::folds_keep_groups_apart(data),
         _ => false,
     }
+}
+
+/// A curve per class against the rest (two classes: the positive class only).
+fn one_vs_rest(
+    y: &[usize],
+    probs: &[Vec<f64>],
+    k: usize,
+    curve: fn(&[f64], &[bool]) -> Vec<CurvePoint>,
+) -> Vec<Vec<CurvePoint>> {
+    (if k == 2 { 1..2 } else { 0..k })
+        .map(|c| {
+            let s: Vec<f64> = probs.iter().map(|p| p[c]).collect();
+            let pos: Vec<bool> = y.iter().map(|&l| l == c).collect();
+            curve(&s, &pos)
+        })
+        .collect()
 }
 
 pub fn cross_validate_classifier(
@@ -139,13 +158,8 @@ pub fn cross_validate_classifier(
         sets: SetCoverage::compute(&y, &predictions, k, options.level),
         folds: fold_reports,
         reliability: reliability(&y, &probs),
-        roc: (if k == 2 { 1..2 } else { 0..k })
-            .map(|c| {
-                let s: Vec<f64> = probs.iter().map(|p| p[c]).collect();
-                let pos: Vec<bool> = y.iter().map(|&l| l == c).collect();
-                roc_curve(&s, &pos)
-            })
-            .collect(),
+        roc: one_vs_rest(&y, &probs, k, roc_curve),
+        pr: one_vs_rest(&y, &probs, k, pr_curve),
         out_of_fold,
     })
 }

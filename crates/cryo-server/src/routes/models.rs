@@ -10,9 +10,7 @@ use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Html;
-use cryo_app::models::{
-    self, ModelDetail, NewModel, PromoteRequest, StageChange, VersionValidation,
-};
+use cryo_app::models::{self, ModelDetail, NewModel, PromoteRequest, StageChange, Validation};
 use cryo_db::repo::Page;
 use cryo_db::repo::models::{AuditEntry, Model, ModelVersion};
 use serde::Deserialize;
@@ -102,11 +100,11 @@ pub async fn version_report(
 /// A version's validation as data (held-out predictions with intervals, per-fold metrics,
 /// calibration curve, learning curve, importances), for charts.
 #[utoipa::path(get, path = "/api/v1/models/{id}/versions/{version}/validation", tag = "models", security(("bearer" = [])),
-    responses((status = 200, body = VersionValidation), (status = 404), (status = 409)))]
+    responses((status = 200, body = Validation), (status = 404), (status = 409)))]
 pub async fn version_validation(
     db: UserDb,
     Path((id, version)): Path<(Uuid, i64)>,
-) -> ApiResult<Json<VersionValidation>> {
+) -> ApiResult<Json<Validation>> {
     Ok(Json(models::validation(&db.actor(), id, version).await?))
 }
 

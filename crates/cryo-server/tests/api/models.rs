@@ -1375,3 +1375,286 @@ async fn predictions_say_where_a_molecule_stands_in_the_training_domain() {
         );
     }
 }
+
+/// Alice's 40 molecules with a yes/no measurement each ("vitrified" when the hydration free
+/// energy is below −4 kcal/mol: polar molecules, a pattern descriptors can learn), plus a
+/// second, disagreeing measurement of the first molecule.
+async fn enter_classes(app: &axum::Router, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (i, (smiles, value)) in FREESOLV_40.iter().enumerate() {
+        let m = app
+            .post(token, "/api/v1/molecules", json!({ "smiles": smiles }))
+            .await;
+        let id = m.json()["molecule"]["id"].as_str().unwrap().to_string();
+        let mut labels = vec![*value < -4.0];
+        if i == 0 {
+            labels.push(*value >= -4.0);
+        }
+        for label in labels {
+            let e = app
+                .post(
+                    token,
+                    "/api/v1/experiments",
+                    json!({ "molecule_id": id, "property": "Vitrified", "value": label }),
+                )
+                .await;
+            assert_eq!(e.status, StatusCode::CREATED, "{}", e.text);
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_yes_no_property_trains_a_calibrated_classifier_that_answers_with_sets_and_stores_classes()
+ {
+    let db = TestDb::new().await;
+    cryo_app::molecules::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let bob = register(app, "bob").await;
+    let molecules = enter_classes(app, &alice.token).await;
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/models",
+            json!({ "name": "Vitrifies", "property": "Vitrified" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["kind"], "binary");
+    let model = id_of(&r.json());
+    let alice = &alice;
+    let train = |body: Value| {
+        let path = format!("/api/v1/models/{model}/train");
+        async move { app.post(alice, &path, body).await }
+    };
+
+    // A regressor, a search or a time split is refused before anything is queued, by name.
+    for (body, field) in [
+        (json!({ "algorithm": "ridge" }), "algorithm"),
+        (
+            json!({ "algorithm": "logistic", "search": "grid" }),
+            "search",
+        ),
+        (json!({ "algorithm": "logistic", "split": "time" }), "split"),
+        (
+            json!({ "algorithm": "logistic", "params": { "c": -1 } }),
+            "params.c",
+        ),
+        (
+            json!({ "algorithm": "knn", "calibration": "magic" }),
+            "calibration",
+        ),
+    ] {
+        let r = train(body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
+    }
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "logistic", "features": "cryo20", "calibration": "platt" }),
+    )
+    .await;
+    let (done, seen) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(*seen.last().unwrap(), 1.0);
+
+    // The version's validation is a classifier's: metrics, sets, curves.
+    let val = app
+        .get(
+            &alice,
+            &format!("/api/v1/models/{model}/versions/1/validation"),
+        )
+        .await
+        .json();
+    assert_eq!(val["task"], "classification", "{val}");
+    assert_eq!(val["classes"], json!(["false", "true"]));
+    // The disagreeing molecule trains on neither side: 39 rows.
+    let counts: Vec<u64> = val["class_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 39, "{val}");
+    let p = &val["pooled"];
+    assert!(p["roc_auc"].as_f64().unwrap() > 0.75, "{p}");
+    assert!(
+        p["log_loss"].as_f64().unwrap() < 0.69,
+        "better than a coin: {p}"
+    );
+    let coverage = val["sets"]["coverage"].as_f64().unwrap();
+    assert!((0.75..=1.0).contains(&coverage), "{}", val["sets"]);
+    let roc = val["roc"][0].as_array().unwrap();
+    assert_eq!(
+        (roc[0]["x"].as_f64(), roc[0]["y"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    let end = roc.last().unwrap();
+    assert_eq!(
+        (end["x"].as_f64(), end["y"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    assert!(!val["pr"][0].as_array().unwrap().is_empty());
+    assert!(!val["reliability"].as_array().unwrap().is_empty());
+    let report = app
+        .get(&alice, &format!("/api/v1/models/{model}/versions/1/report"))
+        .await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(report.text.contains("ROC") && report.text.matches("<svg").count() >= 3);
+    // What was left out, and why, is in the audit trail.
+    let trail = app
+        .get(&alice, &format!("/api/v1/models/{model}/audit"))
+        .await
+        .json();
+    let created = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "model.version_created")
+        .unwrap_or_else(|| panic!("{trail}"));
+    assert_eq!(created["details"]["task"], "classification");
+    assert_eq!(created["details"]["left_out"]["count"], 2, "{created}");
+    assert!(
+        created["details"]["left_out"]["first"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("replicates disagree on the class: false, true")
+    );
+
+    // In production it answers with probabilities, the most probable class, a prediction
+    // set and the input's place in the domain.
+    promote(app, alice, &model, 1).await;
+    let c60 = "c12c3c4c5c1c1c6c7c2c2c8c3c3c9c4c4c%10c5c5c1c1c6c6c%11c7c2c2c7c8c3c3c8c9c4c4c9c%10c5c5c1c1c6c6c%11c2c2c7c3c3c8c4c4c9c5c1c1c6c2c3c41";
+    let r = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "inputs": [{ "molecule_id": molecules[5] }, { "smiles": c60 }, { "smiles": "not a molecule" }], "store": false }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["task"], "classification");
+    assert_eq!(body["classes"], json!(["false", "true"]));
+    assert_eq!(body["level"], 0.9);
+    for q in &body["predictions"].as_array().unwrap()[..2] {
+        let probs = q["probabilities"].as_object().unwrap();
+        let total: f64 = probs.values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{q}");
+        let top = probs
+            .iter()
+            .max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap()))
+            .unwrap()
+            .0;
+        assert_eq!(q["label"], *top, "{q}");
+        for c in q["set"].as_array().unwrap() {
+            assert!(probs.contains_key(c.as_str().unwrap()), "{q}");
+        }
+        assert!(q["value"].is_null() && q["interval"].is_null(), "{q}");
+    }
+    assert_eq!(body["predictions"][0]["domain"]["flag"], "in");
+    assert_eq!(body["predictions"][1]["domain"]["flag"], "out");
+    assert!(body["predictions"][2]["error"].is_string());
+    // The sets hold at the level they were calibrated at; another is refused by name.
+    let r = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "smiles": "CCO", "level": 0.95 }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["error"]["details"]["field"], "level");
+
+    // Stored, a class prediction keeps its class, probabilities and set; Bob sees none of it.
+    let stored = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "molecule_id": molecules[5], "store": true }),
+    )
+    .await
+    .json();
+    let answer = &stored["predictions"][0];
+    let rows_of = |who: &crate::helpers::User| {
+        let uri = format!("/api/v1/predictions?molecule_id={}", molecules[5]);
+        let token = who.token.clone();
+        async move { app.get(&token, &uri).await }
+    };
+    let rows = rows_of(alice).await.json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == answer["prediction_id"])
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(row["class_label"], answer["label"], "{row}");
+    assert_eq!(row["class_probabilities"], answer["probabilities"], "{row}");
+    assert_eq!(row["prediction_set"], answer["set"], "{row}");
+    assert_eq!(row["prediction_set_level"], 0.9);
+    let label = answer["label"].as_str().unwrap();
+    assert_eq!(
+        row["numeric_value"], answer["probabilities"][label],
+        "{row}"
+    );
+    assert!(row["interval_level"].is_null(), "{row}");
+    assert_eq!(row["domain_flag"], "in");
+    let theirs = rows_of(&bob).await;
+    assert!(
+        !theirs
+            .text
+            .contains(answer["prediction_id"].as_str().unwrap()),
+        "{}",
+        theirs.text
+    );
+
+    // A challenger is gated on held-out log loss (classifiers have no RMSE), and the gate's
+    // numbers are audited.
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "random_forest", "params": { "n_trees": 30 }, "features": "cryo20" }),
+    )
+    .await;
+    assert_eq!(wait(app, &alice.token, &job).await.0["state"], "succeeded");
+    let r = promotion(
+        app,
+        alice,
+        &model,
+        json!({ "version": 2, "min_improvement": 0.9 }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("held-out log loss"), "{}", r.text);
+    let trail = app
+        .get(&alice, &format!("/api/v1/models/{model}/audit"))
+        .await
+        .json();
+    let refused = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "model.promotion_refused")
+        .unwrap_or_else(|| panic!("{trail}"));
+    assert!(
+        refused["details"]["gate"]["challenger"]["error"][0].is_number(),
+        "{refused}"
+    );
+    assert!(
+        refused["details"]["gate"]["challenger"]["coverage"].is_number(),
+        "{refused}"
+    );
+}

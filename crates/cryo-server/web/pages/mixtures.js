@@ -132,7 +132,7 @@ export async function detail(page, id) {
     .then((r) => ({ p, r })).catch((err) => ({ p, err })))).then((answers) => {
     mount(predictions, table([
       { label: 'Property', value: (a) => a.p },
-      { label: 'Predicted', cls: 'num', value: (a) => a.err ? '—' : fmt(a.r.prediction?.predictions[0]?.value ?? a.r.reference_estimate?.tg_celsius) },
+      { label: 'Predicted', cls: 'num', value: (a) => { if (a.err) return '—'; const q = a.r.prediction?.predictions[0]; return q?.label != null ? `${q.label} (p ${fmt(q.probabilities[q.label], 2)})` : fmt(q?.value ?? a.r.reference_estimate?.tg_celsius); } },
       { label: 'Interval', cls: 'num', value: (a) => { const iv = a.r?.prediction?.predictions[0]?.interval; return iv ? `${fmt(iv.lower)} – ${fmt(iv.upper)} (${Math.round(a.r.prediction.level * 100)} %)` : '—'; } },
       { label: 'Unit', value: (a) => unitOf(a.p) },
       { label: 'Source', value: (a) => a.err ? h('span', { class: 'error' }, a.err.message) : a.r.source === 'model' ? `model v${a.r.prediction.version} (${a.r.prediction.algorithm})` : h('span', { title: a.r.reference_estimate?.note }, 'reference table (rough, no interval)') },

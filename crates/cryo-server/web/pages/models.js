@@ -10,7 +10,9 @@ const STAGE_ORDER = ['production', 'staging', 'none', 'archived'];
 export async function list(page) {
   const [models, types] = await Promise.all([get('/models?limit=200'), get('/property-types')]);
   const name = h('input', { name: 'name', placeholder: 'e.g. Tg of glycerol mixtures', size: 30 });
-  const property = select('property', types.filter((t) => t.data_type === 'numeric').map((t) => t.name), 'Glass Transition Temperature');
+  // Numeric properties get regression models; yes/no and text ones, classifiers.
+  const kindOf = { numeric: 'number', boolean: 'yes/no class', text: 'class' };
+  const property = select('property', types.map((t) => [t.name, `${t.name} (${kindOf[t.data_type] || t.data_type})`]), 'Glass Transition Temperature');
   const error = h('p', { class: 'error' });
   const form = h('form', {
     class: 'row', onsubmit: onSubmit({ error, inputs: { name, property } }, async () => {
@@ -21,7 +23,7 @@ export async function list(page) {
   append(page, h('h1', {}, 'Models'),
     h('div', { class: 'card' }, table([
       { label: 'Model', value: (m) => h('a', { href: `#/models/${m.id}` }, m.name) },
-      { label: 'Predicts', value: (m) => m.property },
+      { label: 'Predicts', value: (m) => m.property + (m.kind === 'numeric' ? '' : ` (${m.kind} classes)`) },
       { label: 'Production', value: (m) => (m.production_version ? h('span', { class: 'badge production' }, `v${m.production_version}`) : h('span', { class: 'muted' }, 'none')) },
       { label: 'Latest', value: (m) => (m.latest_version ? `v${m.latest_version}` : '—') },
       { label: 'Created', value: (m) => when(m.created_at) },
@@ -41,14 +43,23 @@ export async function detail(page, id) {
   const jobsEl = h('div', {});
   const auditEl = h('div', {});
 
+  const classifies = model.kind !== 'numeric';
+  const pct = (c) => (c == null ? '—' : `${fmt(c * 100)} %`);
+  const metricColumns = classifies ? [
+    { label: 'ROC-AUC', cls: 'num', value: (v) => fmt(metric(v, 'roc_auc'), 3) },
+    { label: 'Log loss', cls: 'num', value: (v) => fmt(metric(v, 'log_loss'), 4) },
+    { label: 'Set coverage', cls: 'num', value: (v) => pct(v.envelope?.validation?.sets?.coverage) },
+  ] : [
+    { label: `CV RMSE${unit ? ' (' + unit + ')' : ''}`, cls: 'num', value: (v) => fmt(v.cv_rmse) },
+    { label: 'R²', cls: 'num', value: (v) => fmt(metric(v, 'r2')) },
+    { label: 'Coverage', cls: 'num', value: (v) => pct(metric(v, 'coverage')) },
+  ];
   const versionTable = table([
     { label: 'Version', value: (v) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showVersion(v); } }, `v${v.version}`) },
     { label: 'Stage', value: (v) => h('span', { class: `badge ${v.stage}` }, v.stage) },
     { label: 'Algorithm', value: (v) => v.algorithm },
     { label: 'Rows', cls: 'num', value: (v) => fmt(v.envelope?.dataset?.rows) },
-    { label: `CV RMSE${unit ? ' (' + unit + ')' : ''}`, cls: 'num', value: (v) => fmt(v.cv_rmse) },
-    { label: 'R²', cls: 'num', value: (v) => fmt(metric(v, 'r2')) },
-    { label: 'Coverage', cls: 'num', value: (v) => { const c = metric(v, 'coverage'); return c == null ? '—' : `${fmt(c * 100)} %`; } },
+    ...metricColumns,
     { label: 'Aliases', value: (v) => v.aliases.join(', ') },
     { label: 'Created', value: (v) => when(v.created_at) },
     { label: '', value: (v) => stageButtons(v) },
@@ -103,6 +114,7 @@ export async function detail(page, id) {
     mount(chartsEl, h('p', { class: 'muted' }, `Loading version ${v.version}…`));
     try {
       const val = await get(`/models/${id}/versions/${v.version}/validation`);
+      if (val.task === 'classification') { mount(chartsEl, classifierCharts(v, val)); return; }
       const cards = [
         ['Predicted against measured (held-out)', charts.parity(val.predictions, { unit, level: val.level })],
         ['Residuals', charts.residuals(val.predictions, { unit })],
@@ -142,17 +154,51 @@ export async function detail(page, id) {
       { label: 'When', value: (a) => when(a.created_at) },
       { label: 'Action', value: (a) => a.action },
       { label: 'By', value: (a) => a.actor_name || a.actor_id || 'system' },
-      { label: 'Details', value: (a) => h('small', {}, Object.entries(a.details || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? fmt(v, 4) : String(v).slice(0, 40)}`).join(' · ')) },
+      { label: 'Details', value: (a) => h('small', {}, Object.entries(a.details || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? fmt(v, 4) : typeof v === 'object' ? auditObject(v) : String(v).slice(0, 40)}`).join(' · ')) },
     ], entries, { empty: 'No promotions or rollbacks yet.' }));
   }
 
   append(page, 
     h('div', { class: 'spread' }, h('h1', {}, model.name, ' ', h('span', { class: 'muted' }, `predicts ${model.property}${unit ? ' (' + unit + ')' : ''}`)), rollback),
     h('div', { class: 'card' }, h('h2', {}, 'Versions'), versionTable),
-    h('div', { class: 'grid' }, trainCard(id, vocab, () => go(`models/${id}`)), predictCard(id, unit, versions.some((v) => v.stage === 'production'))),
+    h('div', { class: 'grid' }, trainCard(id, vocab, classifies, () => go(`models/${id}`)), predictCard(id, unit, versions.some((v) => v.stage === 'production'), classifies)),
     chartsEl,
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Training jobs'), jobsEl), h('div', { class: 'card' }, h('h2', {}, 'Audit trail'), auditEl)));
   await Promise.all([showVersion(chosen), loadJobs().catch(showError), loadAudit().catch(showError)]);
+}
+
+/** An audit detail that is an object (thresholds, the gate's numbers, what was left out), short. */
+function auditObject(v) {
+  const parts = Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => `${k.replace(/_/g, ' ')} ${typeof x === 'number' ? fmt(x, 4) : typeof x === 'object' ? '…' : x}`);
+  return parts.length ? `{${parts.join(', ')}}`.slice(0, 80) : '—';
+}
+
+/** A classifier version's held-out charts: reliability diagram, ROC and precision–recall. */
+function classifierCharts(v, val) {
+  const p = val.pooled;
+  const named = (i) => val.classes[val.classes.length === 2 ? 1 : i];
+  const total = val.class_counts.reduce((a, b) => a + b, 0) || 1;
+  const unit = { domain: [0, 1], format: (x) => fmt(x, 2) };
+  const cards = [
+    ['Reliability (held-out)', charts.lines('reliability', [{ name: 'top class', points: val.reliability.map((b) => ({ x: b.confidence, y: b.accuracy, note: `${b.count} rows` })) }], {
+      x: { ...unit, label: 'Predicted probability of the top class' }, y: { ...unit, label: 'Share correct' }, diagonal: true,
+      caption: `Below the diagonal: overconfident. Expected calibration error ${fmt(p.ece, 3)}.`,
+    })],
+    ['ROC (held-out)', charts.lines('roc', val.roc.map((c, i) => ({ name: named(i), points: c })), {
+      x: { ...unit, label: 'False-positive rate' }, y: { ...unit, label: 'True-positive rate' }, diagonal: true,
+      caption: `Area ${fmt(p.roc_auc, 3)}; the diagonal is chance.`,
+    })],
+    ['Precision–recall (held-out)', charts.lines('precision-recall', val.pr.map((c, i) => ({ name: named(i), points: c })), {
+      x: { ...unit, label: 'Recall' }, y: { ...unit, label: 'Precision' },
+      caption: `Average precision ${fmt(p.pr_auc, 3)}; chance is the class's share (${val.classes.length === 2 ? fmt(val.class_counts[1] / total, 2) : 'per class'}).`,
+    })],
+  ];
+  const counts = val.classes.map((c, i) => `${c} ${val.class_counts[i]}`).join(', ');
+  return h('div', {},
+    h('div', { class: 'spread' }, h('h2', {}, `Version ${v.version} — ${val.algorithm}, ${val.splitter}`),
+      h('span', { class: 'muted', id: 'version-metrics' }, `ROC-AUC ${fmt(p.roc_auc, 3)} · balanced accuracy ${fmt(p.balanced_accuracy, 3)} · Brier ${fmt(p.brier, 4)} · log loss ${fmt(p.log_loss, 4)} · ECE ${fmt(p.ece, 3)}`)),
+    h('p', { class: 'muted', id: 'class-sets' }, `Classes: ${counts}. ${Math.round(val.level * 100)} % prediction sets (${val.set_method.replace('_', ' ')}): held-out coverage ${fmt(val.sets.coverage * 100)} %, mean size ${fmt(val.sets.mean_size, 2)}; probabilities recalibrated by ${val.recalibration}.`),
+    h('div', { class: 'grid' }, cards.map(([title, chart]) => h('div', { class: 'card' }, h('h3', {}, title), chart))));
 }
 
 /** Where the input stands in the version's training domain, and whether the value extrapolates. */
@@ -178,7 +224,7 @@ function binsNote(calibration) {
 }
 
 /** Ask the production version about one structure. */
-function predictCard(modelId, unit, hasProduction) {
+function predictCard(modelId, unit, hasProduction, classifies) {
   const smiles = h('input', { name: 'predict_smiles', placeholder: 'SMILES, e.g. OCC(O)CO', size: 24 });
   const level = h('input', { name: 'level', type: 'number', min: 0.5, max: 0.99, step: 0.05, value: 0.9, size: 4 });
   const out = h('div', { id: 'prediction' });
@@ -188,9 +234,19 @@ function predictCard(modelId, unit, hasProduction) {
       mount(out);
       smiles.removeAttribute('aria-invalid');
       try {
-        const r = await post(`/models/${modelId}/predict`, { smiles: smiles.value, level: Number(level.value) });
+        // A classifier's sets hold at the level they were calibrated at.
+        const r = await post(`/models/${modelId}/predict`, classifies ? { smiles: smiles.value } : { smiles: smiles.value, level: Number(level.value) });
         const p = r.predictions[0];
         if (p.error) { smiles.setAttribute('aria-invalid', 'true'); mount(out, h('p', { class: 'error' }, p.error)); return; }
+        if (r.task === 'classification') {
+          const probs = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1]);
+          mount(out, h('p', {}, h('strong', { id: 'predicted-class' }, p.label),
+            ` · ${probs.map(([c, v]) => `${c} ${fmt(v * 100)} %`).join(', ')}`,
+            h('span', { id: 'prediction-set' }, ` · ${Math.round(r.level * 100)} % prediction set {${p.set.join(', ')}}`),
+            ` · version ${r.version} (${r.algorithm})`),
+          domainNote(p));
+          return;
+        }
         mount(out, h('p', {}, h('strong', {}, `${fmt(p.value)} ${unit}`),
           p.interval ? ` (${Math.round(r.level * 100)} % interval ${fmt(p.interval.lower)} – ${fmt(p.interval.upper)})` : '',
           p.spread != null ? ` · ensemble spread ${fmt(p.spread)}` : '',
@@ -205,7 +261,7 @@ function predictCard(modelId, unit, hasProduction) {
     },
   }, h('h2', {}, 'Predict'),
   hasProduction ? null : h('p', { class: 'muted' }, 'No version is in production yet: promote one first.'),
-  h('div', { class: 'row' }, field('Structure', smiles), field('Interval level', level), h('button', { type: 'submit', disabled: !hasProduction }, 'Predict')), out);
+  h('div', { class: 'row' }, field('Structure', smiles), classifies ? null : field('Interval level', level), h('button', { type: 'submit', disabled: !hasProduction }, 'Predict')), out);
   return form;
 }
 
@@ -221,12 +277,16 @@ function uncertaintyLine(val) {
 }
 
 /** The train form and the live progress of the job it starts. */
-function trainCard(modelId, vocab, onDone) {
+function trainCard(modelId, vocab, classifies, onDone) {
   // The first choice of each list is the API's default.
-  const algorithm = select('algorithm', pairs(vocab.algorithms), vocab.algorithms[0].name);
+  const algorithms = classifies ? vocab.classifiers : vocab.algorithms;
+  const algorithm = select('algorithm', pairs(algorithms), algorithms[0].name);
+  const calibration = select('calibration', pairs(vocab.calibrations), vocab.calibrations[0].name);
+  const sets = select('sets', pairs(vocab.set_methods), vocab.set_methods[0].name);
   const features = select('features', pairs(vocab.feature_sets), vocab.feature_sets[0].name);
   const folds = h('input', { name: 'folds', type: 'number', min: 2, max: 20, value: 5, size: 4 });
-  const split = select('split', pairs(vocab.splits), vocab.splits[0].name);
+  // Classifiers are validated on random or scaffold folds.
+  const split = select('split', pairs(vocab.splits.filter((x) => !classifies || x.name !== 'time')), vocab.splits[0].name);
   const search = select('search', [['', 'none (defaults)'], ...pairs(vocab.searches)], '');
   const conformal = select('conformal', pairs(vocab.interval_methods), vocab.interval_methods[0].name);
   const scale = select('interval_scale', pairs(vocab.interval_scales), vocab.interval_scales[0].name);
@@ -235,7 +295,7 @@ function trainCard(modelId, vocab, onDone) {
   const error = h('p', { class: 'error' });
   const status = h('div', { class: 'job', id: 'job-status', hidden: true });
   const start = h('button', { type: 'submit' }, 'Train');
-  const inputs = { algorithm, features, folds, split, search, conformal, interval_scale: scale };
+  const inputs = { algorithm, features, folds, split, search, conformal, interval_scale: scale, calibration, sets };
 
   async function follow(job) {
     const bar = h('div', {});
@@ -275,17 +335,18 @@ function trainCard(modelId, vocab, onDone) {
     class: 'card', onsubmit: onSubmit({ error, inputs, busy: start }, async () => {
       const k = Number(folds.value);
       if (!Number.isInteger(k) || k < 2) throw new FormError('folds', 'Folds must be a whole number of at least 2.');
-      const job = await post(`/models/${modelId}/train`, {
-        algorithm: algorithm.value, features: features.value, folds: k, split: split.value,
-        search: search.value || null, conformal: conformal.value, interval_scale: scale.value, learning_curve: learning.checked,
-        verified_only: verifiedOnly.checked,
-      });
+      const common = { algorithm: algorithm.value, features: features.value, folds: k, split: split.value, verified_only: verifiedOnly.checked };
+      const job = await post(`/models/${modelId}/train`, classifies
+        ? { ...common, calibration: calibration.value, sets: sets.value }
+        : { ...common, search: search.value || null, conformal: conformal.value, interval_scale: scale.value, learning_curve: learning.checked });
       await follow(job);
     }),
   },
   h('h2', {}, 'Train a new version'),
   h('div', { class: 'row' }, field('Algorithm', algorithm), field('Features', features), field('Folds', folds), field('Split', split),
-    field('Hyperparameter search', search), field('Intervals', conformal), field('Interval width', scale), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning),
+    ...(classifies
+      ? [field('Probabilities', calibration), field('Prediction sets', sets)]
+      : [field('Hyperparameter search', search), field('Intervals', conformal), field('Interval width', scale), h('label', { class: 'field' }, h('span', {}, 'Learning curve'), learning)]),
     h('label', { class: 'field' }, h('span', {}, 'Verified only'), verifiedOnly), start),
   error, status,
   h('p', { class: 'muted' }, 'Trains on every measurement of this property you can read (never a rejected one; with “verified only”, only verified ones), cross-validates, calibrates intervals and stores the result as the next version (stage “none”).'));
