@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor, RandomForestRegressor
+from lightgbm import LGBMRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,6 +28,14 @@ models = {
         SimpleImputer(), RandomForestRegressor(n_estimators=100, max_depth=10, max_features=1.0, n_jobs=1, random_state=seed)),
     "gradient_boosting": lambda seed: make_pipeline(
         SimpleImputer(), GradientBoostingRegressor(n_estimators=100, learning_rate=0.1, max_depth=3, random_state=seed)),
+    # LightGBM's defaults on both sides (100 rounds at 0.1, 31 leaves, 20 rows a leaf, 255 bins,
+    # no L2, no early stopping): scikit-learn's histogram boosting and LightGBM itself.
+    "hist_gradient_boosting": lambda seed: HistGradientBoostingRegressor(
+        max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=0.0,
+        max_bins=255, early_stopping=False, random_state=seed),
+    "lightgbm": lambda seed: make_pipeline(SimpleImputer(), LGBMRegressor(
+        n_estimators=100, learning_rate=0.1, num_leaves=31, min_child_samples=20, reg_lambda=0.0,
+        max_bin=255, n_jobs=1, random_state=seed, verbose=-1)),
 }
 models["ridge"] = (lambda make: lambda seed: make())(models["ridge"])
 for name, make in models.items():

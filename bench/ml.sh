@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 data=data/public
 [[ -f $data/freesolv.csv && -f $data/solubility.train.sdf ]] || ../shared/scripts/fetch-datasets.sh "$data"
 source bench/venv.sh
-bench_venv sklearn pandas mapie uncertainty_toolbox -- scikit-learn pandas "mapie==0.9.2" uncertainty-toolbox
+bench_venv sklearn pandas mapie uncertainty_toolbox lightgbm -- scikit-learn pandas "mapie==0.9.2" uncertainty-toolbox lightgbm
 cargo build --release --locked -q -p cryo-cli
 bin=target/release/cryoprotect
 n_seeds="${1:-5}"
@@ -41,7 +41,7 @@ for set in "freesolv:$data/freesolv.csv:expt" "solubility:$data/solubility.train
       --out "$work/$name.$seed.csv" 2> /dev/null
     "$python" bench/ml.py "$work/$name.$seed.csv" "$target" "$seed" >> "$work/$name.sk.jsonl"
   done
-  for algorithm in ridge random_forest gradient_boosting; do
+  for algorithm in ridge random_forest gradient_boosting hist_gradient_boosting; do
     : > "$work/$name.$algorithm.rs.jsonl"
     for seed in ${seeds//,/ }; do
       "$bin" model evaluate --data "$work/$name.$seed.csv" --matrix --target "$target" --split predefined \
@@ -54,6 +54,12 @@ for set in "freesolv:$data/freesolv.csv:expt" "solubility:$data/solubility.train
     read -r sk_rmse sk_sd sk_secs < <(jq -rs "map(select(.algorithm == \"$algorithm\")) | $stats" "$work/$name.sk.jsonl")
     printf '%-11s %-18s %9.4f±%.4f %9.4f±%.4f %8.3f %8.3f %6.1fx\n' "$name" "$algorithm" \
       "$rs_rmse" "$rs_sd" "$sk_rmse" "$sk_sd" "$rs_secs" "$sk_secs" "$(echo "$sk_secs / $rs_secs" | bc -l)"
+    if [[ $algorithm == hist_gradient_boosting ]]; then
+      # The same learner against LightGBM itself (the "sklearn" columns here are LightGBM's).
+      read -r lg_rmse lg_sd lg_secs < <(jq -rs "map(select(.algorithm == \"lightgbm\")) | $stats" "$work/$name.sk.jsonl")
+      printf '%-11s %-18s %9.4f±%.4f %9.4f±%.4f %8.3f %8.3f %6.1fx\n' "$name" "hist vs LightGBM" \
+        "$rs_rmse" "$rs_sd" "$lg_rmse" "$lg_sd" "$rs_secs" "$lg_secs" "$(echo "$lg_secs / $rs_secs" | bc -l)"
+    fi
   done
 done
 echo "single-threaded on both sides; $(nproc) cores available"

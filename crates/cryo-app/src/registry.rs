@@ -76,15 +76,19 @@ impl Split {
 pub enum Search {
     Grid,
     Random,
+    /// Successive halving over `trials` random candidates: a third go on to three times the
+    /// rows each round.
+    Halving,
 }
 
 impl Search {
-    pub const ALL: [Search; 2] = [Search::Grid, Search::Random];
+    pub const ALL: [Search; 3] = [Search::Grid, Search::Random, Search::Halving];
 
     pub fn name(self) -> &'static str {
         match self {
             Search::Grid => "grid",
             Search::Random => "random",
+            Search::Halving => "halving",
         }
     }
 }
@@ -234,7 +238,7 @@ where
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     /// For a numeric property: linear, ridge, lasso, elastic_net, random_forest,
-    /// gradient_boosting, mlp or knn. For a yes/no or categorical one: logistic,
+    /// gradient_boosting, hist_gradient_boosting, mlp or knn. For a yes/no or categorical one: logistic,
     /// random_forest, gradient_boosting or knn.
     #[serde(default = "default_algorithm", deserialize_with = "by_name")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -247,7 +251,8 @@ pub struct TrainRequest {
     #[serde(default = "default_features", deserialize_with = "by_name")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub features: FeatureSet,
-    /// Search hyperparameters first: grid or random (the job's kind becomes `search`).
+    /// Search hyperparameters first: grid, random or halving (the job's kind becomes
+    /// `search`).
     pub search: Option<Search>,
     /// Candidates drawn by a random search.
     #[serde(default = "default_trials")]
@@ -452,6 +457,10 @@ impl TrainRequest {
             Search::Grid => Strategy::Grid,
             Search::Random => Strategy::Random {
                 trials: self.trials,
+            },
+            Search::Halving => Strategy::Halving {
+                trials: self.trials,
+                factor: 3,
             },
         })
     }

@@ -18,6 +18,7 @@ mod conformal;
 mod dataset;
 mod error;
 mod forest;
+pub mod hist_boosting;
 pub mod interrupt;
 mod knn;
 mod leverage;

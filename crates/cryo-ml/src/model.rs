@@ -6,6 +6,7 @@
 use crate::MlError;
 use crate::boosting::GradientBoosting;
 use crate::forest::RandomForest;
+use crate::hist_boosting::HistBoosting;
 use crate::knn::Knn;
 use crate::linear::{LinearModel, Penalty};
 use crate::matrix::Matrix;
@@ -37,18 +38,20 @@ pub enum Algorithm {
     ElasticNet,
     RandomForest,
     GradientBoosting,
+    HistGradientBoosting,
     Mlp,
     Knn,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 8] = [
+    pub const ALL: [Algorithm; 9] = [
         Algorithm::Linear,
         Algorithm::Ridge,
         Algorithm::Lasso,
         Algorithm::ElasticNet,
         Algorithm::RandomForest,
         Algorithm::GradientBoosting,
+        Algorithm::HistGradientBoosting,
         Algorithm::Mlp,
         Algorithm::Knn,
     ];
@@ -61,6 +64,7 @@ impl Algorithm {
             Algorithm::ElasticNet => "elastic_net",
             Algorithm::RandomForest => "random_forest",
             Algorithm::GradientBoosting => "gradient_boosting",
+            Algorithm::HistGradientBoosting => "hist_gradient_boosting",
             Algorithm::Mlp => "mlp",
             Algorithm::Knn => "knn",
         }
@@ -75,6 +79,7 @@ impl Algorithm {
             Algorithm::ElasticNet => "Elastic net",
             Algorithm::RandomForest => "Random forest",
             Algorithm::GradientBoosting => "Gradient boosting",
+            Algorithm::HistGradientBoosting => "Histogram gradient boosting (LightGBM-style)",
             Algorithm::Mlp => "Neural network (MLP ensemble)",
             Algorithm::Knn => "k-nearest neighbours (Tanimoto)",
         }
@@ -102,6 +107,17 @@ impl Algorithm {
                 max_depth: 3,
                 min_samples_leaf: 1,
                 subsample: 1.0,
+            },
+            // LightGBM's defaults: 100 rounds at 0.1, 31 leaves, 20 rows per leaf, 255 bins.
+            Algorithm::HistGradientBoosting => Spec::HistGradientBoosting {
+                n_trees: 100,
+                learning_rate: 0.1,
+                max_leaves: 31,
+                max_depth: bounds::MAX_DEPTH,
+                min_samples_leaf: 20,
+                l2: 0.0,
+                max_bins: 255,
+                patience: 0,
             },
             Algorithm::Mlp => Spec::Mlp {
                 hidden: vec![100],
@@ -132,6 +148,7 @@ impl FromStr for Algorithm {
             "elasticnet" | "enet" => "elastic_net",
             "rf" | "forest" => "random_forest",
             "gbm" | "gb" | "boosting" => "gradient_boosting",
+            "hgb" | "hist_gbm" | "lightgbm" | "histogram_boosting" => "hist_gradient_boosting",
             "neural_network" | "nn" => "mlp",
             "nearest_neighbours" | "nearest_neighbors" => "knn",
             other => other,
@@ -177,6 +194,19 @@ pub enum Spec {
         min_samples_leaf: usize,
         subsample: f64,
     },
+    /// Leaf-wise trees on histograms of binned features ([`crate::hist_boosting`]).
+    HistGradientBoosting {
+        n_trees: usize,
+        learning_rate: f64,
+        max_leaves: usize,
+        max_depth: usize,
+        min_samples_leaf: usize,
+        /// L2 penalty on leaf values (LightGBM's `lambda_l2`).
+        l2: f64,
+        max_bins: usize,
+        /// Stop after this many rounds without improvement on a held-out tenth (0: never).
+        patience: usize,
+    },
     Mlp {
         hidden: Vec<usize>,
         alpha: f64,
@@ -200,6 +230,7 @@ pub mod bounds {
     pub const MAX_ITER: usize = 20_000;
     pub const MAX_ENSEMBLE: usize = 50;
     pub const MAX_K: usize = 1000;
+    pub const MAX_LEAVES: usize = 4096;
     /// Bytes of one tree node (`tree::Node`), with slack for the vector's growth.
     pub const TREE_NODE_BYTES: u64 = 48;
 }
@@ -237,6 +268,7 @@ impl Spec {
             Spec::ElasticNet { .. } => Algorithm::ElasticNet,
             Spec::RandomForest { .. } => Algorithm::RandomForest,
             Spec::GradientBoosting { .. } => Algorithm::GradientBoosting,
+            Spec::HistGradientBoosting { .. } => Algorithm::HistGradientBoosting,
             Spec::Mlp { .. } => Algorithm::Mlp,
             Spec::Knn { .. } => Algorithm::Knn,
         }
@@ -326,6 +358,40 @@ impl Spec {
                     "a fraction within (0, 1]",
                 )
             }
+            Spec::HistGradientBoosting {
+                n_trees,
+                learning_rate,
+                max_leaves,
+                max_depth,
+                min_samples_leaf,
+                l2,
+                max_bins,
+                patience,
+            } => {
+                check_trees(*n_trees, *max_depth)?;
+                check(
+                    *learning_rate > 0.0 && *learning_rate <= 1.0,
+                    "learning_rate",
+                    "must be within (0, 1]",
+                )?;
+                check(
+                    (2..=bounds::MAX_LEAVES).contains(max_leaves),
+                    "max_leaves",
+                    &format!("must be within 2..{}", bounds::MAX_LEAVES),
+                )?;
+                check(*min_samples_leaf >= 1, "min_samples_leaf", "must be ≥ 1")?;
+                check(*l2 >= 0.0 && l2.is_finite(), "l2", "must be ≥ 0")?;
+                check(
+                    (2..=crate::tree::MAX_BINS).contains(max_bins),
+                    "max_bins",
+                    &format!("must be within 2..{}", crate::tree::MAX_BINS),
+                )?;
+                check(
+                    *patience <= bounds::MAX_TREES,
+                    "patience",
+                    &format!("must be within 0..{}", bounds::MAX_TREES),
+                )
+            }
             Spec::Mlp {
                 hidden,
                 alpha,
@@ -400,6 +466,18 @@ impl Spec {
                     min_samples_leaf,
                     ..
                 } => (*n_trees as u64).saturating_mul(tree(*max_depth, *min_samples_leaf)),
+                Spec::HistGradientBoosting {
+                    n_trees,
+                    max_leaves,
+                    min_samples_leaf,
+                    ..
+                } => {
+                    let leaves =
+                        (*max_leaves as u64).min(rows / *min_samples_leaf.max(&1) as u64 + 1);
+                    // Trees, plus the histograms of the leaves being grown (16 bytes a bin).
+                    (*n_trees as u64).saturating_mul((2 * leaves) * bounds::TREE_NODE_BYTES)
+                        + leaves * cols * 256 * 16
+                }
                 Spec::Mlp {
                     hidden, ensemble, ..
                 } => {
@@ -428,7 +506,10 @@ impl Spec {
     pub fn needs_scaling(&self) -> bool {
         !matches!(
             self,
-            Spec::RandomForest { .. } | Spec::GradientBoosting { .. } | Spec::Knn { .. }
+            Spec::RandomForest { .. }
+                | Spec::GradientBoosting { .. }
+                | Spec::HistGradientBoosting { .. }
+                | Spec::Knn { .. }
         )
     }
 
@@ -468,6 +549,25 @@ impl Spec {
                 min_samples_leaf,
                 subsample,
             )),
+            Spec::HistGradientBoosting {
+                n_trees,
+                learning_rate,
+                max_leaves,
+                max_depth,
+                min_samples_leaf,
+                l2,
+                max_bins,
+                patience,
+            } => Estimator::HistBoosting(HistBoosting::new(
+                n_trees,
+                learning_rate,
+                max_leaves,
+                max_depth,
+                min_samples_leaf,
+                l2,
+                max_bins,
+                patience,
+            )),
             Spec::Mlp {
                 hidden,
                 alpha,
@@ -487,6 +587,7 @@ pub enum Estimator {
     Linear(LinearModel),
     Forest(RandomForest),
     Boosting(GradientBoosting),
+    HistBoosting(HistBoosting),
     Mlp(Mlp),
     Knn(Knn),
 }
@@ -515,6 +616,7 @@ impl Regressor for Estimator {
             Estimator::Linear(m) => m.fit(x, y),
             Estimator::Forest(m) => m.fit(x, y, seed),
             Estimator::Boosting(m) => m.fit(x, y, seed),
+            Estimator::HistBoosting(m) => m.fit(x, y, seed),
             Estimator::Mlp(m) => m.fit(x, y, seed),
             Estimator::Knn(m) => m.fit(x, y),
         }
@@ -528,6 +630,7 @@ impl Regressor for Estimator {
                 (rows.map(|i| m.predict_row(x.row(i))).collect(), None)
             }
             Estimator::Boosting(m) => (rows.map(|i| m.predict_row(x.row(i))).collect(), None),
+            Estimator::HistBoosting(m) => (rows.map(|i| m.predict_row(x.row(i))).collect(), None),
             Estimator::Forest(m) => {
                 let (p, s) = m.predict_with_spread(x);
                 (p, Some(s))
@@ -548,6 +651,7 @@ impl Regressor for Estimator {
             Estimator::Linear(m) => Some(m.coef.iter().map(|c| c.abs()).collect()),
             Estimator::Forest(m) => Some(m.importance().to_vec()),
             Estimator::Boosting(m) => Some(m.importance().to_vec()),
+            Estimator::HistBoosting(m) => Some(m.importance().to_vec()),
             Estimator::Mlp(_) | Estimator::Knn(_) => None,
         }
     }

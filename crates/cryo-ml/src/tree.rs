@@ -8,7 +8,7 @@ use crate::matrix::Matrix;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
-pub(crate) const MAX_BINS: usize = 1024;
+pub const MAX_BINS: usize = 1024;
 
 /// Features binned column-major: `codes[f * n + i]` is sample `i`'s bin for feature `f`; a
 /// sample is in bin `b` of feature `f` iff `thresholds[f][b-1] < x ≤ thresholds[f][b]`.
@@ -24,6 +24,12 @@ pub(crate) struct Binned {
 
 impl Binned {
     pub(crate) fn new(x: &Matrix) -> Binned {
+        Binned::with_max_bins(x, MAX_BINS)
+    }
+
+    /// Binned into at most `max_bins` bins per feature (2..=[`MAX_BINS`]).
+    pub(crate) fn with_max_bins(x: &Matrix, max_bins: usize) -> Binned {
+        let max_bins = max_bins.clamp(2, MAX_BINS);
         let (n, p) = (x.rows(), x.cols());
         let mut codes = vec![0u16; n * p];
         let mut thresholds = Vec::with_capacity(p);
@@ -31,7 +37,7 @@ impl Binned {
         for f in 0..p {
             let mut values: Vec<f64> = x.column(f).collect();
             values.sort_by(f64::total_cmp);
-            let cuts = cut_points(&values);
+            let cuts = cut_points(&values, max_bins);
             let mut lo = vec![f64::INFINITY; cuts.len() + 1];
             let mut hi = vec![f64::NEG_INFINITY; cuts.len() + 1];
             for i in 0..n {
@@ -58,22 +64,33 @@ impl Binned {
         self.thresholds.len()
     }
 
-    fn column(&self, f: usize) -> &[u16] {
+    pub(crate) fn column(&self, f: usize) -> &[u16] {
         &self.codes[f * self.n..(f + 1) * self.n]
+    }
+
+    /// Bins of feature `f`.
+    pub(crate) fn bins(&self, f: usize) -> usize {
+        self.thresholds[f].len() + 1
+    }
+
+    /// The value between bin `b` and `b + 1` of feature `f`: a row is left of a split after
+    /// bin `b` iff its value is ≤ this.
+    pub(crate) fn threshold(&self, f: usize, b: usize) -> f64 {
+        self.thresholds[f][b]
     }
 }
 
-/// At most `MAX_BINS - 1` thresholds, each the midpoint between two adjacent distinct values.
-fn cut_points(sorted: &[f64]) -> Vec<f64> {
+/// At most `max_bins - 1` thresholds, each the midpoint between two adjacent distinct values.
+fn cut_points(sorted: &[f64], max_bins: usize) -> Vec<f64> {
     let mut distinct: Vec<f64> = sorted.to_vec();
     distinct.dedup();
-    if distinct.len() <= MAX_BINS {
+    if distinct.len() <= max_bins {
         return distinct.windows(2).map(|w| midpoint(w[0], w[1])).collect();
     }
     let n = sorted.len();
-    let mut cuts = Vec::with_capacity(MAX_BINS - 1);
-    for q in 1..MAX_BINS {
-        let v = sorted[q * n / MAX_BINS];
+    let mut cuts = Vec::with_capacity(max_bins - 1);
+    for q in 1..max_bins {
+        let v = sorted[q * n / max_bins];
         // Cut just above v, at the midpoint to the next distinct value.
         let next = distinct.partition_point(|d| *d <= v);
         if next < distinct.len() {

@@ -103,11 +103,14 @@ pub enum SplitKind {
 pub enum SearchKind {
     Grid,
     Random,
+    /// Successive halving over --trials random candidates (a third go on each round).
+    Halving,
 }
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// linear, ridge, lasso, elastic_net, random_forest (rf), gradient_boosting (gbm), mlp, knn.
+    /// linear, ridge, lasso, elastic_net, random_forest (rf), gradient_boosting (gbm),
+    /// hist_gradient_boosting (hgb, LightGBM-style), mlp, knn.
     #[arg(long, default_value = "random_forest", value_parser = parse_algorithm)]
     algorithm: Algorithm,
     /// Override a hyperparameter, e.g. --param n_trees=300 (repeatable; JSON values).
@@ -145,7 +148,7 @@ pub struct ValidationArgs {
     /// Search hyperparameters over the algorithm's space (scored by inner CV).
     #[arg(long, value_enum)]
     search: Option<SearchKind>,
-    /// Candidates drawn by --search random.
+    /// Candidates drawn by --search random or halving.
     #[arg(long, default_value_t = 20)]
     trials: usize,
     /// Folds of the inner CV that scores search candidates.
@@ -741,6 +744,10 @@ fn strategy(v: &ValidationArgs) -> Option<Strategy> {
     v.search.map(|s| match s {
         SearchKind::Grid => Strategy::Grid,
         SearchKind::Random => Strategy::Random { trials: v.trials },
+        SearchKind::Halving => Strategy::Halving {
+            trials: v.trials,
+            factor: 3,
+        },
     })
 }
 

@@ -1658,3 +1658,58 @@ async fn a_yes_no_property_trains_a_calibrated_classifier_that_answers_with_sets
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn histogram_boosting_trains_under_a_halving_search_through_the_api() {
+    let db = TestDb::new().await;
+    cryo_app::molecules::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "hgb", "params": { "min_samples_leaf": 3 }, "search": "halving", "trials": 6,
+                "features": "cryo20", "learning_curve": false, "scaffold_check": false }),
+    )
+    .await;
+    let (done, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["kind"], "search");
+    let v = app
+        .get(&alice, &format!("/api/v1/models/{model}/versions/1"))
+        .await
+        .json();
+    assert_eq!(v["algorithm"], "hist_gradient_boosting", "{v}");
+    let trials = v["envelope"]["search"].as_array().unwrap();
+    assert_eq!(trials.len(), 6, "{v}");
+    // Every candidate is a histogram booster from its space; the best first.
+    assert!(
+        trials
+            .iter()
+            .all(|t| t["spec"]["algorithm"] == "hist_gradient_boosting"
+                && [5, 20].contains(&t["spec"]["min_samples_leaf"].as_u64().unwrap())),
+        "{trials:?}"
+    );
+    let rmse: Vec<f64> = trials
+        .iter()
+        .map(|t| t["rmse_mean"].as_f64().unwrap())
+        .collect();
+    assert!(rmse.windows(2).all(|w| w[0] <= w[1]), "{rmse:?}");
+    assert!(v["cv_rmse"].as_f64().unwrap() > 0.0);
+    // Out of bounds is refused before anything is queued, by name.
+    let r = app
+        .post(
+            &alice,
+            &format!("/api/v1/models/{model}/train"),
+            json!({ "algorithm": "hgb", "params": { "max_leaves": 1 } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["error"]["details"]["field"], "params.max_leaves");
+}
