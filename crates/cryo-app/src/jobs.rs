@@ -273,20 +273,20 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             let plan = request.plan(&data)?;
             plan.validate(data.len())?;
             plan.check_memory(data.len(), data.x.cols(), limit)?;
-            let sink = progress.clone();
-            let work = tokio::task::spawn_blocking(move || {
-                let input = cryo_ml::TrainInput {
-                    data: &data,
-                    target: &property,
-                    features: &signature,
-                    source: &source,
-                };
-                let report = |stage: cryo_ml::Stage, done: usize, total: usize| {
-                    let overall = cryo_ml::overall_progress(&plan, stage, done, total);
-                    record(&sink, overall, stage, done, total);
-                };
-                cryo_ml::train(&input, &plan, &report, &stop)
-            });
+            let work = spawn_training(
+                Input::new(data, property, signature, source),
+                progress.clone(),
+                move |input, report| {
+                    let overall =
+                        |stage, done, total| cryo_ml::overall_progress(&plan, stage, done, total);
+                    cryo_ml::train(
+                        input,
+                        &plan,
+                        &|s, d, t| report(overall(s, d, t), s, d, t),
+                        &stop,
+                    )
+                },
+            );
             let (trained, _) = with_heartbeat(state, job, &cancel, &progress, work).await?;
             let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&created_by))?;
             store(crate::registry::Sealed::regression(&artefact)?).await?
@@ -299,26 +299,69 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             } = labelled.labelled;
             let plan = request.class_plan(&data)?;
             plan.check_memory(data.len(), data.x.cols(), classes.len(), limit)?;
-            let sink = progress.clone();
-            let work = tokio::task::spawn_blocking(move || {
-                let input = cryo_ml::TrainInput {
-                    data: &data,
-                    target: &property,
-                    features: &signature,
-                    source: &source,
-                };
-                let report = |stage: cryo_ml::Stage, done: usize, total: usize| {
-                    let overall = cryo_ml::classify::class_progress(stage, done, total);
-                    record(&sink, overall, stage, done, total);
-                };
-                cryo_ml::classify::train_classifier(&input, &classes, &plan, &report, &stop)
-            });
+            let work = spawn_training(
+                Input::new(data, property, signature, source),
+                progress.clone(),
+                move |input, report| {
+                    let progress =
+                        |s, d, t| report(cryo_ml::classify::class_progress(s, d, t), s, d, t);
+                    cryo_ml::classify::train_classifier(input, &classes, &plan, &progress, &stop)
+                },
+            );
             let (trained, _) = with_heartbeat(state, job, &cancel, &progress, work).await?;
             let artefact = trained.seal(env!("CARGO_PKG_VERSION"), Some(&created_by))?;
             store(crate::registry::Sealed::classifier(&artefact)?).await?
         }
     };
     Ok(version.id)
+}
+
+/// What a training reads, owned so it can move to the blocking pool.
+struct Input {
+    data: cryo_ml::Dataset,
+    property: String,
+    signature: cryo_ml::FeatureSignature,
+    source: String,
+}
+
+impl Input {
+    fn new(
+        data: cryo_ml::Dataset,
+        property: String,
+        signature: cryo_ml::FeatureSignature,
+        source: String,
+    ) -> Input {
+        Input {
+            data,
+            property,
+            signature,
+            source,
+        }
+    }
+}
+
+/// Where a training reports: its overall fraction, stage and the stage's fits.
+type Report<'a> = &'a (dyn Fn(f64, cryo_ml::Stage, usize, usize) + Sync);
+
+/// Runs `train` on the blocking pool on `input`, its progress recorded in `cell`.
+fn spawn_training<T: Send + 'static>(
+    input: Input,
+    cell: ProgressCell,
+    train: impl FnOnce(&cryo_ml::TrainInput<'_>, Report<'_>) -> Result<T, cryo_ml::MlError>
+    + Send
+    + 'static,
+) -> tokio::task::JoinHandle<Result<T, cryo_ml::MlError>> {
+    tokio::task::spawn_blocking(move || {
+        let view = cryo_ml::TrainInput {
+            data: &input.data,
+            target: &input.property,
+            features: &input.signature,
+            source: &input.source,
+        };
+        train(&view, &|overall, stage, done, total| {
+            record(&cell, overall, stage, done, total)
+        })
+    })
 }
 
 /// A featurised training set of either task.

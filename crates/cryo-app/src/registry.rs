@@ -1036,30 +1036,46 @@ pub struct Sealed<'a> {
 
 impl<'a> Sealed<'a> {
     pub fn regression(a: &'a Artefact) -> AppResult<Sealed<'a>> {
-        Ok(Sealed {
-            task: Task::Regression,
-            algorithm: &a.envelope.kind,
-            format: a.envelope.format,
-            envelope: serde_json::to_value(&a.envelope)
-                .map_err(|e| AppError::Malformed(e.to_string()))?,
-            body: &a.body,
-            sha256: &a.envelope.body.sha256,
-            cv_rmse: a.envelope.validation.as_ref().map(|v| v.pooled.rmse),
-            rows: a.envelope.dataset.rows,
-        })
+        let e = &a.envelope;
+        let cv_rmse = e.validation.as_ref().map(|v| v.pooled.rmse);
+        let parts = (
+            e.kind.as_str(),
+            e.format,
+            e.body.sha256.as_str(),
+            e.dataset.rows,
+        );
+        Sealed::of(Task::Regression, e, parts, &a.body, cv_rmse)
     }
 
     pub fn classifier(a: &'a ClassArtefact) -> AppResult<Sealed<'a>> {
+        let e = &a.envelope;
+        let parts = (
+            e.kind.as_str(),
+            e.format,
+            e.body.sha256.as_str(),
+            e.dataset.rows,
+        );
+        Sealed::of(Task::Classification, e, parts, &a.body, None)
+    }
+
+    /// From an envelope and its (kind, format, checksum, rows).
+    fn of(
+        task: Task,
+        envelope: &impl Serialize,
+        (algorithm, format, sha256, rows): (&'a str, u32, &'a str, usize),
+        body: &'a [u8],
+        cv_rmse: Option<f64>,
+    ) -> AppResult<Sealed<'a>> {
         Ok(Sealed {
-            task: Task::Classification,
-            algorithm: &a.envelope.kind,
-            format: a.envelope.format,
-            envelope: serde_json::to_value(&a.envelope)
+            task,
+            algorithm,
+            format,
+            envelope: serde_json::to_value(envelope)
                 .map_err(|e| AppError::Malformed(e.to_string()))?,
-            body: &a.body,
-            sha256: &a.envelope.body.sha256,
-            cv_rmse: None,
-            rows: a.envelope.dataset.rows,
+            body,
+            sha256,
+            cv_rmse,
+            rows,
         })
     }
 }
