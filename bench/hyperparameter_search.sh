@@ -5,7 +5,7 @@
 # (hist_gradient_boosting) under random search and under successive halving, with the same
 # candidate count. The same outer folds for every row of the table (one feature table, fold
 # column, --split predefined); single-threaded, so the times compare.
-# Usage: bench/search.sh [TRIALS] [SEEDS]   (default 20 and 1)
+# Usage: bench/hyperparameter_search.sh [TRIALS] [SEEDS]   (default 20 and 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=data/public
