@@ -3,6 +3,7 @@
 //! importer), reading them with their computed views, depicting, renaming and scoring.
 
 use crate::{Actor, AppError, AppResult};
+use cryo_chem::featurize::FeatureSet;
 use cryo_chem::{ChemError, Molecule};
 use cryo_core::features::{CryoFeatures, FEATURE_NAMES};
 use cryo_core::ident::{OneOf, exactly_one, parse_name, parse_optional_name};
@@ -411,6 +412,102 @@ pub async fn svg(actor: &Actor<'_>, id: Uuid, width: u32, height: u32) -> AppRes
 }
 
 /// Score a structure without storing it.
+/// One structure's answer in a batch: its score, or why it has none.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchScore {
+    pub index: usize,
+    pub smiles: String,
+    pub canonical_smiles: Option<String>,
+    pub score: Option<ScoreView>,
+    pub error: Option<String>,
+}
+
+/// Scores up to `models.max_batch` structures without storing them, in parallel on the compute
+/// pool under its deadline; a structure that does not parse (or is over the structure limits)
+/// gets its error and the rest are scored. The deadline passing fails the whole request.
+pub async fn score_batch(actor: &Actor<'_>, smiles: Vec<String>) -> AppResult<Vec<BatchScore>> {
+    let max = actor.app.settings.models.max_batch;
+    if smiles.is_empty() {
+        return Err(AppError::validation(
+            "smiles",
+            "empty: give at least one structure",
+        ));
+    }
+    if smiles.len() > max {
+        return Err(AppError::validation(
+            "smiles",
+            format!("{} structures; at most {max} per request", smiles.len()),
+        ));
+    }
+    actor
+        .compute(move |deadline| {
+            use rayon::prelude::*;
+            let scored: Vec<BatchScore> = smiles
+                .into_par_iter()
+                .enumerate()
+                .map(|(index, smiles)| {
+                    let answer = deadline.check().map_err(|e| e.to_string()).and_then(|()| {
+                        let mol = Molecule::from_smiles(&smiles).map_err(|e| e.to_string())?;
+                        let features = mol.features().map_err(|e| e.to_string())?;
+                        Ok((mol.canonical_smiles(), (&molecule_score(&features)).into()))
+                    });
+                    let (canonical_smiles, score, error) = match answer {
+                        Ok((c, s)) => (Some(c), Some(s), None),
+                        Err(e) => (None, None, Some(e)),
+                    };
+                    BatchScore {
+                        index,
+                        smiles,
+                        canonical_smiles,
+                        score,
+                        error,
+                    }
+                })
+                .collect();
+            deadline.check().map_err(|e| AppError::Chem(e.into()))?;
+            Ok(scored)
+        })
+        .await
+}
+
+/// A structure's descriptors in one feature set, computed without storing anything.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Descriptors {
+    pub canonical_smiles: String,
+    /// The feature set: cryo20, rdkit, morgan or combined.
+    pub features: &'static str,
+    /// How they were computed (feature set and toolkit version), as models record it.
+    pub version: String,
+    pub names: Vec<String>,
+    /// In the order of `names`; null where a descriptor is undefined for this structure.
+    pub values: Vec<Option<f64>>,
+}
+
+pub async fn descriptors(
+    actor: &Actor<'_>,
+    smiles: String,
+    set: FeatureSet,
+) -> AppResult<Descriptors> {
+    actor
+        .compute(move |_| {
+            let mol = Molecule::from_smiles(&smiles)?;
+            let values = set.compute(&mol)?;
+            Ok(Descriptors {
+                canonical_smiles: mol.canonical_smiles(),
+                features: set.name(),
+                version: set.version(),
+                names: set.names(),
+                values: values
+                    .into_iter()
+                    .map(|v| v.is_finite().then_some(v))
+                    .collect(),
+            })
+        })
+        .await
+}
+
 pub async fn score(actor: &Actor<'_>, smiles: String) -> AppResult<ScoreView> {
     let features = actor
         .compute(move |_| Ok(Molecule::from_smiles(&smiles)?.features()?))

@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use cryo_app::molecules::{self, MoleculeDetail, MoleculeInput, ScoreView};
+use cryo_app::molecules::{
+    self, BatchScore, Descriptors, MoleculeDetail, MoleculeInput, ScoreView,
+};
 use cryo_app::rows;
 use cryo_app::search::{self, SimilarityHit};
 use cryo_db::repo::science::{self as repo, MoleculeRow};
@@ -28,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(similarity))
         .routes(routes!(substructure))
         .routes(routes!(score_molecule))
+        .routes(routes!(score_batch))
+        .routes(routes!(descriptors))
 }
 
 /// Register a molecule from SMILES or a MOL block. The same structure registered twice by one
@@ -176,4 +180,48 @@ pub async fn score_molecule(
     ApiJson(req): ApiJson<ScoreRequest>,
 ) -> ApiResult<Json<ScoreView>> {
     Ok(Json(molecules::score(&db.actor(), req.smiles).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchScoreRequest {
+    /// Up to `models.max_batch` SMILES.
+    pub smiles: Vec<String>,
+}
+
+/// Score many structures without storing them (signed in): each gets its score or its error,
+/// in input order.
+#[utoipa::path(post, path = "/api/v1/scoring/batch", tag = "molecules", request_body = BatchScoreRequest, security(("bearer" = [])),
+    responses((status = 200, body = Vec<BatchScore>), (status = 401), (status = 422)))]
+pub async fn score_batch(
+    db: UserDb,
+    ApiJson(req): ApiJson<BatchScoreRequest>,
+) -> ApiResult<Json<Vec<BatchScore>>> {
+    Ok(Json(molecules::score_batch(&db.actor(), req.smiles).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescriptorRequest {
+    pub smiles: String,
+    /// cryo20, rdkit (default), morgan or combined.
+    #[serde(default = "default_features")]
+    #[schema(value_type = String)]
+    pub features: cryo_chem::featurize::FeatureSet,
+}
+
+fn default_features() -> cryo_chem::featurize::FeatureSet {
+    cryo_chem::featurize::FeatureSet::Rdkit
+}
+
+/// The descriptors of a structure that is not registered (nothing is stored).
+#[utoipa::path(post, path = "/api/v1/descriptors", tag = "molecules", request_body = DescriptorRequest,
+    responses((status = 200, body = Descriptors), (status = 422)))]
+pub async fn descriptors(
+    db: Db,
+    ApiJson(req): ApiJson<DescriptorRequest>,
+) -> ApiResult<Json<Descriptors>> {
+    Ok(Json(
+        molecules::descriptors(&db.actor(), req.smiles, req.features).await?,
+    ))
 }

@@ -276,3 +276,114 @@ async fn measurements_are_checked_against_their_property_and_converted_to_its_un
     assert_eq!(r.json()["numeric_value"], -93.0);
     assert!(r.json()["raw_unit"].is_null());
 }
+
+#[tokio::test]
+async fn batch_scoring_and_descriptors_of_unregistered_structures_answer_each_and_keep_the_bounds()
+{
+    let db = TestDb::new().await;
+    cryo_app::molecules::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let app = cryo_server::router(
+        cryo_server::AppState::new(
+            db.api_pool().await,
+            settings_with(&[("CRYOPROTECT_MODELS_MAX_BATCH", "3")]),
+        )
+        .unwrap(),
+    );
+    let alice = register(&app, "alice").await;
+    let batch = |who: &User, smiles: serde_json::Value| {
+        let body = json!({ "smiles": smiles });
+        let token = who.token.clone();
+        let app = app.clone();
+        async move { app.post(&token, "/api/v1/scoring/batch", body).await }
+    };
+    // Signed in only: a batch is real work.
+    let r = app
+        .post(Anon, "/api/v1/scoring/batch", json!({ "smiles": ["CCO"] }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    let r = batch(&alice, json!(["OC(CO)CO", "C1CC", "C".repeat(401)])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let answers = r.json();
+    let a = answers.as_array().unwrap();
+    assert_eq!(a.len(), 3);
+    // Each in input order with its own answer; the bad ones say why, the rest are scored.
+    assert_eq!(a[0]["index"], 0);
+    assert_eq!(a[0]["canonical_smiles"], "OCC(O)CO");
+    let single = app
+        .post(
+            Anon,
+            "/api/v1/scoring/molecule",
+            json!({ "smiles": "OCC(O)CO" }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        a[0]["score"], single,
+        "the batch scores as the single endpoint does"
+    );
+    assert!(a[1]["error"].as_str().unwrap().contains("ring"), "{}", a[1]);
+    assert!(
+        a[2]["error"].as_str().unwrap().contains("atoms"),
+        "{}",
+        a[2]
+    );
+    assert!(a[1]["score"].is_null() && a[2]["score"].is_null());
+    for (body, why) in [
+        (json!([]), "empty"),
+        (json!(["C", "CC", "CCC", "CCCC"]), "at most 3"),
+    ] {
+        let r = batch(&alice, body).await;
+        let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(v["error"]["details"]["field"], "smiles", "{v}");
+        assert!(r.text.contains(why), "{}", r.text);
+    }
+
+    // Descriptors of a structure nobody registered: glycerol's average molecular weight is
+    // 92.09 g/mol (C3H8O3: 3 × 12.011 + 8 × 1.008 + 3 × 15.999 = 92.094).
+    let r = app
+        .post(Anon, "/api/v1/descriptors", json!({ "smiles": "OCC(O)CO" }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let d = r.json();
+    assert_eq!(d["features"], "rdkit");
+    let names: Vec<&str> = d["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), d["values"].as_array().unwrap().len());
+    let mw = names.iter().position(|n| *n == "amw").expect("amw");
+    assert!(
+        (d["values"][mw].as_f64().unwrap() - 92.094).abs() < 0.01,
+        "{d}"
+    );
+    let small = app
+        .post(
+            Anon,
+            "/api/v1/descriptors",
+            json!({ "smiles": "OCC(O)CO", "features": "cryo20" }),
+        )
+        .await
+        .json();
+    assert_eq!(small["names"].as_array().unwrap().len(), 20, "{small}");
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/descriptors",
+            json!({ "smiles": "CCO", "features": "everything" }),
+        )
+        .await;
+    let v = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(v["error"]["details"]["field"], "features", "{v}");
+    let r = app
+        .post(
+            Anon,
+            "/api/v1/descriptors",
+            json!({ "smiles": "C".repeat(10_000) }),
+        )
+        .await;
+    assert_limit(&r, "limits.max_smiles_bytes");
+}
