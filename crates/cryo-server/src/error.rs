@@ -131,7 +131,7 @@ impl ApiError {
             ApiError::App(A::Db(cryo_db::DbError::Connect(_))) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
-            ApiError::App(A::Sqlx(sqlx::Error::PoolTimedOut)) => {
+            ApiError::App(A::Sqlx(e) | A::Db(cryo_db::DbError::Sqlx(e))) if unreachable(e) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             ApiError::App(A::Db(_)) | ApiError::App(A::Sqlx(_)) => {
@@ -142,6 +142,20 @@ impl ApiError {
 }
 
 /// Database failures that are the caller's doing, by SQLSTATE.
+/// The database cannot be reached now (a pool out of connections, a dropped connection, a
+/// server shutting down or restarting, the database gone): the service is unavailable, not
+/// broken. SQLSTATE classes 08 (connection exception) and 57P (operator intervention), 3D000
+/// (the database does not exist) and 53300 (too many connections).
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || c.starts_with("57P") || c == "3D000" || c == "53300"
+        }),
+        _ => false,
+    }
+}
+
 fn client_db_error(e: &sqlx::Error) -> Option<AppError> {
     let db = e.as_database_error()?;
     let constraint = db.constraint().unwrap_or("").to_string();

@@ -1,4 +1,4 @@
-use crate::helpers::{app, get, send};
+use crate::helpers::{Client, app, get, send};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cryo_testkit::TestDb;
@@ -188,5 +188,32 @@ async fn the_vocabulary_lists_what_the_api_accepts_for_anyone() {
             .as_str()
             .unwrap()
             .contains('(')
+    );
+}
+
+#[tokio::test]
+async fn a_database_that_goes_away_is_answered_as_unavailable_not_as_a_server_fault() {
+    let (db, app) = crate::helpers::seeded().await;
+    let alice = crate::helpers::register(&app, "alice").await;
+    let r = app.get(&alice, "/api/v1/molecules").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The database is dropped under the running service (its connections ended with it).
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&cryo_testkit::admin_options())
+            .await
+            .unwrap();
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE \"{}\" WITH (FORCE)", db.name)),
+    )
+    .await
+    .unwrap();
+    let r = app.get(&alice, "/api/v1/molecules").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "database_unavailable",
+        "{}",
+        r.text
     );
 }
