@@ -39,6 +39,9 @@ enum Command {
     /// Predictive models: evaluate, train, predict, featurize.
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
+    /// CPA loading protocols: simulate cell volume with membrane-transport physics.
+    #[command(subcommand)]
+    Protocol(commands::protocol::ProtocolCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -64,6 +67,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => commands::serve::run(cli.config, args).await,
             Command::Db(cmd) => commands::db::run(cli.config, cmd).await,
             Command::Config(cmd) => commands::config::run(cli.config, cmd),
+            Command::Protocol(cmd) => commands::protocol::run(cmd),
             Command::Model(cmd) => commands::model::run(cli.config, cmd).await,
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
             Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,

@@ -4,6 +4,7 @@ pub mod db;
 pub mod model;
 pub mod model_registry;
 pub mod molecules;
+pub mod protocol;
 pub mod serve;
 pub mod users;
 

@@ -5,6 +5,7 @@ mod config;
 mod db;
 mod import;
 mod model;
+mod protocol;
 mod serve;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,68 @@
+"""SciPy side of bench/protocol.sh: the same two-parameter membrane transport model
+(Kleinhans 1998; the equations of crates/cryo-physics/src/transport.rs, written again here from
+the paper, not from our code) on the same protocol file, solved by solve_ivp with LSODA at the
+same tolerances. Prints one JSON line: min/final relative volume, final intracellular
+concentration and the mean time of one simulation."""
+import json
+import sys
+import time
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+R_J = 8.314462618            # J/(mol K), CODATA 2018
+R_L_ATM = R_J / 101.325      # L atm/(mol K)
+
+path, rtol, atol, repeat = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+protocol = json.load(open(path))
+cell, steps = protocol["cell"], protocol["steps"]
+v0, area, vb_frac = cell["isotonic_volume_um3"], cell["area_um2"], cell["inactive_fraction"]
+vw0 = v0 * (1 - vb_frac)
+n_np = cell["isotonic_osmolality"] * vw0
+t_ref = cell["reference_temperature_k"]
+perm = cell["permeants"]
+vbar = np.array([p["partial_molar_volume_l_per_mol"] for p in perm])
+
+
+def arrhenius(k, ea, t):
+    return k * np.exp(-ea / R_J * (1 / t - 1 / t_ref))
+
+
+def simulate():
+    y = np.concatenate([[vw0], np.zeros(len(perm))])
+    t0 = 0.0
+    volumes = [v0]
+    for s in steps:
+        m = s["medium"]
+        c_out = np.array(m["permeating"])
+        outside = m["nonpermeating_osmolality"] + c_out.sum()
+        start = s["start_temperature_k"]
+        end = s.get("end_temperature_k") or start
+        dur = s["duration_min"]
+
+        def rhs(t, y, t0=t0, start=start, end=end, dur=dur, c_out=c_out, outside=outside):
+            temp = start + (end - start) * min(max((t - t0) / dur, 0.0), 1.0)
+            w = y[0]
+            inside = (n_np + y[1:].sum()) / w
+            lp = arrhenius(cell["lp_um_per_min_atm"], cell["lp_activation_j_per_mol"], temp)
+            dw = -lp * area * R_L_ATM * temp * (outside - inside)
+            ps = np.array([arrhenius(p["ps_um_per_min"], p["ps_activation_j_per_mol"], temp) for p in perm])
+            return np.concatenate([[dw], ps * area * (c_out - y[1:] / w)])
+
+        sol = solve_ivp(rhs, (t0, t0 + dur), y, method="LSODA", rtol=rtol, atol=atol)
+        volumes.extend(sol.y[0] + v0 * vb_frac + (sol.y[1:].T * vbar).sum(axis=1))
+        y = sol.y[:, -1]
+        t0 += dur
+    return np.array(volumes), y
+
+
+start = time.perf_counter()
+for _ in range(repeat):
+    volumes, y = simulate()
+seconds = (time.perf_counter() - start) / repeat
+print(json.dumps({
+    "min_relative_volume": float(volumes.min() / v0),
+    "final_relative_volume": float(volumes[-1] / v0),
+    "final_intracellular": (y[1:] / y[0]).tolist(),
+    "seconds_per_simulation": seconds,
+}))
