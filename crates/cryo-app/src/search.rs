@@ -25,6 +25,14 @@ pub struct SimilarityHit {
     pub similarity: f64,
 }
 
+/// How many molecules the caller can see share each Bemis–Murcko scaffold, with the best score
+/// among them: which chemotypes the library holds, most frequent first.
+pub async fn scaffolds(actor: &Actor<'_>, page: Page) -> AppResult<Vec<repo::ScaffoldCount>> {
+    actor
+        .read(async |tx| repo::scaffold_counts(tx, page).await)
+        .await
+}
+
 /// Molecules at least `threshold` (0–1, Tanimoto) similar to `smiles`, most similar first
 /// (ties by id), paged.
 pub async fn similar(

@@ -214,6 +214,38 @@ pub async fn list_molecules(
         .await?)
 }
 
+/// How many visible molecules share a Bemis–Murcko scaffold, and the best stored score among
+/// them (an empty scaffold: acyclic molecules).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScaffoldCount {
+    pub scaffold: String,
+    pub molecules: i64,
+    /// The highest cryoprotection score among them, when any is scored.
+    pub best_score: Option<f64>,
+}
+
+/// Scaffolds of the visible molecules, most frequent first (then best score, then scaffold).
+pub async fn scaffold_counts(conn: &mut Conn, page: Page) -> Result<Vec<ScaffoldCount>, DbError> {
+    Ok(sqlx::query_as(
+        // A molecule without rings is stored with no scaffold: it counts as the empty one.
+        "SELECT coalesce(m.murcko_scaffold, '') AS scaffold, count(*) AS molecules, max(s.score) AS best_score
+         FROM molecules m
+         LEFT JOIN LATERAL (
+             SELECT p.numeric_value AS score FROM molecular_properties p
+             JOIN property_types t ON t.id = p.property_type_id
+             WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score'
+             ORDER BY p.updated_at DESC LIMIT 1) s ON true
+         GROUP BY coalesce(m.murcko_scaffold, '')
+         ORDER BY count(*) DESC, max(s.score) DESC NULLS LAST, coalesce(m.murcko_scaffold, '')
+         LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// (id, fingerprint) of every visible molecule, for similarity search.
 pub async fn fingerprints(conn: &mut Conn) -> Result<Vec<(Uuid, Vec<u8>)>, DbError> {
     Ok(

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_molecule, rename_molecule, delete_molecule))
         .routes(routes!(molecule_svg))
         .routes(routes!(similarity))
+        .routes(routes!(scaffolds))
         .routes(routes!(substructure))
         .routes(routes!(score_molecule))
         .routes(routes!(score_batch))
@@ -224,4 +225,15 @@ pub async fn descriptors(
     Ok(Json(
         molecules::descriptors(&db.actor(), req.smiles, req.features).await?,
     ))
+}
+
+/// Bemis–Murcko scaffolds of the molecules the caller can see, with how many molecules share
+/// each and their best score; most frequent first (an empty scaffold: acyclic molecules).
+#[utoipa::path(get, path = "/api/v1/molecules/scaffolds", tag = "molecules", params(super::Paging),
+    responses((status = 200, body = Vec<repo::ScaffoldCount>)))]
+pub async fn scaffolds(
+    db: Db,
+    Query(p): Query<super::Paging>,
+) -> ApiResult<Json<Vec<repo::ScaffoldCount>>> {
+    Ok(Json(search::scaffolds(&db.actor(), p.page()).await?))
 }

@@ -497,3 +497,76 @@ async fn membership_is_an_invitation_the_invitee_accepts_and_reveals_no_accounts
     );
     assert_eq!(app.get(&c, &path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn scaffold_frequencies_count_only_what_the_caller_can_read() {
+    let (_db, app) = crate::helpers::seeded().await;
+    let alice = register(&app, "alice").await;
+    let bob = register(&app, "bob").await;
+    for smiles in ["c1ccccc1", "Cc1ccccc1", "Oc1ccccc1", "OC1CCCCC1", "CCO"] {
+        let r = app
+            .post(&alice, "/api/v1/molecules", json!({ "smiles": smiles }))
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let r = app
+        .post(&bob, "/api/v1/molecules", json!({ "smiles": "c1ccncc1" }))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let counts = |who: &User| {
+        let token = who.token.clone();
+        let app = app.clone();
+        async move {
+            let r = app
+                .get(&token, "/api/v1/molecules/scaffolds?limit=500")
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["scaffold"].as_str().unwrap().to_string(),
+                        s["molecules"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<std::collections::BTreeMap<String, i64>>()
+        }
+    };
+    let (mine, theirs, nobody) = (counts(&alice).await, counts(&bob).await, {
+        let r = app.get(Anon, "/api/v1/molecules/scaffolds?limit=500").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["scaffold"].as_str().unwrap().to_string(),
+                    s["molecules"].as_i64().unwrap(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<String, i64>>()
+    });
+    // Everyone sees the reference molecules; beyond them, each sees only their own.
+    let beyond = |a: &std::collections::BTreeMap<String, i64>, s: &str| {
+        a.get(s).copied().unwrap_or(0) - nobody.get(s).copied().unwrap_or(0)
+    };
+    assert_eq!(beyond(&mine, "c1ccccc1"), 3, "{mine:?}");
+    assert_eq!(beyond(&mine, "C1CCCCC1"), 1, "{mine:?}");
+    assert_eq!(beyond(&mine, ""), 1, "ethanol is acyclic: {mine:?}");
+    assert_eq!(beyond(&mine, "c1ccncc1"), 0, "Bob's pyridine: {mine:?}");
+    assert_eq!(beyond(&theirs, "c1ccncc1"), 1, "{theirs:?}");
+    assert_eq!(beyond(&theirs, "c1ccccc1"), 0, "{theirs:?}");
+    // Most frequent first.
+    let r = app.get(&alice, "/api/v1/molecules/scaffolds").await.json();
+    let sizes: Vec<i64> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["molecules"].as_i64().unwrap())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    assert!(r[0]["best_score"].is_number(), "{}", r[0]);
+}
