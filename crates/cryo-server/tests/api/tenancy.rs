@@ -513,13 +513,15 @@ async fn scaffold_frequencies_count_only_what_the_caller_can_read() {
         .post(&bob, "/api/v1/molecules", json!({ "smiles": "c1ccncc1" }))
         .await;
     assert!(r.status.is_success(), "{}", r.text);
-    let counts = |who: &User| {
-        let token = who.token.clone();
+    // Scaffold → molecules, as `who` (a token, or anonymous) sees them.
+    let counts = |token: Option<String>| {
         let app = app.clone();
         async move {
-            let r = app
-                .get(&token, "/api/v1/molecules/scaffolds?limit=500")
-                .await;
+            let uri = "/api/v1/molecules/scaffolds?limit=500";
+            let r = match &token {
+                Some(t) => app.get(t, uri).await,
+                None => app.get(Anon, uri).await,
+            };
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             r.json()
                 .as_array()
@@ -534,21 +536,9 @@ async fn scaffold_frequencies_count_only_what_the_caller_can_read() {
                 .collect::<std::collections::BTreeMap<String, i64>>()
         }
     };
-    let (mine, theirs, nobody) = (counts(&alice).await, counts(&bob).await, {
-        let r = app.get(Anon, "/api/v1/molecules/scaffolds?limit=500").await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        r.json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["scaffold"].as_str().unwrap().to_string(),
-                    s["molecules"].as_i64().unwrap(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<String, i64>>()
-    });
+    let mine = counts(Some(alice.token.clone())).await;
+    let theirs = counts(Some(bob.token.clone())).await;
+    let nobody = counts(None).await;
     // Everyone sees the reference molecules; beyond them, each sees only their own.
     let beyond = |a: &std::collections::BTreeMap<String, i64>, s: &str| {
         a.get(s).copied().unwrap_or(0) - nobody.get(s).copied().unwrap_or(0)
