@@ -35,31 +35,51 @@ pub struct Solution {
 /// Most steps one integration may take.
 pub const MAX_STEPS: usize = 200_000;
 
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-300 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        let (top, rest) = a.split_at_mut(col + 1);
-        let pivot_row = &top[col];
-        for (offset, row) in rest.iter_mut().enumerate() {
-            let f = row[col] / pivot_row[col];
-            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
-                *x -= f * p;
+/// W = LU with partial pivoting, factored once per step and solved for all three stages.
+struct Lu {
+    /// U above the diagonal (and on it), L's multipliers below.
+    a: Vec<Vec<f64>>,
+    /// Row `i` of the factored matrix is row `perm[i]` of W.
+    perm: Vec<usize>,
+}
+
+impl Lu {
+    fn factor(mut a: Vec<Vec<f64>>) -> Option<Lu> {
+        let n = a.len();
+        let mut perm: Vec<usize> = (0..n).collect();
+        for col in 0..n {
+            let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+            if a[pivot][col].abs() < 1e-300 {
+                return None;
             }
-            b[col + 1 + offset] -= f * b[col];
+            a.swap(col, pivot);
+            perm.swap(col, pivot);
+            let (top, rest) = a.split_at_mut(col + 1);
+            let pivot_row = &top[col];
+            for row in rest.iter_mut() {
+                let f = row[col] / pivot_row[col];
+                for (x, p) in row[col + 1..].iter_mut().zip(&pivot_row[col + 1..]) {
+                    *x -= f * p;
+                }
+                row[col] = f;
+            }
         }
+        Some(Lu { a, perm })
     }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
+
+    fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let n = b.len();
+        let mut x: Vec<f64> = self.perm.iter().map(|&i| b[i]).collect();
+        for row in 0..n {
+            let s: f64 = (0..row).map(|k| self.a[row][k] * x[k]).sum();
+            x[row] -= s;
+        }
+        for row in (0..n).rev() {
+            let s: f64 = (row + 1..n).map(|k| self.a[row][k] * x[k]).sum();
+            x[row] = (x[row] - s) / self.a[row][row];
+        }
+        x
     }
-    Some(x)
 }
 
 /// A right-hand side: y' at (t, y), or `None` where the state is outside its domain.
@@ -94,25 +114,30 @@ pub fn integrate(
         water_um3: y[0],
         at: t,
     })?;
+    let mut derivatives: Option<(Vec<Vec<f64>>, Vec<f64>)> = None;
     for _ in 0..MAX_STEPS {
         if t >= t1 {
             return Ok(out);
         }
         h = h.min(t1 - t);
-        // Jacobian by forward differences; ∂f/∂t likewise (temperature ramps).
-        let mut jac = vec![vec![0.0; n]; n];
-        for j in 0..n {
-            let delta = 1e-7 * y[j].abs().max(1e-7);
-            let mut yp = y.clone();
-            yp[j] += delta;
-            let fp = f(t, &yp).unwrap_or_else(|| f0.clone());
-            for i in 0..n {
-                jac[i][j] = (fp[i] - f0[i]) / delta;
+        // Jacobian by forward differences, and ∂f/∂t likewise (temperature ramps): once per
+        // accepted state, reused by the retries of a rejected step.
+        let (jac, tdot) = derivatives.get_or_insert_with(|| {
+            let mut jac = vec![vec![0.0; n]; n];
+            for j in 0..n {
+                let delta = 1e-7 * y[j].abs().max(1e-7);
+                let mut yp = y.clone();
+                yp[j] += delta;
+                let fp = f(t, &yp).unwrap_or_else(|| f0.clone());
+                for i in 0..n {
+                    jac[i][j] = (fp[i] - f0[i]) / delta;
+                }
             }
-        }
-        let dt = 1e-7 * t.abs().max(1e-3);
-        let ft = f(t + dt, &y).unwrap_or_else(|| f0.clone());
-        let tdot: Vec<f64> = (0..n).map(|i| (ft[i] - f0[i]) / dt).collect();
+            let dt = 1e-7 * t.abs().max(1e-3);
+            let ft = f(t + dt, &y).unwrap_or_else(|| f0.clone());
+            let tdot: Vec<f64> = (0..n).map(|i| (ft[i] - f0[i]) / dt).collect();
+            (jac, tdot)
+        });
         let w: Vec<Vec<f64>> = (0..n)
             .map(|i| {
                 (0..n)
@@ -121,24 +146,25 @@ pub fn integrate(
             })
             .collect();
         let attempt = (|| {
-            let k1 = solve(w.clone(), (0..n).map(|i| f0[i] + h * d * tdot[i]).collect())?;
+            let lu = Lu::factor(w)?;
+            let k1 = lu.solve(&(0..n).map(|i| f0[i] + h * d * tdot[i]).collect::<Vec<_>>());
             let y_half: Vec<f64> = (0..n).map(|i| y[i] + 0.5 * h * k1[i]).collect();
             let f1 = f(t + 0.5 * h, &y_half)?;
-            let k2: Vec<f64> = solve(w.clone(), (0..n).map(|i| f1[i] - k1[i]).collect())?
+            let k2: Vec<f64> = lu
+                .solve(&(0..n).map(|i| f1[i] - k1[i]).collect::<Vec<_>>())
                 .iter()
                 .zip(&k1)
                 .map(|(a, b)| a + b)
                 .collect();
             let y_new: Vec<f64> = (0..n).map(|i| y[i] + h * k2[i]).collect();
             let f2 = f(t + h, &y_new)?;
-            let k3 = solve(
-                w.clone(),
-                (0..n)
+            let k3 = lu.solve(
+                &(0..n)
                     .map(|i| {
                         f2[i] - e32 * (k2[i] - f1[i]) - 2.0 * (k1[i] - f0[i]) + h * d * tdot[i]
                     })
-                    .collect(),
-            )?;
+                    .collect::<Vec<_>>(),
+            );
             let err = (0..n)
                 .map(|i| {
                     let e = h / 6.0 * (k1[i] - 2.0 * k2[i] + k3[i]);
@@ -150,6 +176,7 @@ pub fn integrate(
         })();
         match attempt {
             Some((y_new, f2, err)) if err <= 1.0 => {
+                derivatives = None;
                 t += h;
                 y = y_new;
                 f0 = f2;
@@ -182,6 +209,26 @@ pub fn integrate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_factorisation_solves_a_system_that_needs_pivoting() {
+        // A zero on the first pivot: without row exchanges this fails.
+        let a = vec![
+            vec![0.0, 2.0, 1.0],
+            vec![1.0, 1.0, 0.0],
+            vec![3.0, 0.0, 1.0],
+        ];
+        let x = [1.0, -2.0, 4.0];
+        let b: Vec<f64> = a
+            .iter()
+            .map(|row| row.iter().zip(&x).map(|(r, v)| r * v).sum())
+            .collect();
+        let lu = Lu::factor(a).unwrap();
+        for (got, want) in lu.solve(&b).iter().zip(x) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert!(Lu::factor(vec![vec![1.0, 2.0], vec![2.0, 4.0]]).is_none());
+    }
 
     #[test]
     fn exponential_decay_matches_its_closed_form() {
