@@ -274,7 +274,12 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             plan.validate(data.len())?;
             plan.check_memory(data.len(), data.x.cols(), limit)?;
             let work = spawn_training(
-                Input::new(data, property, signature, source),
+                Input {
+                    data,
+                    property,
+                    signature,
+                    source,
+                },
                 progress.clone(),
                 move |input, report| {
                     let overall =
@@ -300,7 +305,12 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             let plan = request.class_plan(&data)?;
             plan.check_memory(data.len(), data.x.cols(), classes.len(), limit)?;
             let work = spawn_training(
-                Input::new(data, property, signature, source),
+                Input {
+                    data,
+                    property,
+                    signature,
+                    source,
+                },
                 progress.clone(),
                 move |input, report| {
                     let progress =
@@ -322,22 +332,6 @@ struct Input {
     property: String,
     signature: cryo_ml::FeatureSignature,
     source: String,
-}
-
-impl Input {
-    fn new(
-        data: cryo_ml::Dataset,
-        property: String,
-        signature: cryo_ml::FeatureSignature,
-        source: String,
-    ) -> Input {
-        Input {
-            data,
-            property,
-            signature,
-            source,
-        }
-    }
 }
 
 /// Where a training reports: its overall fraction, stage and the stage's fits.

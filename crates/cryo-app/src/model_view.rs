@@ -253,14 +253,19 @@ pub fn version_html(
     html(title, report, None).replacen("<table>", &format!("{extra}\n<table>"), 1)
 }
 
+/// The reports' one stylesheet.
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}figure{display:inline-block;margin:0 2em 1em 0}";
+
+/// Text made safe inside HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// The whole page: summary, diagnosis, held-out predictions, the learning curve if given, and
 /// the fold table.
 pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let mut rows = String::new();
     for f in &report.folds {
         let v = &f.validation;
@@ -282,13 +287,14 @@ pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> 
     let p = &report.pooled;
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}figure{{display:inline-block;margin:0 2em 1em 0}}</style></head>
+<style>{style}</style></head>
 <body><h1>{t}</h1><p>{alg} {params} — {split}, seed {seed}. Pooled over {n} held-out predictions: RMSE {rmse:.4}, MAE {mae:.4}, R² {r2:.3}, Spearman {sp:.3}{cov}.</p>
 <p>Diagnosis: {diag}</p>
 <figure>{scatter}<figcaption>Held-out predictions; bars are the {level} intervals, red points fall outside theirs.</figcaption></figure>
 {curve}
 <table><tr><th>fold</th><th>train</th><th>test</th><th>RMSE</th><th>MAE</th><th>R²</th><th>Spearman</th><th>coverage</th><th>width</th></tr>{rows}</table></body></html>"#,
         t = esc(title),
+        style = PAGE_STYLE,
         alg = report.spec.algorithm(),
         params = esc(&serde_json::Value::Object(report.spec.params()).to_string()),
         split = esc(&report.splitter),
@@ -318,6 +324,27 @@ pub fn html(title: &str, report: &CvReport, curve: Option<&[LearningPoint]>) -> 
     )
 }
 
+/// An SVG on the unit square with its axes and a dashed reference line from `from` to `to`,
+/// with the maps from data to pixels; the caller draws, then closes with `</svg>`.
+fn unit_square(
+    labels: (&str, &str),
+    (from, to): ((f64, f64), (f64, f64)),
+) -> (String, impl Fn(f64) -> f64, impl Fn(f64) -> f64) {
+    let mut svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">"#);
+    axes(&mut svg, labels.0, labels.1, (0.0, 0.0), (1.0, 1.0));
+    let x = |v: f64| scale(v, 0.0, 1.0, PAD, W - 10.0);
+    let y = |v: f64| scale(v, 0.0, 1.0, H - PAD, PAD);
+    let _ = write!(
+        svg,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        x(from.0),
+        y(from.1),
+        x(to.0),
+        y(to.1)
+    );
+    (svg, x, y)
+}
+
 /// A curve (ROC, precision–recall) on the unit square, with a dashed reference line from
 /// `reference.0` to `reference.1` (the chance diagonal, or the positive rate).
 pub fn unit_curve(
@@ -325,19 +352,7 @@ pub fn unit_curve(
     labels: (&str, &str),
     reference: ((f64, f64), (f64, f64)),
 ) -> String {
-    let mut svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">"#);
-    axes(&mut svg, labels.0, labels.1, (0.0, 0.0), (1.0, 1.0));
-    let x = |v: f64| scale(v, 0.0, 1.0, PAD, W - 10.0);
-    let y = |v: f64| scale(v, 0.0, 1.0, H - PAD, PAD);
-    let ((x0, y0), (x1, y1)) = reference;
-    let _ = write!(
-        svg,
-        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
-        x(x0),
-        y(y0),
-        x(x1),
-        y(y1)
-    );
+    let (mut svg, x, y) = unit_square(labels, reference);
     let path: Vec<String> = points
         .iter()
         .map(|p| format!("{:.1},{:.1}", x(p.x), y(p.y)))
@@ -353,18 +368,7 @@ pub fn unit_curve(
 /// The reliability diagram: per confidence bin, the share correct against the mean
 /// confidence (the diagonal is perfect calibration), each point sized by its rows.
 pub fn reliability_chart(bins: &[cryo_ml::classify::ReliabilityBin]) -> String {
-    let mut svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">"#);
-    axes(&mut svg, "confidence", "accuracy", (0.0, 0.0), (1.0, 1.0));
-    let x = |v: f64| scale(v, 0.0, 1.0, PAD, W - 10.0);
-    let y = |v: f64| scale(v, 0.0, 1.0, H - PAD, PAD);
-    let _ = write!(
-        svg,
-        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
-        x(0.0),
-        y(0.0),
-        x(1.0),
-        y(1.0)
-    );
+    let (mut svg, x, y) = unit_square(("confidence", "accuracy"), ((0.0, 0.0), (1.0, 1.0)));
     let most = bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
     for b in bins {
         let _ = write!(
@@ -389,11 +393,6 @@ pub fn classifier_html(
     envelope: &cryo_ml::classify::ClassEnvelope,
     v: &cryo_ml::classify::ClassValidation,
 ) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let classes = &envelope.classes;
     let positive = if classes.len() == 2 {
         format!(" (positive class: {})", esc(&classes[1]))
@@ -453,13 +452,14 @@ pub fn classifier_html(
     let p = &v.pooled;
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}figure{{display:inline-block;margin:0 2em 1em 0}}</style></head>
+<style>{style}</style></head>
 <body><h1>{t}</h1><p>{alg} classifier — {split}, seed {seed}; classes {counts}{positive}. Probabilities recalibrated by {recal}.</p>
 <p>Pooled over {n} held-out predictions: ROC-AUC {auc:.3}, PR-AUC {ap:.3}, accuracy {acc:.3}, balanced accuracy {bacc:.3}, Brier {brier:.4}, log loss {ll:.4}, ECE {ece:.4}.</p>
 <p>{level:.0} % prediction sets ({sets}): held-out coverage {cov:.1} %, mean size {size:.2}.</p>
 {figures}
 <table><tr><th>fold</th><th>test</th><th>ROC-AUC</th><th>balanced acc.</th><th>accuracy</th><th>Brier</th><th>log loss</th><th>set coverage</th><th>set size</th></tr>{rows}</table></body></html>"#,
         t = esc(title),
+        style = PAGE_STYLE,
         alg = envelope.kind,
         split = esc(&v.splitter),
         seed = envelope.seed,

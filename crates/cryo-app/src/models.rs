@@ -2,7 +2,7 @@
 //! and aliases, promotion (with a champion/challenger margin) and rollback, each change in one
 //! transaction with its audit entry; training jobs queued, followed, cancelled and retried.
 
-use crate::registry::{TrainRequest, VERSION, visible_model};
+use crate::registry::{StoredEnvelope, TrainRequest, VERSION, visible_model};
 use crate::{Actor, AppError, AppResult};
 use cryo_core::ident::{ModelStage, parse_name};
 use cryo_db::repo::models::{
@@ -125,18 +125,12 @@ pub async fn version(actor: &Actor<'_>, model: Uuid, version: i64) -> AppResult<
         .await
 }
 
-/// A version's envelope, decoded by its task.
-pub enum Envelope {
-    Regression(Box<cryo_ml::Envelope>),
-    Classification(Box<cryo_ml::classify::ClassEnvelope>),
-}
-
 /// A version's model, row and decoded envelope, as the caller sees them.
 pub async fn envelope(
     actor: &Actor<'_>,
     id: Uuid,
     version: i64,
-) -> AppResult<(Model, ModelVersion, Envelope)> {
+) -> AppResult<(Model, ModelVersion, StoredEnvelope)> {
     let (model, v, envelope) = actor
         .run(async |tx| {
             let model = visible_model(tx, id).await?;
@@ -147,15 +141,8 @@ pub async fn envelope(
             AppResult::Ok((model, v, envelope))
         })
         .await?;
-    let corrupt = |e: serde_json::Error| cryo_ml::MlError::Corrupt(format!("envelope: {e}"));
-    let envelope = match cryo_ml::Task::of_envelope(&envelope) {
-        cryo_ml::Task::Regression => {
-            Envelope::Regression(Box::new(serde_json::from_value(envelope).map_err(corrupt)?))
-        }
-        cryo_ml::Task::Classification => {
-            Envelope::Classification(Box::new(serde_json::from_value(envelope).map_err(corrupt)?))
-        }
-    };
+    let envelope = StoredEnvelope::decode(envelope)
+        .map_err(|e| cryo_ml::MlError::Corrupt(format!("envelope: {e}")))?;
     Ok((model, v, envelope))
 }
 
@@ -173,8 +160,8 @@ pub async fn report_html(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult
         model.name, v.version, model.property
     );
     let envelope = match envelope {
-        Envelope::Regression(e) => *e,
-        Envelope::Classification(e) => {
+        StoredEnvelope::Regression(e) => *e,
+        StoredEnvelope::Classification(e) => {
             let validation = e.validation.as_ref().ok_or_else(no_validation)?;
             return Ok(crate::model_view::classifier_html(&title, &e, validation));
         }
@@ -296,8 +283,8 @@ pub struct VersionValidation {
 pub async fn validation(actor: &Actor<'_>, id: Uuid, version: i64) -> AppResult<Validation> {
     let (model, v, envelope) = envelope(actor, id, version).await?;
     let envelope = match envelope {
-        Envelope::Regression(e) => *e,
-        Envelope::Classification(e) => {
+        StoredEnvelope::Regression(e) => *e,
+        StoredEnvelope::Classification(e) => {
             let validation = e.validation.clone().ok_or_else(no_validation)?;
             return Ok(Validation::Classification(ClassVersionValidation {
                 version: v.version,

@@ -447,11 +447,10 @@ pub async fn score_batch(actor: &Actor<'_>, smiles: Vec<String>) -> AppResult<Ve
                 .into_par_iter()
                 .enumerate()
                 .map(|(index, smiles)| {
-                    let answer = deadline.check().map_err(|e| e.to_string()).and_then(|()| {
-                        let mol = Molecule::from_smiles(&smiles).map_err(|e| e.to_string())?;
-                        let features = mol.features().map_err(|e| e.to_string())?;
-                        Ok((mol.canonical_smiles(), (&molecule_score(&features)).into()))
-                    });
+                    let answer = deadline
+                        .check()
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| scored(&smiles).map_err(|e| e.to_string()));
                     let (canonical_smiles, score, error) = match answer {
                         Ok((c, s)) => (Some(c), Some(s), None),
                         Err(e) => (None, None, Some(e)),
@@ -509,8 +508,13 @@ pub async fn descriptors(
 }
 
 pub async fn score(actor: &Actor<'_>, smiles: String) -> AppResult<ScoreView> {
-    let features = actor
-        .compute(move |_| Ok(Molecule::from_smiles(&smiles)?.features()?))
-        .await?;
-    Ok((&molecule_score(&features)).into())
+    let (_, score) = actor.compute(move |_| Ok(scored(&smiles)?)).await?;
+    Ok(score)
+}
+
+/// A structure's canonical SMILES and score (CPU: RDKit), as single and batch scoring give it.
+fn scored(smiles: &str) -> Result<(String, ScoreView), cryo_chem::ChemError> {
+    let mol = Molecule::from_smiles(smiles)?;
+    let features = mol.features()?;
+    Ok((mol.canonical_smiles(), (&molecule_score(&features)).into()))
 }

@@ -695,13 +695,34 @@ async fn read_stored(
     Ok((envelope, body))
 }
 
-fn envelope_of<T: serde::de::DeserializeOwned>(
+/// A stored version's readable envelope, decoded by its task (the `task` marker; an envelope
+/// without one is a regression model's).
+pub enum StoredEnvelope {
+    Regression(Box<Envelope>),
+    Classification(Box<ClassEnvelope>),
+}
+
+impl StoredEnvelope {
+    pub fn decode(envelope: serde_json::Value) -> Result<StoredEnvelope, serde_json::Error> {
+        Ok(match Task::of_envelope(&envelope) {
+            Task::Regression => StoredEnvelope::Regression(serde_json::from_value(envelope)?),
+            Task::Classification => {
+                StoredEnvelope::Classification(serde_json::from_value(envelope)?)
+            }
+        })
+    }
+}
+
+/// A version's envelope, decoded, and its body (checksums as [`read_stored`] checks them).
+async fn read_decoded(
+    conn: &mut Conn,
     version: &VersionHandle,
-    envelope: serde_json::Value,
-) -> AppResult<T> {
-    serde_json::from_value(envelope).map_err(|e| {
-        cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version)).into()
-    })
+) -> AppResult<(StoredEnvelope, Vec<u8>)> {
+    let (envelope, body) = read_stored(conn, version).await?;
+    let envelope = StoredEnvelope::decode(envelope).map_err(|e| {
+        cryo_ml::MlError::Corrupt(format!("version {}: envelope: {e}", version.version))
+    })?;
+    Ok((envelope, body))
 }
 
 /// Reads a regression version's artefact and opens it: the bytes must match both the checksum
@@ -710,15 +731,15 @@ pub async fn read_verified(
     conn: &mut Conn,
     version: &VersionHandle,
 ) -> AppResult<(Artefact, TrainedModel)> {
-    let (envelope, body) = read_stored(conn, version).await?;
-    if Task::of_envelope(&envelope) != Task::Regression {
+    let (envelope, body) = read_decoded(conn, version).await?;
+    let StoredEnvelope::Regression(envelope) = envelope else {
         return Err(AppError::Conflict(format!(
             "version {} is a classifier; only regression models are exported as files so far",
             version.version
         )));
-    }
+    };
     let artefact = Artefact {
-        envelope: envelope_of(version, envelope)?,
+        envelope: *envelope,
         body,
     };
     let model = artefact.open()?;
@@ -727,22 +748,14 @@ pub async fn read_verified(
 
 /// Reads and opens a version of either task (checksums checked as by [`read_verified`]).
 pub async fn read_trained(conn: &mut Conn, version: &VersionHandle) -> AppResult<Trained> {
-    let (envelope, body) = read_stored(conn, version).await?;
-    Ok(match Task::of_envelope(&envelope) {
-        Task::Regression => Trained::Regression(Box::new(
-            Artefact {
-                envelope: envelope_of::<Envelope>(version, envelope)?,
-                body,
-            }
-            .open()?,
-        )),
-        Task::Classification => Trained::Classification(Box::new(
-            ClassArtefact {
-                envelope: envelope_of::<ClassEnvelope>(version, envelope)?,
-                body,
-            }
-            .open()?,
-        )),
+    let (envelope, body) = read_decoded(conn, version).await?;
+    Ok(match envelope {
+        StoredEnvelope::Regression(e) => {
+            Trained::Regression(Box::new(Artefact { envelope: *e, body }.open()?))
+        }
+        StoredEnvelope::Classification(e) => {
+            Trained::Classification(Box::new(ClassArtefact { envelope: *e, body }.open()?))
+        }
     })
 }
 
@@ -906,12 +919,21 @@ pub fn predict_classes(
     model: &TrainedClassifier,
     rows: Vec<FeatureRow>,
 ) -> AppResult<Vec<ClassAnswer>> {
+    on_usable_rows(rows, |x| Ok(model.predict(x)?))
+}
+
+/// Runs `predict` once on the matrix of the rows that have features (one answer per such row,
+/// in order) and gives every other row its message back.
+fn on_usable_rows<T>(
+    rows: Vec<FeatureRow>,
+    predict: impl FnOnce(&cryo_ml::Matrix) -> AppResult<Vec<T>>,
+) -> AppResult<Vec<Result<T, String>>> {
     let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
     let mut predicted = match usable.first() {
         None => Vec::new(),
         Some(first) => {
             let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
-            model.predict(&cryo_ml::Matrix::new(usable.len(), first.len(), data)?)?
+            predict(&cryo_ml::Matrix::new(usable.len(), first.len(), data)?)?
         }
     }
     .into_iter();
@@ -956,17 +978,10 @@ pub fn predict_in_domain(
 
 /// Predicts for the rows that have features; the others keep their message.
 pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppResult<Vec<Answer>> {
-    let usable: Vec<&Vec<f64>> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let (points, intervals, spread) = match usable.first() {
-        None => (Vec::new(), Vec::new(), None),
-        Some(first) => {
-            let data: Vec<f64> = usable.iter().flat_map(|r| r.iter().copied()).collect();
-            let x = cryo_ml::Matrix::new(usable.len(), first.len(), data)?;
-            loaded.model.regression()?.predict(&x, level)?
-        }
-    };
-    let mut predicted =
-        points
+    let model = loaded.model.regression()?;
+    on_usable_rows(rows, |x| {
+        let (points, intervals, spread) = model.predict(x, level)?;
+        Ok(points
             .into_iter()
             .zip(intervals)
             .enumerate()
@@ -975,11 +990,9 @@ pub fn predict_rows(loaded: &Loaded, rows: Vec<FeatureRow>, level: f64) -> AppRe
                 interval,
                 spread: spread.as_ref().map(|s| s[k]),
                 interval_factor: None,
-            });
-    Ok(rows
-        .into_iter()
-        .map(|row| row.map(|_| predicted.next().expect("one prediction per usable row")))
-        .collect())
+            })
+            .collect())
+    })
 }
 
 fn molecule_row_for(layout: Layout, mol: &Molecule) -> AppResult<Vec<f64>> {

@@ -243,25 +243,21 @@ impl Gathered {
     /// is reported with the classes it was given.
     pub fn featurise_labels(self, set: FeatureSet, admit: Admit) -> Result<LabelledSet, AppError> {
         let (samples, mut rejected) = self.samples(set, |m| label(m, admit))?;
-        let experiments: Vec<(String, Uuid)> = samples
-            .iter()
-            .map(|(s, (_, e))| (s.id.clone(), *e))
-            .collect();
+        // Each structure's experiments, to name every one a disagreement leaves out.
+        let mut experiments: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for (s, (_, e)) in &samples {
+            experiments.entry(s.id.clone()).or_default().push(*e);
+        }
         let labelled = cryo_ml::classify::settle_labels(
             feature_names(set),
             samples.into_iter().map(|(s, (l, _))| (s, l)).collect(),
         )?;
         for (id, classes) in &labelled.disagreements {
             let reason = format!("replicates disagree on the class: {}", classes.join(", "));
-            rejected.extend(
-                experiments
-                    .iter()
-                    .filter(|(s, _)| s == id)
-                    .map(|(_, e)| Rejected {
-                        experiment_id: *e,
-                        reason: reason.clone(),
-                    }),
-            );
+            rejected.extend(experiments.get(id).into_iter().flatten().map(|e| Rejected {
+                experiment_id: *e,
+                reason: reason.clone(),
+            }));
         }
         Ok(LabelledSet { labelled, rejected })
     }
