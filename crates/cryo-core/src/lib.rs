@@ -5,11 +5,13 @@
 //! - [`features`]: the 20-feature descriptor vector the scores and models are built on.
 //! - [`deadline`]: when work started for a client gives up.
 //! - [`measure`]: units of measured values and their exact conversions.
+//! - [`quantile`]: normal and Student-t quantiles.
 //! - [`score`]: the molecule cryoprotection score, the mixture score, Tg and unified scores.
 
 pub mod deadline;
 pub mod features;
 pub mod measure;
+pub mod quantile;
 pub mod score;
 pub mod units;
 

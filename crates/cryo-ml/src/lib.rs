@@ -43,6 +43,7 @@ pub use conformal::{
     ConformalMethod, ConformalModel, Interval, LEVELS as INTERVAL_LEVELS, Predictions, Scale,
     check_level, conformal_quantile,
 };
+pub use cryo_core::quantile::normal_quantile;
 pub use dataset::{Dataset, ReplicateSpread, Sample};
 pub use error::MlError;
 pub use leverage::Leverage;
@@ -53,7 +54,7 @@ pub use pipeline::{Pipeline, Preprocessing};
 pub use search::{Domain, SearchReport, SearchSpace, Strategy, Trial, nested_cv, search};
 pub use split::{Fold, Splitter};
 pub use train::{SearchPlan, Stage, StageProgress, TrainInput, TrainPlan, overall_progress, train};
-pub use uncertainty::{ENCE_BINS, Uncertainty, normal_quantile};
+pub use uncertainty::{ENCE_BINS, Uncertainty};
 pub use validate::{
     CvOptions, CvReport, Diagnosis, FoldReport, LearningPoint, MeanStd, OutOfFold, Summary,
     Verdict, cross_validate, learning_curve,
