@@ -14,6 +14,9 @@ R_J = 8.314462618            # J/(mol K), CODATA 2018
 R_L_ATM = R_J / 101.325      # L atm/(mol K)
 
 path, rtol, atol, repeat = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+# "dense": also sample each step's dense output on a fine grid, so extremes between the
+# solver's own steps are seen (for checking designed protocols against volume limits).
+dense = sys.argv[5:] == ["dense"]
 protocol = json.load(open(path))
 cell, steps = protocol["cell"], protocol["steps"]
 v0, area, vb_frac = cell["isotonic_volume_um3"], cell["area_um2"], cell["inactive_fraction"]
@@ -49,8 +52,11 @@ def simulate():
             ps = np.array([arrhenius(p["ps_um_per_min"], p["ps_activation_j_per_mol"], temp) for p in perm])
             return np.concatenate([[dw], ps * area * (c_out - y[1:] / w)])
 
-        sol = solve_ivp(rhs, (t0, t0 + dur), y, method="LSODA", rtol=rtol, atol=atol)
+        sol = solve_ivp(rhs, (t0, t0 + dur), y, method="LSODA", rtol=rtol, atol=atol, dense_output=dense)
         volumes.extend(sol.y[0] + v0 * vb_frac + (sol.y[1:].T * vbar).sum(axis=1))
+        if dense:
+            grid = sol.sol(np.linspace(t0, t0 + dur, 2001))
+            volumes.extend(grid[0] + v0 * vb_frac + (grid[1:].T * vbar).sum(axis=1))
         y = sol.y[:, -1]
         t0 += dur
     return np.array(volumes), y
@@ -62,6 +68,7 @@ for _ in range(repeat):
 seconds = (time.perf_counter() - start) / repeat
 print(json.dumps({
     "min_relative_volume": float(volumes.min() / v0),
+    "max_relative_volume": float(volumes.max() / v0),
     "final_relative_volume": float(volumes[-1] / v0),
     "final_intracellular": (y[1:] / y[0]).tolist(),
     "seconds_per_simulation": seconds,

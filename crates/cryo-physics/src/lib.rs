@@ -2,18 +2,28 @@
 //! membrane transport model (Jacobs–Stewart; Kleinhans, Cryobiology 37 (1998) 271–289) for
 //! water and any number of permeating solutes, with non-permeating solutes outside, the
 //! osmotically inactive volume (Boyle–van't Hoff) and Arrhenius temperature dependence, solved
-//! by an L-stable Rosenbrock integrator with error control ([`ode`]).
+//! by an L-stable Rosenbrock integrator with error control ([`ode`]); a toxicity cost
+//! integrated along the way ([`toxicity`]); protocol designers that keep the cell within its
+//! osmotic limits ([`design`]); and least-squares fits of the transport parameters to a
+//! measured volume curve ([`fit`]).
 //!
 //! Units are fixed and carried in the field names: volumes in µm³, areas in µm², time in
 //! minutes, concentrations and osmolalities in osmol/kg water (dilute: osmol/L), hydraulic
 //! conductivity Lp in µm·min⁻¹·atm⁻¹, solute permeability Ps in µm·min⁻¹, temperatures in K,
 //! activation energies in J/mol.
 
+pub mod design;
+pub mod fit;
 pub mod ode;
+pub mod toxicity;
 pub mod transport;
 
 pub use ode::{Solution, Tolerance};
-pub use transport::{Cell, Medium, Permeant, Step, Trajectory, simulate};
+pub use toxicity::Toxicity;
+pub use transport::{
+    Cell, Endpoint, Medium, Permeant, Run, Start, Step, Trajectory, relative_volumes_at, simulate,
+    simulate_with,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PhysicsError {

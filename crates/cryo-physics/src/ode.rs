@@ -36,7 +36,7 @@ pub struct Solution {
 pub const MAX_STEPS: usize = 200_000;
 
 /// W = LU with partial pivoting, factored once per step and solved for all three stages.
-struct Lu {
+pub(crate) struct Lu {
     /// U above the diagonal (and on it), L's multipliers below.
     a: Vec<Vec<f64>>,
     /// Row `i` of the factored matrix is row `perm[i]` of W.
@@ -44,7 +44,7 @@ struct Lu {
 }
 
 impl Lu {
-    fn factor(mut a: Vec<Vec<f64>>) -> Option<Lu> {
+    pub(crate) fn factor(mut a: Vec<Vec<f64>>) -> Option<Lu> {
         let n = a.len();
         let mut perm: Vec<usize> = (0..n).collect();
         for col in 0..n {
@@ -67,7 +67,7 @@ impl Lu {
         Some(Lu { a, perm })
     }
 
-    fn solve(&self, b: &[f64]) -> Vec<f64> {
+    pub(crate) fn solve(&self, b: &[f64]) -> Vec<f64> {
         let n = b.len();
         let mut x: Vec<f64> = self.perm.iter().map(|&i| b[i]).collect();
         for row in 0..n {
@@ -93,6 +93,19 @@ pub fn integrate(
     t1: f64,
     y0: &[f64],
     tol: Tolerance,
+) -> Result<Solution, PhysicsError> {
+    integrate_until(f, t0, t1, y0, tol, &|_| false)
+}
+
+/// [`integrate`], ending early after the first accepted step whose state satisfies `stop`
+/// (an endpoint: the caller interpolates within that last step).
+pub fn integrate_until(
+    f: Rhs<'_>,
+    t0: f64,
+    t1: f64,
+    y0: &[f64],
+    tol: Tolerance,
+    stop: &dyn Fn(&[f64]) -> bool,
 ) -> Result<Solution, PhysicsError> {
     let n = y0.len();
     let d = 1.0 / (2.0 + std::f64::consts::SQRT_2);
@@ -182,6 +195,9 @@ pub fn integrate(
                 f0 = f2;
                 out.t.push(t);
                 out.y.push(y.clone());
+                if stop(&y) {
+                    return Ok(out);
+                }
                 // Third-order error estimate: the step grows with err^(-1/3).
                 let grow = if err == 0.0 {
                     5.0

@@ -11,7 +11,8 @@
 //! from their values at a reference temperature. Amounts nₛ are kept as osmol/L × µm³, so nₛ/Vw
 //! is a concentration in osmol/L and nₛ·v̄ₛ (v̄ in L/mol) a volume in µm³.
 
-use crate::ode::{Tolerance, integrate};
+use crate::ode::{Tolerance, integrate, integrate_until};
+use crate::toxicity::Toxicity;
 use crate::{PhysicsError, invalid};
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +88,33 @@ pub struct Trajectory {
     pub max_relative_volume: f64,
     /// Steps the error control rejected (a stiff or abrupt step has some).
     pub rejected_steps: usize,
+    /// The toxicity cost accumulated up to each time point (empty when none was asked for).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub toxicity_cost: Vec<f64>,
+    /// Index into the time points of the last point of each step.
+    pub step_ends: Vec<usize>,
+    /// Whether the run's endpoint was reached (false when none was asked for).
+    pub reached_endpoint: bool,
 }
 
 impl Trajectory {
+    /// The toxicity cost of the whole trajectory (0 when none was integrated).
+    pub fn total_cost(&self) -> f64 {
+        self.toxicity_cost.last().copied().unwrap_or(0.0)
+    }
+
+    /// Smallest and largest V / V0 during step `i`, its starting point included.
+    pub fn step_extremes(&self, i: usize, isotonic_volume_um3: f64) -> (f64, f64) {
+        let from = if i == 0 { 0 } else { self.step_ends[i - 1] };
+        self.volume_um3[from..=self.step_ends[i]].iter().fold(
+            (f64::INFINITY, f64::NEG_INFINITY),
+            |(lo, hi), v| {
+                let r = v / isotonic_volume_um3;
+                (lo.min(r), hi.max(r))
+            },
+        )
+    }
+
     /// First time after which V stays within `tolerance` (relative) of its final value.
     pub fn equilibrated_after(&self, tolerance: f64) -> Option<f64> {
         let last = *self.volume_um3.last()?;
@@ -199,65 +224,291 @@ impl Cell {
     }
 }
 
+/// Where a simulation starts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// At isotonic equilibrium with no permeant inside (before loading).
+    #[default]
+    Isotonic,
+    /// At equilibrium in isotonic carrier holding these permeant concentrations, osmol/L in
+    /// `Cell::permeants` order (a loaded cell, before removal). Water is then at its isotonic
+    /// volume: the carrier balances the impermeant solutes inside, the permeants balance.
+    Loaded(Vec<f64>),
+}
+
+impl Start {
+    fn state(&self, cell: &Cell) -> Result<Vec<f64>, PhysicsError> {
+        let k = cell.permeants.len();
+        let water = cell.isotonic_water_um3();
+        match self {
+            Start::Isotonic => Ok(std::iter::once(water)
+                .chain(std::iter::repeat_n(0.0, k))
+                .collect()),
+            Start::Loaded(c) if c.len() != k => Err(invalid(
+                "start.loaded",
+                format!("{} concentrations for {k} permeants", c.len()),
+            )),
+            Start::Loaded(c) if c.iter().any(|c| !(c.is_finite() && *c >= 0.0)) => {
+                Err(invalid("start.loaded", "concentrations must be ≥ 0"))
+            }
+            Start::Loaded(c) => Ok(std::iter::once(water)
+                .chain(c.iter().map(|c| c * water))
+                .collect()),
+        }
+    }
+}
+
+/// Where the last step of a protocol ends, on the total intracellular permeant concentration
+/// (osmol/L): loading is done once it has risen to a level, removal once it has fallen to one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Endpoint {
+    fn reached(self, total: f64) -> bool {
+        match self {
+            Endpoint::AtLeast(level) => total >= level,
+            Endpoint::AtMost(level) => total <= level,
+        }
+    }
+
+    fn level(self) -> f64 {
+        match self {
+            Endpoint::AtLeast(level) | Endpoint::AtMost(level) => level,
+        }
+    }
+}
+
+/// How a simulation runs, beyond its cell and steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    pub tol: Tolerance,
+    pub start: &'a Start,
+    /// Integrate this toxicity cost along the trajectory ([`Trajectory::toxicity_cost`]).
+    pub toxicity: Option<&'a Toxicity>,
+    /// End the last step as soon as this is reached (its duration is then the longest wait).
+    pub endpoint: Option<Endpoint>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(tol: Tolerance, start: &'a Start) -> Run<'a> {
+        Run {
+            tol,
+            start,
+            toxicity: None,
+            endpoint: None,
+        }
+    }
+}
+
 /// Simulates `steps` in order, from the cell at isotonic equilibrium with no permeant inside.
 pub fn simulate(cell: &Cell, steps: &[Step], tol: Tolerance) -> Result<Trajectory, PhysicsError> {
+    simulate_with(cell, steps, Run::new(tol, &Start::Isotonic))
+}
+
+fn check_step(i: usize, step: &Step, permeants: usize) -> Result<(), PhysicsError> {
+    if step.medium.permeating.len() != permeants {
+        return Err(invalid(
+            format!("steps[{i}].medium.permeating"),
+            format!(
+                "{} concentrations for {permeants} permeants",
+                step.medium.permeating.len()
+            ),
+        ));
+    }
+    if step
+        .medium
+        .permeating
+        .iter()
+        .chain(std::iter::once(&step.medium.nonpermeating_osmolality))
+        .any(|c| !(c.is_finite() && *c >= 0.0))
+    {
+        return Err(invalid(
+            format!("steps[{i}].medium"),
+            "concentrations must be finite and ≥ 0",
+        ));
+    }
+    if !(step.duration_min.is_finite() && step.duration_min > 0.0) {
+        return Err(invalid(format!("steps[{i}].duration_min"), "must be > 0"));
+    }
+    let end = step.end_temperature_k.unwrap_or(step.start_temperature_k);
+    if !(step.start_temperature_k > 0.0 && end > 0.0) {
+        return Err(invalid(
+            format!("steps[{i}].start_temperature_k"),
+            "must be > 0 K",
+        ));
+    }
+    Ok(())
+}
+
+/// The temperature `t` minutes into a protocol whose current step started at `t0`.
+fn step_temperature(step: &Step, t0: f64, t: f64) -> f64 {
+    let start = step.start_temperature_k;
+    let end = step.end_temperature_k.unwrap_or(start);
+    start + (end - start) * ((t - t0) / step.duration_min).clamp(0.0, 1.0)
+}
+
+/// The right-hand side of one step, with the toxicity cost appended to the state when asked.
+fn step_rate<'a>(
+    cell: &'a Cell,
+    step: &'a Step,
+    t0: f64,
+    toxicity: Option<&'a Toxicity>,
+) -> impl Fn(f64, &[f64]) -> Option<Vec<f64>> + 'a {
+    let k = cell.permeants.len();
+    move |t: f64, y: &[f64]| {
+        let t_k = step_temperature(step, t0, t);
+        let mut dy = cell.rate(&step.medium, t_k, &y[..=k])?;
+        if let Some(tox) = toxicity {
+            dy.push(tox.rate(y[1..=k].iter().sum::<f64>() / y[0], t_k));
+        }
+        Some(dy)
+    }
+}
+
+/// Simulates `steps` as `run` says: from its start, with its cost, up to its endpoint.
+pub fn simulate_with(
+    cell: &Cell,
+    steps: &[Step],
+    run: Run<'_>,
+) -> Result<Trajectory, PhysicsError> {
     cell.check()?;
     if steps.is_empty() {
         return Err(invalid("steps", "give at least one step"));
     }
+    if let Some(tox) = run.toxicity {
+        tox.check()?;
+    }
     let k = cell.permeants.len();
-    let mut y: Vec<f64> = std::iter::once(cell.isotonic_water_um3())
-        .chain(std::iter::repeat_n(0.0, k))
-        .collect();
-    let mut t0 = 0.0;
+    for (i, step) in steps.iter().enumerate() {
+        check_step(i, step, k)?;
+    }
+    let mut y = run.start.state(cell)?;
+    if run.toxicity.is_some() {
+        y.push(0.0);
+    }
+    let total_inside = |y: &[f64]| y[1..=k].iter().sum::<f64>() / y[0];
+    let v0 = cell.isotonic_volume_um3;
+    let first = cell.volume(&y) / v0;
     let mut out = Trajectory {
         t_min: vec![0.0],
         volume_um3: vec![cell.volume(&y)],
         water_um3: vec![y[0]],
-        intracellular: vec![vec![0.0; k]],
-        min_relative_volume: 1.0,
-        max_relative_volume: 1.0,
+        intracellular: vec![y[1..=k].iter().map(|n| n / y[0]).collect()],
+        min_relative_volume: first,
+        max_relative_volume: first,
         rejected_steps: 0,
+        toxicity_cost: if run.toxicity.is_some() {
+            vec![0.0]
+        } else {
+            Vec::new()
+        },
+        step_ends: Vec::with_capacity(steps.len()),
+        reached_endpoint: false,
     };
+    let mut t0 = 0.0;
     for (i, step) in steps.iter().enumerate() {
-        if step.medium.permeating.len() != k {
-            return Err(invalid(
-                format!("steps[{i}].medium.permeating"),
-                format!(
-                    "{} concentrations for {k} permeants",
-                    step.medium.permeating.len()
-                ),
-            ));
-        }
-        if !(step.duration_min.is_finite() && step.duration_min > 0.0) {
-            return Err(invalid(format!("steps[{i}].duration_min"), "must be > 0"));
-        }
-        let start = step.start_temperature_k;
-        let end = step.end_temperature_k.unwrap_or(start);
-        if !(start > 0.0 && end > 0.0) {
-            return Err(invalid(
-                format!("steps[{i}].start_temperature_k"),
-                "must be > 0 K",
-            ));
-        }
-        let duration = step.duration_min;
-        let temperature = |t: f64| start + (end - start) * ((t - t0) / duration).clamp(0.0, 1.0);
-        let f = |t: f64, y: &[f64]| cell.rate(&step.medium, temperature(t), y);
-        let sol = integrate(&f, t0, t0 + duration, &y, tol)?;
+        let f = step_rate(cell, step, t0, run.toxicity);
+        let last = i + 1 == steps.len();
+        let endpoint = run.endpoint.filter(|_| last);
+        let stop = |y: &[f64]| endpoint.is_some_and(|e| e.reached(total_inside(y)));
+        let mut sol = integrate_until(&f, t0, t0 + step.duration_min, &y, run.tol, &stop)?;
         out.rejected_steps += sol.rejected;
+        if let Some(e) = endpoint {
+            let n = sol.y.len();
+            if e.reached(total_inside(&sol.y[0])) {
+                // Already there when the step began: the step still takes its first
+                // accepted step, so the medium is changed for a non-zero time.
+                out.reached_endpoint = n >= 2;
+            } else if n >= 2 && e.reached(total_inside(&sol.y[n - 1])) {
+                // Linear interpolation inside the last accepted step, to the crossing.
+                let (a, b) = (total_inside(&sol.y[n - 2]), total_inside(&sol.y[n - 1]));
+                let theta = if (b - a).abs() > 0.0 {
+                    ((e.level() - a) / (b - a)).clamp(0.0, 1.0)
+                } else {
+                    1.0
+                };
+                let (ta, tb) = (sol.t[n - 2], sol.t[n - 1]);
+                sol.t[n - 1] = ta + theta * (tb - ta);
+                let ya = sol.y[n - 2].clone();
+                for (v, start) in sol.y[n - 1].iter_mut().zip(ya) {
+                    *v = start + theta * (*v - start);
+                }
+                out.reached_endpoint = true;
+            }
+        }
         for (t, state) in sol.t.iter().zip(&sol.y).skip(1) {
             let v = cell.volume(state);
             out.t_min.push(*t);
             out.volume_um3.push(v);
             out.water_um3.push(state[0]);
             out.intracellular
-                .push(state[1..].iter().map(|n| n / state[0]).collect());
-            let relative = v / cell.isotonic_volume_um3;
-            out.min_relative_volume = out.min_relative_volume.min(relative);
-            out.max_relative_volume = out.max_relative_volume.max(relative);
+                .push(state[1..=k].iter().map(|n| n / state[0]).collect());
+            if run.toxicity.is_some() {
+                out.toxicity_cost.push(state[k + 1]);
+            }
+            out.min_relative_volume = out.min_relative_volume.min(v / v0);
+            out.max_relative_volume = out.max_relative_volume.max(v / v0);
         }
+        out.step_ends.push(out.t_min.len() - 1);
         y = sol.y.last().cloned().unwrap_or(y);
-        t0 += duration;
+        t0 = *out.t_min.last().unwrap_or(&t0);
+    }
+    Ok(out)
+}
+
+/// The cell's volume relative to isotonic at each of `times` (minutes from the protocol's
+/// start, ascending), integrated exactly to each time rather than interpolated: what a fit
+/// compares with measured volumes.
+pub fn relative_volumes_at(
+    cell: &Cell,
+    steps: &[Step],
+    start: &Start,
+    times: &[f64],
+    tol: Tolerance,
+) -> Result<Vec<f64>, PhysicsError> {
+    cell.check()?;
+    let k = cell.permeants.len();
+    for (i, step) in steps.iter().enumerate() {
+        check_step(i, step, k)?;
+    }
+    if times.windows(2).any(|w| w[1] < w[0]) || times.iter().any(|t| !t.is_finite() || *t < 0.0) {
+        return Err(invalid("times", "must be finite, ≥ 0 and ascending"));
+    }
+    let total: f64 = steps.iter().map(|s| s.duration_min).sum();
+    if times.last().is_some_and(|t| *t > total * (1.0 + 1e-12)) {
+        return Err(invalid(
+            "times",
+            format!("the last observation is after the protocol's end ({total} min)"),
+        ));
+    }
+    let mut y = start.state(cell)?;
+    let mut out = Vec::with_capacity(times.len());
+    let mut next = times.iter().peekable();
+    let mut t0 = 0.0;
+    for step in steps {
+        let f = step_rate(cell, step, t0, None);
+        let end = t0 + step.duration_min;
+        let mut t = t0;
+        loop {
+            let until = match next.peek() {
+                Some(&&at) if at <= end => at,
+                _ => end,
+            };
+            y = integrate(&f, t, until, &y, tol)?.y.pop().unwrap_or(y);
+            t = until;
+            if next.peek().is_some_and(|&&at| at <= end) {
+                next.next();
+                out.push(cell.volume(&y) / cell.isotonic_volume_um3);
+            } else {
+                break;
+            }
+        }
+        t0 = end;
     }
     Ok(out)
 }
@@ -433,6 +684,76 @@ mod tests {
                 .unwrap()
         };
         assert!(time(cold) > time(warm));
+    }
+
+    #[test]
+    fn a_loaded_cell_in_its_own_medium_stays_put_and_accrues_cost_at_its_rate() {
+        let c = cell();
+        let start = Start::Loaded(vec![1.4]);
+        let tox = Toxicity {
+            alpha: 1.6,
+            ..Toxicity::default()
+        };
+        let run = Run {
+            toxicity: Some(&tox),
+            ..Run::new(tight(), &start)
+        };
+        let t = simulate_with(&c, &[step(0.3, 1.4, 10.0)], run).unwrap();
+        let loaded = c.isotonic_volume_um3 + 1.4 * c.isotonic_water_um3() * 0.071;
+        for v in &t.volume_um3 {
+            assert!((v - loaded).abs() / loaded < 1e-9, "{v}");
+        }
+        // k = C^α at the reference temperature, constant here: J = 1.4^1.6 × 10 min.
+        let want = 1.4f64.powf(1.6) * 10.0;
+        assert!(
+            (t.total_cost() - want).abs() < 1e-6 * want,
+            "{}",
+            t.total_cost()
+        );
+        // α = 0: the cost is the elapsed time.
+        let time = Toxicity::elapsed_time();
+        let run = Run {
+            toxicity: Some(&time),
+            ..Run::new(tight(), &Start::Isotonic)
+        };
+        let t = simulate_with(&c, &[step(0.3, 1.4, 3.0), step(0.3, 0.0, 4.5)], run).unwrap();
+        assert!((t.total_cost() - 7.5).abs() < 1e-9);
+        assert_eq!(t.step_ends.len(), 2);
+        assert_eq!(*t.step_ends.last().unwrap(), t.t_min.len() - 1);
+    }
+
+    #[test]
+    fn an_endpoint_ends_the_last_step_where_the_concentration_crosses_it() {
+        let c = cell();
+        let start = Start::Isotonic;
+        let run = Run {
+            endpoint: Some(Endpoint::AtLeast(0.95 * 1.4)),
+            ..Run::new(tight(), &start)
+        };
+        let t = simulate_with(&c, &[step(0.3, 1.4, 600.0)], run).unwrap();
+        assert!(t.reached_endpoint);
+        let inside = t.intracellular.last().unwrap()[0];
+        assert!((inside - 1.33).abs() < 1e-3, "{inside}");
+        let end = *t.t_min.last().unwrap();
+        assert!(end > 1.0 && end < 100.0, "{end}");
+        // The same time from the full curve: the first point past 1.33.
+        let full = simulate(&c, &[step(0.3, 1.4, 600.0)], tight()).unwrap();
+        let i = full
+            .intracellular
+            .iter()
+            .position(|c| c[0] >= 1.33)
+            .unwrap();
+        assert!(full.t_min[i - 1] <= end && end <= full.t_min[i]);
+        // An endpoint out of reach is reported as not reached.
+        let run = Run {
+            endpoint: Some(Endpoint::AtLeast(1.5)),
+            ..Run::new(tight(), &start)
+        };
+        assert!(
+            !simulate_with(&c, &[step(0.3, 1.4, 30.0)], run)
+                .unwrap()
+                .reached_endpoint
+        );
     }
 
     #[test]
