@@ -841,26 +841,12 @@ pub fn optimal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{Permeant, simulate_with};
+    use crate::transport::simulate_with;
 
     /// The generic mammalian cell of the transport tests, DMSO as its permeant.
     fn problem(direction: Direction, limits: Limits) -> Problem {
         Problem {
-            cell: Cell {
-                isotonic_volume_um3: 2_000.0,
-                area_um2: 800.0,
-                inactive_fraction: 0.3,
-                lp_um_per_min_atm: 0.2,
-                lp_activation_j_per_mol: 50_000.0,
-                reference_temperature_k: 295.15,
-                isotonic_osmolality: 0.3,
-                permeants: vec![Permeant {
-                    name: "DMSO".into(),
-                    ps_um_per_min: 0.5,
-                    ps_activation_j_per_mol: 60_000.0,
-                    partial_molar_volume_l_per_mol: 0.071,
-                }],
-            },
+            cell: crate::transport::tests::cell(),
             direction,
             target: vec![2.0],
             temperature_k: 295.15,

@@ -323,25 +323,9 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{Medium, Permeant};
+    use crate::transport::Medium;
 
-    fn cell() -> Cell {
-        Cell {
-            isotonic_volume_um3: 2_000.0,
-            area_um2: 800.0,
-            inactive_fraction: 0.3,
-            lp_um_per_min_atm: 0.2,
-            lp_activation_j_per_mol: 0.0,
-            reference_temperature_k: 295.15,
-            isotonic_osmolality: 0.3,
-            permeants: vec![Permeant {
-                name: "DMSO".into(),
-                ps_um_per_min: 0.5,
-                ps_activation_j_per_mol: 0.0,
-                partial_molar_volume_l_per_mol: 0.071,
-            }],
-        }
-    }
+    use crate::transport::tests::cell;
 
     /// The classic perfusion experiment: isotonic medium with 1.4 M DMSO for 15 minutes.
     fn steps() -> Vec<Step> {

@@ -514,12 +514,13 @@ pub fn relative_volumes_at(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A generic mammalian cell at room temperature with DMSO as its permeant (round values in
-    /// the range the literature reports; the checks below are exact physics, not fits).
-    fn cell() -> Cell {
+    /// the range the literature reports; the checks below are exact physics, not fits). The
+    /// designer and fit tests use it too.
+    pub(crate) fn cell() -> Cell {
         Cell {
             isotonic_volume_um3: 2_000.0,
             area_um2: 800.0,

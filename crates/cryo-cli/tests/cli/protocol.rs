@@ -23,6 +23,26 @@ fn protocol(steps: serde_json::Value) -> std::path::PathBuf {
     file(serde_json::json!({ "cell": cell(), "steps": steps }))
 }
 
+/// `cryoprotect protocol ARGS FILE`.
+fn run(args: &[&str], file: &std::path::Path) -> std::process::Output {
+    cryoprotect()
+        .arg("protocol")
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+/// The JSON a successful run printed.
+fn succeeded(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(out)
+}
+
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
@@ -34,11 +54,7 @@ fn every_designer_is_judged_by_the_simulator_and_the_optimal_one_is_least_toxic(
         "cell": cell(), "direction": "loading", "target": [2.0], "temperature_k": 295.15,
         "sample_type": "cell_line"
     }));
-    let out = cryoprotect()
-        .args(["protocol", "design", "--designer", "all", "--json"])
-        .arg(&problem)
-        .output()
-        .unwrap();
+    let out = run(&["design", "--designer", "all", "--json"], &problem);
     // The cell line profile's three equal steps shrink this cell below 0.7 × isotonic: the
     // stepwise design is reported as breaking the limits, and the command says so by its exit.
     assert!(!out.status.success());
@@ -70,13 +86,10 @@ fn every_designer_is_judged_by_the_simulator_and_the_optimal_one_is_least_toxic(
 
     // The designed steps, simulated again by `protocol simulate`, keep the limits.
     let steps = by("toxicity_optimal")["steps"].clone();
-    let again = cryoprotect()
-        .args(["protocol", "simulate", "--json", "--rtol", "1e-8"])
-        .arg(protocol(steps))
-        .output()
-        .unwrap();
-    assert!(again.status.success());
-    let v = json_of(&again);
+    let v = succeeded(&run(
+        &["simulate", "--json", "--rtol", "1e-8"],
+        &protocol(steps),
+    ));
     assert!(
         v["min_relative_volume"].as_f64().unwrap() >= 0.7 - 1e-5,
         "{v}"
@@ -87,11 +100,7 @@ fn every_designer_is_judged_by_the_simulator_and_the_optimal_one_is_least_toxic(
     );
 
     // The printable table, and a bad field named.
-    let table = cryoprotect()
-        .args(["protocol", "design", "--designer", "fewest-steps"])
-        .arg(&problem)
-        .output()
-        .unwrap();
+    let table = run(&["design", "--designer", "fewest-steps"], &problem);
     assert!(table.status.success());
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
@@ -102,11 +111,7 @@ fn every_designer_is_judged_by_the_simulator_and_the_optimal_one_is_least_toxic(
         "cell": cell(), "direction": "loading", "target": [2.0], "temperature_k": 295.15,
         "limits": { "min_relative_volume": 1.1, "max_relative_volume": 1.3 }
     }));
-    let out = cryoprotect()
-        .args(["protocol", "design"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = run(&["design"], &bad);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("limits"));
     for f in [problem, bad] {
@@ -121,14 +126,11 @@ fn fit_recovers_the_parameters_a_curve_was_simulated_with() {
         { "medium": { "nonpermeating_osmolality": 0.3, "permeating": [1.4] },
           "duration_min": 15.0, "start_temperature_k": 295.15 }
     ]);
-    let out = cryoprotect()
-        .args([
-            "protocol", "simulate", "--json", "--rtol", "1e-10", "--atol", "1e-12",
-        ])
-        .arg(protocol(steps.clone()))
-        .output()
-        .unwrap();
-    let t = json_of(&out)["trajectory"].clone();
+    let simulated = run(
+        &["simulate", "--json", "--rtol", "1e-10", "--atol", "1e-12"],
+        &protocol(steps.clone()),
+    );
+    let t = succeeded(&simulated)["trajectory"].clone();
     let observations: Vec<serde_json::Value> = t["t_min"]
         .as_array()
         .unwrap()
@@ -145,17 +147,7 @@ fn fit_recovers_the_parameters_a_curve_was_simulated_with() {
         "cell": guess, "steps": steps, "observations": observations,
         "parameters": ["lp", "ps:DMSO"]
     }));
-    let out = cryoprotect()
-        .args(["protocol", "fit", "--json"])
-        .arg(&request)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let fit = json_of(&out);
+    let fit = succeeded(&run(&["fit", "--json"], &request));
     for (e, want) in fit["estimates"].as_array().unwrap().iter().zip([0.2, 0.5]) {
         let value = e["value"].as_f64().unwrap();
         assert!((value - want).abs() < 1e-4 * want, "{e}");
@@ -169,17 +161,7 @@ fn a_hypertonic_step_settles_where_boyle_van_t_hoff_says_and_bad_input_is_named(
         { "medium": { "nonpermeating_osmolality": 0.6, "permeating": [0.0] },
           "duration_min": 60.0, "start_temperature_k": 295.15 }
     ]));
-    let out = cryoprotect()
-        .args(["protocol", "simulate", "--json", "--rtol", "1e-9"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = succeeded(&run(&["simulate", "--json", "--rtol", "1e-9"], &file));
     // Vb + (V0 − Vb)/2 with Vb = 0.3 V0: 0.65 V0.
     let last = v["final_relative_volume"].as_f64().unwrap();
     assert!((last - 0.65).abs() < 1e-6, "{v}");
@@ -191,11 +173,7 @@ fn a_hypertonic_step_settles_where_boyle_van_t_hoff_says_and_bad_input_is_named(
         { "medium": { "nonpermeating_osmolality": 0.3, "permeating": [] },
           "duration_min": 1.0, "start_temperature_k": 295.15 }
     ]));
-    let out = cryoprotect()
-        .args(["protocol", "simulate"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = run(&["simulate"], &bad);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("steps[0].medium.permeating"), "{err}");
