@@ -24,9 +24,11 @@ use crate::ode::Tolerance;
 use crate::toxicity::Toxicity;
 use crate::transport::{Cell, Endpoint, Medium, Run, Start, Step, Trajectory, simulate_with};
 use crate::{PhysicsError, invalid};
+use cryo_core::deadline::Deadline;
 use serde::{Deserialize, Serialize};
 
 /// The relative volumes a cell tolerates, V / V0.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
     pub min_relative_volume: f64,
@@ -40,6 +42,7 @@ impl Limits {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -48,6 +51,7 @@ pub enum Direction {
 }
 
 /// What to design: a cell, a target, the limits and the temperature (held constant).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Problem {
@@ -86,6 +90,7 @@ fn default_concentration_factor() -> f64 {
 const LIMIT_SLACK: f64 = 1e-6;
 
 /// A step whose volume left the limits.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Violation {
     pub step: usize,
@@ -94,6 +99,7 @@ pub struct Violation {
 }
 
 /// A designed protocol as the simulator judged it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Design {
     pub designer: String,
@@ -231,12 +237,19 @@ impl Problem {
         1.0 - self.final_share()
     }
 
-    fn run<'a>(&self, start: &'a Start, toxicity: &'a Toxicity, tol: Tolerance) -> Run<'a> {
+    fn run<'a>(
+        &self,
+        start: &'a Start,
+        toxicity: &'a Toxicity,
+        tol: Tolerance,
+        deadline: &Deadline,
+    ) -> Run<'a> {
         Run {
             tol,
             start,
             toxicity: Some(toxicity),
             endpoint: Some(self.settled_at(self.start_share(), self.final_share())),
+            deadline: *deadline,
         }
     }
 
@@ -248,6 +261,7 @@ impl Problem {
         free: &[Step],
         toxicity: &Toxicity,
         tol: Tolerance,
+        deadline: &Deadline,
     ) -> Result<Design, PhysicsError> {
         self.check()?;
         let used: f64 = free.iter().map(|s| s.duration_min).sum();
@@ -261,7 +275,11 @@ impl Problem {
         let mut steps = free.to_vec();
         steps.push(self.step(self.final_share(), self.isotonic(), remaining));
         let start = self.start();
-        let trajectory = simulate_with(&self.cell, &steps, self.run(&start, toxicity, tol))?;
+        let trajectory = simulate_with(
+            &self.cell,
+            &steps,
+            self.run(&start, toxicity, tol, deadline),
+        )?;
         let total = *trajectory.t_min.last().unwrap_or(&0.0);
         if let Some(last) = steps.last_mut() {
             last.duration_min = total - used;
@@ -293,6 +311,7 @@ impl Problem {
 }
 
 /// The sample types of the original designer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SampleType {
@@ -361,6 +380,7 @@ pub fn stepwise(
     step_count: Option<usize>,
     toxicity: &Toxicity,
     tol: Tolerance,
+    deadline: &Deadline,
 ) -> Result<Design, PhysicsError> {
     problem.check()?;
     let profile = sample.profile();
@@ -384,7 +404,7 @@ pub fn stepwise(
             problem.step(share, problem.isotonic(), profile.minutes_per_step)
         })
         .collect();
-    problem.evaluate("stepwise", &free, toxicity, tol)
+    problem.evaluate("stepwise", &free, toxicity, tol, deadline)
 }
 
 /// Greedy: each step the furthest concentration towards the final medium that keeps the cell
@@ -395,6 +415,7 @@ pub fn fewest_steps(
     problem: &Problem,
     toxicity: &Toxicity,
     tol: Tolerance,
+    deadline: &Deadline,
 ) -> Result<Design, PhysicsError> {
     problem.check()?;
     let iso = problem.isotonic();
@@ -419,7 +440,7 @@ pub fn fewest_steps(
                 ),
             ));
         }
-        let done = problem.evaluate("fewest_steps", &free, toxicity, tol)?;
+        let done = problem.evaluate("fewest_steps", &free, toxicity, tol, deadline)?;
         simulations += done.simulations;
         if done.violations.is_empty() || !done.reached_endpoint {
             return Ok(Design {
@@ -437,6 +458,7 @@ pub fn fewest_steps(
                 start: &start,
                 toxicity: None,
                 endpoint: Some(problem.settled_at(share, s)),
+                deadline: *deadline,
             };
             simulations += 1;
             let t = simulate_with(&problem.cell, &steps, run)?;
@@ -492,6 +514,7 @@ pub fn fewest_steps(
 }
 
 /// How hard [`optimal`] searches.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Search {
@@ -544,6 +567,125 @@ impl Search {
             return Err(invalid("search.threads", "must be in 1..=64"));
         }
         Ok(())
+    }
+}
+
+/// Which designer to run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Designer {
+    Stepwise,
+    FewestSteps,
+    #[default]
+    ToxicityOptimal,
+    ShortestTime,
+    /// Every designer, side by side.
+    All,
+}
+
+/// A design request as a file or an API body gives it: the problem, with the limits from the
+/// sample type's profile when none are measured, and the designer's settings.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub cell: Cell,
+    pub direction: Direction,
+    /// osmol/L of each permeant when loaded, in `cell.permeants` order.
+    pub target: Vec<f64>,
+    pub temperature_k: f64,
+    /// Absent: the sample type's tolerance either side of isotonic.
+    #[serde(default)]
+    pub limits: Option<Limits>,
+    #[serde(default = "default_sample")]
+    pub sample_type: SampleType,
+    /// Default 0.95.
+    #[serde(default)]
+    pub endpoint_fraction: Option<f64>,
+    /// Default 60.
+    #[serde(default)]
+    pub max_time_min: Option<f64>,
+    #[serde(default)]
+    pub max_nonpermeating_osmolality: Option<f64>,
+    /// Default 2.
+    #[serde(default)]
+    pub max_concentration_factor: Option<f64>,
+    #[serde(default)]
+    pub toxicity: Toxicity,
+    #[serde(default)]
+    pub search: Search,
+    #[serde(default)]
+    pub designer: Designer,
+    /// Steps of the stepwise designer (absent: from the sample type's profile).
+    #[serde(default)]
+    pub step_count: Option<usize>,
+}
+
+fn default_sample() -> SampleType {
+    SampleType::CellLine
+}
+
+impl Request {
+    pub fn problem(&self) -> Problem {
+        Problem {
+            cell: self.cell.clone(),
+            direction: self.direction,
+            target: self.target.clone(),
+            temperature_k: self.temperature_k,
+            limits: self.limits.unwrap_or(self.sample_type.limits()),
+            endpoint_fraction: self
+                .endpoint_fraction
+                .unwrap_or(default_endpoint_fraction()),
+            max_time_min: self.max_time_min.unwrap_or(default_max_time()),
+            max_nonpermeating_osmolality: self.max_nonpermeating_osmolality,
+            max_concentration_factor: self
+                .max_concentration_factor
+                .unwrap_or(default_concentration_factor()),
+        }
+    }
+
+    /// Runs the requested designer (every one for [`Designer::All`], in a fixed order). The
+    /// shortest-time design is reported with the request's toxicity cost, so it compares.
+    pub fn design(&self, tol: Tolerance, deadline: &Deadline) -> Result<Vec<Design>, PhysicsError> {
+        let problem = self.problem();
+        let designers = match self.designer {
+            Designer::All => vec![
+                Designer::Stepwise,
+                Designer::FewestSteps,
+                Designer::ToxicityOptimal,
+                Designer::ShortestTime,
+            ],
+            one => vec![one],
+        };
+        let tox = &self.toxicity;
+        designers
+            .into_iter()
+            .map(|designer| match designer {
+                Designer::Stepwise => stepwise(
+                    &problem,
+                    self.sample_type,
+                    self.step_count,
+                    tox,
+                    tol,
+                    deadline,
+                ),
+                Designer::FewestSteps => fewest_steps(&problem, tox, tol, deadline),
+                Designer::ShortestTime => {
+                    let time = Toxicity::elapsed_time();
+                    let fastest = optimal(&problem, &time, &self.search, tol, deadline)?;
+                    let free = &fastest.steps[..fastest.steps.len() - 1];
+                    let judged = problem.evaluate("shortest_time", free, tox, tol, deadline)?;
+                    Ok(Design {
+                        simulations: fastest.simulations,
+                        ..judged
+                    })
+                }
+                Designer::ToxicityOptimal | Designer::All => {
+                    optimal(&problem, tox, &self.search, tol, deadline)
+                }
+            })
+            .collect()
     }
 }
 
@@ -616,6 +758,7 @@ fn nelder_mead(
     x0: &[f64],
     scale: f64,
     budget: usize,
+    deadline: &Deadline,
 ) -> (Vec<f64>, f64) {
     let n = x0.len();
     let nf = n as f64;
@@ -633,7 +776,7 @@ fn nelder_mead(
         })
         .collect();
     let mut used = n + 1;
-    while used < budget {
+    while used < budget && !deadline.expired() {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (best, worst) = (simplex[0].1, simplex[n].1);
         if (worst - best).abs() <= 1e-9 * best.abs().max(1e-12) {
@@ -699,6 +842,7 @@ pub fn optimal(
     objective: &Toxicity,
     search: &Search,
     tol: Tolerance,
+    deadline: &Deadline,
 ) -> Result<Design, PhysicsError> {
     problem.check()?;
     search.check()?;
@@ -717,14 +861,17 @@ pub fn optimal(
         rtol: tol.rtol.max(1e-5),
         atol: tol.atol.max(1e-7),
     };
-    let greedy = fewest_steps(problem, objective, search_tol).ok();
+    let greedy = match fewest_steps(problem, objective, search_tol, deadline) {
+        Err(e @ PhysicsError::Expired(_)) => return Err(e),
+        other => other.ok(),
+    };
     let reference = greedy
         .as_ref()
         .filter(|d| d.is_feasible())
         .map(|d| d.toxicity_cost)
         .or_else(|| {
             problem
-                .evaluate(name, &[], objective, search_tol)
+                .evaluate(name, &[], objective, search_tol, deadline)
                 .ok()
                 .map(|d| d.toxicity_cost)
         })
@@ -738,7 +885,7 @@ pub fn optimal(
         if used >= problem.max_time_min {
             return reference * (10.0 + used / problem.max_time_min);
         }
-        match problem.evaluate(name, &free, objective, search_tol) {
+        match problem.evaluate(name, &free, objective, search_tol, deadline) {
             Err(_) => reference * 100.0,
             Ok(d) => {
                 let excess = problem.limits.excess(
@@ -806,8 +953,8 @@ pub fn optimal(
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(x0) = starts.get(i) else { break };
                     let half = search.evaluations_per_start / 2;
-                    let (x1, _) = nelder_mead(&score, x0, 0.7, half);
-                    let found = nelder_mead(&score, &x1, 0.2, half);
+                    let (x1, _) = nelder_mead(&score, x0, 0.7, half, deadline);
+                    let found = nelder_mead(&score, &x1, 0.2, half, deadline);
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -816,6 +963,7 @@ pub fn optimal(
             });
         }
     });
+    deadline.check()?;
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut candidates: Vec<Vec<Step>> = results.iter().map(|(x, _)| coding.decode(x)).collect();
@@ -825,7 +973,7 @@ pub fn optimal(
     // The best candidate that stays feasible at the caller's tolerance.
     let mut fallback = None;
     for free in candidates {
-        let design = problem.evaluate(name, &free, objective, tol)?;
+        let design = problem.evaluate(name, &free, objective, tol, deadline)?;
         if design.is_feasible() {
             let simulations = counter.load(std::sync::atomic::Ordering::Relaxed) + 1;
             return Ok(Design {
@@ -875,6 +1023,7 @@ mod tests {
             start: &start,
             toxicity: None,
             endpoint: None,
+            deadline: Deadline::NONE,
         };
         let t = simulate_with(&p.cell, &d.steps, run).unwrap();
         let l = p.limits;
@@ -916,14 +1065,22 @@ mod tests {
             Some(1),
             &Toxicity::default(),
             tol(),
+            &Deadline::NONE,
         )
         .unwrap();
         assert_eq!(one.steps.len(), 1);
         assert_eq!(one.violations.len(), 1, "{:?}", one.violations);
         assert!(one.violations[0].min_relative_volume < 0.7);
         // The profile's own count: 2 M × 0.071 L/mol = 14.2 % (v/v) in 5 % steps → 3 steps.
-        let profiled =
-            stepwise(&p, SampleType::CellLine, None, &Toxicity::default(), tol()).unwrap();
+        let profiled = stepwise(
+            &p,
+            SampleType::CellLine,
+            None,
+            &Toxicity::default(),
+            tol(),
+            &Deadline::NONE,
+        )
+        .unwrap();
         assert_eq!(profiled.steps.len(), 3);
         assert!((profiled.steps[0].medium.permeating[0] - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(profiled.steps[0].duration_min, 5.0);
@@ -939,7 +1096,7 @@ mod tests {
     fn fewest_steps_keeps_every_step_within_the_limits_for_loading_and_removal() {
         for direction in [Direction::Loading, Direction::Removal] {
             let p = problem(direction, cell_line());
-            let d = fewest_steps(&p, &Toxicity::default(), tol()).unwrap();
+            let d = fewest_steps(&p, &Toxicity::default(), tol(), &Deadline::NONE).unwrap();
             assert!(d.steps.len() >= 2, "{direction:?}: {:?}", d.steps);
             assert_keeps_limits(&p, &d);
         }
@@ -948,12 +1105,14 @@ mod tests {
             &problem(Direction::Loading, cell_line()),
             &Toxicity::default(),
             tol(),
+            &Deadline::NONE,
         )
         .unwrap();
         let tight = fewest_steps(
             &problem(Direction::Loading, SampleType::Embryo.limits()),
             &Toxicity::default(),
             tol(),
+            &Deadline::NONE,
         )
         .unwrap();
         assert!(tight.steps.len() > loose.steps.len());
@@ -967,9 +1126,9 @@ mod tests {
     fn removal_with_a_sucrose_buffer_takes_fewer_steps_than_without() {
         let mut p = problem(Direction::Removal, cell_line());
         p.max_nonpermeating_osmolality = Some(0.3);
-        let plain = fewest_steps(&p, &Toxicity::default(), tol()).unwrap();
+        let plain = fewest_steps(&p, &Toxicity::default(), tol(), &Deadline::NONE).unwrap();
         p.max_nonpermeating_osmolality = Some(1.0);
-        let buffered = fewest_steps(&p, &Toxicity::default(), tol()).unwrap();
+        let buffered = fewest_steps(&p, &Toxicity::default(), tol(), &Deadline::NONE).unwrap();
         assert_keeps_limits(&p, &buffered);
         assert!(
             buffered.steps.len() < plain.steps.len(),
@@ -990,13 +1149,21 @@ mod tests {
         for direction in [Direction::Loading, Direction::Removal] {
             let p = problem(direction, cell_line());
             let tox = Toxicity::default();
-            let best = optimal(&p, &tox, &Search::default(), tol()).unwrap();
+            let best = optimal(&p, &tox, &Search::default(), tol(), &Deadline::NONE).unwrap();
             assert_keeps_limits(&p, &best);
-            let greedy = fewest_steps(&p, &tox, tol()).unwrap();
+            let greedy = fewest_steps(&p, &tox, tol(), &Deadline::NONE).unwrap();
             // The stepwise protocol for a profile whose steps stay within the limits here.
             let mut steps = 1;
             let classic = loop {
-                let d = stepwise(&p, SampleType::CellLine, Some(steps), &tox, tol()).unwrap();
+                let d = stepwise(
+                    &p,
+                    SampleType::CellLine,
+                    Some(steps),
+                    &tox,
+                    tol(),
+                    &Deadline::NONE,
+                )
+                .unwrap();
                 if d.is_feasible() {
                     break d;
                 }
@@ -1026,7 +1193,7 @@ mod tests {
             assert!(ratio < 1.0, "{ratio}");
             assert!(best.toxicity_cost <= greedy.toxicity_cost * (1.0 + 1e-9));
             // Deterministic for a seed.
-            let again = optimal(&p, &tox, &Search::default(), tol()).unwrap();
+            let again = optimal(&p, &tox, &Search::default(), tol(), &Deadline::NONE).unwrap();
             assert_eq!(again.toxicity_cost, best.toxicity_cost);
         }
     }
@@ -1035,20 +1202,43 @@ mod tests {
     fn the_shortest_protocol_is_no_longer_than_the_greedy_one() {
         let p = problem(Direction::Loading, cell_line());
         let time = Toxicity::elapsed_time();
-        let fastest = optimal(&p, &time, &Search::default(), tol()).unwrap();
+        let fastest = optimal(&p, &time, &Search::default(), tol(), &Deadline::NONE).unwrap();
         assert_eq!(fastest.designer, "shortest_time");
         assert_keeps_limits(&p, &fastest);
         // With α = 0 the cost is the elapsed time.
         assert!(
             (fastest.toxicity_cost - fastest.total_time_min).abs() < 1e-6 * fastest.total_time_min
         );
-        let greedy = fewest_steps(&p, &time, tol()).unwrap();
+        let greedy = fewest_steps(&p, &time, tol(), &Deadline::NONE).unwrap();
         assert!(
             fastest.total_time_min <= greedy.total_time_min,
             "{} vs {}",
             fastest.total_time_min,
             greedy.total_time_min
         );
+    }
+
+    #[test]
+    fn a_deadline_stops_every_designer_and_the_fitter() {
+        let p = problem(Direction::Loading, cell_line());
+        let gone = Deadline::after(std::time::Duration::ZERO);
+        let tox = Toxicity::default();
+        assert!(matches!(
+            optimal(&p, &tox, &Search::default(), tol(), &gone),
+            Err(PhysicsError::Expired(_))
+        ));
+        assert!(matches!(
+            fewest_steps(&p, &tox, tol(), &gone),
+            Err(PhysicsError::Expired(_))
+        ));
+        // A budget too short for the search, long enough to start it: stopped, not finished.
+        let short = Deadline::after(std::time::Duration::from_millis(30));
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            optimal(&p, &tox, &Search::default(), tol(), &short),
+            Err(PhysicsError::Expired(_))
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
@@ -1060,13 +1250,23 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            field(fewest_steps(&p, &Toxicity::default(), tol())),
+            field(fewest_steps(
+                &p,
+                &Toxicity::default(),
+                tol(),
+                &Deadline::NONE
+            )),
             "limits"
         );
         let mut p = problem(Direction::Loading, cell_line());
         p.target = vec![2.0, 1.0];
         assert_eq!(
-            field(fewest_steps(&p, &Toxicity::default(), tol())),
+            field(fewest_steps(
+                &p,
+                &Toxicity::default(),
+                tol(),
+                &Deadline::NONE
+            )),
             "target"
         );
         let p = problem(Direction::Loading, cell_line());
@@ -1075,7 +1275,13 @@ mod tests {
             ..Search::default()
         };
         assert_eq!(
-            field(optimal(&p, &Toxicity::default(), &search, tol())),
+            field(optimal(
+                &p,
+                &Toxicity::default(),
+                &search,
+                tol(),
+                &Deadline::NONE
+            )),
             "search.evaluations_per_start"
         );
         assert_eq!(
@@ -1084,7 +1290,8 @@ mod tests {
                 SampleType::Tissue,
                 Some(0),
                 &Toxicity::default(),
-                tol()
+                tol(),
+                &Deadline::NONE,
             )),
             "step_count"
         );
@@ -1092,7 +1299,12 @@ mod tests {
         let mut p = problem(Direction::Loading, cell_line());
         p.limits.min_relative_volume = 0.999;
         assert_eq!(
-            field(fewest_steps(&p, &Toxicity::default(), tol())),
+            field(fewest_steps(
+                &p,
+                &Toxicity::default(),
+                tol(),
+                &Deadline::NONE
+            )),
             "limits"
         );
     }

@@ -8,6 +8,7 @@
 use crate::ode::{Lu, Tolerance};
 use crate::transport::{Cell, Start, Step, relative_volumes_at};
 use crate::{PhysicsError, invalid};
+use cryo_core::deadline::Deadline;
 use serde::{Deserialize, Serialize};
 
 /// A parameter to fit; the others keep the cell's values.
@@ -82,12 +83,14 @@ impl Parameter {
 }
 
 /// One measured point: minutes from the protocol's start, and V / V0.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub t_min: f64,
     pub relative_volume: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
     pub parameter: String,
@@ -97,6 +100,7 @@ pub struct Estimate {
     pub upper: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fit {
     /// The cell with the fitted values.
@@ -114,6 +118,48 @@ pub struct Fit {
 /// Most observations one fit takes.
 pub const MAX_OBSERVATIONS: usize = 10_000;
 
+/// A fit request as a file or an API body gives it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The first guesses (and the values of what is not fitted).
+    pub cell: Cell,
+    /// What the cell went through while it was measured.
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub start: Start,
+    pub observations: Vec<Observation>,
+    /// `lp`, `vb` (`inactive_fraction`) and `ps:NAME` per permeant.
+    pub parameters: Vec<String>,
+    /// Confidence level of the intervals (default 0.95).
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+fn default_level() -> f64 {
+    0.95
+}
+
+impl Request {
+    pub fn fit(&self, deadline: &Deadline) -> Result<Fit, PhysicsError> {
+        let parameters = self
+            .parameters
+            .iter()
+            .map(|p| Parameter::parse(p, &self.cell))
+            .collect::<Result<Vec<_>, _>>()?;
+        fit(
+            &self.cell,
+            &self.steps,
+            &self.start,
+            &self.observations,
+            &parameters,
+            self.level,
+            deadline,
+        )
+    }
+}
+
 /// Fits `parameters` of `cell` to `observations` of the cell going through `steps` from
 /// `start`; the cell's values are the first guess.
 pub fn fit(
@@ -123,6 +169,7 @@ pub fn fit(
     observations: &[Observation],
     parameters: &[Parameter],
     level: f64,
+    deadline: &Deadline,
 ) -> Result<Fit, PhysicsError> {
     let p = parameters.len();
     let n = observations.len();
@@ -176,7 +223,7 @@ pub fn fit(
         c
     };
     let residuals = |values: &[f64]| -> Result<Vec<f64>, PhysicsError> {
-        let model = relative_volumes_at(&with(values), steps, start, &times, tol)?;
+        let model = relative_volumes_at(&with(values), steps, start, &times, tol, deadline)?;
         Ok(model
             .iter()
             .zip(observations)
@@ -363,7 +410,15 @@ mod tests {
             rtol: 1e-10,
             atol: 1e-12,
         };
-        let v = relative_volumes_at(truth, &steps(), &Start::Isotonic, &times, tol).unwrap();
+        let v = relative_volumes_at(
+            truth,
+            &steps(),
+            &Start::Isotonic,
+            &times,
+            tol,
+            &Deadline::NONE,
+        )
+        .unwrap();
         v.iter()
             .zip(&times)
             .zip(noise(seed, times.len(), sd))
@@ -399,6 +454,7 @@ mod tests {
             &curve(&truth, 0.0, 1),
             &all(&truth),
             0.95,
+            &Deadline::NONE,
         )
         .unwrap();
         assert!(f.converged);
@@ -420,6 +476,7 @@ mod tests {
                 &curve(&truth, 0.005, seed),
                 &all(&truth),
                 0.95,
+                &Deadline::NONE,
             )
             .unwrap();
             assert!(f.converged);
@@ -445,7 +502,7 @@ mod tests {
         ));
         let points = curve(&c, 0.0, 1);
         assert!(matches!(
-            fit(&c, &steps(), &Start::Isotonic, &points[..3], &all(&c), 0.95),
+            fit(&c, &steps(), &Start::Isotonic, &points[..3], &all(&c), 0.95, &Deadline::NONE),
             Err(PhysicsError::Invalid { field, .. }) if field == "observations"
         ));
         let mut late = points.clone();
@@ -454,7 +511,7 @@ mod tests {
             relative_volume: 1.0,
         });
         assert!(matches!(
-            fit(&c, &steps(), &Start::Isotonic, &late, &all(&c), 0.95),
+            fit(&c, &steps(), &Start::Isotonic, &late, &all(&c), 0.95, &Deadline::NONE),
             Err(PhysicsError::Invalid { field, .. }) if field == "times"
         ));
     }

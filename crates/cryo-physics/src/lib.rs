@@ -21,8 +21,8 @@ pub mod transport;
 pub use ode::{Solution, Tolerance};
 pub use toxicity::Toxicity;
 pub use transport::{
-    Cell, Endpoint, Medium, Permeant, Run, Start, Step, Trajectory, relative_volumes_at, simulate,
-    simulate_with,
+    Cell, Endpoint, Medium, Permeant, Protocol, Run, Start, Step, Trajectory, relative_volumes_at,
+    simulate, simulate_with,
 };
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -39,6 +39,8 @@ pub enum PhysicsError {
         "the cell volume left the physical range (water volume {water_um3} µm³ at t = {at} min)"
     )]
     Unphysical { water_um3: f64, at: f64 },
+    #[error(transparent)]
+    Expired(#[from] cryo_core::deadline::Expired),
 }
 
 pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> PhysicsError {

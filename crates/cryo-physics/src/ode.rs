@@ -6,6 +6,7 @@
 //! step is stiff; this method stays stable there at step sizes set by accuracy alone.
 
 use crate::PhysicsError;
+use cryo_core::deadline::Deadline;
 
 /// Error control: a step is accepted when |err_i| ≤ atol + rtol·|y_i| for every component.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,11 +95,12 @@ pub fn integrate(
     y0: &[f64],
     tol: Tolerance,
 ) -> Result<Solution, PhysicsError> {
-    integrate_until(f, t0, t1, y0, tol, &|_| false)
+    integrate_until(f, t0, t1, y0, tol, &|_| false, &Deadline::NONE)
 }
 
 /// [`integrate`], ending early after the first accepted step whose state satisfies `stop`
-/// (an endpoint: the caller interpolates within that last step).
+/// (an endpoint: the caller interpolates within that last step), and failing once `deadline`
+/// has passed (checked every 64 steps).
 pub fn integrate_until(
     f: Rhs<'_>,
     t0: f64,
@@ -106,6 +108,7 @@ pub fn integrate_until(
     y0: &[f64],
     tol: Tolerance,
     stop: &dyn Fn(&[f64]) -> bool,
+    deadline: &Deadline,
 ) -> Result<Solution, PhysicsError> {
     let n = y0.len();
     let d = 1.0 / (2.0 + std::f64::consts::SQRT_2);
@@ -128,9 +131,12 @@ pub fn integrate_until(
         at: t,
     })?;
     let mut derivatives: Option<(Vec<Vec<f64>>, Vec<f64>)> = None;
-    for _ in 0..MAX_STEPS {
+    for attempt_no in 0..MAX_STEPS {
         if t >= t1 {
             return Ok(out);
+        }
+        if attempt_no % 64 == 63 {
+            deadline.check()?;
         }
         h = h.min(t1 - t);
         // Jacobian by forward differences, and ∂f/∂t likewise (temperature ramps): once per

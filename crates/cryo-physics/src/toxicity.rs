@@ -10,6 +10,7 @@ use crate::transport::GAS_CONSTANT_J;
 use crate::{PhysicsError, invalid};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Toxicity {

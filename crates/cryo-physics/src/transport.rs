@@ -14,6 +14,7 @@
 use crate::ode::{Tolerance, integrate, integrate_until};
 use crate::toxicity::Toxicity;
 use crate::{PhysicsError, invalid};
+use cryo_core::deadline::Deadline;
 use serde::{Deserialize, Serialize};
 
 /// Molar gas constant, J·mol⁻¹·K⁻¹ (CODATA 2018, exact since the 2019 SI).
@@ -22,6 +23,7 @@ pub const GAS_CONSTANT_J: f64 = 8.314_462_618;
 pub const GAS_CONSTANT_L_ATM: f64 = GAS_CONSTANT_J / 101.325;
 
 /// A solute that crosses the membrane.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Permeant {
     pub name: String,
@@ -36,6 +38,7 @@ pub struct Permeant {
 }
 
 /// A cell type's transport parameters.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Volume in isotonic medium, µm³.
@@ -56,6 +59,7 @@ pub struct Cell {
 }
 
 /// The solution outside the cell during a step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Medium {
     /// Osmolality of everything that does not cross the membrane (salts, sucrose), osmol/kg.
@@ -65,6 +69,7 @@ pub struct Medium {
 }
 
 /// One step of a protocol: a medium held for a time, at a temperature that may ramp linearly.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub medium: Medium,
@@ -76,6 +81,7 @@ pub struct Step {
 
 /// What a simulation gives: cell volume, water volume and intracellular permeant
 /// concentrations at every accepted step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trajectory {
     pub t_min: Vec<f64>,
@@ -150,6 +156,9 @@ impl Cell {
         positive(self.lp_um_per_min_atm, "lp_um_per_min_atm")?;
         positive(self.reference_temperature_k, "reference_temperature_k")?;
         positive(self.isotonic_osmolality, "isotonic_osmolality")?;
+        if self.permeants.len() > MAX_PERMEANTS {
+            return Err(invalid("permeants", format!("at most {MAX_PERMEANTS}")));
+        }
         if !(0.0..1.0).contains(&self.inactive_fraction) {
             return Err(invalid("inactive_fraction", "a fraction in 0..1"));
         }
@@ -224,7 +233,24 @@ impl Cell {
     }
 }
 
+/// Most steps one protocol may have, and most permeants one cell: far beyond any bench
+/// protocol, small enough that one request stays cheap.
+pub const MAX_STEPS: usize = 200;
+pub const MAX_PERMEANTS: usize = 10;
+
+/// A protocol to simulate, as a file or an API body gives it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    pub cell: Cell,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub start: Start,
+}
+
 /// Where a simulation starts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Start {
@@ -261,6 +287,7 @@ impl Start {
 
 /// Where the last step of a protocol ends, on the total intracellular permeant concentration
 /// (osmol/L): loading is done once it has risen to a level, removal once it has fallen to one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
@@ -292,6 +319,8 @@ pub struct Run<'a> {
     pub toxicity: Option<&'a Toxicity>,
     /// End the last step as soon as this is reached (its duration is then the longest wait).
     pub endpoint: Option<Endpoint>,
+    /// Give up with [`PhysicsError::Expired`] once this has passed.
+    pub deadline: Deadline,
 }
 
 impl<'a> Run<'a> {
@@ -301,6 +330,7 @@ impl<'a> Run<'a> {
             start,
             toxicity: None,
             endpoint: None,
+            deadline: Deadline::NONE,
         }
     }
 }
@@ -377,8 +407,8 @@ pub fn simulate_with(
     run: Run<'_>,
 ) -> Result<Trajectory, PhysicsError> {
     cell.check()?;
-    if steps.is_empty() {
-        return Err(invalid("steps", "give at least one step"));
+    if steps.is_empty() || steps.len() > MAX_STEPS {
+        return Err(invalid("steps", format!("give 1 to {MAX_STEPS} steps")));
     }
     if let Some(tox) = run.toxicity {
         tox.check()?;
@@ -416,7 +446,15 @@ pub fn simulate_with(
         let last = i + 1 == steps.len();
         let endpoint = run.endpoint.filter(|_| last);
         let stop = |y: &[f64]| endpoint.is_some_and(|e| e.reached(total_inside(y)));
-        let mut sol = integrate_until(&f, t0, t0 + step.duration_min, &y, run.tol, &stop)?;
+        let mut sol = integrate_until(
+            &f,
+            t0,
+            t0 + step.duration_min,
+            &y,
+            run.tol,
+            &stop,
+            &run.deadline,
+        )?;
         out.rejected_steps += sol.rejected;
         if let Some(e) = endpoint {
             let n = sol.y.len();
@@ -470,6 +508,7 @@ pub fn relative_volumes_at(
     start: &Start,
     times: &[f64],
     tol: Tolerance,
+    deadline: &Deadline,
 ) -> Result<Vec<f64>, PhysicsError> {
     cell.check()?;
     let k = cell.permeants.len();
@@ -499,6 +538,7 @@ pub fn relative_volumes_at(
                 Some(&&at) if at <= end => at,
                 _ => end,
             };
+            deadline.check()?;
             y = integrate(&f, t, until, &y, tol)?.y.pop().unwrap_or(y);
             t = until;
             if next.peek().is_some_and(|&&at| at <= end) {

@@ -3,10 +3,9 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use cryo_physics::design::{self, Design, Direction, Limits, Problem, SampleType, Search};
-use cryo_physics::fit::{self, Observation, Parameter};
-use cryo_physics::{Cell, Start, Step, Tolerance, Toxicity, simulate};
-use serde::Deserialize;
+use cryo_core::deadline::Deadline;
+use cryo_physics::design::{self, Design, Problem};
+use cryo_physics::{Protocol, Run, Tolerance, simulate_with};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,6 +56,18 @@ pub enum Designer {
     All,
 }
 
+impl Designer {
+    fn physics(self) -> design::Designer {
+        match self {
+            Designer::Stepwise => design::Designer::Stepwise,
+            Designer::FewestSteps => design::Designer::FewestSteps,
+            Designer::ToxicityOptimal => design::Designer::ToxicityOptimal,
+            Designer::ShortestTime => design::Designer::ShortestTime,
+            Designer::All => design::Designer::All,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DesignArgs {
     /// JSON file: {"cell": {...}, "direction": "loading"|"removal", "target": [osmol/L per
@@ -66,8 +77,9 @@ pub struct DesignArgs {
     /// (2), "toxicity": {"k_ref_per_min", "alpha", "activation_j_per_mol",
     /// "reference_temperature_k"}, "search": {"max_free_steps", "starts", ...}}.
     file: PathBuf,
-    #[arg(long, value_enum, default_value_t = Designer::ToxicityOptimal)]
-    designer: Designer,
+    /// Overrides the file's "designer" (default toxicity-optimal).
+    #[arg(long, value_enum)]
+    designer: Option<Designer>,
     /// Number of steps for the stepwise designer (default: from the sample type's profile).
     #[arg(long)]
     step_count: Option<usize>,
@@ -80,30 +92,6 @@ pub struct DesignArgs {
     trajectory: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DesignFile {
-    cell: Cell,
-    direction: Direction,
-    target: Vec<f64>,
-    temperature_k: f64,
-    limits: Option<Limits>,
-    #[serde(default = "default_sample")]
-    sample_type: SampleType,
-    endpoint_fraction: Option<f64>,
-    max_time_min: Option<f64>,
-    max_nonpermeating_osmolality: Option<f64>,
-    max_concentration_factor: Option<f64>,
-    #[serde(default)]
-    toxicity: Toxicity,
-    #[serde(default)]
-    search: Search,
-}
-
-fn default_sample() -> SampleType {
-    SampleType::CellLine
-}
-
 #[derive(Debug, Args)]
 pub struct FitArgs {
     /// JSON file: {"cell": {...first guesses...}, "steps": [...], "start": "isotonic" |
@@ -112,23 +100,6 @@ pub struct FitArgs {
     file: PathBuf,
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FitFile {
-    cell: Cell,
-    steps: Vec<Step>,
-    #[serde(default)]
-    start: Start,
-    observations: Vec<Observation>,
-    parameters: Vec<String>,
-    #[serde(default = "default_level")]
-    level: f64,
-}
-
-fn default_level() -> f64 {
-    0.95
 }
 
 #[derive(Debug, Args)]
@@ -145,13 +116,6 @@ pub struct SimulateArgs {
     /// Print the whole trajectory and the summary as JSON.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Protocol {
-    cell: Cell,
-    steps: Vec<Step>,
 }
 
 pub fn run(cmd: ProtocolCommand) -> anyhow::Result<ExitCode> {
@@ -176,9 +140,10 @@ fn simulate_file(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let tol = args.tolerance.parse()?;
     let repeat = args.repeat.clamp(1, 100_000);
     let started = std::time::Instant::now();
-    let mut trajectory = simulate(&protocol.cell, &protocol.steps, tol)?;
+    let run = Run::new(tol, &protocol.start);
+    let mut trajectory = simulate_with(&protocol.cell, &protocol.steps, run)?;
     for _ in 1..repeat {
-        trajectory = simulate(&protocol.cell, &protocol.steps, tol)?;
+        trajectory = simulate_with(&protocol.cell, &protocol.steps, run)?;
     }
     let seconds = started.elapsed().as_secs_f64() / repeat as f64;
     let v0 = protocol.cell.isotonic_volume_um3;
@@ -216,54 +181,33 @@ fn simulate_file(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn design_file(args: DesignArgs) -> anyhow::Result<ExitCode> {
-    let file: DesignFile = read_json(&args.file, "a design problem")?;
+    let mut request: design::Request = read_json(&args.file, "a design request")?;
     let tol = args.tolerance.parse()?;
-    let problem = Problem {
-        cell: file.cell,
-        direction: file.direction,
-        target: file.target,
-        temperature_k: file.temperature_k,
-        limits: file.limits.unwrap_or(file.sample_type.limits()),
-        endpoint_fraction: file.endpoint_fraction.unwrap_or(0.95),
-        max_time_min: file.max_time_min.unwrap_or(60.0),
-        max_nonpermeating_osmolality: file.max_nonpermeating_osmolality,
-        max_concentration_factor: file.max_concentration_factor.unwrap_or(2.0),
-    };
-    let designers = match args.designer {
-        Designer::All => vec![
-            Designer::Stepwise,
-            Designer::FewestSteps,
-            Designer::ToxicityOptimal,
-            Designer::ShortestTime,
+    if let Some(n) = args.step_count {
+        request.step_count = Some(n);
+    }
+    let chosen = args.designer.map_or(request.designer, Designer::physics);
+    let designers = match chosen {
+        design::Designer::All => vec![
+            design::Designer::Stepwise,
+            design::Designer::FewestSteps,
+            design::Designer::ToxicityOptimal,
+            design::Designer::ShortestTime,
         ],
         one => vec![one],
     };
+    let problem = request.problem();
     let mut designs: Vec<(Design, f64)> = Vec::new();
     for designer in designers {
+        // One designer at a time, so each is timed on its own.
         let started = std::time::Instant::now();
-        let tox = &file.toxicity;
-        let design = match designer {
-            Designer::Stepwise => {
-                design::stepwise(&problem, file.sample_type, args.step_count, tox, tol)
-            }
-            Designer::FewestSteps => design::fewest_steps(&problem, tox, tol),
-            Designer::ToxicityOptimal => design::optimal(&problem, tox, &file.search, tol),
-            Designer::ShortestTime => {
-                // Time is the objective; the toxicity of the result is still reported.
-                design::optimal(&problem, &Toxicity::elapsed_time(), &file.search, tol).and_then(
-                    |fastest| {
-                        let free = &fastest.steps[..fastest.steps.len() - 1];
-                        let judged = problem.evaluate("shortest_time", free, tox, tol)?;
-                        Ok(Design {
-                            simulations: fastest.simulations,
-                            ..judged
-                        })
-                    },
-                )
-            }
-            Designer::All => unreachable!("expanded above"),
-        }?;
-        designs.push((design, started.elapsed().as_secs_f64()));
+        let one = design::Request {
+            designer,
+            ..request.clone()
+        };
+        for d in one.design(tol, &Deadline::NONE)? {
+            designs.push((d, started.elapsed().as_secs_f64()));
+        }
     }
     let feasible = designs.iter().all(|(d, _)| d.is_feasible());
     if args.json {
@@ -367,26 +311,14 @@ fn print_design(problem: &Problem, d: &Design, seconds: f64, stepwise_cost: Opti
 }
 
 fn fit_file(args: FitArgs) -> anyhow::Result<ExitCode> {
-    let file: FitFile = read_json(&args.file, "a fit request")?;
-    let parameters = file
-        .parameters
-        .iter()
-        .map(|p| Parameter::parse(p, &file.cell))
-        .collect::<Result<Vec<_>, _>>()?;
-    let fitted = fit::fit(
-        &file.cell,
-        &file.steps,
-        &file.start,
-        &file.observations,
-        &parameters,
-        file.level,
-    )?;
+    let request: cryo_physics::fit::Request = read_json(&args.file, "a fit request")?;
+    let fitted = request.fit(&Deadline::NONE)?;
     if args.json {
         println!("{}", serde_json::to_string(&fitted)?);
     } else {
         println!(
             "{} observations, residual SD {:.4} (relative volume), {} iterations{}",
-            file.observations.len(),
+            request.observations.len(),
             fitted.residual_sd,
             fitted.iterations,
             if fitted.converged {
