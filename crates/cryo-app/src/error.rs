@@ -27,6 +27,9 @@ pub enum AppError {
     Chem(#[from] cryo_chem::ChemError),
     #[error("{0}")]
     Model(#[from] cryo_ml::MlError),
+    /// A computation ran past the deadline its request had.
+    #[error(transparent)]
+    Deadline(#[from] cryo_core::deadline::Expired),
     #[error(transparent)]
     Db(#[from] cryo_db::DbError),
     #[error(transparent)]
@@ -59,6 +62,24 @@ impl From<cryo_core::ident::InvalidValue> for AppError {
         AppError::Validation {
             field: e.field.to_string(),
             message: e.reason,
+        }
+    }
+}
+
+impl From<cryo_physics::PhysicsError> for AppError {
+    fn from(e: cryo_physics::PhysicsError) -> Self {
+        use cryo_physics::PhysicsError as P;
+        match e {
+            P::Invalid { field, reason } => AppError::Validation {
+                field,
+                message: reason,
+            },
+            P::Expired(e) => AppError::Deadline(e),
+            // The protocol cannot be integrated as given (a cell that loses all its water, a
+            // tolerance the integrator cannot meet): the steps are what to change.
+            e @ (P::StepTooSmall { .. } | P::TooManySteps(_) | P::Unphysical { .. }) => {
+                AppError::validation("steps", e.to_string())
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod models;
 pub mod molecules;
 pub mod predict;
 pub mod projects;
+pub mod protocols;
 pub mod registry;
 pub mod rows;
 pub mod search;

@@ -284,6 +284,41 @@ impl Problem {
         if let Some(last) = steps.last_mut() {
             last.duration_min = total - used;
         }
+        Ok(self.assess(designer, steps, trajectory))
+    }
+
+    /// Judges `steps` exactly as given (edited by hand, or saved earlier): no endpoint ends the
+    /// last step; the endpoint counts as reached when the intracellular permeants are where
+    /// it says at the end.
+    pub fn judge(
+        &self,
+        designer: &str,
+        steps: &[Step],
+        toxicity: &Toxicity,
+        tol: Tolerance,
+        deadline: &Deadline,
+    ) -> Result<Design, PhysicsError> {
+        self.check()?;
+        let start = self.start();
+        let run = Run {
+            endpoint: None,
+            ..self.run(&start, toxicity, tol, deadline)
+        };
+        let mut trajectory = simulate_with(&self.cell, steps, run)?;
+        let inside: f64 = trajectory
+            .intracellular
+            .last()
+            .map_or(0.0, |c| c.iter().sum());
+        trajectory.reached_endpoint = match self.settled_at(self.start_share(), self.final_share())
+        {
+            Endpoint::AtLeast(level) => inside >= level,
+            Endpoint::AtMost(level) => inside <= level,
+        };
+        Ok(self.assess(designer, steps.to_vec(), trajectory))
+    }
+
+    /// A design's numbers from its simulated trajectory.
+    fn assess(&self, designer: &str, steps: Vec<Step>, trajectory: Trajectory) -> Design {
         let v0 = self.cell.isotonic_volume_um3;
         let violations = (0..steps.len())
             .filter_map(|i| {
@@ -295,9 +330,9 @@ impl Problem {
                 })
             })
             .collect();
-        Ok(Design {
+        Design {
             designer: designer.to_owned(),
-            total_time_min: total,
+            total_time_min: *trajectory.t_min.last().unwrap_or(&0.0),
             toxicity_cost: trajectory.total_cost(),
             min_relative_volume: trajectory.min_relative_volume,
             max_relative_volume: trajectory.max_relative_volume,
@@ -306,7 +341,7 @@ impl Problem {
             simulations: 1,
             steps,
             trajectory,
-        })
+        }
     }
 }
 
@@ -342,6 +377,17 @@ impl SampleType {
         SampleType::Organoid,
         SampleType::Embryo,
     ];
+
+    /// The name the API and files use (as serde spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleType::CellLine => "cell_line",
+            SampleType::PrimaryCells => "primary_cells",
+            SampleType::Tissue => "tissue",
+            SampleType::Organoid => "organoid",
+            SampleType::Embryo => "embryo",
+        }
+    }
 
     /// The original's table (CryoProtect v2, protocol designer), unchanged.
     pub fn profile(self) -> Profile {
@@ -1056,6 +1102,13 @@ mod tests {
     }
 
     #[test]
+    fn sample_type_names_are_the_serialised_ones() {
+        for t in SampleType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.name());
+        }
+    }
+
+    #[test]
     fn the_stepwise_designer_flags_the_steps_that_break_the_limits() {
         let p = problem(Direction::Loading, cell_line());
         // One jump to 2 M DMSO shrinks this cell well below 0.7 × isotonic.
@@ -1216,6 +1269,41 @@ mod tests {
             fastest.total_time_min,
             greedy.total_time_min
         );
+    }
+
+    #[test]
+    fn judging_a_designs_own_steps_agrees_with_the_design() {
+        let p = problem(Direction::Loading, cell_line());
+        let tox = Toxicity::default();
+        let d = fewest_steps(&p, &tox, tol(), &Deadline::NONE).unwrap();
+        let j = p
+            .judge("manual", &d.steps, &tox, tol(), &Deadline::NONE)
+            .unwrap();
+        assert!(j.is_feasible(), "{:?}", j.violations);
+        assert!((j.total_time_min - d.total_time_min).abs() < 1e-9);
+        assert!((j.toxicity_cost - d.toxicity_cost).abs() < 1e-3 * d.toxicity_cost);
+        // One jump to the target breaks the lower limit; too short a hold misses the endpoint.
+        let jump = p
+            .judge(
+                "manual",
+                &[p.step(1.0, 0.3, 60.0)],
+                &tox,
+                tol(),
+                &Deadline::NONE,
+            )
+            .unwrap();
+        assert_eq!(jump.violations.len(), 1);
+        assert!(jump.reached_endpoint);
+        let short = p
+            .judge(
+                "manual",
+                &[p.step(0.05, 0.3, 1.0)],
+                &tox,
+                tol(),
+                &Deadline::NONE,
+            )
+            .unwrap();
+        assert!(!short.reached_endpoint && short.violations.is_empty());
     }
 
     #[test]

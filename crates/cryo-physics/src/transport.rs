@@ -141,21 +141,37 @@ fn arrhenius(at_reference: f64, activation: f64, reference_k: f64, t_k: f64) -> 
 
 impl Cell {
     fn check(&self) -> Result<(), PhysicsError> {
-        let positive = |v: f64, field: &str| {
-            if v.is_finite() && v > 0.0 {
+        // Ranges far wider than any cell (a mammalian oocyte is ~3·10⁶ µm³), narrow enough
+        // that no product of them overflows.
+        let within = |v: f64, field: &str, min: f64, max: f64| {
+            // `min` 0 admits zero (a permeant that does not cross); any other is exclusive.
+            let above = if min == 0.0 { v >= 0.0 } else { v > min };
+            if v.is_finite() && above && v <= max {
                 Ok(())
             } else {
                 Err(invalid(
                     field,
-                    format!("must be a positive number, got {v}"),
+                    format!("must be a number in ({min}, {max}], got {v}"),
                 ))
             }
         };
-        positive(self.isotonic_volume_um3, "isotonic_volume_um3")?;
-        positive(self.area_um2, "area_um2")?;
-        positive(self.lp_um_per_min_atm, "lp_um_per_min_atm")?;
-        positive(self.reference_temperature_k, "reference_temperature_k")?;
-        positive(self.isotonic_osmolality, "isotonic_osmolality")?;
+        within(self.isotonic_volume_um3, "isotonic_volume_um3", 0.0, 1e12)?;
+        within(self.area_um2, "area_um2", 0.0, 1e10)?;
+        within(self.lp_um_per_min_atm, "lp_um_per_min_atm", 0.0, 1e4)?;
+        within(
+            self.reference_temperature_k,
+            "reference_temperature_k",
+            1.0,
+            1000.0,
+        )?;
+        within(self.isotonic_osmolality, "isotonic_osmolality", 0.0, 100.0)?;
+        if !(self.lp_activation_j_per_mol.is_finite() && self.lp_activation_j_per_mol.abs() <= 1e6)
+        {
+            return Err(invalid(
+                "lp_activation_j_per_mol",
+                "must be within ±1e6 J/mol",
+            ));
+        }
         if self.permeants.len() > MAX_PERMEANTS {
             return Err(invalid("permeants", format!("at most {MAX_PERMEANTS}")));
         }
@@ -163,18 +179,22 @@ impl Cell {
             return Err(invalid("inactive_fraction", "a fraction in 0..1"));
         }
         for (i, p) in self.permeants.iter().enumerate() {
-            if !(p.ps_um_per_min.is_finite() && p.ps_um_per_min >= 0.0) {
+            within(
+                p.ps_um_per_min,
+                &format!("permeants[{i}].ps_um_per_min"),
+                0.0,
+                1e4,
+            )?;
+            within(
+                p.partial_molar_volume_l_per_mol,
+                &format!("permeants[{i}].partial_molar_volume_l_per_mol"),
+                0.0,
+                10.0,
+            )?;
+            if !(p.ps_activation_j_per_mol.is_finite() && p.ps_activation_j_per_mol.abs() <= 1e6) {
                 return Err(invalid(
-                    format!("permeants[{i}].ps_um_per_min"),
-                    "must be ≥ 0",
-                ));
-            }
-            if !(p.partial_molar_volume_l_per_mol.is_finite()
-                && p.partial_molar_volume_l_per_mol >= 0.0)
-            {
-                return Err(invalid(
-                    format!("permeants[{i}].partial_molar_volume_l_per_mol"),
-                    "must be ≥ 0",
+                    format!("permeants[{i}].ps_activation_j_per_mol"),
+                    "must be within ±1e6 J/mol",
                 ));
             }
         }
@@ -355,21 +375,27 @@ fn check_step(i: usize, step: &Step, permeants: usize) -> Result<(), PhysicsErro
         .permeating
         .iter()
         .chain(std::iter::once(&step.medium.nonpermeating_osmolality))
-        .any(|c| !(c.is_finite() && *c >= 0.0))
+        .any(|c| !(c.is_finite() && (0.0..=100.0).contains(c)))
     {
         return Err(invalid(
             format!("steps[{i}].medium"),
-            "concentrations must be finite and ≥ 0",
+            "concentrations must be in 0..=100 osmol",
         ));
     }
-    if !(step.duration_min.is_finite() && step.duration_min > 0.0) {
-        return Err(invalid(format!("steps[{i}].duration_min"), "must be > 0"));
+    if !(step.duration_min.is_finite() && step.duration_min > 0.0 && step.duration_min <= 1e5) {
+        return Err(invalid(
+            format!("steps[{i}].duration_min"),
+            "must be in (0, 100000] min",
+        ));
     }
     let end = step.end_temperature_k.unwrap_or(step.start_temperature_k);
-    if !(step.start_temperature_k > 0.0 && end > 0.0) {
+    if ![step.start_temperature_k, end]
+        .iter()
+        .all(|t| t.is_finite() && (1.0..=1000.0).contains(t))
+    {
         return Err(invalid(
             format!("steps[{i}].start_temperature_k"),
-            "must be > 0 K",
+            "temperatures must be in 1..=1000 K",
         ));
     }
     Ok(())

@@ -95,7 +95,8 @@ impl ApiError {
             ApiError::App(A::Chem(cryo_chem::ChemError::TooLarge { .. })) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "too_large")
             }
-            ApiError::App(A::Chem(cryo_chem::ChemError::DeadlineExceeded(_))) => {
+            ApiError::App(A::Chem(cryo_chem::ChemError::DeadlineExceeded(_)))
+            | ApiError::App(A::Deadline(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "deadline_exceeded")
             }
             ApiError::App(A::Busy { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
@@ -226,7 +227,8 @@ impl IntoResponse for ApiError {
                     "found": found,
                 }),
             ),
-            ApiError::App(A::Chem(e @ cryo_chem::ChemError::DeadlineExceeded(_))) => (
+            ApiError::App(A::Chem(cryo_chem::ChemError::DeadlineExceeded(e)))
+            | ApiError::App(A::Deadline(e)) => (
                 e.to_string(),
                 serde_json::json!({ "limit": "limits.compute_deadline_secs" }),
             ),

@@ -86,6 +86,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::projects::router())
         .merge(routes::molecules::router())
         .merge(routes::mixtures::router())
+        .merge(routes::protocols::router())
         .merge(routes::experiments::router())
         .merge(routes::models::router())
         .merge(routes::jobs::router())

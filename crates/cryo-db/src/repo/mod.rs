@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod collab;
 pub mod models;
+pub mod protocols;
 pub mod science;
 pub mod stats;
 
@@ -45,6 +46,7 @@ pub enum Entity {
     Notification,
     Model,
     ModelVersion,
+    Protocol,
 }
 
 impl Entity {
@@ -61,6 +63,7 @@ impl Entity {
             Entity::Notification => "notification",
             Entity::Model => "model",
             Entity::ModelVersion => "model version",
+            Entity::Protocol => "protocol",
         }
     }
 
@@ -85,6 +88,7 @@ impl Entity {
             Entity::Notification => by_id!("notifications"),
             Entity::Model => by_id!("models"),
             Entity::ModelVersion => by_id!("model_versions"),
+            Entity::Protocol => by_id!("protocols"),
         }
     }
 }

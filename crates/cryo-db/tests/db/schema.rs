@@ -320,7 +320,19 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "property_types_name_check",
         "UPDATE property_types SET name = ' ' WHERE name = 'Toxicity'",
     ),
+    (
+        "protocols_designer_known",
+        "UPDATE protocols SET designer = 'guesswork'",
+    ),
     ("protocols_name_check", "UPDATE protocols SET name = ''"),
+    (
+        "protocols_problem_object",
+        "UPDATE protocols SET problem = '[]', toxicity = '{}'",
+    ),
+    (
+        "protocols_simulated_complete",
+        "UPDATE protocols SET problem = '{}', toxicity = '{}', total_time_min = 0",
+    ),
     (
         "protocols_sample_type_check",
         "UPDATE protocols SET sample_type = 'whole_body'",

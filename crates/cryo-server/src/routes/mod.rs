@@ -10,6 +10,7 @@ pub mod models;
 pub mod molecules;
 pub mod predict;
 pub mod projects;
+pub mod protocols;
 pub mod system;
 pub mod teams;
 pub mod vocabulary;
