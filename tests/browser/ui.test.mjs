@@ -329,6 +329,61 @@ try {
   await page.waitForSelector('figure[data-chart=molar-shares]');
   await shot('05-mixture.png');
 
+  step('protocol designer: limits checked in place, every designer charted, edited steps simulated, kept and compared');
+  await page.click('#nav a:text-is("Protocols")');
+  await page.click('button:text-is("Design a protocol")');
+  await page.fill('input[name=min_volume]', '1.2');
+  await page.click('#design-button');
+  await page.waitForSelector('input[name=min_volume][aria-invalid=true]');
+  assert.match(await page.locator('#design-error').textContent(), /limits/);
+  await page.fill('input[name=min_volume]', '0.7');
+  await page.click('#design-button');
+  await page.waitForSelector('#design-results tr[data-designer=toxicity_optimal]', { timeout: 60000 });
+  // The original's equal steps break the cell line's limits; the optimal design keeps them.
+  assert.match(await page.locator('tr[data-designer=stepwise]').textContent(), /breaks the limits/);
+  assert.match(await page.locator('tr[data-designer=toxicity_optimal]').textContent(), /within the limits/);
+  assert.equal(await page.locator('figure[data-chart=protocol-volume] polyline.curve').count(), 4);
+  await page.waitForSelector('figure[data-chart=protocol-volume] rect.band');
+  await page.waitForSelector('figure[data-chart=protocol-concentration]');
+  // One jump to 2 M in the first step: simulated again and shown outside the band.
+  await page.fill('#step-editor input[name=permeant-0] >> nth=0', '2');
+  await page.click('button:text-is("Simulate edited steps")');
+  await page.waitForFunction(() => /OUTSIDE the limits/.test(document.getElementById('edited-verdict').textContent));
+  assert.equal(await page.locator('figure[data-chart=protocol-volume] polyline.curve').count(), 5);
+  await fitsTheWidth('protocol designer');
+  await shot('09-protocol-designer.png');
+  // Back to the optimal steps as designed, and kept with the mixture.
+  await page.selectOption('select[name=chosen]', 'fewest_steps');
+  await page.selectOption('select[name=chosen]', 'toxicity_optimal');
+  await page.selectOption('select[name=mixture]', { label: 'Glycerol + DMSO' });
+  await page.fill('input[name=protocol_name]', 'Optimal DMSO loading');
+  await page.click('button:text-is("Save protocol")');
+  await page.waitForSelector('h1:text-is("Optimal DMSO loading")');
+  assert.match(await page.locator('main').textContent(), /Toxicity-optimal: \d+ steps/);
+  await page.waitForSelector('main .badge.production:text-is("within the limits")');
+  await page.waitForSelector('figure[data-chart=protocol-volume]');
+  assert.ok(await page.locator('#protocol-steps tbody tr').count() >= 2);
+  assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
+  await shot('10-protocol.png');
+  // A second one (the stepwise design, which breaks the limits), then both compared.
+  await page.click('#nav a:text-is("Protocols")');
+  await page.click('button:text-is("Design a protocol")');
+  await page.click('#design-button');
+  await page.waitForSelector('#design-results tr[data-designer=stepwise]', { timeout: 60000 });
+  await page.selectOption('select[name=chosen]', 'stepwise');
+  await page.selectOption('select[name=mixture]', { label: 'Glycerol + DMSO' });
+  await page.fill('input[name=protocol_name]', 'Stepwise DMSO loading');
+  await page.click('button:text-is("Save protocol")');
+  await page.waitForSelector('h1:text-is("Stepwise DMSO loading")');
+  await page.waitForSelector('main .badge.failed');
+  await page.click('#nav a:text-is("Protocols")');
+  await page.check('input[aria-label="Select Optimal DMSO loading"]');
+  await page.check('input[aria-label="Select Stepwise DMSO loading"]');
+  await page.click('button:text-is("Compare selected")');
+  await page.waitForSelector('h1:text-is("Protocols compared")');
+  assert.equal(await page.locator('figure[data-chart=protocol-volume] polyline.curve').count(), 2);
+  await shot('11-protocols-compared.png');
+
   step('experiments and the verification queue');
   await page.click('#nav a:text-is("Experiments")');
   await page.waitForSelector('h2:has-text("Measurements")');

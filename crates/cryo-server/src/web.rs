@@ -58,6 +58,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../web/pages/system.js"),
     ),
+    (
+        "pages/protocols.js",
+        JS,
+        include_str!("../web/pages/protocols.js"),
+    ),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 const INDEX: &str = include_str!("../web/index.html");

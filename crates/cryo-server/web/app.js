@@ -9,10 +9,11 @@ import * as mixtures from './pages/mixtures.js';
 import * as experiments from './pages/experiments.js';
 import * as models from './pages/models.js';
 import * as system from './pages/system.js';
+import * as protocols from './pages/protocols.js';
 
 const NAV = [
   ['molecules', 'Molecules'], ['mixtures', 'Mixtures'], ['experiments', 'Experiments'],
-  ['verifications', 'Verification queue'], ['models', 'Models'], ['system', 'System'],
+  ['verifications', 'Verification queue'], ['models', 'Models'], ['protocols', 'Protocols'], ['system', 'System'],
 ];
 
 // route pattern → (params) => page renderer
@@ -27,6 +28,10 @@ const ROUTES = [
   [/^verifications$/, () => experiments.queue],
   [/^models$/, () => models.list],
   [/^models\/([0-9a-f-]{36})$/, (m) => (el) => models.detail(el, m[1])],
+  [/^protocols$/, () => protocols.list],
+  [/^protocols\/new$/, () => protocols.designer],
+  [/^protocols\/compare\/((?:[0-9a-f-]{36},?){2,6})$/, (m) => (el) => protocols.compare(el, m[1].split(',').filter(Boolean))],
+  [/^protocols\/([0-9a-f-]{36})$/, (m) => (el) => protocols.detail(el, m[1])],
   [/^system$/, () => system.render],
 ];
 

@@ -262,3 +262,28 @@ export function radar(axes, series, { max = 100, caption } = {}) {
   });
   return figure('radar', svg, caption, series.map((ser, i) => [SERIES[i % SERIES.length], ser.name]));
 }
+
+/**
+ * Curves against time, no point markers (a trajectory has hundreds of points), with an optional
+ * shaded band (a tolerance range) and dashed reference lines; each curve's tooltip gives its
+ * extremes.
+ */
+export function curves(kind, series, { x, y, band, caption }) {
+  const f = frame({ x, y });
+  if (band) {
+    const [lo, hi] = band.range;
+    f.plot.append(s('rect', { class: 'band', x: f.X(x.domain[0]), width: f.X(x.domain[1]) - f.X(x.domain[0]), y: f.Y(hi), height: f.Y(lo) - f.Y(hi), fill: COLORS.grey, 'fill-opacity': 0.15 },
+      s('title', {}, `${band.label}: ${fmt(lo)} – ${fmt(hi)}`)));
+    for (const v of [lo, hi]) f.plot.append(s('line', { x1: f.X(x.domain[0]), x2: f.X(x.domain[1]), y1: f.Y(v), y2: f.Y(v), stroke: COLORS.grey, 'stroke-dasharray': '5 4' }));
+  }
+  series.forEach((ser, i) => {
+    const color = ser.color || SERIES[i % SERIES.length];
+    const pts = ser.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+    const ys = pts.map((p) => p.y);
+    f.plot.append(s('polyline', { class: 'curve', fill: 'none', stroke: color, 'stroke-width': 2, points: pts.map((p) => `${f.X(p.x)},${f.Y(p.y)}`).join(' ') },
+      s('title', {}, `${ser.name}: ${fmt(Math.min(...ys))} – ${fmt(Math.max(...ys))}`)));
+  });
+  const legend = series.map((ser, i) => [ser.color || SERIES[i % SERIES.length], ser.name]);
+  if (band) legend.push([COLORS.grey, band.label]);
+  return figure(kind, f.svg, caption, legend);
+}
