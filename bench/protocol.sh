@@ -8,7 +8,8 @@
 # Then design: every designer on bench/protocol-design.json (the same cell loaded to 2 M DMSO
 # within 0.7–1.3 × isotonic), the toxicity-optimal design timed (goal < 2 s) and its cost set
 # against the stepwise protocol with the fewest steps that keeps the limits; every design is
-# re-simulated by SciPy (LSODA, dense output) to check independently that it keeps them.
+# re-simulated by SciPy (LSODA, dense output) to check independently that it keeps them, with
+# its toxicity cost integrated there too.
 # Usage: bench/protocol.sh [RTOL] [REPEAT]   (default 1e-6 and 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,14 +42,14 @@ others=$(target/release/cryoprotect protocol design "$problem" --designer all --
 designs=$(jq -c --argjson s "$stepwise" '[$s[0]] + [.[] | select(.designer != "stepwise")]' <<< "$others")
 profiled=$(jq -c '.[] | select(.designer == "stepwise")' <<< "$others")
 echo "the sample type's own stepwise protocol: $(jq -r '"\(.steps | length) steps, volume \(.min_relative_volume * 1000 | round / 1000)–\(.max_relative_volume * 1000 | round / 1000), \(if (.violations | length) > 0 then "breaks the limits" else "keeps the limits" end)"' <<< "$profiled")"
-printf '%-18s %6s %8s %10s %10s %9s %15s %15s\n' designer steps min cost "× stepwise" seconds "ours min–max" "scipy min–max"
+printf '%-18s %6s %8s %10s %10s %10s %9s %15s %15s\n' designer steps min cost "scipy cost" "× stepwise" seconds "ours min–max" "scipy min–max"
 base=$(jq '.[0].toxicity_cost' <<< "$designs")
 check=$(mktemp)
 trap 'rm -f "$check"' EXIT
 for i in $(seq 0 $(($(jq length <<< "$designs") - 1))); do
   d=$(jq -c ".[$i]" <<< "$designs")
   jq -c --slurpfile p "$problem" '{cell: $p[0].cell, steps: .steps}' <<< "$d" > "$check"
-  scipy=$("$python" bench/protocol.py "$check" 1e-8 1e-10 1 dense)
-  jq -r --argjson s "$scipy" --argjson base "$base" '[.designer, (.steps | length), .total_time_min, .toxicity_cost, .toxicity_cost / $base, .seconds, .min_relative_volume, .max_relative_volume, $s.min_relative_volume, $s.max_relative_volume] | @tsv' <<< "$d" \
-    | awk -F'\t' '{ printf "%-18s %6d %8.1f %10.4f %10.3f %9.3f %7.4f–%-7.4f %7.4f–%-7.4f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+  scipy=$("$python" bench/protocol.py "$check" 1e-8 1e-10 1 dense alpha=1.6)
+  jq -r --argjson s "$scipy" --argjson base "$base" '[.designer, (.steps | length), .total_time_min, .toxicity_cost, $s.toxicity_cost, .toxicity_cost / $base, .seconds, .min_relative_volume, .max_relative_volume, $s.min_relative_volume, $s.max_relative_volume] | @tsv' <<< "$d" \
+    | awk -F'\t' '{ printf "%-18s %6d %8.1f %10.4f %10.4f %10.3f %9.3f %7.4f–%-7.4f %7.4f–%-7.4f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
 done
