@@ -363,6 +363,13 @@ try {
   await page.waitForSelector('main .badge.production:text-is("within the limits")');
   await page.waitForSelector('figure[data-chart=protocol-volume]');
   assert.ok(await page.locator('#protocol-steps tbody tr').count() >= 2);
+  // A measurement taken after following it is recorded from its page and listed there.
+  await page.click('button:text-is("Record")');
+  await page.waitForSelector('input[name=followed_value][aria-invalid=true]');
+  await page.selectOption('select[name=followed_property]', 'Glass Transition Temperature');
+  await page.fill('input[name=followed_value]', '-118');
+  await page.click('button:text-is("Record")');
+  await page.waitForSelector('#protocol-experiments tbody tr:has-text("Glass Transition Temperature")');
   assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
   await shot('10-protocol.png');
   // A second one (the stepwise design, which breaks the limits), then both compared.

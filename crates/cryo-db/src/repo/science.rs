@@ -618,19 +618,23 @@ pub async fn get_experiment(conn: &mut Conn, id: Uuid) -> Result<Option<Experime
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
+/// Visible experiments, narrowed to a molecule, a mixture and/or the protocol they followed.
 pub async fn list_experiments(
     conn: &mut Conn,
     molecule: Option<Uuid>,
     mixture: Option<Uuid>,
+    protocol: Option<Uuid>,
     page: Page,
 ) -> Result<Vec<Experiment>, DbError> {
     let sql = concat!(experiment_select!(), " WHERE ($1::uuid IS NULL OR e.molecule_id = $1) AND ($2::uuid IS NULL OR e.mixture_id = $2)
+         AND ($5::uuid IS NULL OR e.protocol_id = $5)
          ORDER BY e.created_at DESC, e.id LIMIT $3 OFFSET $4");
     Ok(sqlx::query_as(sql)
         .bind(molecule)
         .bind(mixture)
         .bind(page.limit)
         .bind(page.offset)
+        .bind(protocol)
         .fetch_all(conn)
         .await?)
 }

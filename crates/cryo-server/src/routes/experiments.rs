@@ -57,16 +57,28 @@ pub struct SubjectFilter {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/experiments", tag = "experiments", params(SubjectFilter), security(("bearer" = [])),
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExperimentFilter {
+    pub molecule_id: Option<Uuid>,
+    pub mixture_id: Option<Uuid>,
+    /// Only experiments that followed this protocol.
+    pub protocol_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/experiments", tag = "experiments", params(ExperimentFilter), security(("bearer" = [])),
     responses((status = 200, body = Vec<Experiment>)))]
 pub async fn list_experiments(
     db: UserDb,
-    Query(f): Query<SubjectFilter>,
+    Query(f): Query<ExperimentFilter>,
 ) -> ApiResult<Json<Vec<Experiment>>> {
     let page = Page::new(f.limit, f.offset);
     let rows = db
         .actor()
-        .read(async |tx| repo::list_experiments(tx, f.molecule_id, f.mixture_id, page).await)
+        .read(async |tx| {
+            repo::list_experiments(tx, f.molecule_id, f.mixture_id, f.protocol_id, page).await
+        })
         .await?;
     Ok(Json(rows))
 }

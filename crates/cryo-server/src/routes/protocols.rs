@@ -122,8 +122,9 @@ pub async fn get_protocol(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<Json<Pr
     Ok(Json(protocols::detail(&db.actor(), id).await?))
 }
 
+/// Delete a protocol; experiments that followed it keep their data and lose the link.
 #[utoipa::path(delete, path = "/api/v1/protocols/{id}", tag = "protocols", security(("bearer" = [])),
-    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "Experiments follow it")))]
+    responses((status = 204), (status = 403), (status = 404)))]
 pub async fn delete_protocol(db: UserDb, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     rows::delete(&db.actor(), Entity::Protocol, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -222,6 +222,33 @@ async fn saved_protocols_carry_the_servers_simulation_and_stay_their_owners() {
         1
     );
 
+    // A measurement records the protocol it followed, and is listed by it.
+    let r = app
+        .post(
+            &a,
+            "/api/v1/experiments",
+            json!({"mixture_id": mix, "property": "Glass Transition Temperature", "value": -120.0,
+                   "protocol_id": good}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let followed = app
+        .get(&a, &format!("/api/v1/experiments?protocol_id={good}"))
+        .await
+        .json();
+    assert_eq!(followed.as_array().unwrap().len(), 1);
+    assert_eq!(followed[0]["protocol_id"], json!(good));
+    let none = app
+        .get(&a, &format!("/api/v1/experiments?protocol_id={bad}"))
+        .await
+        .json();
+    assert!(none.as_array().unwrap().is_empty());
+    let bobs = app
+        .get(&b, &format!("/api/v1/experiments?protocol_id={good}"))
+        .await
+        .json();
+    assert!(bobs.as_array().unwrap().is_empty());
+
     // Bob sees none of it, cannot compare it, delete it or save onto Alice's mixture.
     assert!(
         app.get(&b, "/api/v1/protocols")

@@ -210,6 +210,34 @@ function summary(detail) {
   return h('p', {}, `${DESIGNERS[p.designer] || 'Protocol'}: ${d ? d.steps.length : 0} steps, ${fmt(p.total_time_min)} min, toxicity cost ${fmt(p.toxicity_cost)}, volume ${fmt(p.min_relative_volume)} – ${fmt(p.max_relative_volume)} × isotonic `, d ? status(d) : '');
 }
 
+/** Measurements taken after this protocol, and a form to record one. */
+async function followedBy(protocol) {
+  const [rows, types] = await Promise.all([get(`/experiments?protocol_id=${protocol.id}&limit=200`), get('/property-types')]);
+  const list = h('div', { id: 'protocol-experiments' });
+  const render = (items) => mount(list, table([
+    { label: 'Property', value: (e) => e.property },
+    { label: 'Value', cls: 'num', value: (e) => e.numeric_value != null ? `${fmt(e.numeric_value)} ${e.unit || ''}` : String(e.text_value ?? e.boolean_value) },
+    { label: 'Recorded', value: (e) => when(e.created_at) },
+  ], items, { empty: 'No measurements have followed this protocol yet.' }));
+  render(rows);
+  const numeric = types.filter((t) => t.data_type === 'numeric');
+  const property = select('followed_property', numeric.map((t) => [t.name, `${t.name}${t.units ? ` (${t.units})` : ''}`]), numeric[0]?.name);
+  property.setAttribute('aria-label', 'Property');
+  const value = h('input', { name: 'followed_value', type: 'number', step: 'any', 'aria-label': 'Value', placeholder: 'value' });
+  const record = h('button', { type: 'button', onclick: async () => {
+    if (value.value === '' || !Number.isFinite(Number(value.value))) { value.setAttribute('aria-invalid', 'true'); return; }
+    value.removeAttribute('aria-invalid');
+    try {
+      await post('/experiments', { mixture_id: protocol.mixture_id, property: property.value, value: Number(value.value), protocol_id: protocol.id });
+      showInfo('Measurement recorded with this protocol.');
+      render(await get(`/experiments?protocol_id=${protocol.id}&limit=200`));
+      value.value = '';
+    } catch (err) { showError(err); }
+  } }, 'Record');
+  return h('div', { class: 'card' }, h('h2', {}, 'Measurements that followed it'), list,
+    h('div', { class: 'row' }, property, value, record));
+}
+
 export async function detail(page, id) {
   const d = await get(`/protocols/${id}`);
   const p = d.protocol;
@@ -221,7 +249,8 @@ export async function detail(page, id) {
     h('p', {}, 'For ', h('a', { href: `#/mixtures/${p.mixture_id}` }, mixture), p.description ? ` — ${p.description}` : ''),
     summary(d),
     d.simulation ? charts([[p.name, d.simulation.trajectory]], p.problem.cell.isotonic_volume_um3, p.problem.limits) : h('p', { class: 'muted' }, 'Saved before protocols carried their design problem: no simulation.'),
-    h('div', { class: 'card', id: 'protocol-steps' }, h('h2', {}, 'Steps for the bench'), stepTable(p.steps, names, false)));
+    h('div', { class: 'card', id: 'protocol-steps' }, h('h2', {}, 'Steps for the bench'), stepTable(p.steps, names, false)),
+    await followedBy(p));
 }
 
 export async function compare(page, ids) {
