@@ -450,6 +450,13 @@ pub fn stepwise(
             problem.step(share, problem.isotonic(), profile.minutes_per_step)
         })
         .collect();
+    // The original's steps take what the profile says, whatever the time limit: it is
+    // reported, not refused, and the final step still gets the full limit to settle.
+    let fixed: f64 = free.iter().map(|s| s.duration_min).sum();
+    let problem = Problem {
+        max_time_min: problem.max_time_min + fixed,
+        ..problem.clone()
+    };
     problem.evaluate("stepwise", &free, toxicity, tol, deadline)
 }
 
@@ -1143,6 +1150,26 @@ mod tests {
             let (min, max) = profiled.trajectory.step_extremes(v.step, 2_000.0);
             assert!(min < 0.7 || max > 1.3);
         }
+    }
+
+    #[test]
+    fn the_stepwise_design_takes_its_profiles_time_even_past_the_limit() {
+        // Tissue: 2 M DMSO is 14.2 % (v/v) in 2 % steps, 15 min each: 105 min before the final
+        // step, beyond a 60 min limit. Reported with its length, not refused.
+        let mut p = problem(Direction::Loading, SampleType::Tissue.limits());
+        p.max_time_min = 60.0;
+        let d = stepwise(
+            &p,
+            SampleType::Tissue,
+            None,
+            &Toxicity::default(),
+            tol(),
+            &Deadline::NONE,
+        )
+        .unwrap();
+        assert_eq!(d.steps.len(), 8);
+        assert!(d.total_time_min > 105.0, "{}", d.total_time_min);
+        assert!(d.reached_endpoint);
     }
 
     #[test]
