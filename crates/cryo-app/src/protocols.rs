@@ -106,6 +106,24 @@ pub async fn fit(actor: &Actor<'_>, request: fit::Request) -> AppResult<Fit> {
         .await
 }
 
+/// `steps` simulated exactly as given, on the compute pool under its deadline: what saving
+/// stores and what reading a protocol shows.
+async fn judge(
+    actor: &Actor<'_>,
+    problem: Problem,
+    toxicity: Toxicity,
+    steps: Vec<Step>,
+    designer: String,
+) -> AppResult<Design> {
+    actor
+        .compute(move |deadline| {
+            let d = problem.judge(&designer, &steps, &toxicity, TOLERANCE, &deadline)?;
+            finite_design(&d)?;
+            Ok(d)
+        })
+        .await
+}
+
 /// Who made the steps being saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -156,11 +174,7 @@ pub struct ProtocolDetail {
     pub simulation: Option<Design>,
 }
 
-fn checked_text(field: &str, text: &str, max: usize) -> AppResult<()> {
-    let n = text.trim().chars().count();
-    if field == "name" && n == 0 {
-        return Err(AppError::validation(field, "must not be blank"));
-    }
+fn checked_length(field: &str, text: &str, max: usize) -> AppResult<()> {
     if text.chars().count() > max {
         return Err(AppError::validation(
             field,
@@ -172,26 +186,27 @@ fn checked_text(field: &str, text: &str, max: usize) -> AppResult<()> {
 
 pub async fn save(actor: &Actor<'_>, input: ProtocolInput) -> AppResult<ProtocolDetail> {
     let me = actor.me()?;
-    checked_text("name", &input.name, 300)?;
+    if input.name.trim().is_empty() {
+        return Err(AppError::validation("name", "must not be blank"));
+    }
+    checked_length("name", &input.name, 300)?;
     if let Some(d) = &input.description {
-        checked_text("description", d, 10_000)?;
+        checked_length("description", d, 10_000)?;
     }
     if input.steps.is_empty() {
         return Err(AppError::validation("steps", "give at least one step"));
     }
     let problem = input.design.problem();
     let toxicity = input.design.toxicity.clone();
-    let (steps, author) = (input.steps.clone(), input.designer);
-    let judged = {
-        let (problem, toxicity) = (problem.clone(), toxicity.clone());
-        actor
-            .compute(move |deadline| {
-                let d = problem.judge(author.name(), &steps, &toxicity, TOLERANCE, &deadline)?;
-                finite_design(&d)?;
-                Ok(d)
-            })
-            .await?
-    };
+    let author = input.designer;
+    let judged = judge(
+        actor,
+        problem.clone(),
+        toxicity.clone(),
+        input.steps.clone(),
+        author.name().to_owned(),
+    )
+    .await?;
     let to_json = |v: serde_json::Result<serde_json::Value>| {
         v.map_err(|e| AppError::Internal(format!("protocol to JSON: {e}")))
     };
@@ -260,13 +275,7 @@ async fn with_simulation(actor: &Actor<'_>, row: ProtocolRow) -> AppResult<Proto
         });
     };
     let designer = row.designer.clone().unwrap_or_else(|| "manual".into());
-    let simulation = actor
-        .compute(move |deadline| {
-            let d = problem.judge(&designer, &steps, &toxicity, TOLERANCE, &deadline)?;
-            finite_design(&d)?;
-            Ok(d)
-        })
-        .await?;
+    let simulation = judge(actor, problem, toxicity, steps, designer).await?;
     Ok(ProtocolDetail {
         protocol: row,
         simulation: Some(simulation),

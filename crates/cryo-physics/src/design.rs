@@ -309,11 +309,9 @@ impl Problem {
             .intracellular
             .last()
             .map_or(0.0, |c| c.iter().sum());
-        trajectory.reached_endpoint = match self.settled_at(self.start_share(), self.final_share())
-        {
-            Endpoint::AtLeast(level) => inside >= level,
-            Endpoint::AtMost(level) => inside <= level,
-        };
+        trajectory.reached_endpoint = self
+            .settled_at(self.start_share(), self.final_share())
+            .reached(inside);
         Ok(self.assess(designer, steps.to_vec(), trajectory))
     }
 
@@ -637,6 +635,24 @@ pub enum Designer {
     All,
 }
 
+impl Designer {
+    /// The designers [`Designer::All`] runs, in the order it reports them.
+    pub const EACH: [Designer; 4] = [
+        Designer::Stepwise,
+        Designer::FewestSteps,
+        Designer::ToxicityOptimal,
+        Designer::ShortestTime,
+    ];
+
+    /// The designers this choice runs.
+    pub fn expand(self) -> Vec<Designer> {
+        match self {
+            Designer::All => Designer::EACH.to_vec(),
+            one => vec![one],
+        }
+    }
+}
+
 /// A design request as a file or an API body gives it: the problem, with the limits from the
 /// sample type's profile when none are measured, and the designer's settings.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -702,17 +718,9 @@ impl Request {
     /// shortest-time design is reported with the request's toxicity cost, so it compares.
     pub fn design(&self, tol: Tolerance, deadline: &Deadline) -> Result<Vec<Design>, PhysicsError> {
         let problem = self.problem();
-        let designers = match self.designer {
-            Designer::All => vec![
-                Designer::Stepwise,
-                Designer::FewestSteps,
-                Designer::ToxicityOptimal,
-                Designer::ShortestTime,
-            ],
-            one => vec![one],
-        };
         let tox = &self.toxicity;
-        designers
+        self.designer
+            .expand()
             .into_iter()
             .map(|designer| match designer {
                 Designer::Stepwise => stepwise(
@@ -856,15 +864,9 @@ fn nelder_mead(
         } else if fr < simplex[n - 1].1 {
             simplex[n] = (xr, fr);
         } else {
-            let (xc, fc) = if fr < simplex[n].1 {
-                let x = toward(gamma);
-                let fx = f(&x);
-                (x, fx)
-            } else {
-                let x = toward(-gamma);
-                let fx = f(&x);
-                (x, fx)
-            };
+            // Outside contraction when the reflection beat the worst point, inside otherwise.
+            let xc = toward(if fr < simplex[n].1 { gamma } else { -gamma });
+            let fc = f(&xc);
             used += 1;
             if fc < fr.min(simplex[n].1) {
                 simplex[n] = (xc, fc);
@@ -1007,19 +1009,21 @@ pub fn optimal(
                     let Some(x0) = starts.get(i) else { break };
                     let half = search.evaluations_per_start / 2;
                     let (x1, _) = nelder_mead(&score, x0, 0.7, half, deadline);
-                    let found = nelder_mead(&score, &x1, 0.2, half, deadline);
+                    let (x, value) = nelder_mead(&score, &x1, 0.2, half, deadline);
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push(found);
+                        .push((value, i, x));
                 }
             });
         }
     });
     deadline.check()?;
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut candidates: Vec<Vec<Step>> = results.iter().map(|(x, _)| coding.decode(x)).collect();
+    // By value, then by start: threads finish in any order, and equal values must not let
+    // that order choose the design.
+    results.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut candidates: Vec<Vec<Step>> = results.iter().map(|(_, _, x)| coding.decode(x)).collect();
     if let Some(g) = &greedy {
         candidates.push(g.steps[..g.steps.len() - 1].to_vec());
     }

@@ -316,7 +316,8 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    fn reached(self, total: f64) -> bool {
+    /// Whether a total intracellular permeant concentration (osmol/L) is at the endpoint.
+    pub(crate) fn reached(self, total: f64) -> bool {
         match self {
             Endpoint::AtLeast(level) => total >= level,
             Endpoint::AtMost(level) => total <= level,

@@ -187,18 +187,9 @@ fn design_file(args: DesignArgs) -> anyhow::Result<ExitCode> {
         request.step_count = Some(n);
     }
     let chosen = args.designer.map_or(request.designer, Designer::physics);
-    let designers = match chosen {
-        design::Designer::All => vec![
-            design::Designer::Stepwise,
-            design::Designer::FewestSteps,
-            design::Designer::ToxicityOptimal,
-            design::Designer::ShortestTime,
-        ],
-        one => vec![one],
-    };
     let problem = request.problem();
     let mut designs: Vec<(Design, f64)> = Vec::new();
-    for designer in designers {
+    for designer in chosen.expand() {
         // One designer at a time, so each is timed on its own.
         let started = std::time::Instant::now();
         let one = design::Request {

@@ -181,6 +181,13 @@ async fn saved_protocols_carry_the_servers_simulation_and_stay_their_owners() {
     let time = saved["protocol"]["total_time_min"].as_f64().unwrap();
     assert!((time - design["total_time_min"].as_f64().unwrap()).abs() < 1e-6);
 
+    // A blank name is refused by field before anything is simulated or written.
+    let r = app
+        .post(&a, "/api/v1/protocols", save(steps.clone(), "  ", "manual"))
+        .await;
+    let e = assert_error_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(e["error"]["details"]["field"], "name");
+
     // One jump to 2 M: saved, and recorded as breaking the limits.
     let jump = json!([{ "medium": { "nonpermeating_osmolality": 0.3, "permeating": [2.0] },
                         "duration_min": 30.0, "start_temperature_k": 295.15 }]);
