@@ -22,6 +22,8 @@ fn main() {
         .flag_if_supported("-Wno-deprecated-declarations")
         .compile("cryo_rdkit");
     for lib in [
+        "RDKitFilterCatalog",
+        "RDKitCatalogs",
         "RDKitMolDraw2D",
         "RDKitDepictor",
         "RDKitChemTransforms",

@@ -1,4 +1,5 @@
 #include "cryo-chem/cpp/cryo_rdkit.h"
+#include "cryo-chem/src/ffi.rs.h"
 
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/Depictor/RDDepictor.h>
@@ -9,6 +10,7 @@
 #include <GraphMol/Descriptors/MolSurf.h>
 #include <GraphMol/Descriptors/Property.h>
 #include <GraphMol/FileParsers/FileParsers.h>
+#include <GraphMol/FilterCatalog/FilterCatalog.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
@@ -25,6 +27,7 @@
 
 #include <inchi_api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -307,21 +310,58 @@ rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height) {
   return rust::String(drawer.getDrawingText());
 }
 
-uint32_t stereo_element_count(const Mol &mol) {
-  uint32_t n = 0;
-  for (const auto atom : mol.inner->atoms()) {
-    if (atom->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CW ||
-        atom->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CCW)
-      ++n;
+namespace {
+// 0D stereo parities for InChI (inchi_api.h, "0D parities"): with all coordinates zero, InChI
+// takes stereo from these. RDKit's chiral tag is relative to the order of the atom's bonds
+// (CW/CCW of the later neighbours seen from the first); with four neighbours CW is InChI's 'e'.
+// An implicit hydrogen or lone pair counts as the *last* neighbour in RDKit, while InChI wants
+// the central atom in its place *first*: an odd permutation, so with three neighbours CW is 'o'.
+// (Checked against PubChem's standard keys of trehalose, sucrose, proline and glucose in
+// cryo-chem's tests.) For a double bond {X, A, B, Y}, 'e' means X and Y are trans.
+std::vector<inchi_Stereo0D> stereo_parities(const RDKit::ROMol &m) {
+  std::vector<inchi_Stereo0D> out;
+  for (const auto atom : m.atoms()) {
+    const auto tag = atom->getChiralTag();
+    if (tag != RDKit::Atom::CHI_TETRAHEDRAL_CW && tag != RDKit::Atom::CHI_TETRAHEDRAL_CCW) continue;
+    std::vector<AT_NUM> around;
+    for (const auto bond : m.atomBonds(atom)) {
+      around.push_back(static_cast<AT_NUM>(bond->getOtherAtomIdx(atom->getIdx())));
+    }
+    const bool implicit_h = around.size() == 3;
+    if (implicit_h) around.insert(around.begin(), static_cast<AT_NUM>(atom->getIdx()));
+    if (around.size() != 4) continue;
+    inchi_Stereo0D st;
+    std::memset(&st, 0, sizeof(st));
+    std::copy(around.begin(), around.end(), st.neighbor);
+    st.central_atom = static_cast<AT_NUM>(atom->getIdx());
+    st.type = INCHI_StereoType_Tetrahedral;
+    const bool cw = tag == RDKit::Atom::CHI_TETRAHEDRAL_CW;
+    st.parity = cw != implicit_h ? INCHI_PARITY_EVEN : INCHI_PARITY_ODD;
+    out.push_back(st);
   }
-  for (const auto bond : mol.inner->bonds()) {
-    if (bond->getStereo() > RDKit::Bond::STEREOANY) ++n;
+  for (const auto bond : m.bonds()) {
+    const auto stereo = bond->getStereo();
+    if (bond->getBondType() != RDKit::Bond::DOUBLE || stereo <= RDKit::Bond::STEREOANY) continue;
+    const auto &ends = bond->getStereoAtoms();
+    if (ends.size() != 2) continue;
+    inchi_Stereo0D st;
+    std::memset(&st, 0, sizeof(st));
+    st.neighbor[0] = static_cast<AT_NUM>(ends[0]);
+    st.neighbor[1] = static_cast<AT_NUM>(bond->getBeginAtomIdx());
+    st.neighbor[2] = static_cast<AT_NUM>(bond->getEndAtomIdx());
+    st.neighbor[3] = static_cast<AT_NUM>(ends[1]);
+    st.central_atom = NO_ATOM;
+    st.type = INCHI_StereoType_DoubleBond;
+    const bool trans = stereo == RDKit::Bond::STEREOE || stereo == RDKit::Bond::STEREOTRANS;
+    st.parity = trans ? INCHI_PARITY_EVEN : INCHI_PARITY_ODD;
+    out.push_back(st);
   }
-  return n;
+  return out;
 }
+}  // namespace
 
-// Standard InChI from the connection table (no stereo layer: callers check
-// stereo_element_count first). Throws with InChI's own message on failure.
+// Standard InChI from the connection table and the stereo parities. Throws with InChI's own
+// message on failure.
 rust::String std_inchi(const Mol &mol) {
   RDKit::RWMol m(*mol.inner);
   RDKit::MolOps::Kekulize(m, /*markAtomsBonds=*/true);
@@ -352,10 +392,13 @@ rust::String std_inchi(const Mol &mol) {
     a.bond_stereo[a.num_bonds] = INCHI_BOND_STEREO_NONE;
     a.num_bonds++;
   }
+  auto stereo = stereo_parities(m);
   inchi_Input input;
   std::memset(&input, 0, sizeof(input));
   input.atom = atoms.data();
   input.num_atoms = static_cast<AT_NUM>(n);
+  input.stereo0D = stereo.empty() ? nullptr : stereo.data();
+  input.num_stereo0D = static_cast<AT_NUM>(stereo.size());
   char options[] = "";
   input.szOptions = options;
   inchi_Output output;
@@ -376,6 +419,83 @@ rust::String std_inchi_key(rust::Str inchi) {
   int rc = GetStdINCHIKeyFromStdINCHI(s.c_str(), key);
   if (rc != INCHIKEY_OK) throw std::runtime_error("InChIKey generation failed: code " + std::to_string(rc));
   return rust::String(key);
+}
+
+// Structural alerts from RDKit's FilterCatalog (PAINS A/B/C, Brenk, NIH, ZINC: every set this
+// RDKit ships). One catalog for the process: matching only reads it.
+rust::Vec<AlertHit> structural_alerts(const Mol &mol) {
+  static const RDKit::FilterCatalog catalog(RDKit::FilterCatalogParams::ALL);
+  rust::Vec<AlertHit> out;
+  for (const auto &entry : catalog.getMatches(*mol.inner)) {
+    AlertHit hit;
+    auto text = [&](const char *key) {
+      std::string v;
+      if (entry->hasProp(key)) entry->getProp(key, v);
+      return rust::String(v);
+    };
+    hit.family = text("FilterSet");
+    hit.name = rust::String(entry->getDescription());
+    hit.reference = text("Reference");
+    hit.scope = text("Scope");
+    std::vector<RDKit::FilterMatch> matches;
+    entry->getFilterMatches(*mol.inner, matches);
+    std::vector<uint32_t> atoms;
+    for (const auto &m : matches) {
+      for (const auto &pair : m.atomPairs) atoms.push_back(static_cast<uint32_t>(pair.second));
+    }
+    std::sort(atoms.begin(), atoms.end());
+    atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
+    for (auto a : atoms) hit.atoms.push_back(a);
+    out.push_back(std::move(hit));
+  }
+  return out;
+}
+
+std::unique_ptr<QedPatterns> qed_patterns(rust::Vec<rust::String> acceptors,
+                                          rust::Vec<rust::String> alerts,
+                                          rust::Str aliphatic_ring) {
+  auto parse = [](const std::string &smarts) {
+    std::unique_ptr<RDKit::ROMol> q(RDKit::SmartsToMol(smarts));
+    if (!q) throw std::runtime_error("QED SMARTS does not parse: " + smarts);
+    return q;
+  };
+  auto out = std::make_unique<QedPatterns>();
+  for (const auto &s : acceptors) out->acceptors.push_back(parse(std::string(s)));
+  for (const auto &s : alerts) out->alerts.push_back(parse(std::string(s)));
+  out->aliphatic_ring = parse(std::string(aliphatic_ring));
+  return out;
+}
+
+// The eight QED properties of Bickerton et al. (2012) as RDKit defines them: MW, ALOGP, HBA,
+// HBD, PSA, ROTB, AROM, ALERTS.
+rust::Vec<double> qed_properties(const Mol &mol, const QedPatterns &patterns) {
+  const RDKit::ROMol &m = *mol.inner;
+  double logp = 0, mr = 0;
+  RDKit::Descriptors::calcCrippenDescriptors(m, logp, mr);
+  uint32_t hba = 0;
+  for (const auto &q : patterns.acceptors) {
+    std::vector<RDKit::MatchVectType> matches;
+    hba += RDKit::SubstructMatch(m, *q, matches, /*uniquify=*/true);
+  }
+  uint32_t alerts = 0;
+  for (const auto &q : patterns.alerts) {
+    RDKit::MatchVectType match;
+    if (RDKit::SubstructMatch(m, *q, match)) ++alerts;
+  }
+  // Aromatic rings as QED counts them: rings left after deleting atoms of aliphatic rings.
+  std::unique_ptr<RDKit::ROMol> aromatic(RDKit::deleteSubstructs(m, *patterns.aliphatic_ring));
+  std::vector<std::vector<int>> rings;
+  const auto arom = RDKit::MolOps::findSSSR(*aromatic, rings);
+  rust::Vec<double> out;
+  out.push_back(RDKit::Descriptors::calcAMW(m, /*onlyHeavy=*/false));
+  out.push_back(logp);
+  out.push_back(hba);
+  out.push_back(RDKit::Descriptors::calcNumHBD(m));
+  out.push_back(RDKit::Descriptors::calcTPSA(m));
+  out.push_back(RDKit::Descriptors::calcNumRotatableBonds(m, RDKit::Descriptors::Strict));
+  out.push_back(arom);
+  out.push_back(alerts);
+  return out;
 }
 
 }  // namespace cryo

@@ -5,6 +5,7 @@
 // RDKit's classes; a header read without them disagrees with the library about field offsets.
 #include <RDGeneral/RDConfig.h>
 #include <memory>
+#include <vector>
 #include <GraphMol/ROMol.h>
 #include "rust/cxx.h"
 
@@ -12,6 +13,16 @@ namespace cryo {
 
 struct Mol {
   std::unique_ptr<RDKit::ROMol> inner;
+};
+
+// Shared with Rust (defined by the bridge in src/ffi.rs).
+struct AlertHit;
+
+// The SMARTS QED counts with, parsed once per thread (see src/qed.rs).
+struct QedPatterns {
+  std::vector<std::unique_ptr<RDKit::ROMol>> acceptors;
+  std::vector<std::unique_ptr<RDKit::ROMol>> alerts;
+  std::unique_ptr<RDKit::ROMol> aliphatic_ring;
 };
 
 void init();
@@ -36,8 +47,12 @@ uint32_t dummy_atom_count(const Mol &mol);
 rust::Vec<uint64_t> morgan_bits(const Mol &mol, uint32_t radius, uint32_t n_bits);
 rust::String murcko_scaffold(const Mol &mol);
 rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height);
-uint32_t stereo_element_count(const Mol &mol);
 rust::String std_inchi(const Mol &mol);
 rust::String std_inchi_key(rust::Str inchi);
+rust::Vec<AlertHit> structural_alerts(const Mol &mol);
+std::unique_ptr<QedPatterns> qed_patterns(rust::Vec<rust::String> acceptors,
+                                          rust::Vec<rust::String> alerts,
+                                          rust::Str aliphatic_ring);
+rust::Vec<double> qed_properties(const Mol &mol, const QedPatterns &patterns);
 
 }  // namespace cryo

@@ -2,6 +2,17 @@
 
 #[cxx::bridge(namespace = "cryo")]
 pub(crate) mod sys {
+    /// One FilterCatalog entry that matched: its set, name, literature reference, scope and
+    /// the molecule's atoms it matched (sorted, unique).
+    #[derive(Debug, Clone)]
+    struct AlertHit {
+        family: String,
+        name: String,
+        reference: String,
+        scope: String,
+        atoms: Vec<u32>,
+    }
+
     unsafe extern "C++" {
         include!("cryo-chem/cpp/cryo_rdkit.h");
 
@@ -29,9 +40,17 @@ pub(crate) mod sys {
         fn morgan_bits(mol: &Mol, radius: u32, n_bits: u32) -> Result<Vec<u64>>;
         fn murcko_scaffold(mol: &Mol) -> Result<String>;
         fn to_svg(mol: &Mol, width: u32, height: u32) -> Result<String>;
-        fn stereo_element_count(mol: &Mol) -> u32;
         fn std_inchi(mol: &Mol) -> Result<String>;
         fn std_inchi_key(inchi: &str) -> Result<String>;
+        fn structural_alerts(mol: &Mol) -> Result<Vec<AlertHit>>;
+
+        type QedPatterns;
+        fn qed_patterns(
+            acceptors: Vec<String>,
+            alerts: Vec<String>,
+            aliphatic_ring: &str,
+        ) -> Result<UniquePtr<QedPatterns>>;
+        fn qed_properties(mol: &Mol, patterns: &QedPatterns) -> Result<Vec<f64>>;
     }
 }
 

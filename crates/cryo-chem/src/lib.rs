@@ -6,6 +6,7 @@
 //! - [`Fingerprint`]: Morgan (radius 2, 2048 bits by default) with Tanimoto similarity.
 //! - [`Query`]: SMARTS or SMILES substructure queries.
 //! - [`sdf`]: streaming SDF reading with per-record errors.
+//! - [`toxicity`]: structural alerts (FilterCatalog) and QED.
 
 pub mod featurize;
 mod ffi;
@@ -13,6 +14,7 @@ pub mod fixtures;
 pub mod limits;
 pub mod sdf;
 mod smiles_lint;
+pub mod toxicity;
 
 pub use cryo_core::deadline::Deadline;
 use cryo_core::features::{CoreDescriptors, CryoFeatures};
@@ -147,12 +149,11 @@ impl Molecule {
         sys::mol_block(&self.mol).map_err(toolkit)
     }
 
-    /// Standard InChI and InChIKey. `Ok(None)` for molecules with stereocentres or stereo
-    /// double bonds (the InChI layer for stereo is not generated yet, and a key without it would
-    /// silently merge stereoisomers) and for those with wildcard atoms (`*`), which InChI cannot
-    /// represent.
+    /// Standard InChI and InChIKey, stereo layers included (tetrahedral centres and double
+    /// bonds, passed to InChI as 0D parities), so enantiomers get different keys. `Ok(None)` for
+    /// molecules with wildcard atoms (`*`), which InChI cannot represent.
     pub fn identifiers(&self) -> Result<Option<Identifiers>, ChemError> {
-        if sys::stereo_element_count(&self.mol) > 0 || sys::dummy_atom_count(&self.mol) > 0 {
+        if sys::dummy_atom_count(&self.mol) > 0 {
             return Ok(None);
         }
         // The InChI library (1.03) keeps global state: one call at a time, process-wide.

@@ -7,12 +7,14 @@
 //! - [`measure`]: units of measured values and their exact conversions.
 //! - [`quantile`]: normal and Student-t quantiles.
 //! - [`score`]: the molecule cryoprotection score, the mixture score, Tg and unified scores.
+//! - [`toxicity`]: alert families, QED, and toxicity scores from assay data.
 
 pub mod deadline;
 pub mod features;
 pub mod measure;
 pub mod quantile;
 pub mod score;
+pub mod toxicity;
 pub mod units;
 
 /// Round half to even at integer precision, as Python's `round` does (68.5 → 68, 69.5 → 70).
