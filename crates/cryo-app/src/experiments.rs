@@ -341,19 +341,21 @@ pub struct UnifiedView {
     /// The Tg used (°C): the latest measurement, else the latest prediction.
     pub tg_celsius: Option<f64>,
     pub tg_score: Option<f64>,
+    /// Toxicity risk 0–100 from measured assay data (a mixture's by molar share).
+    pub toxicity_risk: Option<f64>,
     /// Parts without data; their weight is spread over the others.
     pub missing: Vec<String>,
 }
 
 /// Context-weighted unified score of a molecule or mixture: efficacy (its cryoprotection
-/// score), toxicity (not yet available, reported as missing) and Tg against the context's
-/// window.
+/// score), safety (100 − the toxicity risk from measured assay data the caller can see) and Tg
+/// against the context's window.
 pub async fn unified(
     actor: &Actor<'_>,
     subject: Subject,
     context: Context,
 ) -> AppResult<UnifiedView> {
-    let (efficacy, (prediction, experiment)) = actor
+    let (efficacy, (prediction, experiment), toxicity_risk) = actor
         .run(async |tx| {
             let efficacy = match subject {
                 Subject::Molecule(id) => crate::molecules::visible(tx, id).await?.score,
@@ -363,21 +365,103 @@ pub async fn unified(
                     .map(|s| s.overall as f64),
             };
             let pair = repo::latest_pair(tx, subject, TG_PROPERTY).await?;
-            AppResult::Ok((efficacy, pair))
+            let risk = crate::toxicity::risk(tx, subject).await?;
+            AppResult::Ok((efficacy, pair, risk))
         })
         .await?;
     let tg = experiment
         .and_then(|e| e.numeric_value)
         .or(prediction.map(|p| p.numeric_value));
-    let u = unified_score(efficacy, None, tg, context);
+    let u = unified_score(efficacy, toxicity_risk, tg, context);
     Ok(UnifiedView {
         context,
         overall: u.as_ref().map(|u| u.overall),
         efficacy,
         tg_celsius: tg,
         tg_score: tg.map(|t| tg_score(t, context)),
+        toxicity_risk,
         missing: u
             .map(|u| u.missing.iter().map(|m| m.to_string()).collect())
             .unwrap_or_else(|| vec!["efficacy".into(), "toxicity".into(), "tg".into()]),
     })
+}
+
+/// An application context of the unified score: its weights and Tg window.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContextView {
+    pub context: Context,
+    pub efficacy_weight: f64,
+    pub toxicity_weight: f64,
+    pub tg_weight: f64,
+    /// The optimal Tg window, °C.
+    pub tg_low_celsius: f64,
+    pub tg_high_celsius: f64,
+}
+
+pub fn contexts() -> Vec<ContextView> {
+    Context::ALL
+        .iter()
+        .map(|c| {
+            let p = c.profile();
+            ContextView {
+                context: *c,
+                efficacy_weight: p.efficacy,
+                toxicity_weight: p.toxicity,
+                tg_weight: p.tg,
+                tg_low_celsius: p.tg_range.0,
+                tg_high_celsius: p.tg_range.1,
+            }
+        })
+        .collect()
+}
+
+/// Most subjects one batch request scores.
+pub const MAX_UNIFIED_BATCH: usize = 200;
+
+/// One subject's unified score in a batch, or why it has none.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnifiedBatchItem {
+    pub id: Uuid,
+    pub unified: Option<UnifiedView>,
+    pub error: Option<String>,
+}
+
+/// The unified score of many molecules or mixtures (each as [`unified`]); ids the caller cannot
+/// see answer with an error in place, not a failed batch.
+pub async fn unified_batch(
+    actor: &Actor<'_>,
+    ids: &[Uuid],
+    mixtures: bool,
+    context: Context,
+) -> AppResult<Vec<UnifiedBatchItem>> {
+    if ids.is_empty() || ids.len() > MAX_UNIFIED_BATCH {
+        return Err(AppError::Validation {
+            field: "ids".into(),
+            message: format!("give 1 to {MAX_UNIFIED_BATCH} ids, not {}", ids.len()),
+        });
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let subject = if mixtures {
+            Subject::Mixture(*id)
+        } else {
+            Subject::Molecule(*id)
+        };
+        out.push(match unified(actor, subject, context).await {
+            Ok(u) => UnifiedBatchItem {
+                id: *id,
+                unified: Some(u),
+                error: None,
+            },
+            Err(AppError::NotFound { what }) => UnifiedBatchItem {
+                id: *id,
+                unified: None,
+                error: Some(format!("{what} not found")),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(out)
 }

@@ -26,6 +26,7 @@ pub mod rows;
 pub mod search;
 pub mod system;
 pub mod teams;
+pub mod toxicity;
 pub mod training;
 pub mod vocabulary;
 

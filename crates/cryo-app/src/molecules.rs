@@ -8,9 +8,11 @@ use cryo_chem::{ChemError, Molecule};
 use cryo_core::features::{CryoFeatures, FEATURE_NAMES};
 use cryo_core::ident::{OneOf, exactly_one, parse_name, parse_optional_name};
 use cryo_core::score::{MoleculeScore, molecule_score};
+use cryo_core::toxicity::AlertFamily;
 use cryo_db::repo::science::{
     self as repo, MoleculeRow, NewMolecule, PropertyValue, StoredProperty,
 };
+use cryo_db::repo::toxicity as tox_repo;
 use cryo_db::repo::{Conn, Entity};
 use cryo_db::{DbError, Identity};
 use serde::Serialize;
@@ -23,6 +25,9 @@ pub const MAX_NAME_CHARS: usize = 500;
 
 pub const DESCRIPTOR_METHOD: &str = "RDKit Descriptors";
 pub const SCORING_METHOD: &str = "CryoProtect Scoring";
+/// Structural-alert counts (FilterCatalog) and QED.
+pub const ALERTS_METHOD: &str = "RDKit FilterCatalog";
+pub const QED_PROPERTY: &str = "QED";
 
 /// Versions recorded with every stored value: the toolkit's and our formula's.
 pub fn descriptor_method_version() -> String {
@@ -85,6 +90,9 @@ pub struct Computed {
     pub row: NewMolecule,
     pub features: CryoFeatures,
     pub score: MoleculeScore,
+    /// Structural alerts per family, every family present.
+    pub alert_counts: Vec<(AlertFamily, u32)>,
+    pub qed: f64,
 }
 
 /// The pure part: no database. Runs in parallel in the importer.
@@ -93,6 +101,8 @@ pub fn compute(mol: &Molecule, name: Option<String>) -> Result<Computed, ChemErr
     let score = molecule_score(&features);
     let ids = mol.identifiers()?;
     let scaffold = mol.murcko_scaffold()?;
+    let alert_counts = cryo_chem::toxicity::counts(&mol.structural_alerts()?);
+    let qed = mol.qed()?;
     Ok(Computed {
         row: NewMolecule {
             name,
@@ -110,6 +120,8 @@ pub fn compute(mol: &Molecule, name: Option<String>) -> Result<Computed, ChemErr
         },
         features,
         score,
+        alert_counts,
+        qed,
     })
 }
 
@@ -122,6 +134,14 @@ pub async fn store(
 ) -> Result<(Uuid, bool), DbError> {
     let (id, created) = repo::upsert_molecule(conn, owner, &c.row).await?;
     if created {
+        store_computed_properties(conn, id, c).await?;
+    }
+    Ok((id, created))
+}
+
+/// Store (or replace) everything computed about a stored molecule as properties.
+async fn store_computed_properties(conn: &mut Conn, id: Uuid, c: &Computed) -> Result<(), DbError> {
+    {
         let (dv, sv) = (descriptor_method_version(), scoring_method_version());
         let f = &c.features.core;
         let mut values = vec![
@@ -160,9 +180,13 @@ pub async fn store(
                 *value as f64,
             ));
         }
+        values.push(prop(QED_PROPERTY, ALERTS_METHOD, &dv, c.qed));
+        for (family, n) in &c.alert_counts {
+            values.push(prop(family.property_name(), ALERTS_METHOD, &dv, *n as f64));
+        }
         repo::store_properties(conn, id, &values).await?;
     }
-    Ok((id, created))
+    Ok(())
 }
 
 fn prop<'a>(property: &'a str, method: &'a str, version: &'a str, value: f64) -> PropertyValue<'a> {
@@ -238,6 +262,31 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
         "boolean",
     )
     .await?;
+    repo::ensure_method(
+        &mut tx,
+        ALERTS_METHOD,
+        &descriptor_method_version(),
+        "Structural alerts (PAINS A/B/C, Brenk, NIH, ZINC) per family, and QED (Bickerton 2012)",
+    )
+    .await?;
+    repo::ensure_property_type(
+        &mut tx,
+        QED_PROPERTY,
+        "Quantitative estimate of drug-likeness, 0-1 (Bickerton et al. 2012)",
+        None,
+        "numeric",
+    )
+    .await?;
+    for family in AlertFamily::ALL {
+        repo::ensure_property_type(
+            &mut tx,
+            family.property_name(),
+            "Structural alerts of this family that match the molecule",
+            None,
+            "numeric",
+        )
+        .await?;
+    }
     let mut created = 0;
     for (name, smiles, cid, density) in REFERENCE_CRYOPROTECTANTS {
         let mol = Molecule::from_smiles(smiles)?;
@@ -245,12 +294,34 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
         c.row.pubchem_cid = *cid;
         c.row.density_g_per_ml = *density;
         c.row.data_source = Some("CryoProtect reference set".into());
-        if store(&mut tx, None, &c).await?.1 {
+        let (id, new) = store(&mut tx, None, &c).await?;
+        if new {
             created += 1;
+        } else {
+            // Seeded by an earlier version: bring its computed values and keys up to date.
+            store_computed_properties(&mut tx, id, &c).await?;
         }
     }
+    backfill_identifiers(&mut tx).await?;
     tx.commit().await?;
     Ok(created)
+}
+
+/// Molecules with stereo stored before stereo InChI was generated have no InChIKey: give
+/// them theirs (at most 10,000 per start; the rest on the next).
+async fn backfill_identifiers(tx: &mut Conn) -> Result<usize, AppError> {
+    let mut updated = 0;
+    for (id, smiles) in tox_repo::molecules_missing_identifiers(tx, 10_000).await? {
+        let Ok(mol) = Molecule::from_smiles(&smiles) else {
+            continue;
+        };
+        if let Some(ids) = mol.identifiers()?
+            && tox_repo::set_missing_identifiers(tx, id, &ids.inchi, &ids.inchikey).await?
+        {
+            updated += 1;
+        }
+    }
+    Ok(updated)
 }
 
 /// A molecule's overall score and its parts, as shown to people.

@@ -36,6 +36,9 @@ enum Command {
     /// Import and describe molecules.
     #[command(subcommand)]
     Molecules(commands::molecules::MoleculesCommand),
+    /// Toxicity: import assay results (Tox21 layouts), describe alerts and QED.
+    #[command(subcommand)]
+    Toxicity(commands::toxicity::ToxicityCommand),
     /// Predictive models: evaluate, train, predict, featurize.
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
@@ -70,6 +73,7 @@ fn main() -> std::process::ExitCode {
             Command::Protocol(cmd) => commands::protocol::run(cmd),
             Command::Model(cmd) => commands::model::run(cli.config, cmd).await,
             Command::Molecules(cmd) => commands::molecules::run(cli.config, cmd).await,
+            Command::Toxicity(cmd) => commands::toxicity::run(cli.config, cmd).await,
             Command::Backup(cmd) => commands::backup::run(cli.config, cmd).await,
             Command::Restore(args) => commands::backup::restore(cli.config, args).await,
             Command::Users(cmd) => commands::users::run(cli.config, cmd).await,

@@ -107,13 +107,87 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
     ("login_throttle", "INSERT", "authentication service only"),
     ("login_throttle", "UPDATE", "authentication service only"),
     ("login_throttle", "DELETE", "authentication service only"),
+    (
+        "toxicity_sources",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_sources",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_sources",
+        "DELETE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_endpoints",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_endpoints",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_endpoints",
+        "DELETE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assays",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assays",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assays",
+        "DELETE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assay_endpoints",
+        "INSERT",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assay_endpoints",
+        "UPDATE",
+        "reference data: service_role only",
+    ),
+    (
+        "toxicity_assay_endpoints",
+        "DELETE",
+        "reference data: service_role only",
+    ),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
-const OPEN_READS: &[&str] = &["property_types_select", "calculation_methods_select"];
+const OPEN_READS: &[&str] = &[
+    "property_types_select",
+    "calculation_methods_select",
+    "toxicity_sources_select",
+    "toxicity_endpoints_select",
+    "toxicity_assays_select",
+    "toxicity_assay_endpoints_select",
+];
 
 /// Tables everyone may read, so a cross-tenant read is not a violation.
-const PUBLIC_READ_TABLES: &[&str] = &["property_types", "calculation_methods"];
+const PUBLIC_READ_TABLES: &[&str] = &[
+    "property_types",
+    "calculation_methods",
+    "toxicity_sources",
+    "toxicity_endpoints",
+    "toxicity_assays",
+    "toxicity_assay_endpoints",
+];
 
 const COMMANDS: [&str; 4] = ["SELECT", "INSERT", "UPDATE", "DELETE"];
 
@@ -361,6 +435,10 @@ INSERT INTO team_invitations (id, team_id, user_id, role, invited_by) VALUES
      current_setting('rlsv.a')::uuid, 'viewer', current_setting('rlsv.a')::uuid);
 INSERT INTO login_throttle (id, account_key, client, attempts) VALUES
     (current_setting('rlsv.login_throttle')::uuid, 'rls-' || left(gen_random_uuid()::text, 8), '192.0.2.1', 1);
+INSERT INTO toxicity_activities (id, molecule_id, assay_id, hit_call, created_by)
+    SELECT current_setting('rlsv.toxicity_activities')::uuid, current_setting('rlsv.molecules')::uuid, a.id, true,
+           current_setting('rlsv.a')::uuid
+    FROM toxicity_assays a WHERE a.assay_key = 'SR-p53';
 INSERT INTO prediction_provenance (prediction_id, model_version_id) VALUES
     (current_setting('rlsv.predictions')::uuid, current_setting('rlsv.model_versions')::uuid);
 "#;
@@ -391,6 +469,7 @@ const FIXTURE_TABLES: &[&str] = &[
     "alert_silences",
     "login_throttle",
     "team_invitations",
+    "toxicity_activities",
 ];
 
 /// Tables whose owner cannot read their own row back, by design.

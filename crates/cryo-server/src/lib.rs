@@ -51,6 +51,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "molecules", description = "Molecules, descriptors, scores, similarity and substructure search"),
         (name = "mixtures", description = "Mixtures with unit-checked components and scores"),
         (name = "experiments", description = "Measurements and their lab verification"),
+        (name = "toxicity", description = "Structural alerts, QED, assay activities, toxicity and unified scores"),
         (name = "predictions", description = "Stored predictions and their comparison with measurements"),
         (name = "models", description = "Model registry: versions, stages, training jobs, prediction with intervals, evaluation"),
         (name = "system", description = "Administration: backups (service_role or admin users)"),
@@ -87,6 +88,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::molecules::router())
         .merge(routes::mixtures::router())
         .merge(routes::protocols::router())
+        .merge(routes::toxicity::router())
         .merge(routes::experiments::router())
         .merge(routes::models::router())
         .merge(routes::jobs::router())

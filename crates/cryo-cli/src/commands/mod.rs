@@ -6,6 +6,7 @@ pub mod model_registry;
 pub mod molecules;
 pub mod protocol;
 pub mod serve;
+pub mod toxicity;
 pub mod users;
 
 use cryo_config::{LoadOptions, Resolved, Settings};

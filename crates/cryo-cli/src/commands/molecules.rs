@@ -74,7 +74,7 @@ pub struct ImportArgs {
 }
 
 /// One input record: where it came from and what it holds.
-pub(super) struct Record {
+pub(crate) struct Record {
     pub line: usize,
     pub name: Option<String>,
     pub structure: Result<Input, String>,
@@ -82,7 +82,7 @@ pub(super) struct Record {
     pub fields: BTreeMap<String, String>,
 }
 
-pub(super) enum Input {
+pub(crate) enum Input {
     Smiles(String),
     Parsed(Molecule),
 }
@@ -402,11 +402,12 @@ async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result<Exi
     result
 }
 
-async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    science::seed_reference_data(pool)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (owner, identity) = match &args.owner {
+/// The account that will own imported rows (by e-mail), or service_role for reference data.
+pub(super) async fn owner_identity(
+    pool: &cryo_db::PgPool,
+    email: Option<&str>,
+) -> anyhow::Result<(Option<uuid::Uuid>, Identity)> {
+    Ok(match email {
         Some(email) => {
             let mut tx = cryo_db::identity::begin(pool, &Identity::service()).await?;
             let user = cryo_db::repo::auth::find_for_login(&mut tx, email)
@@ -418,7 +419,36 @@ async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Resul
             (Some(user.id), Identity::user(user.id))
         }
         None => (None, Identity::service()),
-    };
+    })
+}
+
+/// Print the first rejected rows and write them all to `report` when asked.
+pub(super) fn report_rejected(
+    rejected: &[(usize, String)],
+    report: Option<&Path>,
+) -> anyhow::Result<()> {
+    for (line, reason) in rejected.iter().take(20) {
+        eprintln!("line {line}: {reason}");
+    }
+    if rejected.len() > 20 {
+        eprintln!("… and {} more rejected rows", rejected.len() - 20);
+    }
+    if let Some(path) = report {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(["line", "reason"])?;
+        for (line, reason) in rejected {
+            w.write_record([line.to_string(), reason.clone()])?;
+        }
+        w.flush()?;
+    }
+    Ok(())
+}
+
+async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    science::seed_reference_data(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (owner, identity) = owner_identity(pool, args.owner.as_deref()).await?;
     let bar = progress(&args.read.file);
     bar.set_message("importing");
     let (mut created, mut existing) = (0usize, 0usize);
@@ -455,20 +485,7 @@ async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Resul
     })?;
     bar.finish_and_clear();
 
-    for (line, reason) in rejected.iter().take(20) {
-        eprintln!("line {line}: {reason}");
-    }
-    if rejected.len() > 20 {
-        eprintln!("… and {} more rejected rows", rejected.len() - 20);
-    }
-    if let Some(path) = &args.report {
-        let mut w = csv::Writer::from_path(path)?;
-        w.write_record(["line", "reason"])?;
-        for (line, reason) in &rejected {
-            w.write_record([line.to_string(), reason.clone()])?;
-        }
-        w.flush()?;
-    }
+    report_rejected(&rejected, args.report.as_deref())?;
     println!(
         "imported {created} new, {existing} already present, {} rejected (from {processed} records)",
         rejected.len()

@@ -184,3 +184,74 @@ fn describe_prints_the_feature_table_without_a_database() {
         "{text}"
     );
 }
+
+async fn activities(db: &TestDb, owner: uuid::Uuid) -> i64 {
+    let mut tx = cryo_db::identity::begin(&db.pool, &Identity::service())
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT count(*) FROM toxicity_activities WHERE created_by = $1")
+        .bind(owner)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+}
+
+/// The MoleculeNet Tox21 layout: 12 endpoint columns (1/0/blank), then mol_id and smiles.
+#[tokio::test]
+async fn tox21_import_stores_good_cells_names_bad_lines_and_is_idempotent() {
+    let db = TestDb::new().await;
+    let owner = user(&db, "tox@lab.example").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tox21.csv");
+    let header = "NR-AR,NR-AR-LBD,NR-AhR,NR-Aromatase,NR-ER,NR-ER-LBD,NR-PPAR-gamma,SR-ARE,SR-ATAD5,SR-HSE,SR-MMP,SR-p53,mol_id,smiles";
+    let rows = [
+        // line 2: DMSO (a reference molecule: matched by InChIKey, not duplicated), 2 cells
+        "0,,,,,,,,,,,1,TOX1,CS(C)=O",
+        // line 3: a bad SMILES
+        "0,0,,,,,,,,,,,TOX2,C1CC(",
+        // line 4: L-proline with stereo (matched by its stereo InChIKey), 3 cells
+        "0,0,1,,,,,,,,,,TOX3,OC(=O)[C@@H]1CCCN1",
+        // line 5: one bad cell (`2`), one good one
+        "2,,,,,,,,,,,0,TOX4,CCCCO",
+        // line 6: no measurement at all
+        ",,,,,,,,,,,,TOX5,CCCCCO",
+        // line 7: a new structure, 12 cells
+        "1,1,1,1,1,1,1,1,1,1,1,1,TOX6,c1ccc2ccccc2c1",
+    ];
+    std::fs::write(&file, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let run = || {
+        cryoprotect()
+            .env("DATABASE_URL", db.url())
+            .args(["toxicity", "import"])
+            .arg(&file)
+            .args(["--owner", "tox@lab.example"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("stored 18 new and 0 updated activities for 4 rows (2 molecules matched, 2 created); 3 rejected"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("line 3:"), "{stderr}");
+    assert!(stderr.contains("line 5: column NR-AR"), "{stderr}");
+    assert!(stderr.contains("line 6: no measurement"), "{stderr}");
+    assert_eq!(activities(&db, owner).await, 18);
+    // The reference DMSO and L-proline were matched, not copied.
+    assert_eq!(owned_molecules(&db, owner).await, 2);
+
+    let again = run();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        stdout.contains(
+            "stored 0 new and 18 updated activities for 4 rows (4 molecules matched, 0 created)"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(activities(&db, owner).await, 18);
+}

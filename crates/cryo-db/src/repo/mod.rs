@@ -9,6 +9,7 @@ pub mod models;
 pub mod protocols;
 pub mod science;
 pub mod stats;
+pub mod toxicity;
 
 use sqlx::PgConnection;
 

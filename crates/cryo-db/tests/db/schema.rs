@@ -477,6 +477,50 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "alert_silences_window",
         "UPDATE alert_silences SET ends_at = starts_at",
     ),
+    (
+        "toxicity_activities_activity_type_check",
+        "UPDATE toxicity_activities SET activity_type = 'LD50'",
+    ),
+    (
+        "toxicity_activities_measured",
+        "UPDATE toxicity_activities SET hit_call = NULL, potency = NULL, potency_unit = NULL",
+    ),
+    (
+        "toxicity_activities_potency_check",
+        "UPDATE toxicity_activities SET potency = 0",
+    ),
+    (
+        "toxicity_activities_potency_unit",
+        "UPDATE toxicity_activities SET potency_unit = NULL",
+    ),
+    (
+        "toxicity_activities_potency_unit_check",
+        "UPDATE toxicity_activities SET potency_unit = 'g/L'",
+    ),
+    (
+        "toxicity_activities_provenance_check",
+        "UPDATE toxicity_activities SET provenance = repeat('x', 1001)",
+    ),
+    (
+        "toxicity_activities_reliability_check",
+        "UPDATE toxicity_activities SET reliability = 1.5",
+    ),
+    (
+        "toxicity_assay_endpoints_relevance_check",
+        "UPDATE toxicity_assay_endpoints SET relevance = 0",
+    ),
+    (
+        "toxicity_assays_assay_key_check",
+        "UPDATE toxicity_assays SET assay_key = ''",
+    ),
+    (
+        "toxicity_endpoints_name_check",
+        "UPDATE toxicity_endpoints SET name = 'liver'",
+    ),
+    (
+        "toxicity_sources_name_check",
+        "UPDATE toxicity_sources SET name = ''",
+    ),
     // Enforced by trigger: a value must sit in the column its property type names.
     (
         "molecular_properties_value_type",

@@ -13,6 +13,7 @@ pub mod projects;
 pub mod protocols;
 pub mod system;
 pub mod teams;
+pub mod toxicity;
 pub mod vocabulary;
 
 use cryo_db::repo::Page;

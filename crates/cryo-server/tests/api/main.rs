@@ -14,4 +14,5 @@ mod protocols;
 mod science;
 mod system;
 mod tenancy;
+mod toxicity;
 mod web;

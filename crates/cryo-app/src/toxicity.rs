@@ -1,0 +1,357 @@
+//! Toxicity: a molecule's structural alerts, QED and measured assay activity scored by endpoint;
+//! a mixture's toxicity from its components; importing assay files (Tox21 wide layout and a long
+//! layout) with per-row errors.
+
+use crate::{Actor, AppResult, composition};
+use cryo_chem::Molecule;
+use cryo_chem::toxicity::Alert;
+use cryo_core::toxicity::{
+    AlertFamily, Endpoint, MixtureToxicity, QedProperties, ToxicityScore, mixture_toxicity,
+    score_observations,
+};
+use cryo_db::repo::Conn;
+use cryo_db::repo::science::Subject;
+use cryo_db::repo::toxicity::{self as repo, ActivityRow, NewActivity};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Most activities listed with a molecule.
+pub const MAX_LISTED_ACTIVITIES: i64 = 2_000;
+
+/// Alerts, QED and measured toxicity of one molecule.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoleculeToxicity {
+    pub molecule_id: Uuid,
+    pub canonical_smiles: String,
+    /// Every alert that matched, with the atoms it matched.
+    pub alerts: Vec<Alert>,
+    /// Alerts per family (every family listed).
+    pub alert_counts: BTreeMap<AlertFamily, u32>,
+    pub qed: f64,
+    pub qed_properties: QedProperties,
+    /// The score from measured activities visible to the caller; null without any.
+    pub measured: Option<ToxicityScore>,
+    pub activities: Vec<ActivityRow>,
+}
+
+/// What a structure's alerts and QED are (CPU).
+fn structure_view(smiles: &str) -> AppResult<(Vec<Alert>, QedProperties)> {
+    let mol = Molecule::from_smiles(smiles)?;
+    Ok((mol.structural_alerts()?, mol.qed_properties()?))
+}
+
+/// A hit call counts 1/0; a potency without a hit call means the assay saw activity.
+fn activity_value(a: &ActivityRow) -> Option<f64> {
+    match (a.hit_call, a.potency) {
+        (Some(hit), _) => Some(if hit { 1.0 } else { 0.0 }),
+        (None, Some(_)) => Some(1.0),
+        (None, None) => None,
+    }
+}
+
+/// The toxicity score of a molecule's activities.
+pub fn score_activities<'a>(
+    activities: impl IntoIterator<Item = &'a ActivityRow>,
+) -> Option<ToxicityScore> {
+    score_observations(activities.into_iter().filter_map(|a| {
+        let endpoint = Endpoint::parse(&a.endpoint).unwrap_or(Endpoint::Other);
+        activity_value(a).map(|v| (endpoint, v))
+    }))
+}
+
+pub async fn molecule(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeToxicity> {
+    let (m, activities) = actor
+        .run(async |tx| {
+            let m = crate::molecules::visible(tx, id).await?;
+            let activities = repo::activities(tx, &[id], MAX_LISTED_ACTIVITIES).await?;
+            AppResult::Ok((m, activities))
+        })
+        .await?;
+    let smiles = m.canonical_smiles.clone();
+    let (alerts, qed_properties) = actor.compute(move |_| structure_view(&smiles)).await?;
+    Ok(MoleculeToxicity {
+        molecule_id: id,
+        canonical_smiles: m.canonical_smiles,
+        alert_counts: cryo_chem::toxicity::counts(&alerts).into_iter().collect(),
+        alerts,
+        qed: cryo_core::toxicity::qed(&qed_properties),
+        qed_properties,
+        measured: score_activities(&activities),
+        activities,
+    })
+}
+
+/// One component's part in a mixture's toxicity.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComponentToxicity {
+    pub molecule_id: Uuid,
+    pub molecule_name: Option<String>,
+    /// Share of the mixture's molar amount (0–1); null when units cannot be reconciled.
+    pub molar_share: Option<f64>,
+    pub measured: Option<ToxicityScore>,
+    pub alert_counts: BTreeMap<AlertFamily, u32>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MixtureToxicityView {
+    pub mixture_id: Uuid,
+    pub components: Vec<ComponentToxicity>,
+    /// Components' scores weighted by molar share; null when no component has data or the
+    /// shares cannot be computed.
+    pub toxicity: Option<MixtureToxicity>,
+    /// The union of the components' alerts (family and name, once each).
+    pub alerts: Vec<AlertName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertName {
+    pub family: AlertFamily,
+    pub name: String,
+}
+
+pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityView> {
+    let (components, activities) = actor
+        .run(async |tx| {
+            let d = crate::mixtures::detail_in(tx, id).await?;
+            let ids: Vec<Uuid> = d.components.iter().map(|c| c.molecule_id).collect();
+            let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
+            AppResult::Ok((d.components, activities))
+        })
+        .await?;
+    let smiles: Vec<String> = components
+        .iter()
+        .map(|c| c.canonical_smiles.clone())
+        .collect();
+    let alerts = actor
+        .compute(move |_| {
+            smiles
+                .iter()
+                .map(|s| Ok(Molecule::from_smiles(s)?.structural_alerts()?))
+                .collect::<AppResult<Vec<_>>>()
+        })
+        .await?;
+    let shares = composition::shares(&components).ok();
+    let scores: Vec<Option<ToxicityScore>> = components
+        .iter()
+        .map(|c| score_activities(activities.iter().filter(|a| a.molecule_id == c.molecule_id)))
+        .collect();
+    let toxicity = shares.as_ref().and_then(|sh| {
+        let parts: Vec<(f64, Option<&ToxicityScore>)> = sh
+            .iter()
+            .copied()
+            .zip(scores.iter().map(Option::as_ref))
+            .collect();
+        mixture_toxicity(&parts)
+    });
+    let mut union: Vec<AlertName> = alerts
+        .iter()
+        .flatten()
+        .map(|a| AlertName {
+            family: a.family,
+            name: a.name.clone(),
+        })
+        .collect();
+    union.sort();
+    union.dedup();
+    Ok(MixtureToxicityView {
+        mixture_id: id,
+        components: components
+            .iter()
+            .zip(scores)
+            .zip(&alerts)
+            .enumerate()
+            .map(|(i, ((c, measured), a))| ComponentToxicity {
+                molecule_id: c.molecule_id,
+                molecule_name: c.molecule_name.clone(),
+                molar_share: shares.as_ref().map(|s| s[i]),
+                measured,
+                alert_counts: cryo_chem::toxicity::counts(a).into_iter().collect(),
+            })
+            .collect(),
+        toxicity,
+        alerts: union,
+    })
+}
+
+/// The toxicity risk (0–100) the unified score uses, from measured data the caller can see.
+pub async fn risk(tx: &mut Conn, subject: Subject) -> AppResult<Option<f64>> {
+    Ok(match subject {
+        Subject::Molecule(id) => {
+            score_activities(&repo::activities(tx, &[id], MAX_LISTED_ACTIVITIES).await?)
+                .map(|s| s.risk())
+        }
+        Subject::Mixture(id) => {
+            let components = cryo_db::repo::science::components(tx, id).await?;
+            let ids: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
+            let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
+            let Ok(shares) = composition::shares(&components) else {
+                return Ok(None);
+            };
+            let scores: Vec<Option<ToxicityScore>> = components
+                .iter()
+                .map(|c| {
+                    score_activities(activities.iter().filter(|a| a.molecule_id == c.molecule_id))
+                })
+                .collect();
+            let parts: Vec<(f64, Option<&ToxicityScore>)> = shares
+                .into_iter()
+                .zip(scores.iter().map(Option::as_ref))
+                .collect();
+            mixture_toxicity(&parts).map(|m| 100.0 * m.score)
+        }
+    })
+}
+
+/// The reference assays and the endpoint each informs.
+pub async fn assays(actor: &Actor<'_>) -> AppResult<Vec<repo::AssayRow>> {
+    actor.run(async |tx| Ok(repo::assays(tx).await?)).await
+}
+
+// ---------------------------------------------------------------- import
+
+/// One measurement read from a file, before its structure is resolved.
+#[derive(Debug, Clone)]
+pub struct ImportMeasurement {
+    pub assay_key: String,
+    pub hit_call: Option<bool>,
+    pub activity_type: Option<String>,
+    pub potency: Option<f64>,
+    pub potency_unit: Option<String>,
+}
+
+/// One file row: its line, structure (computed on the compute side) and measurements.
+pub struct ImportRow {
+    pub line: usize,
+    pub computed: crate::molecules::Computed,
+    pub measurements: Vec<ImportMeasurement>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub activities_new: usize,
+    pub activities_updated: usize,
+    pub molecules_created: usize,
+    pub molecules_matched: usize,
+    /// (line, reason) of every row or cell that was not stored.
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Store one batch of rows in the open transaction: structures matched by InChIKey to the
+/// caller's or reference molecules (else registered for the caller), then one activity per
+/// (molecule, assay, caller), replaced on re-import.
+pub async fn import_rows(
+    tx: &mut Conn,
+    owner: Option<Uuid>,
+    rows: &[ImportRow],
+    report: &mut ImportReport,
+) -> AppResult<()> {
+    let assays: HashMap<String, Uuid> = repo::assays(tx)
+        .await?
+        .into_iter()
+        .map(|a| (a.assay_key.to_ascii_lowercase(), a.id))
+        .collect();
+    for row in rows {
+        report.rows += 1;
+        let known = match &row.computed.row.inchikey {
+            Some(key) => repo::molecule_by_inchikey(tx, owner, key).await?,
+            None => None,
+        };
+        let molecule_id = match known {
+            Some(id) => {
+                report.molecules_matched += 1;
+                id
+            }
+            None => {
+                let (id, created) = crate::molecules::store(tx, owner, &row.computed).await?;
+                if created {
+                    report.molecules_created += 1;
+                } else {
+                    report.molecules_matched += 1;
+                }
+                id
+            }
+        };
+        for m in &row.measurements {
+            let Some(assay_id) = assays.get(&m.assay_key.to_ascii_lowercase()) else {
+                report
+                    .rejected
+                    .push((row.line, format!("unknown assay `{}`", m.assay_key)));
+                continue;
+            };
+            let new = repo::upsert_activity(
+                tx,
+                owner,
+                &NewActivity {
+                    molecule_id,
+                    assay_id: *assay_id,
+                    hit_call: m.hit_call,
+                    activity_type: m.activity_type.as_deref(),
+                    potency: m.potency,
+                    potency_unit: m.potency_unit.as_deref(),
+                    reliability: 1.0,
+                    provenance: Some(&format!("line {}", row.line)),
+                },
+            )
+            .await?;
+            if new {
+                report.activities_new += 1;
+            } else {
+                report.activities_updated += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A hit call as files write it: 1/0, true/false, active/inactive; blank is no measurement.
+pub fn parse_hit_call(s: &str) -> Result<Option<bool>, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "na" | "nan" => Ok(None),
+        "1" | "1.0" | "true" | "active" | "yes" => Ok(Some(true)),
+        "0" | "0.0" | "false" | "inactive" | "no" => Ok(Some(false)),
+        other => Err(format!(
+            "hit call `{other}` is not 1/0, true/false or active/inactive"
+        )),
+    }
+}
+
+/// A potency with its unit: a positive finite number, unit one of M, mM, uM (µM), nM.
+pub fn parse_potency(value: &str, unit: &str) -> Result<Option<(f64, String)>, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let x: f64 = v
+        .parse()
+        .map_err(|_| format!("potency `{v}` is not a number"))?;
+    if !(x.is_finite() && x > 0.0) {
+        return Err(format!("potency {v} must be a positive number"));
+    }
+    let unit = match unit.trim() {
+        "M" => "M",
+        "mM" => "mM",
+        "uM" | "µM" | "μM" | "" => "uM",
+        "nM" => "nM",
+        other => return Err(format!("potency unit `{other}` is not M, mM, uM or nM")),
+    };
+    Ok(Some((x, unit.to_string())))
+}
+
+/// An activity type: AC50, IC50 or EC50 (case-insensitive); blank is none.
+pub fn parse_activity_type(s: &str) -> Result<Option<String>, String> {
+    let t = s.trim().to_ascii_uppercase();
+    match t.as_str() {
+        "" => Ok(None),
+        "AC50" | "IC50" | "EC50" => Ok(Some(t)),
+        _ => Err(format!(
+            "activity type `{}` is not AC50, IC50 or EC50",
+            s.trim()
+        )),
+    }
+}
