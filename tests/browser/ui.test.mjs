@@ -166,6 +166,12 @@ try {
   await page.waitForSelector('figure[data-chart=radar]');
   await page.waitForFunction(() => document.querySelector('img.depiction')?.naturalWidth > 0);
   assert.equal(await page.locator('figure[data-chart=descriptors] rect.bar').count(), 7);
+  // The toxicity panel: QED, no structural alert for glycerol, and a unified score that says
+  // it was computed without toxicity data (none imported here).
+  await page.waitForSelector('[data-testid=toxicity] [data-testid=unified] .badge');
+  assert.match(await page.locator('[data-testid=toxicity] h2').textContent(), /QED 0\.\d+/);
+  assert.match(await page.locator('[data-testid=toxicity]').textContent(), /No structural alert in any family/);
+  assert.match(await page.locator('[data-testid=unified]').textContent(), /without toxicity/);
   await fitsTheWidth('molecule detail');
   await shot('02-molecule.png');
   await page.click('#nav a:text-is("Molecules")');

@@ -119,12 +119,13 @@ async function depiction(id) {
 
 /** One molecule: depiction, identity, score, descriptors against the reference set, properties. */
 export async function detail(page, id) {
-  const [d, refs, img] = await Promise.all([get(`/molecules/${id}`), references().catch(() => []), depiction(id)]);
+  const [d, refs, img, tox] = await Promise.all([get(`/molecules/${id}`), references().catch(() => []), depiction(id),
+    get(`/molecules/${id}/toxicity`)]);
   const m = d.molecule;
   const f = d.features || {};
   const identity = h('dl', { class: 'kv' },
     [['SMILES', h('span', { class: 'smiles' }, m.canonical_smiles)], ['Formula', m.formula], ['Molecular weight', `${fmt(m.molecular_weight, 5)} g/mol`],
-      ['InChIKey', m.inchikey || '—'], ['InChI', m.inchi ? h('span', { class: 'smiles' }, m.inchi) : '— (stereo layers not generated)'],
+      ['InChIKey', m.inchikey || '—'], ['InChI', m.inchi ? h('span', { class: 'smiles' }, m.inchi) : '—'],
       ['Scaffold', m.murcko_scaffold || '—'], ['Density', m.density_g_per_ml ? `${m.density_g_per_ml} g/mL` : '—'],
       ['PubChem CID', m.pubchem_cid || '—'], ['Source', m.data_source || (m.created_by ? 'registered by a user' : '—')]]
       .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
@@ -177,7 +178,45 @@ export async function detail(page, id) {
     h('div', { class: 'spread' }, h('h1', {}, m.name || m.canonical_smiles, m.is_reference ? ' ' : '', m.is_reference ? h('span', { class: 'badge' }, 'reference') : ''), actions),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('div', { class: 'grid' }, img, h('div', {}, h('h3', {}, 'Identity'), identity))), scoreCard),
     descriptorCard,
+    toxicityCard(tox, 'molecule', id),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Stored properties'), props),
       h('div', { class: 'card' }, h('h2', {}, 'The 20 scoring features'), features),
       h('details', { class: 'card' }, h('summary', {}, `All RDKit descriptors (${Object.keys(d.descriptors || {}).length})`), descriptors)));
+}
+
+const FAMILY_LABELS = { pains_a: 'PAINS A', pains_b: 'PAINS B', pains_c: 'PAINS C', brenk: 'Brenk', nih: 'NIH', zinc: 'ZINC' };
+
+/** Alerts, QED, measured toxicity by endpoint and the unified score with its context chooser. */
+export function toxicityCard(tox, kind, id) {
+  const alerts = table([
+    { label: 'Family', value: (a) => FAMILY_LABELS[a.family] || a.family },
+    { label: 'Alert', value: (a) => h('span', { title: a.scope }, a.name) },
+    { label: 'Atoms', value: (a) => a.atoms.map((i) => i + 1).join(', ') },
+    { label: 'Source', value: (a) => h('span', { class: 'muted', title: a.reference }, a.reference.split('.')[0]) },
+  ], tox.alerts, { empty: 'No structural alert in any family.' });
+  const m = tox.measured;
+  const endpoints = m ? Object.entries(m.endpoints).map(([e, s]) => ({
+    label: e.replaceAll('_', ' '), value: s.score * 100,
+    note: `${s.n} measurement(s); confidence ${fmt(s.confidence, 2)}, completeness ${fmt(s.completeness, 2)}`,
+  })) : [];
+  const measured = m
+    ? h('div', {}, h('p', {}, `Measured toxicity `, h('span', { class: 'badge', 'data-testid': 'toxicity-score' }, `${fmt(m.score * 100, 3)} / 100`),
+      ` · confidence ${fmt(m.confidence, 2)} · ${Math.round(m.coverage * 12)} of 12 endpoints`),
+      hbars('endpoints', endpoints, { label: 'Active share of assays (%)', max: 100, caption: 'Per endpoint: the share of assays that were active. Hover for confidence.' }))
+    : h('p', { class: 'muted' }, 'No assay measurements visible to you. Import them with `cryoprotect toxicity import`.');
+  const unified = h('div', { 'data-testid': 'unified' });
+  const context = select('context', ['general', 'cell_preservation', 'organ_preservation', 'long_term_storage', 'sensitive_tissues']);
+  const load = async () => {
+    try {
+      const u = await get(`/unified/${kind}/${id}?context=${context.value}`);
+      mount(unified, h('p', {}, 'Unified score ', h('span', { class: 'badge' }, u.overall ?? '—'),
+        u.missing.length ? h('span', { class: 'muted' }, ` (without ${u.missing.join(', ')})`) : ''));
+    } catch (err) { showError(err); }
+  };
+  context.addEventListener('change', load);
+  load();
+  return h('div', { class: 'card', 'data-testid': 'toxicity' },
+    h('h2', {}, 'Toxicity ', h('span', { class: 'badge', title: 'Quantitative estimate of drug-likeness (Bickerton et al. 2012)' }, `QED ${fmt(tox.qed, 3)}`)),
+    h('div', { class: 'grid' }, h('div', {}, h('h3', {}, `Structural alerts (${tox.alerts.length})`), alerts),
+      h('div', {}, h('h3', {}, 'Measured'), measured, h('label', {}, 'Context ', context), unified)));
 }
