@@ -85,8 +85,8 @@ async fn verify_names_the_table_when_a_policy_is_dropped_or_opened() {
     );
 
     // apply restores the policy sets (the main one, the model registry's, the verifier's read,
-    // the owner's control of sharing).
-    assert_eq!(rls::apply(&db.pool).await.unwrap(), 5);
+    // the owner's control of sharing, membership by invitation, the toxicity tables').
+    assert_eq!(rls::apply(&db.pool).await.unwrap(), 6);
     let report = rls::verify(&db.pool).await.unwrap();
     assert!(report.ok(), "{:#?}", report.failures().collect::<Vec<_>>());
 }
