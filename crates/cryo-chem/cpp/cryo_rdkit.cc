@@ -301,11 +301,23 @@ rust::String murcko_scaffold(const Mol &mol) {
   return rust::String(RDKit::MolToSmiles(*core));
 }
 
-rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height) {
+// Atoms in `highlight` (and the bonds between them) are drawn highlighted; indices outside the
+// molecule are ignored.
+rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height, rust::Vec<uint32_t> highlight) {
   RDKit::ROMol copy(*mol.inner);
   RDDepict::compute2DCoords(copy);
   RDKit::MolDraw2DSVG drawer(width, height);
-  RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, copy);
+  std::vector<int> atoms;
+  for (auto a : highlight) {
+    if (a < copy.getNumAtoms()) atoms.push_back(static_cast<int>(a));
+  }
+  std::vector<int> bonds;
+  for (const auto bond : copy.bonds()) {
+    const auto in = [&](unsigned i) { return std::find(atoms.begin(), atoms.end(), int(i)) != atoms.end(); };
+    if (in(bond->getBeginAtomIdx()) && in(bond->getEndAtomIdx())) bonds.push_back(static_cast<int>(bond->getIdx()));
+  }
+  RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, copy, "", atoms.empty() ? nullptr : &atoms,
+                                                atoms.empty() ? nullptr : &bonds);
   drawer.finishDrawing();
   return rust::String(drawer.getDrawingText());
 }

@@ -46,7 +46,7 @@ uint32_t atom_count(const Mol &mol);
 uint32_t dummy_atom_count(const Mol &mol);
 rust::Vec<uint64_t> morgan_bits(const Mol &mol, uint32_t radius, uint32_t n_bits);
 rust::String murcko_scaffold(const Mol &mol);
-rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height);
+rust::String to_svg(const Mol &mol, uint32_t width, uint32_t height, rust::Vec<uint32_t> highlight);
 rust::String std_inchi(const Mol &mol);
 rust::String std_inchi_key(rust::Str inchi);
 rust::Vec<AlertHit> structural_alerts(const Mol &mol);

@@ -39,7 +39,7 @@ pub(crate) mod sys {
         fn dummy_atom_count(mol: &Mol) -> u32;
         fn morgan_bits(mol: &Mol, radius: u32, n_bits: u32) -> Result<Vec<u64>>;
         fn murcko_scaffold(mol: &Mol) -> Result<String>;
-        fn to_svg(mol: &Mol, width: u32, height: u32) -> Result<String>;
+        fn to_svg(mol: &Mol, width: u32, height: u32, highlight: Vec<u32>) -> Result<String>;
         fn std_inchi(mol: &Mol) -> Result<String>;
         fn std_inchi_key(inchi: &str) -> Result<String>;
         fn structural_alerts(mol: &Mol) -> Result<Vec<AlertHit>>;

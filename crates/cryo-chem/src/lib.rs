@@ -222,7 +222,24 @@ impl Molecule {
 
     /// A 2D depiction as SVG.
     pub fn svg(&self, width: u32, height: u32) -> Result<String, ChemError> {
-        sys::to_svg(&self.mol, width.clamp(50, 2000), height.clamp(50, 2000)).map_err(toolkit)
+        self.svg_highlighted(width, height, &[])
+    }
+
+    /// A 2D depiction with these atoms (indices of this molecule, e.g. an alert's match) and
+    /// the bonds between them highlighted; indices beyond the molecule are ignored.
+    pub fn svg_highlighted(
+        &self,
+        width: u32,
+        height: u32,
+        atoms: &[u32],
+    ) -> Result<String, ChemError> {
+        sys::to_svg(
+            &self.mol,
+            width.clamp(50, 2000),
+            height.clamp(50, 2000),
+            atoms.to_vec(),
+        )
+        .map_err(toolkit)
     }
 
     /// Whether `query` occurs in this molecule. The matcher checks `deadline` as it goes (inside

@@ -128,6 +128,48 @@ mod tests {
     }
 
     #[test]
+    fn an_alerts_atoms_are_highlighted_in_the_depiction() {
+        let m = Molecule::from_smiles("O=C1NC(=S)SC1").unwrap();
+        let a = &m.structural_alerts().unwrap()[0];
+        let plain = m.svg(300, 200).unwrap();
+        let marked = m.svg_highlighted(300, 200, &a.atoms).unwrap();
+        // RDKit's default highlight colour, (1, 0.5, 0.5).
+        assert!(!plain.contains("#FF7F7F"));
+        assert!(marked.contains("#FF7F7F"), "{marked}");
+        // Indices beyond the molecule are ignored, not an error.
+        assert_eq!(m.svg_highlighted(300, 200, &[99]).unwrap(), plain);
+    }
+
+    /// Known drugs and cryoprotectants (DMSO, glycerol, formamide, acrylamide, catechol,
+    /// rhodanine, …): alert counts per family and QED equal RDKit's in Python
+    /// (`bench/alerts_fixture.py` wrote the reference).
+    #[test]
+    fn alert_counts_and_qed_equal_rdkit_in_python() {
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/alerts_reference.json")).unwrap();
+        let rows = reference["structures"].as_array().unwrap();
+        assert!(rows.len() >= 6);
+        let mut flagged = 0;
+        for row in rows {
+            let name = row["name"].as_str().unwrap();
+            let m = Molecule::from_smiles(row["smiles"].as_str().unwrap()).unwrap();
+            for (family, n) in counts(&m.structural_alerts().unwrap()) {
+                assert_eq!(
+                    n as u64,
+                    row["counts"][family.as_str()].as_u64().unwrap(),
+                    "{name}: {}",
+                    family.as_str()
+                );
+                flagged += n;
+            }
+            let q = m.qed().unwrap();
+            let want = row["qed"].as_f64().unwrap();
+            assert!((q - want).abs() < 1e-9, "{name}: QED {q} vs {want}");
+        }
+        assert!(flagged > 10, "the set exercises the alerts: {flagged}");
+    }
+
+    #[test]
     fn every_builtin_smarts_parses() {
         assert_eq!(smarts_lines(ALERTS).len(), 116);
         assert_eq!(smarts_lines(ACCEPTORS).len(), 11);
