@@ -140,6 +140,16 @@ try {
   await page.click('button:text-is("‹ Previous")');
   await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent === 'Molecules 1–25');
 
+  // Alert-free only: every listed molecule has 0 stored structural alerts.
+  await page.check('input[name=alert_free]');
+  await page.waitForFunction(() => {
+    const head = [...document.querySelectorAll('#molecule-results th')].map((t) => t.textContent);
+    const col = head.findIndex((t) => t.startsWith('Alerts')) + 1;
+    const cells = [...document.querySelectorAll(`#molecule-results tbody tr td:nth-child(${col})`)];
+    return col > 0 && cells.length > 0 && cells.every((c) => c.textContent === '0');
+  });
+  await page.uncheck('input[name=alert_free]');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent.startsWith('Molecules 1–'));
   step('molecule search by name, similarity and substructure');
   await page.selectOption('select[name=mode]', 'name');
   await page.fill('input[name=q]', 'glycerol');
@@ -333,6 +343,10 @@ try {
   assert.match(predictions, /Glass Transition Temperature.*reference table/, predictions);
   assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
   await page.waitForSelector('figure[data-chart=molar-shares]');
+  // The mixture's toxicity: its two components listed, no measurements yet, a unified score.
+  await page.waitForSelector('[data-testid=toxicity] [data-testid=unified] .badge');
+  assert.equal(await page.locator('[data-testid=toxicity] tbody tr').count(), 2);
+  assert.match(await page.locator('[data-testid=toxicity]').textContent(), /No component has assay measurements/);
   await shot('05-mixture.png');
 
   step('protocol designer: limits checked in place, every designer charted, edited steps simulated, kept and compared');

@@ -98,6 +98,70 @@ fn in_property_unit<'a>(
     }
 }
 
+/// Cell viability after CPA exposure: the lab's measure of CPA toxicity, which a toxicity rate
+/// (cryo-physics' k·C^α model) is fitted to. Recorded on the CPA (molecule) or the mixture.
+pub const VIABILITY_PROPERTY: &str = "Cell Viability After CPA Exposure";
+/// Longest exposure a viability measurement may report, minutes (24 h).
+pub const MAX_EXPOSURE_MIN: f64 = 1440.0;
+/// Highest CPA concentration it may report, mol/L (neat DMSO is about 14 M).
+pub const MAX_EXPOSURE_MOLAR: f64 = 20.0;
+
+/// What a viability measurement must state, beyond its value and temperature.
+fn check_viability(
+    value: &Value,
+    temperature_c: Option<f64>,
+    conditions: &serde_json::Value,
+) -> AppResult<()> {
+    if let Value::Number(v) = value
+        && !(0.0..=100.0).contains(v)
+    {
+        return Err(AppError::validation(
+            "value",
+            "viability is a percentage, 0 to 100",
+        ));
+    }
+    if temperature_c.is_none() {
+        return Err(AppError::validation(
+            "temperature_c",
+            "viability after CPA exposure needs the exposure temperature",
+        ));
+    }
+    let number = |key: &str, max: f64, what: &str| -> AppResult<()> {
+        match conditions.get(key).and_then(|v| v.as_f64()) {
+            Some(x) if x > 0.0 && x <= max => Ok(()),
+            Some(_) => Err(AppError::validation(
+                format!("conditions.{key}"),
+                format!("{what} must be above 0 and at most {max}"),
+            )),
+            None => Err(AppError::validation(
+                format!("conditions.{key}"),
+                format!("viability after CPA exposure needs {what} (a number)"),
+            )),
+        }
+    };
+    number(
+        "cpa_concentration_m",
+        MAX_EXPOSURE_MOLAR,
+        "the CPA concentration in mol/L",
+    )?;
+    number(
+        "exposure_min",
+        MAX_EXPOSURE_MIN,
+        "the exposure time in minutes",
+    )?;
+    match conditions
+        .get("cell_type")
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+    {
+        Some(t) if !t.is_empty() && t.chars().count() <= 200 => Ok(()),
+        _ => Err(AppError::validation(
+            "conditions.cell_type",
+            "viability after CPA exposure needs the cell type (1–200 characters)",
+        )),
+    }
+}
+
 /// Record a measurement on a molecule or a mixture the caller can see. A numeric value in
 /// another unit of the same dimension (K or °F for a °C property, kJ/mol for kcal/mol,
 /// fraction for %) is converted to the property's unit; the value and unit as sent are kept.
@@ -138,6 +202,9 @@ pub async fn record(actor: &Actor<'_>, input: ExperimentInput) -> AppResult<Expe
                 .map(str::trim)
                 .filter(|u| !u.is_empty());
             let (value, raw) = in_property_unit(&input.value, sent_unit, &property)?;
+            if property.name == VIABILITY_PROPERTY {
+                check_viability(&value, input.temperature_c, &conditions)?;
+            }
             let visible = match subject {
                 Subject::Molecule(m) => repo::get_molecule(tx, m).await?.is_some(),
                 Subject::Mixture(x) => repo::get_mixture(tx, x).await?.is_some(),
@@ -341,15 +408,19 @@ pub struct UnifiedView {
     /// The Tg used (°C): the latest measurement, else the latest prediction.
     pub tg_celsius: Option<f64>,
     pub tg_score: Option<f64>,
-    /// Toxicity risk 0–100 from measured assay data (a mixture's by molar share).
+    /// Toxicity risk 0–100 from measured assay data, else from stored predictions (a
+    /// mixture's by molar share).
     pub toxicity_risk: Option<f64>,
+    /// Whether the risk rests on measurements or predictions.
+    pub toxicity_source: Option<crate::toxicity::Source>,
     /// Parts without data; their weight is spread over the others.
     pub missing: Vec<String>,
 }
 
 /// Context-weighted unified score of a molecule or mixture: efficacy (its cryoprotection
-/// score), safety (100 − the toxicity risk from measured assay data the caller can see) and Tg
-/// against the context's window.
+/// score), safety (100 − the toxicity risk from measured assay data the caller can see, else
+/// from stored toxicity predictions, as `toxicity_source` says) and Tg against the context's
+/// window.
 pub async fn unified(
     actor: &Actor<'_>,
     subject: Subject,
@@ -372,6 +443,7 @@ pub async fn unified(
     let tg = experiment
         .and_then(|e| e.numeric_value)
         .or(prediction.map(|p| p.numeric_value));
+    let (toxicity_risk, toxicity_source) = toxicity_risk.unzip();
     let u = unified_score(efficacy, toxicity_risk, tg, context);
     Ok(UnifiedView {
         context,
@@ -380,6 +452,7 @@ pub async fn unified(
         tg_celsius: tg,
         tg_score: tg.map(|t| tg_score(t, context)),
         toxicity_risk,
+        toxicity_source,
         missing: u
             .map(|u| u.missing.iter().map(|m| m.to_string()).collect())
             .unwrap_or_else(|| vec!["efficacy".into(), "toxicity".into(), "tg".into()]),

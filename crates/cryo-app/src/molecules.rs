@@ -287,6 +287,29 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
         )
         .await?;
     }
+    repo::ensure_property_type(
+        &mut tx,
+        crate::experiments::VIABILITY_PROPERTY,
+        "Cells alive after exposure to a CPA (conditions: cell_type, cpa_concentration_m, exposure_min; \
+         temperature_c): the data a toxicity rate is fitted to",
+        Some("%"),
+        "numeric",
+    )
+    .await?;
+    // Each assay's hit calls as a yes/no property: what a toxicity classifier is trained on.
+    for a in tox_repo::assays(&mut tx).await? {
+        repo::ensure_property_type(
+            &mut tx,
+            &cryo_core::toxicity::assay_property(&a.assay_key),
+            &format!(
+                "{} ({}): active in the assay (hit call), read from imported toxicity activities",
+                a.name, a.source
+            ),
+            None,
+            "boolean",
+        )
+        .await?;
+    }
     let mut created = 0;
     for (name, smiles, cid, density) in REFERENCE_CRYOPROTECTANTS {
         let mol = Molecule::from_smiles(smiles)?;
@@ -474,11 +497,33 @@ pub async fn rename(actor: &Actor<'_>, id: Uuid, name: &str) -> AppResult<Molecu
     detail(actor, id).await
 }
 
-/// A 2D depiction as SVG.
-pub async fn svg(actor: &Actor<'_>, id: Uuid, width: u32, height: u32) -> AppResult<String> {
+/// Most atoms one depiction highlights.
+pub const MAX_HIGHLIGHTED_ATOMS: usize = 500;
+
+/// A 2D depiction as SVG, with `highlight` (atom indices of the canonical SMILES' molecule, as
+/// alerts report them) highlighted.
+pub async fn svg(
+    actor: &Actor<'_>,
+    id: Uuid,
+    width: u32,
+    height: u32,
+    highlight: Vec<u32>,
+) -> AppResult<String> {
+    if highlight.len() > MAX_HIGHLIGHTED_ATOMS {
+        return Err(AppError::Validation {
+            field: "highlight".into(),
+            message: format!(
+                "at most {MAX_HIGHLIGHTED_ATOMS} atoms, not {}",
+                highlight.len()
+            ),
+        });
+    }
     let m = actor.run(async |tx| visible(tx, id).await).await?;
     actor
-        .compute(move |_| Ok(Molecule::from_smiles(&m.canonical_smiles)?.svg(width, height)?))
+        .compute(move |_| {
+            Ok(Molecule::from_smiles(&m.canonical_smiles)?
+                .svg_highlighted(width, height, &highlight)?)
+        })
         .await
 }
 

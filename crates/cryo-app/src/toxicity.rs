@@ -10,8 +10,8 @@ use cryo_core::toxicity::{
     score_observations,
 };
 use cryo_db::repo::Conn;
-use cryo_db::repo::science::Subject;
-use cryo_db::repo::toxicity::{self as repo, ActivityRow, NewActivity};
+use cryo_db::repo::science::{ComponentRow, Subject};
+use cryo_db::repo::toxicity::{self as repo, ActivityRow, NewActivity, PredictedActivity};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -34,6 +34,10 @@ pub struct MoleculeToxicity {
     /// The score from measured activities visible to the caller; null without any.
     pub measured: Option<ToxicityScore>,
     pub activities: Vec<ActivityRow>,
+    /// The score from stored classifier predictions of assays (`Toxicity: <assay>` models),
+    /// probabilities of activity as values; null without any.
+    pub predicted: Option<ToxicityScore>,
+    pub predictions: Vec<PredictedActivity>,
 }
 
 /// What a structure's alerts and QED are (CPU).
@@ -51,6 +55,18 @@ fn activity_value(a: &ActivityRow) -> Option<f64> {
     }
 }
 
+/// The toxicity score of predicted activities: each assay's probability of activity.
+pub fn score_predictions<'a>(
+    predictions: impl IntoIterator<Item = &'a PredictedActivity>,
+) -> Option<ToxicityScore> {
+    score_observations(predictions.into_iter().map(|p| {
+        (
+            Endpoint::parse(&p.endpoint).unwrap_or(Endpoint::Other),
+            p.probability_active.clamp(0.0, 1.0),
+        )
+    }))
+}
+
 /// The toxicity score of a molecule's activities.
 pub fn score_activities<'a>(
     activities: impl IntoIterator<Item = &'a ActivityRow>,
@@ -62,11 +78,12 @@ pub fn score_activities<'a>(
 }
 
 pub async fn molecule(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeToxicity> {
-    let (m, activities) = actor
+    let (m, activities, predictions) = actor
         .run(async |tx| {
             let m = crate::molecules::visible(tx, id).await?;
             let activities = repo::activities(tx, &[id], MAX_LISTED_ACTIVITIES).await?;
-            AppResult::Ok((m, activities))
+            let predictions = repo::predicted_activities(tx, &[id]).await?;
+            AppResult::Ok((m, activities, predictions))
         })
         .await?;
     let smiles = m.canonical_smiles.clone();
@@ -80,6 +97,8 @@ pub async fn molecule(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeToxicity
         qed_properties,
         measured: score_activities(&activities),
         activities,
+        predicted: score_predictions(&predictions),
+        predictions,
     })
 }
 
@@ -91,7 +110,9 @@ pub struct ComponentToxicity {
     pub molecule_name: Option<String>,
     /// Share of the mixture's molar amount (0–1); null when units cannot be reconciled.
     pub molar_share: Option<f64>,
-    pub measured: Option<ToxicityScore>,
+    /// Its toxicity score: measured, else predicted (see `source`).
+    pub score: Option<ToxicityScore>,
+    pub source: Option<Source>,
     pub alert_counts: BTreeMap<AlertFamily, u32>,
 }
 
@@ -103,6 +124,8 @@ pub struct MixtureToxicityView {
     /// Components' scores weighted by molar share; null when no component has data or the
     /// shares cannot be computed.
     pub toxicity: Option<MixtureToxicity>,
+    /// Where the components' scores came from.
+    pub source: Option<Source>,
     /// The union of the components' alerts (family and name, once each).
     pub alerts: Vec<AlertName>,
 }
@@ -115,12 +138,13 @@ pub struct AlertName {
 }
 
 pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityView> {
-    let (components, activities) = actor
+    let (components, activities, predictions) = actor
         .run(async |tx| {
             let d = crate::mixtures::detail_in(tx, id).await?;
             let ids: Vec<Uuid> = d.components.iter().map(|c| c.molecule_id).collect();
             let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
-            AppResult::Ok((d.components, activities))
+            let predictions = repo::predicted_activities(tx, &ids).await?;
+            AppResult::Ok((d.components, activities, predictions))
         })
         .await?;
     let smiles: Vec<String> = components
@@ -136,18 +160,9 @@ pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityVi
         })
         .await?;
     let shares = composition::shares(&components).ok();
-    let scores: Vec<Option<ToxicityScore>> = components
-        .iter()
-        .map(|c| score_activities(activities.iter().filter(|a| a.molecule_id == c.molecule_id)))
-        .collect();
-    let toxicity = shares.as_ref().and_then(|sh| {
-        let parts: Vec<(f64, Option<&ToxicityScore>)> = sh
-            .iter()
-            .copied()
-            .zip(scores.iter().map(Option::as_ref))
-            .collect();
-        mixture_toxicity(&parts)
-    });
+    let scores = component_scores(&components, &activities, &predictions);
+    let toxicity = shares.as_ref().and_then(|sh| by_share(sh, &scores));
+    let source = combined_source(scores.iter().flatten().map(|(_, s)| *s));
     let mut union: Vec<AlertName> = alerts
         .iter()
         .flatten()
@@ -165,44 +180,106 @@ pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityVi
             .zip(scores)
             .zip(&alerts)
             .enumerate()
-            .map(|(i, ((c, measured), a))| ComponentToxicity {
+            .map(|(i, ((c, score), a))| ComponentToxicity {
                 molecule_id: c.molecule_id,
                 molecule_name: c.molecule_name.clone(),
                 molar_share: shares.as_ref().map(|s| s[i]),
-                measured,
+                source: score.as_ref().map(|(_, s)| *s),
+                score: score.map(|(t, _)| t),
                 alert_counts: cryo_chem::toxicity::counts(a).into_iter().collect(),
             })
             .collect(),
         toxicity,
+        source,
         alerts: union,
     })
 }
 
-/// The toxicity risk (0–100) the unified score uses, from measured data the caller can see.
-pub async fn risk(tx: &mut Conn, subject: Subject) -> AppResult<Option<f64>> {
-    Ok(match subject {
-        Subject::Molecule(id) => {
-            score_activities(&repo::activities(tx, &[id], MAX_LISTED_ACTIVITIES).await?)
-                .map(|s| s.risk())
+/// Each component's score from the activities measured on its molecule, else from the
+/// predictions stored for it (and which it was).
+fn component_scores(
+    components: &[ComponentRow],
+    activities: &[ActivityRow],
+    predictions: &[PredictedActivity],
+) -> Vec<Option<(ToxicityScore, Source)>> {
+    components
+        .iter()
+        .map(|c| {
+            let mine = |a: &&ActivityRow| a.molecule_id == c.molecule_id;
+            score_activities(activities.iter().filter(mine))
+                .map(|s| (s, Source::Measured))
+                .or_else(|| {
+                    score_predictions(
+                        predictions
+                            .iter()
+                            .filter(|p| p.molecule_id == c.molecule_id),
+                    )
+                    .map(|s| (s, Source::Predicted))
+                })
+        })
+        .collect()
+}
+
+/// Where a toxicity score came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Measured assay activities.
+    Measured,
+    /// Stored classifier predictions (no measurement visible).
+    Predicted,
+    /// A mixture whose components' scores come from both.
+    MeasuredAndPredicted,
+}
+
+/// The source of a combination of scores.
+fn combined_source(sources: impl IntoIterator<Item = Source>) -> Option<Source> {
+    sources.into_iter().reduce(|a, b| {
+        if a == b {
+            a
+        } else {
+            Source::MeasuredAndPredicted
         }
+    })
+}
+
+/// Components' scores weighted by their molar shares (same order).
+fn by_share(shares: &[f64], scores: &[Option<(ToxicityScore, Source)>]) -> Option<MixtureToxicity> {
+    let parts: Vec<(f64, Option<&ToxicityScore>)> = shares
+        .iter()
+        .copied()
+        .zip(scores.iter().map(|s| s.as_ref().map(|(t, _)| t)))
+        .collect();
+    mixture_toxicity(&parts)
+}
+
+/// The toxicity risk (0–100) the unified score uses, from measured data the caller can see,
+/// else from stored predictions, and which it was.
+pub async fn risk(tx: &mut Conn, subject: Subject) -> AppResult<Option<(f64, Source)>> {
+    let (components, ids) = match subject {
+        Subject::Molecule(id) => (None, vec![id]),
         Subject::Mixture(id) => {
             let components = cryo_db::repo::science::components(tx, id).await?;
-            let ids: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
-            let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
+            let ids = components.iter().map(|c| c.molecule_id).collect();
+            (Some(components), ids)
+        }
+    };
+    let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
+    let predictions = repo::predicted_activities(tx, &ids).await?;
+    Ok(match components {
+        None => score_activities(&activities)
+            .map(|s| (s.risk(), Source::Measured))
+            .or_else(|| score_predictions(&predictions).map(|s| (s.risk(), Source::Predicted))),
+        Some(components) => {
             let Ok(shares) = composition::shares(&components) else {
                 return Ok(None);
             };
-            let scores: Vec<Option<ToxicityScore>> = components
-                .iter()
-                .map(|c| {
-                    score_activities(activities.iter().filter(|a| a.molecule_id == c.molecule_id))
-                })
-                .collect();
-            let parts: Vec<(f64, Option<&ToxicityScore>)> = shares
-                .into_iter()
-                .zip(scores.iter().map(Option::as_ref))
-                .collect();
-            mixture_toxicity(&parts).map(|m| 100.0 * m.score)
+            let scores = component_scores(&components, &activities, &predictions);
+            let source = combined_source(scores.iter().flatten().map(|(_, s)| *s));
+            by_share(&shares, &scores)
+                .zip(source)
+                .map(|(m, s)| (100.0 * m.score, s))
         }
     })
 }

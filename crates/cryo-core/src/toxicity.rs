@@ -331,6 +331,20 @@ pub const TOX21_ASSAYS: [(&str, Endpoint, &str); 12] = [
     ("SR-p53", Endpoint::DnaDamage, "p53 (DNA damage response)"),
 ];
 
+/// Property types named `Toxicity: <assay key>` are an assay's hit calls: a classifier
+/// trained on one learns that assay from the imported activities.
+pub const ASSAY_PROPERTY_PREFIX: &str = "Toxicity: ";
+
+/// The property type of an assay's hit calls.
+pub fn assay_property(assay_key: &str) -> String {
+    format!("{ASSAY_PROPERTY_PREFIX}{assay_key}")
+}
+
+/// The assay a property type names, if it is an assay's.
+pub fn assay_of_property(property: &str) -> Option<&str> {
+    property.strip_prefix(ASSAY_PROPERTY_PREFIX)
+}
+
 /// One endpoint's score from its measured values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -52,6 +52,10 @@ pub struct MoleculeRow {
     pub tpsa: Option<f64>,
     pub h_bond_donors: Option<f64>,
     pub h_bond_acceptors: Option<f64>,
+    /// Structural alerts over every family (stored at registration; null when not computed).
+    pub alerts: Option<f64>,
+    /// Quantitative estimate of drug-likeness (stored at registration).
+    pub qed: Option<f64>,
 }
 
 // Scalar subqueries rather than a lateral join: with ORDER BY … LIMIT, PostgreSQL evaluates
@@ -70,7 +74,11 @@ macro_rules! molecule_select {
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
          WHERE p.molecule_id = m.id AND t.name = 'H-Bond Donors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_donors,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
-         WHERE p.molecule_id = m.id AND t.name = 'H-Bond Acceptors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_acceptors
+         WHERE p.molecule_id = m.id AND t.name = 'H-Bond Acceptors' ORDER BY p.updated_at DESC LIMIT 1) AS h_bond_acceptors,
+        (SELECT sum(p.numeric_value) FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name LIKE 'Alerts: %') AS alerts,
+        (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+         WHERE p.molecule_id = m.id AND t.name = 'QED' ORDER BY p.updated_at DESC LIMIT 1) AS qed
     FROM molecules m"
     };
 }
@@ -199,17 +207,24 @@ pub async fn get_molecule(conn: &mut Conn, id: Uuid) -> Result<Option<MoleculeRo
 }
 
 /// Molecules visible to the caller, optionally filtered by a case-insensitive name fragment.
+/// Visible molecules by name fragment (or exact SMILES), and with at most `max_alerts`
+/// structural alerts when given (molecules whose alerts were never computed are left out then).
 pub async fn list_molecules(
     conn: &mut Conn,
     name: Option<&str>,
+    max_alerts: Option<i32>,
     page: Page,
 ) -> Result<Vec<MoleculeRow>, DbError> {
     let sql = concat!(molecule_select!(), " WHERE ($1::text IS NULL OR lower(m.name) LIKE '%' || lower($1) || '%' OR m.canonical_smiles = $1)
+           AND ($4::int IS NULL OR (SELECT sum(p.numeric_value) FROM molecular_properties p
+                                    JOIN property_types t ON t.id = p.property_type_id
+                                    WHERE p.molecule_id = m.id AND t.name LIKE 'Alerts: %') <= $4)
          ORDER BY m.is_reference DESC, lower(m.name), m.id LIMIT $2 OFFSET $3");
     Ok(sqlx::query_as(sql)
         .bind(name)
         .bind(page.limit)
         .bind(page.offset)
+        .bind(max_alerts)
         .fetch_all(conn)
         .await?)
 }
@@ -696,12 +711,21 @@ pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measure
                 e.unit, t.units AS property_unit,
                 (SELECT v.status FROM lab_verifications v
                  WHERE v.experiment_id = e.id AND v.status <> 'pending'
-                 ORDER BY v.decided_at DESC NULLS LAST, v.created_at DESC, v.id LIMIT 1) AS verdict
+                 ORDER BY v.decided_at DESC NULLS LAST, v.created_at DESC, v.id LIMIT 1) AS verdict,
+                e.created_at AS recorded_at
          FROM experiments e
          JOIN property_types t ON t.id = e.property_type_id
          LEFT JOIN molecules m ON m.id = e.molecule_id
          WHERE lower(t.name) = lower($1)
-         ORDER BY e.performed_on NULLS LAST, e.created_at, e.id",
+         UNION ALL
+         -- An assay's hit calls (property `Toxicity: <assay key>`), from imported activities.
+         SELECT a.id, a.molecule_id, m.canonical_smiles, NULL::uuid, NULL::float8, NULL::text, a.hit_call,
+                NULL::date, NULL::text, NULL::text, NULL::text, a.created_at
+         FROM toxicity_activities a
+         JOIN toxicity_assays s ON s.id = a.assay_id
+         JOIN molecules m ON m.id = a.molecule_id
+         WHERE lower('Toxicity: ' || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL
+         ORDER BY performed_on NULLS LAST, recorded_at, experiment_id",
     )
     .bind(property)
     .fetch_all(conn)
@@ -711,8 +735,10 @@ pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measure
 /// How many experiments of a property type the caller can read.
 pub async fn count_measurements(conn: &mut Conn, property: &str) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM experiments e JOIN property_types t ON t.id = e.property_type_id
-         WHERE lower(t.name) = lower($1)",
+        "SELECT (SELECT count(*) FROM experiments e JOIN property_types t ON t.id = e.property_type_id
+                 WHERE lower(t.name) = lower($1))
+              + (SELECT count(*) FROM toxicity_activities a JOIN toxicity_assays s ON s.id = a.assay_id
+                 WHERE lower('Toxicity: ' || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL)",
     )
     .bind(property)
     .fetch_one(conn)

@@ -170,3 +170,39 @@ pub async fn molecules_missing_identifiers(
     .fetch_all(conn)
     .await?)
 }
+
+/// A stored classifier prediction of an assay's hit call (property `Toxicity: <assay key>`).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictedActivity {
+    pub prediction_id: Uuid,
+    pub molecule_id: Uuid,
+    pub assay_key: String,
+    pub endpoint: String,
+    /// The calibrated probability that the molecule is active in the assay.
+    pub probability_active: f64,
+    /// Where the molecule stood in the model's applicability domain.
+    pub domain_flag: Option<String>,
+}
+
+/// The latest visible stored prediction of each assay for these molecules.
+pub async fn predicted_activities(
+    conn: &mut Conn,
+    molecules: &[Uuid],
+) -> Result<Vec<PredictedActivity>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (p.molecule_id, a.assay_key)
+                p.id AS prediction_id, p.molecule_id, a.assay_key,
+                coalesce((SELECT e.name FROM toxicity_assay_endpoints x JOIN toxicity_endpoints e ON e.id = x.endpoint_id
+                          WHERE x.assay_id = a.id ORDER BY x.relevance DESC, e.id LIMIT 1), 'other') AS endpoint,
+                (p.class_probabilities ->> 'true')::float8 AS probability_active, p.domain_flag
+         FROM predictions p
+         JOIN property_types t ON t.id = p.property_type_id
+         JOIN toxicity_assays a ON t.name = 'Toxicity: ' || a.assay_key
+         WHERE p.molecule_id = ANY($1) AND p.class_probabilities ? 'true'
+         ORDER BY p.molecule_id, a.assay_key, p.created_at DESC, p.id",
+    )
+    .bind(molecules)
+    .fetch_all(conn)
+    .await?)
+}

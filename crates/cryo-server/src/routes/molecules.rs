@@ -2,7 +2,7 @@
 //! scoring. Each handler parses, calls one use case in [`cryo_app::molecules`] or
 //! [`cryo_app::search`], and maps the answer.
 
-use crate::error::{ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::extract::{Db, UserDb};
 use crate::state::AppState;
 use axum::Json;
@@ -57,6 +57,10 @@ pub async fn create_molecule(
 pub struct MoleculeFilter {
     /// Name fragment (case-insensitive) or an exact canonical SMILES.
     pub q: Option<String>,
+    /// Only molecules with at most this many structural alerts (0: alert-free), counted over
+    /// every family at registration.
+    #[param(minimum = 0)]
+    pub max_alerts: Option<i32>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -70,9 +74,12 @@ pub async fn list_molecules(
 ) -> ApiResult<Json<Vec<MoleculeRow>>> {
     let q = f.q.as_deref().filter(|q| !q.trim().is_empty());
     let page = Page::new(f.limit, f.offset);
+    if f.max_alerts.is_some_and(|n| n < 0) {
+        return Err(ApiError::validation("max_alerts", "must be 0 or more"));
+    }
     let rows = db
         .actor()
-        .read(async |tx| repo::list_molecules(tx, q, page).await)
+        .read(async |tx| repo::list_molecules(tx, q, f.max_alerts, page).await)
         .await?;
     Ok(Json(rows))
 }
@@ -87,9 +94,12 @@ pub async fn get_molecule(db: Db, Path(id): Path<Uuid>) -> ApiResult<Json<Molecu
 pub struct SvgSize {
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// Atom indices to highlight, comma-separated (as `/molecules/{id}/toxicity` reports an
+    /// alert's atoms), at most 500.
+    pub highlight: Option<String>,
 }
 
-/// A 2D depiction (SVG, 400×300 by default).
+/// A 2D depiction (SVG, 400×300 by default), optionally with atoms highlighted.
 #[utoipa::path(get, path = "/api/v1/molecules/{id}/svg", tag = "molecules", params(SvgSize),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404)))]
 pub async fn molecule_svg(
@@ -98,7 +108,17 @@ pub async fn molecule_svg(
     Query(size): Query<SvgSize>,
 ) -> ApiResult<impl IntoResponse> {
     let (width, height) = (size.width.unwrap_or(400), size.height.unwrap_or(300));
-    let svg = molecules::svg(&db.actor(), id, width, height).await?;
+    let highlight = match size.highlight.as_deref().map(str::trim) {
+        None | Some("") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|a| a.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                ApiError::validation("highlight", "comma-separated atom indices (0, 1, 2 …)")
+            })?,
+    };
+    let svg = molecules::svg(&db.actor(), id, width, height, highlight).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
 }
 

@@ -1713,3 +1713,92 @@ async fn histogram_boosting_trains_under_a_halving_search_through_the_api() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.json()["error"]["details"]["field"], "params.max_leaves");
 }
+
+/// Imported Tox21 hit calls train a classifier on the assay's property (`Toxicity: SR-p53`);
+/// its stored predictions stand in for measurements in a molecule's toxicity and the unified
+/// score, which say so.
+#[tokio::test]
+async fn an_assay_trains_a_toxicity_classifier_whose_predictions_stand_in_for_measurements() {
+    let db = TestDb::new().await;
+    cryo_app::molecules::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let mut measured = String::new();
+    for (smiles, value) in FREESOLV_40 {
+        let r = crate::toxicity::import(&db, &alice, smiles, &[("SR-p53", *value < -4.0)]).await;
+        assert_eq!(r.activities_new, 1, "{smiles}");
+        if measured.is_empty() {
+            let m = app
+                .post(&alice, "/api/v1/molecules", json!({ "smiles": smiles }))
+                .await;
+            measured = id_of(&m.json()["molecule"]);
+        }
+    }
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/models",
+            json!({ "name": "p53", "property": "Toxicity: SR-p53" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["kind"], "binary");
+    let model = id_of(&r.json());
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({ "algorithm": "logistic", "features": "cryo20", "calibration": "platt" }),
+    )
+    .await;
+    let (done, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    promote(app, &alice, &model, 1).await;
+
+    // A molecule without measurements: predicted, stored, then scored from the prediction.
+    let m = app
+        .post(&alice, "/api/v1/molecules", json!({ "smiles": "OCCCCCO" }))
+        .await;
+    let fresh = id_of(&m.json()["molecule"]);
+    let r = predict(
+        app,
+        &alice.token,
+        &model,
+        json!({ "molecule_id": fresh, "store": true }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let p_active = r.json()["predictions"][0]["probabilities"]["true"]
+        .as_f64()
+        .unwrap();
+    let t = app
+        .get(&alice, &format!("/api/v1/molecules/{fresh}/toxicity"))
+        .await
+        .json();
+    assert!(t["measured"].is_null(), "{t}");
+    let predicted = t["predicted"]["endpoints"]["dna_damage"]["score"]
+        .as_f64()
+        .unwrap();
+    assert!((predicted - p_active).abs() < 1e-9, "{t}");
+    assert_eq!(t["predictions"][0]["assay_key"], "SR-p53");
+    let u = app
+        .get(&alice, &format!("/api/v1/unified/molecule/{fresh}"))
+        .await
+        .json();
+    assert_eq!(u["toxicity_source"], "predicted", "{u}");
+    assert!(
+        !u["missing"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("toxicity"))
+    );
+    // Where a measurement exists it is used, and said to be.
+    let u = app
+        .get(&alice, &format!("/api/v1/unified/molecule/{measured}"))
+        .await
+        .json();
+    assert_eq!(u["toxicity_source"], "measured", "{u}");
+}

@@ -10,7 +10,12 @@ use cryo_testkit::TestDb;
 use serde_json::{Value, json};
 
 /// Store measurements for `who` as the CLI importer does (hit calls by Tox21 column).
-async fn import(db: &TestDb, who: &User, smiles: &str, hits: &[(&str, bool)]) -> ImportReport {
+pub(crate) async fn import(
+    db: &TestDb,
+    who: &User,
+    smiles: &str,
+    hits: &[(&str, bool)],
+) -> ImportReport {
     let owner: uuid::Uuid = who.id.parse().unwrap();
     let mol = cryo_chem::Molecule::from_smiles(smiles).unwrap();
     let computed = cryo_app::molecules::compute(&mol, None).unwrap();
@@ -97,6 +102,28 @@ async fn measured_toxicity_is_scored_and_moves_the_unified_score() {
     let qed = t["qed"].as_f64().unwrap();
     assert!(qed > 0.0 && qed < 1.0);
     assert!(t["measured"].is_null());
+
+    // Alert counts and QED were stored at registration: the list shows them and filters on them.
+    let listed = app.get(&alice, "/api/v1/molecules?limit=500").await.json();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == rhodanine.as_str())
+        .unwrap()
+        .clone();
+    close(&row["alerts"], alerts.len() as f64);
+    close(&row["qed"], qed);
+    let clean = app
+        .get(&alice, "/api/v1/molecules?max_alerts=0&limit=500")
+        .await
+        .json();
+    let clean = clean.as_array().unwrap();
+    assert!(clean.iter().all(|m| m["alerts"] == json!(0.0)), "{clean:?}");
+    assert!(clean.iter().any(|m| m["name"] == "Glycerol"));
+    assert!(!clean.iter().any(|m| m["id"] == rhodanine.as_str()));
+    let r = app.get(&alice, "/api/v1/molecules?max_alerts=-1").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
 
     let before = unified(&app, &alice, &rhodanine).await;
     assert!(
@@ -220,4 +247,69 @@ async fn contexts_and_assays_are_listed() {
         let row = assays.iter().find(|x| x["assay_key"] == key).unwrap();
         assert_eq!(row["endpoint"], endpoint.as_str(), "{key}");
     }
+}
+
+#[tokio::test]
+async fn viability_after_cpa_exposure_is_recorded_with_its_conditions() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let dmso = app
+        .get(Anon, "/api/v1/molecules?q=Dimethyl%20sulfoxide")
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Dimethyl sulfoxide")
+        .map(id_of)
+        .unwrap();
+    let body = |conditions: Value| {
+        json!({"molecule_id": dmso, "property": "Cell Viability After CPA Exposure", "value": 0.82,
+               "unit": "fraction", "temperature_c": 4, "conditions": conditions})
+    };
+    // Each missing condition is named.
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/experiments",
+            body(json!({"cell_type": "HepG2"})),
+        )
+        .await;
+    let e = crate::helpers::assert_error_shape(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(
+        e["error"]["details"]["field"], "conditions.cpa_concentration_m",
+        "{e}"
+    );
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/experiments",
+            body(json!({"cell_type": "HepG2", "cpa_concentration_m": 2.0, "exposure_min": 0})),
+        )
+        .await;
+    let e = crate::helpers::assert_error_shape(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(
+        e["error"]["details"]["field"], "conditions.exposure_min",
+        "{e}"
+    );
+    // Complete: stored as a percentage, the fraction as sent kept beside it.
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/experiments",
+            body(json!({"cell_type": "HepG2", "cpa_concentration_m": 2.0, "exposure_min": 30})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let x = r.json();
+    close(&x["numeric_value"], 82.0);
+    assert_eq!(x["conditions"]["cell_type"], "HepG2");
 }

@@ -4,6 +4,7 @@ import { go, showError, showInfo } from '../nav.js';
 import { hbars } from '../charts.js';
 import * as pick from '../pick.js';
 import { vocabulary, pairs } from '../vocabulary.js';
+import { unifiedChooser } from './molecules.js';
 
 
 export async function list(page) {
@@ -108,8 +109,9 @@ export async function editor(page) {
 
 /** One mixture: composition, score, predictions with intervals, measured against predicted. */
 export async function detail(page, id) {
-  const [d, experiments, models, types, vocab] = await Promise.all([
+  const [d, experiments, models, types, vocab, tox] = await Promise.all([
     get(`/mixtures/${id}`), get(`/experiments?mixture_id=${id}&limit=200`), get('/models?limit=200').catch(() => []), get('/property-types'), vocabulary(),
+    get(`/mixtures/${id}/toxicity`),
   ]);
   const unitLabel = (name) => vocab.concentration_units.find((u) => u.name === name)?.label || name;
   const unitOf = (property) => types.find((t) => t.name === property)?.units || '';
@@ -157,5 +159,28 @@ export async function detail(page, id) {
         h('button', { class: 'danger', onclick: async () => { if (!confirm('Delete this mixture?')) return; try { await api('DELETE', `/mixtures/${id}`); go('mixtures'); } catch (err) { showError(err); } } }, 'Delete'))),
     d.mixture.description ? h('p', { class: 'muted' }, d.mixture.description) : null,
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Composition'), composition), h('div', { class: 'card' }, h('h2', {}, 'Score'), score)),
-    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Predictions'), predictions), h('div', { class: 'card' }, h('h2', {}, 'Measured against predicted'), compare)));
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Predictions'), predictions), h('div', { class: 'card' }, h('h2', {}, 'Measured against predicted'), compare)),
+    toxicityCard(tox, id));
+}
+
+/** The mixture's toxicity: each component's measured score and alerts, the score by molar share. */
+function toxicityCard(tox, id) {
+  const alertCount = (c) => Object.values(c.alert_counts).reduce((a, n) => a + n, 0);
+  const components = table([
+    { label: 'Component', value: (c) => h('a', { href: `#/molecules/${c.molecule_id}` }, c.molecule_name || 'molecule') },
+    { label: 'Molar share', cls: 'num', value: (c) => fmt(c.molar_share) },
+    { label: 'Toxicity', cls: 'num', value: (c) => c.score ? fmt(c.score.score * 100, 3) : '—' },
+    { label: 'From', value: (c) => c.source || '—' },
+    { label: 'Confidence', cls: 'num', value: (c) => c.score ? fmt(c.score.confidence, 2) : '—' },
+    { label: 'Alerts', cls: 'num', value: alertCount },
+  ], tox.components);
+  const t = tox.toxicity;
+  const overall = t
+    ? h('p', {}, 'Toxicity by molar share ', h('span', { class: 'badge', 'data-testid': 'mixture-toxicity' }, `${fmt(t.score * 100, 3)} / 100`),
+      ` · ${fmt(t.scored_share * 100, 3)} % of the solutes scored (${tox.source?.replaceAll('_', ' ')}) · confidence ${fmt(t.confidence, 2)}`)
+    : h('p', { class: 'muted' }, 'No component has assay measurements or toxicity predictions visible to you.');
+  const alerts = tox.alerts.length
+    ? h('p', {}, 'Alerts in the mixture: ', tox.alerts.map((a) => `${a.name} (${a.family})`).join(', '))
+    : h('p', { class: 'muted' }, 'No structural alert in any component.');
+  return h('div', { class: 'card', 'data-testid': 'toxicity' }, h('h2', {}, 'Toxicity'), components, overall, alerts, unifiedChooser('mixture', id));
 }

@@ -22,10 +22,13 @@ export async function list(page) {
   const query = h('input', { name: 'q', type: 'search', value: lastSearch.query, placeholder: 'e.g. glycerol', size: 34, 'aria-label': 'Search' });
   const threshold = h('input', { name: 'threshold', type: 'number', min: 0, max: 1, step: 0.05, value: lastSearch.threshold, size: 5 });
   const thresholdField = field('Min. Tanimoto', threshold);
+  const alertFree = h('input', { type: 'checkbox', name: 'alert_free', checked: !!lastSearch.alertFree });
+  const alertFreeField = h('label', { class: 'row', title: 'No PAINS, Brenk, NIH or ZINC alert' }, alertFree, ' Alert-free only');
   const results = h('div', { id: 'molecule-results' });
   const error = h('p', { class: 'error' });
   const placeholder = () => {
     thresholdField.hidden = mode.value !== 'similarity';
+    alertFreeField.hidden = mode.value !== 'name';
     query.placeholder = { name: 'e.g. glycerol', similarity: 'e.g. OCC(O)CO', substructure: 'e.g. [OX2H]' }[mode.value];
   };
   mode.addEventListener('change', placeholder);
@@ -41,12 +44,12 @@ export async function list(page) {
     error.textContent = '';
     query.removeAttribute('aria-invalid');
     const size = Number(pageSize.value);
-    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value, pageSize: size };
+    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value, pageSize: size, alertFree: alertFree.checked };
     const q = query.value.trim();
     const page = { limit: size + 1, offset: at };
     try {
       let rows;
-      if (mode.value === 'name') rows = (await get(`/molecules?limit=${page.limit}&offset=${page.offset}` + (q ? '&q=' + encodeURIComponent(q) : ''))).map((m) => ({ m }));
+      if (mode.value === 'name') rows = (await get(`/molecules?limit=${page.limit}&offset=${page.offset}` + (q ? '&q=' + encodeURIComponent(q) : '') + (alertFree.checked ? '&max_alerts=0' : ''))).map((m) => ({ m }));
       else if (!q) throw new Error('Enter a structure to search for.');
       else if (mode.value === 'similarity') rows = (await post('/molecules/search/similarity', { smiles: q, threshold: Number(threshold.value), ...page })).map((hit) => ({ m: hit.molecule, similarity: hit.similarity }));
       else rows = (await post('/molecules/search/substructure', { [/[[\]:;&~]/.test(q) ? 'smarts' : 'smiles']: q, ...page })).map((m) => ({ m }));
@@ -60,6 +63,7 @@ export async function list(page) {
     }
   }
   pageSize.addEventListener('change', () => search(null, 0));
+  alertFree.addEventListener('change', () => search(null, 0));
 
   function renderResults(rows, more) {
     const columns = [
@@ -71,6 +75,8 @@ export async function list(page) {
       { label: 'TPSA (Å²)', cls: 'num', value: (r) => fmt(r.m.tpsa) },
       { label: 'HBD / HBA', cls: 'num', value: (r) => (r.m.h_bond_donors == null ? '—' : `${fmt(r.m.h_bond_donors)} / ${fmt(r.m.h_bond_acceptors)}`) },
       { label: 'Score', cls: 'num', value: (r) => fmt(r.m.score) },
+      { label: 'QED', cls: 'num', value: (r) => fmt(r.m.qed, 2) },
+      { label: 'Alerts', cls: 'num', value: (r) => fmt(r.m.alerts) },
       { label: '', value: (r) => (r.m.is_reference ? h('span', { class: 'badge' }, 'reference') : '') },
     ];
     if (rows.some((r) => r.similarity !== undefined)) columns.splice(1, 0, { label: 'Tanimoto', cls: 'num', value: (r) => fmt(r.similarity) });
@@ -98,7 +104,7 @@ export async function list(page) {
 
   append(page, 
     h('h1', {}, 'Molecules'),
-    h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, h('button', { type: 'submit' }, 'Search'), error),
+    h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, alertFreeField, h('button', { type: 'submit' }, 'Search'), error),
     h('div', { class: 'card' }, results),
     h('details', { class: 'card' }, h('summary', {}, 'Register a molecule'), add, addError));
   await search(null, 0);
@@ -188,35 +194,53 @@ const FAMILY_LABELS = { pains_a: 'PAINS A', pains_b: 'PAINS B', pains_c: 'PAINS 
 
 /** Alerts, QED, measured toxicity by endpoint and the unified score with its context chooser. */
 export function toxicityCard(tox, kind, id) {
+  const marked = h('div', { class: 'alert-depiction' });
+  const show = async (a) => {
+    try {
+      const svg = await get(`/molecules/${id}/svg?width=300&height=240&highlight=${a.atoms.join(',')}`);
+      mount(marked, h('figure', {}, h('img', { class: 'depiction', alt: `atoms of ${a.name}`, src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg) }),
+        h('figcaption', {}, `${FAMILY_LABELS[a.family] || a.family}: ${a.name}`)));
+    } catch (err) { showError(err); }
+  };
   const alerts = table([
     { label: 'Family', value: (a) => FAMILY_LABELS[a.family] || a.family },
     { label: 'Alert', value: (a) => h('span', { title: a.scope }, a.name) },
-    { label: 'Atoms', value: (a) => a.atoms.map((i) => i + 1).join(', ') },
+    { label: 'Atoms', value: (a) => h('button', { class: 'link', title: 'Show the matched atoms on the structure', onclick: () => show(a) }, a.atoms.map((i) => i + 1).join(', ')) },
     { label: 'Source', value: (a) => h('span', { class: 'muted', title: a.reference }, a.reference.split('.')[0]) },
   ], tox.alerts, { empty: 'No structural alert in any family.' });
-  const m = tox.measured;
-  const endpoints = m ? Object.entries(m.endpoints).map(([e, s]) => ({
+  const endpointBars = (score, chart) => hbars(chart, Object.entries(score.endpoints).map(([e, s]) => ({
     label: e.replaceAll('_', ' '), value: s.score * 100,
-    note: `${s.n} measurement(s); confidence ${fmt(s.confidence, 2)}, completeness ${fmt(s.completeness, 2)}`,
-  })) : [];
-  const measured = m
-    ? h('div', {}, h('p', {}, `Measured toxicity `, h('span', { class: 'badge', 'data-testid': 'toxicity-score' }, `${fmt(m.score * 100, 3)} / 100`),
-      ` · confidence ${fmt(m.confidence, 2)} · ${Math.round(m.coverage * 12)} of 12 endpoints`),
-      hbars('endpoints', endpoints, { label: 'Active share of assays (%)', max: 100, caption: 'Per endpoint: the share of assays that were active. Hover for confidence.' }))
-    : h('p', { class: 'muted' }, 'No assay measurements visible to you. Import them with `cryoprotect toxicity import`.');
-  const unified = h('div', { 'data-testid': 'unified' });
+    note: `${s.n} value(s); confidence ${fmt(s.confidence, 2)}, completeness ${fmt(s.completeness, 2)}`,
+  })), { label: 'Active share (%)', max: 100, caption: 'Per endpoint: the share of assays active (measured) or the mean probability of activity (predicted). Hover for confidence.' });
+  const summary = (what, s, testid) => h('p', {}, `${what} toxicity `, h('span', { class: 'badge', 'data-testid': testid }, `${fmt(s.score * 100, 3)} / 100`),
+    ` · confidence ${fmt(s.confidence, 2)} · ${Math.round(s.coverage * 12)} of 12 endpoints`);
+  const measured = tox.measured
+    ? h('div', {}, summary('Measured', tox.measured, 'toxicity-score'), endpointBars(tox.measured, 'endpoints'))
+    : tox.predicted
+      ? h('div', {}, summary('Predicted', tox.predicted, 'toxicity-predicted'),
+        h('p', { class: 'muted' }, `From ${tox.predictions.length} stored classifier prediction(s); no measurement visible. `,
+          `${tox.predictions.filter((p) => p.domain_flag && p.domain_flag !== 'in').length} outside the model's domain.`),
+        endpointBars(tox.predicted, 'endpoints-predicted'))
+      : h('p', { class: 'muted' }, 'No assay measurements or predictions visible to you. Import them with `cryoprotect toxicity import`, or train a classifier on a `Toxicity: <assay>` property.');
+  const unified = unifiedChooser(kind, id);
+  return h('div', { class: 'card', 'data-testid': 'toxicity' },
+    h('h2', {}, 'Toxicity ', h('span', { class: 'badge', title: 'Quantitative estimate of drug-likeness (Bickerton et al. 2012)' }, `QED ${fmt(tox.qed, 3)}`)),
+    h('div', { class: 'grid' }, h('div', {}, h('h3', {}, `Structural alerts (${tox.alerts.length})`), alerts, marked),
+      h('div', {}, h('h3', {}, 'Measured'), measured, unified)));
+}
+
+/** The unified score of a molecule or mixture, with a chooser of its application context. */
+export function unifiedChooser(kind, id) {
+  const out = h('div', { 'data-testid': 'unified' });
   const context = select('context', ['general', 'cell_preservation', 'organ_preservation', 'long_term_storage', 'sensitive_tissues']);
   const load = async () => {
     try {
       const u = await get(`/unified/${kind}/${id}?context=${context.value}`);
-      mount(unified, h('p', {}, 'Unified score ', h('span', { class: 'badge' }, u.overall ?? '—'),
+      mount(out, h('p', {}, 'Unified score ', h('span', { class: 'badge' }, u.overall ?? '—'),
         u.missing.length ? h('span', { class: 'muted' }, ` (without ${u.missing.join(', ')})`) : ''));
     } catch (err) { showError(err); }
   };
   context.addEventListener('change', load);
   load();
-  return h('div', { class: 'card', 'data-testid': 'toxicity' },
-    h('h2', {}, 'Toxicity ', h('span', { class: 'badge', title: 'Quantitative estimate of drug-likeness (Bickerton et al. 2012)' }, `QED ${fmt(tox.qed, 3)}`)),
-    h('div', { class: 'grid' }, h('div', {}, h('h3', {}, `Structural alerts (${tox.alerts.length})`), alerts),
-      h('div', {}, h('h3', {}, 'Measured'), measured, h('label', {}, 'Context ', context), unified)));
+  return h('div', {}, h('label', {}, 'Context ', context), out);
 }
