@@ -4,6 +4,8 @@
 # whole process) against RDKit in Python doing the same per molecule (parse, FilterCatalog PAINS
 # A/B/C + Brenk + NIH + ZINC, Chem.QED). Then agreement on the unique structures: alert counts
 # per family, QED, and standard InChIKeys (stereo layers included) against RDKit's own InChI.
+# The throughput is also set against RDKit 2022.09 from PyPI (the engine Debian ships and we
+# link), in a second venv, so the part due to the RDKit version shows.
 # Usage: bench/toxicity.sh [MIN_MOLECULES]   (default 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,13 @@ python_line=$(tail -n 1 "$work/python.err")
 python_rate=$(echo "$python_line" | sed -E 's/.*= ([0-9]+) molecules\/s.*/\1/')
 printf 'alerts + QED: cryoprotect %.2f s = %.0f molecules/s (whole process, incl. start-up and CSV output); %s; ratio %.1fx\n' \
   "$rust_secs" "$rust_rate" "$python_line" "$(echo "$rust_rate / $python_rate" | bc -l)"
+old=target/bench-venv-rdkit2022
+[[ -x $old/bin/python ]] || python3 -m venv "$old"
+"$old/bin/python" -c 'import rdkit' 2>/dev/null || "$old/bin/pip" install --quiet "rdkit==2022.9.5" "numpy<2"
+"$old/bin/python" bench/toxicity.py "$work/all.smi" > /dev/null 2> "$work/python-2022.err"
+same_line=$(tail -n 1 "$work/python-2022.err")
+same_rate=$(echo "$same_line" | sed -E 's/.*= ([0-9]+) molecules\/s.*/\1/')
+printf 'same engine: %s; ratio %.1fx\n' "$same_line" "$(echo "$rust_rate / $same_rate" | bc -l)"
 
 # Agreement, structure by structure, on the unique set.
 target/release/cryoprotect toxicity describe --keys "$work/one.smi" > "$work/ours.csv" 2> /dev/null
