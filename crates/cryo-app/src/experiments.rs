@@ -98,9 +98,7 @@ fn in_property_unit<'a>(
     }
 }
 
-/// Cell viability after CPA exposure: the lab's measure of CPA toxicity, which a toxicity rate
-/// (cryo-physics' k·C^α model) is fitted to. Recorded on the CPA (molecule) or the mixture.
-pub const VIABILITY_PROPERTY: &str = "Cell Viability After CPA Exposure";
+pub use crate::molecules::VIABILITY_PROPERTY;
 /// Longest exposure a viability measurement may report, minutes (24 h).
 pub const MAX_EXPOSURE_MIN: f64 = 1440.0;
 /// Highest CPA concentration it may report, mol/L (neat DMSO is about 14 M).

@@ -234,6 +234,11 @@ pub const REFERENCE_CRYOPROTECTANTS: &[(&str, &str, Option<i32>, Option<f64>)] =
 /// The yes/no property type seeded with the reference data.
 pub const VITRIFIED_PROPERTY: &str = "Vitrified";
 
+/// Cell viability after CPA exposure (%): the lab's measure of CPA toxicity, which a toxicity
+/// rate (cryo-physics' k·C^α model) is fitted to; recorded on the CPA or the mixture, its
+/// conditions checked when recorded (`experiments`).
+pub const VIABILITY_PROPERTY: &str = "Cell Viability After CPA Exposure";
+
 /// Seed what the application needs to store values: the current calculation-method versions,
 /// the yes/no property types and the reference molecules. Idempotent; runs as service_role
 /// through the given pool.
@@ -289,7 +294,7 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
     }
     repo::ensure_property_type(
         &mut tx,
-        crate::experiments::VIABILITY_PROPERTY,
+        VIABILITY_PROPERTY,
         "Cells alive after exposure to a CPA (conditions: cell_type, cpa_concentration_m, exposure_min; \
          temperature_c): the data a toxicity rate is fitted to",
         Some("%"),

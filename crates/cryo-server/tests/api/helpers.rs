@@ -144,6 +144,23 @@ pub async fn seeded() -> (TestDb, axum::Router) {
     (db, app)
 }
 
+/// The id of the reference molecule with this exact name (seeded by [`seeded`]).
+pub async fn reference_molecule(app: &axum::Router, name: &str) -> String {
+    let found = get(
+        app,
+        &format!("/api/v1/molecules?q={}", name.replace(' ', "%20")),
+    )
+    .await
+    .json();
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name && m["is_reference"] == true)
+        .map(id_of)
+        .unwrap_or_else(|| panic!("no reference molecule {name}: {found}"))
+}
+
 pub fn id_of(v: &Value) -> String {
     v["id"]
         .as_str()

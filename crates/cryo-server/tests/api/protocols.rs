@@ -1,7 +1,9 @@
 //! Protocols through the API: simulate, design and fit as computations; saved protocols kept per
 //! mixture with the server's own simulation, visible to their owner only (row-level security).
 
-use crate::helpers::{Anon, Client, User, assert_error_shape, id_of, register, seeded};
+use crate::helpers::{
+    Anon, Client, User, assert_error_shape, id_of, reference_molecule, register, seeded,
+};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -21,22 +23,13 @@ fn problem() -> Value {
 }
 
 async fn mixture(app: &axum::Router, who: &User) -> String {
-    let dmso = app
-        .get(Anon, "/api/v1/molecules?q=Dimethyl%20sulfoxide")
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "Dimethyl sulfoxide")
-        .cloned()
-        .unwrap();
+    let dmso = reference_molecule(app, "Dimethyl sulfoxide").await;
     let r = app
         .post(
             who,
             "/api/v1/mixtures",
             json!({"name": "2 M DMSO", "components": [
-                {"molecule_id": id_of(&dmso), "concentration": 2, "unit": "M"}]}),
+                {"molecule_id": dmso, "concentration": 2, "unit": "M"}]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

@@ -2,7 +2,7 @@
 //! endpoint (hand-computed), the unified score changing when toxicity data arrives, a mixture's
 //! toxicity by molar share, and activities visible only to their owner (row-level security).
 
-use crate::helpers::{Anon, Client, User, id_of, register, seeded};
+use crate::helpers::{Anon, Client, User, id_of, reference_molecule, register, seeded};
 use axum::http::StatusCode;
 use cryo_app::toxicity::{ImportMeasurement, ImportReport, ImportRow, import_rows};
 use cryo_db::Identity;
@@ -183,16 +183,7 @@ async fn measured_toxicity_is_scored_and_moves_the_unified_score() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     import(&db, &alice, "CS(C)=O", &[("SR-MMP", true)]).await;
-    let dmso = app
-        .get(Anon, "/api/v1/molecules?q=Dimethyl%20sulfoxide")
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "Dimethyl sulfoxide")
-        .map(id_of)
-        .unwrap();
+    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
     assert_eq!(activities_seen(&app, &alice, &dmso).await, 1);
     assert_eq!(activities_seen(&app, &bob, &dmso).await, 0);
 
@@ -253,16 +244,7 @@ async fn contexts_and_assays_are_listed() {
 async fn viability_after_cpa_exposure_is_recorded_with_its_conditions() {
     let (_db, app) = seeded().await;
     let alice = register(&app, "alice").await;
-    let dmso = app
-        .get(Anon, "/api/v1/molecules?q=Dimethyl%20sulfoxide")
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "Dimethyl sulfoxide")
-        .map(id_of)
-        .unwrap();
+    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
     let body = |conditions: Value| {
         json!({"molecule_id": dmso, "property": "Cell Viability After CPA Exposure", "value": 0.82,
                "unit": "fraction", "temperature_c": 4, "conditions": conditions})
