@@ -6,7 +6,7 @@
 # per family, QED, and standard InChIKeys (stereo layers included) against RDKit's own InChI.
 # The throughput is also set against RDKit 2022.09 from PyPI (the engine Debian ships and we
 # link), in a second venv, so the part due to the RDKit version shows.
-# Usage: bench/toxicity.sh [MIN_MOLECULES]   (default 10000)
+# Usage: [RUNS=3] bench/toxicity.sh [MIN_MOLECULES]   (default 10000; best of RUNS runs each side)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want="${1:-10000}"
@@ -27,22 +27,35 @@ while (( $(wc -l < "$work/all.smi") < want )); do cat "$work/one.smi" >> "$work/
 n=$(wc -l < "$work/all.smi")
 printf 'molecules: %d (%d unique structures repeated), cores: %d\n' "$n" "$unique" "$(nproc)"
 
-start=$(date +%s.%N)
-target/release/cryoprotect toxicity describe "$work/all.smi" > "$work/rust.csv" 2> "$work/rust.err"
-end=$(date +%s.%N)
-rust_secs=$(echo "$end - $start" | bc -l)
+# Best of RUNS on both sides (this machine's second core is shared: single runs vary).
+runs="${RUNS:-3}"
+rust_secs=""
+for _ in $(seq "$runs"); do
+  start=$(date +%s.%N)
+  target/release/cryoprotect toxicity describe "$work/all.smi" > "$work/rust.csv" 2> "$work/rust.err"
+  end=$(date +%s.%N)
+  secs=$(echo "$end - $start" | bc -l)
+  if [[ -z $rust_secs ]] || (( $(echo "$secs < $rust_secs" | bc -l) )); then rust_secs=$secs; fi
+done
 rust_rate=$(echo "$n / $rust_secs" | bc -l)
-"$python" bench/toxicity.py "$work/all.smi" > /dev/null 2> "$work/python.err"
-python_line=$(tail -n 1 "$work/python.err")
-python_rate=$(echo "$python_line" | sed -E 's/.*= ([0-9]+) molecules\/s.*/\1/')
-printf 'alerts + QED: cryoprotect %.2f s = %.0f molecules/s (whole process, incl. start-up and CSV output); %s; ratio %.1fx\n' \
-  "$rust_secs" "$rust_rate" "$python_line" "$(echo "$rust_rate / $python_rate" | bc -l)"
+# The best of RUNS Python runs: its line and rate.
+best_python() {
+  local py=$1 line rate best_line="" best_rate=0
+  for _ in $(seq "$runs"); do
+    "$py" bench/toxicity.py "$work/all.smi" > /dev/null 2> "$work/python.err"
+    line=$(tail -n 1 "$work/python.err")
+    rate=$(echo "$line" | sed -E 's/.*= ([0-9]+) molecules\/s.*/\1/')
+    if (( rate > best_rate )); then best_rate=$rate; best_line=$line; fi
+  done
+  echo "$best_rate|$best_line"
+}
+IFS='|' read -r python_rate python_line < <(best_python "$python")
+printf 'alerts + QED, best of %d: cryoprotect %.2f s = %.0f molecules/s (whole process, incl. start-up and CSV output); %s; ratio %.1fx\n' \
+  "$runs" "$rust_secs" "$rust_rate" "$python_line" "$(echo "$rust_rate / $python_rate" | bc -l)"
 old=target/bench-venv-rdkit2022
 [[ -x $old/bin/python ]] || python3 -m venv "$old"
 "$old/bin/python" -c 'import rdkit' 2>/dev/null || "$old/bin/pip" install --quiet "rdkit==2022.9.5" "numpy<2"
-"$old/bin/python" bench/toxicity.py "$work/all.smi" > /dev/null 2> "$work/python-2022.err"
-same_line=$(tail -n 1 "$work/python-2022.err")
-same_rate=$(echo "$same_line" | sed -E 's/.*= ([0-9]+) molecules\/s.*/\1/')
+IFS='|' read -r same_rate same_line < <(best_python "$old/bin/python")
 printf 'same engine: %s; ratio %.1fx\n' "$same_line" "$(echo "$rust_rate / $same_rate" | bc -l)"
 
 # Agreement, structure by structure, on the unique set.
