@@ -26,6 +26,9 @@ cleanup() {
   for c in blue green; do
     pid=$(cat "$CRYO_HOME/run/$c.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
   done
+  # Releases replaced during the test have left the pid files but may still run: stop every
+  # server started from this test's release folders, so nothing outlives the test.
+  pkill -f "$CRYO_HOME/releases/" 2>/dev/null || true
   sleep 1
   drop_database "$db"
   rm -rf "$work"
