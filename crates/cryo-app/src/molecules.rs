@@ -141,52 +141,49 @@ pub async fn store(
 
 /// Store (or replace) everything computed about a stored molecule as properties.
 async fn store_computed_properties(conn: &mut Conn, id: Uuid, c: &Computed) -> Result<(), DbError> {
-    {
-        let (dv, sv) = (descriptor_method_version(), scoring_method_version());
-        let f = &c.features.core;
-        let mut values = vec![
-            prop(
-                "Molecular Weight",
-                DESCRIPTOR_METHOD,
-                &dv,
-                f.molecular_weight,
-            ),
-            prop("LogP", DESCRIPTOR_METHOD, &dv, f.logp),
-            prop("TPSA", DESCRIPTOR_METHOD, &dv, f.tpsa),
-            prop(
-                "H-Bond Donors",
-                DESCRIPTOR_METHOD,
-                &dv,
-                f.h_bond_donors as f64,
-            ),
-            prop(
-                "H-Bond Acceptors",
-                DESCRIPTOR_METHOD,
-                &dv,
-                f.h_bond_acceptors as f64,
-            ),
-            prop(
-                "Cryoprotection Score",
-                SCORING_METHOD,
-                &sv,
-                c.score.overall as f64,
-            ),
-        ];
-        for (component, value) in &c.score.components {
-            values.push(prop(
-                component.property_name(),
-                SCORING_METHOD,
-                &sv,
-                *value as f64,
-            ));
-        }
-        values.push(prop(QED_PROPERTY, ALERTS_METHOD, &dv, c.qed));
-        for (family, n) in &c.alert_counts {
-            values.push(prop(family.property_name(), ALERTS_METHOD, &dv, *n as f64));
-        }
-        repo::store_properties(conn, id, &values).await?;
+    let (dv, sv) = (descriptor_method_version(), scoring_method_version());
+    let f = &c.features.core;
+    let mut values = vec![
+        prop(
+            "Molecular Weight",
+            DESCRIPTOR_METHOD,
+            &dv,
+            f.molecular_weight,
+        ),
+        prop("LogP", DESCRIPTOR_METHOD, &dv, f.logp),
+        prop("TPSA", DESCRIPTOR_METHOD, &dv, f.tpsa),
+        prop(
+            "H-Bond Donors",
+            DESCRIPTOR_METHOD,
+            &dv,
+            f.h_bond_donors as f64,
+        ),
+        prop(
+            "H-Bond Acceptors",
+            DESCRIPTOR_METHOD,
+            &dv,
+            f.h_bond_acceptors as f64,
+        ),
+        prop(
+            "Cryoprotection Score",
+            SCORING_METHOD,
+            &sv,
+            c.score.overall as f64,
+        ),
+    ];
+    for (component, value) in &c.score.components {
+        values.push(prop(
+            component.property_name(),
+            SCORING_METHOD,
+            &sv,
+            *value as f64,
+        ));
     }
-    Ok(())
+    values.push(prop(QED_PROPERTY, ALERTS_METHOD, &dv, c.qed));
+    for (family, n) in &c.alert_counts {
+        values.push(prop(family.property_name(), ALERTS_METHOD, &dv, *n as f64));
+    }
+    repo::store_properties(conn, id, &values).await
 }
 
 fn prop<'a>(property: &'a str, method: &'a str, version: &'a str, value: f64) -> PropertyValue<'a> {
@@ -325,8 +322,12 @@ pub async fn seed_reference_data(pool: &PgPool) -> Result<usize, AppError> {
         let (id, new) = store(&mut tx, None, &c).await?;
         if new {
             created += 1;
-        } else {
-            // Seeded by an earlier version: bring its computed values and keys up to date.
+        } else if !repo::molecule_properties(&mut tx, id)
+            .await?
+            .iter()
+            .any(|p| p.property == QED_PROPERTY)
+        {
+            // Seeded by a version before alerts and QED: store them (once, not every start).
             store_computed_properties(&mut tx, id, &c).await?;
         }
     }

@@ -16,8 +16,35 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// Most activities listed with a molecule.
-pub const MAX_LISTED_ACTIVITIES: i64 = 2_000;
+/// Most activities listed with a molecule (its score reads them all).
+pub const MAX_LISTED_ACTIVITIES: usize = 2_000;
+
+/// Every visible activity and stored assay prediction of these molecules: what their scores
+/// rest on.
+async fn measured_and_predicted(
+    tx: &mut Conn,
+    molecules: &[Uuid],
+) -> AppResult<(Vec<ActivityRow>, Vec<PredictedActivity>)> {
+    Ok((
+        repo::activities(tx, molecules, None).await?,
+        repo::predicted_activities(tx, molecules).await?,
+    ))
+}
+
+/// A molecule's toxicity score from its measured activities, else from its stored predictions,
+/// and which it was.
+fn molecule_score(
+    molecule: Uuid,
+    activities: &[ActivityRow],
+    predictions: &[PredictedActivity],
+) -> Option<(ToxicityScore, Source)> {
+    score_activities(activities.iter().filter(|a| a.molecule_id == molecule))
+        .map(|s| (s, Source::Measured))
+        .or_else(|| {
+            score_predictions(predictions.iter().filter(|p| p.molecule_id == molecule))
+                .map(|s| (s, Source::Predicted))
+        })
+}
 
 /// Alerts, QED and measured toxicity of one molecule.
 #[derive(Debug, Serialize)]
@@ -78,16 +105,17 @@ pub fn score_activities<'a>(
 }
 
 pub async fn molecule(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeToxicity> {
-    let (m, activities, predictions) = actor
+    let (m, mut activities, predictions) = actor
         .run(async |tx| {
             let m = crate::molecules::visible(tx, id).await?;
-            let activities = repo::activities(tx, &[id], MAX_LISTED_ACTIVITIES).await?;
-            let predictions = repo::predicted_activities(tx, &[id]).await?;
+            let (activities, predictions) = measured_and_predicted(tx, &[id]).await?;
             AppResult::Ok((m, activities, predictions))
         })
         .await?;
     let smiles = m.canonical_smiles.clone();
     let (alerts, qed_properties) = actor.compute(move |_| structure_view(&smiles)).await?;
+    let measured = score_activities(&activities);
+    activities.truncate(MAX_LISTED_ACTIVITIES);
     Ok(MoleculeToxicity {
         molecule_id: id,
         canonical_smiles: m.canonical_smiles,
@@ -95,7 +123,7 @@ pub async fn molecule(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeToxicity
         alerts,
         qed: cryo_core::toxicity::qed(&qed_properties),
         qed_properties,
-        measured: score_activities(&activities),
+        measured,
         activities,
         predicted: score_predictions(&predictions),
         predictions,
@@ -142,8 +170,7 @@ pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityVi
         .run(async |tx| {
             let d = crate::mixtures::detail_in(tx, id).await?;
             let ids: Vec<Uuid> = d.components.iter().map(|c| c.molecule_id).collect();
-            let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
-            let predictions = repo::predicted_activities(tx, &ids).await?;
+            let (activities, predictions) = measured_and_predicted(tx, &ids).await?;
             AppResult::Ok((d.components, activities, predictions))
         })
         .await?;
@@ -195,8 +222,7 @@ pub async fn mixture(actor: &Actor<'_>, id: Uuid) -> AppResult<MixtureToxicityVi
     })
 }
 
-/// Each component's score from the activities measured on its molecule, else from the
-/// predictions stored for it (and which it was).
+/// Each component's score (as [`molecule_score`]).
 fn component_scores(
     components: &[ComponentRow],
     activities: &[ActivityRow],
@@ -204,19 +230,7 @@ fn component_scores(
 ) -> Vec<Option<(ToxicityScore, Source)>> {
     components
         .iter()
-        .map(|c| {
-            let mine = |a: &&ActivityRow| a.molecule_id == c.molecule_id;
-            score_activities(activities.iter().filter(mine))
-                .map(|s| (s, Source::Measured))
-                .or_else(|| {
-                    score_predictions(
-                        predictions
-                            .iter()
-                            .filter(|p| p.molecule_id == c.molecule_id),
-                    )
-                    .map(|s| (s, Source::Predicted))
-                })
-        })
+        .map(|c| molecule_score(c.molecule_id, activities, predictions))
         .collect()
 }
 
@@ -257,21 +271,15 @@ fn by_share(shares: &[f64], scores: &[Option<(ToxicityScore, Source)>]) -> Optio
 /// The toxicity risk (0–100) the unified score uses, from measured data the caller can see,
 /// else from stored predictions, and which it was.
 pub async fn risk(tx: &mut Conn, subject: Subject) -> AppResult<Option<(f64, Source)>> {
-    let (components, ids) = match subject {
-        Subject::Molecule(id) => (None, vec![id]),
+    Ok(match subject {
+        Subject::Molecule(id) => {
+            let (activities, predictions) = measured_and_predicted(tx, &[id]).await?;
+            molecule_score(id, &activities, &predictions).map(|(s, source)| (s.risk(), source))
+        }
         Subject::Mixture(id) => {
             let components = cryo_db::repo::science::components(tx, id).await?;
-            let ids = components.iter().map(|c| c.molecule_id).collect();
-            (Some(components), ids)
-        }
-    };
-    let activities = repo::activities(tx, &ids, MAX_LISTED_ACTIVITIES).await?;
-    let predictions = repo::predicted_activities(tx, &ids).await?;
-    Ok(match components {
-        None => score_activities(&activities)
-            .map(|s| (s.risk(), Source::Measured))
-            .or_else(|| score_predictions(&predictions).map(|s| (s.risk(), Source::Predicted))),
-        Some(components) => {
+            let ids: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
+            let (activities, predictions) = measured_and_predicted(tx, &ids).await?;
             let Ok(shares) = composition::shares(&components) else {
                 return Ok(None);
             };

@@ -340,11 +340,6 @@ pub fn assay_property(assay_key: &str) -> String {
     format!("{ASSAY_PROPERTY_PREFIX}{assay_key}")
 }
 
-/// The assay a property type names, if it is an assay's.
-pub fn assay_of_property(property: &str) -> Option<&str> {
-    property.strip_prefix(ASSAY_PROPERTY_PREFIX)
-}
-
 /// One endpoint's score from its measured values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -718,16 +718,17 @@ pub async fn measurements(conn: &mut Conn, property: &str) -> Result<Vec<Measure
          LEFT JOIN molecules m ON m.id = e.molecule_id
          WHERE lower(t.name) = lower($1)
          UNION ALL
-         -- An assay's hit calls (property `Toxicity: <assay key>`), from imported activities.
+         -- An assay's hit calls (property `<prefix><assay key>`), from imported activities.
          SELECT a.id, a.molecule_id, m.canonical_smiles, NULL::uuid, NULL::float8, NULL::text, a.hit_call,
                 NULL::date, NULL::text, NULL::text, NULL::text, a.created_at
          FROM toxicity_activities a
          JOIN toxicity_assays s ON s.id = a.assay_id
          JOIN molecules m ON m.id = a.molecule_id
-         WHERE lower('Toxicity: ' || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL
+         WHERE lower($2 || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL
          ORDER BY performed_on NULLS LAST, recorded_at, experiment_id",
     )
     .bind(property)
+    .bind(cryo_core::toxicity::ASSAY_PROPERTY_PREFIX)
     .fetch_all(conn)
     .await?)
 }
@@ -738,9 +739,10 @@ pub async fn count_measurements(conn: &mut Conn, property: &str) -> Result<i64, 
         "SELECT (SELECT count(*) FROM experiments e JOIN property_types t ON t.id = e.property_type_id
                  WHERE lower(t.name) = lower($1))
               + (SELECT count(*) FROM toxicity_activities a JOIN toxicity_assays s ON s.id = a.assay_id
-                 WHERE lower('Toxicity: ' || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL)",
+                 WHERE lower($2 || s.assay_key) = lower($1) AND a.hit_call IS NOT NULL)",
     )
     .bind(property)
+    .bind(cryo_core::toxicity::ASSAY_PROPERTY_PREFIX)
     .fetch_one(conn)
     .await?)
 }

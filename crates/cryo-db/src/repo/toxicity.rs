@@ -2,8 +2,17 @@
 
 use super::Conn;
 use crate::DbError;
+use cryo_core::toxicity::ASSAY_PROPERTY_PREFIX;
 use serde::Serialize;
 use uuid::Uuid;
+
+// The endpoint an assay `a` informs: its most relevant mapped one, `other` when unmapped.
+macro_rules! assay_endpoint {
+    () => {
+        "coalesce((SELECT e.name FROM toxicity_assay_endpoints x JOIN toxicity_endpoints e ON e.id = x.endpoint_id
+                   WHERE x.assay_id = a.id ORDER BY x.relevance DESC, e.id LIMIT 1), 'other')"
+    };
+}
 
 /// An assay and the endpoint it informs.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -21,14 +30,15 @@ pub struct AssayRow {
 /// Every assay with its endpoint (the most relevant one when several).
 pub async fn assays(conn: &mut Conn) -> Result<Vec<AssayRow>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT a.id, s.name AS source, a.assay_key, a.name,
-                coalesce(e.name, 'other') AS endpoint, coalesce(ae.relevance, 1) AS relevance
-         FROM toxicity_assays a
-         JOIN toxicity_sources s ON s.id = a.source_id
-         LEFT JOIN LATERAL (SELECT endpoint_id, relevance FROM toxicity_assay_endpoints x
-                            WHERE x.assay_id = a.id ORDER BY relevance DESC, endpoint_id LIMIT 1) ae ON true
-         LEFT JOIN toxicity_endpoints e ON e.id = ae.endpoint_id
-         ORDER BY s.name, a.assay_key",
+        concat!(
+            "SELECT a.id, s.name AS source, a.assay_key, a.name, ",
+            assay_endpoint!(),
+            " AS endpoint,
+                coalesce((SELECT max(x.relevance) FROM toxicity_assay_endpoints x WHERE x.assay_id = a.id), 1) AS relevance
+             FROM toxicity_assays a
+             JOIN toxicity_sources s ON s.id = a.source_id
+             ORDER BY s.name, a.assay_key"
+        ),
     )
     .fetch_all(conn)
     .await?)
@@ -96,24 +106,25 @@ pub struct ActivityRow {
     pub created_by: Option<Uuid>,
 }
 
-/// Every visible measurement of these molecules, at most `limit`.
+/// Every visible measurement of these molecules (at most `limit` when given: for listing;
+/// scores read them all).
 pub async fn activities(
     conn: &mut Conn,
     molecules: &[Uuid],
-    limit: i64,
+    limit: Option<i64>,
 ) -> Result<Vec<ActivityRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, t.molecule_id, s.name AS source, a.assay_key,
-                coalesce((SELECT e.name FROM toxicity_assay_endpoints x JOIN toxicity_endpoints e ON e.id = x.endpoint_id
-                          WHERE x.assay_id = a.id ORDER BY x.relevance DESC, e.id LIMIT 1), 'other') AS endpoint,
+    Ok(sqlx::query_as(concat!(
+        "SELECT t.id, t.molecule_id, s.name AS source, a.assay_key, ",
+        assay_endpoint!(),
+        " AS endpoint,
                 t.hit_call, t.activity_type, t.potency, t.potency_unit, t.reliability, t.provenance, t.created_by
          FROM toxicity_activities t
          JOIN toxicity_assays a ON a.id = t.assay_id
          JOIN toxicity_sources s ON s.id = a.source_id
          WHERE t.molecule_id = ANY($1)
          ORDER BY t.molecule_id, s.name, a.assay_key, t.created_by NULLS FIRST
-         LIMIT $2",
-    )
+         LIMIT $2"
+    ))
     .bind(molecules)
     .bind(limit)
     .fetch_all(conn)
@@ -190,19 +201,20 @@ pub async fn predicted_activities(
     conn: &mut Conn,
     molecules: &[Uuid],
 ) -> Result<Vec<PredictedActivity>, DbError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT DISTINCT ON (p.molecule_id, a.assay_key)
-                p.id AS prediction_id, p.molecule_id, a.assay_key,
-                coalesce((SELECT e.name FROM toxicity_assay_endpoints x JOIN toxicity_endpoints e ON e.id = x.endpoint_id
-                          WHERE x.assay_id = a.id ORDER BY x.relevance DESC, e.id LIMIT 1), 'other') AS endpoint,
-                (p.class_probabilities ->> 'true')::float8 AS probability_active, p.domain_flag
-         FROM predictions p
-         JOIN property_types t ON t.id = p.property_type_id
-         JOIN toxicity_assays a ON t.name = 'Toxicity: ' || a.assay_key
-         WHERE p.molecule_id = ANY($1) AND p.class_probabilities ? 'true'
-         ORDER BY p.molecule_id, a.assay_key, p.created_at DESC, p.id",
-    )
+                    p.id AS prediction_id, p.molecule_id, a.assay_key, ",
+        assay_endpoint!(),
+        " AS endpoint,
+                    (p.class_probabilities ->> 'true')::float8 AS probability_active, p.domain_flag
+             FROM predictions p
+             JOIN property_types t ON t.id = p.property_type_id
+             JOIN toxicity_assays a ON t.name = $2 || a.assay_key
+             WHERE p.molecule_id = ANY($1) AND p.class_probabilities ? 'true'
+             ORDER BY p.molecule_id, a.assay_key, p.created_at DESC, p.id"
+    ))
     .bind(molecules)
+    .bind(ASSAY_PROPERTY_PREFIX)
     .fetch_all(conn)
     .await?)
 }

@@ -233,6 +233,49 @@ async fn contexts_and_assays_are_listed() {
     let a = app.get(Anon, "/api/v1/toxicity/assays").await.json();
     let assays = a.as_array().unwrap();
     assert_eq!(assays.len(), 12);
+    // Bounds, named: a batch of 1 to 200 ids, a depiction highlighting at most 500 atoms.
+    for ids in [vec![], vec![uuid::Uuid::new_v4(); 201]] {
+        let r = app
+            .post(
+                Anon,
+                "/api/v1/unified/batch",
+                json!({"kind": "molecule", "ids": ids}),
+            )
+            .await;
+        let e = crate::helpers::assert_error_shape(
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(e["error"]["details"]["field"], "ids", "{e}");
+    }
+    let glycerol = reference_molecule(&app, "Glycerol").await;
+    let many = (0..501)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    for highlight in [many.as_str(), "1,x", "-1"] {
+        let r = app
+            .get(
+                Anon,
+                &format!("/api/v1/molecules/{glycerol}/svg?highlight={highlight}"),
+            )
+            .await;
+        let e = crate::helpers::assert_error_shape(
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(e["error"]["details"]["field"], "highlight", "{e}");
+    }
+    let r = app
+        .get(
+            Anon,
+            &format!("/api/v1/molecules/{glycerol}/svg?highlight=0,1"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("#FF7F7F"), "highlighted");
     // The seeded mapping is the one cryo-core documents.
     for (key, endpoint, _) in cryo_core::toxicity::TOX21_ASSAYS {
         let row = assays.iter().find(|x| x["assay_key"] == key).unwrap();
