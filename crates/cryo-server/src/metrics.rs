@@ -62,8 +62,29 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
+/// A registry that remembers the names it was given: an empty family (no label set seen yet)
+/// is left out of the scrape, so the scrape alone cannot say what exists.
+struct Named<'a> {
+    registry: &'a mut Registry,
+    names: Vec<&'static str>,
+}
+
+impl Named<'_> {
+    fn register(
+        &mut self,
+        name: &'static str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.names.push(name);
+        self.registry.register(name, help, metric);
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Every family the public registry has, as registered (counters without `_total`).
+    families: Vec<&'static str>,
     /// What only the private metrics listener shows (`server.metrics_addr`): row counts.
     private: Registry,
     pub http_requests: Family<RequestLabels, Counter>,
@@ -127,6 +148,7 @@ impl Metrics {
             process_start_time: FloatGauge::default(),
             rate_limited: Family::default(),
             registry: Registry::default(),
+            families: Vec::new(),
             private: Registry::default(),
         };
         let mut private = Registry::default();
@@ -135,7 +157,11 @@ impl Metrics {
             "Rows of the main tables, refreshed in the background",
             m.entities.clone(),
         );
-        let r = &mut registry;
+        let mut named = Named {
+            registry: &mut registry,
+            names: Vec::new(),
+        };
+        let r = &mut named;
         r.register(
             "cryoprotect_http_requests",
             "HTTP requests by method, route template and status (499: the client went away)",
@@ -222,6 +248,11 @@ impl Metrics {
             m.backup_failing.clone(),
         );
         r.register(
+            "cryoprotect_disk_free_ratio",
+            "Free share of the file system holding a watched folder (backups, data)",
+            m.disk_free_ratio.clone(),
+        );
+        r.register(
             "process_cpu_seconds",
             "CPU time used by this process",
             m.process_cpu.clone(),
@@ -246,11 +277,18 @@ impl Metrics {
             "Unix time the process started",
             m.process_start_time.clone(),
         );
+        let families = named.names;
         Metrics {
             registry,
+            families,
             private,
             ..m
         }
+    }
+
+    /// The public families' names, as registered (a counter's samples add `_total`).
+    pub fn families(&self) -> &[&'static str] {
+        &self.families
     }
 
     pub fn rate_limited(&self, class: &str) {

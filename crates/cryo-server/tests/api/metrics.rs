@@ -122,6 +122,57 @@ async fn requests_are_counted_once_and_nothing_stays_in_progress() {
     assert!(text.contains("cryoprotect_db_pool_connections{state=\"idle\"}"));
 }
 
+/// Every metric an alert rule or a dashboard panel reads is one `/metrics` exposes: a rule on a
+/// metric nobody registers can never fire, and promtool's tests (synthetic series) cannot tell.
+#[tokio::test]
+async fn every_metric_the_rules_and_the_dashboard_read_is_exposed() {
+    let db = TestDb::new().await;
+    let state = AppState::new(db.api_pool().await, settings()).unwrap();
+    let families = state.metrics.families().to_vec();
+    let app = cryo_server::router(state);
+    let text = get(&app, "/metrics").await.text;
+    // A family with samples is in the scrape under its registered name.
+    for line in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let family = line.split_whitespace().next().unwrap();
+        assert!(
+            families.contains(&family),
+            "{family} scraped but not listed"
+        );
+    }
+    let exposed = |name: &str| {
+        families.iter().any(|family| {
+            ["", "_total", "_bucket", "_count", "_sum", "_created"]
+                .iter()
+                .any(|suffix| name == format!("{family}{suffix}"))
+        })
+    };
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let mut read = Vec::new();
+    for file in [
+        "prometheus/rules/cryoprotect.yml",
+        "grafana/cryoprotect.json",
+    ] {
+        let source = std::fs::read_to_string(deploy.join(file)).unwrap();
+        for word in source.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+            // Recording rules (`a:b:c`) are the rule file's own names, not scraped ones.
+            if (word.starts_with("cryoprotect_") || word.starts_with("process_"))
+                && !word.contains(':')
+            {
+                read.push((file, word.to_owned()));
+            }
+        }
+    }
+    assert!(read.len() > 20, "the files were read: {read:?}");
+    let missing: Vec<_> = read.iter().filter(|(_, name)| !exposed(name)).collect();
+    assert!(
+        missing.is_empty(),
+        "read but not exposed: {missing:?}\n{text}"
+    );
+    // The disk gauge is sampled at scrape time, per watched folder.
+    let disk = sample(&text, r#"cryoprotect_disk_free_ratio{name="backups"}"#);
+    assert!(disk > 0.0 && disk <= 1.0, "{text}");
+}
+
 /// A body stream fed by a channel (no extra crate needed).
 fn tokio_stream_from(
     rx: tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>,
