@@ -8,7 +8,10 @@
 //! `models.max_train_secs`. On shutdown ([`Workers::stop`]) every running training is stopped the
 //! same way and its job goes straight back to the queue. A worker that dies leaves its job
 //! `running` with an old heartbeat: any worker re-queues it after `models.stale_after_secs`, or
-//! fails it after `models.max_attempts`.
+//! fails it after `models.max_attempts`. A worker that only stalled (paused, swapped out) past
+//! that point is fenced off by its attempt number: its heartbeat tells it to stop, and its
+//! version and its job's end are never recorded (they are written in one transaction that
+//! first checks the attempt still holds the job).
 
 use crate::registry::TrainRequest;
 use crate::{App, AppError};
@@ -133,9 +136,12 @@ async fn worker_loop(state: App, name: String, shutdown: Arc<Shutdown>) {
 }
 
 enum Outcome {
+    /// Stored, and the job recorded as succeeded, in one transaction.
     Succeeded(Uuid),
     Cancelled,
     Failed(String),
+    /// This attempt stalled and the job was re-queued and claimed again: nothing of it is kept.
+    Lost,
 }
 
 async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
@@ -150,11 +156,12 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
         running.retain(|c| !Arc::ptr_eq(c, &cancel));
     }
     let outcome = match result {
-        Ok(version) => Outcome::Succeeded(version),
+        Ok(Some(version)) => Outcome::Succeeded(version),
+        Ok(None) => Outcome::Lost,
         Err(AppError::Model(cryo_ml::MlError::Cancelled)) if shutdown.stopping() => {
             tracing::info!(job = %job.id, "training stopped by shutdown; job queued again");
             if let Err(e) = state
-                .as_service(async |tx| repo::release_job(tx, job.id).await)
+                .as_service(async |tx| repo::release_job(tx, job.id, job.attempts).await)
                 .await
             {
                 tracing::error!(job = %job.id, error = %e, "could not queue a stopped job again");
@@ -164,11 +171,33 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
         Err(AppError::Model(cryo_ml::MlError::Cancelled)) => Outcome::Cancelled,
         Err(e) => Outcome::Failed(e.to_string()),
     };
-    let (label, error, result) = match &outcome {
-        Outcome::Succeeded(v) => ("succeeded", None, Some(*v)),
-        Outcome::Cancelled => ("cancelled", None, None),
-        Outcome::Failed(e) => ("failed", Some(e.as_str()), None),
+    let (label, error) = match &outcome {
+        Outcome::Succeeded(_) => ("succeeded", None),
+        Outcome::Cancelled => ("cancelled", None),
+        Outcome::Failed(e) => ("failed", Some(e.as_str())),
+        Outcome::Lost => ("lost", None),
     };
+    let recorded = match &outcome {
+        Outcome::Succeeded(_) => true,
+        Outcome::Lost => false,
+        Outcome::Cancelled | Outcome::Failed(_) => match state
+            .as_service(async |tx| {
+                repo::finish_job(tx, job.id, job.attempts, label, error, None).await
+            })
+            .await
+        {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not record the end of a training job");
+                return;
+            }
+        },
+    };
+    if !recorded {
+        tracing::warn!(job = %job.id, worker, attempt = job.attempts,
+            "training job taken over by another worker after this one stalled; this attempt's end is not recorded");
+        return;
+    }
     let seconds = started.elapsed().as_secs_f64();
     state.observer.training_finished(label);
     // One alert per model: a later success of the same model resolves it.
@@ -185,23 +214,23 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
             )
             .await;
         }
-        Outcome::Succeeded(_) => {
-            tracing::info!(job = %job.id, seconds, state = label, "training job finished");
+        Outcome::Succeeded(version) => {
+            tracing::info!(job = %job.id, %version, seconds, state = label, "training job finished");
             crate::alerts::resolve_or_log(state, &fingerprint).await;
         }
-        Outcome::Cancelled => {
+        Outcome::Cancelled | Outcome::Lost => {
             tracing::info!(job = %job.id, seconds, state = label, "training job finished")
         }
     }
-    if let Err(e) = state
-        .as_service(async |tx| repo::finish_job(tx, job.id, label, error, result).await)
-        .await
-    {
-        tracing::error!(job = %job.id, error = %e, "could not record the end of a training job");
-    }
 }
 
-async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid, AppError> {
+/// Trains and stores the job's version; `None` when this attempt no longer runs the job (it
+/// stalled, and another worker took it over), in which case nothing is stored.
+async fn execute(
+    state: &App,
+    job: &Job,
+    cancel: Arc<AtomicBool>,
+) -> Result<Option<Uuid>, AppError> {
     let request: TrainRequest = serde_json::from_value(job.request.0.clone())
         .map_err(|e| AppError::validation("request", e.to_string()))?;
     let set = request.features;
@@ -251,20 +280,35 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
     let property = model.property.clone();
     let source = format!("experiments of {property:?} visible to the requester");
     let signature = crate::training::signature(set);
-    let store = async |sealed: crate::registry::Sealed<'_>| {
-        requester
-            .run(async |tx| {
-                crate::registry::store_version(
-                    tx,
-                    job.created_by,
-                    job.model_id,
-                    sealed,
-                    "model.version_created",
-                    serde_json::json!({ "job_id": job.id, "left_out": left_out }),
-                )
-                .await
-            })
-            .await
+    // The version (written as the requester, so RLS decides) and the job's end (as the
+    // service) in one transaction, under the job's row lock and only if this attempt holds it.
+    let store = async |sealed: crate::registry::Sealed<'_>| -> Result<Option<Uuid>, AppError> {
+        let mut tx = state.begin(&Identity::service()).await?;
+        if !repo::hold_job(&mut tx, job.id, job.attempts).await? {
+            return Ok(None);
+        }
+        cryo_db::identity::act_as(&mut tx, &Identity::user(job.created_by)).await?;
+        let version = crate::registry::store_version(
+            &mut tx,
+            job.created_by,
+            job.model_id,
+            sealed,
+            "model.version_created",
+            serde_json::json!({ "job_id": job.id, "left_out": left_out }),
+        )
+        .await?;
+        cryo_db::identity::act_as(&mut tx, &Identity::service()).await?;
+        repo::finish_job(
+            &mut tx,
+            job.id,
+            job.attempts,
+            "succeeded",
+            None,
+            Some(version.id),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(Some(version.id))
     };
     let created_by = job.created_by.to_string();
     let version = match featurised {
@@ -323,7 +367,7 @@ async fn execute(state: &App, job: &Job, cancel: Arc<AtomicBool>) -> Result<Uuid
             store(crate::registry::Sealed::classifier(&artefact)?).await?
         }
     };
-    Ok(version.id)
+    Ok(version)
 }
 
 /// What a training reads, owned so it can move to the blocking pool.
@@ -394,7 +438,7 @@ async fn with_heartbeat<T>(
                 let (fraction, stage) = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 // Fitting is the last step; keep 1.0 for "done and stored".
                 let fraction = fraction.min(0.99);
-                match state.as_service(async |tx| repo::heartbeat(tx, job.id, fraction, &stage).await).await {
+                match state.as_service(async |tx| repo::heartbeat(tx, job.id, job.attempts, fraction, &stage).await).await {
                     Ok(true) => cancel.store(true, Ordering::Relaxed),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(job = %job.id, error = %e, "heartbeat failed"),

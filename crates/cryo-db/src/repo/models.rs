@@ -577,18 +577,25 @@ pub async fn claim_job(conn: &mut Conn, worker: &str) -> Result<Option<Job>, DbE
     }
 }
 
-/// Worker: records progress and proves the worker alive; returns whether cancel was asked.
+// A worker's claim is fenced by the attempt it claimed (`attempts` after its claim): once the
+// job is re-queued and claimed again, the old worker's heartbeat, hold and finish match no row,
+// so a worker that stalled past `stale_after_secs` stops and cannot overwrite the new run.
+
+/// Worker: records progress and proves the worker alive; returns whether to stop (cancel was
+/// asked, or the job is no longer this attempt's).
 pub async fn heartbeat(
     conn: &mut Conn,
     id: Uuid,
+    attempt: i64,
     progress: f64,
     stage: &str,
 ) -> Result<bool, DbError> {
     let cancel: Option<bool> = sqlx::query_scalar(
-        "UPDATE training_jobs SET progress = $2, stage = $3, heartbeat_at = now()
-         WHERE id = $1 AND state = 'running' RETURNING cancel_requested",
+        "UPDATE training_jobs SET progress = $3, stage = $4, heartbeat_at = now()
+         WHERE id = $1 AND attempts = $2 AND state = 'running' RETURNING cancel_requested",
     )
     .bind(id)
+    .bind(attempt)
     .bind(progress.clamp(0.0, 1.0))
     .bind(stage)
     .fetch_optional(conn)
@@ -596,38 +603,55 @@ pub async fn heartbeat(
     Ok(cancel.unwrap_or(true))
 }
 
-/// Worker: the job's final state.
+/// Worker: locks the job for the rest of the transaction if this attempt still runs it, so
+/// its result and its end are recorded together and no recovery can re-queue it in between.
+pub async fn hold_job(conn: &mut Conn, id: Uuid, attempt: i64) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT true FROM training_jobs WHERE id = $1 AND attempts = $2 AND state = 'running' FOR UPDATE",
+    )
+    .bind(id)
+    .bind(attempt)
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
+/// Worker: the job's final state, if this attempt still runs it; returns whether it did.
 pub async fn finish_job(
     conn: &mut Conn,
     id: Uuid,
+    attempt: i64,
     state: &str,
     error: Option<&str>,
     result: Option<Uuid>,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE training_jobs SET state = $2, error = $3, result_version_id = $4, finished_at = now(),
-                progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END,
-                stage = CASE WHEN $2 = 'succeeded' THEN 'done' ELSE stage END
-         WHERE id = $1",
+) -> Result<bool, DbError> {
+    Ok(sqlx::query(
+        "UPDATE training_jobs SET state = $3, error = $4, result_version_id = $5, finished_at = now(),
+                progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END,
+                stage = CASE WHEN $3 = 'succeeded' THEN 'done' ELSE stage END
+         WHERE id = $1 AND attempts = $2 AND state = 'running'",
     )
     .bind(id)
+    .bind(attempt)
     .bind(state)
     .bind(error)
     .bind(result)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// Worker: a job this worker stopped because its server is shutting down goes back to the queue
 /// at once, its attempt not counted, for another instance or the next start to run.
-pub async fn release_job(conn: &mut Conn, id: Uuid) -> Result<(), DbError> {
+pub async fn release_job(conn: &mut Conn, id: Uuid, attempt: i64) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE training_jobs SET state = 'queued', worker = NULL, heartbeat_at = NULL, progress = 0,
                 attempts = greatest(attempts - 1, 0), stage = 'queued again (its server stopped)'
-         WHERE id = $1 AND state = 'running'",
+         WHERE id = $1 AND attempts = $2 AND state = 'running'",
     )
     .bind(id)
+    .bind(attempt)
     .execute(conn)
     .await?;
     Ok(())

@@ -871,6 +871,72 @@ async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
     assert_eq!(j["attempts"], 2);
 }
 
+/// A worker that stalls past `stale_after_secs` (paused, swapped out) while another worker
+/// re-runs its job is fenced off by its attempt: told to stop, it can neither store a second
+/// version nor overwrite the finished record.
+#[tokio::test]
+async fn a_stalled_worker_cannot_overwrite_the_job_another_worker_finished() {
+    use cryo_db::repo::models as jobs;
+    let db = TestDb::new().await;
+    cryo_app::molecules::seed_reference_data(&db.pool)
+        .await
+        .unwrap();
+    let idle = running(&db, 0, &[]).await;
+    let alice = register(&idle.app, "alice").await;
+    enter_data(&idle.app, &alice.token).await;
+    let model = new_model(&idle.app, &alice.token).await;
+    let job = start(&idle.app, &alice.token, &model, ridge()).await;
+    // The stalled worker claims it (attempt 1), then stops beating.
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    let stalled = jobs::claim_job(&mut tx, "stalled").await.unwrap().unwrap();
+    assert_eq!(stalled.attempts, 1);
+    tx.execute(
+        sqlx::query(
+            "UPDATE training_jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1",
+        )
+        .bind(stalled.id),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // Another worker re-queues it and runs it to the end (attempt 2).
+    let run = running(&db, 1, &[("CRYOPROTECT_MODELS_STALE_AFTER_SECS", "1")]).await;
+    let (finished, _) = wait(&run.app, &alice.token, &job).await;
+    assert_eq!(finished["state"], "succeeded", "{finished}");
+    assert_eq!(finished["attempts"], 2);
+
+    // The stalled worker wakes up: its heartbeat says stop, and nothing it writes lands.
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
+    let (id, attempt) = (stalled.id, stalled.attempts);
+    assert!(
+        jobs::heartbeat(&mut tx, id, attempt, 0.5, "fitting")
+            .await
+            .unwrap()
+    );
+    assert!(!jobs::hold_job(&mut tx, id, attempt).await.unwrap());
+    assert!(
+        !jobs::finish_job(&mut tx, id, attempt, "cancelled", None, None)
+            .await
+            .unwrap()
+    );
+    jobs::release_job(&mut tx, id, attempt).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = run
+        .app
+        .get(&alice.token, &format!("/api/v1/models/jobs/{job}"))
+        .await
+        .json();
+    assert_eq!(after["state"], "succeeded", "{after}");
+    assert_eq!(after["attempts"], 2);
+    assert_eq!(after["result_version"], 1, "{after}");
+    let detail = run
+        .app
+        .get(&alice.token, &format!("/api/v1/models/{model}"))
+        .await
+        .json();
+    assert_eq!(detail["versions"].as_array().unwrap().len(), 1, "{detail}");
+}
+
 #[tokio::test]
 async fn a_corrupted_artefact_fails_its_checksum_and_the_fallback_is_flagged() {
     let db = TestDb::new().await;
