@@ -144,13 +144,17 @@ async fn send_one(state: &App, client: &reqwest::Client, url: &str) -> Result<bo
     Ok(true)
 }
 
-/// Checks this instance's health every `alerts.health_check_secs` and raises or resolves one
-/// alert per dependency (`health:<name>`). Runs until aborted.
+/// Checks health every `alerts.health_check_secs` and raises or resolves one alert per
+/// dependency (`health:<name>`). Runs until aborted. Only the cluster's leader watches: replicas
+/// that each raised and resolved from their own view made alerts flap.
 pub fn spawn_health_watch(state: App) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs_f64(state.settings.alerts.health_check_secs.max(1.0));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
+            if !state.leader.leading().await {
+                continue;
+            }
             let health = crate::health::report(&state).await;
             for dep in &health.dependencies {
                 let fingerprint = format!("health:{}", dep.name);

@@ -43,6 +43,9 @@ pub struct App {
     /// Administrative services on the owner's connection (absent where they are not needed).
     pub admin: Option<Arc<AdminService>>,
     pub observer: Arc<dyn Observer>,
+    /// Whether this replica leads the cluster: what must run once per cluster (scheduled
+    /// backups, the health watch) runs only where this holds.
+    pub leader: Arc<cryo_db::leader::Lease>,
     pub started_at: Instant,
 }
 
@@ -67,6 +70,7 @@ impl App {
             outbox: Arc::default(),
             admin: None,
             observer: Arc::new(Unobserved),
+            leader: Arc::new(cryo_db::leader::Lease::new(&pool)),
             pool,
             settings: Arc::new(settings),
             started_at: Instant::now(),

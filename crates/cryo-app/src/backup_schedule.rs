@@ -1,5 +1,6 @@
 //! Backups on the configured schedule (`backup.schedule`, cron, UTC) inside `serve`, and the
-//! alert a failed one raises.
+//! alert a failed one raises. Every replica keeps the schedule; only the cluster's leader
+//! ([`cryo_db::leader`]) takes the backup at a tick, so a tick gives one backup and one prune.
 
 /// Runs backups on `cron` until aborted (see [`scheduled_backup`]).
 pub async fn run_schedule(state: crate::App, cron: croner::Cron) {
@@ -15,7 +16,19 @@ pub async fn run_schedule(state: crate::App, cron: croner::Cron) {
         let wait = (next - now).to_std().unwrap_or_default();
         tracing::info!(next = %next, "next scheduled backup");
         tokio::time::sleep(wait).await;
-        scheduled_backup(&state, &service).await;
+        on_tick(&state, &service).await;
+    }
+}
+
+/// What every replica does at a scheduled tick: the leader takes the backup, the others leave
+/// it to the leader. Returns whether this replica took it.
+pub async fn on_tick(state: &crate::App, service: &crate::system::AdminService) -> bool {
+    if state.leader.leading().await {
+        scheduled_backup(state, service).await;
+        true
+    } else {
+        tracing::info!("scheduled backup left to the cluster's leader");
+        false
     }
 }
 

@@ -8,6 +8,7 @@ pub mod health;
 pub mod identity;
 pub mod integrity;
 pub mod iso_date;
+pub mod leader;
 pub mod migrate;
 pub mod pool;
 pub mod repo;

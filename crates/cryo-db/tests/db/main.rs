@@ -2,6 +2,7 @@
 
 mod backup;
 mod integrity;
+mod leader;
 mod migrations;
 mod schema;
 

@@ -183,6 +183,53 @@ async fn a_webhook_down_for_a_while_gets_each_notification_once_signed() {
     server.abort();
 }
 
+/// Two replicas on one database keep the same schedule; at each tick exactly one of them (the
+/// cluster's leader) takes the backup. When the leader goes, the other takes over.
+#[tokio::test]
+async fn two_replicas_take_one_backup_per_scheduled_tick() {
+    use cryo_app::backup_schedule::on_tick;
+    use cryo_app::system::AdminService;
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings_with(&[("CRYOPROTECT_JWT_SECRET", SECRET)]);
+    s.backup.dir = dir.path().to_path_buf();
+    let spec = cryo_db::backup::ConnSpec::from_url(&db.url()).unwrap();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let service =
+            Arc::new(AdminService::new(db.pool.clone(), spec.clone(), &s.backup).unwrap());
+        let state = AppState::new(db.api_pool().await, s.clone()).unwrap();
+        replicas.push((state.app.clone(), service));
+    }
+    let [(a, sa), (b, sb)] = &replicas[..] else {
+        unreachable!()
+    };
+    // The backup a replica's service took last (ids are per second, so ticks are a second apart).
+    let last = |service: &AdminService| {
+        let status = service.status();
+        assert_eq!(status.last_error, None);
+        status.last_success_id
+    };
+    let mut taken = Vec::new();
+    for tick in 1..=2 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (took_a, took_b) = tokio::join!(on_tick(a, sa), on_tick(b, sb));
+        assert!(
+            took_a ^ took_b,
+            "tick {tick}: exactly one replica backs up ({took_a}, {took_b})"
+        );
+        taken.push(last(if took_a { sa } else { sb }).expect("a backup was written"));
+    }
+    assert_ne!(taken[0], taken[1]);
+    // The leader stops (its session ends); at the next tick the other one backs up.
+    let a_leads = a.leader.leading().await;
+    let (leader, (follower, service)) = if a_leads { (a, (b, sb)) } else { (b, (a, sa)) };
+    leader.leader.release().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(on_tick(follower, service).await);
+    assert!(last(service).is_some_and(|id| !taken.contains(&id)));
+}
+
 #[tokio::test]
 async fn a_failed_scheduled_backup_raises_its_alert_and_the_next_success_resolves_it() {
     use cryo_app::backup_schedule::scheduled_backup;
