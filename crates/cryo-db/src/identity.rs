@@ -66,12 +66,18 @@ impl Identity {
 }
 
 /// Begin a transaction as `identity`. Commit it to keep the changes; dropping it rolls back.
+/// Any failure here, before the caller's first statement, is the connection's
+/// ([`DbError::Connect`]): an unreachable server, or a login role that may not take the
+/// identity's role (SQLSTATE 42501 from a half-bootstrapped database), which is no refusal of
+/// the caller's request.
 pub async fn begin(
     pool: &PgPool,
     identity: &Identity,
 ) -> Result<Transaction<'static, Postgres>, DbError> {
-    let mut tx = pool.begin().await?;
-    act_as(&mut tx, identity).await?;
+    let mut tx = pool.begin().await.map_err(DbError::Connect)?;
+    set_identity(&mut tx, identity, true)
+        .await
+        .map_err(DbError::Connect)?;
     Ok(tx)
 }
 
