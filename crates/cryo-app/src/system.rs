@@ -194,22 +194,24 @@ impl AdminService {
         let _one_at_a_time = self.running.lock().await;
         let started = std::time::Instant::now();
         let result = backup::create(&self.pool, &self.spec, &self.store, label).await;
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        match &result {
-            Ok(m) => {
-                status.last_success_id = Some(m.id.clone());
-                status.last_success_at = Some(m.finished_at);
-                status.last_duration_seconds = Some(started.elapsed().as_secs_f64());
-                status.last_size_bytes = Some(m.size_bytes);
-                status.last_error = None;
-                tracing::info!(backup = %m.id, bytes = m.size_bytes, "backup written");
-            }
-            Err(e) => {
-                status.last_error = Some(e.to_string());
-                tracing::error!(error = %e, "backup failed");
+        // In a block: the guard must be gone before the sweep's awaits.
+        {
+            let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            match &result {
+                Ok(m) => {
+                    status.last_success_id = Some(m.id.clone());
+                    status.last_success_at = Some(m.finished_at);
+                    status.last_duration_seconds = Some(started.elapsed().as_secs_f64());
+                    status.last_size_bytes = Some(m.size_bytes);
+                    status.last_error = None;
+                    tracing::info!(backup = %m.id, bytes = m.size_bytes, "backup written");
+                }
+                Err(e) => {
+                    status.last_error = Some(e.to_string());
+                    tracing::error!(error = %e, "backup failed");
+                }
             }
         }
-        drop(status);
         if result.is_ok()
             && let Ok(list) = self.store.list()
         {
@@ -219,8 +221,30 @@ impl AdminService {
                     tracing::warn!(backup = %m.id, error = %e, "pruning failed");
                 }
             }
+            self.sweep().await;
         }
         result
+    }
+
+    /// Removes what interrupted backups, verifies and restores left: leftover dump files
+    /// ([`cryo_db::backup::Store::sweep`]) and scratch databases
+    /// ([`cryo_db::backup::drop_scratch_databases`]). Logged, never failing: run after each
+    /// backup and when `serve` starts.
+    pub async fn sweep(&self) {
+        match self.store.sweep() {
+            Ok(files) if !files.is_empty() => {
+                tracing::warn!(files = ?files, "removed files interrupted backups left")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep the backup folder"),
+        }
+        match backup::drop_scratch_databases(&self.spec).await {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::warn!(databases = ?dropped, "dropped scratch databases interrupted work left")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not look for scratch databases"),
+        }
     }
 
     pub async fn verify(&self, id: &str) -> Result<Manifest, BackupError> {

@@ -100,12 +100,21 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 list.iter().for_each(print_manifest);
-                let partials = store.partials()?;
-                if !partials.is_empty() {
-                    eprintln!(
-                        "{} interrupted backup file(s) ignored (*.partial)",
-                        partials.len()
-                    );
+            }
+            let leftovers = store.leftovers(std::time::Duration::ZERO)?;
+            if !leftovers.is_empty() {
+                let bytes: u64 = leftovers
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum();
+                eprintln!(
+                    "{} file(s), {bytes} bytes, left by interrupted backups (not backups; `backup prune` removes them once older than {} s):",
+                    leftovers.len(),
+                    backup::Store::sweep_age(&list).as_secs()
+                );
+                for p in &leftovers {
+                    eprintln!("  {}", p.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -133,6 +142,25 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
                 deleted.len(),
                 if dry_run { "to delete" } else { "deleted" }
             );
+            let leftovers = if dry_run {
+                store.leftovers(backup::Store::sweep_age(&store.list()?))?
+            } else {
+                store.sweep()?
+            };
+            for p in &leftovers {
+                let verb = if dry_run { "would remove" } else { "removed" };
+                println!("{verb} leftover {}", p.display());
+            }
+            if !dry_run {
+                match cryo_db::connect(&settings.database).await {
+                    Ok(db) => {
+                        for name in backup::drop_scratch_databases(&db.spec).await? {
+                            println!("dropped scratch database {name}");
+                        }
+                    }
+                    Err(e) => eprintln!("warning: scratch databases not checked: {e}"),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::Create { label } => {

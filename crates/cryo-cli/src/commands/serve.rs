@@ -64,6 +64,10 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     let state = cryo_server::AppState::new(api_pool, settings)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_admin(backups);
+    // What a killed backup, verify or restore left behind goes now, not at the next backup.
+    if let Some(admin) = state.app.admin.clone() {
+        tokio::spawn(async move { admin.sweep().await });
+    }
     let scheduler = schedule.map(|cron| {
         tokio::spawn(cryo_app::backup_schedule::run_schedule(
             state.app.clone(),

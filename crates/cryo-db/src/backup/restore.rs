@@ -121,6 +121,14 @@ pub(super) async fn counts_in(spec: &ConnSpec) -> Result<BTreeMap<String, i64>, 
     Ok(counts)
 }
 
+async fn analyze(spec: &ConnSpec) -> Result<(), BackupError> {
+    use sqlx::Connection;
+    let mut conn = PgConnection::connect_with(&spec.options()).await?;
+    conn.execute("ANALYZE").await?;
+    conn.close().await?;
+    Ok(())
+}
+
 /// Restore a dump into a new, empty database named `name` on the server of `spec`.
 pub(super) async fn restore_into_new(
     admin: &mut PgConnection,
@@ -159,6 +167,69 @@ pub(super) async fn restore_into_new(
     Ok(())
 }
 
+const VERIFY_PREFIX: &str = "cryo_verify_";
+const REHEARSAL_PREFIX: &str = "cryo_rehearsal_";
+/// Scratch databases younger than this are never swept: a verify or restore may be filling one.
+const SCRATCH_SWEEP_AGE_SECS: i64 = 3600;
+
+/// A scratch database's name: its prefix, the Unix time it was made, and a random part.
+fn scratch_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{prefix}{}_{}",
+        OffsetDateTime::now_utc().unix_timestamp(),
+        &id[..8]
+    )
+}
+
+/// The Unix time in a scratch database's name (`<prefix><time>[_…]`); 0 for names from before
+/// the time was part of them.
+fn scratch_made_at(rest: &str) -> i64 {
+    rest.split('_')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Drops the scratch databases killed verifies, rehearsals and restores left on the server of
+/// `spec` (`cryo_verify_*`, `cryo_rehearsal_*`, `<database>_restore_*`): those made over an
+/// hour ago that nobody is connected to (DROP without FORCE, so one in use stays). Never the
+/// `<database>_pre_restore_*` copies `restore --force` keeps on purpose. Returns what went.
+pub async fn drop_scratch_databases(spec: &ConnSpec) -> Result<Vec<String>, BackupError> {
+    use sqlx::Connection;
+    let mut admin = PgConnection::connect_with(&spec.options()).await?;
+    let restore_prefix = format!("{}_restore_", spec.database);
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database
+         WHERE starts_with(datname, $1) OR starts_with(datname, $2) OR starts_with(datname, $3)",
+    )
+    .bind(VERIFY_PREFIX)
+    .bind(REHEARSAL_PREFIX)
+    .bind(&restore_prefix)
+    .fetch_all(&mut admin)
+    .await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut dropped = Vec::new();
+    for name in names {
+        let rest = [VERIFY_PREFIX, REHEARSAL_PREFIX, restore_prefix.as_str()]
+            .iter()
+            .find_map(|p| name.strip_prefix(p))
+            .unwrap_or_default();
+        if now - scratch_made_at(rest) < SCRATCH_SWEEP_AGE_SECS {
+            continue;
+        }
+        let drop = AssertSqlSafe(format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)));
+        match admin.execute(drop).await {
+            Ok(_) => dropped.push(name),
+            Err(e) => {
+                tracing::info!(database = %name, error = %e, "scratch database kept (in use)")
+            }
+        }
+    }
+    admin.close().await?;
+    Ok(dropped)
+}
+
 pub(super) async fn drop_database(admin: &mut PgConnection, name: &str) {
     let _ = admin
         .execute(AssertSqlSafe(format!(
@@ -175,7 +246,7 @@ pub async fn verify(store: &Store, spec: &ConnSpec, id: &str) -> Result<Manifest
     let m = store.get(id)?;
     check_integrity(store, &m)?;
     let mut admin = PgConnection::connect_with(&spec.options()).await?;
-    let scratch = format!("cryo_verify_{}", uuid::Uuid::new_v4().simple());
+    let scratch = scratch_name(VERIFY_PREFIX);
     let result = restore_into_new(&mut admin, store, &m, spec, &scratch).await;
     drop_database(&mut admin, &scratch).await;
     admin.close().await?;
@@ -195,7 +266,7 @@ pub async fn with_restored_copy<T>(
     let m = store.get(id)?;
     check_integrity(store, &m)?;
     let mut admin = PgConnection::connect_with(&spec.options()).await?;
-    let scratch = format!("cryo_rehearsal_{}", uuid::Uuid::new_v4().simple());
+    let scratch = scratch_name(REHEARSAL_PREFIX);
     let result = match restore_into_new(&mut admin, store, &m, spec, &scratch).await {
         Ok(()) => Ok(rehearse(spec.with_database(&scratch)).await),
         Err(e) => Err(e),
@@ -283,6 +354,12 @@ where
         return Err(e);
     }
     if let Err(e) = prepare(spec.with_database(&fresh)).await {
+        drop_database(&mut admin, &fresh).await;
+        return Err(e);
+    }
+    // pg_restore leaves no planner statistics: the first queries after a restore would be
+    // planned blind until autovacuum came round.
+    if let Err(e) = analyze(&spec.with_database(&fresh)).await {
         drop_database(&mut admin, &fresh).await;
         return Err(e);
     }

@@ -93,6 +93,73 @@ impl Store {
             .collect())
     }
 
+    /// What interrupted backups left behind: `*.partial` dumps (killed while dumping) and
+    /// dumps no manifest names (killed between the dump's rename and its manifest), nothing
+    /// `list` shows, counts or prunes. Only files last written more than `min_age` ago: a
+    /// backup running now (here or on another replica) is never touched.
+    pub fn leftovers(&self, min_age: std::time::Duration) -> Result<Vec<PathBuf>, BackupError> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
+        let mut named = std::collections::HashSet::new();
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.ends_with(".manifest.json") {
+                // Failed backups' manifests too: their dump (if any) is theirs to delete.
+                if let Some(m) = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+                {
+                    named.insert(m.dump_file);
+                }
+            } else if name.ends_with(".partial")
+                || name.ends_with(".dump.zst")
+                || name.ends_with(".dump.zst.age")
+            {
+                files.push((name.to_string(), path));
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let old_enough = |p: &Path| {
+            fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+        };
+        let mut out: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|(name, path)| {
+                (name.ends_with(".partial") || !named.contains(name)) && old_enough(path)
+            })
+            .map(|(_, path)| path)
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// How old a leftover must be before it is swept: twice the longest backup kept here took,
+    /// and at least an hour, so no running backup's files qualify.
+    pub fn sweep_age(list: &[Manifest]) -> std::time::Duration {
+        let longest = list
+            .iter()
+            .map(|m| (m.finished_at - m.started_at).whole_seconds().max(0) as u64)
+            .max()
+            .unwrap_or(0);
+        std::time::Duration::from_secs((2 * longest).max(3600))
+    }
+
+    /// Deletes [`Store::leftovers`] older than [`Store::sweep_age`]; returns what went.
+    pub fn sweep(&self) -> Result<Vec<PathBuf>, BackupError> {
+        let leftovers = self.leftovers(Self::sweep_age(&self.list()?))?;
+        for path in &leftovers {
+            fs::remove_file(path)?;
+        }
+        Ok(leftovers)
+    }
+
     pub fn get(&self, id: &str) -> Result<Manifest, BackupError> {
         let list = self.list()?;
         let found = if id == "latest" {

@@ -281,3 +281,93 @@ async fn an_encrypted_backup_needs_its_key_and_verifies_with_it() {
     let read = cryo_db::backup::EncryptionKey::from_file(&file).unwrap();
     assert_eq!(read.recipient(), key.recipient());
 }
+
+/// What killed backups, verifies and restores leave is found and removed: `.partial` dumps and
+/// dumps without a manifest once older than the longest run, scratch databases once over an
+/// hour old and unused. Nothing a running backup or a kept copy needs is touched.
+#[tokio::test]
+async fn leftovers_of_interrupted_work_are_swept_and_nothing_else() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let kept = backup::create(&db.pool, &spec(&db), &store, None)
+        .await
+        .unwrap();
+    let hours_ago =
+        |h: u64| std::time::SystemTime::now() - std::time::Duration::from_secs(h * 3600);
+    let file = |name: &str, modified| {
+        let path = dir.path().join(name);
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_modified(modified).unwrap();
+        path
+    };
+    let killed_dumping = file("db-20260101T000000Z-aaaaaa.dump.zst.partial", hours_ago(3));
+    let killed_before_manifest = file("db-20260101T000000Z-bbbbbb.dump.zst", hours_ago(3));
+    let running_now = file("db-20260101T000000Z-cccccc.dump.zst.partial", hours_ago(0));
+    let not_ours = file("notes.txt", hours_ago(3));
+
+    let found = store.leftovers(std::time::Duration::ZERO).unwrap();
+    assert_eq!(
+        found,
+        [
+            killed_dumping.clone(),
+            killed_before_manifest.clone(),
+            running_now.clone()
+        ]
+    );
+    let swept = store.sweep().unwrap();
+    assert_eq!(
+        swept,
+        [killed_dumping.clone(), killed_before_manifest.clone()]
+    );
+    assert!(running_now.exists() && not_ours.exists());
+    assert!(!killed_dumping.exists() && !killed_before_manifest.exists());
+    assert_eq!(store.list().unwrap().len(), 1, "the real backup stays");
+    assert!(dir.path().join(&kept.dump_file).exists());
+
+    // Scratch databases: named with the time they were made (0: an old-style name).
+    let spec = spec(&db);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let names = [
+        ("cryo_verify_0_deadbeef".to_string(), true),
+        (format!("cryo_verify_{now}_deadbeef"), false),
+        (format!("cryo_rehearsal_{}_0badcafe", now - 7200), true),
+        (format!("{}_restore_{}", spec.database, now - 7200), true),
+        (
+            format!("{}_pre_restore_{}", spec.database, now - 7200),
+            false,
+        ),
+    ]
+    .map(|(mut name, swept)| {
+        // What PostgreSQL stores: names cut to 63 bytes (the test databases' are long).
+        name.truncate(63);
+        (name, swept)
+    });
+    let mut admin = sqlx::PgConnection::connect_with(&spec.options())
+        .await
+        .unwrap();
+    for (name, _) in &names {
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .await
+            .unwrap();
+    }
+    let dropped = backup::drop_scratch_databases(&spec).await.unwrap();
+    let exists = async |admin: &mut sqlx::PgConnection, name: &str| -> bool {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(admin)
+            .await
+            .unwrap()
+    };
+    for (name, swept) in &names {
+        assert_eq!(dropped.contains(name), *swept, "{name}: {dropped:?}");
+        assert_eq!(exists(&mut admin, name).await, !*swept, "{name}");
+        if !*swept {
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE \"{name}\"")))
+                .await
+                .unwrap();
+        }
+    }
+}
