@@ -98,6 +98,33 @@ async fn set(conn: &mut PgConnection, key: &str, value: &str) -> Result<(), DbEr
     Ok(())
 }
 
+/// Why migrations cannot run on this connection yet, or `None` when they can: the roles `db
+/// bootstrap` creates must exist and the migrating role must be a member of the helper role
+/// (the policy migrations hand it their functions). Checked before anything is touched, so
+/// migrating an unbootstrapped database changes nothing instead of stopping half-way.
+pub async fn missing_for_migrations(conn: &mut PgConnection) -> Result<Option<String>, DbError> {
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT r FROM unnest(ARRAY['anon', 'authenticated', 'service_role', 'cryoprotect_rls_definer']) r
+         WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if !missing.is_empty() {
+        return Ok(Some(format!(
+            "role(s) {} missing; run `cryoprotect db bootstrap` first (as a role with CREATEROLE)",
+            missing.join(", ")
+        )));
+    }
+    let member: bool =
+        sqlx::query_scalar("SELECT pg_has_role(current_user, 'cryoprotect_rls_definer', 'MEMBER')")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((!member).then(|| {
+        "the migrating role is not a member of cryoprotect_rls_definer; run `cryoprotect db bootstrap` first"
+            .to_string()
+    }))
+}
+
 /// The role this connection logged in as.
 pub async fn current_role(conn: &mut PgConnection) -> Result<String, DbError> {
     Ok(sqlx::query_scalar("SELECT current_user::text")

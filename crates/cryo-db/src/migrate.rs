@@ -122,6 +122,10 @@ pub async fn apply(
     if todo.is_empty() {
         return Ok(Applied::default());
     }
+    if let Some(why) = crate::bootstrap::missing_for_migrations(&mut *pool.acquire().await?).await?
+    {
+        return Err(DbError::Refused(format!("nothing was migrated: {why}")));
+    }
     let mut done = Applied::default();
     if let Some((store, spec)) = backup
         && holds_data(pool).await?

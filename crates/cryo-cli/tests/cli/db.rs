@@ -43,6 +43,58 @@ async fn db_status_reports_pending_then_current_after_db_migrate() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("up to date"));
 }
 
+/// `db migrate` on a server that was never bootstrapped refuses before touching anything (it
+/// used to apply two migrations, stop at the third, and leave a database every later migrate
+/// failed on).
+#[tokio::test]
+async fn migrate_before_bootstrap_refuses_and_changes_nothing() {
+    use sqlx::{Connection, Executor};
+    let db = TestDb::empty().await;
+    // A login role outside the bootstrapped roles, owning a fresh database of its own.
+    let role = format!("cryo_t_unboot_{}", &db.name[db.name.len() - 8..]);
+    let name = format!("{}_unboot", db.name);
+    let mut admin = sqlx::PgConnection::connect_with(&cryo_testkit::admin_options())
+        .await
+        .unwrap();
+    for sql in [
+        format!("CREATE ROLE \"{role}\" LOGIN PASSWORD 'pw'"),
+        format!("CREATE DATABASE \"{name}\" OWNER \"{role}\""),
+    ] {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    let url = db.url().replace(
+        &format!("{}:{}@", cryo_testkit::TEST_ROLE, cryo_testkit::TEST_ROLE),
+        &format!("{role}:pw@"),
+    );
+    let url = url.replace(&db.name, &name);
+    let out = cryoprotect()
+        .env("DATABASE_URL", &url)
+        .args(["db", "migrate", "--no-backup"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("nothing was migrated") && err.contains("db bootstrap"),
+        "{err}"
+    );
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "not even the migration history was created");
+    conn.close().await.unwrap();
+    for sql in [
+        format!("DROP DATABASE \"{name}\" WITH (FORCE)"),
+        format!("DROP ROLE \"{role}\""),
+    ] {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_a_clear_error() {
     let out = cryoprotect()
