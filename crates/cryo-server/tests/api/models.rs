@@ -844,38 +844,12 @@ async fn a_running_job_is_cancelled_and_can_be_retried() {
     assert_eq!(retry.json()["kind"], "search");
 }
 
+/// A job whose worker stopped beating (died, or stalled: paused, swapped out) past
+/// `stale_after_secs` is queued again and finished by another worker; if the old worker wakes
+/// up, its attempt fences it off: told to stop, it can neither store a second version nor
+/// overwrite the finished record.
 #[tokio::test]
-async fn a_job_orphaned_by_a_dead_worker_is_queued_again_and_finished() {
-    let db = TestDb::new().await;
-    cryo_app::molecules::seed_reference_data(&db.pool)
-        .await
-        .unwrap();
-    // No workers yet: the job waits in the queue.
-    let idle = running(&db, 0, &[]).await;
-    let alice = register(&idle.app, "alice").await;
-    enter_data(&idle.app, &alice.token).await;
-    let model = new_model(&idle.app, &alice.token).await;
-    let job = start(&idle.app, &alice.token, &model, ridge()).await;
-    // A worker claimed it and died: running, with a heartbeat long past.
-    let mut tx = cryo_testkit::service_tx(&db.pool).await;
-    tx.execute(sqlx::query(
-        "UPDATE training_jobs SET state = 'running', attempts = 1, worker = 'dead', started_at = now(),
-                heartbeat_at = now() - interval '1 hour' WHERE id = $1::uuid",
-    ).bind(&job))
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let run = running(&db, 1, &[("CRYOPROTECT_MODELS_STALE_AFTER_SECS", "1")]).await;
-    let (j, _) = wait(&run.app, &alice.token, &job).await;
-    assert_eq!(j["state"], "succeeded", "{j}");
-    assert_eq!(j["attempts"], 2);
-}
-
-/// A worker that stalls past `stale_after_secs` (paused, swapped out) while another worker
-/// re-runs its job is fenced off by its attempt: told to stop, it can neither store a second
-/// version nor overwrite the finished record.
-#[tokio::test]
-async fn a_stalled_worker_cannot_overwrite_the_job_another_worker_finished() {
+async fn a_job_orphaned_by_its_worker_is_rerun_and_the_old_worker_cannot_overwrite_it() {
     use cryo_db::repo::models as jobs;
     let db = TestDb::new().await;
     cryo_app::molecules::seed_reference_data(&db.pool)
