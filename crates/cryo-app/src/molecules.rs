@@ -132,42 +132,69 @@ pub async fn store(
     owner: Option<Uuid>,
     c: &Computed,
 ) -> Result<(Uuid, bool), DbError> {
-    let (id, created) = repo::upsert_molecule(conn, owner, &c.row).await?;
-    if created {
-        store_computed_properties(conn, id, c).await?;
-    }
-    Ok((id, created))
+    let stored = store_many(conn, owner, &[c]).await?;
+    Ok(stored[0])
+}
+
+/// [`store`] for a batch (an import's): three statements whatever its size, so an import is
+/// bound by the chemistry, not by round trips. Answers in input order.
+pub async fn store_many(
+    conn: &mut Conn,
+    owner: Option<Uuid>,
+    cs: &[&Computed],
+) -> Result<Vec<(Uuid, bool)>, DbError> {
+    let rows: Vec<&repo::NewMolecule> = cs.iter().map(|c| &c.row).collect();
+    let stored = repo::upsert_molecules(conn, owner, &rows).await?;
+    let (dv, sv) = (descriptor_method_version(), scoring_method_version());
+    let values: Vec<(Uuid, PropertyValue<'_>)> = cs
+        .iter()
+        .zip(&stored)
+        .filter(|(_, (_, created))| *created)
+        .flat_map(|(c, (id, _))| {
+            computed_properties(c, &dv, &sv)
+                .into_iter()
+                .map(|v| (*id, v))
+        })
+        .collect();
+    repo::store_properties_of_many(conn, &values).await?;
+    Ok(stored)
 }
 
 /// Store (or replace) everything computed about a stored molecule as properties.
 async fn store_computed_properties(conn: &mut Conn, id: Uuid, c: &Computed) -> Result<(), DbError> {
     let (dv, sv) = (descriptor_method_version(), scoring_method_version());
+    repo::store_properties(conn, id, &computed_properties(c, &dv, &sv)).await
+}
+
+/// What is stored as properties of a computed molecule: descriptors, the score and its
+/// components, QED and alert counts (`dv`, `sv`: the descriptor and scoring method versions).
+fn computed_properties<'a>(c: &'a Computed, dv: &'a str, sv: &'a str) -> Vec<PropertyValue<'a>> {
     let f = &c.features.core;
     let mut values = vec![
         prop(
             "Molecular Weight",
             DESCRIPTOR_METHOD,
-            &dv,
+            dv,
             f.molecular_weight,
         ),
-        prop("LogP", DESCRIPTOR_METHOD, &dv, f.logp),
-        prop("TPSA", DESCRIPTOR_METHOD, &dv, f.tpsa),
+        prop("LogP", DESCRIPTOR_METHOD, dv, f.logp),
+        prop("TPSA", DESCRIPTOR_METHOD, dv, f.tpsa),
         prop(
             "H-Bond Donors",
             DESCRIPTOR_METHOD,
-            &dv,
+            dv,
             f.h_bond_donors as f64,
         ),
         prop(
             "H-Bond Acceptors",
             DESCRIPTOR_METHOD,
-            &dv,
+            dv,
             f.h_bond_acceptors as f64,
         ),
         prop(
             "Cryoprotection Score",
             SCORING_METHOD,
-            &sv,
+            sv,
             c.score.overall as f64,
         ),
     ];
@@ -175,15 +202,15 @@ async fn store_computed_properties(conn: &mut Conn, id: Uuid, c: &Computed) -> R
         values.push(prop(
             component.property_name(),
             SCORING_METHOD,
-            &sv,
+            sv,
             *value as f64,
         ));
     }
-    values.push(prop(QED_PROPERTY, ALERTS_METHOD, &dv, c.qed));
+    values.push(prop(QED_PROPERTY, ALERTS_METHOD, dv, c.qed));
     for (family, n) in &c.alert_counts {
-        values.push(prop(family.property_name(), ALERTS_METHOD, &dv, *n as f64));
+        values.push(prop(family.property_name(), ALERTS_METHOD, dv, *n as f64));
     }
-    repo::store_properties(conn, id, &values).await
+    values
 }
 
 fn prop<'a>(property: &'a str, method: &'a str, version: &'a str, value: f64) -> PropertyValue<'a> {

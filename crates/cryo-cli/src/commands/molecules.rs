@@ -461,20 +461,19 @@ async fn import_into(pool: &cryo_db::PgPool, args: &ImportArgs) -> anyhow::Resul
             let n = batch.len();
             let results = compute_batch(batch);
             handle.block_on(async {
-                let mut tx = cryo_db::identity::begin(pool, &identity).await?;
+                let mut good = Vec::with_capacity(results.len());
                 for (line, r) in &results {
                     match r {
-                        Ok(c) => {
-                            if science::store(&mut tx, owner, c).await?.1 {
-                                created += 1;
-                            } else {
-                                existing += 1;
-                            }
-                        }
+                        Ok(c) => good.push(c),
                         Err(reason) => rejected.push((*line, reason.clone())),
                     }
                 }
+                let mut tx = cryo_db::identity::begin(pool, &identity).await?;
+                let stored = science::store_many(&mut tx, owner, &good).await?;
                 tx.commit().await?;
+                let new = stored.iter().filter(|(_, c)| *c).count();
+                created += new;
+                existing += stored.len() - new;
                 anyhow::Ok(())
             })?;
             processed += n;

@@ -83,48 +83,86 @@ macro_rules! molecule_select {
     };
 }
 
-/// Insert a molecule owned by `owner` (or a reference molecule when `owner` is None), or find
-/// the existing one with the same canonical structure. Returns (id, created).
-pub async fn upsert_molecule(
+/// Insert molecules for `owner` (None: reference molecules) in two statements whatever their
+/// number, reusing the row an existing structure of the same owner has: each answered with its
+/// id and whether it was created, in input order. Repeats within the batch are one molecule,
+/// created by its first occurrence.
+pub async fn upsert_molecules(
     conn: &mut Conn,
     owner: Option<Uuid>,
-    m: &NewMolecule,
-) -> Result<(Uuid, bool), DbError> {
-    let inserted: Option<Uuid> = sqlx::query_scalar(
+    ms: &[&NewMolecule],
+) -> Result<Vec<(Uuid, bool)>, DbError> {
+    if ms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col =
+        |f: &dyn Fn(&NewMolecule) -> Option<String>| ms.iter().map(|m| f(m)).collect::<Vec<_>>();
+    let inserted: Vec<(Uuid, String)> = sqlx::query_as(
         "INSERT INTO molecules (name, canonical_smiles, inchi, inchikey, formula, molecular_weight, pubchem_cid,
                                 data_source, project_id, morgan_fp, murcko_scaffold, density_g_per_ml,
                                 is_reference, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 IS NULL, $13)
+         SELECT v.name, v.canonical_smiles, v.inchi, v.inchikey, v.formula, v.molecular_weight, v.pubchem_cid,
+                v.data_source, v.project_id, v.morgan_fp, v.murcko_scaffold, v.density_g_per_ml,
+                $13 IS NULL, $13
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::int4[],
+                     $8::text[], $9::uuid[], $10::bytea[], $11::text[], $12::float8[])
+              WITH ORDINALITY AS v(name, canonical_smiles, inchi, inchikey, formula, molecular_weight,
+                                   pubchem_cid, data_source, project_id, morgan_fp, murcko_scaffold,
+                                   density_g_per_ml, n)
+         ORDER BY v.n
          ON CONFLICT DO NOTHING
-         RETURNING id",
+         RETURNING id, canonical_smiles",
     )
-    .bind(&m.name)
-    .bind(&m.canonical_smiles)
-    .bind(&m.inchi)
-    .bind(&m.inchikey)
-    .bind(&m.formula)
-    .bind(m.molecular_weight)
-    .bind(m.pubchem_cid)
-    .bind(&m.data_source)
-    .bind(m.project_id)
-    .bind(&m.morgan_fp)
-    .bind(&m.murcko_scaffold)
-    .bind(m.density_g_per_ml)
+    .bind(col(&|m| m.name.clone()))
+    .bind(ms.iter().map(|m| m.canonical_smiles.clone()).collect::<Vec<_>>())
+    .bind(col(&|m| m.inchi.clone()))
+    .bind(col(&|m| m.inchikey.clone()))
+    .bind(ms.iter().map(|m| m.formula.clone()).collect::<Vec<_>>())
+    .bind(ms.iter().map(|m| m.molecular_weight).collect::<Vec<_>>())
+    .bind(ms.iter().map(|m| m.pubchem_cid).collect::<Vec<_>>())
+    .bind(col(&|m| m.data_source.clone()))
+    .bind(ms.iter().map(|m| m.project_id).collect::<Vec<_>>())
+    .bind(ms.iter().map(|m| m.morgan_fp.clone()).collect::<Vec<_>>())
+    .bind(col(&|m| m.murcko_scaffold.clone()))
+    .bind(ms.iter().map(|m| m.density_g_per_ml).collect::<Vec<_>>())
     .bind(owner)
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    if let Some(id) = inserted {
-        return Ok((id, true));
+    let mut ids: std::collections::HashMap<String, (Uuid, bool)> = inserted
+        .into_iter()
+        .map(|(id, smiles)| (smiles, (id, true)))
+        .collect();
+    let missing: Vec<String> = ms
+        .iter()
+        .filter(|m| !ids.contains_key(&m.canonical_smiles))
+        .map(|m| m.canonical_smiles.clone())
+        .collect();
+    if !missing.is_empty() {
+        let existing: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT id, canonical_smiles FROM molecules WHERE canonical_smiles = ANY ($1)
+               AND ((created_by = $2 AND NOT is_reference) OR ($2 IS NULL AND is_reference))",
+        )
+        .bind(&missing)
+        .bind(owner)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, smiles) in existing {
+            ids.entry(smiles).or_insert((id, false));
+        }
     }
-    let existing: Uuid = sqlx::query_scalar(
-        "SELECT id FROM molecules WHERE canonical_smiles = $1
-           AND ((created_by = $2 AND NOT is_reference) OR ($2 IS NULL AND is_reference))",
-    )
-    .bind(&m.canonical_smiles)
-    .bind(owner)
-    .fetch_one(conn)
-    .await?;
-    Ok((existing, false))
+    let mut seen = std::collections::HashSet::new();
+    ms.iter()
+        .map(|m| {
+            let &(id, created) = ids.get(&m.canonical_smiles).ok_or_else(|| {
+                DbError::Refused(format!(
+                    "molecule {} was neither stored nor found",
+                    m.canonical_smiles
+                ))
+            })?;
+            // A repeat within the batch found the row its first occurrence created.
+            Ok((id, created && seen.insert(id)))
+        })
+        .collect()
 }
 
 /// A property value to store, by property-type and calculation-method name.
@@ -158,6 +196,34 @@ pub async fn store_properties(
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// [`store_properties`] for many molecules in one statement.
+pub async fn store_properties_of_many(
+    conn: &mut Conn,
+    values: &[(Uuid, PropertyValue<'_>)],
+) -> Result<(), DbError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO molecular_properties (molecule_id, property_type_id, calculation_method_id, numeric_value)
+         SELECT v.molecule, t.id, c.id, v.value
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[])
+              AS v(molecule, property, method, version, value)
+         JOIN property_types t ON t.name = v.property
+         JOIN calculation_methods c ON c.name = v.method AND c.version = v.version
+         ON CONFLICT (molecule_id, property_type_id, calculation_method_id)
+         DO UPDATE SET numeric_value = excluded.numeric_value",
+    )
+    .bind(values.iter().map(|(m, _)| *m).collect::<Vec<_>>())
+    .bind(values.iter().map(|(_, v)| v.property).collect::<Vec<_>>())
+    .bind(values.iter().map(|(_, v)| v.method).collect::<Vec<_>>())
+    .bind(values.iter().map(|(_, v)| v.method_version).collect::<Vec<_>>())
+    .bind(values.iter().map(|(_, v)| v.value).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
