@@ -4,7 +4,8 @@
 //! `verify` checks, for every table in `public`:
 //! - coverage: RLS enabled and forced, a service_role policy, an `authenticated` policy for each
 //!   command unless [`DENIED_BY_DESIGN`] says that command is deliberately refused, and no
-//!   policy whose condition is plain `true` outside the reference tables' reads;
+//!   policy whose condition is plain `true` outside the reference tables' reads, and no policy
+//!   calling a function once per row ([`per_row_calls`], the `initplan:<policy>` findings);
 //! - effectiveness: inside a transaction that is always rolled back, it creates two users in two
 //!   teams with a row of every table belonging to the first, then, as the second user, tries to
 //!   SELECT, UPDATE, DELETE and re-INSERT each row; and, as the first user, checks that the
@@ -191,6 +192,89 @@ const PUBLIC_READ_TABLES: &[&str] = &[
 
 const COMMANDS: [&str; 4] = ["SELECT", "INSERT", "UPDATE", "DELETE"];
 
+/// Policies allowed to call a function once per row (the `initplan` lint), with the reason.
+/// Empty today: every policy compares the row's columns with sets computed once per statement.
+pub const PER_ROW_BY_DESIGN: &[(&str, &str)] = &[];
+
+/// The calls in a policy expression that PostgreSQL evaluates once per row: `auth.*()` and
+/// `app.*()` not wrapped as a scalar subquery (`(SELECT auth.uid())`, an InitPlan), or wrapped
+/// but given the row's columns (a per-row SubPlan). Literal arguments (`'{admin}'::text[]`)
+/// keep a call constant. Splinter's `auth_rls_initplan` is the model; this also catches the
+/// per-row SECURITY DEFINER helpers, which can never be inlined.
+pub fn per_row_calls(expression: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let bytes = expression.as_bytes();
+    for schema in ["auth.", "app."] {
+        let mut from = 0;
+        while let Some(at) = expression[from..].find(schema).map(|i| i + from) {
+            from = at + schema.len();
+            let word_start =
+                at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+            let name_len = expression[from..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(expression.len() - from);
+            let open = from + name_len;
+            if !word_start || name_len == 0 || bytes.get(open) != Some(&b'(') {
+                continue;
+            }
+            let Some(close) = matching_paren(expression, open) else {
+                continue;
+            };
+            let call = &expression[at..=close];
+            let wrapped = expression[..at].trim_end().ends_with("SELECT");
+            if !wrapped || !literal_arguments(&expression[open + 1..close]) {
+                found.push(call.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The index of the `)` closing the `(` at `open`, skipping quoted literals.
+fn matching_paren(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut quoted = false;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a call's arguments are all constants: quoted literals with optional casts.
+fn literal_arguments(args: &str) -> bool {
+    let mut rest = args.trim();
+    while !rest.is_empty() {
+        let Some(after_quote) = rest.strip_prefix('\'') else {
+            return false;
+        };
+        let Some(end) = after_quote.find('\'') else {
+            return false;
+        };
+        rest = after_quote[end + 1..].trim_start();
+        while let Some(cast) = rest.strip_prefix("::") {
+            let type_len = cast
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']'))
+                .unwrap_or(cast.len());
+            rest = cast[type_len..].trim_start();
+        }
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        if rest.starts_with(')') {
+            return false;
+        }
+    }
+    true
+}
+
 /// Re-create the policy set: run every policy-set migration again, in one transaction.
 pub async fn apply(pool: &PgPool) -> Result<usize, DbError> {
     let mut tx = pool.begin().await?;
@@ -356,6 +440,22 @@ async fn coverage(conn: &mut sqlx::PgConnection, report: &mut Report) -> Result<
                     "policy condition is plain `true`",
                 );
             }
+            let per_row: Vec<String> = [&qual, &check]
+                .into_iter()
+                .flat_map(|e| per_row_calls(e))
+                .collect();
+            let (ok, detail) = match PER_ROW_BY_DESIGN.iter().find(|(p, _)| *p == name) {
+                _ if per_row.is_empty() => (true, "every call evaluated once per statement".into()),
+                Some((_, why)) => (true, format!("per row by design: {why}")),
+                None => (
+                    false,
+                    format!(
+                        "evaluated once per row (wrap as `(SELECT …)` with constant arguments, or compare columns with a set): {}",
+                        per_row.join(", ")
+                    ),
+                ),
+            };
+            report.push(&table, format!("initplan:{name}"), ok, detail);
         }
     }
     Ok(())
@@ -688,4 +788,43 @@ async fn savepoint<T>(
             .unwrap_or_else(|| d.message().to_string()),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_row_calls;
+
+    #[test]
+    fn initplan_calls_pass_and_per_row_calls_are_named() {
+        // As pg_get_expr prints the policies of the current set.
+        for once in [
+            "(created_by = ( SELECT auth.uid() AS uid))",
+            "((SELECT auth.role() AS role) = 'service_role'::text)",
+            "(team_id = ANY (( SELECT app.my_teams_as('{admin,editor}'::text[]) AS my_teams_as)))",
+            "(id = ANY (( SELECT app.shared_with_me('molecule'::text) AS shared_with_me)))",
+            "is_reference",
+            "(EXISTS ( SELECT 1 FROM molecules m WHERE (m.id = molecular_properties.molecule_id)))",
+        ] {
+            assert_eq!(per_row_calls(once), Vec::<String>::new(), "{once}");
+        }
+        // As the earlier sets wrote them.
+        assert_eq!(
+            per_row_calls("((auth.role() = 'service_role'::text) AND (user_id = auth.uid()))"),
+            ["auth.role()", "auth.uid()"]
+        );
+        assert_eq!(
+            per_row_calls("app.can_read(created_by, project_id, 'molecule'::text, id)"),
+            ["app.can_read(created_by, project_id, 'molecule'::text, id)"]
+        );
+        // Wrapped, but given the row's column: still once per row.
+        assert_eq!(
+            per_row_calls("( SELECT app.team_role(teams.id) AS team_role) IS NOT NULL"),
+            ["app.team_role(teams.id)"]
+        );
+        // Names that merely contain the schema are not calls into it.
+        assert_eq!(
+            per_row_calls("(myapp.x = 1) AND (xauth.uid)"),
+            Vec::<String>::new()
+        );
+    }
 }
