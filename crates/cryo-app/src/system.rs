@@ -68,13 +68,7 @@ impl AdminService {
             pool,
             spec,
             store,
-            policy: RetentionPolicy {
-                daily: settings.keep_daily,
-                weekly: settings.keep_weekly,
-                monthly: settings.keep_monthly,
-                yearly: settings.keep_yearly,
-                max_age_days: settings.max_age_days,
-            },
+            policy: RetentionPolicy::from_settings(settings),
             status: Mutex::new(status),
             running: tokio::sync::Mutex::new(()),
             thresholds: cryo_db::health::Thresholds {

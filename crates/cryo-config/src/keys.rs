@@ -212,6 +212,12 @@ pub static KEYS: &[KeyDef] = &[
         None,
         "Prune: remove unlabelled backups older than this, whatever the slots above keep",
     ),
+    key(
+        "backup.keep_min",
+        "CRYOPROTECT_BACKUP_KEEP_MIN",
+        Some("3"),
+        "Prune: the newest this many good backups are always kept, whatever max_age_days says",
+    ),
     secret(
         "auth.jwt_secret",
         "CRYOPROTECT_JWT_SECRET",

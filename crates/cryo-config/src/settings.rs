@@ -141,6 +141,7 @@ pub struct BackupSettings {
     pub keep_monthly: usize,
     pub keep_yearly: usize,
     pub max_age_days: Option<i64>,
+    pub keep_min: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -336,6 +337,7 @@ impl Settings {
                 keep_monthly: p.req("backup.keep_monthly")?,
                 keep_yearly: p.req("backup.keep_yearly")?,
                 max_age_days: p.opt("backup.max_age_days")?,
+                keep_min: p.req("backup.keep_min")?,
             },
             health: HealthSettings {
                 cache_seconds: p.req("health.cache_seconds")?,

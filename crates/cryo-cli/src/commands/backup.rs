@@ -1,4 +1,4 @@
-//! `cryoprotect backup create|list|verify|prune` and `cryoprotect restore`.
+//! `cryoprotect backup create|list|verify|pin|prune` and `cryoprotect restore`.
 
 use super::load_settings;
 use clap::{Args, Subcommand};
@@ -22,7 +22,14 @@ pub enum BackupCommand {
     },
     /// Check a backup's checksum, then restore it into a scratch database and compare row counts.
     Verify { id: String },
-    /// Delete backups outside the retention policy (grandfather-father-son).
+    /// Pin a backup so pruning never deletes it (`--unpin` to release it again).
+    Pin {
+        id: String,
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Delete backups outside the retention policy (grandfather-father-son; pinned, labelled
+    /// and the newest `backup.keep_min` stay), and what interrupted backups left behind.
     Prune {
         #[arg(long)]
         dry_run: bool,
@@ -120,13 +127,7 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::Prune { dry_run } => {
-            let policy = RetentionPolicy {
-                daily: settings.backup.keep_daily,
-                weekly: settings.backup.keep_weekly,
-                monthly: settings.backup.keep_monthly,
-                yearly: settings.backup.keep_yearly,
-                max_age_days: settings.backup.max_age_days,
-            };
+            let policy = RetentionPolicy::from_settings(&settings.backup);
             let list = store.list()?;
             let (kept, deleted) =
                 backup::plan_prune(&list, &policy, time::OffsetDateTime::now_utc());
@@ -174,6 +175,19 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
                 store.dir.join(&m.dump_file).display()
             );
             print_manifest(&m);
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCommand::Pin { id, unpin } => {
+            let m = store.set_pinned(&id, !unpin)?;
+            println!(
+                "backup {} {}",
+                m.id,
+                if m.pinned {
+                    "pinned: never pruned"
+                } else {
+                    "unpinned"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::Verify { id } => {

@@ -254,6 +254,7 @@ mod tests {
             monthly: 12,
             yearly: 2,
             max_age_days: None,
+            min_kept: 0,
         };
         let (kept, deleted) = plan_prune(&two_years(), &policy, now);
         let mut kept = kept;
@@ -300,6 +301,7 @@ mod tests {
             monthly: 12,
             yearly: 2,
             max_age_days: Some(90),
+            min_kept: 0,
         };
         let (kept, _) = plan_prune(&backups, &policy, now);
         assert!(
@@ -312,6 +314,30 @@ mod tests {
         );
         assert!(kept.contains(&"2026-10-31".to_string()));
         assert!(!kept.contains(&"2026-09-30".to_string()));
+    }
+
+    #[test]
+    fn the_newest_and_the_pinned_survive_max_age() {
+        // Backups stopped a year ago: max_age alone would delete every one of them.
+        let now = datetime!(2027-12-31 12:00 UTC);
+        let mut backups = two_years();
+        backups[100].pinned = true;
+        let policy = RetentionPolicy {
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+            yearly: 2,
+            max_age_days: Some(90),
+            min_kept: 3,
+        };
+        let (kept, deleted) = plan_prune(&backups, &policy, now);
+        let mut kept = kept;
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["2025-04-11", "2026-12-29", "2026-12-30", "2026-12-31"]
+        );
+        assert_eq!(deleted.len(), 730 - 4);
     }
 
     #[test]

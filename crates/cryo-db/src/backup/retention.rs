@@ -11,14 +11,32 @@ pub struct RetentionPolicy {
     pub yearly: usize,
     /// Backups older than this are removed even if a GFS slot would keep them (days).
     pub max_age_days: Option<i64>,
+    /// The newest this many are kept whatever `max_age_days` says: a server whose backups
+    /// stopped is never pruned down to nothing.
+    #[serde(default)]
+    pub min_kept: usize,
+}
+
+impl RetentionPolicy {
+    /// The policy `backup.keep_*` and `backup.max_age_days` configure.
+    pub fn from_settings(s: &cryo_config::BackupSettings) -> RetentionPolicy {
+        RetentionPolicy {
+            daily: s.keep_daily,
+            weekly: s.keep_weekly,
+            monthly: s.keep_monthly,
+            yearly: s.keep_yearly,
+            max_age_days: s.max_age_days,
+            min_kept: s.keep_min,
+        }
+    }
 }
 
 /// Maps a time to the period (year, index within year) it falls in.
 pub(super) type PeriodOf = fn(OffsetDateTime) -> (i32, u32);
 
-/// Which backups to keep and which to delete at `now`. Labelled and pinned backups are always
-/// kept. For each granularity the newest backup of each of the most recent N periods that have
-/// one is kept.
+/// Which backups to keep and which to delete at `now`. Labelled and pinned backups, and the
+/// newest `min_kept`, are always kept. For each granularity the newest backup of each of the
+/// most recent N periods that have one is kept.
 pub fn plan_prune(
     backups: &[Manifest],
     policy: &RetentionPolicy,
@@ -56,8 +74,8 @@ pub fn plan_prune(
     };
     let mut kept = Vec::new();
     let mut deleted = Vec::new();
-    for m in sorted {
-        let protected = m.pinned || m.label.is_some();
+    for (newest, m) in sorted.into_iter().enumerate() {
+        let protected = m.pinned || m.label.is_some() || newest < policy.min_kept;
         if protected || (keep.contains(&m.id) && !too_old(m)) {
             kept.push(m.id.clone());
         } else {

@@ -179,6 +179,20 @@ impl Store {
         }
     }
 
+    /// Pins (or unpins) a backup: pinned backups are never pruned. The manifest is rewritten
+    /// atomically; the dump is untouched.
+    pub fn set_pinned(&self, id: &str, pinned: bool) -> Result<Manifest, BackupError> {
+        let mut m = self.get(id)?;
+        m.pinned = pinned;
+        write_atomically(
+            &self.manifest_path(&m.id),
+            serde_json::to_string_pretty(&m)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        Ok(m)
+    }
+
     pub fn delete(&self, m: &Manifest) -> Result<(), BackupError> {
         // Manifest first: a half-deleted backup must not look valid.
         fs::remove_file(self.manifest_path(&m.id))?;

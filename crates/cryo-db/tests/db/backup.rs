@@ -371,3 +371,33 @@ async fn leftovers_of_interrupted_work_are_swept_and_nothing_else() {
         }
     }
 }
+
+/// A pinned backup survives any pruning; unpinned, it is pruned like the others.
+#[tokio::test]
+async fn a_pinned_backup_survives_pruning_until_unpinned() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let m = backup::create(&db.pool, &spec(&db), &store, None)
+        .await
+        .unwrap();
+    let keep_nothing = backup::RetentionPolicy {
+        daily: 0,
+        weekly: 0,
+        monthly: 0,
+        yearly: 0,
+        max_age_days: Some(0),
+        min_kept: 0,
+    };
+    let prune = || {
+        let list = store.list().unwrap();
+        backup::plan_prune(&list, &keep_nothing, time::OffsetDateTime::now_utc())
+    };
+    assert_eq!(prune().1, vec![m.id.clone()], "unpinned: pruned");
+    assert!(store.set_pinned(&m.id, true).unwrap().pinned);
+    assert!(store.get(&m.id).unwrap().pinned, "the manifest says so");
+    assert_eq!(prune(), (vec![m.id.clone()], vec![]));
+    store.set_pinned(&m.id, false).unwrap();
+    assert_eq!(prune().1, vec![m.id.clone()]);
+    backup::check_integrity(&store, &store.get(&m.id).unwrap()).unwrap();
+}
