@@ -33,6 +33,10 @@ pub enum BackupCommand {
     Prune {
         #[arg(long)]
         dry_run: bool,
+        /// Also drop the databases `restore --force` kept (`<db>_pre_restore_<time>`) once
+        /// older than this many days.
+        #[arg(long, value_name = "DAYS")]
+        restored_older_than: Option<u32>,
     },
     /// Write a new encryption key file (age X25519, mode 0600) for backup.encryption_key_file.
     /// Keep a copy somewhere else: without it, encrypted backups cannot be restored.
@@ -126,7 +130,10 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
             }
             Ok(ExitCode::SUCCESS)
         }
-        BackupCommand::Prune { dry_run } => {
+        BackupCommand::Prune {
+            dry_run,
+            restored_older_than,
+        } => {
             let policy = RetentionPolicy::from_settings(&settings.backup);
             let list = store.list()?;
             let (kept, deleted) =
@@ -157,6 +164,12 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
                     Ok(db) => {
                         for name in backup::drop_scratch_databases(&db.spec).await? {
                             println!("dropped scratch database {name}");
+                        }
+                        if let Some(days) = restored_older_than {
+                            let age = i64::from(days) * 86_400;
+                            for name in backup::drop_pre_restore_copies(&db.spec, age).await? {
+                                println!("dropped the pre-restore copy {name}");
+                            }
                         }
                     }
                     Err(e) => eprintln!("warning: scratch databases not checked: {e}"),

@@ -172,6 +172,21 @@ const REHEARSAL_PREFIX: &str = "cryo_rehearsal_";
 /// Scratch databases younger than this are never swept: a verify or restore may be filling one.
 const SCRATCH_SWEEP_AGE_SECS: i64 = 3600;
 
+/// The prefix of the databases a restore of `database` makes (`tag`: `restore` for the copy
+/// being filled, `pre_restore` for the replaced database it keeps), followed by the Unix time.
+/// The database's name is shortened so prefix and time fit PostgreSQL's 63 bytes: a name cut
+/// by the server would lose its time, and with it what tells a fresh copy from a stale one.
+pub fn copy_prefix(database: &str, tag: &str) -> String {
+    const NAME_BYTES: usize = 63;
+    const TIME_DIGITS: usize = 10;
+    let room = NAME_BYTES.saturating_sub(tag.len() + 2 + TIME_DIGITS);
+    let mut cut = room.min(database.len());
+    while !database.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{tag}_", &database[..cut])
+}
+
 /// A scratch database's name: its prefix, the Unix time it was made, and a random part.
 fn scratch_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -196,34 +211,55 @@ fn scratch_made_at(rest: &str) -> i64 {
 /// hour ago that nobody is connected to (DROP without FORCE, so one in use stays). Never the
 /// `<database>_pre_restore_*` copies `restore --force` keeps on purpose. Returns what went.
 pub async fn drop_scratch_databases(spec: &ConnSpec) -> Result<Vec<String>, BackupError> {
+    let restore = copy_prefix(&spec.database, "restore");
+    drop_databases_made_before(
+        spec,
+        &[VERIFY_PREFIX, REHEARSAL_PREFIX, &restore],
+        SCRATCH_SWEEP_AGE_SECS,
+    )
+    .await
+}
+
+/// Drops the copies `restore --force` kept of the database it replaced
+/// (`<database>_pre_restore_<time>`) once older than `min_age_secs` and unused.
+pub async fn drop_pre_restore_copies(
+    spec: &ConnSpec,
+    min_age_secs: i64,
+) -> Result<Vec<String>, BackupError> {
+    let kept = copy_prefix(&spec.database, "pre_restore");
+    drop_databases_made_before(spec, &[&kept], min_age_secs).await
+}
+
+/// Drops the databases named `<prefix><unix time>…` made over `min_age_secs` ago that nobody
+/// is connected to.
+async fn drop_databases_made_before(
+    spec: &ConnSpec,
+    prefixes: &[&str],
+    min_age_secs: i64,
+) -> Result<Vec<String>, BackupError> {
     use sqlx::Connection;
     let mut admin = PgConnection::connect_with(&spec.options()).await?;
-    let restore_prefix = format!("{}_restore_", spec.database);
     let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname::text FROM pg_database
-         WHERE starts_with(datname, $1) OR starts_with(datname, $2) OR starts_with(datname, $3)",
+        "SELECT datname::text FROM pg_database d
+         WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) p WHERE starts_with(d.datname, p))",
     )
-    .bind(VERIFY_PREFIX)
-    .bind(REHEARSAL_PREFIX)
-    .bind(&restore_prefix)
+    .bind(prefixes)
     .fetch_all(&mut admin)
     .await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut dropped = Vec::new();
     for name in names {
-        let rest = [VERIFY_PREFIX, REHEARSAL_PREFIX, restore_prefix.as_str()]
+        let rest = prefixes
             .iter()
             .find_map(|p| name.strip_prefix(p))
             .unwrap_or_default();
-        if now - scratch_made_at(rest) < SCRATCH_SWEEP_AGE_SECS {
+        if now - scratch_made_at(rest) < min_age_secs {
             continue;
         }
         let drop = AssertSqlSafe(format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)));
         match admin.execute(drop).await {
             Ok(_) => dropped.push(name),
-            Err(e) => {
-                tracing::info!(database = %name, error = %e, "scratch database kept (in use)")
-            }
+            Err(e) => tracing::info!(database = %name, error = %e, "database kept (in use)"),
         }
     }
     admin.close().await?;
@@ -348,7 +384,7 @@ where
         plan.safety_backup = Some(safety?.id);
     }
     let stamp = OffsetDateTime::now_utc().unix_timestamp();
-    let fresh = format!("{}_restore_{stamp}", spec.database);
+    let fresh = format!("{}{stamp}", copy_prefix(&spec.database, "restore"));
     if let Err(e) = restore_into_new(&mut admin, store, &m, spec, &fresh).await {
         drop_database(&mut admin, &fresh).await;
         return Err(e);
@@ -364,7 +400,7 @@ where
         return Err(e);
     }
     if exists {
-        let old = format!("{}_pre_restore_{stamp}", spec.database);
+        let old = format!("{}{stamp}", copy_prefix(&spec.database, "pre_restore"));
         sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
             .bind(&spec.database)
             .execute(&mut admin)

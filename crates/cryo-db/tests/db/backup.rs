@@ -332,17 +332,25 @@ async fn leftovers_of_interrupted_work_are_swept_and_nothing_else() {
         ("cryo_verify_0_deadbeef".to_string(), true),
         (format!("cryo_verify_{now}_deadbeef"), false),
         (format!("cryo_rehearsal_{}_0badcafe", now - 7200), true),
-        (format!("{}_restore_{}", spec.database, now - 7200), true),
+        // The test database's long name is shortened in these, so the time survives.
         (
-            format!("{}_pre_restore_{}", spec.database, now - 7200),
+            format!(
+                "{}{}",
+                backup::copy_prefix(&spec.database, "restore"),
+                now - 7200
+            ),
+            true,
+        ),
+        (
+            format!(
+                "{}{}",
+                backup::copy_prefix(&spec.database, "pre_restore"),
+                now - 7200
+            ),
             false,
         ),
-    ]
-    .map(|(mut name, swept)| {
-        // What PostgreSQL stores: names cut to 63 bytes (the test databases' are long).
-        name.truncate(63);
-        (name, swept)
-    });
+    ];
+    assert!(names.iter().all(|(n, _)| n.len() <= 63), "{names:?}");
     let mut admin = sqlx::PgConnection::connect_with(&spec.options())
         .await
         .unwrap();
@@ -363,13 +371,28 @@ async fn leftovers_of_interrupted_work_are_swept_and_nothing_else() {
     for (name, swept) in &names {
         assert_eq!(dropped.contains(name), *swept, "{name}: {dropped:?}");
         assert_eq!(exists(&mut admin, name).await, !*swept, "{name}");
-        if !*swept {
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE \"{name}\"")))
-                .await
-                .unwrap();
-        }
     }
+    // The copy `restore --force` kept goes only when asked, and only past the age given.
+    let kept = &names[4].0;
+    assert!(
+        backup::drop_pre_restore_copies(&spec, 3 * 3600)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(exists(&mut admin, kept).await);
+    assert_eq!(
+        backup::drop_pre_restore_copies(&spec, 3600).await.unwrap(),
+        vec![kept.clone()]
+    );
+    assert!(!exists(&mut admin, kept).await);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE \"{}\"",
+            names[1].0
+        )))
+        .await
+        .unwrap();
 }
 
 /// A pinned backup survives any pruning; unpinned, it is pruned like the others.
