@@ -10,6 +10,7 @@ mod hostile;
 mod limits;
 mod metrics;
 mod models;
+mod outage;
 mod protocols;
 mod science;
 mod system;
