@@ -151,11 +151,16 @@ macro_rules! delivery_select {
 
 /// The oldest due delivery, locked for this transaction (other senders skip it). The caller
 /// sends it and records the outcome before committing, so a delivery is never sent twice by
-/// two senders.
+/// two senders. An alert's notifications go out in the order they were made: one waits while
+/// an older one of the same alert is still pending (in back-off), so a `resolved` never
+/// arrives before the `firing` it ends.
 pub async fn claim_due(conn: &mut Conn) -> Result<Option<Delivery>, DbError> {
     let sql = concat!(
         delivery_select!(),
-        " WHERE state = 'pending' AND next_attempt_at <= now()
+        " d WHERE state = 'pending' AND next_attempt_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM alert_deliveries older
+                           WHERE older.alert_id = d.alert_id AND older.state = 'pending'
+                             AND (older.created_at, older.id) < (d.created_at, d.id))
          ORDER BY next_attempt_at, created_at FOR UPDATE SKIP LOCKED LIMIT 1"
     );
     Ok(sqlx::query_as(sql).fetch_optional(conn).await?)

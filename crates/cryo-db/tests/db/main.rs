@@ -4,6 +4,7 @@ mod backup;
 mod integrity;
 mod leader;
 mod migrations;
+mod outbox;
 mod schema;
 
 use cryo_testkit::TestDb;
