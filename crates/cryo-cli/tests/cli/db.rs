@@ -532,14 +532,18 @@ async fn restore_puts_the_rows_back_and_leaves_the_database_protected() {
     let rls = cryo_db::rls::verify(&pool).await.unwrap();
     assert!(rls.ok(), "{:?}", rls.failures().collect::<Vec<_>>());
     pool.close().await;
-    // The replaced database is kept under another name; this test's to drop.
+    // The replaced database is kept under another name (the test database's long name
+    // shortened so the time fits); this test's to drop.
     let mut admin =
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&cryo_testkit::admin_options())
             .await
             .unwrap();
     let kept: Vec<String> =
         sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
-            .bind(format!("{}\\_pre\\_restore\\_%", db.name))
+            .bind(format!(
+                "{}%",
+                cryo_db::backup::copy_prefix(&db.name, "pre_restore")
+            ))
             .fetch_all(&mut admin)
             .await
             .unwrap();
