@@ -140,8 +140,12 @@ enum Outcome {
     Succeeded(Uuid),
     Cancelled,
     Failed(String),
-    /// This attempt stalled and the job was re-queued and claimed again: nothing of it is kept.
-    Lost,
+}
+
+/// This attempt stalled and the job was re-queued and claimed again: nothing of it is kept.
+fn taken_over(job: &Job, worker: &str) {
+    tracing::warn!(job = %job.id, worker, attempt = job.attempts,
+        "training job taken over by another worker after this one stalled; this attempt's end is not recorded");
 }
 
 async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
@@ -157,7 +161,7 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
     }
     let outcome = match result {
         Ok(Some(version)) => Outcome::Succeeded(version),
-        Ok(None) => Outcome::Lost,
+        Ok(None) => return taken_over(&job, worker),
         Err(AppError::Model(cryo_ml::MlError::Cancelled)) if shutdown.stopping() => {
             tracing::info!(job = %job.id, "training stopped by shutdown; job queued again");
             if let Err(e) = state
@@ -175,11 +179,9 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
         Outcome::Succeeded(_) => ("succeeded", None),
         Outcome::Cancelled => ("cancelled", None),
         Outcome::Failed(e) => ("failed", Some(e.as_str())),
-        Outcome::Lost => ("lost", None),
     };
     let recorded = match &outcome {
         Outcome::Succeeded(_) => true,
-        Outcome::Lost => false,
         Outcome::Cancelled | Outcome::Failed(_) => match state
             .as_service(async |tx| {
                 repo::finish_job(tx, job.id, job.attempts, label, error, None).await
@@ -194,9 +196,7 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
         },
     };
     if !recorded {
-        tracing::warn!(job = %job.id, worker, attempt = job.attempts,
-            "training job taken over by another worker after this one stalled; this attempt's end is not recorded");
-        return;
+        return taken_over(&job, worker);
     }
     let seconds = started.elapsed().as_secs_f64();
     state.observer.training_finished(label);
@@ -218,7 +218,7 @@ async fn run(state: &App, worker: &str, job: Job, shutdown: &Shutdown) {
             tracing::info!(job = %job.id, %version, seconds, state = label, "training job finished");
             crate::alerts::resolve_or_log(state, &fingerprint).await;
         }
-        Outcome::Cancelled | Outcome::Lost => {
+        Outcome::Cancelled => {
             tracing::info!(job = %job.id, seconds, state = label, "training job finished")
         }
     }

@@ -26,7 +26,7 @@ async fn measured_and_predicted(
     molecules: &[Uuid],
 ) -> AppResult<(Vec<ActivityRow>, Vec<PredictedActivity>)> {
     Ok((
-        repo::activities(tx, molecules, None).await?,
+        repo::activities(tx, molecules).await?,
         repo::predicted_activities(tx, molecules).await?,
     ))
 }

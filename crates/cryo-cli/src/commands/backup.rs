@@ -151,7 +151,7 @@ pub async fn run(config: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Result<
                 if dry_run { "to delete" } else { "deleted" }
             );
             let leftovers = if dry_run {
-                store.leftovers(backup::Store::sweep_age(&store.list()?))?
+                store.leftovers(backup::Store::sweep_age(&list))?
             } else {
                 store.sweep()?
             };

@@ -237,6 +237,18 @@ mod tests {
         }
     }
 
+    /// The slots the golden cases use: 7 daily, 4 weekly, 12 monthly, 2 yearly.
+    fn gfs(max_age_days: Option<i64>, min_kept: usize) -> RetentionPolicy {
+        RetentionPolicy {
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+            yearly: 2,
+            max_age_days,
+            min_kept,
+        }
+    }
+
     /// Two years of daily backups at 02:00, pruned on 2026-12-31 with a fake clock.
     fn two_years() -> Vec<Manifest> {
         let first = datetime!(2025-01-01 02:00 UTC);
@@ -248,14 +260,7 @@ mod tests {
     #[test]
     fn grandfather_father_son_keeps_exactly_the_expected_backups() {
         let now = datetime!(2026-12-31 12:00 UTC);
-        let policy = RetentionPolicy {
-            daily: 7,
-            weekly: 4,
-            monthly: 12,
-            yearly: 2,
-            max_age_days: None,
-            min_kept: 0,
-        };
+        let policy = gfs(None, 0);
         let (kept, deleted) = plan_prune(&two_years(), &policy, now);
         let mut kept = kept;
         kept.sort();
@@ -295,14 +300,7 @@ mod tests {
         let now = datetime!(2026-12-31 12:00 UTC);
         let mut backups = two_years();
         backups[10].label = Some("before the big migration".into());
-        let policy = RetentionPolicy {
-            daily: 7,
-            weekly: 4,
-            monthly: 12,
-            yearly: 2,
-            max_age_days: Some(90),
-            min_kept: 0,
-        };
+        let policy = gfs(Some(90), 0);
         let (kept, _) = plan_prune(&backups, &policy, now);
         assert!(
             kept.contains(&"2025-01-11".to_string()),
@@ -322,14 +320,7 @@ mod tests {
         let now = datetime!(2027-12-31 12:00 UTC);
         let mut backups = two_years();
         backups[100].pinned = true;
-        let policy = RetentionPolicy {
-            daily: 7,
-            weekly: 4,
-            monthly: 12,
-            yearly: 2,
-            max_age_days: Some(90),
-            min_kept: 3,
-        };
+        let policy = gfs(Some(90), 3);
         let (kept, deleted) = plan_prune(&backups, &policy, now);
         let mut kept = kept;
         kept.sort();

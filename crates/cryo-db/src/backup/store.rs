@@ -82,17 +82,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Leftovers of interrupted backups.
-    pub fn partials(&self) -> Result<Vec<PathBuf>, BackupError> {
-        if !self.dir.exists() {
-            return Ok(Vec::new());
-        }
-        Ok(fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "partial"))
-            .collect())
-    }
-
     /// What interrupted backups left behind: `*.partial` dumps (killed while dumping) and
     /// dumps no manifest names (killed between the dump's rename and its manifest), nothing
     /// `list` shows, counts or prunes. Only files last written more than `min_age` ago: a

@@ -106,13 +106,8 @@ pub struct ActivityRow {
     pub created_by: Option<Uuid>,
 }
 
-/// Every visible measurement of these molecules (at most `limit` when given: for listing;
-/// scores read them all).
-pub async fn activities(
-    conn: &mut Conn,
-    molecules: &[Uuid],
-    limit: Option<i64>,
-) -> Result<Vec<ActivityRow>, DbError> {
+/// Every visible measurement of these molecules (scores read them all; listings cut after).
+pub async fn activities(conn: &mut Conn, molecules: &[Uuid]) -> Result<Vec<ActivityRow>, DbError> {
     Ok(sqlx::query_as(concat!(
         "SELECT t.id, t.molecule_id, s.name AS source, a.assay_key, ",
         assay_endpoint!(),
@@ -122,11 +117,9 @@ pub async fn activities(
          JOIN toxicity_assays a ON a.id = t.assay_id
          JOIN toxicity_sources s ON s.id = a.source_id
          WHERE t.molecule_id = ANY($1)
-         ORDER BY t.molecule_id, s.name, a.assay_key, t.created_by NULLS FIRST
-         LIMIT $2"
+         ORDER BY t.molecule_id, s.name, a.assay_key, t.created_by NULLS FIRST"
     ))
     .bind(molecules)
-    .bind(limit)
     .fetch_all(conn)
     .await?)
 }
