@@ -531,6 +531,15 @@ async fn restore_puts_the_rows_back_and_leaves_the_database_protected() {
     assert_eq!(back, 1, "the deleted account is back: {out}");
     let rls = cryo_db::rls::verify(&pool).await.unwrap();
     assert!(rls.ok(), "{:?}", rls.failures().collect::<Vec<_>>());
+    // The restored database has planner statistics (pg_restore leaves none).
+    let unanalysed: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_stat_user_tables
+         WHERE relname IN ('users', 'molecules') AND last_analyze IS NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(unanalysed.is_empty(), "not analysed: {unanalysed:?}");
     pool.close().await;
     // The replaced database is kept under another name (the test database's long name
     // shortened so the time fits); this test's to drop.
