@@ -6,6 +6,7 @@
 //! - [`deadline`]: when work started for a client gives up.
 //! - [`measure`]: units of measured values and their exact conversions.
 //! - [`quantile`]: normal and Student-t quantiles.
+//! - [`solution`]: a cocktail's amounts on every basis, osmolality and glass transition.
 //! - [`score`]: the molecule cryoprotection score, the mixture score, Tg and unified scores.
 //! - [`toxicity`]: alert families, QED, and toxicity scores from assay data.
 
@@ -14,6 +15,7 @@ pub mod features;
 pub mod measure;
 pub mod quantile;
 pub mod score;
+pub mod solution;
 pub mod toxicity;
 pub mod units;
 
