@@ -27,6 +27,7 @@ mod matrix;
 mod metrics;
 mod mlp;
 mod model;
+pub mod optimise;
 mod pipeline;
 mod search;
 mod split;
