@@ -365,8 +365,8 @@ fn solve(
         let slack_ok = g
             .iter()
             .zip(&lambda)
-            .all(|(gj, l)| *gj > -FEASIBILITY_TOL || *l < 1e-8);
-        if m == 0 || (violation <= FEASIBILITY_TOL * 0.1 && slack_ok) {
+            .all(|(gj, l)| *gj > -FEASIBILITY_TOL * 1e-4 || *l < 1e-8);
+        if m == 0 || (violation <= FEASIBILITY_TOL * 1e-4 && slack_ok) {
             break;
         }
         for j in 0..m {
