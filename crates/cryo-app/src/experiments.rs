@@ -49,6 +49,8 @@ pub struct ExperimentInput {
     pub notes: Option<String>,
     pub protocol_id: Option<Uuid>,
     pub project_id: Option<Uuid>,
+    /// For a mixture: the number of the composition used (default: the current one).
+    pub mixture_version: Option<i64>,
 }
 
 fn performed_on(text: Option<&str>) -> AppResult<Option<Date>> {
@@ -207,6 +209,20 @@ pub async fn record(actor: &Actor<'_>, input: ExperimentInput) -> AppResult<Expe
                 Subject::Molecule(m) => repo::get_molecule(tx, m).await?.is_some(),
                 Subject::Mixture(x) => repo::get_mixture(tx, x).await?.is_some(),
             };
+            if let Some(v) = input.mixture_version {
+                let Subject::Mixture(x) = subject else {
+                    return Err(AppError::validation(
+                        "mixture_version",
+                        "only an experiment on a mixture has a composition version",
+                    ));
+                };
+                if visible && repo::version_components(tx, x, v).await?.is_empty() {
+                    return Err(AppError::validation(
+                        "mixture_version",
+                        format!("the mixture has no version {v}"),
+                    ));
+                }
+            }
             if !visible {
                 let field = match subject {
                     Subject::Molecule(_) => "molecule_id",
@@ -232,6 +248,7 @@ pub async fn record(actor: &Actor<'_>, input: ExperimentInput) -> AppResult<Expe
                     notes: input.notes.as_deref(),
                     protocol_id: input.protocol_id,
                     project_id: input.project_id,
+                    mixture_version: input.mixture_version,
                 },
             )
             .await?

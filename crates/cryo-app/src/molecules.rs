@@ -516,11 +516,40 @@ pub async fn detail(actor: &Actor<'_>, id: Uuid) -> AppResult<MoleculeDetail> {
 }
 
 /// Rename a molecule (its owner), then read it back.
-pub async fn rename(actor: &Actor<'_>, id: Uuid, name: &str) -> AppResult<MoleculeDetail> {
-    let name = parse_name("name", name, MAX_NAME_CHARS)?;
+/// Densities the database accepts (g/mL), as its CHECK says.
+pub const DENSITY_RANGE: (f64, f64) = (0.0, 30.0);
+
+/// Rename a molecule and/or give its density (g/mL, the pure compound at room temperature: what
+/// % v/v amounts and a mixture's physical properties need).
+pub async fn update(
+    actor: &Actor<'_>,
+    id: Uuid,
+    name: Option<&str>,
+    density_g_per_ml: Option<f64>,
+) -> AppResult<MoleculeDetail> {
+    let name = name
+        .map(|n| parse_name("name", n, MAX_NAME_CHARS))
+        .transpose()?;
+    if let Some(d) = density_g_per_ml
+        && !(d.is_finite() && d > DENSITY_RANGE.0 && d < DENSITY_RANGE.1)
+    {
+        return Err(AppError::validation(
+            "density_g_per_ml",
+            format!(
+                "must be above {} and below {} g/mL",
+                DENSITY_RANGE.0, DENSITY_RANGE.1
+            ),
+        ));
+    }
+    if name.is_none() && density_g_per_ml.is_none() {
+        return Err(AppError::validation(
+            "name",
+            "give a name or a density_g_per_ml to change",
+        ));
+    }
     actor
         .run(async |tx| {
-            if repo::rename_molecule(tx, id, &name).await? {
+            if repo::update_molecule(tx, id, name.as_deref(), density_g_per_ml).await? {
                 Ok(())
             } else {
                 Err(crate::rows::why_unchanged(tx, Entity::Molecule, id).await)

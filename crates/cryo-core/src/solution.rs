@@ -36,6 +36,7 @@
 //! k relative to water is 1/k_table. Where a solute's k is unknown it takes Fox's value
 //! kᵢ = Tg_w/Tgᵢ (with every k from Fox the formula *is* Fox's 1/Tg = Σ wᵢ/Tgᵢ).
 
+use crate::units::{Concentration, ConcentrationUnit};
 use serde::Serialize;
 
 /// Water, g/mol.
@@ -384,6 +385,22 @@ pub fn solve(components: &[(Amount, SoluteConstants)]) -> Result<Solution, Solut
 }
 
 impl Amount {
+    /// A stored concentration as an amount: per-volume units become molarity (mass units through
+    /// the molar mass, `None` when it is unknown), % v/v a volume fraction, mole fractions stay.
+    pub fn from_concentration(c: Concentration, molar_mass: Option<f64>) -> Option<Amount> {
+        let mass = || molar_mass.filter(|m| *m > 0.0);
+        Some(match c.unit() {
+            ConcentrationUnit::Molar => Amount::Molarity(c.value()),
+            ConcentrationUnit::MilliMolar => Amount::Molarity(c.value() / 1000.0),
+            // mg/mL = g/L.
+            ConcentrationUnit::MgPerMl => Amount::Molarity(c.value() / mass()?),
+            // 1 % w/v = 10 g/L.
+            ConcentrationUnit::PercentWv => Amount::Molarity(10.0 * c.value() / mass()?),
+            ConcentrationUnit::PercentVv => Amount::VolumeFraction(c.value() / 100.0),
+            ConcentrationUnit::MolFraction => Amount::MoleFraction(c.value()),
+        })
+    }
+
     pub fn value(&self) -> f64 {
         match *self {
             Amount::Molarity(v)

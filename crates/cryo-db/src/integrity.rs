@@ -72,6 +72,12 @@ pub const EXPECTED_FKS: &[ExpectedFk] = &[
     fk("comments", "parent_id", "comments", Cascade),
     fk("experiments", "created_by", "users", Restrict),
     fk("experiments", "mixture_id", "mixtures", Restrict),
+    fk(
+        "experiments",
+        "mixture_version_id",
+        "mixture_versions",
+        Restrict,
+    ),
     fk("experiments", "molecule_id", "molecules", Restrict),
     fk("experiments", "project_id", "projects", SetNull),
     fk(
@@ -86,6 +92,20 @@ pub const EXPECTED_FKS: &[ExpectedFk] = &[
     fk("lab_verifications", "verifier_id", "users", Restrict),
     fk("mixture_components", "mixture_id", "mixtures", Cascade),
     fk("mixture_components", "molecule_id", "molecules", Restrict),
+    fk(
+        "mixture_version_components",
+        "molecule_id",
+        "molecules",
+        Restrict,
+    ),
+    fk(
+        "mixture_version_components",
+        "version_id",
+        "mixture_versions",
+        Cascade,
+    ),
+    fk("mixture_versions", "created_by", "users", Restrict),
+    fk("mixture_versions", "mixture_id", "mixtures", Cascade),
     fk("mixtures", "created_by", "users", Restrict),
     fk("mixtures", "project_id", "projects", SetNull),
     fk(

@@ -168,6 +168,26 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
         "DELETE",
         "reference data: service_role only",
     ),
+    (
+        "mixture_versions",
+        "UPDATE",
+        "composition history is append-only",
+    ),
+    (
+        "mixture_versions",
+        "DELETE",
+        "composition history goes only with its mixture (cascade)",
+    ),
+    (
+        "mixture_version_components",
+        "UPDATE",
+        "composition history is append-only",
+    ),
+    (
+        "mixture_version_components",
+        "DELETE",
+        "composition history goes only with its mixture (cascade)",
+    ),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
@@ -483,6 +503,12 @@ INSERT INTO mixtures (id, name, project_id, created_by) VALUES
 INSERT INTO mixture_components (id, mixture_id, molecule_id, concentration, concentration_unit) VALUES
     (current_setting('rlsv.mixture_components')::uuid, current_setting('rlsv.mixtures')::uuid,
      current_setting('rlsv.molecules')::uuid, 1, 'M');
+INSERT INTO mixture_versions (id, mixture_id, version, created_by) VALUES
+    (current_setting('rlsv.mixture_versions')::uuid, current_setting('rlsv.mixtures')::uuid, 1,
+     current_setting('rlsv.a')::uuid);
+INSERT INTO mixture_version_components (id, version_id, molecule_id, concentration, concentration_unit) VALUES
+    (current_setting('rlsv.mixture_version_components')::uuid, current_setting('rlsv.mixture_versions')::uuid,
+     current_setting('rlsv.molecules')::uuid, 1, 'M');
 INSERT INTO protocols (id, mixture_id, name, project_id, created_by) VALUES
     (current_setting('rlsv.protocols')::uuid, current_setting('rlsv.mixtures')::uuid, 'rls',
      current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid);
@@ -550,6 +576,8 @@ const FIXTURE_TABLES: &[&str] = &[
     "molecular_properties",
     "mixtures",
     "mixture_components",
+    "mixture_versions",
+    "mixture_version_components",
     "protocols",
     "experiments",
     "lab_verifications",

@@ -47,6 +47,7 @@ pub struct Problem<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Method {
     Gradient,
     Pattern,
@@ -79,6 +80,7 @@ impl Default for Options {
 
 /// How a constraint stands at a solution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Binding {
     pub name: String,
     /// g(x) for an inequality (≤ 0 when met), x − bound for a bound.
@@ -599,6 +601,12 @@ fn compass(
         }
     }
     x
+}
+
+/// How `x` stands against `problem`: its objective and every constraint (for a starting point
+/// or any composition the caller wants to compare with the optima).
+pub fn assess(problem: &Problem<'_>, x: Vec<f64>) -> Optimum {
+    report(problem, x, &mut Counter::default())
 }
 
 fn report(problem: &Problem<'_>, x: Vec<f64>, counter: &mut Counter) -> Optimum {

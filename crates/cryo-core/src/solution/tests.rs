@@ -197,3 +197,32 @@ fn impossible_or_underspecified_compositions_are_refused() {
         Err(TgError::NeedsTg { index: 0 })
     ));
 }
+
+#[test]
+fn stored_units_become_the_amounts_they_mean() {
+    use crate::units::{Concentration, ConcentrationUnit as U};
+    let dmso = cocktail()[0];
+    let mw = dmso.molar_mass;
+    // 1 M = 1000 mM = 78.13 mg/mL = 7.813 % w/v; 10 % v/v of DMSO is 100 mL of it per litre.
+    for (value, unit) in [
+        (1.0, U::Molar),
+        (1000.0, U::MilliMolar),
+        (78.13, U::MgPerMl),
+        (7.813, U::PercentWv),
+    ] {
+        let a = Amount::from_concentration(Concentration::new(value, unit).unwrap(), mw).unwrap();
+        assert!(close(a.value(), 1.0, 1e-12), "{unit}: {a:?}");
+    }
+    let a =
+        Amount::from_concentration(Concentration::new(10.0, U::PercentVv).unwrap(), mw).unwrap();
+    let s = solve(&[(a, dmso)]).unwrap();
+    assert!(close(
+        s.components[0].molarity,
+        100.0 * 1.100 / 78.13,
+        1e-12
+    ));
+    assert_eq!(
+        Amount::from_concentration(Concentration::new(5.0, U::PercentWv).unwrap(), None),
+        None
+    );
+}

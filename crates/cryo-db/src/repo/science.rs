@@ -8,6 +8,14 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+/// The stored cryoprotection score of the molecule aliased `m`.
+macro_rules! score_of_m {
+    () => {
+        "(SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
+          WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1)"
+    };
+}
+
 /// Everything computed about a structure before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewMolecule {
@@ -350,10 +358,20 @@ pub async fn molecules_by_ids(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Molec
     Ok(sqlx::query_as(sql).bind(ids).fetch_all(conn).await?)
 }
 
-pub async fn rename_molecule(conn: &mut Conn, id: Uuid, name: &str) -> Result<bool, DbError> {
-    Ok(sqlx::query("UPDATE molecules SET name = $2 WHERE id = $1")
+/// Rename a molecule and/or set its density (g/mL); `None` leaves a field as it is.
+pub async fn update_molecule(
+    conn: &mut Conn,
+    id: Uuid,
+    name: Option<&str>,
+    density_g_per_ml: Option<f64>,
+) -> Result<bool, DbError> {
+    Ok(sqlx::query(
+        "UPDATE molecules SET name = coalesce($2, name), density_g_per_ml = coalesce($3, density_g_per_ml)
+         WHERE id = $1",
+    )
         .bind(id)
         .bind(name)
+        .bind(density_g_per_ml)
         .execute(conn)
         .await?
         .rows_affected()
@@ -399,10 +417,19 @@ pub struct Mixture {
     pub description: Option<String>,
     pub project_id: Option<Uuid>,
     pub created_by: Uuid,
+    /// The number of the current composition (its history is [`mixture_versions`]).
+    pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// The columns of [`Mixture`], for every statement that reads one.
+macro_rules! mixture_columns {
+    () => {
+        "id, name, description, project_id, created_by, version, created_at, updated_at"
+    };
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -411,6 +438,8 @@ pub struct ComponentRow {
     pub molecule_id: Uuid,
     pub molecule_name: Option<String>,
     pub canonical_smiles: String,
+    /// Standard InChIKey: what the reference constants of `cryo_core::solution` are keyed by.
+    pub inchikey: Option<String>,
     pub molecular_weight: Option<f64>,
     pub density_g_per_ml: Option<f64>,
     pub concentration: f64,
@@ -434,48 +463,207 @@ pub async fn create_mixture(
     project: Option<Uuid>,
     components: &[NewComponent],
 ) -> Result<Mixture, DbError> {
-    let mixture: Mixture = sqlx::query_as(
+    let mixture: Mixture = sqlx::query_as(concat!(
         "INSERT INTO mixtures (name, description, project_id, created_by) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, description, project_id, created_by, created_at, updated_at",
-    )
+         RETURNING ",
+        mixture_columns!()
+    ))
     .bind(name)
     .bind(description)
     .bind(project)
     .bind(owner)
     .fetch_one(&mut *conn)
     .await?;
-    // Every component in one statement, whatever their number.
-    let molecules: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
-    let amounts: Vec<f64> = components.iter().map(|c| c.concentration).collect();
-    let units: Vec<&str> = components.iter().map(|c| c.unit.as_str()).collect();
+    insert_current_components(conn, mixture.id, components).await?;
+    insert_version(
+        conn,
+        owner,
+        mixture.id,
+        1,
+        Some("composition at creation"),
+        components,
+    )
+    .await?;
+    Ok(mixture)
+}
+
+/// Every component in one statement, whatever their number.
+async fn insert_current_components(
+    conn: &mut Conn,
+    mixture: Uuid,
+    components: &[NewComponent],
+) -> Result<(), DbError> {
+    let (molecules, amounts, units) = component_arrays(components);
     sqlx::query(
         "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit)
          SELECT $1, c.molecule_id, c.concentration, c.unit
          FROM unnest($2::uuid[], $3::float8[], $4::text[]) AS c (molecule_id, concentration, unit)",
     )
-    .bind(mixture.id)
+    .bind(mixture)
     .bind(&molecules)
     .bind(&amounts)
     .bind(&units)
     .execute(&mut *conn)
     .await?;
-    Ok(mixture)
+    Ok(())
+}
+
+fn component_arrays(components: &[NewComponent]) -> (Vec<Uuid>, Vec<f64>, Vec<&'static str>) {
+    (
+        components.iter().map(|c| c.molecule_id).collect(),
+        components.iter().map(|c| c.concentration).collect(),
+        components.iter().map(|c| c.unit.as_str()).collect(),
+    )
+}
+
+/// Record `components` as version `version` of `mixture`, written by `author`.
+async fn insert_version(
+    conn: &mut Conn,
+    author: Uuid,
+    mixture: Uuid,
+    version: i64,
+    note: Option<&str>,
+    components: &[NewComponent],
+) -> Result<(), DbError> {
+    let (molecules, amounts, units) = component_arrays(components);
+    // Two statements: a policy's subquery does not see rows a CTE of its own statement inserts.
+    let version_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO mixture_versions (mixture_id, version, note, created_by) VALUES ($1, $2, $3, $4)
+         RETURNING id",
+    )
+    .bind(mixture)
+    .bind(version)
+    .bind(note)
+    .bind(author)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO mixture_version_components (version_id, molecule_id, concentration, concentration_unit)
+         SELECT $1, c.molecule_id, c.concentration, c.unit::concentration_unit
+         FROM unnest($2::uuid[], $3::float8[], $4::text[]) AS c (molecule_id, concentration, unit)",
+    )
+    .bind(version_id)
+    .bind(&molecules)
+    .bind(&amounts)
+    .bind(&units)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Why a new composition was not saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompositionRefused {
+    /// The caller cannot write the mixture (or cannot see it).
+    NotWritable,
+    /// Someone saved another composition since the one the caller edited.
+    Stale { current: i64 },
+}
+
+/// Save `components` as the mixture's next version and make it current, if the caller may write
+/// the mixture and (when `base` is given) its current version is still `base`. The mixture row
+/// is locked first, so concurrent edits serialise and each gets its own number.
+pub async fn save_composition(
+    conn: &mut Conn,
+    author: Uuid,
+    mixture: Uuid,
+    base: Option<i64>,
+    note: Option<&str>,
+    components: &[NewComponent],
+) -> Result<Result<Mixture, CompositionRefused>, DbError> {
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM mixtures WHERE id = $1 FOR UPDATE")
+            .bind(mixture)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(current) = current else {
+        return Ok(Err(CompositionRefused::NotWritable));
+    };
+    if base.is_some_and(|b| b != current) {
+        return Ok(Err(CompositionRefused::Stale { current }));
+    }
+    let next = current + 1;
+    insert_version(conn, author, mixture, next, note, components).await?;
+    sqlx::query("DELETE FROM mixture_components WHERE mixture_id = $1")
+        .bind(mixture)
+        .execute(&mut *conn)
+        .await?;
+    insert_current_components(conn, mixture, components).await?;
+    let updated: Mixture = sqlx::query_as(concat!(
+        "UPDATE mixtures SET version = $2 WHERE id = $1 RETURNING ",
+        mixture_columns!()
+    ))
+    .bind(mixture)
+    .bind(next)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Ok(updated))
+}
+
+/// One saved composition of a mixture.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MixtureVersion {
+    pub id: Uuid,
+    pub version: i64,
+    pub note: Option<String>,
+    pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Experiments recorded with this composition (that the caller can see).
+    pub experiments: i64,
+}
+
+/// The mixture's saved compositions, newest first.
+pub async fn mixture_versions(
+    conn: &mut Conn,
+    mixture: Uuid,
+) -> Result<Vec<MixtureVersion>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT v.id, v.version, v.note, v.created_by, v.created_at,
+                (SELECT count(*) FROM experiments e WHERE e.mixture_version_id = v.id) AS experiments
+         FROM mixture_versions v WHERE v.mixture_id = $1 ORDER BY v.version DESC",
+    )
+    .bind(mixture)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The components of version `version` of a mixture, or none when there is no such version.
+pub async fn version_components(
+    conn: &mut Conn,
+    mixture: Uuid,
+    version: i64,
+) -> Result<Vec<ComponentRow>, DbError> {
+    Ok(sqlx::query_as(concat!("SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.inchikey, m.molecular_weight,
+                m.density_g_per_ml, c.concentration, c.concentration_unit::text, ", score_of_m!(), " AS score
+         FROM mixture_versions v
+         JOIN mixture_version_components c ON c.version_id = v.id
+         JOIN molecules m ON m.id = c.molecule_id
+         WHERE v.mixture_id = $1 AND v.version = $2 ORDER BY c.id"))
+    .bind(mixture)
+    .bind(version)
+    .fetch_all(conn)
+    .await?)
 }
 
 pub async fn get_mixture(conn: &mut Conn, id: Uuid) -> Result<Option<Mixture>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, description, project_id, created_by, created_at, updated_at FROM mixtures WHERE id = $1",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        mixture_columns!(),
+        " FROM mixtures WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await?)
 }
 
 pub async fn list_mixtures(conn: &mut Conn, page: Page) -> Result<Vec<Mixture>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, description, project_id, created_by, created_at, updated_at FROM mixtures
-         ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        mixture_columns!(),
+        " FROM mixtures ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"
+    ))
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(conn)
@@ -489,6 +677,7 @@ pub struct ComponentMoleculeRow {
     pub id: Uuid,
     pub name: Option<String>,
     pub canonical_smiles: String,
+    pub inchikey: Option<String>,
     pub molecular_weight: Option<f64>,
     pub density_g_per_ml: Option<f64>,
     /// The molecule's stored cryoprotection score.
@@ -499,26 +688,19 @@ pub async fn component_molecules(
     conn: &mut Conn,
     ids: &[Uuid],
 ) -> Result<Vec<ComponentMoleculeRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT m.id, m.name, m.canonical_smiles, m.molecular_weight, m.density_g_per_ml,
-                (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
-                 WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
-         FROM molecules m WHERE m.id = ANY($1)",
-    )
+    Ok(sqlx::query_as(concat!("SELECT m.id, m.name, m.canonical_smiles, m.inchikey, m.molecular_weight, m.density_g_per_ml,
+                ", score_of_m!(), " AS score
+         FROM molecules m WHERE m.id = ANY($1)"))
     .bind(ids)
     .fetch_all(conn)
     .await?)
 }
 
 pub async fn components(conn: &mut Conn, mixture: Uuid) -> Result<Vec<ComponentRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.molecular_weight, m.density_g_per_ml,
-                c.concentration, c.concentration_unit::text,
-                (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
-                 WHERE p.molecule_id = m.id AND t.name = 'Cryoprotection Score' ORDER BY p.updated_at DESC LIMIT 1) AS score
+    Ok(sqlx::query_as(concat!("SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.inchikey, m.molecular_weight,
+                m.density_g_per_ml, c.concentration, c.concentration_unit::text, ", score_of_m!(), " AS score
          FROM mixture_components c JOIN molecules m ON m.id = c.molecule_id
-         WHERE c.mixture_id = $1 ORDER BY c.created_at, c.id",
-    )
+         WHERE c.mixture_id = $1 ORDER BY c.created_at, c.id"))
     .bind(mixture)
     .fetch_all(conn)
     .await?)
@@ -620,6 +802,8 @@ pub struct Experiment {
     pub created_by: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// For a mixture: the number of the composition the experiment used.
+    pub mixture_version: Option<i64>,
 }
 
 pub struct NewExperiment<'a> {
@@ -635,13 +819,16 @@ pub struct NewExperiment<'a> {
     pub notes: Option<&'a str>,
     pub protocol_id: Option<Uuid>,
     pub project_id: Option<Uuid>,
+    /// The mixture composition used, by number; the current one when `None`.
+    pub mixture_version: Option<i64>,
 }
 
 macro_rules! experiment_select {
     () => {
         "SELECT e.id, e.molecule_id, e.mixture_id, t.name AS property, e.numeric_value, e.text_value,
         e.boolean_value, e.unit, e.raw_value, e.raw_unit, e.temperature_c, e.conditions, e.performed_on, e.notes, e.protocol_id, e.project_id,
-        e.created_by, e.created_at
+        e.created_by, e.created_at,
+        (SELECT v.version FROM mixture_versions v WHERE v.id = e.mixture_version_id) AS mixture_version
     FROM experiments e JOIN property_types t ON t.id = e.property_type_id"
     };
 }
@@ -665,8 +852,9 @@ pub async fn create_experiment(
     let id: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO experiments (molecule_id, mixture_id, property_type_id, numeric_value, text_value, boolean_value,
                                   unit, temperature_c, conditions, performed_on, notes, protocol_id, project_id, created_by,
-                                  raw_value, raw_unit)
-         SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+                                  raw_value, raw_unit, mixture_version_id)
+         SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                (SELECT v.id FROM mixture_versions v WHERE v.mixture_id = $2 AND v.version = $17)
          FROM property_types t WHERE t.name = $3
          RETURNING id",
     )
@@ -686,6 +874,7 @@ pub async fn create_experiment(
     .bind(owner)
     .bind(e.raw.map(|r| r.0))
     .bind(e.raw.map(|r| r.1))
+    .bind(e.mixture_version)
     .fetch_optional(&mut *conn)
     .await?;
     match id {

@@ -36,12 +36,17 @@ async fn verify_names_the_table_when_rls_is_disabled() {
         failed.contains(&("mixtures", "cross_tenant_select")),
         "{failed:?}"
     );
-    // Components and comments follow their mixture's visibility, so they leak with it; nothing
-    // else does.
+    // Components, versions and comments follow their mixture's visibility, so they leak with
+    // it; nothing else does.
+    let follow = [
+        "mixtures",
+        "mixture_components",
+        "mixture_versions",
+        "mixture_version_components",
+        "comments",
+    ];
     assert!(
-        failed
-            .iter()
-            .all(|(t, _)| ["mixtures", "mixture_components", "comments"].contains(t)),
+        failed.iter().all(|(t, _)| follow.contains(t)),
         "only mixtures and what follows them fail: {failed:?}"
     );
 }
@@ -103,7 +108,7 @@ async fn verify_names_the_table_when_a_policy_is_dropped_or_opened() {
     // apply restores the policy sets (the main one, the model registry's, the verifier's read,
     // the owner's control of sharing, membership by invitation, the toxicity tables', the
     // initplan rewrite).
-    assert_eq!(rls::apply(&db.pool).await.unwrap(), 7);
+    assert_eq!(rls::apply(&db.pool).await.unwrap(), 8);
     let report = rls::verify(&db.pool).await.unwrap();
     assert!(report.ok(), "{:#?}", report.failures().collect::<Vec<_>>());
 }

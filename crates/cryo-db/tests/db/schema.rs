@@ -57,6 +57,15 @@ async fn every_foreign_key_rejects_a_dangling_reference() {
         } else if tbl == "model_versions" {
             // Immutable: probe with a copy of the fixture version under a new id and number.
             model_version_copy(&format!("{}: gen_random_uuid()", serde_json::json!(col)))
+        } else if tbl == "mixture_versions" {
+            // Append-only, and an experiment references the fixture's version by (id, mixture):
+            // probe with a new version whose reference dangles.
+            format!(
+                "INSERT INTO mixture_versions SELECT * FROM jsonb_populate_record(NULL::mixture_versions,
+                   (SELECT to_jsonb(v) || jsonb_build_object('id', gen_random_uuid(), 'version', v.version + 100, {c}, gen_random_uuid())
+                    FROM mixture_versions v LIMIT 1))",
+                c = format!("'{col}'")
+            )
         } else {
             format!(
                 "UPDATE {t} SET {c} = gen_random_uuid() WHERE ctid = (SELECT ctid FROM {t} WHERE {c} IS NOT NULL LIMIT 1)",
@@ -223,6 +232,31 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE mixture_components SET concentration = 150",
     ),
     ("mixtures_name_check", "UPDATE mixtures SET name = ''"),
+    ("mixtures_version_check", "UPDATE mixtures SET version = 0"),
+    (
+        "mixture_versions_version_check",
+        "UPDATE mixture_versions SET version = 0",
+    ),
+    (
+        "mixture_versions_note_check",
+        "UPDATE mixture_versions SET note = repeat('x', 2001)",
+    ),
+    (
+        "mixture_version_components_concentration_check",
+        "UPDATE mixture_version_components SET concentration = 0",
+    ),
+    (
+        "mixture_version_components_fraction_range",
+        "UPDATE mixture_version_components SET concentration = 2, concentration_unit = 'mol_fraction'",
+    ),
+    (
+        "mixture_version_components_percent_range",
+        "UPDATE mixture_version_components SET concentration = 150",
+    ),
+    (
+        "experiments_mixture_version_needs_mixture",
+        "UPDATE experiments SET mixture_id = NULL, molecule_id = (SELECT id FROM molecules LIMIT 1), mixture_version_id = gen_random_uuid() WHERE mixture_id IS NOT NULL",
+    ),
     (
         "molecular_properties_one_value",
         "UPDATE molecular_properties SET boolean_value = true",

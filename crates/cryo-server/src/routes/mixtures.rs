@@ -8,12 +8,18 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use cryo_app::mixtures::{self, MixtureDetail, MixtureInput};
+use cryo_app::mixture_compare::{self, Compared};
+use cryo_app::mixture_optimise::{self, OptimiseInput, OptimiseOutcome};
+use cryo_app::mixture_physics::{self, ConstantsOverride, MixturePhysics};
+use cryo_app::mixtures::{
+    self, CompositionInput, CopyInput, MixtureDetail, MixtureInput, VersionDetail,
+};
 use cryo_app::rows;
+use cryo_core::solution::ReferenceSolute;
 use cryo_db::repo::Entity;
-use cryo_db::repo::science::{Mixture, Prediction};
+use cryo_db::repo::science::{Mixture, MixtureVersion, Prediction};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -21,8 +27,152 @@ use uuid::Uuid;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_mixtures, create_mixture))
+        .routes(routes!(compare_mixtures))
+        .routes(routes!(reference_solutes))
         .routes(routes!(get_mixture, update_mixture, delete_mixture))
         .routes(routes!(store_mixture_score))
+        .routes(routes!(save_composition))
+        .routes(routes!(list_versions))
+        .routes(routes!(get_version))
+        .routes(routes!(copy_mixture))
+        .routes(routes!(get_properties, post_properties))
+        .routes(routes!(optimise_mixture))
+}
+
+/// Save a new composition: the mixture's next version (old versions stay; experiments keep
+/// the version they used). With `base_version`, refused (409) if another was saved since.
+#[utoipa::path(put, path = "/api/v1/mixtures/{id}/components", tag = "mixtures", request_body = CompositionInput, security(("bearer" = [])),
+    responses((status = 200, body = MixtureDetail), (status = 403), (status = 404), (status = 409), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn save_composition(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<CompositionInput>,
+) -> ApiResult<Json<MixtureDetail>> {
+    Ok(Json(
+        mixtures::save_composition(&db.actor(), id, input).await?,
+    ))
+}
+
+/// Every saved composition, newest first, with how many experiments used each.
+#[utoipa::path(get, path = "/api/v1/mixtures/{id}/versions", tag = "mixtures", security(("bearer" = [])),
+    responses((status = 200, body = Vec<MixtureVersion>), (status = 404)))]
+pub async fn list_versions(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<MixtureVersion>>> {
+    Ok(Json(mixtures::versions(&db.actor(), id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/mixtures/{id}/versions/{version}", tag = "mixtures", security(("bearer" = [])),
+    responses((status = 200, body = VersionDetail), (status = 404)))]
+pub async fn get_version(
+    db: UserDb,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> ApiResult<Json<VersionDetail>> {
+    Ok(Json(mixtures::version(&db.actor(), id, version).await?))
+}
+
+/// A new mixture of yours with the same composition (current, or `version`).
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/copy", tag = "mixtures", request_body = CopyInput, security(("bearer" = [])),
+    responses((status = 201, body = MixtureDetail), (status = 404), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn copy_mixture(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<CopyInput>,
+) -> ApiResult<(StatusCode, Json<MixtureDetail>)> {
+    let detail = mixtures::copy(&db.actor(), id, input).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct VersionQuery {
+    /// A saved composition's number (default: the current one).
+    pub version: Option<i64>,
+}
+
+/// Amounts on every basis, osmolality (ideal and virial) and the Gordon–Taylor Tg, with each
+/// constant's source and the formulas used.
+#[utoipa::path(get, path = "/api/v1/mixtures/{id}/properties", tag = "mixtures", params(VersionQuery), security(("bearer" = [])),
+    responses((status = 200, body = MixturePhysics), (status = 404), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn get_properties(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<MixturePhysics>> {
+    Ok(Json(
+        mixture_physics::properties(&db.actor(), id, q.version, &[]).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PropertiesRequest {
+    pub version: Option<i64>,
+    /// Your values for some components' constants (the rest are looked up).
+    #[serde(default)]
+    pub overrides: Vec<ConstantsOverride>,
+}
+
+/// As GET, with your own constants for some components.
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/properties", tag = "mixtures", request_body = PropertiesRequest, security(("bearer" = [])),
+    responses((status = 200, body = MixturePhysics), (status = 404), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn post_properties(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(r): ApiJson<PropertiesRequest>,
+) -> ApiResult<Json<MixturePhysics>> {
+    Ok(Json(
+        mixture_physics::properties(&db.actor(), id, r.version, &r.overrides).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CompareQuery {
+    /// 2 to 6 mixture ids, comma-separated.
+    pub ids: String,
+}
+
+/// Mixtures side by side: composition, score, physical properties, latest predictions and
+/// measurements.
+#[utoipa::path(get, path = "/api/v1/mixtures/compare", tag = "mixtures", params(CompareQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Compared>), (status = 404), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn compare_mixtures(
+    db: UserDb,
+    Query(q): Query<CompareQuery>,
+) -> ApiResult<Json<Vec<Compared>>> {
+    let ids = q
+        .ids
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .take(mixture_compare::MAX_COMPARED + 1)
+        .map(|s| {
+            s.trim().parse::<Uuid>().map_err(|_| {
+                cryo_app::AppError::validation("ids", format!("not a mixture id: {s:?}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(mixture_compare::compare(&db.actor(), &ids).await?))
+}
+
+/// The cited constants (density, virial coefficients, Tg, Gordon–Taylor k) the physical
+/// properties use for known solutes, by standard InChIKey.
+#[utoipa::path(get, path = "/api/v1/mixtures/reference-solutes", tag = "mixtures",
+    responses((status = 200, body = Vec<ReferenceSolute>)))]
+pub async fn reference_solutes() -> Json<&'static [ReferenceSolute]> {
+    Json(cryo_core::solution::REFERENCE_SOLUTES)
+}
+
+/// Propose compositions that optimise the score, the Tg or a production model's prediction
+/// under bounds, a total, molarity/osmolality ceilings and a component cap.
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/optimise", tag = "mixtures", request_body = OptimiseInput, security(("bearer" = [])),
+    responses((status = 200, body = OptimiseOutcome), (status = 404), (status = 409), (status = 422, body = crate::error::ErrorBody), (status = 503)))]
+pub async fn optimise_mixture(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<OptimiseInput>,
+) -> ApiResult<Json<OptimiseOutcome>> {
+    Ok(Json(
+        mixture_optimise::optimise(&db.actor(), id, input).await?,
+    ))
 }
 
 /// Create a mixture. Units are checked and must be reconcilable to a molar basis (e.g. mole

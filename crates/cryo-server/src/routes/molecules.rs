@@ -124,7 +124,9 @@ pub async fn molecule_svg(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MoleculePatch {
-    pub name: String,
+    pub name: Option<String>,
+    /// g/mL of the pure compound at room temperature (used for % v/v and mixture properties).
+    pub density_g_per_ml: Option<f64>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/molecules/{id}", tag = "molecules", request_body = MoleculePatch, security(("bearer" = [])),
@@ -134,7 +136,8 @@ pub async fn rename_molecule(
     Path(id): Path<Uuid>,
     ApiJson(p): ApiJson<MoleculePatch>,
 ) -> ApiResult<Json<MoleculeDetail>> {
-    Ok(Json(molecules::rename(&db.actor(), id, &p.name).await?))
+    let detail = molecules::update(&db.actor(), id, p.name.as_deref(), p.density_g_per_ml).await?;
+    Ok(Json(detail))
 }
 
 #[utoipa::path(delete, path = "/api/v1/molecules/{id}", tag = "molecules", security(("bearer" = [])),

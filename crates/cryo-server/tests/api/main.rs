@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod limits;
 mod metrics;
+mod mixtures;
 mod models;
 mod outage;
 mod protocols;

@@ -1,0 +1,593 @@
+//! Propose compositions of a mixture's components that maximise (or minimise, or bring to a
+//! target) the mixture score, its Gordon–Taylor Tg, or a production model's prediction, under
+//! per-component bounds, a fixed total, ceilings on total molarity and osmolality, and a cap on
+//! the number of components. The variables are each component's amount in the unit it is
+//! stored in; the search is `cryo_ml::optimise` on the compute pool under the request's
+//! deadline. A model's lower (or upper) interval bound can be optimised instead of its point
+//! prediction, so an uncertain prediction is not rewarded.
+
+use crate::composition;
+use crate::mixture_physics::{self, ConstantsOverride, parse_overrides};
+use crate::mixtures::visible;
+use crate::registry::{Layout, Loaded, visible_model};
+use crate::training::pool;
+use crate::{Actor, AppError, AppResult};
+use cryo_chem::Molecule;
+use cryo_core::solution::{self, SoluteConstants};
+use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
+use cryo_db::repo::models::{self as models_repo, VersionHandle, VersionRef};
+use cryo_db::repo::science::{self as repo, ComponentRow};
+use cryo_ml::optimise::{self, Binding, Function, Method, Options, Problem};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Starts one run may take (each a local search).
+pub const MAX_STARTS: usize = 32;
+/// Proposals one run may return.
+pub const MAX_PROPOSALS: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Quantity {
+    /// The mixture cryoprotection score (weighted mean of component scores + synergy bonus).
+    Score,
+    /// The Gordon–Taylor glass transition, °C.
+    Tg,
+    /// A production model's prediction (`model_id`).
+    Model,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Goal {
+    #[default]
+    Maximise,
+    Minimise,
+    /// Bring the quantity to `target`.
+    Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum MethodChoice {
+    /// Gradient for smooth objectives; pattern search for tree models.
+    #[default]
+    Auto,
+    Gradient,
+    Pattern,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BoundInput {
+    pub molecule_id: Uuid,
+    /// In the component's unit; default 0.
+    pub min: Option<f64>,
+    /// In the component's unit; default the unit's ceiling (100 %, mole fraction 1, 10 M,
+    /// 10,000 mM, 1,000 mg/mL).
+    pub max: Option<f64>,
+    /// Keep the current amount.
+    #[serde(default)]
+    pub fixed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptimiseInput {
+    pub quantity: Quantity,
+    #[serde(default)]
+    pub goal: Goal,
+    /// With goal `target`.
+    pub target: Option<f64>,
+    /// With quantity `model`: the model whose production version predicts.
+    pub model_id: Option<Uuid>,
+    /// Optimise the interval's pessimistic end (lower when maximising, upper when minimising)
+    /// at `level` rather than the point prediction (models only).
+    #[serde(default)]
+    pub pessimistic: bool,
+    /// Interval level for `pessimistic` (default 0.9).
+    pub level: Option<f64>,
+    #[serde(default)]
+    pub bounds: Vec<BoundInput>,
+    /// Σ of the amounts (all components must share a unit), e.g. 100 for percentages.
+    pub total: Option<f64>,
+    /// mol/L.
+    pub max_total_molarity: Option<f64>,
+    /// osmol/kg (virial where coefficients are known, else ideal).
+    pub max_osmolality: Option<f64>,
+    pub max_components: Option<usize>,
+    #[serde(default)]
+    pub method: MethodChoice,
+    /// Default 8.
+    pub starts: Option<usize>,
+    /// Default 5.
+    pub proposals: Option<usize>,
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub overrides: Vec<ConstantsOverride>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposedComponent {
+    pub molecule_id: Uuid,
+    pub name: Option<String>,
+    pub concentration: f64,
+    pub unit: ConcentrationUnit,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proposal {
+    /// Components at a non-zero amount.
+    pub components: Vec<ProposedComponent>,
+    /// The optimised quantity at this composition (the model's point prediction for a model).
+    pub value: Option<f64>,
+    /// A model's interval at `level`.
+    pub interval: Option<(f64, f64)>,
+    pub tg_celsius: Option<f64>,
+    pub osmolality: Option<f64>,
+    pub total_molarity: Option<f64>,
+    pub constraints: Vec<Binding>,
+    pub feasible: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptimiseOutcome {
+    pub mixture_id: Uuid,
+    /// What was optimised, in words.
+    pub objective: String,
+    pub method: Method,
+    /// The current composition, evaluated the same way.
+    pub current: Proposal,
+    /// Best first.
+    pub proposals: Vec<Proposal>,
+    pub starts: usize,
+    pub evaluations: u64,
+    /// The deadline stopped it before every start ran.
+    pub truncated: bool,
+}
+
+/// The unit's default ceiling.
+fn unit_ceiling(unit: ConcentrationUnit) -> f64 {
+    match unit {
+        ConcentrationUnit::PercentWv | ConcentrationUnit::PercentVv => 100.0,
+        ConcentrationUnit::MolFraction => 1.0,
+        ConcentrationUnit::Molar => 10.0,
+        ConcentrationUnit::MilliMolar => 10_000.0,
+        ConcentrationUnit::MgPerMl => 1_000.0,
+    }
+}
+
+/// Amounts at or below this are absent (the variable's zero).
+const ABSENT: f64 = 1e-9;
+
+/// What the objective evaluates at a composition.
+struct Evaluator {
+    components: Vec<ComponentRow>,
+    constants: Vec<SoluteConstants>,
+    model: Option<ModelObjective>,
+}
+
+struct ModelObjective {
+    loaded: Arc<Loaded>,
+    /// Each component's molecular features.
+    features: Vec<Vec<f64>>,
+    level: f64,
+}
+
+/// One evaluation: the quantity (and a model's interval), and the physics when it solved.
+#[derive(Debug, Clone, Copy, Default)]
+struct Evaluated {
+    value: Option<f64>,
+    interval: Option<(f64, f64)>,
+    tg_celsius: Option<f64>,
+    osmolality: Option<f64>,
+    total_molarity: Option<f64>,
+}
+
+impl Evaluator {
+    fn present(&self, x: &[f64]) -> Vec<usize> {
+        (0..x.len()).filter(|&i| x[i] > ABSENT).collect()
+    }
+
+    fn evaluate(&self, quantity: Quantity, x: &[f64]) -> Evaluated {
+        let present = self.present(x);
+        if present.is_empty() {
+            return Evaluated::default();
+        }
+        let rows: Vec<ComponentRow> = present
+            .iter()
+            .map(|&i| ComponentRow {
+                concentration: x[i],
+                ..self.components[i].clone()
+            })
+            .collect();
+        let constants: Vec<SoluteConstants> = present.iter().map(|&i| self.constants[i]).collect();
+        let amounts: Vec<f64> = rows.iter().map(|r| r.concentration).collect();
+        let mut out = Evaluated::default();
+        if let Ok(s) = mixture_physics::solve(&rows, &constants, &amounts) {
+            let m: Vec<f64> = s.components.iter().map(|a| a.molality).collect();
+            let w: Vec<f64> = s.components.iter().map(|a| a.mass_percent).collect();
+            let osm = solution::osmolality(&m, &constants);
+            out.osmolality = Some(osm.virial.unwrap_or(osm.ideal));
+            out.total_molarity = Some(s.total_molarity);
+            out.tg_celsius = solution::glass_transition(&w, s.water_mass_percent, &constants)
+                .ok()
+                .map(|t| t.tg_celsius);
+        }
+        match quantity {
+            Quantity::Score => {
+                out.value = composition::score(&rows)
+                    .ok()
+                    .map(|s| s.weighted_mean + s.synergy_bonus);
+            }
+            Quantity::Tg => out.value = out.tg_celsius,
+            Quantity::Model => {
+                if let Some(m) = &self.model
+                    && let Some((v, i)) = m.predict(&rows, &present)
+                {
+                    out.value = Some(v);
+                    out.interval = Some(i);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl ModelObjective {
+    fn predict(&self, rows: &[ComponentRow], present: &[usize]) -> Option<(f64, (f64, f64))> {
+        let doses: Vec<(Concentration, CompoundProps)> = rows
+            .iter()
+            .map(|c| {
+                Some((
+                    Concentration::new(c.concentration, c.concentration_unit).ok()?,
+                    CompoundProps {
+                        molar_mass: c.molecular_weight,
+                        density: c.density_g_per_ml,
+                    },
+                ))
+            })
+            .collect::<Option<_>>()?;
+        let shares = molar_shares(&doses).ok()?;
+        let pooled: Vec<(Vec<f64>, f64)> = present
+            .iter()
+            .zip(shares)
+            .map(|(&i, s)| (self.features[i].clone(), s))
+            .collect();
+        let row = pool(&pooled);
+        let width = row.len();
+        let x = cryo_ml::Matrix::new(1, width, row).ok()?;
+        let model = self.loaded.model.regression().ok()?;
+        let (points, intervals, _) = model.predict(&x, self.level).ok()?;
+        Some((points[0], (intervals[0].lower, intervals[0].upper)))
+    }
+}
+
+/// Checked bounds, in component order.
+fn bounds_of(
+    components: &[ComponentRow],
+    bounds: &[BoundInput],
+) -> AppResult<(Vec<f64>, Vec<f64>)> {
+    for (i, b) in bounds.iter().enumerate() {
+        if !components.iter().any(|c| c.molecule_id == b.molecule_id) {
+            return Err(AppError::validation(
+                format!("bounds[{i}].molecule_id"),
+                "not a component of this mixture",
+            ));
+        }
+    }
+    let mut lower = Vec::with_capacity(components.len());
+    let mut upper = Vec::with_capacity(components.len());
+    for c in components {
+        let ceiling = unit_ceiling(c.concentration_unit);
+        let given = bounds
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.molecule_id == c.molecule_id);
+        let (l, u) = match given {
+            Some((_, b)) if b.fixed => (c.concentration, c.concentration),
+            Some((i, b)) => {
+                let l = b.min.unwrap_or(0.0);
+                let u = b.max.unwrap_or(ceiling);
+                if !(l.is_finite() && u.is_finite() && 0.0 <= l && l <= u && u <= ceiling) {
+                    return Err(AppError::validation(
+                        format!("bounds[{i}]"),
+                        format!("need 0 ≤ min ≤ max ≤ {ceiling} {}", c.concentration_unit),
+                    ));
+                }
+                (l, u)
+            }
+            None => (0.0, ceiling),
+        };
+        lower.push(l);
+        upper.push(u);
+    }
+    Ok((lower, upper))
+}
+
+fn positive(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(AppError::validation(
+            field,
+            "must be a finite number above 0",
+        )),
+        _ => Ok(v),
+    }
+}
+
+fn describe(input: &OptimiseInput, model: Option<&VersionHandle>) -> String {
+    let what = match (input.quantity, model) {
+        (Quantity::Score, _) => "the mixture score".to_string(),
+        (Quantity::Tg, _) => "the Gordon–Taylor Tg (°C)".to_string(),
+        (Quantity::Model, Some(v)) => {
+            let end = match (input.pessimistic, input.goal) {
+                (false, _) | (true, Goal::Target) => "prediction",
+                (true, Goal::Maximise) => "interval's lower bound",
+                (true, Goal::Minimise) => "interval's upper bound",
+            };
+            format!("the {end} of {} (model version {})", v.property, v.version)
+        }
+        (Quantity::Model, None) => "a model's prediction".to_string(),
+    };
+    match input.goal {
+        Goal::Maximise => format!("maximise {what}"),
+        Goal::Minimise => format!("minimise {what}"),
+        Goal::Target => format!("bring {what} to {}", input.target.unwrap_or_default()),
+    }
+}
+
+/// Run the optimisation for a visible mixture.
+pub async fn optimise(
+    actor: &Actor<'_>,
+    id: Uuid,
+    input: OptimiseInput,
+) -> AppResult<OptimiseOutcome> {
+    let overrides = parse_overrides(&input.overrides)?;
+    if input.goal == Goal::Target && !input.target.is_some_and(f64::is_finite) {
+        return Err(AppError::validation(
+            "target",
+            "goal `target` needs a finite target",
+        ));
+    }
+    let starts = input.starts.unwrap_or(8);
+    if !(1..=MAX_STARTS).contains(&starts) {
+        return Err(AppError::validation(
+            "starts",
+            format!("between 1 and {MAX_STARTS}"),
+        ));
+    }
+    let keep = input.proposals.unwrap_or(5);
+    if !(1..=MAX_PROPOSALS).contains(&keep) {
+        return Err(AppError::validation(
+            "proposals",
+            format!("between 1 and {MAX_PROPOSALS}"),
+        ));
+    }
+    let level = crate::registry::checked_level(input.level)?;
+    let max_molarity = positive("max_total_molarity", input.max_total_molarity)?;
+    let max_osmolality = positive("max_osmolality", input.max_osmolality)?;
+    let total = positive("total", input.total)?;
+    let (components, loaded) = actor
+        .run(async |tx| {
+            visible(tx, id).await?;
+            let components = repo::components(tx, id).await?;
+            let loaded = match (input.quantity, input.model_id) {
+                (Quantity::Model, None) => {
+                    return Err(AppError::validation(
+                        "model_id",
+                        "quantity `model` needs a model_id",
+                    ));
+                }
+                (Quantity::Model, Some(model)) => {
+                    let m = visible_model(tx, model).await?;
+                    let version = models_repo::resolve_version::<VersionHandle>(
+                        tx,
+                        model,
+                        &VersionRef::Production,
+                    )
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Conflict(format!(
+                            "model {:?} has no production version; promote one",
+                            m.name
+                        ))
+                    })?;
+                    let loaded = actor.app.registry.load(tx, &version).await?;
+                    Some((version, loaded))
+                }
+                _ => None,
+            };
+            Ok((components, loaded))
+        })
+        .await?;
+    let n = components.len();
+    if let Some(cap) = input.max_components
+        && !(1..=n).contains(&cap)
+    {
+        return Err(AppError::validation(
+            "max_components",
+            format!("between 1 and the mixture's {n} components"),
+        ));
+    }
+    let (lower, upper) = bounds_of(&components, &input.bounds)?;
+    if total.is_some() {
+        let unit = components[0].concentration_unit;
+        if components.iter().any(|c| c.concentration_unit != unit) {
+            return Err(AppError::validation(
+                "total",
+                "a fixed total needs every component in one unit",
+            ));
+        }
+        let (lo, hi): (f64, f64) = (lower.iter().sum(), upper.iter().sum());
+        let s = total.unwrap_or_default();
+        if s < lo || s > hi {
+            return Err(AppError::validation(
+                "total",
+                format!("the bounds allow totals from {lo} to {hi}"),
+            ));
+        }
+    }
+    let (version, model_layout) = match &loaded {
+        Some((v, l)) => match l.layout {
+            Layout::MixtureAware(set) => (Some(v.clone()), Some((l.clone(), set))),
+            Layout::MoleculesOnly(_) => {
+                return Err(AppError::validation(
+                    "model_id",
+                    "this model was trained on single molecules only; it cannot predict mixtures",
+                ));
+            }
+        },
+        None => (None, None),
+    };
+    let method = match input.method {
+        MethodChoice::Gradient => Method::Gradient,
+        MethodChoice::Pattern => Method::Pattern,
+        MethodChoice::Auto => match &version {
+            Some(v)
+                if ["forest", "boost", "tree"]
+                    .iter()
+                    .any(|k| v.algorithm.contains(k)) =>
+            {
+                Method::Pattern
+            }
+            _ => Method::Gradient,
+        },
+    };
+    let objective_text = describe(&input, version.as_ref());
+    let constants: Vec<SoluteConstants> = components
+        .iter()
+        .map(|c| {
+            let user = overrides
+                .iter()
+                .find(|(m, _)| *m == c.molecule_id)
+                .map(|(_, k)| k);
+            mixture_physics::constants_of(c, user).0
+        })
+        .collect();
+    let compute = actor.app.compute.clone();
+    let (quantity, goal, target, pessimistic) =
+        (input.quantity, input.goal, input.target, input.pessimistic);
+    let seed = input.seed.unwrap_or(0);
+    compute
+        .run(move |deadline| {
+            let model = match model_layout {
+                Some((loaded, set)) => {
+                    let features = components
+                        .iter()
+                        .map(|c| Ok(set.compute(&Molecule::from_smiles(&c.canonical_smiles)?)?))
+                        .collect::<AppResult<Vec<_>>>()?;
+                    Some(ModelObjective {
+                        loaded,
+                        features,
+                        level,
+                    })
+                }
+                None => None,
+            };
+            let evaluator = Evaluator {
+                components,
+                constants,
+                model,
+            };
+            let score_of = |e: &Evaluated| -> f64 {
+                let point = match (pessimistic, goal, e.interval) {
+                    (true, Goal::Maximise, Some((lo, _))) => Some(lo),
+                    (true, Goal::Minimise, Some((_, hi))) => Some(hi),
+                    _ => e.value,
+                };
+                match (point, goal) {
+                    (None, _) => f64::INFINITY,
+                    (Some(v), Goal::Maximise) => -v,
+                    (Some(v), Goal::Minimise) => v,
+                    (Some(v), Goal::Target) => (v - target.unwrap_or_default()).powi(2),
+                }
+            };
+            let ev = &evaluator;
+            let mut inequalities: Vec<(String, Function<'_>)> = Vec::new();
+            if let Some(max) = max_molarity {
+                inequalities.push((
+                    format!("total molarity ≤ {max} mol/L"),
+                    Box::new(move |x: &[f64]| {
+                        ev.evaluate(Quantity::Score, x)
+                            .total_molarity
+                            .map_or(1e6, |m| m - max)
+                    }),
+                ));
+            }
+            if let Some(max) = max_osmolality {
+                inequalities.push((
+                    format!("osmolality ≤ {max} osmol/kg"),
+                    Box::new(move |x: &[f64]| {
+                        ev.evaluate(Quantity::Score, x)
+                            .osmolality
+                            .map_or(1e6, |o| o - max)
+                    }),
+                ));
+            }
+            let problem = Problem {
+                lower: lower.clone(),
+                upper: upper.clone(),
+                total,
+                inequalities,
+                objective: Box::new(move |x: &[f64]| score_of(&ev.evaluate(quantity, x))),
+                max_nonzero: input.max_components,
+            };
+            let current: Vec<f64> = ev.components.iter().map(|c| c.concentration).collect();
+            let options = Options {
+                method,
+                starts,
+                initial: vec![current.clone()],
+                seed,
+                keep,
+                deadline,
+            };
+            let outcome = optimise::minimise(&problem, &options, |_, _| {})?;
+            let proposal = |x: &[f64], constraints: Vec<Binding>, feasible: bool| {
+                let e = ev.evaluate(quantity, x);
+                Proposal {
+                    components: ev
+                        .components
+                        .iter()
+                        .zip(x)
+                        .filter(|(_, v)| **v > ABSENT)
+                        .map(|(c, v)| ProposedComponent {
+                            molecule_id: c.molecule_id,
+                            name: c.molecule_name.clone(),
+                            concentration: *v,
+                            unit: c.concentration_unit,
+                        })
+                        .collect(),
+                    value: e.value,
+                    interval: e.interval,
+                    tg_celsius: e.tg_celsius,
+                    osmolality: e.osmolality,
+                    total_molarity: e.total_molarity,
+                    constraints,
+                    feasible,
+                }
+            };
+            let now = optimise::assess(&problem, current.clone());
+            Ok(OptimiseOutcome {
+                mixture_id: id,
+                objective: objective_text,
+                method,
+                current: proposal(&current, now.constraints, now.feasible),
+                proposals: outcome
+                    .optima
+                    .iter()
+                    .map(|o| proposal(&o.x, o.constraints.clone(), o.feasible))
+                    .collect(),
+                starts: outcome.starts,
+                evaluations: outcome.evaluations,
+                truncated: outcome.truncated,
+            })
+        })
+        .await
+}
