@@ -373,3 +373,42 @@ pub async fn properties(
         .await?;
     physics(&components, &overrides, Some(number))
 }
+
+#[cfg(test)]
+mod tests {
+    use cryo_chem::Molecule;
+    use cryo_core::solution::REFERENCE_SOLUTES;
+
+    /// Every cited entry is found by the InChIKey RDKit gives its structure (a wrong key would
+    /// silently never match).
+    #[test]
+    fn reference_solutes_are_keyed_by_the_inchikey_of_their_structure() {
+        let structures = [
+            ("dimethyl sulfoxide", "CS(=O)C"),
+            ("glycerol", "C(C(CO)O)O"),
+            ("propylene glycol", "CC(CO)O"),
+            (
+                "sucrose",
+                "C([C@@H]1[C@H]([C@@H]([C@H]([C@H](O1)O[C@]2([C@H]([C@@H]([C@H](O2)CO)O)O)CO)O)O)O)O",
+            ),
+            (
+                "trehalose",
+                "C([C@@H]1[C@H]([C@@H]([C@H]([C@H](O1)O[C@@H]2[C@@H]([C@H]([C@@H]([C@H](O2)CO)O)O)O)O)O)O)O",
+            ),
+            ("sodium chloride", "[Na+].[Cl-]"),
+        ];
+        assert_eq!(structures.len(), REFERENCE_SOLUTES.len());
+        for r in REFERENCE_SOLUTES {
+            let (_, smiles) = structures
+                .iter()
+                .find(|(n, _)| *n == r.name)
+                .unwrap_or_else(|| panic!("no structure for {}", r.name));
+            let ids = Molecule::from_smiles(smiles)
+                .unwrap()
+                .identifiers()
+                .unwrap();
+            let key = ids.map(|i| i.inchikey).unwrap_or_default();
+            assert_eq!(key, r.inchikey, "{}", r.name);
+        }
+    }
+}

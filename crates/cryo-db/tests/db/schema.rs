@@ -62,9 +62,8 @@ async fn every_foreign_key_rejects_a_dangling_reference() {
             // probe with a new version whose reference dangles.
             format!(
                 "INSERT INTO mixture_versions SELECT * FROM jsonb_populate_record(NULL::mixture_versions,
-                   (SELECT to_jsonb(v) || jsonb_build_object('id', gen_random_uuid(), 'version', v.version + 100, {c}, gen_random_uuid())
-                    FROM mixture_versions v LIMIT 1))",
-                c = format!("'{col}'")
+                   (SELECT to_jsonb(v) || jsonb_build_object('id', gen_random_uuid(), 'version', v.version + 100, '{col}', gen_random_uuid())
+                    FROM mixture_versions v LIMIT 1))"
             )
         } else {
             format!(

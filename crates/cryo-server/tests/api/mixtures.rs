@@ -367,7 +367,7 @@ async fn compare_and_optimise_within_every_constraint() {
     assert_eq!(compared[0]["mixture"]["name"], "A");
     assert!(compared[1]["physics"]["osmolality"]["ideal"].is_number());
     for (q, status) in [
-        (format!("{a}"), StatusCode::UNPROCESSABLE_ENTITY),
+        (a.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
         (format!("{a},{a}"), StatusCode::UNPROCESSABLE_ENTITY),
         (format!("{a},nope"), StatusCode::UNPROCESSABLE_ENTITY),
         (
