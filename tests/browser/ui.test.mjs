@@ -1,7 +1,8 @@
 // Drives CryoProtect's web interface in real headless Chromium (Debian's package) with
 // playwright-core, against a server started by run.sh. Seeds data through the public API, then
 // does what a researcher does: sign in, search molecules, read a model's charts, train a new
-// version and watch it finish, promote and roll back, edit a mixture, verify a measurement,
+// version and watch it finish, promote and roll back, edit a mixture (a new version), compare two
+// and optimise one, verify a measurement,
 // look at the system page. Writes screenshots of the main pages to SCREENSHOT_DIR.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
@@ -348,6 +349,51 @@ try {
   assert.equal(await page.locator('[data-testid=toxicity] tbody tr').count(), 2);
   assert.match(await page.locator('[data-testid=toxicity]').textContent(), /No component has assay measurements/);
   await shot('05-mixture.png');
+
+  step('mixture design: physical properties, an edit makes version 2, compare two, optimise and save a proposal');
+  await page.waitForSelector('#mixture-physics table');
+  assert.match(await page.locator('#mixture-physics').textContent(), /Osmolality [\d.]+ osmol\/kg ideal.*Tg [-−]?[\d.]+ °C/);
+  assert.equal(await page.locator('#mixture-physics tbody tr').count(), 2);
+  await page.waitForSelector('figure[data-chart=mass-fractions]');
+  const mixtureUrl = page.url();
+  await page.click('button:text-is("Edit composition")');
+  await page.waitForSelector('h1:has-text("Edit Glycerol + DMSO (version 1)")');
+  assert.equal(await rows.count(), 2, 'the editor opens with the current components');
+  await rows.nth(0).locator('input[name=concentration]').fill('15');
+  await page.fill('input[name=note]', 'more glycerol');
+  await page.click('button:text-is("Save new version")');
+  await page.waitForSelector('h2:text-is("Composition · version 2")');
+  await page.waitForSelector('#mixture-history tbody tr');
+  assert.equal(await page.locator('#mixture-history tbody tr').count(), 2);
+  assert.match(await page.locator('#mixture-history').textContent(), /more glycerol/);
+  await page.locator('#mixture-history tbody tr').nth(1).locator('button:text-is("Show")').click();
+  await page.waitForSelector('#version-components h3:text-is("Version 1")');
+  assert.match(await page.locator('#version-components').textContent(), /Glycerol10/);
+  await page.click('button:text-is("Copy")');
+  await page.waitForSelector('h1:text-is("Glycerol + DMSO (copy)")');
+  await page.click('#nav a:text-is("Mixtures")');
+  await page.check('input[aria-label="Compare Glycerol + DMSO"]');
+  await page.check('input[aria-label="Compare Glycerol + DMSO (copy)"]');
+  await page.click('#compare-button');
+  await page.waitForSelector('figure[data-chart=composition]');
+  assert.equal(await page.locator('#comparison thead th').count(), 3, 'a label column and one per mixture');
+  assert.match(await page.locator('#comparison').textContent(), /Osmolality \(ideal\)/);
+  await fitsTheWidth('comparison');
+  await shot('05b-mixture-compare.png');
+  await page.goto(mixtureUrl);
+  await page.waitForSelector('[data-testid=optimise] form');
+  await page.selectOption('[data-testid=optimise] select[name=quantity]', 'tg');
+  await page.fill('[data-testid=optimise] input[name=max_osmolality]', '3');
+  await page.click('#optimise-button');
+  await page.waitForSelector('#optimise-results table');
+  assert.match(await page.locator('#optimise-results').textContent(), /maximise the Gordon–Taylor Tg/);
+  await page.waitForSelector('figure[data-chart=proposals]');
+  const osmolalities = await page.locator('#optimise-results tbody tr td:nth-child(7)').allTextContents();
+  assert.ok(osmolalities.slice(1).every((v) => Number(v) <= 3.0001), `osmolality ceiling kept: ${osmolalities}`);
+  await shot('05c-mixture-optimise.png');
+  await page.locator('#optimise-results button:text-is("Save as mixture")').first().click();
+  await page.waitForSelector('h1:text-is("Glycerol + DMSO (optimised #1)")');
+  assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
 
   step('protocol designer: limits checked in place, every designer charted, edited steps simulated, kept and compared');
   await page.click('#nav a:text-is("Protocols")');

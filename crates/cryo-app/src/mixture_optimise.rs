@@ -579,11 +579,23 @@ pub async fn optimise(
                 objective: objective_text,
                 method,
                 current: proposal(&current, now.constraints, now.feasible),
-                proposals: outcome
-                    .optima
-                    .iter()
-                    .map(|o| proposal(&o.x, o.constraints.clone(), o.feasible))
-                    .collect(),
+                // Feasible answers with a value; the best other one only when there is none.
+                proposals: {
+                    let usable: Vec<_> = outcome
+                        .optima
+                        .iter()
+                        .filter(|o| o.feasible && o.objective.is_finite())
+                        .collect();
+                    let shown = if usable.is_empty() {
+                        outcome.optima.iter().take(1).collect()
+                    } else {
+                        usable
+                    };
+                    shown
+                        .into_iter()
+                        .map(|o| proposal(&o.x, o.constraints.clone(), o.feasible))
+                        .collect()
+                },
                 starts: outcome.starts,
                 evaluations: outcome.evaluations,
                 truncated: outcome.truncated,

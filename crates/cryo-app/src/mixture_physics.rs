@@ -210,7 +210,7 @@ pub fn constants_of(
         let Some(layer) = layer else { continue };
         let before = merged;
         merged = merged.or(layer);
-        for (name, was, now) in [
+        let filled: Vec<&str> = [
             ("molar mass", before.molar_mass, merged.molar_mass),
             ("density", before.density, merged.density),
             (
@@ -231,10 +231,13 @@ pub fn constants_of(
                 before.gordon_taylor_k,
                 merged.gordon_taylor_k,
             ),
-        ] {
-            if was.is_none() && now.is_some() {
-                sources.push(format!("{name}: {label}"));
-            }
+        ]
+        .into_iter()
+        .filter(|(_, was, now)| was.is_none() && now.is_some())
+        .map(|(name, _, _)| name)
+        .collect();
+        if !filled.is_empty() {
+            sources.push(format!("{}: {label}", filled.join(", ")));
         }
     }
     (merged, sources)

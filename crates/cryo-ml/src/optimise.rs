@@ -147,7 +147,8 @@ pub fn minimise(
             truncated = true;
             break;
         }
-        let x = solve_with_cap(problem, options, start, &mut counter);
+        let start = finite_start(problem, &starts[0], start, &mut counter);
+        let x = solve_with_cap(problem, options, &start, &mut counter);
         found.push(report(problem, x, &mut counter));
         ran += 1;
         progress(ran, starts.len());
@@ -181,6 +182,27 @@ pub fn minimise(
         evaluations: counter.0,
         truncated,
     })
+}
+
+/// A start where the objective is undefined (a composition with no room for water, say) is
+/// pulled halfway toward the first start, up to 30 times, so the search begins where it can
+/// compare points.
+fn finite_start(
+    problem: &Problem<'_>,
+    anchor: &[f64],
+    start: &[f64],
+    counter: &mut Counter,
+) -> Vec<f64> {
+    let mut x = start.to_vec();
+    for _ in 0..30 {
+        if counter.eval(&problem.objective, &x).is_finite() {
+            break;
+        }
+        for (v, a) in x.iter_mut().zip(anchor) {
+            *v = 0.5 * (*v + a);
+        }
+    }
+    x
 }
 
 fn check(problem: &Problem<'_>, options: &Options) -> Result<(), MlError> {

@@ -23,6 +23,8 @@ const ROUTES = [
   [/^molecules\/([0-9a-f-]{36})$/, (m) => (el) => molecules.detail(el, m[1])],
   [/^mixtures$/, () => mixtures.list],
   [/^mixtures\/new$/, () => mixtures.editor],
+  [/^mixtures\/compare\/((?:[0-9a-f-]{36},?){2,6})$/, (m) => (el) => mixtures.compare(el, m[1].split(',').filter(Boolean))],
+  [/^mixtures\/([0-9a-f-]{36})\/edit$/, (m) => (el) => mixtures.editor(el, m[1])],
   [/^mixtures\/([0-9a-f-]{36})$/, (m) => (el) => mixtures.detail(el, m[1])],
   [/^experiments$/, () => experiments.list],
   [/^verifications$/, () => experiments.queue],

@@ -1,7 +1,7 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, api, ApiError } from '../api.js';
+import { get, post, put, api, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../nav.js';
-import { hbars } from '../charts.js';
+import { hbars, groupedBars } from '../charts.js';
 import * as pick from '../pick.js';
 import { vocabulary, pairs } from '../vocabulary.js';
 import { unifiedChooser } from './molecules.js';
@@ -9,23 +9,43 @@ import { unifiedChooser } from './molecules.js';
 
 export async function list(page) {
   const rows = await get('/mixtures?limit=200');
-  append(page, 
-    h('div', { class: 'spread' }, h('h1', {}, 'Mixtures'), h('a', { href: '#/mixtures/new' }, h('button', { type: 'button' }, 'New mixture'))),
+  const chosen = new Set();
+  const compareButton = h('button', { type: 'button', class: 'secondary', id: 'compare-button', disabled: true,
+    onclick: () => go(`mixtures/compare/${[...chosen].join(',')}`) }, 'Compare selected');
+  const pickBox = (r) => h('input', { type: 'checkbox', name: 'compare', value: r.id, 'aria-label': `Compare ${r.name}`,
+    onchange: (e) => {
+      if (e.target.checked) chosen.add(r.id); else chosen.delete(r.id);
+      if (chosen.size > 6) { e.target.checked = false; chosen.delete(r.id); showError(new Error('Compare at most 6 mixtures.')); }
+      compareButton.disabled = chosen.size < 2;
+    } });
+  append(page,
+    h('div', { class: 'spread' }, h('h1', {}, 'Mixtures'),
+      h('div', { class: 'row' }, compareButton, h('a', { href: '#/mixtures/new' }, h('button', { type: 'button' }, 'New mixture')))),
     h('div', { class: 'card' }, table([
+      { label: '', value: pickBox },
       { label: 'Name', value: (r) => h('a', { href: `#/mixtures/${r.id}` }, r.name) },
+      { label: 'Version', cls: 'num', value: (r) => r.version },
       { label: 'Description', value: (r) => r.description || '' },
       { label: 'Created', value: (r) => when(r.created_at) },
-    ], rows, { empty: 'No mixtures yet: create one with “New mixture”.' })));
+    ], rows, { empty: 'No mixtures yet: create one with “New mixture”.' })),
+    h('p', { class: 'muted' }, 'Tick two to six mixtures to compare them side by side.'));
 }
 
 let draft = null; // components carried from "copy to new"
 
-/** Composition editor: molecules by name, concentration and unit, validated here and by the API. */
-export async function editor(page) {
+/**
+ * Composition editor: molecules by name, concentration and unit, validated here and by the API.
+ * With `id`, edits that mixture: saving makes its next version (from the version loaded, so an
+ * edit someone saved meanwhile is not overwritten).
+ */
+export async function editor(page, id) {
   const units = pairs((await vocabulary()).concentration_units);
+  const existing = id ? await get(`/mixtures/${id}`) : null;
   const picker = pick.molecules();
-  const name = h('input', { name: 'name', required: true, placeholder: 'e.g. VS55', size: 30 });
-  const description = h('input', { name: 'description', placeholder: 'optional', size: 40 });
+  const name = h('input', { name: 'name', required: true, placeholder: 'e.g. VS55', size: 30, value: existing?.mixture.name });
+  const description = h('input', { name: 'description', placeholder: 'optional', size: 40, value: existing?.mixture.description });
+  const note = h('input', { name: 'note', placeholder: 'what changed and why (optional)', size: 50 });
+  if (existing) { name.disabled = true; description.disabled = true; }
   const rowsEl = h('div', { id: 'components' });
   const formError = h('p', { class: 'error', id: 'mixture-error' });
   const rows = [];
@@ -79,7 +99,7 @@ export async function editor(page) {
     } else if (err.field === 'name') name.setAttribute('aria-invalid', 'true');
   }
 
-  const save = h('button', { type: 'submit' }, 'Save mixture');
+  const save = h('button', { type: 'submit' }, existing ? 'Save new version' : 'Save mixture');
   const form = h('form', {
     class: 'card', novalidate: true, onsubmit: async (e) => {
       e.preventDefault();
@@ -87,6 +107,12 @@ export async function editor(page) {
       if (!body) return;
       save.disabled = true;
       try {
+        if (existing) {
+          const saved = await put(`/mixtures/${id}/components`, { components: body.components, base_version: existing.mixture.version, note: note.value || null });
+          showInfo(`Saved as version ${saved.mixture.version}.`);
+          go(`mixtures/${id}`);
+          return;
+        }
         const created = await post('/mixtures', body);
         showInfo('Mixture saved.');
         go(`mixtures/${created.mixture.id}`);
@@ -96,15 +122,19 @@ export async function editor(page) {
     },
   },
   h('div', { class: 'row' }, field('Name', name), field('Description', description)),
+  existing ? h('div', { class: 'row' }, field(`Note for version ${existing.mixture.version + 1}`, note)) : null,
   h('h3', {}, 'Components'),
   h('div', { class: 'component-row muted' }, h('small', {}, 'Molecule'), h('small', {}, 'Concentration'), h('small', {}, 'Unit'), h('span', {})),
   rowsEl, picker.list,
   h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add component'), save),
   formError,
   h('p', { class: 'muted' }, 'Units are put on a molar basis for the score: % w/v and mg/mL through the molar mass, % v/v through the density too, mole fractions only with other mole fractions.'));
-  (draft || [{}, {}]).forEach(addRow);
+  const initial = existing
+    ? existing.components.map((c) => ({ name: c.molecule_name || c.canonical_smiles, concentration: c.concentration, unit: c.concentration_unit }))
+    : draft || [{}, {}];
+  initial.forEach(addRow);
   draft = null;
-  append(page, h('h1', {}, 'New mixture'), form);
+  append(page, h('h1', {}, existing ? `Edit ${existing.mixture.name} (version ${existing.mixture.version})` : 'New mixture'), form);
 }
 
 /** One mixture: composition, score, predictions with intervals, measured against predicted. */
@@ -155,10 +185,14 @@ export async function detail(page, id) {
   append(page, 
     h('div', { class: 'spread' }, h('h1', {}, d.mixture.name),
       h('div', { class: 'row' },
-        h('button', { class: 'secondary', onclick: () => { draft = d.components.map((c) => ({ name: c.molecule_name || c.canonical_smiles, concentration: c.concentration, unit: c.concentration_unit })); go('mixtures/new'); } }, 'Copy to a new mixture'),
+        h('button', { onclick: () => go(`mixtures/${id}/edit`) }, 'Edit composition'),
+        h('button', { class: 'secondary', onclick: async () => { try { const c = await post(`/mixtures/${id}/copy`, {}); showInfo('Copied.'); go(`mixtures/${c.mixture.id}`); } catch (err) { showError(err); } } }, 'Copy'),
         h('button', { class: 'danger', onclick: async () => { if (!confirm('Delete this mixture?')) return; try { await api('DELETE', `/mixtures/${id}`); go('mixtures'); } catch (err) { showError(err); } } }, 'Delete'))),
     d.mixture.description ? h('p', { class: 'muted' }, d.mixture.description) : null,
-    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Composition'), composition), h('div', { class: 'card' }, h('h2', {}, 'Score'), score)),
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, `Composition · version ${d.mixture.version}`), composition), h('div', { class: 'card' }, h('h2', {}, 'Score'), score)),
+    physicsCard(id, unitLabel),
+    optimiseCard(id, d, models, unitLabel),
+    historyCard(id, d.mixture.version, unitLabel),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Predictions'), predictions), h('div', { class: 'card' }, h('h2', {}, 'Measured against predicted'), compare)),
     toxicityCard(tox, id));
 }
@@ -183,4 +217,175 @@ function toxicityCard(tox, id) {
     ? h('p', {}, 'Alerts in the mixture: ', tox.alerts.map((a) => `${a.name} (${a.family})`).join(', '))
     : h('p', { class: 'muted' }, 'No structural alert in any component.');
   return h('div', { class: 'card', 'data-testid': 'toxicity' }, h('h2', {}, 'Toxicity'), components, overall, alerts, unifiedChooser('mixture', id));
+}
+
+/** Saved compositions, newest first; each can be opened. */
+function historyCard(id, current, unitLabel) {
+  const body = h('div', { id: 'mixture-history' }, h('p', { class: 'muted' }, 'Loading…'));
+  const shown = h('div', { id: 'version-components' });
+  get(`/mixtures/${id}/versions`).then((versions) => mount(body, table([
+    { label: 'Version', cls: 'num', value: (v) => v.version === current ? h('strong', {}, `${v.version} (current)`) : v.version },
+    { label: 'Saved', value: (v) => when(v.created_at) },
+    { label: 'Note', value: (v) => v.note || '' },
+    { label: 'Experiments', cls: 'num', value: (v) => v.experiments },
+    { label: '', value: (v) => h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      const old = await get(`/mixtures/${id}/versions/${v.version}`);
+      mount(shown, h('h3', {}, `Version ${v.version}`), table([
+        { label: 'Molecule', value: (c) => c.molecule_name || c.canonical_smiles },
+        { label: 'Concentration', cls: 'num', value: (c) => fmt(c.concentration) },
+        { label: 'Unit', value: (c) => unitLabel(c.concentration_unit) },
+      ], old.components));
+    } }, 'Show') },
+  ], versions))).catch((err) => mount(body, h('p', { class: 'error' }, err.message)));
+  return h('div', { class: 'card' }, h('h2', {}, 'History'), body, shown,
+    h('p', { class: 'muted' }, 'Experiments record the version they were measured on.'));
+}
+
+/** Amounts on every basis, osmolality and Tg, each with its formula and the constants' sources. */
+function physicsCard(id, unitLabel) {
+  const body = h('div', { id: 'mixture-physics' }, h('p', { class: 'muted' }, 'Computing…'));
+  get(`/mixtures/${id}/properties`).then((p) => {
+    const comps = p.components;
+    const tg = p.glass_transition;
+    mount(body,
+      h('p', {},
+        'Osmolality ', h('strong', { 'data-testid': 'osmolality' }, `${fmt(p.osmolality.ideal)} osmol/kg`), ' ideal',
+        p.osmolality.virial != null ? [', ', h('strong', {}, `${fmt(p.osmolality.virial)} osmol/kg`), ' with the osmotic virial equation'] : '',
+        ' · Tg ', tg ? h('strong', { 'data-testid': 'tg' }, `${fmt(tg.tg_celsius)} °C`) : h('span', { class: 'error' }, p.glass_transition_error),
+        tg ? ` (${tg.method.replace('_', '–')})` : '',
+        ` · density ${fmt(p.density)} g/mL · ${fmt(p.total_molarity)} mol/L of solutes`),
+      table([
+        { label: 'Component', value: (c) => c.name || 'molecule' },
+        { label: 'mol/L', cls: 'num', value: (c) => fmt(c.amounts.molarity) },
+        { label: 'mol/kg', cls: 'num', value: (c) => fmt(c.amounts.molality) },
+        { label: '% w/w', cls: 'num', value: (c) => fmt(c.amounts.mass_percent) },
+        { label: '% v/v', cls: 'num', value: (c) => fmt(c.amounts.volume_percent) },
+        { label: 'mole fraction', cls: 'num', value: (c) => fmt(c.amounts.mole_fraction) },
+        { label: 'Tg (°C)', cls: 'num', value: (c) => c.constants.tg_k != null ? fmt(c.constants.tg_k - 273.15) : '—' },
+        { label: 'Sources', value: (c) => h('small', {}, c.sources.join('; ')) },
+      ], comps),
+      h('p', { class: 'muted' }, `Water: ${fmt(p.water.mass_percent)} % w/w, mole fraction ${fmt(p.water.mole_fraction)}.`),
+      hbars('mass-fractions', [...comps.map((c) => ({ label: c.name || 'molecule', value: c.amounts.mass_percent })), { label: 'water', value: p.water.mass_percent }],
+        { label: 'Share of the solution’s mass (%)', max: 100, format: (v) => fmt(v, 3) }),
+      h('details', {}, h('summary', {}, 'How these are computed'),
+        h('ul', {}, p.methods.map((m) => h('li', {}, h('strong', {}, m.quantity), `: ${m.formula}. `, h('em', {}, m.assumptions), ` (${m.source})`)))));
+  }).catch((err) => mount(body, h('p', { class: 'error', 'data-testid': 'physics-error' }, err.message,
+    ' Give the molecule its density on its page, then come back.')));
+  return h('div', { class: 'card' }, h('h2', {}, 'Physical properties'), body);
+}
+
+/** The optimiser: objective, bounds and ceilings; proposals that can be saved as mixtures. */
+function optimiseCard(id, d, models, unitLabel) {
+  const production = models.filter((m) => m.production_version);
+  const quantity = select('quantity', [['tg', 'Tg (Gordon–Taylor)'], ['score', 'Mixture score'], ...production.map((m) => [`model:${m.id}`, `Model: ${m.name}`])], 'tg');
+  const goal = select('goal', [['maximise', 'maximise'], ['minimise', 'minimise'], ['target', 'reach a target']], 'maximise');
+  const target = h('input', { name: 'target', type: 'number', step: 'any', size: 8 });
+  const pessimistic = h('input', { name: 'pessimistic', type: 'checkbox' });
+  const sameUnit = d.components.every((c) => c.concentration_unit === d.components[0].concentration_unit);
+  const total = h('input', { name: 'total', type: 'number', step: 'any', size: 8, disabled: !sameUnit,
+    value: sameUnit ? Number(d.components.reduce((a, c) => a + c.concentration, 0).toPrecision(6)) : '' });
+  const maxOsm = h('input', { name: 'max_osmolality', type: 'number', step: 'any', size: 8 });
+  const maxMolarity = h('input', { name: 'max_total_molarity', type: 'number', step: 'any', size: 8 });
+  const maxComponents = h('input', { name: 'max_components', type: 'number', min: 1, max: d.components.length, size: 4 });
+  const bounds = d.components.map((c) => ({
+    c,
+    min: h('input', { name: 'min', type: 'number', step: 'any', size: 6, value: 0, 'aria-label': `Minimum of ${c.molecule_name}` }),
+    max: h('input', { name: 'max', type: 'number', step: 'any', size: 6, placeholder: 'max', 'aria-label': `Maximum of ${c.molecule_name}` }),
+    fixed: h('input', { name: 'fixed', type: 'checkbox', 'aria-label': `Keep ${c.molecule_name} fixed` }),
+  }));
+  const error = h('p', { class: 'error', id: 'optimise-error' });
+  const results = h('div', { id: 'optimise-results' });
+  const num = (el) => (el.value === '' ? null : Number(el.value));
+  const run = h('button', { type: 'submit', id: 'optimise-button' }, 'Optimise');
+  const form = h('form', { novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const q = quantity.value;
+    const body = {
+      quantity: q.startsWith('model:') ? 'model' : q, model_id: q.startsWith('model:') ? q.slice(6) : null,
+      goal: goal.value, target: num(target), pessimistic: pessimistic.checked,
+      total: sameUnit ? num(total) : null, max_osmolality: num(maxOsm), max_total_molarity: num(maxMolarity), max_components: num(maxComponents),
+      bounds: bounds.map((b) => ({ molecule_id: b.c.molecule_id, min: num(b.min), max: num(b.max), fixed: b.fixed.checked })),
+      starts: 8, proposals: 5,
+    };
+    run.disabled = true;
+    mount(results, h('p', { class: 'muted', role: 'status' }, h('progress', {}), ' Optimising from 8 starting points…'));
+    try {
+      const out = await post(`/mixtures/${id}/optimise`, body);
+      showResults(out);
+    } catch (err) {
+      mount(results);
+      error.textContent = err.message;
+      if (err.field) form.querySelector(`[name="${err.field.split('[')[0]}"]`)?.setAttribute('aria-invalid', 'true');
+    } finally { run.disabled = false; }
+  } },
+  h('div', { class: 'row' }, field('Optimise', quantity), field('Goal', goal), field('Target', target), field('Pessimistic (interval end)', pessimistic)),
+  h('div', { class: 'row' }, field(`Total (${unitLabel(d.components[0].concentration_unit)})`, total, sameUnit ? null : 'components in several units'),
+    field('Max osmolality (osmol/kg)', maxOsm), field('Max mol/L', maxMolarity), field('Max components', maxComponents)),
+  table([
+    { label: 'Component', value: (b) => b.c.molecule_name || b.c.canonical_smiles },
+    { label: 'Now', cls: 'num', value: (b) => `${fmt(b.c.concentration)} ${unitLabel(b.c.concentration_unit)}` },
+    { label: 'Min', value: (b) => b.min }, { label: 'Max', value: (b) => b.max }, { label: 'Fixed', value: (b) => b.fixed },
+  ], bounds),
+  run, error);
+
+  function showResults(out) {
+    const cell = (p, c) => { const x = p.components.find((k) => k.molecule_id === c.molecule_id); return x ? fmt(x.concentration, 4) : '0'; };
+    const rows = [{ label: 'current', p: out.current }, ...out.proposals.map((p, i) => ({ label: `#${i + 1}`, p }))];
+    mount(results,
+      h('p', {}, `${out.objective} · ${out.method} search, ${out.starts} starts, ${out.evaluations} evaluations${out.truncated ? ' (stopped at the deadline)' : ''}`),
+      table([
+        { label: '', value: (r) => r.label },
+        ...d.components.map((c) => ({ label: c.molecule_name || 'molecule', cls: 'num', value: (r) => cell(r.p, c) })),
+        { label: 'Value', cls: 'num', value: (r) => fmt(r.p.value) },
+        { label: 'Interval', cls: 'num', value: (r) => r.p.interval ? `${fmt(r.p.interval[0])} – ${fmt(r.p.interval[1])}` : '—' },
+        { label: 'Tg °C', cls: 'num', value: (r) => fmt(r.p.tg_celsius) },
+        { label: 'osmol/kg', cls: 'num', value: (r) => fmt(r.p.osmolality) },
+        { label: 'Binding', value: (r) => h('small', {}, r.p.constraints.filter((b) => b.active).map((b) => b.name).join('; ')) },
+        { label: '', value: (r) => r.label === 'current' ? '' : h('button', { type: 'button', class: 'secondary', onclick: async () => {
+          try {
+            const made = await post('/mixtures', { name: `${d.mixture.name} (optimised ${r.label})`, description: out.objective,
+              components: r.p.components.map((k) => ({ molecule_id: k.molecule_id, concentration: Number(k.concentration.toPrecision(6)), unit: k.unit })) });
+            showInfo('Proposal saved as a new mixture.');
+            go(`mixtures/${made.mixture.id}`);
+          } catch (err) { showError(err); }
+        } }, 'Save as mixture') },
+      ], rows),
+      groupedBars('proposals', d.components.map((c) => ({ label: (c.molecule_name || 'molecule').slice(0, 14), values: rows.map((r) => Number(cell(r.p, c)) || 0) })),
+        rows.map((r) => r.label), { y: { label: `Amount (${unitLabel(d.components[0].concentration_unit)})`, x: 'Component' }, caption: 'The current composition beside each proposal.' }));
+  }
+  return h('div', { class: 'card', 'data-testid': 'optimise' }, h('h2', {}, 'Optimise'), form, results);
+}
+
+/** Two to six mixtures side by side. */
+export async function compare(page, ids) {
+  const [rows, vocab] = await Promise.all([get(`/mixtures/compare?ids=${ids.join(',')}`), vocabulary()]);
+  const unitLabel = (name) => vocab.concentration_units.find((u) => u.name === name)?.label || name;
+  const names = rows.map((r) => r.mixture.name);
+  const molecules = [...new Map(rows.flatMap((r) => r.components.map((c) => [c.molecule_id, c.molecule_name || c.canonical_smiles]))).entries()];
+  const massOf = (r, m) => r.physics?.components.find((c) => c.molecule_id === m)?.amounts.mass_percent ?? 0;
+  const properties = [...new Set(rows.flatMap((r) => r.predictions.map((p) => p.property)))];
+  const measured = [...new Set(rows.flatMap((r) => r.experiments.map((e) => e.property)))];
+  const line = (label, f) => ({ label, cells: rows.map(f) });
+  const summary = [
+    line('Version', (r) => r.mixture.version),
+    line('Score', (r) => r.score ? `${r.score.overall} / 100` : '—'),
+    line('Osmolality (ideal), osmol/kg', (r) => fmt(r.physics?.osmolality.ideal)),
+    line('Osmolality (virial), osmol/kg', (r) => fmt(r.physics?.osmolality.virial)),
+    line('Tg (°C)', (r) => fmt(r.physics?.glass_transition?.tg_celsius)),
+    line('Density (g/mL)', (r) => fmt(r.physics?.density)),
+    line('Solutes (mol/L)', (r) => fmt(r.physics?.total_molarity)),
+    ...molecules.map(([m, n]) => line(`${n}`, (r) => { const c = r.components.find((k) => k.molecule_id === m); return c ? `${fmt(c.concentration)} ${unitLabel(c.concentration_unit)}` : '—'; })),
+    ...properties.map((p) => line(`${p} (predicted)`, (r) => { const q = r.predictions.find((x) => x.property === p); return q ? `${fmt(q.numeric_value)}${q.interval_lower != null ? ` [${fmt(q.interval_lower)}, ${fmt(q.interval_upper)}]` : ''}` : '—'; })),
+    ...measured.map((p) => line(`${p} (measured)`, (r) => { const e = r.experiments.find((x) => x.property === p && x.numeric_value != null); return e ? `${fmt(e.numeric_value)} ${e.unit || ''}` : '—'; })),
+  ];
+  append(page,
+    h('h1', {}, `Comparing ${rows.length} mixtures`),
+    h('div', { class: 'card' }, groupedBars('composition', molecules.map(([m, n]) => ({ label: n.slice(0, 14), values: rows.map((r) => massOf(r, m)) })), names,
+      { y: { label: 'Mass of the solution (%)', x: 'Component' }, caption: 'Each component’s share of the solution’s mass, per mixture.' })),
+    h('div', { class: 'card', id: 'comparison' }, table([
+      { label: '', value: (l) => l.label },
+      ...rows.map((r, i) => ({ label: r.mixture.name, cls: 'num', value: (l) => l.cells[i] })),
+    ], summary)),
+    rows.some((r) => r.physics_error) ? h('p', { class: 'error' }, rows.filter((r) => r.physics_error).map((r) => `${r.mixture.name}: ${r.physics_error}`).join(' · ')) : null);
 }
