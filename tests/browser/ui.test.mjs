@@ -391,9 +391,19 @@ try {
   const osmolalities = await page.locator('#optimise-results tbody tr td:nth-child(7)').allTextContents();
   assert.ok(osmolalities.slice(1).every((v) => Number(v) <= 3.0001), `osmolality ceiling kept: ${osmolalities}`);
   await shot('05c-mixture-optimise.png');
+  // A recommended component is one click from the editor, added to the current ones.
+  await page.click('#recommend-button');
+  await page.waitForSelector('#recommendations table');
+  assert.ok(await page.locator('#recommendations tbody tr').count() > 0);
   await page.locator('#optimise-results button:text-is("Save as mixture")').first().click();
   await page.waitForSelector('h1:text-is("Glycerol + DMSO (optimised #1)")');
   assert.doesNotMatch(await page.locator('main').textContent(), /\bnull\b|undefined|NaN/);
+  const before = await page.locator('.card:has(h2:has-text("Composition ·")) tbody tr').count();
+  await page.click('#recommend-button');
+  await page.waitForSelector('#recommendations button:text-is("Add…")');
+  await page.locator('#recommendations button:text-is("Add…")').first().click();
+  await page.waitForSelector('button:text-is("Save new version")');
+  assert.equal(await rows.count(), before + 1, 'the editor opens with the recommended component added');
 
   step('protocol designer: limits checked in place, every designer charted, edited steps simulated, kept and compared');
   await page.click('#nav a:text-is("Protocols")');

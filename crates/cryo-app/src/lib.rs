@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mixture_compare;
 pub mod mixture_optimise;
 pub mod mixture_physics;
+pub mod mixture_recommend;
 pub mod mixtures;
 pub mod model_view;
 pub mod models;

@@ -13,7 +13,9 @@ use crate::registry::{Layout, Loaded, visible_model};
 use crate::training::pool;
 use crate::{Actor, AppError, AppResult};
 use cryo_chem::Molecule;
+use cryo_chem::featurize::FeatureSet;
 use cryo_core::solution::{self, SoluteConstants};
+use cryo_core::toxicity::{ToxicityScore, mixture_toxicity};
 use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
 use cryo_db::repo::models::{self as models_repo, VersionHandle, VersionRef};
 use cryo_db::repo::science::{self as repo, ComponentRow};
@@ -75,9 +77,10 @@ pub struct BoundInput {
     pub fixed: bool,
 }
 
+/// What to improve (shared by the optimiser and the recommender).
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OptimiseInput {
+pub struct ObjectiveInput {
     pub quantity: Quantity,
     #[serde(default)]
     pub goal: Goal,
@@ -89,10 +92,20 @@ pub struct OptimiseInput {
     /// at `level` rather than the point prediction (models only).
     #[serde(default)]
     pub pessimistic: bool,
-    /// Interval level for `pessimistic` (default 0.9).
+    /// Interval level (default 0.9).
     pub level: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptimiseInput {
+    #[serde(flatten)]
+    pub objective: ObjectiveInput,
     #[serde(default)]
     pub bounds: Vec<BoundInput>,
+    /// Toxicity by molar share, 0–100 (components without toxicity data are left out of the
+    /// share, as the mixture's toxicity is computed).
+    pub max_toxicity: Option<f64>,
     /// Σ of the amounts (all components must share a unit), e.g. 100 for percentages.
     pub total: Option<f64>,
     /// mol/L.
@@ -132,6 +145,8 @@ pub struct Proposal {
     pub tg_celsius: Option<f64>,
     pub osmolality: Option<f64>,
     pub total_molarity: Option<f64>,
+    /// By molar share, 0–100, when a component has toxicity data.
+    pub toxicity: Option<f64>,
     pub constraints: Vec<Binding>,
     pub feasible: bool,
 }
@@ -167,11 +182,14 @@ fn unit_ceiling(unit: ConcentrationUnit) -> f64 {
 /// Amounts at or below this are absent (the variable's zero).
 const ABSENT: f64 = 1e-9;
 
-/// What the objective evaluates at a composition.
-struct Evaluator {
-    components: Vec<ComponentRow>,
+/// What the objective evaluates at a composition: the components (amounts replaced by the
+/// point evaluated), their constants, each one's features for a model, and each one's
+/// toxicity score (for the toxicity ceiling).
+pub(crate) struct Evaluator {
+    pub(crate) components: Vec<ComponentRow>,
     constants: Vec<SoluteConstants>,
     model: Option<ModelObjective>,
+    toxicity: Vec<Option<ToxicityScore>>,
 }
 
 struct ModelObjective {
@@ -183,20 +201,128 @@ struct ModelObjective {
 
 /// One evaluation: the quantity (and a model's interval), and the physics when it solved.
 #[derive(Debug, Clone, Copy, Default)]
-struct Evaluated {
-    value: Option<f64>,
-    interval: Option<(f64, f64)>,
-    tg_celsius: Option<f64>,
-    osmolality: Option<f64>,
-    total_molarity: Option<f64>,
+pub(crate) struct Evaluated {
+    pub(crate) value: Option<f64>,
+    pub(crate) interval: Option<(f64, f64)>,
+    pub(crate) tg_celsius: Option<f64>,
+    pub(crate) osmolality: Option<f64>,
+    pub(crate) total_molarity: Option<f64>,
+    /// By molar share, 0–100.
+    pub(crate) toxicity: Option<f64>,
+}
+
+/// A checked objective: what to compute and which way is better.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Objective {
+    pub(crate) quantity: Quantity,
+    goal: Goal,
+    target: Option<f64>,
+    pessimistic: bool,
+    pub(crate) level: f64,
+}
+
+impl Objective {
+    pub(crate) fn parse(input: &ObjectiveInput) -> AppResult<Objective> {
+        if input.goal == Goal::Target && !input.target.is_some_and(f64::is_finite) {
+            return Err(AppError::validation(
+                "target",
+                "goal `target` needs a finite target",
+            ));
+        }
+        if input.quantity == Quantity::Model && input.model_id.is_none() {
+            return Err(AppError::validation(
+                "model_id",
+                "quantity `model` needs a model_id",
+            ));
+        }
+        Ok(Objective {
+            quantity: input.quantity,
+            goal: input.goal,
+            target: input.target,
+            pessimistic: input.pessimistic,
+            level: crate::registry::checked_level(input.level)?,
+        })
+    }
+
+    /// What is minimised: lower is better; infinite where the quantity is undefined.
+    pub(crate) fn cost(&self, e: &Evaluated) -> f64 {
+        let point = match (self.pessimistic, self.goal, e.interval) {
+            (true, Goal::Maximise, Some((lo, _))) => Some(lo),
+            (true, Goal::Minimise, Some((_, hi))) => Some(hi),
+            _ => e.value,
+        };
+        match (point, self.goal) {
+            (None, _) => f64::INFINITY,
+            (Some(v), Goal::Maximise) => -v,
+            (Some(v), Goal::Minimise) => v,
+            (Some(v), Goal::Target) => (v - self.target.unwrap_or_default()).abs(),
+        }
+    }
+}
+
+/// The production version of `model` and its loaded model, if it can predict mixtures.
+pub(crate) async fn production_model(
+    actor: &Actor<'_>,
+    tx: &mut cryo_db::repo::Conn,
+    model: Uuid,
+) -> AppResult<(VersionHandle, Arc<Loaded>, FeatureSet)> {
+    let m = visible_model(tx, model).await?;
+    let version = models_repo::resolve_version::<VersionHandle>(tx, model, &VersionRef::Production)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "model {:?} has no production version; promote one",
+                m.name
+            ))
+        })?;
+    let loaded = actor.app.registry.load(tx, &version).await?;
+    match loaded.layout {
+        Layout::MixtureAware(set) => Ok((version, loaded, set)),
+        Layout::MoleculesOnly(_) => Err(AppError::validation(
+            "model_id",
+            "this model was trained on single molecules only; it cannot predict mixtures",
+        )),
+    }
 }
 
 impl Evaluator {
+    /// CPU (RDKit, for a model's features): call it on the compute pool.
+    pub(crate) fn new(
+        components: Vec<ComponentRow>,
+        constants: Vec<SoluteConstants>,
+        model: Option<(Arc<Loaded>, FeatureSet)>,
+        level: f64,
+        toxicity: Vec<Option<ToxicityScore>>,
+    ) -> AppResult<Evaluator> {
+        let model = match model {
+            Some((loaded, set)) => Some(ModelObjective {
+                features: components
+                    .iter()
+                    .map(|c| Ok(set.compute(&Molecule::from_smiles(&c.canonical_smiles)?)?))
+                    .collect::<AppResult<Vec<_>>>()?,
+                loaded,
+                level,
+            }),
+            None => None,
+        };
+        Ok(Evaluator {
+            components,
+            constants,
+            model,
+            toxicity,
+        })
+    }
+
     fn present(&self, x: &[f64]) -> Vec<usize> {
         (0..x.len()).filter(|&i| x[i] > ABSENT).collect()
     }
 
-    fn evaluate(&self, quantity: Quantity, x: &[f64]) -> Evaluated {
+    /// The current amounts.
+    pub(crate) fn current(&self) -> Vec<f64> {
+        self.components.iter().map(|c| c.concentration).collect()
+    }
+
+    pub(crate) fn evaluate(&self, quantity: Quantity, x: &[f64]) -> Evaluated {
         let present = self.present(x);
         if present.is_empty() {
             return Evaluated::default();
@@ -220,6 +346,16 @@ impl Evaluator {
             out.tg_celsius = solution::glass_transition(&w, s.water_mass_percent, &constants)
                 .ok()
                 .map(|t| t.tg_celsius);
+        }
+        if self.toxicity.iter().any(Option::is_some)
+            && let Ok(shares) = composition::shares(&rows)
+        {
+            let parts: Vec<(f64, Option<&ToxicityScore>)> = shares
+                .iter()
+                .zip(&present)
+                .map(|(s, &i)| (*s, self.toxicity[i].as_ref()))
+                .collect();
+            out.toxicity = mixture_toxicity(&parts).map(|t| 100.0 * t.score);
         }
         match quantity {
             Quantity::Score => {
@@ -322,7 +458,7 @@ fn positive(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
     }
 }
 
-fn describe(input: &OptimiseInput, model: Option<&VersionHandle>) -> String {
+fn describe(input: &ObjectiveInput, model: Option<&VersionHandle>) -> String {
     let what = match (input.quantity, model) {
         (Quantity::Score, _) => "the mixture score".to_string(),
         (Quantity::Tg, _) => "the Gordon–Taylor Tg (°C)".to_string(),
@@ -343,6 +479,62 @@ fn describe(input: &OptimiseInput, model: Option<&VersionHandle>) -> String {
     }
 }
 
+/// What the optimiser and the recommender read before computing: the components, their
+/// constants, their toxicity scores and the model.
+pub(crate) struct Gathered {
+    pub(crate) components: Vec<ComponentRow>,
+    pub(crate) constants: Vec<SoluteConstants>,
+    pub(crate) toxicity: Vec<Option<ToxicityScore>>,
+    pub(crate) model: Option<(VersionHandle, Arc<Loaded>, FeatureSet)>,
+}
+
+/// Reads a visible mixture's components (plus `extra` molecules, appended as components at
+/// their given amounts), their toxicity and the objective's model, as the caller.
+pub(crate) async fn gather(
+    actor: &Actor<'_>,
+    id: Uuid,
+    objective: &ObjectiveInput,
+    overrides: &[(Uuid, SoluteConstants)],
+) -> AppResult<Gathered> {
+    let (components, toxicity, model) = actor
+        .run(async |tx| {
+            visible(tx, id).await?;
+            let components = repo::components(tx, id).await?;
+            let ids: Vec<Uuid> = components.iter().map(|c| c.molecule_id).collect();
+            let toxicity = crate::toxicity::scores_of(tx, &ids).await?;
+            let model = match (objective.quantity, objective.model_id) {
+                (Quantity::Model, Some(model)) => Some(production_model(actor, tx, model).await?),
+                _ => None,
+            };
+            AppResult::Ok((components, toxicity, model))
+        })
+        .await?;
+    let constants = constants_for(&components, overrides);
+    Ok(Gathered {
+        components,
+        constants,
+        toxicity,
+        model,
+    })
+}
+
+/// Each component's constants with `overrides` applied.
+pub(crate) fn constants_for(
+    components: &[ComponentRow],
+    overrides: &[(Uuid, SoluteConstants)],
+) -> Vec<SoluteConstants> {
+    components
+        .iter()
+        .map(|c| {
+            let user = overrides
+                .iter()
+                .find(|(m, _)| *m == c.molecule_id)
+                .map(|(_, k)| k);
+            mixture_physics::constants_of(c, user).0
+        })
+        .collect()
+}
+
 /// Run the optimisation for a visible mixture.
 pub async fn optimise(
     actor: &Actor<'_>,
@@ -350,12 +542,7 @@ pub async fn optimise(
     input: OptimiseInput,
 ) -> AppResult<OptimiseOutcome> {
     let overrides = parse_overrides(&input.overrides)?;
-    if input.goal == Goal::Target && !input.target.is_some_and(f64::is_finite) {
-        return Err(AppError::validation(
-            "target",
-            "goal `target` needs a finite target",
-        ));
-    }
+    let objective = Objective::parse(&input.objective)?;
     let starts = input.starts.unwrap_or(8);
     if !(1..=MAX_STARTS).contains(&starts) {
         return Err(AppError::validation(
@@ -370,43 +557,12 @@ pub async fn optimise(
             format!("between 1 and {MAX_PROPOSALS}"),
         ));
     }
-    let level = crate::registry::checked_level(input.level)?;
     let max_molarity = positive("max_total_molarity", input.max_total_molarity)?;
     let max_osmolality = positive("max_osmolality", input.max_osmolality)?;
+    let max_toxicity = positive("max_toxicity", input.max_toxicity)?;
     let total = positive("total", input.total)?;
-    let (components, loaded) = actor
-        .run(async |tx| {
-            visible(tx, id).await?;
-            let components = repo::components(tx, id).await?;
-            let loaded = match (input.quantity, input.model_id) {
-                (Quantity::Model, None) => {
-                    return Err(AppError::validation(
-                        "model_id",
-                        "quantity `model` needs a model_id",
-                    ));
-                }
-                (Quantity::Model, Some(model)) => {
-                    let m = visible_model(tx, model).await?;
-                    let version = models_repo::resolve_version::<VersionHandle>(
-                        tx,
-                        model,
-                        &VersionRef::Production,
-                    )
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::Conflict(format!(
-                            "model {:?} has no production version; promote one",
-                            m.name
-                        ))
-                    })?;
-                    let loaded = actor.app.registry.load(tx, &version).await?;
-                    Some((version, loaded))
-                }
-                _ => None,
-            };
-            Ok((components, loaded))
-        })
-        .await?;
+    let gathered = gather(actor, id, &input.objective, &overrides).await?;
+    let components = &gathered.components;
     let n = components.len();
     if let Some(cap) = input.max_components
         && !(1..=n).contains(&cap)
@@ -416,8 +572,14 @@ pub async fn optimise(
             format!("between 1 and the mixture's {n} components"),
         ));
     }
-    let (lower, upper) = bounds_of(&components, &input.bounds)?;
-    if total.is_some() {
+    if max_toxicity.is_some() && gathered.toxicity.iter().all(Option::is_none) {
+        return Err(AppError::validation(
+            "max_toxicity",
+            "no component has toxicity data (measured or predicted) you can see",
+        ));
+    }
+    let (lower, upper) = bounds_of(components, &input.bounds)?;
+    if let Some(s) = total {
         let unit = components[0].concentration_unit;
         if components.iter().any(|c| c.concentration_unit != unit) {
             return Err(AppError::validation(
@@ -426,7 +588,6 @@ pub async fn optimise(
             ));
         }
         let (lo, hi): (f64, f64) = (lower.iter().sum(), upper.iter().sum());
-        let s = total.unwrap_or_default();
         if s < lo || s > hi {
             return Err(AppError::validation(
                 "total",
@@ -434,18 +595,7 @@ pub async fn optimise(
             ));
         }
     }
-    let (version, model_layout) = match &loaded {
-        Some((v, l)) => match l.layout {
-            Layout::MixtureAware(set) => (Some(v.clone()), Some((l.clone(), set))),
-            Layout::MoleculesOnly(_) => {
-                return Err(AppError::validation(
-                    "model_id",
-                    "this model was trained on single molecules only; it cannot predict mixtures",
-                ));
-            }
-        },
-        None => (None, None),
-    };
+    let version = gathered.model.as_ref().map(|(v, _, _)| v.clone());
     let method = match input.method {
         MethodChoice::Gradient => Method::Gradient,
         MethodChoice::Pattern => Method::Pattern,
@@ -460,86 +610,53 @@ pub async fn optimise(
             _ => Method::Gradient,
         },
     };
-    let objective_text = describe(&input, version.as_ref());
-    let constants: Vec<SoluteConstants> = components
-        .iter()
-        .map(|c| {
-            let user = overrides
-                .iter()
-                .find(|(m, _)| *m == c.molecule_id)
-                .map(|(_, k)| k);
-            mixture_physics::constants_of(c, user).0
-        })
-        .collect();
-    let compute = actor.app.compute.clone();
-    let (quantity, goal, target, pessimistic) =
-        (input.quantity, input.goal, input.target, input.pessimistic);
+    let objective_text = describe(&input.objective, version.as_ref());
     let seed = input.seed.unwrap_or(0);
-    compute
+    let max_components = input.max_components;
+    actor
+        .app
+        .compute
         .run(move |deadline| {
-            let model = match model_layout {
-                Some((loaded, set)) => {
-                    let features = components
-                        .iter()
-                        .map(|c| Ok(set.compute(&Molecule::from_smiles(&c.canonical_smiles)?)?))
-                        .collect::<AppResult<Vec<_>>>()?;
-                    Some(ModelObjective {
-                        loaded,
-                        features,
-                        level,
-                    })
-                }
-                None => None,
-            };
-            let evaluator = Evaluator {
-                components,
-                constants,
-                model,
-            };
-            let score_of = |e: &Evaluated| -> f64 {
-                let point = match (pessimistic, goal, e.interval) {
-                    (true, Goal::Maximise, Some((lo, _))) => Some(lo),
-                    (true, Goal::Minimise, Some((_, hi))) => Some(hi),
-                    _ => e.value,
-                };
-                match (point, goal) {
-                    (None, _) => f64::INFINITY,
-                    (Some(v), Goal::Maximise) => -v,
-                    (Some(v), Goal::Minimise) => v,
-                    (Some(v), Goal::Target) => (v - target.unwrap_or_default()).powi(2),
-                }
-            };
-            let ev = &evaluator;
+            let ev = Evaluator::new(
+                gathered.components,
+                gathered.constants,
+                gathered.model.map(|(_, l, set)| (l, set)),
+                objective.level,
+                gathered.toxicity,
+            )?;
+            let ev = &ev;
+            let quantity = objective.quantity;
             let mut inequalities: Vec<(String, Function<'_>)> = Vec::new();
-            if let Some(max) = max_molarity {
+            let mut ceiling = |name: String, max: f64, of: fn(&Evaluated) -> Option<f64>| {
                 inequalities.push((
-                    format!("total molarity ≤ {max} mol/L"),
+                    name,
                     Box::new(move |x: &[f64]| {
-                        ev.evaluate(Quantity::Score, x)
-                            .total_molarity
-                            .map_or(1e6, |m| m - max)
+                        of(&ev.evaluate(Quantity::Score, x)).map_or(1e6, |v| v - max)
                     }),
                 ));
+            };
+            if let Some(max) = max_molarity {
+                ceiling(format!("total molarity ≤ {max} mol/L"), max, |e| {
+                    e.total_molarity
+                });
             }
             if let Some(max) = max_osmolality {
-                inequalities.push((
-                    format!("osmolality ≤ {max} osmol/kg"),
-                    Box::new(move |x: &[f64]| {
-                        ev.evaluate(Quantity::Score, x)
-                            .osmolality
-                            .map_or(1e6, |o| o - max)
-                    }),
-                ));
+                ceiling(format!("osmolality ≤ {max} osmol/kg"), max, |e| {
+                    e.osmolality
+                });
+            }
+            if let Some(max) = max_toxicity {
+                ceiling(format!("toxicity ≤ {max} / 100"), max, |e| e.toxicity);
             }
             let problem = Problem {
-                lower: lower.clone(),
-                upper: upper.clone(),
+                lower,
+                upper,
                 total,
                 inequalities,
-                objective: Box::new(move |x: &[f64]| score_of(&ev.evaluate(quantity, x))),
-                max_nonzero: input.max_components,
+                objective: Box::new(move |x: &[f64]| objective.cost(&ev.evaluate(quantity, x))),
+                max_nonzero: max_components,
             };
-            let current: Vec<f64> = ev.components.iter().map(|c| c.concentration).collect();
+            let current = ev.current();
             let options = Options {
                 method,
                 starts,
@@ -569,33 +686,32 @@ pub async fn optimise(
                     tg_celsius: e.tg_celsius,
                     osmolality: e.osmolality,
                     total_molarity: e.total_molarity,
+                    toxicity: e.toxicity,
                     constraints,
                     feasible,
                 }
             };
             let now = optimise::assess(&problem, current.clone());
+            // Feasible answers with a value; the best other one only when there is none.
+            let usable: Vec<_> = outcome
+                .optima
+                .iter()
+                .filter(|o| o.feasible && o.objective.is_finite())
+                .collect();
+            let shown: Vec<_> = if usable.is_empty() {
+                outcome.optima.iter().take(1).collect()
+            } else {
+                usable
+            };
             Ok(OptimiseOutcome {
                 mixture_id: id,
                 objective: objective_text,
                 method,
                 current: proposal(&current, now.constraints, now.feasible),
-                // Feasible answers with a value; the best other one only when there is none.
-                proposals: {
-                    let usable: Vec<_> = outcome
-                        .optima
-                        .iter()
-                        .filter(|o| o.feasible && o.objective.is_finite())
-                        .collect();
-                    let shown = if usable.is_empty() {
-                        outcome.optima.iter().take(1).collect()
-                    } else {
-                        usable
-                    };
-                    shown
-                        .into_iter()
-                        .map(|o| proposal(&o.x, o.constraints.clone(), o.feasible))
-                        .collect()
-                },
+                proposals: shown
+                    .into_iter()
+                    .map(|o| proposal(&o.x, o.constraints.clone(), o.feasible))
+                    .collect(),
                 starts: outcome.starts,
                 evaluations: outcome.evaluations,
                 truncated: outcome.truncated,

@@ -234,6 +234,15 @@ fn component_scores(
         .collect()
 }
 
+/// Each of `molecules`' toxicity score (measured, else predicted) as the caller sees them.
+pub async fn scores_of(tx: &mut Conn, molecules: &[Uuid]) -> AppResult<Vec<Option<ToxicityScore>>> {
+    let (activities, predictions) = measured_and_predicted(tx, molecules).await?;
+    Ok(molecules
+        .iter()
+        .map(|m| molecule_score(*m, &activities, &predictions).map(|(s, _)| s))
+        .collect())
+}
+
 /// Where a toxicity score came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

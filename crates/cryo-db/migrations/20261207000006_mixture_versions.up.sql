@@ -29,6 +29,8 @@ CREATE TABLE mixture_version_components (
         CONSTRAINT mixture_version_components_concentration_check
         CHECK (concentration > 0 AND concentration <> 'Infinity'),
     concentration_unit concentration_unit NOT NULL,
+    -- The order the components were given in (1, 2, …).
+    position           bigint NOT NULL CONSTRAINT mixture_version_components_position_check CHECK (position >= 1),
     CONSTRAINT mixture_version_components_fraction_range
         CHECK (concentration_unit <> 'mol_fraction' OR concentration <= 1),
     CONSTRAINT mixture_version_components_percent_range
@@ -43,8 +45,9 @@ ALTER TABLE mixtures ADD COLUMN version bigint NOT NULL DEFAULT 1
 -- Every existing mixture's composition becomes its version 1.
 INSERT INTO mixture_versions (mixture_id, version, note, created_by, created_at)
     SELECT x.id, 1, 'composition at creation', x.created_by, x.created_at FROM mixtures x;
-INSERT INTO mixture_version_components (version_id, molecule_id, concentration, concentration_unit)
-    SELECT v.id, c.molecule_id, c.concentration, c.concentration_unit
+INSERT INTO mixture_version_components (version_id, molecule_id, concentration, concentration_unit, position)
+    SELECT v.id, c.molecule_id, c.concentration, c.concentration_unit,
+           row_number() OVER (PARTITION BY c.mixture_id ORDER BY c.created_at, c.id)
     FROM mixture_components c JOIN mixture_versions v ON v.mixture_id = c.mixture_id AND v.version = 1;
 
 -- The version must be one of the experiment's mixture's: a key over both columns. The foreign

@@ -506,9 +506,9 @@ INSERT INTO mixture_components (id, mixture_id, molecule_id, concentration, conc
 INSERT INTO mixture_versions (id, mixture_id, version, created_by) VALUES
     (current_setting('rlsv.mixture_versions')::uuid, current_setting('rlsv.mixtures')::uuid, 1,
      current_setting('rlsv.a')::uuid);
-INSERT INTO mixture_version_components (id, version_id, molecule_id, concentration, concentration_unit) VALUES
+INSERT INTO mixture_version_components (id, version_id, molecule_id, concentration, concentration_unit, position) VALUES
     (current_setting('rlsv.mixture_version_components')::uuid, current_setting('rlsv.mixture_versions')::uuid,
-     current_setting('rlsv.molecules')::uuid, 1, 'M');
+     current_setting('rlsv.molecules')::uuid, 1, 'M', 1);
 INSERT INTO protocols (id, mixture_id, name, project_id, created_by) VALUES
     (current_setting('rlsv.protocols')::uuid, current_setting('rlsv.mixtures')::uuid, 'rls',
      current_setting('rlsv.projects')::uuid, current_setting('rlsv.a')::uuid);

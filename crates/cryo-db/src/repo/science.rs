@@ -494,10 +494,12 @@ async fn insert_current_components(
     components: &[NewComponent],
 ) -> Result<(), DbError> {
     let (molecules, amounts, units) = component_arrays(components);
+    // Components are read back in the order given: one statement stamps every row with the
+    // same now(), so each gets a microsecond more than the one before.
     sqlx::query(
-        "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit)
-         SELECT $1, c.molecule_id, c.concentration, c.unit
-         FROM unnest($2::uuid[], $3::float8[], $4::text[]) AS c (molecule_id, concentration, unit)",
+        "INSERT INTO mixture_components (mixture_id, molecule_id, concentration, concentration_unit, created_at)
+         SELECT $1, c.molecule_id, c.concentration, c.unit, now() + c.n * interval '1 microsecond'
+         FROM unnest($2::uuid[], $3::float8[], $4::text[]) WITH ORDINALITY AS c (molecule_id, concentration, unit, n)",
     )
     .bind(mixture)
     .bind(&molecules)
@@ -538,9 +540,9 @@ async fn insert_version(
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO mixture_version_components (version_id, molecule_id, concentration, concentration_unit)
-         SELECT $1, c.molecule_id, c.concentration, c.unit::concentration_unit
-         FROM unnest($2::uuid[], $3::float8[], $4::text[]) AS c (molecule_id, concentration, unit)",
+        "INSERT INTO mixture_version_components (version_id, molecule_id, concentration, concentration_unit, position)
+         SELECT $1, c.molecule_id, c.concentration, c.unit::concentration_unit, c.n
+         FROM unnest($2::uuid[], $3::float8[], $4::text[]) WITH ORDINALITY AS c (molecule_id, concentration, unit, n)",
     )
     .bind(version_id)
     .bind(&molecules)
@@ -640,7 +642,7 @@ pub async fn version_components(
          FROM mixture_versions v
          JOIN mixture_version_components c ON c.version_id = v.id
          JOIN molecules m ON m.id = c.molecule_id
-         WHERE v.mixture_id = $1 AND v.version = $2 ORDER BY c.id"))
+         WHERE v.mixture_id = $1 AND v.version = $2 ORDER BY c.position"))
     .bind(mixture)
     .bind(version)
     .fetch_all(conn)
@@ -692,6 +694,21 @@ pub async fn component_molecules(
                 ", score_of_m!(), " AS score
          FROM molecules m WHERE m.id = ANY($1)"))
     .bind(ids)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The `limit` visible molecules with the highest stored cryoprotection score (unscored last).
+pub async fn best_scored_molecules(
+    conn: &mut Conn,
+    limit: i64,
+) -> Result<Vec<ComponentMoleculeRow>, DbError> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT m.id, m.name, m.canonical_smiles, m.inchikey, m.molecular_weight, m.density_g_per_ml, ",
+        score_of_m!(),
+        " AS score FROM molecules m ORDER BY score DESC NULLS LAST, m.id LIMIT $1"
+    ))
+    .bind(limit)
     .fetch_all(conn)
     .await?)
 }

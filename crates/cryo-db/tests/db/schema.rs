@@ -249,6 +249,10 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "UPDATE mixture_version_components SET concentration = 2, concentration_unit = 'mol_fraction'",
     ),
     (
+        "mixture_version_components_position_check",
+        "UPDATE mixture_version_components SET position = 0",
+    ),
+    (
         "mixture_version_components_percent_range",
         "UPDATE mixture_version_components SET concentration = 150",
     ),

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use cryo_app::mixture_compare::{self, Compared};
 use cryo_app::mixture_optimise::{self, OptimiseInput, OptimiseOutcome};
 use cryo_app::mixture_physics::{self, ConstantsOverride, MixturePhysics};
+use cryo_app::mixture_recommend::{self, RecommendInput, RecommendOutcome};
 use cryo_app::mixtures::{
     self, CompositionInput, CopyInput, MixtureDetail, MixtureInput, VersionDetail,
 };
@@ -37,6 +38,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(copy_mixture))
         .routes(routes!(get_properties, post_properties))
         .routes(routes!(optimise_mixture))
+        .routes(routes!(recommend_components))
+}
+
+/// Molecules that would improve the mixture most when added (at the best of a few amounts),
+/// from your list or the visible library's best-scored, with similarity and alert filters.
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/recommend", tag = "mixtures", request_body = RecommendInput, security(("bearer" = [])),
+    responses((status = 200, body = RecommendOutcome), (status = 404), (status = 409), (status = 422, body = crate::error::ErrorBody), (status = 503)))]
+pub async fn recommend_components(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<RecommendInput>,
+) -> ApiResult<Json<RecommendOutcome>> {
+    Ok(Json(
+        mixture_recommend::recommend(&db.actor(), id, input).await?,
+    ))
 }
 
 /// Save a new composition: the mixture's next version (old versions stay; experiments keep

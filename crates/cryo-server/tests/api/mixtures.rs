@@ -456,3 +456,106 @@ async fn compare_and_optimise_within_every_constraint() {
     assert_eq!(r.json()["error"]["details"]["field"], "total");
     let _ = b;
 }
+
+#[tokio::test]
+async fn recommendations_rank_molecules_by_the_improvement_they_bring() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
+    let eg = reference_molecule(&app, "Ethylene glycol").await;
+    let made = create(
+        &app,
+        &alice,
+        json!({"name": "D", "components": [{"molecule_id": dmso, "concentration": 20, "unit": "percent_w_v"}]}),
+    )
+    .await;
+    let id = id_of(&made["mixture"]);
+    let uri = format!("/api/v1/mixtures/{id}/recommend");
+    let r = app
+        .post(
+            &alice,
+            &uri,
+            json!({"quantity": "tg", "goal": "maximise", "limit": 5}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = r.json();
+    let recs = out["recommendations"].as_array().unwrap();
+    assert_eq!(recs.len(), 5, "{out}");
+    assert!(out["considered"].as_u64().unwrap() >= 10, "{out}");
+    // Ranked by improvement, best first, none of them already a component.
+    let gains: Vec<f64> = recs.iter().map(|r| f(&r["improvement"])).collect();
+    assert!(gains.windows(2).all(|w| w[0] >= w[1]), "{gains:?}");
+    assert!(gains[0] > 0.0, "{out}");
+    assert!(recs.iter().all(|r| r["molecule_id"] != json!(dmso)));
+    // A sugar raises the Tg most (Tg far above the glycols'); each value is the Tg with it added.
+    let names: Vec<&str> = recs.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(
+        names[..2]
+            .iter()
+            .any(|n| *n == "Sucrose" || *n == "Trehalose"),
+        "{names:?}"
+    );
+    for r in recs {
+        assert!(
+            (f(&r["value"]) - f(&out["current"]) - f(&r["improvement"])).abs() < 1e-9,
+            "{r}"
+        );
+    }
+    // Filters: dissimilar to DMSO, alert-free, an osmolality ceiling and an explicit list.
+    let r = app
+        .post(
+            &alice,
+            &uri,
+            json!({"quantity": "tg", "max_similarity": 0.2, "alert_free": true, "max_osmolality": 4.0, "limit": 50}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for rec in r.json()["recommendations"].as_array().unwrap() {
+        assert!(f(&rec["similarity"]) <= 0.2, "{rec}");
+        assert_eq!(rec["alerts"], 0, "{rec}");
+        assert!(f(&rec["osmolality"]) <= 4.0, "{rec}");
+    }
+    let r = app
+        .post(
+            &alice,
+            &uri,
+            json!({"quantity": "score", "candidates": [eg], "amounts": [5, 10]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let only = r.json();
+    assert_eq!(only["considered"], 1);
+    assert_eq!(only["recommendations"][0]["molecule_id"], json!(eg));
+    assert!([5.0, 10.0].contains(&f(&only["recommendations"][0]["amount"])));
+    for (body, field) in [
+        (
+            json!({"quantity": "tg", "max_similarity": 2}),
+            "max_similarity",
+        ),
+        (json!({"quantity": "tg", "limit": 0}), "limit"),
+        (json!({"quantity": "tg", "amounts": [101]}), "amounts"),
+        (json!({"quantity": "tg", "unit": "%"}), "unit"),
+        (json!({"quantity": "tg", "candidates": []}), "candidates"),
+        (json!({"quantity": "model"}), "model_id"),
+    ] {
+        let r = app.post(&alice, &uri, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.text
+        );
+        assert_eq!(r.json()["error"]["details"]["field"], field);
+    }
+    // No component has toxicity data: a toxicity ceiling cannot be honoured, and says so.
+    let r = app
+        .post(
+            &alice,
+            &format!("/api/v1/mixtures/{id}/optimise"),
+            json!({"quantity": "tg", "max_toxicity": 10}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["error"]["details"]["field"], "max_toxicity");
+}

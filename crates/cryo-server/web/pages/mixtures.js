@@ -32,6 +32,7 @@ export async function list(page) {
 }
 
 let draft = null; // components carried from "copy to new"
+let addition = null; // a recommended component carried into the editor of its mixture
 
 /**
  * Composition editor: molecules by name, concentration and unit, validated here and by the API.
@@ -132,6 +133,8 @@ export async function editor(page, id) {
   const initial = existing
     ? existing.components.map((c) => ({ name: c.molecule_name || c.canonical_smiles, concentration: c.concentration, unit: c.concentration_unit }))
     : draft || [{}, {}];
+  if (existing && addition?.mixture === id) initial.push(addition.component);
+  addition = null;
   initial.forEach(addRow);
   draft = null;
   append(page, h('h1', {}, existing ? `Edit ${existing.mixture.name} (version ${existing.mixture.version})` : 'New mixture'), form);
@@ -192,6 +195,7 @@ export async function detail(page, id) {
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, `Composition · version ${d.mixture.version}`), composition), h('div', { class: 'card' }, h('h2', {}, 'Score'), score)),
     physicsCard(id, unitLabel),
     optimiseCard(id, d, models, unitLabel),
+    recommendCard(id, models, unitLabel),
     historyCard(id, d.mixture.version, unitLabel),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Predictions'), predictions), h('div', { class: 'card' }, h('h2', {}, 'Measured against predicted'), compare)),
     toxicityCard(tox, id));
@@ -388,4 +392,44 @@ export async function compare(page, ids) {
       ...rows.map((r, i) => ({ label: r.mixture.name, cls: 'num', value: (l) => l.cells[i] })),
     ], summary)),
     rows.some((r) => r.physics_error) ? h('p', { class: 'error' }, rows.filter((r) => r.physics_error).map((r) => `${r.mixture.name}: ${r.physics_error}`).join(' · ')) : null);
+}
+
+/** Components that would improve the mixture most, each one click from the editor. */
+function recommendCard(id, models, unitLabel) {
+  const production = models.filter((m) => m.production_version);
+  const quantity = select('quantity', [['tg', 'Tg (Gordon–Taylor)'], ['score', 'Mixture score'], ...production.map((m) => [`model:${m.id}`, `Model: ${m.name}`])], 'tg');
+  const goal = select('goal', [['maximise', 'maximise'], ['minimise', 'minimise']], 'maximise');
+  const maxSimilarity = h('input', { name: 'max_similarity', type: 'number', step: '0.05', min: 0, max: 1, size: 5 });
+  const alertFree = h('input', { name: 'alert_free', type: 'checkbox' });
+  const results = h('div', { id: 'recommendations' });
+  const error = h('p', { class: 'error' });
+  const form = h('form', { novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const q = quantity.value;
+    mount(results, h('p', { class: 'muted', role: 'status' }, h('progress', {}), ' Trying each candidate at four amounts…'));
+    try {
+      const out = await post(`/mixtures/${id}/recommend`, {
+        quantity: q.startsWith('model:') ? 'model' : q, model_id: q.startsWith('model:') ? q.slice(6) : null, goal: goal.value,
+        max_similarity: maxSimilarity.value === '' ? null : Number(maxSimilarity.value), alert_free: alertFree.checked, limit: 10,
+      });
+      mount(results,
+        h('p', { class: 'muted' }, `Now ${fmt(out.current)} · ${out.evaluated} of ${out.considered} candidates evaluated${out.library_truncated ? ' (the library’s best-scored only)' : ''}.`),
+        table([
+          { label: 'Molecule', value: (r) => h('a', { href: `#/molecules/${r.molecule_id}` }, r.name || r.canonical_smiles) },
+          { label: 'Amount', cls: 'num', value: (r) => `${fmt(r.amount)} ${unitLabel(r.unit)}` },
+          { label: 'Value', cls: 'num', value: (r) => fmt(r.value) },
+          { label: 'Gain', cls: 'num', value: (r) => fmt(r.improvement) },
+          { label: 'Similarity', cls: 'num', value: (r) => fmt(r.similarity, 2) },
+          { label: 'Alerts', cls: 'num', value: (r) => r.alerts },
+          { label: '', value: (r) => h('button', { type: 'button', class: 'secondary', onclick: () => {
+            addition = { mixture: id, component: { name: r.name || r.canonical_smiles, concentration: r.amount, unit: r.unit } };
+            go(`mixtures/${id}/edit`);
+          } }, 'Add…') },
+        ], out.recommendations, { empty: 'No candidate improves it under these filters.' }));
+    } catch (err) { mount(results); error.textContent = err.message; }
+  } },
+  h('div', { class: 'row' }, field('Improve', quantity), field('Goal', goal), field('Max similarity to a component', maxSimilarity), field('Alert-free only', alertFree)),
+  h('button', { type: 'submit', id: 'recommend-button' }, 'Suggest components'), error);
+  return h('div', { class: 'card', 'data-testid': 'recommend' }, h('h2', {}, 'Recommend a component'), form, results);
 }
