@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web interface (run by .ci/run): the real binary serves a fresh database,
+# with a heavy-request rate limit high enough for one scripted user clicking faster than a person
+# (the limit itself is tested in tests/api/limits.rs),
 # ui.test.mjs seeds it through the public API and drives Debian's headless Chromium with
 # playwright-core. Screenshots of the main pages go to SCREENSHOT_DIR (default
 # target/ui-screenshots). Needs chromium and node/npm (scripts/setup.sh), a PostgreSQL server at
@@ -32,6 +34,7 @@ DATABASE_API_URL="$db_api_url" \
 CRYOPROTECT_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 CRYOPROTECT_BACKUP_DIR="$work/backups" \
 CRYOPROTECT_LOG_FORMAT=json \
+CRYOPROTECT_LIMITS_RATE_HEAVY_PER_MIN=600 \
   "$test_bin" serve --port "$port" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do

@@ -541,6 +541,17 @@ pub async fn optimise(
     id: Uuid,
     input: OptimiseInput,
 ) -> AppResult<OptimiseOutcome> {
+    optimise_reporting(actor, id, input, |_, _| {}).await
+}
+
+/// [`optimise`], calling `progress(starts done, starts)` (from the compute thread) after each
+/// start, so a client can watch it.
+pub async fn optimise_reporting(
+    actor: &Actor<'_>,
+    id: Uuid,
+    input: OptimiseInput,
+    progress: impl Fn(usize, usize) + Send + 'static,
+) -> AppResult<OptimiseOutcome> {
     let overrides = parse_overrides(&input.overrides)?;
     let objective = Objective::parse(&input.objective)?;
     let starts = input.starts.unwrap_or(8);
@@ -665,8 +676,26 @@ pub async fn optimise(
                 keep,
                 deadline,
             };
-            let outcome = optimise::minimise(&problem, &options, |_, _| {})?;
+            let outcome = optimise::minimise(&problem, &options, progress)?;
+            // Bounds are reported by variable index: name the component instead.
+            let named = |constraints: Vec<Binding>| -> Vec<Binding> {
+                constraints
+                    .into_iter()
+                    .map(|mut b| {
+                        if let Some(rest) = b.name.strip_prefix("x[")
+                            && let Some((i, tail)) = rest.split_once(']')
+                            && let Some(c) =
+                                i.parse::<usize>().ok().and_then(|i| ev.components.get(i))
+                        {
+                            let label = c.molecule_name.as_deref().unwrap_or(&c.canonical_smiles);
+                            b.name = format!("{label}{tail} {}", c.concentration_unit.label());
+                        }
+                        b
+                    })
+                    .collect()
+            };
             let proposal = |x: &[f64], constraints: Vec<Binding>, feasible: bool| {
+                let constraints = named(constraints);
                 let e = ev.evaluate(quantity, x);
                 Proposal {
                     components: ev

@@ -387,7 +387,7 @@ fn top_importance(loaded: &Loaded) -> Vec<(String, f64)> {
 pub struct TgComponentEstimate {
     pub smiles: String,
     pub name: Option<String>,
-    /// Molar share in the mixture.
+    /// Molar share (the original's mean), or mass fraction (Gordon–Taylor), as the note says.
     pub share: f64,
     pub tg_celsius: f64,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -464,9 +464,34 @@ pub async fn by_property(
     }
 }
 
+/// Gordon–Taylor (Fox where a constant is unknown) over the mixture's mass fractions when its
+/// physical properties can be computed; else the original's molar-share-weighted mean.
 async fn tg_reference_estimate(actor: &Actor<'_>, mixture: Uuid) -> AppResult<TgReferenceEstimate> {
     let detail = crate::mixtures::detail(actor, mixture).await?;
     let components = detail.components;
+    if let Ok(p) = crate::mixture_physics::physics(&components, &[], Some(detail.mixture.version))
+        && let Some(tg) = &p.glass_transition
+    {
+        return Ok(TgReferenceEstimate {
+            tg_celsius: tg.tg_celsius,
+            components: components
+                .iter()
+                .zip(&p.components)
+                .map(|(c, k)| TgComponentEstimate {
+                    smiles: c.canonical_smiles.clone(),
+                    name: c.molecule_name.clone(),
+                    share: k.amounts.mass_percent / 100.0,
+                    tg_celsius: k.constants.tg_k.unwrap_or(f64::NAN)
+                        - cryo_core::solution::KELVIN_AT_0C,
+                    source: cryo_core::score::TgSource::GordonTaylor,
+                })
+                .collect(),
+            note: format!(
+                "No Tg model is in production: {} over mass fractions with water (shares here are mass fractions), from each component's tabulated Tg (see the mixture's physical properties for sources). No interval; train and promote a Tg model for a calibrated prediction.",
+                tg.method.replace('_', "–")
+            ),
+        });
+    }
     let shares = crate::composition::shares(&components).map_err(|e| {
         AppError::validation("components", format!("units cannot be reconciled: {e}"))
     })?;

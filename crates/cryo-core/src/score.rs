@@ -489,6 +489,9 @@ pub enum TgSource {
     ReferenceTable,
     /// −150 + 0.5·MW, the original's last resort.
     MolecularWeightRule,
+    /// The constant the mixture's physical properties use (cited table, the molecule's own
+    /// record or the original's table), combined by Gordon–Taylor over mass fractions.
+    GordonTaylor,
 }
 
 /// A component's reference Tg (°C): the table by SMILES or name, else −150 + 0.5·MW; `None`

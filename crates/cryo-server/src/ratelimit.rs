@@ -52,6 +52,9 @@ pub fn classify(method: &Method, route: &str) -> Option<Class> {
         "/api/v1/molecules/search/substructure",
         "/api/v1/scoring/molecule",
         "/api/v1/mixtures/{id}/score",
+        "/api/v1/mixtures/{id}/optimise",
+        "/api/v1/mixtures/{id}/optimise/events",
+        "/api/v1/mixtures/{id}/recommend",
     ];
     const AUTH: &[&str] = &[
         "/api/v1/auth/register",

@@ -79,9 +79,10 @@ export const del = (path) => api('DELETE', path);
 /**
  * Follows a server-sent event stream (EventSource cannot send a bearer token, so this reads
  * the stream with fetch). Calls onEvent(name, data) until the stream ends or `signal` aborts.
+ * With `body`, the stream is the answer to a POST of it.
  */
-export async function events(path, onEvent, signal) {
-  const res = await api('GET', path, undefined, { raw: true, signal });
+export async function events(path, onEvent, signal, body) {
+  const res = await api(body === undefined ? 'GET' : 'POST', path, body, { raw: true, signal });
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {

@@ -2,12 +2,14 @@
 //! handler calls one use case in [`cryo_app::mixtures`].
 
 use super::Paging;
-use crate::error::{ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::extract::UserDb;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_app::mixture_compare::{self, Compared};
 use cryo_app::mixture_optimise::{self, OptimiseInput, OptimiseOutcome};
 use cryo_app::mixture_physics::{self, ConstantsOverride, MixturePhysics};
@@ -38,7 +40,66 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(copy_mixture))
         .routes(routes!(get_properties, post_properties))
         .routes(routes!(optimise_mixture))
+        .routes(routes!(optimise_events))
         .routes(routes!(recommend_components))
+}
+
+/// What the optimisation stream carries from the computing task to the client.
+enum Step {
+    Progress(usize, usize),
+    Done(Box<Result<OptimiseOutcome, ApiError>>),
+}
+
+/// As `POST …/optimise`, answered as server-sent events: `progress` ({"done", "total"} starts)
+/// after each start, then one `result` (the outcome) or one `error` (the status and the error
+/// body the plain endpoint would answer).
+#[utoipa::path(post, path = "/api/v1/mixtures/{id}/optimise/events", tag = "mixtures", request_body = OptimiseInput, security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream of `progress`, then `result` or `error`")))]
+pub async fn optimise_events(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<OptimiseInput>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (state, identity) = (db.state().clone(), db.caller.identity);
+    tokio::spawn(async move {
+        let actor = cryo_app::Actor::new(&state.app, identity);
+        let reporter = tx.clone();
+        let outcome =
+            mixture_optimise::optimise_reporting(&actor, id, input, move |done, total| {
+                let _ = reporter.send(Step::Progress(done, total));
+            })
+            .await
+            .map_err(ApiError::from);
+        let _ = tx.send(Step::Done(Box::new(outcome)));
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await? {
+            Step::Progress(done, total) => Event::default()
+                .event("progress")
+                .json_data(serde_json::json!({"done": done, "total": total})),
+            Step::Done(outcome) => match *outcome {
+                Ok(o) => Event::default().event("result").json_data(&o),
+                Err(e) => {
+                    let res = e.into_response();
+                    let status = res.status().as_u16();
+                    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+                        .await
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .unwrap_or_default();
+                    Event::default()
+                        .event("error")
+                        .json_data(serde_json::json!({"status": status, "error": body["error"]}))
+                }
+            },
+        };
+        Some((
+            Ok(event.unwrap_or_else(|_| Event::default().event("error"))),
+            rx,
+        ))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 /// Molecules that would improve the mixture most when added (at the best of a few amounts),

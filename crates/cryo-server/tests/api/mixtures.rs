@@ -228,6 +228,20 @@ async fn physical_properties_come_with_their_sources_and_honour_overrides() {
     let tg = f(&p["glass_transition"]["tg_celsius"]);
     assert!((-135.0..-100.0).contains(&tg), "{tg}");
 
+    // With no Tg model in production, a Tg "prediction" is this same estimate, and says so.
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/models/by-property/Glass%20Transition%20Temperature/predict",
+            json!({"mixture_id": id}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let estimate = &r.json()["reference_estimate"];
+    assert!((f(&estimate["tg_celsius"]) - tg).abs() < 1e-9, "{estimate}");
+    assert_eq!(estimate["components"][2]["source"], "gordon_taylor");
+    assert!(estimate["note"].as_str().unwrap().contains("mass fractions"));
+
     // Overrides replace what they name; the Tg follows Gordon–Taylor/Fox over mass fractions.
     let r = app
         .post(
@@ -436,6 +450,49 @@ async fn compare_and_optimise_within_every_constraint() {
         );
         assert_eq!(r.json()["error"]["details"]["field"], field, "{}", r.text);
     }
+    // The same as server-sent events: a progress event per start, then the result.
+    let r = app
+        .post(&alice, &format!("{uri}/events"), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let events: Vec<&str> = r
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "progress").count(),
+        6,
+        "{}",
+        r.text
+    );
+    assert_eq!(events.last(), Some(&"result"), "{}", r.text);
+    assert!(
+        r.text.contains(r#"data: {"done":6,"total":6}"#),
+        "{}",
+        r.text
+    );
+    let mut bad = body.clone();
+    bad["starts"] = json!(0);
+    let r = app.post(&alice, &format!("{uri}/events"), bad).await;
+    let events: Vec<&str> = r
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(events, vec!["error"], "{}", r.text);
+    assert!(
+        r.text.contains(r#""status":422"#) && r.text.contains(r#""field":"starts""#),
+        "{}",
+        r.text
+    );
+
     // A total needs one unit across components.
     let c = create(
         &app,

@@ -1,5 +1,5 @@
 import { h, append, field, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, put, api, ApiError } from '../api.js';
+import { get, post, put, api, events, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../nav.js';
 import { hbars, groupedBars } from '../charts.js';
 import * as pick from '../pick.js';
@@ -313,14 +313,22 @@ function optimiseCard(id, d, models, unitLabel) {
       starts: 8, proposals: 5,
     };
     run.disabled = true;
-    mount(results, h('p', { class: 'muted', role: 'status' }, h('progress', {}), ' Optimising from 8 starting points…'));
-    try {
-      const out = await post(`/mixtures/${id}/optimise`, body);
-      showResults(out);
-    } catch (err) {
+    const bar = h('progress', { id: 'optimise-progress', max: body.starts, value: 0 });
+    const said = h('span', {}, ` 0 of ${body.starts} starting points searched…`);
+    mount(results, h('p', { class: 'muted', role: 'status' }, bar, said));
+    const fail = (message, field) => {
       mount(results);
-      error.textContent = err.message;
-      if (err.field) form.querySelector(`[name="${err.field.split('[')[0]}"]`)?.setAttribute('aria-invalid', 'true');
+      error.textContent = message;
+      if (field) form.querySelector(`[name="${field.split('[')[0]}"]`)?.setAttribute('aria-invalid', 'true');
+    };
+    try {
+      await events(`/api/v1/mixtures/${id}/optimise/events`, (name, data) => {
+        if (name === 'progress') { bar.value = data.done; said.textContent = ` ${data.done} of ${data.total} starting points searched…`; }
+        else if (name === 'result') showResults(data);
+        else if (name === 'error') fail(data.error?.message || 'the optimisation failed', data.error?.details?.field);
+      }, undefined, body);
+    } catch (err) {
+      fail(err.message, err.field);
     } finally { run.disabled = false; }
   } },
   h('div', { class: 'row' }, field('Optimise', quantity), field('Goal', goal), field('Target', target), field('Pessimistic (interval end)', pessimistic)),
