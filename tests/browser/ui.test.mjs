@@ -355,6 +355,10 @@ try {
   assert.match(await page.locator('#mixture-physics').textContent(), /Osmolality [\d.]+ osmol\/kg ideal.*Tg [-−]?[\d.]+ °C/);
   assert.equal(await page.locator('#mixture-physics tbody tr').count(), 2);
   await page.waitForSelector('figure[data-chart=mass-fractions]');
+  await page.click('summary:text-is("The original’s property models")');
+  await page.selectOption('select[name=property_model]', 'quadratic');
+  await page.click('#property-model-button');
+  await page.waitForFunction(() => /Tanimoto/.test(document.getElementById('property-model-result').textContent));
   const mixtureUrl = page.url();
   await page.click('button:text-is("Edit composition")');
   await page.waitForSelector('h1:has-text("Edit Glycerol + DMSO (version 1)")');

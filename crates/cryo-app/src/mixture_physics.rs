@@ -7,7 +7,8 @@
 use crate::mixtures::visible;
 use crate::{Actor, AppError, AppResult};
 use cryo_core::solution::{
-    self, Amount, Amounts, GlassTransition, Osmolality, SoluteConstants, SolutionError,
+    self, Amount, Amounts, GlassTransition, Osmolality, PropertyModel, SoluteConstants,
+    SolutionError,
 };
 use cryo_core::units::Concentration;
 use cryo_db::repo::science::{self as repo, ComponentRow};
@@ -375,6 +376,107 @@ pub async fn properties(
         })
         .await?;
     physics(&components, &overrides, Some(number))
+}
+
+/// A mixture's value of a stored molecular property under one of the original's models.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertyModelView {
+    pub property: String,
+    pub units: Option<String>,
+    pub model: PropertyModel,
+    /// `None` when no component has a stored value of the property.
+    pub value: Option<f64>,
+    pub components: Vec<ComponentValue>,
+    /// 1 − Morgan Tanimoto of each pair (a square matrix in component order).
+    pub dissimilarity: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComponentValue {
+    pub molecule_id: Uuid,
+    pub name: Option<String>,
+    pub molar_share: f64,
+    /// The latest stored numeric value of the property for this molecule.
+    pub value: Option<f64>,
+}
+
+/// The original's property models over a visible mixture's current composition.
+pub async fn property_model(
+    actor: &Actor<'_>,
+    id: Uuid,
+    property: &str,
+    model: PropertyModel,
+) -> AppResult<PropertyModelView> {
+    let (components, stored) = actor
+        .run(async |tx| {
+            visible(tx, id).await?;
+            let components = repo::components(tx, id).await?;
+            let mut stored = Vec::with_capacity(components.len());
+            for c in &components {
+                stored.push(repo::molecule_properties(tx, c.molecule_id).await?);
+            }
+            AppResult::Ok((components, stored))
+        })
+        .await?;
+    let units = stored
+        .iter()
+        .flatten()
+        .find(|p| p.property == property)
+        .and_then(|p| p.units.clone());
+    if units.is_none() && !stored.iter().flatten().any(|p| p.property == property) {
+        return Err(AppError::validation(
+            "property",
+            format!("no component has a stored value of {property:?}"),
+        ));
+    }
+    let values: Vec<Option<f64>> = stored
+        .iter()
+        .map(|props| {
+            props
+                .iter()
+                .filter(|p| p.property == property)
+                .max_by_key(|p| p.updated_at)
+                .and_then(|p| p.numeric_value)
+        })
+        .collect();
+    let shares = crate::composition::shares(&components)
+        .map_err(|e| AppError::validation("components", e.to_string()))?;
+    let smiles: Vec<String> = components
+        .iter()
+        .map(|c| c.canonical_smiles.clone())
+        .collect();
+    let dissimilarity = actor
+        .compute(move |_| {
+            let fps = smiles
+                .iter()
+                .map(|s| Ok(cryo_chem::Molecule::from_smiles(s)?.fingerprint()?))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok(fps
+                .iter()
+                .map(|a| fps.iter().map(|b| 1.0 - a.tanimoto(b)).collect())
+                .collect::<Vec<Vec<f64>>>())
+        })
+        .await?;
+    Ok(PropertyModelView {
+        property: property.to_string(),
+        units,
+        model,
+        value: solution::mixture_property(model, &shares, &values, &dissimilarity),
+        components: components
+            .iter()
+            .zip(&shares)
+            .zip(&values)
+            .map(|((c, s), v)| ComponentValue {
+                molecule_id: c.molecule_id,
+                name: c.molecule_name.clone(),
+                molar_share: *s,
+                value: *v,
+            })
+            .collect(),
+        dissimilarity,
+    })
 }
 
 #[cfg(test)]

@@ -578,3 +578,67 @@ pub fn glass_transition(
 
 #[cfg(test)]
 mod tests;
+
+/// The original's mixture property models (`mixture_analysis.py`, §3.5 of the behaviour notes):
+/// a share-weighted average of the components' stored values, optionally multiplied by
+/// 1 + 0.2·Σ_pairs Iᵢⱼ·f(sᵢ, sⱼ), where Iᵢⱼ = 1 − Tanimoto(Morgan) of the pair. Here the
+/// shares s are molar shares (0–1; the original used its raw, unit-blind concentrations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PropertyModel {
+    /// Σ sᵢ·vᵢ / Σ sᵢ over the components with a value.
+    WeightedAverage,
+    /// f = sᵢ·sⱼ.
+    Quadratic,
+    /// f = e^{sᵢ·sⱼ} − 1.
+    Exponential,
+    /// f = ln(1 + 10·sᵢ·sⱼ).
+    Logarithmic,
+}
+
+impl PropertyModel {
+    pub const ALL: [PropertyModel; 4] = [
+        Self::WeightedAverage,
+        Self::Quadratic,
+        Self::Exponential,
+        Self::Logarithmic,
+    ];
+
+    fn interaction(self, a: f64, b: f64) -> f64 {
+        match self {
+            Self::WeightedAverage => 0.0,
+            Self::Quadratic => a * b,
+            Self::Exponential => (a * b).exp() - 1.0,
+            Self::Logarithmic => (1.0 + 10.0 * a * b).ln(),
+        }
+    }
+}
+
+/// The mixture's value of a property under `model`: `values[i]` is component i's stored value
+/// (`None`: left out of the average), `shares` their molar shares, `dissimilarity[i][j]` the
+/// pair's 1 − Tanimoto. `None` when no component has a value.
+pub fn mixture_property(
+    model: PropertyModel,
+    shares: &[f64],
+    values: &[Option<f64>],
+    dissimilarity: &[Vec<f64>],
+) -> Option<f64> {
+    let known: Vec<(f64, f64)> = shares
+        .iter()
+        .zip(values)
+        .filter_map(|(s, v)| v.map(|v| (*s, v)))
+        .collect();
+    let weight: f64 = known.iter().map(|(s, _)| s).sum();
+    if known.is_empty() || weight <= 0.0 {
+        return None;
+    }
+    let base = known.iter().map(|(s, v)| s * v).sum::<f64>() / weight;
+    let mut pairs = 0.0;
+    for i in 0..shares.len() {
+        for j in i + 1..shares.len() {
+            pairs += dissimilarity[i][j] * model.interaction(shares[i], shares[j]);
+        }
+    }
+    Some(base * (1.0 + 0.2 * pairs))
+}

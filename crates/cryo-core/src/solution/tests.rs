@@ -226,3 +226,49 @@ fn stored_units_become_the_amounts_they_mean() {
         None
     );
 }
+
+#[test]
+fn the_originals_property_models_by_hand() {
+    // Two components, shares 0.25/0.75, values 100/200, dissimilarity 0.6.
+    let shares = [0.25, 0.75];
+    let values = [Some(100.0), Some(200.0)];
+    let d = vec![vec![0.0, 0.6], vec![0.6, 0.0]];
+    let base = 0.25 * 100.0 + 0.75 * 200.0; // 175
+    let cases = [
+        (PropertyModel::WeightedAverage, base),
+        (PropertyModel::Quadratic, base * (1.0 + 0.2 * 0.6 * 0.1875)),
+        (
+            PropertyModel::Exponential,
+            base * (1.0 + 0.2 * 0.6 * (0.1875f64.exp() - 1.0)),
+        ),
+        (
+            PropertyModel::Logarithmic,
+            base * (1.0 + 0.2 * 0.6 * (1.0 + 1.875f64).ln()),
+        ),
+    ];
+    for (model, expected) in cases {
+        let got = mixture_property(model, &shares, &values, &d).unwrap();
+        assert!(
+            (got - expected).abs() < 1e-12,
+            "{model:?}: {got} vs {expected}"
+        );
+    }
+    // 175 × (1 + 0.2·0.6·0.1875) = 178.9375, written out.
+    assert!(
+        (mixture_property(PropertyModel::Quadratic, &shares, &values, &d).unwrap() - 178.9375)
+            .abs()
+            < 1e-12
+    );
+    // A component without a value leaves the average but still interacts.
+    let partial = mixture_property(
+        PropertyModel::WeightedAverage,
+        &shares,
+        &[None, Some(200.0)],
+        &d,
+    );
+    assert_eq!(partial, Some(200.0));
+    assert_eq!(
+        mixture_property(PropertyModel::Quadratic, &shares, &[None, None], &d),
+        None
+    );
+}

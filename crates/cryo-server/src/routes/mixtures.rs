@@ -12,13 +12,13 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cryo_app::mixture_compare::{self, Compared};
 use cryo_app::mixture_optimise::{self, OptimiseInput, OptimiseOutcome};
-use cryo_app::mixture_physics::{self, ConstantsOverride, MixturePhysics};
+use cryo_app::mixture_physics::{self, ConstantsOverride, MixturePhysics, PropertyModelView};
 use cryo_app::mixture_recommend::{self, RecommendInput, RecommendOutcome};
 use cryo_app::mixtures::{
     self, CompositionInput, CopyInput, MixtureDetail, MixtureInput, VersionDetail,
 };
 use cryo_app::rows;
-use cryo_core::solution::ReferenceSolute;
+use cryo_core::solution::{PropertyModel, ReferenceSolute};
 use cryo_db::repo::Entity;
 use cryo_db::repo::science::{Mixture, MixtureVersion, Prediction};
 use serde::Deserialize;
@@ -42,6 +42,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(optimise_mixture))
         .routes(routes!(optimise_events))
         .routes(routes!(recommend_components))
+        .routes(routes!(property_model))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PropertyModelQuery {
+    /// A property type with stored values on the components, e.g. "Molecular Weight".
+    pub property: String,
+    /// weighted_average (default), quadratic, exponential or logarithmic.
+    pub model: Option<PropertyModel>,
+}
+
+/// The original's mixture property models: the molar-share-weighted average of the components'
+/// stored values, or that average times 1 + 0.2·Σ pairs (1 − Tanimoto)·f(shares).
+#[utoipa::path(get, path = "/api/v1/mixtures/{id}/property-model", tag = "mixtures", params(PropertyModelQuery), security(("bearer" = [])),
+    responses((status = 200, body = PropertyModelView), (status = 404), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn property_model(
+    db: UserDb,
+    Path(id): Path<Uuid>,
+    Query(q): Query<PropertyModelQuery>,
+) -> ApiResult<Json<PropertyModelView>> {
+    let model = q.model.unwrap_or(PropertyModel::WeightedAverage);
+    Ok(Json(
+        mixture_physics::property_model(&db.actor(), id, &q.property, model).await?,
+    ))
 }
 
 /// What the optimisation stream carries from the computing task to the client.

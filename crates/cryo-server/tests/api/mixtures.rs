@@ -240,7 +240,12 @@ async fn physical_properties_come_with_their_sources_and_honour_overrides() {
     let estimate = &r.json()["reference_estimate"];
     assert!((f(&estimate["tg_celsius"]) - tg).abs() < 1e-9, "{estimate}");
     assert_eq!(estimate["components"][2]["source"], "gordon_taylor");
-    assert!(estimate["note"].as_str().unwrap().contains("mass fractions"));
+    assert!(
+        estimate["note"]
+            .as_str()
+            .unwrap()
+            .contains("mass fractions")
+    );
 
     // Overrides replace what they name; the Tg follows Gordon–Taylor/Fox over mass fractions.
     let r = app
@@ -615,4 +620,62 @@ async fn recommendations_rank_molecules_by_the_improvement_they_bring() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.json()["error"]["details"]["field"], "max_toxicity");
+}
+
+#[tokio::test]
+async fn the_originals_property_models_weight_stored_values_by_molar_share() {
+    let (_db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
+    let eg = reference_molecule(&app, "Ethylene glycol").await;
+    let made = create(
+        &app,
+        &alice,
+        json!({"name": "DE", "components": [
+            {"molecule_id": dmso, "concentration": 1, "unit": "M"},
+            {"molecule_id": eg, "concentration": 3, "unit": "M"}]}),
+    )
+    .await;
+    let id = id_of(&made["mixture"]);
+    let get = |model: &str| {
+        let uri = format!(
+            "/api/v1/mixtures/{id}/property-model?property=Molecular%20Weight&model={model}"
+        );
+        let app = app.clone();
+        let token = alice.token.clone();
+        async move { crate::helpers::call(&app, "GET", &uri, Some(&token), None).await }
+    };
+    let r = get("weighted_average").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let w = r.json();
+    let c = w["components"].as_array().unwrap();
+    assert!((f(&c[0]["molar_share"]) - 0.25).abs() < 1e-12, "{w}");
+    let base = 0.25 * f(&c[0]["value"]) + 0.75 * f(&c[1]["value"]);
+    assert!((f(&w["value"]) - base).abs() < 1e-9, "{w}");
+    assert!(
+        (f(&c[0]["value"]) - 78.13).abs() < 0.1,
+        "DMSO's stored MW: {w}"
+    );
+    let d = f(&w["dissimilarity"][0][1]);
+    assert!(
+        d > 0.0 && d <= 1.0 && f(&w["dissimilarity"][0][0]).abs() < 1e-12,
+        "{w}"
+    );
+    let q = get("quadratic").await.json();
+    assert!(
+        (f(&q["value"]) - base * (1.0 + 0.2 * d * 0.25 * 0.75)).abs() < 1e-9,
+        "{q}"
+    );
+    let l = get("logarithmic").await.json();
+    assert!((f(&l["value"]) - base * (1.0 + 0.2 * d * (1.0 + 10.0 * 0.1875f64).ln())).abs() < 1e-9);
+    let r = crate::helpers::call(
+        &app,
+        "GET",
+        &format!("/api/v1/mixtures/{id}/property-model?property=Coolness"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["error"]["details"]["field"], "property");
 }

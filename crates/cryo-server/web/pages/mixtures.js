@@ -275,7 +275,25 @@ function physicsCard(id, unitLabel) {
         h('ul', {}, p.methods.map((m) => h('li', {}, h('strong', {}, m.quantity), `: ${m.formula}. `, h('em', {}, m.assumptions), ` (${m.source})`)))));
   }).catch((err) => mount(body, h('p', { class: 'error', 'data-testid': 'physics-error' }, err.message,
     ' Give the molecule its density on its page, then come back.')));
-  return h('div', { class: 'card' }, h('h2', {}, 'Physical properties'), body);
+  return h('div', { class: 'card' }, h('h2', {}, 'Physical properties'), body, propertyModels(id));
+}
+
+/** The original's property models: a stored molecular property, weighted by molar share. */
+function propertyModels(id) {
+  const property = h('input', { name: 'model_property', value: 'Molecular Weight', size: 24 });
+  const model = select('property_model', [['weighted_average', 'weighted average'], ['quadratic', 'non-linear: quadratic'], ['exponential', 'non-linear: exponential'], ['logarithmic', 'non-linear: logarithmic']], 'weighted_average');
+  const out = h('p', { id: 'property-model-result' });
+  const form = h('form', { class: 'row', novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const r = await get(`/mixtures/${id}/property-model?property=${encodeURIComponent(property.value)}&model=${model.value}`);
+      mount(out, h('strong', {}, `${fmt(r.value, 4)}${r.units ? ' ' + r.units : ''}`),
+        ` from ${r.components.map((c) => `${c.name || 'molecule'} ${fmt(c.value)} × ${fmt(c.molar_share, 3)}`).join(', ')}`,
+        r.model === 'weighted_average' ? '' : ` · pairs weighted by 1 − Tanimoto (${r.dissimilarity.flatMap((row, i) => row.slice(i + 1)).map((d) => fmt(d, 2)).join(', ')})`);
+    } catch (err) { mount(out, h('span', { class: 'error' }, err.message)); }
+  } }, field('Property', property), field('Model', model), h('button', { type: 'submit', class: 'secondary', id: 'property-model-button' }, 'Compute'));
+  return h('details', {}, h('summary', {}, 'The original’s property models'), form, out,
+    h('p', { class: 'muted' }, 'Weighted average of the components’ stored values by molar share; the non-linear variants multiply it by 1 + 0.2·Σ pairs (1 − Tanimoto)·f(shares).'));
 }
 
 /** The optimiser: objective, bounds and ceilings; proposals that can be saved as mixtures. */
