@@ -425,6 +425,18 @@ pub struct Mixture {
     pub updated_at: OffsetDateTime,
 }
 
+/// The columns of [`ComponentRow`] over a component `c` and its molecule `m`.
+macro_rules! component_columns {
+    () => {
+        concat!(
+            "c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.inchikey, m.molecular_weight,
+             m.density_g_per_ml, c.concentration, c.concentration_unit::text, ",
+            score_of_m!(),
+            " AS score"
+        )
+    };
+}
+
 /// The columns of [`Mixture`], for every statement that reads one.
 macro_rules! mixture_columns {
     () => {
@@ -637,12 +649,15 @@ pub async fn version_components(
     mixture: Uuid,
     version: i64,
 ) -> Result<Vec<ComponentRow>, DbError> {
-    Ok(sqlx::query_as(concat!("SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.inchikey, m.molecular_weight,
-                m.density_g_per_ml, c.concentration, c.concentration_unit::text, ", score_of_m!(), " AS score
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        component_columns!(),
+        "
          FROM mixture_versions v
          JOIN mixture_version_components c ON c.version_id = v.id
          JOIN molecules m ON m.id = c.molecule_id
-         WHERE v.mixture_id = $1 AND v.version = $2 ORDER BY c.position"))
+         WHERE v.mixture_id = $1 AND v.version = $2 ORDER BY c.position"
+    ))
     .bind(mixture)
     .bind(version)
     .fetch_all(conn)
@@ -714,10 +729,13 @@ pub async fn best_scored_molecules(
 }
 
 pub async fn components(conn: &mut Conn, mixture: Uuid) -> Result<Vec<ComponentRow>, DbError> {
-    Ok(sqlx::query_as(concat!("SELECT c.molecule_id, m.name AS molecule_name, m.canonical_smiles, m.inchikey, m.molecular_weight,
-                m.density_g_per_ml, c.concentration, c.concentration_unit::text, ", score_of_m!(), " AS score
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        component_columns!(),
+        "
          FROM mixture_components c JOIN molecules m ON m.id = c.molecule_id
-         WHERE c.mixture_id = $1 ORDER BY c.created_at, c.id"))
+         WHERE c.mixture_id = $1 ORDER BY c.created_at, c.id"
+    ))
     .bind(mixture)
     .fetch_all(conn)
     .await?)
