@@ -244,6 +244,25 @@ impl Objective {
         })
     }
 
+    /// A pessimistic objective needs a finite interval end; refuse one the model cannot give
+    /// (a split-conformal interval on a small calibration set is unbounded) rather than rank
+    /// everything as equally bad.
+    pub(crate) fn check_bounded(&self, at_current: &Evaluated) -> AppResult<()> {
+        let bounded = at_current
+            .interval
+            .is_some_and(|(lo, hi)| lo.is_finite() && hi.is_finite());
+        if self.pessimistic && self.quantity == Quantity::Model && !bounded {
+            return Err(AppError::validation(
+                "pessimistic",
+                format!(
+                    "the model's {} % interval is unbounded for this mixture; optimise the point prediction or ask for a lower level",
+                    self.level * 100.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// What is minimised: lower is better; infinite where the quantity is undefined.
     pub(crate) fn cost(&self, e: &Evaluated) -> f64 {
         let point = match (self.pessimistic, self.goal, e.interval) {
@@ -668,6 +687,7 @@ pub async fn optimise_reporting(
                 max_nonzero: max_components,
             };
             let current = ev.current();
+            objective.check_bounded(&ev.evaluate(quantity, &current))?;
             let options = Options {
                 method,
                 starts,

@@ -186,6 +186,7 @@ pub async fn recommend(
                 gathered.toxicity.clone(),
             )?;
             let now = base.evaluate(objective.quantity, &base.current());
+            objective.check_bounded(&now)?;
             let now_cost = objective.cost(&now);
             let fingerprints = gathered
                 .components

@@ -1842,3 +1842,137 @@ async fn an_assay_trains_a_toxicity_classifier_whose_predictions_stand_in_for_me
         .json();
     assert_eq!(u["toxicity_source"], "measured", "{u}");
 }
+
+/// The optimiser and the recommender read a production model's prediction of a mixture the
+/// way the registry predicts it: a proposal, saved as a mixture and predicted by the model,
+/// gets the value the optimiser reported.
+#[tokio::test]
+async fn a_production_model_is_optimised_over_a_mixture_as_it_predicts_the_mixture() {
+    let db = TestDb::new().await;
+    let run = running(&db, 1, &[]).await;
+    let app = &run.app;
+    let alice = register(app, "alice").await;
+    let molecules = enter_data(app, &alice.token).await;
+    let model = new_model(app, &alice.token).await;
+    // Ridge with CV+ intervals (the default): smooth, and finite intervals on 40 rows.
+    let job = start(
+        app,
+        &alice.token,
+        &model,
+        json!({"algorithm": "ridge", "features": "cryo20"}),
+    )
+    .await;
+    let (done, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    promote(app, &alice, &model, 1).await;
+    let mixture = app
+        .post(
+            &alice,
+            "/api/v1/mixtures",
+            json!({"name": "two", "components": [
+                {"molecule_id": molecules[0], "concentration": 1, "unit": "M"},
+                {"molecule_id": molecules[5], "concentration": 1, "unit": "M"}]}),
+        )
+        .await;
+    assert_eq!(mixture.status, StatusCode::CREATED, "{}", mixture.text);
+    let id = id_of(&mixture.json()["mixture"]);
+    for goal in ["maximise", "minimise"] {
+        let r = app
+            .post(
+                &alice,
+                &format!("/api/v1/mixtures/{id}/optimise"),
+                json!({"quantity": "model", "model_id": model, "goal": goal, "total": 2,
+                       "bounds": [{"molecule_id": molecules[0], "min": 0.1, "max": 1.9},
+                                  {"molecule_id": molecules[5], "min": 0.1, "max": 1.9}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let out = r.json();
+        assert_eq!(out["method"], "gradient", "ridge is smooth: {out}");
+        let best = &out["proposals"][0];
+        let (v, now) = (
+            best["value"].as_f64().unwrap(),
+            out["current"]["value"].as_f64().unwrap(),
+        );
+        if goal == "maximise" {
+            assert!(v >= now - 1e-9, "{out}");
+        } else {
+            assert!(v <= now + 1e-9, "{out}");
+        }
+        let (lo, hi) = (best["interval"][0].as_f64(), best["interval"][1].as_f64());
+        assert!(
+            lo.is_some_and(|lo| lo <= v) && hi.is_some_and(|hi| v <= hi),
+            "{out}"
+        );
+        // Saved and predicted by the model, the proposal has the value reported.
+        let saved = app
+            .post(
+                &alice,
+                "/api/v1/mixtures",
+                json!({"name": format!("best {goal}"), "components": best["components"].as_array().unwrap().iter()
+                    .map(|c| json!({"molecule_id": c["molecule_id"], "concentration": c["concentration"], "unit": c["unit"]}))
+                    .collect::<Vec<_>>()}),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.text);
+        let p = predict(
+            app,
+            &alice.token,
+            &model,
+            json!({"mixture_id": id_of(&saved.json()["mixture"])}),
+        )
+        .await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+        let predicted = p.json()["predictions"][0]["value"].as_f64().unwrap();
+        assert!(
+            (predicted - v).abs() < 1e-9,
+            "optimiser {v} vs registry {predicted}"
+        );
+    }
+    // The pessimistic end is what a maximisation ranks by: the interval's lower bound.
+    let r = app
+        .post(
+            &alice,
+            &format!("/api/v1/mixtures/{id}/recommend"),
+            json!({"quantity": "model", "model_id": model, "pessimistic": true,
+                   "candidates": [molecules[1], molecules[2], molecules[3]], "amounts": [0.5]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let recs = r.json()["recommendations"].as_array().unwrap().clone();
+    assert_eq!(recs.len(), 3);
+    let lows: Vec<f64> = recs
+        .iter()
+        .map(|r| r["interval"][0].as_f64().unwrap())
+        .collect();
+    assert!(lows.windows(2).all(|w| w[0] >= w[1] - 1e-12), "{lows:?}");
+    // A split-conformal version on 40 rows has unbounded 90 % intervals: a pessimistic
+    // objective is refused, naming the option, rather than ranking everything as equally bad.
+    let job = start(app, &alice.token, &model, ridge()).await;
+    let (done, _) = wait(app, &alice.token, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    promote(app, &alice, &model, 2).await;
+    let r = app
+        .post(
+            &alice,
+            &format!("/api/v1/mixtures/{id}/optimise"),
+            json!({"quantity": "model", "model_id": model, "pessimistic": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        r.json()["error"]["details"]["field"],
+        "pessimistic",
+        "{}",
+        r.text
+    );
+    // The point prediction is still optimised.
+    let r = app
+        .post(
+            &alice,
+            &format!("/api/v1/mixtures/{id}/optimise"),
+            json!({"quantity": "model", "model_id": model}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
