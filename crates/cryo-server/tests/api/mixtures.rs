@@ -26,6 +26,17 @@ async fn tg_experiment(app: &axum::Router, who: &User, mixture: &str, extra: Val
     r.json()
 }
 
+/// A seeded database, the app, Alice, and the ids of the named reference molecules.
+async fn lab(names: &[&str]) -> (cryo_testkit::TestDb, axum::Router, User, Vec<String>) {
+    let (db, app) = seeded().await;
+    let alice = register(&app, "alice").await;
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        ids.push(reference_molecule(&app, name).await);
+    }
+    (db, app, alice, ids)
+}
+
 #[tokio::test]
 async fn an_edit_makes_a_new_version_and_old_experiments_keep_theirs() {
     let (_db, app) = seeded().await;
@@ -173,11 +184,8 @@ async fn an_edit_makes_a_new_version_and_old_experiments_keep_theirs() {
 
 #[tokio::test]
 async fn physical_properties_come_with_their_sources_and_honour_overrides() {
-    let (_db, app) = seeded().await;
-    let alice = register(&app, "alice").await;
-    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
-    let eg = reference_molecule(&app, "Ethylene glycol").await;
-    let sucrose = reference_molecule(&app, "Sucrose").await;
+    let (_db, app, alice, ids) = lab(&["Dimethyl sulfoxide", "Ethylene glycol", "Sucrose"]).await;
+    let [dmso, eg, sucrose] = [&ids[0], &ids[1], &ids[2]];
     let made = create(
         &app,
         &alice,
@@ -354,12 +362,14 @@ async fn physical_properties_come_with_their_sources_and_honour_overrides() {
 
 #[tokio::test]
 async fn compare_and_optimise_within_every_constraint() {
-    let (_db, app) = seeded().await;
-    let alice = register(&app, "alice").await;
-    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
-    let eg = reference_molecule(&app, "Ethylene glycol").await;
-    let sucrose = reference_molecule(&app, "Sucrose").await;
-    let glycerol = reference_molecule(&app, "Glycerol").await;
+    let names = [
+        "Dimethyl sulfoxide",
+        "Ethylene glycol",
+        "Sucrose",
+        "Glycerol",
+    ];
+    let (_db, app, alice, ids) = lab(&names).await;
+    let [dmso, eg, sucrose, glycerol] = [&ids[0], &ids[1], &ids[2], &ids[3]];
     let a = create(
         &app,
         &alice,
@@ -521,10 +531,8 @@ async fn compare_and_optimise_within_every_constraint() {
 
 #[tokio::test]
 async fn recommendations_rank_molecules_by_the_improvement_they_bring() {
-    let (_db, app) = seeded().await;
-    let alice = register(&app, "alice").await;
-    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
-    let eg = reference_molecule(&app, "Ethylene glycol").await;
+    let (_db, app, alice, ids) = lab(&["Dimethyl sulfoxide", "Ethylene glycol"]).await;
+    let [dmso, eg] = [&ids[0], &ids[1]];
     let made = create(
         &app,
         &alice,
@@ -624,10 +632,8 @@ async fn recommendations_rank_molecules_by_the_improvement_they_bring() {
 
 #[tokio::test]
 async fn the_originals_property_models_weight_stored_values_by_molar_share() {
-    let (_db, app) = seeded().await;
-    let alice = register(&app, "alice").await;
-    let dmso = reference_molecule(&app, "Dimethyl sulfoxide").await;
-    let eg = reference_molecule(&app, "Ethylene glycol").await;
+    let (_db, app, alice, ids) = lab(&["Dimethyl sulfoxide", "Ethylene glycol"]).await;
+    let [dmso, eg] = [&ids[0], &ids[1]];
     let made = create(
         &app,
         &alice,
