@@ -353,8 +353,14 @@ try {
   step('mixture design: physical properties, an edit makes version 2, compare two, optimise and save a proposal');
   await page.waitForSelector('#mixture-physics table');
   assert.match(await page.locator('#mixture-physics').textContent(), /Osmolality [\d.]+ osmol\/kg ideal.*Tg [-−]?[\d.]+ °C/);
-  assert.equal(await page.locator('#mixture-physics tbody tr').count(), 2);
+  assert.equal(await page.locator('#mixture-physics .table-wrap').first().locator('tbody tr').count(), 2);
   await page.waitForSelector('figure[data-chart=mass-fractions]');
+  // Your own constant replaces the table's, and the answer says so.
+  await page.click('summary:text-is("Use your own constants")');
+  await page.fill('input[aria-label="Tg °C of Dimethyl sulfoxide"]', '-120');
+  await page.click('#constants-button');
+  await page.waitForFunction(() => /Tg: your override/.test(document.getElementById('mixture-physics').textContent));
+  assert.match(await page.locator('#mixture-physics tbody tr:has-text("Dimethyl sulfoxide")').first().textContent(), /-120/);
   await page.click('summary:text-is("The original’s property models")');
   await page.selectOption('select[name=property_model]', 'quadratic');
   await page.click('#property-model-button');

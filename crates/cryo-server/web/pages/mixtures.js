@@ -248,7 +248,32 @@ function historyCard(id, current, unitLabel) {
 /** Amounts on every basis, osmolality and Tg, each with its formula and the constants' sources. */
 function physicsCard(id, unitLabel) {
   const body = h('div', { id: 'mixture-physics' }, h('p', { class: 'muted' }, 'Computing…'));
-  get(`/mixtures/${id}/properties`).then((p) => {
+  const mine = {}; // molecule id → {field: value} the user typed
+  const fields = [['density', 'density g/mL'], ['tg_celsius', 'Tg °C'], ['gordon_taylor_k', 'Gordon–Taylor k'], ['virial_b', 'virial B kg/mol']];
+  const overrides = () => Object.entries(mine)
+    .map(([molecule_id, v]) => ({ molecule_id, ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== '').map(([k, x]) => [k, Number(x)])) }))
+    .filter((o) => Object.keys(o).length > 1);
+  const load = () => {
+    const given = overrides();
+    (given.length ? post(`/mixtures/${id}/properties`, { overrides: given }) : get(`/mixtures/${id}/properties`))
+      .then(render)
+      .catch((err) => mount(body, h('p', { class: 'error', 'data-testid': 'physics-error' }, err.message,
+        ' Give the molecule its density on its page, then come back.')));
+  };
+  function ownConstants(comps) {
+    return h('details', { open: overrides().length > 0 || null }, h('summary', {}, 'Use your own constants'),
+      h('form', { id: 'constants-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); load(); } },
+        table([
+          { label: 'Component', value: (c) => c.name || 'molecule' },
+          ...fields.map(([key, label]) => ({ label, value: (c) => h('input', {
+            name: key, type: 'number', step: 'any', size: 7, value: mine[c.molecule_id]?.[key] ?? '', 'aria-label': `${label} of ${c.name || 'molecule'}`,
+            placeholder: key === 'tg_celsius' ? fmt(c.constants.tg_k != null ? c.constants.tg_k - 273.15 : null) : fmt(c.constants[key]),
+            oninput: (e) => { (mine[c.molecule_id] ??= {})[key] = e.target.value; },
+          }) })),
+        ], comps),
+        h('button', { type: 'submit', class: 'secondary', id: 'constants-button' }, 'Recompute')));
+  }
+  function render(p) {
     const comps = p.components;
     const tg = p.glass_transition;
     mount(body,
@@ -272,9 +297,10 @@ function physicsCard(id, unitLabel) {
       hbars('mass-fractions', [...comps.map((c) => ({ label: c.name || 'molecule', value: c.amounts.mass_percent })), { label: 'water', value: p.water.mass_percent }],
         { label: 'Share of the solution’s mass (%)', max: 100, format: (v) => fmt(v, 3) }),
       h('details', {}, h('summary', {}, 'How these are computed'),
-        h('ul', {}, p.methods.map((m) => h('li', {}, h('strong', {}, m.quantity), `: ${m.formula}. `, h('em', {}, m.assumptions), ` (${m.source})`)))));
-  }).catch((err) => mount(body, h('p', { class: 'error', 'data-testid': 'physics-error' }, err.message,
-    ' Give the molecule its density on its page, then come back.')));
+        h('ul', {}, p.methods.map((m) => h('li', {}, h('strong', {}, m.quantity), `: ${m.formula}. `, h('em', {}, m.assumptions), ` (${m.source})`)))),
+      ownConstants(comps));
+  }
+  load();
   return h('div', { class: 'card' }, h('h2', {}, 'Physical properties'), body, propertyModels(id));
 }
 
