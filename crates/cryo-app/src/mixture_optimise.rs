@@ -7,7 +7,7 @@
 //! prediction, so an uncertain prediction is not rewarded.
 
 use crate::composition;
-use crate::mixture_physics::{self, ConstantsOverride, parse_overrides};
+use crate::mixture_physics::{self, ConstantsOverride, parse_overrides, positive};
 use crate::mixtures::visible;
 use crate::registry::{Layout, Loaded, visible_model};
 use crate::training::pool;
@@ -16,12 +16,12 @@ use cryo_chem::Molecule;
 use cryo_chem::featurize::FeatureSet;
 use cryo_core::solution::{self, SoluteConstants};
 use cryo_core::toxicity::{ToxicityScore, mixture_toxicity};
-use cryo_core::units::{CompoundProps, Concentration, ConcentrationUnit, molar_shares};
+use cryo_core::units::ConcentrationUnit;
 use cryo_db::repo::models::{self as models_repo, VersionHandle, VersionRef};
 use cryo_db::repo::science::{self as repo, ComponentRow};
 use cryo_ml::optimise::{self, Binding, Function, Method, Options, Problem};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Starts one run may take (each a local search).
@@ -190,10 +190,15 @@ pub(crate) struct Evaluator {
     constants: Vec<SoluteConstants>,
     model: Option<ModelObjective>,
     toxicity: Vec<Option<ToxicityScore>>,
+    /// The last point evaluated: the optimiser asks for the objective and then each ceiling at
+    /// the same point, and one evaluation answers them all.
+    last: Mutex<Option<(Quantity, Vec<f64>, Evaluated)>>,
 }
 
+#[derive(Clone)]
 struct ModelObjective {
     loaded: Arc<Loaded>,
+    set: FeatureSet,
     /// Each component's molecular features.
     features: Vec<Vec<f64>>,
     level: f64,
@@ -320,6 +325,7 @@ impl Evaluator {
                     .map(|c| Ok(set.compute(&Molecule::from_smiles(&c.canonical_smiles)?)?))
                     .collect::<AppResult<Vec<_>>>()?,
                 loaded,
+                set,
                 level,
             }),
             None => None,
@@ -329,6 +335,39 @@ impl Evaluator {
             constants,
             model,
             toxicity,
+            last: Mutex::default(),
+        })
+    }
+
+    /// This evaluator with one more component (`molecule` is its parsed structure): only the
+    /// new component's features are computed (CPU: call it on the compute pool).
+    pub(crate) fn with(
+        &self,
+        added: ComponentRow,
+        constants: SoluteConstants,
+        toxicity: Option<ToxicityScore>,
+        molecule: &Molecule,
+    ) -> AppResult<Evaluator> {
+        let model = match &self.model {
+            Some(m) => {
+                let mut m = m.clone();
+                m.features.push(m.set.compute(molecule)?);
+                Some(m)
+            }
+            None => None,
+        };
+        let mut components = self.components.clone();
+        components.push(added);
+        let mut all_constants = self.constants.clone();
+        all_constants.push(constants);
+        let mut all_toxicity = self.toxicity.clone();
+        all_toxicity.push(toxicity);
+        Ok(Evaluator {
+            components,
+            constants: all_constants,
+            model,
+            toxicity: all_toxicity,
+            last: Mutex::default(),
         })
     }
 
@@ -342,6 +381,19 @@ impl Evaluator {
     }
 
     pub(crate) fn evaluate(&self, quantity: Quantity, x: &[f64]) -> Evaluated {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((q, at, e)) = last.as_ref()
+            && *q == quantity
+            && at.as_slice() == x
+        {
+            return *e;
+        }
+        let e = self.compute(quantity, x);
+        *last = Some((quantity, x.to_vec(), e));
+        e
+    }
+
+    fn compute(&self, quantity: Quantity, x: &[f64]) -> Evaluated {
         let present = self.present(x);
         if present.is_empty() {
             return Evaluated::default();
@@ -366,8 +418,9 @@ impl Evaluator {
                 .ok()
                 .map(|t| t.tg_celsius);
         }
+        let shares = composition::shares(&rows).ok();
         if self.toxicity.iter().any(Option::is_some)
-            && let Ok(shares) = composition::shares(&rows)
+            && let Some(shares) = &shares
         {
             let parts: Vec<(f64, Option<&ToxicityScore>)> = shares
                 .iter()
@@ -384,8 +437,8 @@ impl Evaluator {
             }
             Quantity::Tg => out.value = out.tg_celsius,
             Quantity::Model => {
-                if let Some(m) = &self.model
-                    && let Some((v, i)) = m.predict(&rows, &present)
+                if let (Some(m), Some(shares)) = (&self.model, &shares)
+                    && let Some((v, i)) = m.predict(shares, &present)
                 {
                     out.value = Some(v);
                     out.interval = Some(i);
@@ -397,28 +450,15 @@ impl Evaluator {
 }
 
 impl ModelObjective {
-    fn predict(&self, rows: &[ComponentRow], present: &[usize]) -> Option<(f64, (f64, f64))> {
-        let doses: Vec<(Concentration, CompoundProps)> = rows
-            .iter()
-            .map(|c| {
-                Some((
-                    Concentration::new(c.concentration, c.concentration_unit).ok()?,
-                    CompoundProps {
-                        molar_mass: c.molecular_weight,
-                        density: c.density_g_per_ml,
-                    },
-                ))
-            })
-            .collect::<Option<_>>()?;
-        let shares = molar_shares(&doses).ok()?;
-        let pooled: Vec<(Vec<f64>, f64)> = present
+    /// The model's point and interval for the `present` components at their molar `shares`.
+    fn predict(&self, shares: &[f64], present: &[usize]) -> Option<(f64, (f64, f64))> {
+        let pooled: Vec<(&[f64], f64)> = present
             .iter()
             .zip(shares)
-            .map(|(&i, s)| (self.features[i].clone(), s))
+            .map(|(&i, s)| (self.features[i].as_slice(), *s))
             .collect();
         let row = pool(&pooled);
-        let width = row.len();
-        let x = cryo_ml::Matrix::new(1, width, row).ok()?;
+        let x = cryo_ml::Matrix::new(1, row.len(), row).ok()?;
         let model = self.loaded.model.regression().ok()?;
         let (points, intervals, _) = model.predict(&x, self.level).ok()?;
         Some((points[0], (intervals[0].lower, intervals[0].upper)))
@@ -465,16 +505,6 @@ fn bounds_of(
         upper.push(u);
     }
     Ok((lower, upper))
-}
-
-fn positive(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
-    match v {
-        Some(x) if !(x.is_finite() && x > 0.0) => Err(AppError::validation(
-            field,
-            "must be a finite number above 0",
-        )),
-        _ => Ok(v),
-    }
 }
 
 fn describe(input: &ObjectiveInput, model: Option<&VersionHandle>) -> String {
@@ -528,30 +558,16 @@ pub(crate) async fn gather(
             AppResult::Ok((components, toxicity, model))
         })
         .await?;
-    let constants = constants_for(&components, overrides);
+    let constants = components
+        .iter()
+        .map(|c| mixture_physics::constants_of(c, overrides).0)
+        .collect();
     Ok(Gathered {
         components,
         constants,
         toxicity,
         model,
     })
-}
-
-/// Each component's constants with `overrides` applied.
-pub(crate) fn constants_for(
-    components: &[ComponentRow],
-    overrides: &[(Uuid, SoluteConstants)],
-) -> Vec<SoluteConstants> {
-    components
-        .iter()
-        .map(|c| {
-            let user = overrides
-                .iter()
-                .find(|(m, _)| *m == c.molecule_id)
-                .map(|(_, k)| k);
-            mixture_physics::constants_of(c, user).0
-        })
-        .collect()
 }
 
 /// Run the optimisation for a visible mixture.
@@ -661,7 +677,7 @@ pub async fn optimise_reporting(
                 inequalities.push((
                     name,
                     Box::new(move |x: &[f64]| {
-                        of(&ev.evaluate(Quantity::Score, x)).map_or(1e6, |v| v - max)
+                        of(&ev.evaluate(quantity, x)).map_or(1e6, |v| v - max)
                     }),
                 ));
             };

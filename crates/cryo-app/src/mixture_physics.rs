@@ -42,15 +42,7 @@ impl ConstantsOverride {
     /// The override as constants, each checked: positive where physics requires it, finite.
     fn parse(&self, index: usize) -> AppResult<SoluteConstants> {
         let field = |name: &str| format!("overrides[{index}].{name}");
-        let positive = |name: &str, v: Option<f64>| -> AppResult<Option<f64>> {
-            match v {
-                Some(x) if !(x.is_finite() && x > 0.0) => Err(AppError::validation(
-                    field(name),
-                    "must be a finite number above 0",
-                )),
-                _ => Ok(v),
-            }
-        };
+        let positive = |name: &str, v: Option<f64>| positive(&field(name), v);
         let finite = |name: &str, v: Option<f64>| -> AppResult<Option<f64>> {
             match v {
                 Some(x) if !x.is_finite() || x.abs() > 100.0 => Err(AppError::validation(
@@ -80,6 +72,17 @@ impl ConstantsOverride {
             tg_k,
             gordon_taylor_k: positive("gordon_taylor_k", self.gordon_taylor_k)?,
         })
+    }
+}
+
+/// `v`, refused (naming `field`) unless it is absent or a finite number above 0.
+pub fn positive(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(AppError::validation(
+            field,
+            "must be a finite number above 0",
+        )),
+        _ => Ok(v),
     }
 }
 
@@ -179,10 +182,16 @@ pub struct MixturePhysics {
 }
 
 /// Constants of one component and where they came from.
-pub fn constants_of(
-    c: &ComponentRow,
-    user: Option<&SoluteConstants>,
-) -> (SoluteConstants, Vec<String>) {
+/// Checked overrides by molecule.
+pub type Overrides = [(Uuid, SoluteConstants)];
+
+/// The constants of `c`, with the caller's override of it when `overrides` has one, and where
+/// each came from.
+pub fn constants_of(c: &ComponentRow, overrides: &Overrides) -> (SoluteConstants, Vec<String>) {
+    let user = overrides
+        .iter()
+        .find(|(id, _)| *id == c.molecule_id)
+        .map(|(_, k)| k);
     let record = SoluteConstants {
         molar_mass: c.molecular_weight,
         density: c.density_g_per_ml,
@@ -296,13 +305,7 @@ pub fn physics(
 ) -> AppResult<MixturePhysics> {
     let (constants, sources): (Vec<SoluteConstants>, Vec<Vec<String>>) = components
         .iter()
-        .map(|c| {
-            let user = overrides
-                .iter()
-                .find(|(id, _)| *id == c.molecule_id)
-                .map(|(_, k)| k);
-            constants_of(c, user)
-        })
+        .map(|c| constants_of(c, overrides))
         .unzip();
     let amounts: Vec<f64> = components.iter().map(|c| c.concentration).collect();
     let solved = solve(components, &constants, &amounts)

@@ -4,8 +4,8 @@
 //! The candidates are the caller's explicit list, or the [`MAX_CANDIDATES`] visible molecules
 //! with the highest stored cryoprotection score (said in the answer).
 
-use crate::mixture_optimise::{Evaluator, Objective, ObjectiveInput, constants_for, gather};
-use crate::mixture_physics::{ConstantsOverride, parse_overrides};
+use crate::mixture_optimise::{Evaluator, Objective, ObjectiveInput, gather};
+use crate::mixture_physics::{ConstantsOverride, constants_of, parse_overrides, positive};
 use crate::{Actor, AppError, AppResult};
 use cryo_chem::Molecule;
 use cryo_core::units::ConcentrationUnit;
@@ -112,15 +112,7 @@ pub async fn recommend(
         ));
     }
     let max_similarity = fraction("max_similarity", input.max_similarity)?;
-    if input
-        .max_osmolality
-        .is_some_and(|m| !(m.is_finite() && m > 0.0))
-    {
-        return Err(AppError::validation(
-            "max_osmolality",
-            "must be a finite number above 0",
-        ));
-    }
+    let max_osmolality = positive("max_osmolality", input.max_osmolality)?;
     if let Some(c) = &input.candidates
         && (c.is_empty() || c.len() > MAX_CANDIDATES as usize)
     {
@@ -172,18 +164,16 @@ pub async fn recommend(
         .await?;
     let considered = candidates.len();
     let alert_free = input.alert_free;
-    let max_osmolality = input.max_osmolality;
     actor
         .app
         .compute
         .run(move |deadline| {
-            let model = gathered.model.map(|(_, l, set)| (l, set));
             let base = Evaluator::new(
                 gathered.components.clone(),
-                gathered.constants.clone(),
-                model.clone(),
+                gathered.constants,
+                gathered.model.map(|(_, l, set)| (l, set)),
                 objective.level,
-                gathered.toxicity.clone(),
+                gathered.toxicity,
             )?;
             let now = base.evaluate(objective.quantity, &base.current());
             objective.check_bounded(&now)?;
@@ -225,18 +215,8 @@ pub async fn recommend(
                     concentration_unit: unit,
                     score: m.score,
                 };
-                let mut components = gathered.components.clone();
-                components.push(added);
-                let constants = constants_for(&components, &overrides);
-                let mut tox_all = gathered.toxicity.clone();
-                tox_all.push(tox);
-                let Ok(ev) = Evaluator::new(
-                    components,
-                    constants,
-                    model.clone(),
-                    objective.level,
-                    tox_all,
-                ) else {
+                let constants = constants_of(&added, &overrides).0;
+                let Ok(ev) = base.with(added, constants, tox, &mol) else {
                     continue;
                 };
                 evaluated += 1;

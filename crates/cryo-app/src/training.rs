@@ -31,11 +31,11 @@ pub fn molecule_row(set: FeatureSet, molecule: &Molecule) -> Result<Vec<f64>, Ap
 }
 
 /// Pools component rows (features, molar share) into one mixture row.
-pub fn pool(components: &[(Vec<f64>, f64)]) -> Vec<f64> {
-    let width = components.first().map_or(0, |c| c.0.len());
+pub fn pool<F: AsRef<[f64]>>(components: &[(F, f64)]) -> Vec<f64> {
+    let width = components.first().map_or(0, |c| c.0.as_ref().len());
     let mut row = vec![0.0; width];
     for (features, share) in components {
-        for (acc, v) in row.iter_mut().zip(features) {
+        for (acc, v) in row.iter_mut().zip(features.as_ref()) {
             *acc += share * v;
         }
     }

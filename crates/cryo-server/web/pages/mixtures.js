@@ -322,10 +322,21 @@ function propertyModels(id) {
     h('p', { class: 'muted' }, 'Weighted average of the components’ stored values by molar share; the non-linear variants multiply it by 1 + 0.2·Σ pairs (1 − Tanimoto)·f(shares).'));
 }
 
+/** What to improve: the Tg, the score, or a model in production (the optimiser's and the recommender's choice). */
+function quantityChoice(models) {
+  const production = models.filter((m) => m.production_version);
+  return select('quantity', [['tg', 'Tg (Gordon–Taylor)'], ['score', 'Mixture score'], ...production.map((m) => [`model:${m.id}`, `Model: ${m.name}`])], 'tg');
+}
+
+/** The API's {quantity, model_id} for a `quantityChoice` select. */
+function chosenQuantity(select) {
+  const q = select.value;
+  return q.startsWith('model:') ? { quantity: 'model', model_id: q.slice(6) } : { quantity: q, model_id: null };
+}
+
 /** The optimiser: objective, bounds and ceilings; proposals that can be saved as mixtures. */
 function optimiseCard(id, d, models, unitLabel) {
-  const production = models.filter((m) => m.production_version);
-  const quantity = select('quantity', [['tg', 'Tg (Gordon–Taylor)'], ['score', 'Mixture score'], ...production.map((m) => [`model:${m.id}`, `Model: ${m.name}`])], 'tg');
+  const quantity = quantityChoice(models);
   const goal = select('goal', [['maximise', 'maximise'], ['minimise', 'minimise'], ['target', 'reach a target']], 'maximise');
   const target = h('input', { name: 'target', type: 'number', step: 'any', size: 8 });
   const pessimistic = h('input', { name: 'pessimistic', type: 'checkbox' });
@@ -348,9 +359,8 @@ function optimiseCard(id, d, models, unitLabel) {
   const form = h('form', { novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     error.textContent = '';
-    const q = quantity.value;
     const body = {
-      quantity: q.startsWith('model:') ? 'model' : q, model_id: q.startsWith('model:') ? q.slice(6) : null,
+      ...chosenQuantity(quantity),
       goal: goal.value, target: num(target), pessimistic: pessimistic.checked,
       total: sameUnit ? num(total) : null, max_osmolality: num(maxOsm), max_total_molarity: num(maxMolarity), max_components: num(maxComponents),
       bounds: bounds.map((b) => ({ molecule_id: b.c.molecule_id, min: num(b.min), max: num(b.max), fixed: b.fixed.checked })),
@@ -448,8 +458,7 @@ export async function compare(page, ids) {
 
 /** Components that would improve the mixture most, each one click from the editor. */
 function recommendCard(id, models, unitLabel) {
-  const production = models.filter((m) => m.production_version);
-  const quantity = select('quantity', [['tg', 'Tg (Gordon–Taylor)'], ['score', 'Mixture score'], ...production.map((m) => [`model:${m.id}`, `Model: ${m.name}`])], 'tg');
+  const quantity = quantityChoice(models);
   const goal = select('goal', [['maximise', 'maximise'], ['minimise', 'minimise']], 'maximise');
   const maxSimilarity = h('input', { name: 'max_similarity', type: 'number', step: '0.05', min: 0, max: 1, size: 5 });
   const alertFree = h('input', { name: 'alert_free', type: 'checkbox' });
@@ -458,11 +467,10 @@ function recommendCard(id, models, unitLabel) {
   const form = h('form', { novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     error.textContent = '';
-    const q = quantity.value;
     mount(results, h('p', { class: 'muted', role: 'status' }, h('progress', {}), ' Trying each candidate at four amounts…'));
     try {
       const out = await post(`/mixtures/${id}/recommend`, {
-        quantity: q.startsWith('model:') ? 'model' : q, model_id: q.startsWith('model:') ? q.slice(6) : null, goal: goal.value,
+        ...chosenQuantity(quantity), goal: goal.value,
         max_similarity: maxSimilarity.value === '' ? null : Number(maxSimilarity.value), alert_free: alertFree.checked, limit: 10,
       });
       mount(results,
