@@ -93,6 +93,8 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 800 } }); 
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 page.on('dialog', (d) => d.accept());
+const rankedUrls = [];
+page.on('request', (r) => { if (r.url().includes('/molecules/ranked')) rankedUrls.push(r.url().replace(/^.*ranked/, '')); });
 const shot = (name) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
 const fitsTheWidth = async (what) => {
   const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
@@ -122,24 +124,50 @@ try {
   await signIn('ada@lab.test');
   await fitsTheWidth('molecules');
   await shot('01-molecules.png');
-  // Tables sort by a column: by score, highest first on the second click.
+  // The list is ranked on the server: a column's first click ranks the whole library by it
+  // (highest score first), the second reverses; the total stays.
+  const total = (await call(ada.access_token, 'GET', '/molecules/ranked?limit=1')).total;
+  const scoreColumn = async () => (await page.locator('#molecule-results th').allTextContents()).findIndex((t) => t.startsWith('Score')) + 1;
+  const scoresShown = async () => (await page.locator(`#molecule-results tbody tr td:nth-child(${await scoreColumn()})`).allTextContents()).map(Number);
   await page.click('#molecule-results th:text-is("Score")');
-  await page.click('#molecule-results th:text-is("Score")');
-  const column = (await page.locator('#molecule-results th').allTextContents()).findIndex((t) => t.startsWith('Score')) + 1;
-  const scores = (await page.locator(`#molecule-results tbody tr td:nth-child(${column})`).allTextContents()).map(Number);
+  await page.waitForSelector('#molecule-results th[aria-sort=descending]:text-is("Score")');
+  const scores = await scoresShown();
   assert.ok(scores.length > 20 && scores.every(Number.isFinite), `scores: ${scores}`);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'sorted by score, descending');
-  // Pages of 25: the next page starts at 26 with other molecules; back again.
+  const bestScore = (await call(ada.access_token, 'GET', '/molecules/ranked?sort=score&limit=1')).items[0].score;
+  assert.equal(scores[0], bestScore, 'the first row is the best score of the whole library');
+  assert.equal(await page.locator('#molecule-range').textContent(), `Molecules 1–${Math.min(100, total)} of ${total}`);
+  await page.click('#molecule-results th:text-is("Score")');
+  await page.waitForSelector('#molecule-results th[aria-sort=ascending]:text-is("Score")');
+  const lowest = await scoresShown();
+  assert.deepEqual(lowest, [...lowest].sort((a, b) => a - b), 'then ascending');
+  // Filters re-query: a logP window keeps only molecules inside it, and the count says how many.
+  await page.click('details.filters summary');
+  await page.fill('input[name=min_logp]', '0');
+  await page.fill('input[name=max_logp]', '2');
+  await page.locator('input[name=max_logp]').dispatchEvent('change');
+  const inWindow = (await call(ada.access_token, 'GET', '/molecules/ranked?min_logp=0&max_logp=2&limit=1')).total;
+  await page.waitForFunction((n) => document.getElementById('molecule-range')?.textContent.endsWith(` of ${n}`), inWindow);
+  const logpColumn = (await page.locator('#molecule-results th').allTextContents()).findIndex((t) => t === 'logP') + 1;
+  const logps = (await page.locator(`#molecule-results tbody tr td:nth-child(${logpColumn})`).allTextContents()).map(Number);
+  assert.ok(logps.length > 0 && logps.every((v) => v >= 0 && v <= 2), `logP window: ${logps}`);
+  await shot('01b-molecules-ranked.png');
+  await page.fill('input[name=min_logp]', '');
+  await page.fill('input[name=max_logp]', '');
+  await page.locator('input[name=max_logp]').dispatchEvent('change');
+  await page.waitForFunction((n) => document.getElementById('molecule-range')?.textContent.endsWith(` of ${n}`), total);
+  // Pages of 25 by cursor: the next page starts at 26 with other molecules; back again.
   const range = () => page.locator('#molecule-range').textContent();
   await page.selectOption('select[name=page_size]', '25');
-  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent === 'Molecules 1–25');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent.startsWith('Molecules 1–25 of'));
   const first = await page.locator('#molecule-results tbody tr td:first-child').allTextContents();
   await page.click('button:text-is("Next ›")');
   await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent.startsWith('Molecules 26–'));
   const second = await page.locator('#molecule-results tbody tr td:first-child').allTextContents();
-  assert.equal(second.filter((n) => first.includes(n)).length, 0, `pages overlap: ${await range()}`);
+  assert.equal(second.filter((n) => first.includes(n)).length, 0, `pages overlap: ${await range()} ${rankedUrls.slice(-4).join(' | ')}`);
   await page.click('button:text-is("‹ Previous")');
-  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent === 'Molecules 1–25');
+  await page.waitForFunction(() => document.getElementById('molecule-range')?.textContent.startsWith('Molecules 1–25 of'));
+  assert.deepEqual(await page.locator('#molecule-results tbody tr td:first-child').allTextContents(), first, 'back to the same first page');
 
   // Alert-free only: every listed molecule has 0 stored structural alerts.
   await page.check('input[name=alert_free]');

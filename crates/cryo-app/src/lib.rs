@@ -25,6 +25,7 @@ pub mod molecules;
 pub mod predict;
 pub mod projects;
 pub mod protocols;
+pub mod ranking;
 pub mod registry;
 pub mod rows;
 pub mod search;

@@ -50,9 +50,10 @@ export function when(iso) {
 
 /**
  * A table from rows and column definitions {label, value(row) -> node|text, cls}. Clicking a
- * header sorts by that column (numbers as numbers, "—" last); again reverses.
+ * header sorts by that column (numbers as numbers, "—" last); again reverses. With `serverSort`
+ * ({sort, order, onSort(key)}), only columns with a `sortKey` sort, by asking the server.
  */
-export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs } = {}) {
+export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs, serverSort } = {}) {
   if (!rows.length) return h('p', { class: 'muted empty' }, empty);
   const cells = rows.map((r) => ({ r, values: columns.map((c) => c.value(r)) }));
   const tbody = h('tbody', {});
@@ -83,9 +84,20 @@ export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs } =
   render();
   return h('div', { class: 'table-wrap' },
     h('table', {},
-      h('thead', {}, h('tr', {}, columns.map((c, i) => c.label
-        ? h('th', { class: c.cls, scope: 'col', title: 'Sort', onclick: (e) => sortBy(i, e.currentTarget) }, c.label)
-        : h('th', { class: c.cls, scope: 'col' })))),
+      h('thead', {}, h('tr', {}, columns.map((c, i) => {
+        if (serverSort) {
+          if (!c.sortKey) return h('th', { class: c.cls, scope: 'col' }, c.label);
+          const current = serverSort.sort === c.sortKey;
+          return h('th', {
+            class: c.cls, scope: 'col', title: 'Rank the whole list by this column',
+            'aria-sort': current ? (serverSort.order === 'asc' ? 'ascending' : 'descending') : null,
+            onclick: () => serverSort.onSort(c.sortKey),
+          }, c.label);
+        }
+        return c.label
+          ? h('th', { class: c.cls, scope: 'col', title: 'Sort', onclick: (e) => sortBy(i, e.currentTarget) }, c.label)
+          : h('th', { class: c.cls, scope: 'col' });
+      }))),
       tbody));
 }
 

@@ -23,6 +23,24 @@ pub enum MoleculesCommand {
     /// Print the 20-feature vector and score of every structure in a file as CSV (no database),
     /// or with --features another feature set (e.g. rdkit: the 43 RDKit descriptors).
     Describe(DescribeArgs),
+    /// Rank the molecules a user can read, as `GET /api/v1/molecules/ranked` does (one page).
+    Rank(RankArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RankArgs {
+    /// E-mail of the user to rank as (row-level security decides what they see).
+    #[arg(long = "as")]
+    user: String,
+    /// The API's query string, e.g. "sort=score&min_logp=-1&limit=20".
+    #[arg(long, default_value = "")]
+    query: String,
+    /// Print the page as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print PostgreSQL's plan of the page and of the count (EXPLAIN ANALYZE) instead.
+    #[arg(long, conflicts_with = "json")]
+    explain: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +112,7 @@ pub async fn run(config: Option<PathBuf>, cmd: MoleculesCommand) -> anyhow::Resu
             Some(set) => describe_set(&args.read, set),
         },
         MoleculesCommand::Import(args) => import(config, args).await,
+        MoleculesCommand::Rank(args) => rank(config, args).await,
     }
 }
 
@@ -398,6 +417,63 @@ async fn import(config: Option<PathBuf>, args: ImportArgs) -> anyhow::Result<Exi
     let _log = crate::telemetry::init(&settings.log)?;
     let db = super::prepare_database(&settings).await?;
     let result = import_into(&db.pool, &args).await;
+    db.shutdown().await?;
+    result
+}
+
+async fn rank(config: Option<PathBuf>, args: RankArgs) -> anyhow::Result<ExitCode> {
+    let request: cryo_app::ranking::RankRequest =
+        serde_urlencoded::from_str(&args.query).map_err(|e| anyhow::anyhow!("--query: {e}"))?;
+    let (settings, _) = load_settings(config)?;
+    let _log = crate::telemetry::init(&settings.log)?;
+    let db = super::prepare_database(&settings).await?;
+    let result = async {
+        let (_, identity) = owner_identity(&db.pool, Some(&args.user)).await?;
+        let app = cryo_app::App::new(db.pool.clone(), settings.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let actor = cryo_app::Actor::new(&app, identity);
+        let mut out = std::io::stdout().lock();
+        if args.explain {
+            let plan = cryo_app::ranking::explain_molecule_ranking(&actor, &request)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for line in plan {
+                writeln!(out, "{line}")?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let page = cryo_app::ranking::rank_molecules(&actor, &request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &page)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{} molecules; sort {} {:?}",
+                page.total, page.sort, page.order
+            )?;
+            for m in &page.items {
+                let shown = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or("—".into());
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\tMW {}\tscore {}\tpredicted {}",
+                    m.molecule.id,
+                    m.molecule.name.as_deref().unwrap_or("(unnamed)"),
+                    m.molecule.canonical_smiles,
+                    shown(m.molecule.molecular_weight),
+                    shown(m.molecule.score),
+                    shown(m.prediction.as_ref().map(|p| p.value)),
+                )?;
+            }
+            if let Some(c) = &page.next_cursor {
+                writeln!(out, "next page: --query '{}&cursor={c}'", args.query)?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+    .await;
     db.shutdown().await?;
     result
 }

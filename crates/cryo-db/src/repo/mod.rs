@@ -7,6 +7,7 @@ pub mod auth;
 pub mod collab;
 pub mod models;
 pub mod protocols;
+pub mod ranking;
 pub mod science;
 pub mod stats;
 pub mod toxicity;

@@ -68,9 +68,9 @@ pub struct MoleculeRow {
 
 // Scalar subqueries rather than a lateral join: with ORDER BY … LIMIT, PostgreSQL evaluates
 // them only for the rows returned.
-macro_rules! molecule_select {
+macro_rules! molecule_columns {
     () => {
-        "SELECT m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
+        "m.id, m.name, m.canonical_smiles, m.inchi, m.inchikey, m.formula, m.molecular_weight,
         m.pubchem_cid, m.data_source, m.is_reference, m.project_id, m.murcko_scaffold, m.density_g_per_ml,
         m.created_by, m.created_at,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
@@ -86,8 +86,14 @@ macro_rules! molecule_select {
         (SELECT sum(p.numeric_value) FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
          WHERE p.molecule_id = m.id AND t.name LIKE 'Alerts: %') AS alerts,
         (SELECT p.numeric_value FROM molecular_properties p JOIN property_types t ON t.id = p.property_type_id
-         WHERE p.molecule_id = m.id AND t.name = 'QED' ORDER BY p.updated_at DESC LIMIT 1) AS qed
-    FROM molecules m"
+         WHERE p.molecule_id = m.id AND t.name = 'QED' ORDER BY p.updated_at DESC LIMIT 1) AS qed"
+    };
+}
+pub(crate) use molecule_columns;
+
+macro_rules! molecule_select {
+    () => {
+        concat!("SELECT ", molecule_columns!(), " FROM molecules m")
     };
 }
 

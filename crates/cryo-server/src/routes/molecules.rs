@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use cryo_app::molecules::{
     self, BatchScore, Descriptors, MoleculeDetail, MoleculeInput, ScoreView,
 };
+use cryo_app::ranking::{self, RankRequest, RankedMolecules};
 use cryo_app::rows;
 use cryo_app::search::{self, SimilarityHit};
 use cryo_db::repo::science::{self as repo, MoleculeRow};
@@ -25,6 +26,7 @@ use uuid::Uuid;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_molecules, create_molecule))
+        .routes(routes!(rank_molecules))
         .routes(routes!(get_molecule, rename_molecule, delete_molecule))
         .routes(routes!(molecule_svg))
         .routes(routes!(similarity))
@@ -82,6 +84,21 @@ pub async fn list_molecules(
         .read(async |tx| repo::list_molecules(tx, q, f.max_alerts, page).await)
         .await?;
     Ok(Json(rows))
+}
+
+/// Molecules the caller can see, ranked and filtered on the server: ordered by any stored
+/// property, the newest prediction of a property or its interval width (rows lacking the value
+/// last), filtered by ranges, owner, project or team, paged by cursor, with the total count.
+/// Signed-in callers only: a ranking reads projects and predictions, which anonymous callers
+/// cannot (they list the reference set with `GET /molecules`).
+#[utoipa::path(get, path = "/api/v1/molecules/ranked", tag = "molecules", params(RankRequest), security(("bearer" = [])),
+    responses((status = 200, body = RankedMolecules), (status = 401, body = crate::error::ErrorBody),
+              (status = 422, description = "A filter, ordering or cursor refused, naming it", body = crate::error::ErrorBody)))]
+pub async fn rank_molecules(
+    db: UserDb,
+    Query(request): Query<RankRequest>,
+) -> ApiResult<Json<RankedMolecules>> {
+    Ok(Json(ranking::rank_molecules(&db.actor(), &request).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",

@@ -13,6 +13,7 @@ mod mixtures;
 mod models;
 mod outage;
 mod protocols;
+mod ranking;
 mod science;
 mod system;
 mod tenancy;

@@ -14,9 +14,17 @@ const KEY_DESCRIPTORS = [
   ['rotatable_bond_count', 'Rotatable bonds', ''], ['heavy_atom_count', 'Heavy atoms', ''],
 ];
 
-let lastSearch = { mode: 'name', query: '', threshold: '0.3' };
+let lastSearch = { mode: 'name', query: '', threshold: '0.3', sort: 'name', order: 'asc', filters: {} };
 
-/** Search by name, similarity or substructure; register a molecule. */
+// Range filters of the ranked list: [query parameter, label, step].
+const RANGE_FILTERS = [
+  ['molecular_weight', 'MW (g/mol)', 1], ['logp', 'logP', 0.1], ['tpsa', 'TPSA (Å²)', 1],
+  ['score', 'Score', 1], ['qed', 'QED', 0.05],
+];
+// The direction a column ranks in on its first click: names A–Z, numbers highest first.
+const firstOrder = (key) => (key === 'name' ? 'asc' : 'desc');
+
+/** Search by name, similarity or substructure; rank and filter the library; register a molecule. */
 export async function list(page) {
   const mode = select('mode', [['name', 'Name'], ['similarity', 'Similar to SMILES'], ['substructure', 'Substructure (SMARTS or SMILES)']], lastSearch.mode);
   const query = h('input', { name: 'q', type: 'search', value: lastSearch.query, placeholder: 'e.g. glycerol', size: 34, 'aria-label': 'Search' });
@@ -26,68 +34,162 @@ export async function list(page) {
   const alertFreeField = h('label', { class: 'row', title: 'No PAINS, Brenk, NIH or ZINC alert' }, alertFree, ' Alert-free only');
   const results = h('div', { id: 'molecule-results' });
   const error = h('p', { class: 'error' });
+
+  // The ranked list's filters: ranges, mine only, and a predicted property to carry and filter by.
+  const types = (await get('/property-types')).filter((t) => t.data_type === 'numeric');
+  const inputs = {};
+  const number = (name, step) => (inputs[name] = h('input', { name, type: 'number', step, size: 7, value: lastSearch.filters[name] ?? '' }));
+  const mine = h('input', { type: 'checkbox', name: 'mine', checked: !!lastSearch.mine });
+  const predicted = select('predicted', [['', '—'], ...types.map((t) => [t.name, t.name])], lastSearch.predicted || '');
+  inputs.predicted = predicted;
+  const domain = select('domain', [['', 'any'], ['in', 'in'], ['edge', 'edge'], ['out', 'out']], lastSearch.filters.domain || '');
+  inputs.domain = domain;
+  const predictedFields = h('div', { class: 'row' },
+    field('Min. predicted', number('min_predicted', 'any')), field('Max. predicted', number('max_predicted', 'any')),
+    field('Max. interval width', number('max_interval_width', 'any')), field('Domain', domain));
+  const filters = h('details', { class: 'filters', open: Object.values(lastSearch.filters).some((v) => v !== '') || !!lastSearch.predicted },
+    h('summary', {}, 'Filters and predictions'),
+    h('div', { class: 'row' }, RANGE_FILTERS.map(([key, label, step]) =>
+      h('fieldset', { class: 'range' }, h('legend', {}, label), number(`min_${key}`, step), ' – ', number(`max_${key}`, step)))),
+    h('div', { class: 'row' }, h('label', { class: 'row' }, mine, ' Mine only'),
+      field('Show predictions of', predicted, 'each row’s newest prediction; rank by it with its column')),
+    predictedFields);
   const placeholder = () => {
     thresholdField.hidden = mode.value !== 'similarity';
     alertFreeField.hidden = mode.value !== 'name';
+    filters.hidden = mode.value !== 'name';
+    predictedFields.hidden = !predicted.value;
     query.placeholder = { name: 'e.g. glycerol', similarity: 'e.g. OCC(O)CO', substructure: 'e.g. [OX2H]' }[mode.value];
   };
   mode.addEventListener('change', placeholder);
+  predicted.addEventListener('change', placeholder);
   placeholder();
 
-  // Pages: ask for one row more than shown, to know whether there is a next page.
+  // Searches page by offset (one row more than shown tells whether there is a next page); the
+  // ranked list pages by the server's cursors, remembering where each page started.
   const pageSize = select('page_size', ['25', '50', '100', '200'], String(lastSearch.pageSize || 100));
   pageSize.setAttribute('aria-label', 'Rows per page');
   let offset = 0;
+  let rank = { sort: lastSearch.sort, order: lastSearch.order };
+  let starts = [null];
+  let at = 0;
 
-  async function search(e, at = 0) {
-    e?.preventDefault();
-    error.textContent = '';
-    query.removeAttribute('aria-invalid');
-    const size = Number(pageSize.value);
-    lastSearch = { mode: mode.value, query: query.value, threshold: threshold.value, pageSize: size, alertFree: alertFree.checked };
+  function rankedQuery(size, cursor) {
+    const p = new URLSearchParams({ sort: rank.sort, order: rank.order, limit: String(size) });
     const q = query.value.trim();
-    const page = { limit: size + 1, offset: at };
+    if (q) p.set('q', q);
+    if (alertFree.checked) p.set('max_alerts', '0');
+    if (mine.checked) p.set('owner', 'me');
+    if (predicted.value) p.set('predicted', predicted.value);
+    for (const [name, input] of Object.entries(inputs)) {
+      if (name !== 'predicted' && input.value !== '' && (predicted.value || !['min_predicted', 'max_predicted', 'max_interval_width', 'domain'].includes(name))) p.set(name, input.value);
+    }
+    if (cursor) p.set('cursor', cursor);
+    return '/molecules/ranked?' + p;
+  }
+
+  // Filters fire a search per change; only the latest search may draw (answers can overtake).
+  let latest = 0;
+  async function search(e, to = 0) {
+    e?.preventDefault();
+    const ticket = ++latest;
+    error.textContent = '';
+    for (const el of [query, ...Object.values(inputs)]) el.removeAttribute('aria-invalid');
+    const size = Number(pageSize.value);
+    lastSearch = {
+      mode: mode.value, query: query.value, threshold: threshold.value, pageSize: size, alertFree: alertFree.checked,
+      sort: rank.sort, order: rank.order, mine: mine.checked, predicted: predicted.value,
+      filters: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.value])),
+    };
+    const q = query.value.trim();
     try {
+      if (mode.value === 'name') {
+        // Where each page starts changes only when an answer is drawn.
+        const ranked = await get(rankedQuery(size, to === 0 ? null : starts[to]));
+        if (ticket !== latest) return;
+        if (to === 0) starts = [null];
+        at = to;
+        starts[at + 1] = ranked.next_cursor ?? undefined;
+        renderRanked(ranked, size);
+        return;
+      }
+      const page = { limit: size + 1, offset: to };
       let rows;
-      if (mode.value === 'name') rows = (await get(`/molecules?limit=${page.limit}&offset=${page.offset}` + (q ? '&q=' + encodeURIComponent(q) : '') + (alertFree.checked ? '&max_alerts=0' : ''))).map((m) => ({ m }));
-      else if (!q) throw new Error('Enter a structure to search for.');
+      if (!q) throw new Error('Enter a structure to search for.');
       else if (mode.value === 'similarity') rows = (await post('/molecules/search/similarity', { smiles: q, threshold: Number(threshold.value), ...page })).map((hit) => ({ m: hit.molecule, similarity: hit.similarity }));
       else rows = (await post('/molecules/search/substructure', { [/[[\]:;&~]/.test(q) ? 'smarts' : 'smiles']: q, ...page })).map((m) => ({ m }));
-      offset = at;
+      if (ticket !== latest) return;
+      offset = to;
       renderResults(rows.slice(0, size), rows.length > size);
     } catch (err) {
+      if (ticket !== latest) return;
       error.textContent = err.message;
-      if (err instanceof ApiError && err.status === 422) query.setAttribute('aria-invalid', 'true');
+      const fieldName = err instanceof ApiError && err.status === 422 ? err.field : null;
+      if (fieldName && inputs[fieldName]) inputs[fieldName].setAttribute('aria-invalid', 'true');
+      else if (err instanceof ApiError && err.status === 422) query.setAttribute('aria-invalid', 'true');
       else if (!(err instanceof ApiError) || err.status >= 500) showError(err);
       mount(results);
     }
   }
   pageSize.addEventListener('change', () => search(null, 0));
   alertFree.addEventListener('change', () => search(null, 0));
+  mine.addEventListener('change', () => search(null, 0));
+  predicted.addEventListener('change', () => {
+    if (!predicted.value && ['predicted', 'interval_width'].includes(rank.sort)) rank = { sort: 'name', order: 'asc' };
+    search(null, 0);
+  });
+  filters.addEventListener('change', (e) => { if (e.target.type === 'number' || e.target === domain) search(null, 0); });
 
-  function renderResults(rows, more) {
+  const columnsFor = (rows) => {
     const columns = [
-      { label: 'Name', value: (r) => h('a', { href: `#/molecules/${r.m.id}` }, r.m.name || '(unnamed)') },
+      { label: 'Name', sortKey: 'name', value: (r) => h('a', { href: `#/molecules/${r.m.id}` }, r.m.name || '(unnamed)') },
       { label: 'SMILES', value: (r) => h('span', { class: 'smiles' }, r.m.canonical_smiles) },
       { label: 'Formula', value: (r) => r.m.formula || '—' },
-      { label: 'MW (g/mol)', cls: 'num', value: (r) => fmt(r.m.molecular_weight, 5) },
-      { label: 'logP', cls: 'num', value: (r) => fmt(r.m.logp) },
-      { label: 'TPSA (Å²)', cls: 'num', value: (r) => fmt(r.m.tpsa) },
-      { label: 'HBD / HBA', cls: 'num', value: (r) => (r.m.h_bond_donors == null ? '—' : `${fmt(r.m.h_bond_donors)} / ${fmt(r.m.h_bond_acceptors)}`) },
-      { label: 'Score', cls: 'num', value: (r) => fmt(r.m.score) },
-      { label: 'QED', cls: 'num', value: (r) => fmt(r.m.qed, 2) },
+      { label: 'MW (g/mol)', sortKey: 'molecular_weight', cls: 'num', value: (r) => fmt(r.m.molecular_weight, 5) },
+      { label: 'logP', sortKey: 'logp', cls: 'num', value: (r) => fmt(r.m.logp) },
+      { label: 'TPSA (Å²)', sortKey: 'tpsa', cls: 'num', value: (r) => fmt(r.m.tpsa) },
+      { label: 'HBD / HBA', sortKey: 'h_bond_donors', cls: 'num', value: (r) => (r.m.h_bond_donors == null ? '—' : `${fmt(r.m.h_bond_donors)} / ${fmt(r.m.h_bond_acceptors)}`) },
+      { label: 'Score', sortKey: 'score', cls: 'num', value: (r) => fmt(r.m.score) },
+      { label: 'QED', sortKey: 'qed', cls: 'num', value: (r) => fmt(r.m.qed, 2) },
       { label: 'Alerts', cls: 'num', value: (r) => fmt(r.m.alerts) },
       { label: '', value: (r) => (r.m.is_reference ? h('span', { class: 'badge' }, 'reference') : '') },
     ];
     if (rows.some((r) => r.similarity !== undefined)) columns.splice(1, 0, { label: 'Tanimoto', cls: 'num', value: (r) => fmt(r.similarity) });
+    if (rows.some((r) => r.m.prediction !== undefined) && predicted.value) {
+      const p = (r) => r.m.prediction;
+      columns.splice(4, 0,
+        { label: `Predicted ${predicted.value}`, sortKey: 'predicted', cls: 'num', value: (r) => (p(r) ? fmt(p(r).value) : '—') },
+        { label: 'Interval', sortKey: 'interval_width', cls: 'num', value: (r) => (p(r)?.interval_lower != null ? `${fmt(p(r).interval_lower)} – ${fmt(p(r).interval_upper)}` : '—') },
+        { label: 'Domain', value: (r) => p(r)?.domain_flag ?? '—' });
+    }
+    return columns;
+  };
+  const rowAttrs = (r) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`molecules/${r.m.id}`); } });
+
+  function renderRanked(ranked, size) {
+    const rows = ranked.items.map((m) => ({ m }));
+    const first = at * size + 1;
+    const pager = h('div', { class: 'spread' },
+      h('p', { class: 'muted', id: 'molecule-range' }, rows.length ? `Molecules ${first}–${first + rows.length - 1} of ${ranked.total}` : 'No molecules'),
+      h('div', { class: 'row' }, h('label', { class: 'row' }, 'Rows per page ', pageSize),
+        h('button', { type: 'button', class: 'secondary', disabled: at === 0, onclick: () => search(null, at - 1) }, '‹ Previous'),
+        h('button', { type: 'button', class: 'secondary', disabled: !ranked.next_cursor, onclick: () => search(null, at + 1) }, 'Next ›')));
+    const onSort = (key) => {
+      rank = rank.sort === key ? { sort: key, order: rank.order === 'asc' ? 'desc' : 'asc' } : { sort: key, order: firstOrder(key) };
+      search(null, 0);
+    };
+    mount(results, pager,
+      table(columnsFor(rows), rows, { empty: 'No molecule matches.', rowAttrs, serverSort: { ...rank, onSort } }));
+  }
+
+  function renderResults(rows, more) {
     const size = Number(pageSize.value);
     const pager = h('div', { class: 'spread' },
       h('p', { class: 'muted', id: 'molecule-range' }, rows.length ? `Molecules ${offset + 1}–${offset + rows.length}${more ? '' : ` of ${offset + rows.length}`}` : 'No molecules'),
       h('div', { class: 'row' }, h('label', { class: 'row' }, 'Rows per page ', pageSize),
         h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => search(null, Math.max(0, offset - size)) }, '‹ Previous'),
         h('button', { type: 'button', class: 'secondary', disabled: !more, onclick: () => search(null, offset + size) }, 'Next ›')));
-    mount(results, pager,
-      table(columns, rows, { empty: 'No molecule matches.', rowAttrs: (r) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`molecules/${r.m.id}`); } }) }));
+    mount(results, pager, table(columnsFor(rows), rows, { empty: 'No molecule matches.', rowAttrs }));
   }
 
   const smiles = h('input', { name: 'smiles', placeholder: 'SMILES, e.g. OCC(O)CO', size: 28 });
@@ -104,7 +206,9 @@ export async function list(page) {
 
   append(page, 
     h('h1', {}, 'Molecules'),
-    h('form', { class: 'card row', role: 'search', onsubmit: search }, field('Search by', mode), field('Query', query), thresholdField, alertFreeField, h('button', { type: 'submit' }, 'Search'), error),
+    h('form', { class: 'card', role: 'search', onsubmit: search },
+      h('div', { class: 'row' }, field('Search by', mode), field('Query', query), thresholdField, alertFreeField, h('button', { type: 'submit' }, 'Search')),
+      filters, error),
     h('div', { class: 'card' }, results),
     h('details', { class: 'card' }, h('summary', {}, 'Register a molecule'), add, addError));
   await search(null, 0);
