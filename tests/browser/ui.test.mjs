@@ -152,6 +152,12 @@ try {
   const logps = (await page.locator(`#molecule-results tbody tr td:nth-child(${logpColumn})`).allTextContents()).map(Number);
   assert.ok(logps.length > 0 && logps.every((v) => v >= 0 && v <= 2), `logP window: ${logps}`);
   await shot('01b-molecules-ranked.png');
+  // Export all: the whole filtered ranking as a file, one line per molecule under a header.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-ranked')]);
+  assert.equal(download.suggestedFilename(), 'molecules.csv');
+  const exported = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  assert.equal(exported.length, inWindow + 1, `exported ${exported.length - 1} of ${inWindow}`);
+  assert.match(exported[0], /^id,name,smiles,/);
   await page.fill('input[name=min_logp]', '');
   await page.fill('input[name=max_logp]', '');
   await page.locator('input[name=max_logp]').dispatchEvent('change');

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod evaluate;
 pub mod experiments;
+pub mod export;
 pub mod health;
 pub mod health_view;
 pub mod jobs;

@@ -5,7 +5,8 @@
 use crate::{Actor, AppError, AppResult};
 use cryo_core::ident::DomainFlag;
 use cryo_db::repo::ranking::{
-    self as repo, Cursor, Direction, MoleculeFilters, MoleculeSort, Range, RankedMolecule,
+    self as repo, Cursor, Direction, MoleculeFilters, MoleculeSort, Range, RankQuery,
+    RankedMolecule,
 };
 use cryo_db::repo::science::property_type;
 use serde::{Deserialize, Serialize};
@@ -190,6 +191,18 @@ struct Ranking<'r> {
     filters: MoleculeFilters<'r>,
 }
 
+impl Ranking<'_> {
+    fn query(&self) -> RankQuery<'_> {
+        RankQuery {
+            sort: &self.sort,
+            dir: self.order,
+            filters: &self.filters,
+            after: self.after.as_ref(),
+            limit: self.limit,
+        }
+    }
+}
+
 /// Check a request against everything but the database's vocabulary.
 fn parse<'r>(actor: &Actor<'_>, r: &'r RankRequest) -> AppResult<Ranking<'r>> {
     let sort_key = r.sort.as_deref().map(str::trim).unwrap_or("name");
@@ -343,9 +356,7 @@ pub async fn rank_molecules(actor: &Actor<'_>, r: &RankRequest) -> AppResult<Ran
     let page = actor
         .run(async |tx| {
             check_properties(tx, &q).await?;
-            let at = q.after.as_ref();
-            let page = repo::rank_molecules(tx, &q.sort, q.order, &q.filters, at, q.limit).await?;
-            AppResult::Ok(page)
+            AppResult::Ok(repo::rank_molecules(tx, &q.query()).await?)
         })
         .await?;
     let (sort_key, order) = (q.sort_key, q.order);
@@ -374,10 +385,126 @@ pub async fn explain_molecule_ranking(
     actor
         .run(async |tx| {
             check_properties(tx, &q).await?;
-            let at = q.after.as_ref();
-            Ok(repo::explain_rank_molecules(tx, &q.sort, q.order, &q.filters, at, q.limit).await?)
+            Ok(repo::explain_rank_molecules(tx, &q.query()).await?)
         })
         .await
+}
+
+/// The most molecules one export writes: beyond, the caller narrows the filters.
+pub const MAX_EXPORT: i64 = 100_000;
+
+/// The ranking the request names, every page of it, as a file in `format` (SDF: each
+/// molecule's structure with the columns as tags). The request's `limit` and `cursor` are
+/// ignored: an export is the whole ranking, or a 422 when it holds more than [`MAX_EXPORT`].
+pub async fn export_molecules(
+    actor: &Actor<'_>,
+    r: &RankRequest,
+    format: crate::export::ExportFormat,
+) -> AppResult<Vec<u8>> {
+    use crate::export::{self, Cell, ExportFormat, Table};
+    let whole = RankRequest {
+        limit: Some(MAX_LIMIT),
+        cursor: None,
+        ..r.clone()
+    };
+    let mut q = parse(actor, &whole)?;
+    let predicted = q.filters.predicted.is_some();
+    let mut table = Table {
+        columns: vec![
+            "id",
+            "name",
+            "smiles",
+            "formula",
+            "molecular_weight",
+            "logp",
+            "tpsa",
+            "h_bond_donors",
+            "h_bond_acceptors",
+            "score",
+            "qed",
+            "alerts",
+            "reference",
+        ],
+        rows: Vec::new(),
+    };
+    if predicted {
+        table.columns.extend([
+            "predicted",
+            "interval_lower",
+            "interval_upper",
+            "domain_flag",
+        ]);
+    }
+    let mut smiles = Vec::new();
+    loop {
+        let page = actor
+            .run(async |tx| {
+                check_properties(tx, &q).await?;
+                AppResult::Ok(repo::rank_molecules(tx, &q.query()).await?)
+            })
+            .await?;
+        if page.total > MAX_EXPORT {
+            return Err(AppError::validation(
+                "export",
+                format!(
+                    "{} molecules match; at most {MAX_EXPORT} are exported at once: narrow the filters",
+                    page.total
+                ),
+            ));
+        }
+        for item in page.items {
+            let m = &item.molecule;
+            let mut row = vec![
+                Cell::Text(m.id.to_string()),
+                m.name.as_deref().into(),
+                Cell::Text(m.canonical_smiles.clone()),
+                m.formula.as_deref().into(),
+                m.molecular_weight.into(),
+                m.logp.into(),
+                m.tpsa.into(),
+                m.h_bond_donors.into(),
+                m.h_bond_acceptors.into(),
+                m.score.into(),
+                m.qed.into(),
+                m.alerts.into(),
+                Cell::Text(m.is_reference.to_string()),
+            ];
+            if predicted {
+                let p = item.prediction.as_ref();
+                row.extend([
+                    p.map(|p| p.value).into(),
+                    p.and_then(|p| p.interval_lower).into(),
+                    p.and_then(|p| p.interval_upper).into(),
+                    p.and_then(|p| p.domain_flag).map(DomainFlag::as_str).into(),
+                ]);
+            }
+            smiles.push(m.canonical_smiles.clone());
+            table.rows.push(row);
+        }
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+    }
+    if format != ExportFormat::Sdf {
+        return export::write(&table, format);
+    }
+    // Structures from the stored canonical SMILES, on the compute pool under its deadline; one
+    // that no longer parses (a newer toolkit) is written as an empty structure, tags intact.
+    let blocks = actor
+        .compute(move |deadline| {
+            smiles
+                .iter()
+                .map(|s| {
+                    deadline.check()?;
+                    Ok(cryo_chem::Molecule::from_smiles(s)
+                        .and_then(|m| m.mol_block())
+                        .ok())
+                })
+                .collect::<AppResult<Vec<_>>>()
+        })
+        .await?;
+    Ok(export::sdf(&table, &blocks))
 }
 
 #[cfg(test)]

@@ -101,6 +101,17 @@ pub struct RankedPrediction {
     pub domain_flag: Option<DomainFlag>,
 }
 
+/// What to rank: the ordering, its direction, the filters, where the page starts (after the
+/// cursor; none: the first page) and how many rows it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct RankQuery<'a> {
+    pub sort: &'a MoleculeSort,
+    pub dir: Direction,
+    pub filters: &'a MoleculeFilters<'a>,
+    pub after: Option<&'a Cursor>,
+    pub limit: i64,
+}
+
 /// A page of a ranking: its rows, how many rows the whole ranking holds, and where the next
 /// page starts (none on the last page).
 #[derive(Debug, Clone)]
@@ -468,12 +479,15 @@ fn bind_all<'q, O>(
 /// `dir` (rows lacking the value last, by id), starting after `after`; with the total count.
 pub async fn rank_molecules(
     conn: &mut Conn,
-    sort: &MoleculeSort,
-    dir: Direction,
-    filters: &MoleculeFilters<'_>,
-    after: Option<&Cursor>,
-    limit: i64,
+    q: &RankQuery<'_>,
 ) -> Result<RankedPage<RankedMolecule>, DbError> {
+    let RankQuery {
+        sort,
+        dir,
+        filters,
+        after,
+        limit,
+    } = *q;
     plan_settings(conn).await?;
     let (rank, count) = statements(sort, dir, filters.predicted.is_some());
     let rows: Vec<RankedRow> = bind_all(sqlx::query_as(rank), sort, filters, after, limit + 1)
@@ -518,12 +532,15 @@ async fn plan_settings(conn: &mut Conn) -> Result<(), DbError> {
 /// statement, run (`EXPLAIN ANALYZE`), then the count's.
 pub async fn explain_rank_molecules(
     conn: &mut Conn,
-    sort: &MoleculeSort,
-    dir: Direction,
-    filters: &MoleculeFilters<'_>,
-    after: Option<&Cursor>,
-    limit: i64,
+    q: &RankQuery<'_>,
 ) -> Result<Vec<String>, DbError> {
+    let RankQuery {
+        sort,
+        dir,
+        filters,
+        after,
+        limit,
+    } = *q;
     plan_settings(conn).await?;
     let (rank, count) = explained(sort, dir, filters.predicted.is_some());
     let mut lines: Vec<String> = bind_all(sqlx::query_as(rank), sort, filters, after, limit + 1)

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use cryo_app::export::ExportFormat;
 use cryo_app::molecules::{
     self, BatchScore, Descriptors, MoleculeDetail, MoleculeInput, ScoreView,
 };
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_molecules, create_molecule))
         .routes(routes!(rank_molecules))
+        .routes(routes!(export_ranked_molecules))
         .routes(routes!(get_molecule, rename_molecule, delete_molecule))
         .routes(routes!(molecule_svg))
         .routes(routes!(similarity))
@@ -99,6 +101,36 @@ pub async fn rank_molecules(
     Query(request): Query<RankRequest>,
 ) -> ApiResult<Json<RankedMolecules>> {
     Ok(Json(ranking::rank_molecules(&db.actor(), &request).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportFormatParam {
+    /// csv, tsv, json, xlsx, or sdf (structures with the columns as data tags).
+    pub format: String,
+}
+
+/// The whole ranking (the same parameters; `limit` and `cursor` ignored) as a file: every
+/// molecule, its key descriptors and score, and with `predicted` its newest prediction. At
+/// most 100,000 molecules (422 naming `export` beyond).
+#[utoipa::path(get, path = "/api/v1/molecules/ranked/export", tag = "molecules", params(ExportFormatParam, RankRequest), security(("bearer" = [])),
+    responses((status = 200, description = "The file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 401, body = crate::error::ErrorBody),
+              (status = 422, description = "A format, filter or ordering refused, naming it", body = crate::error::ErrorBody)))]
+pub async fn export_ranked_molecules(
+    db: UserDb,
+    Query(format): Query<ExportFormatParam>,
+    Query(request): Query<RankRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let format: ExportFormat = format.format.parse()?;
+    let bytes = ranking::export_molecules(&db.actor(), &request, format).await?;
+    let disposition = format!("attachment; filename=\"molecules.{}\"", format.as_str());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/molecules/{id}", tag = "molecules",

@@ -45,6 +45,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub text: String,
+    /// The body as sent (binary files: XLSX).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -64,6 +66,7 @@ pub async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
         status,
         headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 

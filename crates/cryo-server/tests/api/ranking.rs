@@ -378,3 +378,118 @@ async fn ranking_requests_are_checked_before_anything_runs() {
         .json();
     assert_eq!(fresh["total"], 17, "a new user ranks the reference set");
 }
+
+#[tokio::test]
+async fn a_ranking_exports_whole_in_every_format_and_the_files_read_back() {
+    let (_db, app) = seeded().await;
+    let (alice, bob) = (register(&app, "alice").await, register(&app, "bob").await);
+    register_all(&app, &alice, ALICE).await;
+    register_all(&app, &bob, BOB).await;
+    // The export is the whole ranking, in its order, whatever the page size asked.
+    let (ranked, _) = all_pages(&app, &alice, "sort=score&owner=me", 500).await;
+    let want = ids(&ranked);
+    let export = |format: &'static str| {
+        let app = app.clone();
+        let token = alice.token.clone();
+        async move {
+            let r = crate::helpers::call(
+                &app,
+                "GET",
+                &format!(
+                    "/api/v1/molecules/ranked/export?format={format}&sort=score&owner=me&limit=2"
+                ),
+                Some(&token),
+                None,
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{format}: {}", r.text);
+            assert!(
+                r.headers["content-disposition"]
+                    .to_str()
+                    .unwrap()
+                    .ends_with(&format!("molecules.{format}\"")),
+                "{format}"
+            );
+            r
+        }
+    };
+    for (format, delimiter) in [("csv", b','), ("tsv", b'\t')] {
+        let r = export(format).await;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(r.bytes.as_slice());
+        let header = reader.headers().unwrap().clone();
+        let score = header.iter().position(|h| h == "score").unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(
+            rows.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(),
+            want,
+            "{format}"
+        );
+        assert_eq!(
+            rows[0][score].parse::<f64>().unwrap(),
+            ranked[0]["score"].as_f64().unwrap()
+        );
+    }
+    let json: Value = serde_json::from_slice(&export("json").await.bytes).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert_eq!(rows[0]["score"], ranked[0]["score"], "numbers stay numbers");
+    // XLSX: a zip whose sheet has the header and one row per molecule, ids in order.
+    let xlsx = export("xlsx").await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx.bytes)).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert_eq!(sheet.matches("<row ").count(), want.len() + 1);
+    let positions: Vec<usize> = want
+        .iter()
+        .map(|id| sheet.find(id.as_str()).expect("every id"))
+        .collect();
+    assert!(positions.windows(2).all(|p| p[0] < p[1]), "in ranked order");
+    // SDF: each record's structure parses to the molecule's SMILES; the columns are its tags.
+    let sdf = export("sdf").await;
+    let records: Vec<_> = cryo_chem::sdf::SdfReader::new(sdf.bytes.as_slice()).collect();
+    assert_eq!(records.len(), want.len());
+    for (record, row) in records.iter().zip(&ranked) {
+        assert_eq!(record.fields["id"], row["id"].as_str().unwrap());
+        let m = record.molecule.as_ref().expect("a structure");
+        assert_eq!(
+            m.canonical_smiles(),
+            row["canonical_smiles"].as_str().unwrap()
+        );
+        assert_eq!(
+            record.fields["score"].parse::<f64>().unwrap(),
+            row["score"].as_f64().unwrap()
+        );
+    }
+    // Bob's export holds none of alice's molecules; a bad format is named.
+    let his = crate::helpers::call(
+        &app,
+        "GET",
+        "/api/v1/molecules/ranked/export?format=csv&owner=me",
+        Some(&bob.token),
+        None,
+    )
+    .await;
+    assert_eq!(his.text.lines().count(), BOB.len() + 1);
+    assert!(want.iter().all(|id| !his.text.contains(id.as_str())));
+    let bad = crate::helpers::call(
+        &app,
+        "GET",
+        "/api/v1/molecules/ranked/export?format=pdf",
+        Some(&bob.token),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["error"]["details"]["field"], "format");
+}

@@ -166,12 +166,31 @@ export async function list(page) {
   };
   const rowAttrs = (r) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') go(`molecules/${r.m.id}`); } });
 
+  // An export is the whole ranking as it stands (filters, order, predictions), as a file.
+  const exportFormat = select('export_format', [['csv', 'CSV'], ['tsv', 'TSV'], ['json', 'JSON'], ['xlsx', 'Excel (XLSX)'], ['sdf', 'SDF']], 'csv');
+  exportFormat.setAttribute('aria-label', 'Export format');
+  async function download() {
+    const path = rankedQuery(Number(pageSize.value), null).replace('/molecules/ranked?', `/molecules/ranked/export?format=${exportFormat.value}&`);
+    try {
+      const res = await api('GET', path, undefined, { raw: true });
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: url, download: `molecules.${exportFormat.value}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  }
+
   function renderRanked(ranked, size) {
     const rows = ranked.items.map((m) => ({ m }));
     const first = at * size + 1;
     const pager = h('div', { class: 'spread' },
       h('p', { class: 'muted', id: 'molecule-range' }, rows.length ? `Molecules ${first}–${first + rows.length - 1} of ${ranked.total}` : 'No molecules'),
-      h('div', { class: 'row' }, h('label', { class: 'row' }, 'Rows per page ', pageSize),
+      h('div', { class: 'row' }, exportFormat, h('button', { type: 'button', class: 'secondary', id: 'export-ranked', onclick: download }, 'Export all'),
+        h('label', { class: 'row' }, 'Rows per page ', pageSize),
         h('button', { type: 'button', class: 'secondary', disabled: at === 0, onclick: () => search(null, at - 1) }, '‹ Previous'),
         h('button', { type: 'button', class: 'secondary', disabled: !ranked.next_cursor, onclick: () => search(null, at + 1) }, 'Next ›')));
     const onSort = (key) => {
