@@ -93,7 +93,7 @@ impl Cell {
 /// Named columns and rows of cells (each row as long as the header).
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
 }
 
@@ -266,7 +266,7 @@ mod tests {
 
     fn table() -> Table {
         Table {
-            columns: vec!["name", "value"],
+            columns: vec!["name".into(), "value".into()],
             rows: vec![
                 vec![Cell::Text("a, \"b\" <c> & d".into()), Cell::Number(1.5)],
                 vec![Cell::Text("e\tf".into()), Cell::Empty],

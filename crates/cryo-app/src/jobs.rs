@@ -1,4 +1,5 @@
-//! Training-job workers inside `serve`. Each worker claims the oldest queued job (SKIP LOCKED, so
+//! Job workers inside `serve`: trainings first, then screening chunks (`crate::screening`).
+//! Each worker claims the oldest queued training job (SKIP LOCKED, so
 //! workers in this and other processes never share one), trains on what the requester may read
 //! (their identity, so row-level security decides the data), records progress and a heartbeat,
 //! and stores the result as a new version written as the requester.
@@ -114,12 +115,28 @@ async fn worker_loop(state: App, name: String, shutdown: Arc<Shutdown>) {
                 Ok(n) => tracing::warn!(jobs = n, "re-queued training jobs whose worker stopped"),
                 Err(e) => tracing::error!(error = %e, "could not recover orphaned training jobs"),
             }
+            match crate::screening::recover(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    chunks = n,
+                    "re-queued screening chunks whose worker stopped"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not recover orphaned screening chunks")
+                }
+            }
         }
         let claimed = state
             .as_service(async |tx| repo::claim_job(tx, &name).await)
             .await;
         match claimed {
             Ok(Some(job)) => run(&state, &name, job, &shutdown).await,
+            // No training waits: a screening chunk, if any.
+            Ok(None) if let Some(chunk) = crate::screening::claim(&state, &name).await => {
+                // More chunks may wait: the idle workers of this process join in.
+                state.jobs.notify_waiters();
+                crate::screening::run_chunk(&state, &name, chunk, &shutdown.stopping).await;
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = state.jobs.notified() => {}

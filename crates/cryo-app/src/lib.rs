@@ -29,6 +29,7 @@ pub mod protocols;
 pub mod ranking;
 pub mod registry;
 pub mod rows;
+pub mod screening;
 pub mod search;
 pub mod system;
 pub mod teams;

@@ -691,7 +691,7 @@ pub async fn score(actor: &Actor<'_>, smiles: String) -> AppResult<ScoreView> {
 }
 
 /// A structure's canonical SMILES and score (CPU: RDKit), as single and batch scoring give it.
-fn scored(smiles: &str) -> Result<(String, ScoreView), cryo_chem::ChemError> {
+pub(crate) fn scored(smiles: &str) -> Result<(String, ScoreView), cryo_chem::ChemError> {
     let mol = Molecule::from_smiles(smiles)?;
     let features = mol.features()?;
     Ok((mol.canonical_smiles(), (&molecule_score(&features)).into()))

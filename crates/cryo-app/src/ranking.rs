@@ -101,13 +101,23 @@ struct Token {
 }
 
 fn encode(token: &Token) -> String {
+    encode_cursor(token)
+}
+
+/// A cursor as the caller carries it: opaque text (hex of its JSON).
+pub(crate) fn encode_cursor<T: Serialize>(token: &T) -> String {
     hex::encode(serde_json::to_vec(token).expect("a cursor serialises"))
 }
 
-fn decode(text: &str, sort: &str, order: Direction) -> AppResult<Cursor> {
+/// A cursor [`encode_cursor`] gave out; anything else is refused, naming `cursor`.
+pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
     let bad = || AppError::validation("cursor", "is not a cursor this server gave out");
     let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
-    let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    serde_json::from_slice(&bytes).map_err(|_| bad())
+}
+
+fn decode(text: &str, sort: &str, order: Direction) -> AppResult<Cursor> {
+    let token: Token = decode_cursor(text)?;
     if token.sort != sort || token.order != order {
         return Err(AppError::validation(
             "cursor",
@@ -121,7 +131,7 @@ fn decode(text: &str, sort: &str, order: Direction) -> AppResult<Cursor> {
     Ok(token.at)
 }
 
-fn direction_name(d: Direction) -> &'static str {
+pub(crate) fn direction_name(d: Direction) -> &'static str {
     match d {
         Direction::Asc => "asc",
         Direction::Desc => "desc",
@@ -161,7 +171,7 @@ fn sort_of(key: &str) -> AppResult<MoleculeSort> {
 }
 
 /// A range from its two ends, each finite, min ≤ max.
-fn range(name: &str, min: Option<f64>, max: Option<f64>) -> AppResult<Range> {
+pub(crate) fn range(name: &str, min: Option<f64>, max: Option<f64>) -> AppResult<Range> {
     for (end, v) in [("min", min), ("max", max)] {
         if v.is_some_and(|v| !v.is_finite()) {
             return Err(AppError::validation(
@@ -203,34 +213,42 @@ impl Ranking<'_> {
     }
 }
 
-/// Check a request against everything but the database's vocabulary.
-fn parse<'r>(actor: &Actor<'_>, r: &'r RankRequest) -> AppResult<Ranking<'r>> {
-    let sort_key = r.sort.as_deref().map(str::trim).unwrap_or("name");
-    let sort = sort_of(sort_key)?;
-    let order = match r.order.as_deref().map(str::trim) {
-        None | Some("") => {
-            if sort == MoleculeSort::Name {
-                Direction::Asc
-            } else {
-                Direction::Desc
-            }
-        }
-        Some("asc") => Direction::Asc,
-        Some("desc") => Direction::Desc,
-        Some(other) => {
-            return Err(AppError::validation(
-                "order",
-                format!("`{other}` is neither asc nor desc"),
-            ));
-        }
-    };
-    let limit = r.limit.unwrap_or(DEFAULT_LIMIT);
+/// `order` as asc or desc (`default` when absent).
+pub(crate) fn order_of(order: Option<&str>, default: Direction) -> AppResult<Direction> {
+    match order.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("asc") => Ok(Direction::Asc),
+        Some("desc") => Ok(Direction::Desc),
+        Some(other) => Err(AppError::validation(
+            "order",
+            format!("`{other}` is neither asc nor desc"),
+        )),
+    }
+}
+
+/// Rows per page: 1–[`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+pub(crate) fn limit_of(limit: Option<i64>) -> AppResult<i64> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::validation(
             "limit",
             format!("must be between 1 and {MAX_LIMIT}"),
         ));
     }
+    Ok(limit)
+}
+
+/// Check a request against everything but the database's vocabulary.
+fn parse<'r>(actor: &Actor<'_>, r: &'r RankRequest) -> AppResult<Ranking<'r>> {
+    let sort_key = r.sort.as_deref().map(str::trim).unwrap_or("name");
+    let sort = sort_of(sort_key)?;
+    let default = if sort == MoleculeSort::Name {
+        Direction::Asc
+    } else {
+        Direction::Desc
+    };
+    let order = order_of(r.order.as_deref(), default)?;
+    let limit = limit_of(r.limit)?;
     let after = match r.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
         Some(c) => Some(decode(c, sort_key, order)?),
         None => None,
@@ -401,7 +419,7 @@ pub async fn export_molecules(
     r: &RankRequest,
     format: crate::export::ExportFormat,
 ) -> AppResult<Vec<u8>> {
-    use crate::export::{self, Cell, ExportFormat, Table};
+    use crate::export::{Cell, Table};
     let whole = RankRequest {
         limit: Some(MAX_LIMIT),
         cursor: None,
@@ -410,7 +428,7 @@ pub async fn export_molecules(
     let mut q = parse(actor, &whole)?;
     let predicted = q.filters.predicted.is_some();
     let mut table = Table {
-        columns: vec![
+        columns: [
             "id",
             "name",
             "smiles",
@@ -424,16 +442,21 @@ pub async fn export_molecules(
             "qed",
             "alerts",
             "reference",
-        ],
+        ]
+        .map(String::from)
+        .into(),
         rows: Vec::new(),
     };
     if predicted {
-        table.columns.extend([
-            "predicted",
-            "interval_lower",
-            "interval_upper",
-            "domain_flag",
-        ]);
+        table.columns.extend(
+            [
+                "predicted",
+                "interval_lower",
+                "interval_upper",
+                "domain_flag",
+            ]
+            .map(String::from),
+        );
     }
     let mut smiles = Vec::new();
     loop {
@@ -486,11 +509,22 @@ pub async fn export_molecules(
             None => break,
         }
     }
+    write_table(actor, &table, format, smiles).await
+}
+
+/// An export's table as `format`; for SDF, each row's structure from its canonical SMILES, on
+/// the compute pool under its deadline (one that no longer parses, a newer toolkit's, is written
+/// as an empty structure, tags intact).
+pub(crate) async fn write_table(
+    actor: &Actor<'_>,
+    table: &crate::export::Table,
+    format: crate::export::ExportFormat,
+    smiles: Vec<String>,
+) -> AppResult<Vec<u8>> {
+    use crate::export::{self, ExportFormat};
     if format != ExportFormat::Sdf {
-        return export::write(&table, format);
+        return export::write(table, format);
     }
-    // Structures from the stored canonical SMILES, on the compute pool under its deadline; one
-    // that no longer parses (a newer toolkit) is written as an empty structure, tags intact.
     let blocks = actor
         .compute(move |deadline| {
             smiles
@@ -504,7 +538,7 @@ pub async fn export_molecules(
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
-    Ok(export::sdf(&table, &blocks))
+    Ok(export::sdf(table, &blocks))
 }
 
 #[cfg(test)]

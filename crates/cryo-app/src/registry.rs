@@ -781,6 +781,18 @@ pub struct Gathered {
 }
 
 impl Gathered {
+    /// Bare structures, read from nowhere (no connection needed).
+    pub fn of_smiles(smiles: &[String]) -> Gathered {
+        Gathered {
+            rows: vec![None; smiles.len()],
+            pending: smiles
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, format!("row {}", i + 1), s.clone()))
+                .collect(),
+        }
+    }
+
     /// The structures (by input index) that featurisation will parse: the molecule inputs.
     pub fn structures(&self) -> Vec<(usize, String)> {
         self.pending

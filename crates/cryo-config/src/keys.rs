@@ -396,6 +396,18 @@ pub static KEYS: &[KeyDef] = &[
         "Training requests whose estimated model size (all validation folds included) exceeds this are refused before any fitting",
     ),
     key(
+        "models.screening_max_rows",
+        "CRYOPROTECT_MODELS_SCREENING_MAX_ROWS",
+        Some("1000000"),
+        "Most structures one screening job may hold (a library snapshot or an upload)",
+    ),
+    key(
+        "models.screening_chunk_rows",
+        "CRYOPROTECT_MODELS_SCREENING_CHUNK_ROWS",
+        Some("250"),
+        "Structures per screening chunk: what one worker claims, computes and stores at a time",
+    ),
+    key(
         "limits.max_atoms",
         "CRYOPROTECT_LIMITS_MAX_ATOMS",
         Some("400"),

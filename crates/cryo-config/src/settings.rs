@@ -173,6 +173,10 @@ pub struct ModelSettings {
     pub cache_size: usize,
     pub max_train: Duration,
     pub max_model_bytes: u64,
+    /// Most structures one screening job may hold.
+    pub screening_max_rows: i64,
+    /// Structures per screening chunk (what one worker claims at a time).
+    pub screening_chunk_rows: i64,
 }
 
 /// Bounds on what one request may make the server compute.
@@ -365,6 +369,8 @@ impl Settings {
                 cache_size: p.req("models.cache_size")?,
                 max_train: p.secs("models.max_train_secs")?,
                 max_model_bytes: p.req::<u64>("models.max_model_mb")?.saturating_mul(1 << 20),
+                screening_max_rows: p.req("models.screening_max_rows")?,
+                screening_chunk_rows: p.req("models.screening_chunk_rows")?,
             },
             limits: LimitSettings {
                 max_atoms: p.req("limits.max_atoms")?,

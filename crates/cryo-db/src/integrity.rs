@@ -209,6 +209,18 @@ pub const EXPECTED_FKS: &[ExpectedFk] = &[
         "model_versions",
         SetNull,
     ),
+    fk("screening_jobs", "created_by", "users", Restrict),
+    fk("screening_jobs", "project_id", "projects", SetNull),
+    fk("screening_rows", "job_id", "screening_jobs", Cascade),
+    fk("screening_rows", "molecule_id", "molecules", SetNull),
+    fk("screening_chunks", "job_id", "screening_jobs", Cascade),
+    fk("screening_results", "job_id", "screening_jobs", Cascade),
+    fk(
+        "screening_results",
+        "model_version_id",
+        "model_versions",
+        Cascade,
+    ),
 ];
 
 /// Tables whose `(resource_type, resource_id)` points at a row by kind.

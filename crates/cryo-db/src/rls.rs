@@ -188,6 +188,41 @@ pub const DENIED_BY_DESIGN: &[(&str, &str, &str)] = &[
         "DELETE",
         "composition history goes only with its mixture (cascade)",
     ),
+    (
+        "screening_rows",
+        "UPDATE",
+        "a screening's inputs are fixed when it is created; workers record outcomes as service_role",
+    ),
+    (
+        "screening_rows",
+        "DELETE",
+        "a screening's inputs go only with their job (cascade)",
+    ),
+    (
+        "screening_chunks",
+        "UPDATE",
+        "chunks are claimed and finished by workers as service_role",
+    ),
+    (
+        "screening_chunks",
+        "DELETE",
+        "chunks go only with their job (cascade)",
+    ),
+    (
+        "screening_results",
+        "INSERT",
+        "results are written by workers as service_role",
+    ),
+    (
+        "screening_results",
+        "UPDATE",
+        "results are written by workers as service_role",
+    ),
+    (
+        "screening_results",
+        "DELETE",
+        "results go only with their job (cascade)",
+    ),
 ];
 
 /// Policies allowed to be unconditionally `true`: reads of reference data.
@@ -567,6 +602,16 @@ INSERT INTO toxicity_activities (id, molecule_id, assay_id, hit_call, created_by
     FROM toxicity_assays a WHERE a.assay_key = 'SR-p53';
 INSERT INTO prediction_provenance (prediction_id, model_version_id) VALUES
     (current_setting('rlsv.predictions')::uuid, current_setting('rlsv.model_versions')::uuid);
+INSERT INTO screening_jobs (id, name, source, models, level, total_rows, chunk_rows, chunks, created_by) VALUES
+    (current_setting('rlsv.screening_jobs')::uuid, 'rls', 'library',
+     jsonb_build_array(jsonb_build_object('version_id', current_setting('rlsv.model_versions'))), 0.9, 1, 500, 1,
+     current_setting('rlsv.a')::uuid);
+INSERT INTO screening_rows (job_id, row_no, molecule_id, smiles) VALUES
+    (current_setting('rlsv.screening_jobs')::uuid, 1, current_setting('rlsv.molecules')::uuid, 'OCCO');
+INSERT INTO screening_chunks (job_id, chunk_no, first_row, last_row) VALUES
+    (current_setting('rlsv.screening_jobs')::uuid, 1, 1, 1);
+INSERT INTO screening_results (job_id, model_version_id, row_no, value) VALUES
+    (current_setting('rlsv.screening_jobs')::uuid, current_setting('rlsv.model_versions')::uuid, 1, -90);
 "#;
 
 /// Tables whose fixture row has its id under `rlsv.<table>`; the rest are found by query.
@@ -598,6 +643,7 @@ const FIXTURE_TABLES: &[&str] = &[
     "login_throttle",
     "team_invitations",
     "toxicity_activities",
+    "screening_jobs",
 ];
 
 /// Tables whose owner cannot read their own row back, by design.
@@ -661,6 +707,11 @@ async fn effectiveness(pool: &PgPool, report: &mut Report) -> Result<(), DbError
         "prediction_provenance".into(),
         ("prediction_id".into(), prediction),
     );
+    // A screening job's rows, chunks and results are keyed by (job, number): found by job.
+    let screening = ids["screening_jobs"].1;
+    for table in ["screening_rows", "screening_chunks", "screening_results"] {
+        ids.insert(table.into(), ("job_id".into(), screening));
+    }
     for reference in PUBLIC_READ_TABLES {
         let id: Uuid = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT id FROM {} LIMIT 1",

@@ -54,6 +54,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "toxicity", description = "Structural alerts, QED, assay activities, toxicity and unified scores"),
         (name = "predictions", description = "Stored predictions and their comparison with measurements"),
         (name = "models", description = "Model registry: versions, stages, training jobs, prediction with intervals, evaluation"),
+        (name = "screening", description = "Screening jobs: model versions, score and alerts over a library or an upload, chunked across every worker; ranked results, charts, exports"),
         (name = "system", description = "Administration: backups (service_role or admin users)"),
         (name = "vocabulary", description = "The choices clients offer: units, algorithms, feature sets, splits, interval methods"),
     )
@@ -92,6 +93,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::experiments::router())
         .merge(routes::models::router())
         .merge(routes::jobs::router())
+        .merge(routes::screening::router())
         .merge(routes::predict::router())
         .merge(routes::system::router())
         .merge(routes::vocabulary::router())

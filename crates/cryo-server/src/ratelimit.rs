@@ -55,6 +55,7 @@ pub fn classify(method: &Method, route: &str) -> Option<Class> {
         "/api/v1/mixtures/{id}/optimise",
         "/api/v1/mixtures/{id}/optimise/events",
         "/api/v1/mixtures/{id}/recommend",
+        "/api/v1/screenings",
     ];
     const AUTH: &[&str] = &[
         "/api/v1/auth/register",

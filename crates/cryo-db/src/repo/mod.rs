@@ -9,6 +9,7 @@ pub mod models;
 pub mod protocols;
 pub mod ranking;
 pub mod science;
+pub mod screening;
 pub mod stats;
 pub mod toxicity;
 

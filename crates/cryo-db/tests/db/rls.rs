@@ -108,7 +108,7 @@ async fn verify_names_the_table_when_a_policy_is_dropped_or_opened() {
     // apply restores the policy sets (the main one, the model registry's, the verifier's read,
     // the owner's control of sharing, membership by invitation, the toxicity tables', the
     // initplan rewrite).
-    assert_eq!(rls::apply(&db.pool).await.unwrap(), 8);
+    assert_eq!(rls::apply(&db.pool).await.unwrap(), 9);
     let report = rls::verify(&db.pool).await.unwrap();
     assert!(report.ok(), "{:#?}", report.failures().collect::<Vec<_>>());
 }

@@ -558,6 +558,86 @@ const CHECK_CASES: &[(&str, &str)] = &[
         "toxicity_sources_name_check",
         "UPDATE toxicity_sources SET name = ''",
     ),
+    (
+        "screening_jobs_name_check",
+        "UPDATE screening_jobs SET name = ''",
+    ),
+    (
+        "screening_jobs_source_check",
+        "UPDATE screening_jobs SET source = 'everything'",
+    ),
+    (
+        "screening_jobs_models_check",
+        "UPDATE screening_jobs SET models = '[]'",
+    ),
+    (
+        "screening_jobs_level_check",
+        "UPDATE screening_jobs SET level = 1",
+    ),
+    (
+        "screening_jobs_state_check",
+        "UPDATE screening_jobs SET state = 'stopped', finished_at = NULL",
+    ),
+    (
+        "screening_jobs_total_rows_check",
+        "UPDATE screening_jobs SET total_rows = -1",
+    ),
+    (
+        "screening_jobs_chunk_rows_check",
+        "UPDATE screening_jobs SET chunk_rows = 0",
+    ),
+    (
+        "screening_jobs_rows_failed_check",
+        "UPDATE screening_jobs SET rows_failed = -1",
+    ),
+    (
+        "screening_jobs_progress_check",
+        "UPDATE screening_jobs SET chunks_done = chunks + 1",
+    ),
+    (
+        "screening_jobs_finished_when_done",
+        "UPDATE screening_jobs SET finished_at = NULL",
+    ),
+    (
+        "screening_rows_row_no_check",
+        "UPDATE screening_rows SET row_no = 0",
+    ),
+    (
+        "screening_rows_name_check",
+        "UPDATE screening_rows SET name = repeat('x', 501)",
+    ),
+    (
+        "screening_rows_smiles_check",
+        "UPDATE screening_rows SET smiles = ''",
+    ),
+    (
+        "screening_rows_alerts_check",
+        "UPDATE screening_rows SET alerts = -1",
+    ),
+    (
+        "screening_chunks_chunk_no_check",
+        "UPDATE screening_chunks SET chunk_no = 0",
+    ),
+    (
+        "screening_chunks_state_check",
+        "UPDATE screening_chunks SET state = 'lost'",
+    ),
+    (
+        "screening_chunks_attempts_check",
+        "UPDATE screening_chunks SET attempts = -1",
+    ),
+    (
+        "screening_chunks_rows_check",
+        "UPDATE screening_chunks SET last_row = 0",
+    ),
+    (
+        "screening_results_domain_check",
+        "UPDATE screening_results SET domain = 'far'",
+    ),
+    (
+        "screening_results_interval_check",
+        "UPDATE screening_results SET lower = upper + 1",
+    ),
     // Enforced by trigger: a value must sit in the column its property type names.
     (
         "molecular_properties_value_type",

@@ -11,6 +11,7 @@ pub mod molecules;
 pub mod predict;
 pub mod projects;
 pub mod protocols;
+pub mod screening;
 pub mod system;
 pub mod teams;
 pub mod toxicity;

@@ -15,6 +15,7 @@ mod outage;
 mod protocols;
 mod ranking;
 mod science;
+mod screening;
 mod system;
 mod tenancy;
 mod toxicity;

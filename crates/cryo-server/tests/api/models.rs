@@ -12,13 +12,13 @@ use sqlx::Executor;
 use std::time::{Duration, Instant};
 
 /// The app with `workers` training workers and fast heartbeats; the workers stop with the guard.
-struct Running {
-    app: axum::Router,
+pub(crate) struct Running {
+    pub(crate) app: axum::Router,
     #[allow(dead_code)] // held for its Drop: the workers end with the guard
     workers: cryo_app::jobs::Workers,
 }
 
-async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running {
+pub(crate) async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running {
     // One signing secret, so tokens from one instance work on another over the same database.
     let mut overrides = vec![
         ("CRYOPROTECT_MODELS_HEARTBEAT_SECS", "0.05"),
@@ -37,7 +37,7 @@ async fn running(db: &TestDb, workers: usize, extra: &[(&str, &str)]) -> Running
 }
 
 /// Molecules and their measured hydration free energy, entered through the API.
-async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
+pub(crate) async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for (smiles, value) in FREESOLV_40 {
         let m = app
@@ -58,7 +58,7 @@ async fn enter_data(app: &axum::Router, token: &str) -> Vec<String> {
     ids
 }
 
-async fn new_model(app: &axum::Router, token: &str) -> String {
+pub(crate) async fn new_model(app: &axum::Router, token: &str) -> String {
     let r = app
         .post(
             token,
@@ -70,7 +70,7 @@ async fn new_model(app: &axum::Router, token: &str) -> String {
     id_of(&r.json())
 }
 
-async fn start(app: &axum::Router, token: &str, model: &str, request: Value) -> String {
+pub(crate) async fn start(app: &axum::Router, token: &str, model: &str, request: Value) -> String {
     let r = app
         .post(token, &format!("/api/v1/models/{model}/train"), request)
         .await;
@@ -80,7 +80,7 @@ async fn start(app: &axum::Router, token: &str, model: &str, request: Value) -> 
 }
 
 /// Polls a job until it finishes; returns it and every progress value seen.
-async fn wait(app: &axum::Router, token: &str, job: &str) -> (Value, Vec<f64>) {
+pub(crate) async fn wait(app: &axum::Router, token: &str, job: &str) -> (Value, Vec<f64>) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = Vec::new();
     loop {
@@ -101,7 +101,7 @@ async fn predict(app: &axum::Router, token: &str, model: &str, body: Value) -> R
         .await
 }
 
-fn ridge() -> Value {
+pub(crate) fn ridge() -> Value {
     json!({ "algorithm": "ridge", "features": "cryo20", "conformal": "split" })
 }
 
@@ -153,7 +153,7 @@ async fn two_versions() -> TwoVersions {
 }
 
 /// A promotion request as `who`, answered as it is.
-async fn promotion(
+pub(crate) async fn promotion(
     app: &axum::Router,
     who: &crate::helpers::User,
     model: &str,
@@ -164,7 +164,7 @@ async fn promotion(
 }
 
 /// Promotes `version` to production.
-async fn promote(
+pub(crate) async fn promote(
     app: &axum::Router,
     who: &crate::helpers::User,
     model: &str,
