@@ -511,6 +511,35 @@ try {
   assert.equal(await page.locator('figure[data-chart=protocol-volume] polyline.curve').count(), 2);
   await shot('11-protocols-compared.png');
 
+  step('screening: two production models over an upload, live progress, ranked rows, charts, export');
+  await page.click('#nav a:text-is("Screening")');
+  await page.waitForSelector('#new-screening');
+  await page.fill('#new-screening input[name=name]', 'Upload screen');
+  await page.check(`#new-screening input[name=model][value="${model.id}"]`);
+  await page.check(`#new-screening input[name=model][value="${classifier.id}"]`);
+  await page.selectOption('#new-screening select[name=source]', 'upload');
+  await page.fill('#new-screening textarea[name=content]',
+    'OCC(O)CO glycerol\nCS(C)=O DMSO\nOCCO ethylene glycol\nnot_a_smiles broken\nCC(O)CO propylene glycol\n' + 'C'.repeat(5000) + ' huge\n');
+  await page.click('#new-screening button[type=submit]');
+  await page.waitForSelector('#screening-status[data-state=succeeded]', { timeout: 120_000 });
+  assert.match(await page.locator('#flash').textContent(), /line 6/, 'the over-long line is reported with its number');
+  assert.match(await page.locator('#screening-progress').textContent(), /5 rows · 1 rows failed/);
+  const histogramRows = await page.getAttribute('figure[data-chart=screening-histogram]', 'data-points', { timeout: 30_000 });
+  assert.equal(histogramRows, '4', 'every answered row is in the histogram');
+  await page.waitForSelector('figure[data-chart=screening-scatter] circle');
+  await page.waitForSelector('#screening-range:text-matches("of 4")');
+  const ranked = await page.$$eval('#screening-results tbody tr', (rows) => rows.map((r) => Number(r.children[5].textContent.replace('−', '-'))));
+  assert.equal(ranked.length, 4);
+  for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i] <= ranked[i - 1], `ranked highest first: ${ranked}`);
+  await page.selectOption('#screening-filters select[name=sort]', 'row');
+  await page.waitForSelector('#screening-range:text-matches("of 5")');
+  const [screened] = await Promise.all([page.waitForEvent('download'), page.click('#export-screening')]);
+  assert.equal(screened.suggestedFilename(), 'screening.csv');
+  const screenedLines = readFileSync(await screened.path(), 'utf8').trim().split('\n');
+  assert.equal(screenedLines.length, 6, 'a header and the five screened rows');
+  await shot('screening.png');
+  await fitsTheWidth('the screening page');
+
   step('experiments and the verification queue');
   await page.click('#nav a:text-is("Experiments")');
   await page.waitForSelector('h2:has-text("Measurements")');

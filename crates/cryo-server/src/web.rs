@@ -59,6 +59,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../web/pages/system.js"),
     ),
     (
+        "pages/screening.js",
+        JS,
+        include_str!("../web/pages/screening.js"),
+    ),
+    (
         "pages/protocols.js",
         JS,
         include_str!("../web/pages/protocols.js"),

@@ -10,10 +10,11 @@ import * as experiments from './pages/experiments.js';
 import * as models from './pages/models.js';
 import * as system from './pages/system.js';
 import * as protocols from './pages/protocols.js';
+import * as screening from './pages/screening.js';
 
 const NAV = [
   ['molecules', 'Molecules'], ['mixtures', 'Mixtures'], ['experiments', 'Experiments'],
-  ['verifications', 'Verification queue'], ['models', 'Models'], ['protocols', 'Protocols'], ['system', 'System'],
+  ['verifications', 'Verification queue'], ['models', 'Models'], ['screenings', 'Screening'], ['protocols', 'Protocols'], ['system', 'System'],
 ];
 
 // route pattern → (params) => page renderer
@@ -30,6 +31,8 @@ const ROUTES = [
   [/^verifications$/, () => experiments.queue],
   [/^models$/, () => models.list],
   [/^models\/([0-9a-f-]{36})$/, (m) => (el) => models.detail(el, m[1])],
+  [/^screenings$/, () => screening.list],
+  [/^screenings\/([0-9a-f-]{36})$/, (m) => (el) => screening.detail(el, m[1])],
   [/^protocols$/, () => protocols.list],
   [/^protocols\/new$/, () => protocols.designer],
   [/^protocols\/compare\/((?:[0-9a-f-]{36},?){2,6})$/, (m) => (el) => protocols.compare(el, m[1].split(',').filter(Boolean))],

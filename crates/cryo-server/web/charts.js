@@ -287,3 +287,29 @@ export function curves(kind, series, { x, y, band, caption }) {
   if (band) legend.push([COLORS.grey, band.label]);
   return figure(kind, f.svg, caption, legend);
 }
+
+/** A histogram: bins [{lower, upper, count}] as adjoining bars. */
+export function histogram(kind, bins, { label, caption } = {}) {
+  const lo = bins[0]?.lower ?? 0;
+  const hi = bins.length ? bins[bins.length - 1].upper : 1;
+  // At least 4, so the count axis ticks at whole numbers.
+  const top = Math.max(...bins.map((b) => b.count), 4);
+  const f = frame({ x: { domain: hi > lo ? [lo, hi] : [lo - 1, hi + 1], label }, y: { domain: [0, top * 1.05], label: 'rows', format: (v) => String(Math.round(v)) } });
+  for (const b of bins) {
+    const [x0, x1] = hi > lo ? [f.X(b.lower), f.X(b.upper)] : [f.X(lo - 0.5), f.X(lo + 0.5)];
+    f.plot.append(s('rect', { class: 'bar', x: x0 + 0.5, y: f.Y(b.count), width: Math.max(0, x1 - x0 - 1), height: f.Y(0) - f.Y(b.count), fill: COLORS.blue, dataset: { count: b.count } },
+      s('title', {}, `${fmt(b.lower)} to ${fmt(b.upper)}: ${b.count} rows`)));
+  }
+  const total = bins.reduce((a, b) => a + b.count, 0);
+  return figure(kind, f.svg, caption ?? `${total} rows in ${bins.length} bins.`, null, { points: total });
+}
+
+/** A scatter of points [{x, y, label}]. */
+export function scatter(kind, points, { x, y, caption } = {}) {
+  const f = frame({ x: { domain: extent(points.map((p) => p.x)), label: x }, y: { domain: extent(points.map((p) => p.y)), label: y } });
+  for (const p of points) {
+    f.plot.append(s('circle', { class: 'point', cx: f.X(p.x), cy: f.Y(p.y), r: 3, fill: COLORS.green, 'fill-opacity': 0.7 },
+      s('title', {}, `${p.label}: ${fmt(p.x)}, ${fmt(p.y)}`)));
+  }
+  return figure(kind, f.svg, caption ?? `${points.length} rows.`, null, { points: points.length });
+}

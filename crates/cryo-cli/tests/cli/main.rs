@@ -6,6 +6,7 @@ mod db;
 mod import;
 mod model;
 mod protocol;
+mod screening;
 mod serve;
 
 use std::io::{BufRead, BufReader};
