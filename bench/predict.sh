@@ -32,20 +32,7 @@ token=$(jq -r .access_token <<<"$reg")
 user=$(jq -r .user.id <<<"$reg")
 
 echo "loading FreeSolv as $user's experiments..."
-psql "$db_url" -q -v user="$user" -v csv="$PWD/data/public/freesolv.csv" <<'SQL'
-CREATE TEMP TABLE freesolv (iupac text, smiles text, expt double precision, calc double precision);
-GRANT SELECT ON freesolv TO service_role;
-\set copy '\\copy freesolv FROM ' :'csv' ' WITH (FORMAT csv, HEADER true)'
-:copy
-SET ROLE service_role;
-SET request.jwt.claims = '{"role": "service_role"}';
-INSERT INTO molecules (canonical_smiles, name, created_by)
-    SELECT DISTINCT ON (smiles) smiles, iupac, :'user'::uuid FROM freesolv ORDER BY smiles;
-INSERT INTO experiments (molecule_id, property_type_id, numeric_value, created_by)
-    SELECT m.id, t.id, f.expt, :'user'::uuid
-    FROM freesolv f JOIN molecules m ON m.canonical_smiles = f.smiles
-    CROSS JOIN property_types t WHERE t.name = 'Hydration Free Energy';
-SQL
+fresh_server_freesolv "$user"
 
 model=$(api "$base/api/v1/models" -d '{"name":"FreeSolv forest","property":"Hydration Free Energy"}' | jq -r .id)
 job=$(api "$base/api/v1/models/$model/train" \

@@ -35,3 +35,22 @@ fresh_server_user() {
   curl -sf -H 'content-type: application/json' "$base/api/v1/auth/register" \
     -d "{\"email\":\"$1\",\"password\":\"correct horse battery\",\"display_name\":\"$2\"}"
 }
+
+# Load FreeSolv (data/public/freesolv.csv) as user $1's molecules and measured hydration free
+# energies, straight into the database at $db_url (as service_role).
+fresh_server_freesolv() {
+  psql "$db_url" -q -v user="$1" -v csv="$PWD/data/public/freesolv.csv" <<'SQL'
+CREATE TEMP TABLE freesolv (iupac text, smiles text, expt double precision, calc double precision);
+GRANT SELECT ON freesolv TO service_role;
+\set copy '\\copy freesolv FROM ' :'csv' ' WITH (FORMAT csv, HEADER true)'
+:copy
+SET ROLE service_role;
+SET request.jwt.claims = '{"role": "service_role"}';
+INSERT INTO molecules (canonical_smiles, name, created_by)
+    SELECT DISTINCT ON (smiles) smiles, iupac, :'user'::uuid FROM freesolv ORDER BY smiles;
+INSERT INTO experiments (molecule_id, property_type_id, numeric_value, created_by)
+    SELECT m.id, t.id, f.expt, :'user'::uuid
+    FROM freesolv f JOIN molecules m ON m.canonical_smiles = f.smiles
+    CROSS JOIN property_types t WHERE t.name = 'Hydration Free Energy';
+SQL
+}

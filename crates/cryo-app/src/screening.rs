@@ -92,6 +92,9 @@ pub struct ScreeningRequest {
     pub content: Option<String>,
     /// Interval level of regression versions, default 0.9.
     pub level: Option<f64>,
+    /// Count each structure's structural alerts (default true). Matching RDKit's whole alert
+    /// catalogue is most of a screening's time when the models are fast.
+    pub alerts: Option<bool>,
 }
 
 /// A line of an upload that holds no structure to screen, and why.
@@ -261,6 +264,7 @@ pub async fn create(actor: &Actor<'_>, r: ScreeningRequest) -> AppResult<Created
                     models: &models,
                     level,
                     chunk_rows,
+                    with_alerts: r.alerts.unwrap_or(true),
                 },
             )
             .await?;
@@ -881,9 +885,11 @@ async fn compute_chunk(
     let smiles: Vec<String> = inputs.iter().map(|i| i.smiles.clone()).collect();
     let row_nos: Vec<i64> = inputs.iter().map(|i| i.row_no).collect();
 
-    // The structure's own values: score and alerts (a structure that does not parse fails
-    // its row here, with RDKit's reason).
+    // The structure's own values: score and (if asked) alerts (a structure that does not parse
+    // fails its row here, with RDKit's reason).
     let each = smiles.clone();
+    let with_alerts = chunk.with_alerts;
+    let own_started = std::time::Instant::now();
     let rows: Vec<RowOutcome> = state
         .compute
         .run(move |deadline| {
@@ -894,7 +900,9 @@ async fn compute_chunk(
                     deadline.check().map_err(|e| e.to_string())?;
                     let mol = cryo_chem::Molecule::from_smiles(s).map_err(|e| e.to_string())?;
                     let (_, score) = crate::molecules::scored(s).map_err(|e| e.to_string())?;
-                    let alerts = mol.structural_alerts().map(|a| a.len() as i64).ok();
+                    let alerts = with_alerts
+                        .then(|| mol.structural_alerts().map(|a| a.len() as i64).ok())
+                        .flatten();
                     Ok::<_, String>((score.overall as f64, alerts))
                 })
                 .collect::<Vec<_>>())
@@ -917,6 +925,8 @@ async fn compute_chunk(
         })
         .collect();
 
+    let own_seconds = own_started.elapsed().as_secs_f64();
+    let models_started = std::time::Instant::now();
     let requester = Actor::new(state, Identity::user(chunk.created_by));
     let mut results = Vec::with_capacity(inputs.len() * models.len());
     for m in &models {
@@ -955,18 +965,21 @@ async fn compute_chunk(
         };
         let (answers, domains) =
             predict_gathered(&state.compute, &loaded, Gathered::of_smiles(&smiles), level).await?;
-        let domain = |i: usize| domains.get(i).cloned().flatten();
+        // Row i's result before its answer: which version, which row, where in the domain.
+        let placed = |i: usize| {
+            let d = domains.get(i).and_then(Option::as_ref);
+            NewResult {
+                version_id: m.version_id,
+                row_no: row_nos[i],
+                domain: d.map(|d| d.flag.as_str()),
+                similarity: d.map(|d| d.nearest_similarity),
+                ..NewResult::default()
+            }
+        };
         match answers {
             Answers::Numbers(answers) => {
                 for (i, answer) in answers.into_iter().enumerate() {
-                    let d = domain(i);
-                    let mut r = NewResult {
-                        version_id: m.version_id,
-                        row_no: row_nos[i],
-                        domain: d.as_ref().map(|d| d.flag.as_str()),
-                        similarity: d.as_ref().map(|d| d.nearest_similarity),
-                        ..NewResult::default()
-                    };
+                    let mut r = placed(i);
                     match answer {
                         Ok(p) => {
                             r.value = Some(p.value);
@@ -980,14 +993,7 @@ async fn compute_chunk(
             }
             Answers::Classes(answers) => {
                 for (i, answer) in answers.into_iter().enumerate() {
-                    let d = domain(i);
-                    let mut r = NewResult {
-                        version_id: m.version_id,
-                        row_no: row_nos[i],
-                        domain: d.as_ref().map(|d| d.flag.as_str()),
-                        similarity: d.as_ref().map(|d| d.nearest_similarity),
-                        ..NewResult::default()
-                    };
+                    let mut r = placed(i);
                     match answer {
                         Ok(p) => {
                             r.label = classes.get(p.label).cloned();
@@ -1006,6 +1012,8 @@ async fn compute_chunk(
     {
         return Ok(None);
     }
+    tracing::debug!(job = %chunk.job_id, chunk = chunk.chunk_no, own_seconds,
+        models_seconds = models_started.elapsed().as_secs_f64(), "screening chunk computed");
     Ok(Some((rows, results)))
 }
 

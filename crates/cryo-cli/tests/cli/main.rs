@@ -104,6 +104,55 @@ impl Server {
         )
     }
 
+    /// Registers alice and gives her a model of Hydration Free Energy with one measurement per
+    /// structure of `smiles` (−1, −1.7, −2.4, …); returns her token and the model's id.
+    pub async fn hydration_model(&self, smiles: &[&str]) -> (String, String) {
+        use serde_json::json;
+        let (s, reg) = self
+            .send(
+                "POST",
+                "/api/v1/auth/register",
+                None,
+                Some(json!({"email": "alice@lab.example", "password": "correct horse battery", "display_name": "alice"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{reg}");
+        let token = reg["access_token"].as_str().unwrap().to_string();
+        let t = Some(token.as_str());
+        for (i, smiles) in smiles.iter().enumerate() {
+            let (s, m) = self
+                .send(
+                    "POST",
+                    "/api/v1/molecules",
+                    t,
+                    Some(json!({"smiles": smiles})),
+                )
+                .await;
+            assert!(s == 201 || s == 200, "{m}");
+            let id = m["molecule"]["id"].as_str().unwrap().to_string();
+            let value = -(i as f64) * 0.7 - 1.0;
+            let (s, e) = self
+                .send(
+                    "POST",
+                    "/api/v1/experiments",
+                    t,
+                    Some(json!({"molecule_id": id, "property": "Hydration Free Energy", "value": value})),
+                )
+                .await;
+            assert_eq!(s, 201, "{e}");
+        }
+        let (s, model) = self
+            .send(
+                "POST",
+                "/api/v1/models",
+                t,
+                Some(json!({"name": "hydration", "property": "Hydration Free Energy"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{model}");
+        (token, model["id"].as_str().unwrap().to_string())
+    }
+
     /// Wait for the process to exit, up to `limit`.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();

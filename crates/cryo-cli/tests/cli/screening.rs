@@ -94,54 +94,13 @@ async fn two_servers_share_a_screening_and_survive_a_sigkill_of_one() {
     let db = TestDb::new().await;
     let mut a = server(&db);
     let b = server(&db);
-    let (s, reg) = a
-        .send(
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(json!({"email": "alice@lab.example", "password": "correct horse battery", "display_name": "alice"})),
-        )
+    let (token, model) = a
+        .hydration_model(&[
+            "CO", "CCO", "CCCO", "CCCCO", "OCCO", "OCC(O)CO", "CC(C)O", "CCOC", "CC(=O)N",
+            "NC(N)=O", "CS(C)=O", "OCCCO", "CCCCCO", "OCCCCO", "CC(O)CO", "C1COCCO1",
+        ])
         .await;
-    assert_eq!(s, 201, "{reg}");
-    let token = reg["access_token"].as_str().unwrap().to_string();
     let t = Some(token.as_str());
-    for (i, smiles) in [
-        "CO", "CCO", "CCCO", "CCCCO", "OCCO", "OCC(O)CO", "CC(C)O", "CCOC", "CC(=O)N", "NC(N)=O",
-        "CS(C)=O", "OCCCO", "CCCCCO", "OCCCCO", "CC(O)CO", "C1COCCO1",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let (s, m) = a
-            .send(
-                "POST",
-                "/api/v1/molecules",
-                t,
-                Some(json!({"smiles": smiles})),
-            )
-            .await;
-        assert!(s == 201 || s == 200, "{m}");
-        let id = m["molecule"]["id"].as_str().unwrap().to_string();
-        let (s, e) = a
-            .send(
-                "POST",
-                "/api/v1/experiments",
-                t,
-                Some(json!({"molecule_id": id, "property": "Hydration Free Energy", "value": -(i as f64) * 0.7 - 1.0})),
-            )
-            .await;
-        assert_eq!(s, 201, "{e}");
-    }
-    let (s, model) = a
-        .send(
-            "POST",
-            "/api/v1/models",
-            t,
-            Some(json!({"name": "screen", "property": "Hydration Free Energy"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{model}");
-    let model = model["id"].as_str().unwrap().to_string();
     let (s, job) = a
         .send(
             "POST",

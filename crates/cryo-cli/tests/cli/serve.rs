@@ -180,54 +180,13 @@ async fn sigterm_during_a_training_exits_in_time_and_queues_the_job_again() {
         .env("CRYOPROTECT_SHUTDOWN_GRACE_SECS", "5")
         .env("CRYOPROTECT_MODELS_HEARTBEAT_SECS", "0.2");
     let mut server = Server::start(cmd);
-    let (status, reg) = server
-        .send(
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(json!({"email": "alice@lab.example", "password": "correct horse battery", "display_name": "alice"})),
-        )
+    let (token, model) = server
+        .hydration_model(&[
+            "CO", "CCO", "CCCO", "CCCCO", "OCCO", "OCC(O)CO", "CC(C)O", "CCOC", "CC(=O)N",
+            "NC(N)=O", "CS(C)=O", "OCCCO",
+        ])
         .await;
-    assert_eq!(status, 201, "{reg}");
-    let token = reg["access_token"].as_str().unwrap().to_string();
     let t = Some(token.as_str());
-    for (i, smiles) in [
-        "CO", "CCO", "CCCO", "CCCCO", "OCCO", "OCC(O)CO", "CC(C)O", "CCOC", "CC(=O)N", "NC(N)=O",
-        "CS(C)=O", "OCCCO",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let (s, m) = server
-            .send(
-                "POST",
-                "/api/v1/molecules",
-                t,
-                Some(json!({"smiles": smiles})),
-            )
-            .await;
-        assert!(s == 201 || s == 200, "{m}");
-        let id = m["molecule"]["id"].as_str().unwrap().to_string();
-        let (s, e) = server
-            .send(
-                "POST",
-                "/api/v1/experiments",
-                t,
-                Some(json!({"molecule_id": id, "property": "Hydration Free Energy", "value": -(i as f64) - 1.0})),
-            )
-            .await;
-        assert_eq!(s, 201, "{e}");
-    }
-    let (s, model) = server
-        .send(
-            "POST",
-            "/api/v1/models",
-            t,
-            Some(json!({"name": "long", "property": "Hydration Free Energy"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{model}");
-    let model = model["id"].as_str().unwrap().to_string();
     // A grid search over 5000-tree forests: minutes of work.
     let (s, job) = server
         .send(

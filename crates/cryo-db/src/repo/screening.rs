@@ -35,6 +35,8 @@ pub struct ScreeningJob {
     pub chunks_running: i64,
     /// Rows no version could answer for (the structure did not parse, or was over the limits).
     pub rows_failed: i64,
+    /// Whether each row's structural alerts are counted.
+    pub with_alerts: bool,
     pub cancel_requested: bool,
     pub error: Option<String>,
     pub created_by: Uuid,
@@ -55,7 +57,7 @@ macro_rules! job_select {
                 j.chunk_rows, j.chunks, j.chunks_done,
                 (SELECT count(*) FROM screening_chunks c WHERE c.job_id = j.id AND c.state = 'running')
                     AS chunks_running,
-                j.rows_failed, j.cancel_requested, j.error, j.created_by, j.created_at, j.started_at,
+                j.rows_failed, j.with_alerts, j.cancel_requested, j.error, j.created_by, j.created_at, j.started_at,
                 j.finished_at
          FROM screening_jobs j"
     };
@@ -70,6 +72,7 @@ pub struct NewScreening<'a> {
     pub models: &'a serde_json::Value,
     pub level: f64,
     pub chunk_rows: i64,
+    pub with_alerts: bool,
 }
 
 /// Creates a job (no rows or chunks yet: see [`add_rows`], [`snapshot_library`], [`seal`]).
@@ -79,8 +82,8 @@ pub async fn create_job(
     new: &NewScreening<'_>,
 ) -> Result<Uuid, DbError> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO screening_jobs (name, source, project_id, models, level, chunk_rows, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO screening_jobs (name, source, project_id, models, level, chunk_rows, created_by, with_alerts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(new.name)
     .bind(new.source)
@@ -89,6 +92,7 @@ pub async fn create_job(
     .bind(new.level)
     .bind(new.chunk_rows)
     .bind(owner)
+    .bind(new.with_alerts)
     .fetch_one(conn)
     .await?)
 }
@@ -250,6 +254,7 @@ pub struct Chunk {
     pub created_by: Uuid,
     pub models: Json<serde_json::Value>,
     pub level: f64,
+    pub with_alerts: bool,
 }
 
 /// Claims the next queued chunk of the oldest job still going, and marks the job running.
@@ -270,7 +275,8 @@ pub async fn claim_chunk(conn: &mut Conn, worker: &str) -> Result<Option<Chunk>,
              UPDATE screening_jobs j SET state = 'running', started_at = coalesce(j.started_at, now())
              FROM claimed WHERE j.id = claimed.job_id AND j.state = 'queued'
              RETURNING j.id)
-         SELECT k.job_id, k.chunk_no, k.first_row, k.last_row, k.attempts, j.created_by, j.models, j.level
+         SELECT k.job_id, k.chunk_no, k.first_row, k.last_row, k.attempts, j.created_by, j.models, j.level,
+                j.with_alerts
          FROM claimed k JOIN screening_jobs j ON j.id = k.job_id",
     )
     .bind(worker)

@@ -204,14 +204,14 @@ async fn all_the_way_down_and_up_again_gives_the_same_schema() {
 #[tokio::test]
 async fn rolling_back_one_step_without_data_loss_keeps_the_rest() {
     let db = TestDb::new().await;
-    // Going back below the alert outbox reverts, newest first, the screening policies (none), the
-    // screening tables (data loss), the ranking indexes (none), the mixture versions' validation
+    // Going back below the alert outbox reverts, newest first, the screening jobs' alerts choice
+    // (data loss), the screening policies (none), the screening tables (data loss), the ranking indexes (none), the mixture versions' validation
     // and policies (none), the mixture versions (data loss), the RLS initplan set (none), the
     // toxicity policies (none), the toxicity tables (data loss), the protocols' designs (data
     // loss), the predictions' class columns and domain columns (data loss), the accounts' steps (none), the experiments' raw values (data loss), the
     // sharing triggers and the verifier's read (none), and the outbox (data loss): refused
     // without permission, naming the first that destroys data.
-    let (newest_lossy, outbox): (i64, i64) = (20261208000001, 20261129000009);
+    let (newest_lossy, outbox): (i64, i64) = (20261208000003, 20261129000009);
     let refused = migrate::rollback(&db.pool, outbox - 1, false)
         .await
         .unwrap_err();

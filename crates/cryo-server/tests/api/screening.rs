@@ -17,15 +17,6 @@ fn ridge() -> Value {
     json!({ "algorithm": "ridge", "features": "cryo20", "conformal": "cv_plus" })
 }
 
-/// A transaction as service_role (the tables' row-level security is forced, even on their owner).
-async fn service(db: &TestDb) -> sqlx::Transaction<'static, sqlx::Postgres> {
-    let mut tx = db.pool.begin().await.unwrap();
-    cryo_db::identity::act_as(&mut tx, &cryo_db::Identity::service())
-        .await
-        .unwrap();
-    tx
-}
-
 /// Polls a screening until it ends.
 async fn finished(app: &axum::Router, who: &User, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -185,7 +176,7 @@ async fn a_screening_is_chunked_across_instances_and_answers_as_predict_does() {
         "SELECT count(DISTINCT worker), max(attempts) FROM screening_chunks WHERE job_id = $1::uuid",
     )
     .bind(&id)
-    .fetch_one(&mut *service(&db).await)
+    .fetch_one(&mut *cryo_testkit::service_tx(&db.pool).await)
     .await
     .unwrap();
     assert_eq!(attempts, 1);
@@ -316,7 +307,7 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
             &alice,
             "/api/v1/screenings",
             json!({ "name": "Upload", "source": "upload", "format": "smiles", "content": content,
-                    "models": [{ "model_id": model }] }),
+                    "models": [{ "model_id": model }], "alerts": false }),
         )
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
@@ -329,7 +320,7 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
     let id = created["job"]["id"].as_str().unwrap().to_string();
 
     // A worker claims the first chunk and dies (it never beats or stores again).
-    let mut tx = service(&db).await;
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     let dead = cryo_db::repo::screening::claim_chunk(&mut tx, "dead-worker")
         .await
         .unwrap()
@@ -347,12 +338,12 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
          FROM screening_chunks WHERE job_id = $1::uuid AND chunk_no = 1",
     )
     .bind(&id)
-    .fetch_one(&mut *service(&db).await)
+    .fetch_one(&mut *cryo_testkit::service_tx(&db.pool).await)
     .await
     .unwrap();
     assert_eq!((attempts, stores), (2, 2), "taken over once, stored once");
     // The dead worker's late finish is refused: its attempt no longer holds the chunk.
-    let mut tx = service(&db).await;
+    let mut tx = cryo_testkit::service_tx(&db.pool).await;
     assert!(
         !cryo_db::repo::screening::finish_chunk(&mut tx, &dead, &[], &[])
             .await
@@ -365,6 +356,13 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
     let lines: Vec<i64> = rows.iter().map(|r| r["line"].as_i64().unwrap()).collect();
     assert_eq!(lines, vec![1, 2, 5, 6]);
     assert_eq!(rows[0]["name"], "ethylene glycol");
+    // Alerts were left out, as asked; the score was not.
+    assert_eq!(job["with_alerts"], false);
+    assert!(
+        rows[0]["alerts"].is_null() && rows[0]["score"].as_f64().is_some(),
+        "{}",
+        rows[0]
+    );
     assert!(rows[1]["error"].as_str().is_some(), "{}", rows[1]);
     assert!(
         rows[1]["results"][0]["error"].as_str().is_some(),
@@ -401,7 +399,7 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
     let chunk_state: String =
         sqlx::query_scalar("SELECT state FROM screening_chunks WHERE job_id = $1::uuid")
             .bind(&queued)
-            .fetch_one(&mut *service(&db).await)
+            .fetch_one(&mut *cryo_testkit::service_tx(&db.pool).await)
             .await
             .unwrap();
     assert_eq!(chunk_state, "queued");
