@@ -537,7 +537,7 @@ try {
   assert.equal(screened.suggestedFilename(), 'screening.csv');
   const screenedLines = readFileSync(await screened.path(), 'utf8').trim().split('\n');
   assert.equal(screenedLines.length, 6, 'a header and the five screened rows');
-  await shot('screening.png');
+  await shot('12-screening.png');
   await fitsTheWidth('the screening page');
 
   step('experiments and the verification queue');
