@@ -691,8 +691,12 @@ pub async fn score(actor: &Actor<'_>, smiles: String) -> AppResult<ScoreView> {
 }
 
 /// A structure's canonical SMILES and score (CPU: RDKit), as single and batch scoring give it.
-pub(crate) fn scored(smiles: &str) -> Result<(String, ScoreView), cryo_chem::ChemError> {
+fn scored(smiles: &str) -> Result<(String, ScoreView), cryo_chem::ChemError> {
     let mol = Molecule::from_smiles(smiles)?;
-    let features = mol.features()?;
-    Ok((mol.canonical_smiles(), (&molecule_score(&features)).into()))
+    Ok((mol.canonical_smiles(), score_of(&mol)?))
+}
+
+/// A parsed structure's score (CPU: RDKit).
+pub(crate) fn score_of(mol: &Molecule) -> Result<ScoreView, cryo_chem::ChemError> {
+    Ok((&molecule_score(&mol.features()?)).into())
 }

@@ -309,18 +309,11 @@ pub fn parse_upload(
     max_smiles_bytes: usize,
     deadline: &cryo_core::deadline::Deadline,
 ) -> AppResult<(Vec<UploadedRow>, Vec<Rejected>)> {
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    let mut take = |line: i64, smiles: &str, name: Option<&str>| match upload_row(
-        line,
-        smiles,
-        name,
-        max_smiles_bytes,
-    ) {
-        Ok(row) => rows.push(row),
-        Err(r) => rejected.push(r),
+    // Every line's outcome, in file order.
+    let mut lines: Vec<Result<UploadedRow, Rejected>> = Vec::new();
+    let row = |line: i64, smiles: &str, name: Option<&str>| {
+        upload_row(line, smiles, name, max_smiles_bytes)
     };
-    let mut unreadable = Vec::new();
     match format {
         UploadFormat::Smiles => {
             for (i, text) in content.lines().enumerate() {
@@ -332,7 +325,7 @@ pub fn parse_upload(
                     Some((s, n)) => (s, Some(n)),
                     None => (text, None),
                 };
-                take(i as i64 + 1, smiles, name);
+                lines.push(row(i as i64 + 1, smiles, name));
             }
         }
         UploadFormat::Csv => {
@@ -356,16 +349,16 @@ pub fn parse_upload(
                 match record {
                     Ok(rec) => {
                         let line = rec.position().map_or(0, |p| p.line() as i64);
-                        take(
+                        lines.push(row(
                             line,
                             rec.get(smiles_at).unwrap_or(""),
                             name_at.and_then(|n| rec.get(n)),
-                        );
+                        ));
                     }
-                    Err(e) => unreadable.push(Rejected {
+                    Err(e) => lines.push(Err(Rejected {
                         line: e.position().map_or(0, |p| p.line() as i64),
                         reason: e.to_string(),
-                    }),
+                    })),
                 }
             }
         }
@@ -377,18 +370,23 @@ pub fn parse_upload(
                         let name = Some(rec.title.as_str())
                             .filter(|t| !t.trim().is_empty())
                             .or_else(|| rec.fields.get("name").map(String::as_str));
-                        take(rec.line as i64, &m.canonical_smiles(), name);
+                        lines.push(row(rec.line as i64, &m.canonical_smiles(), name));
                     }
-                    Err(e) => unreadable.push(Rejected {
+                    Err(e) => lines.push(Err(Rejected {
                         line: rec.line as i64,
                         reason: e.to_string(),
-                    }),
+                    })),
                 }
             }
         }
     }
-    rejected.extend(unreadable);
-    rejected.sort_by_key(|r| r.line);
+    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+    for line in lines {
+        match line {
+            Ok(row) => rows.push(row),
+            Err(r) => rejected.push(r),
+        }
+    }
     Ok((rows, rejected))
 }
 
@@ -899,7 +897,7 @@ async fn compute_chunk(
                 .map(|s| {
                     deadline.check().map_err(|e| e.to_string())?;
                     let mol = cryo_chem::Molecule::from_smiles(s).map_err(|e| e.to_string())?;
-                    let (_, score) = crate::molecules::scored(s).map_err(|e| e.to_string())?;
+                    let score = crate::molecules::score_of(&mol).map_err(|e| e.to_string())?;
                     let alerts = with_alerts
                         .then(|| mol.structural_alerts().map(|a| a.len() as i64).ok())
                         .flatten();

@@ -70,6 +70,19 @@ export async function api(method, path, body, { raw = false, signal } = {}) {
   return type.includes('json') ? res.json() : res.text();
 }
 
+/** Fetches `path` and hands it to the browser as the file `filename`; rejects with ApiError. */
+export async function download(path, filename) {
+  const res = await api('GET', path, undefined, { raw: true });
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export const get = (path, opts) => api('GET', path, undefined, opts);
 export const post = (path, body = {}) => api('POST', path, body);
 export const patch = (path, body = {}) => api('PATCH', path, body);

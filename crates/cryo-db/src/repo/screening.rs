@@ -692,15 +692,13 @@ pub async fn results_page(conn: &mut Conn, q: &ResultQuery) -> Result<Vec<Result
     .bind(&row_nos)
     .fetch_all(conn)
     .await?;
-    let mut answers = answers.into_iter().peekable();
-    let mut sorted = rows.iter_mut().collect::<Vec<_>>();
-    sorted.sort_by_key(|r| r.row_no);
-    for row in sorted {
-        while let Some(a) = answers.next_if(|a| a.row_no <= row.row_no) {
-            if a.row_no == row.row_no {
-                row.results.push(a);
-            }
-        }
+    let mut by_row: std::collections::HashMap<i64, Vec<VersionAnswer>> =
+        std::collections::HashMap::new();
+    for a in answers {
+        by_row.entry(a.row_no).or_default().push(a);
+    }
+    for row in &mut rows {
+        row.results = by_row.remove(&row.row_no).unwrap_or_default();
     }
     Ok(rows)
 }

@@ -194,6 +194,22 @@ pub fn assert_error_shape(r: &Reply, status: StatusCode, code: &str) -> Value {
     v
 }
 
+/// A 422 whose details name `field`; `what` (the request) is in the failure message.
+pub fn assert_refused(r: &Reply, field: &str, what: &dyn std::fmt::Display) {
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{what}: {}",
+        r.text
+    );
+    assert_eq!(
+        r.json()["error"]["details"]["field"],
+        field,
+        "{what}: {}",
+        r.text
+    );
+}
+
 /// `admin` invites `user` into `team` as `role`, and `user` accepts.
 pub async fn join_team(app: &axum::Router, admin: &User, team: &str, user: &User, role: &str) {
     let r = call(

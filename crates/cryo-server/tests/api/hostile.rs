@@ -244,18 +244,7 @@ async fn measurements_are_checked_against_their_property_and_converted_to_its_un
         ),
     ] {
         let r = record(body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            r.text
-        );
-        assert_eq!(
-            r.json()["error"]["details"]["field"],
-            field,
-            "{body}: {}",
-            r.text
-        );
+        assert_refused(&r, field, &body);
     }
     // 180 K is −93.15 °C: stored in °C, and what was sent kept beside it.
     let r =

@@ -1,6 +1,6 @@
 //! Server-side ranking (#20): orderings, filters, keyset paging and counts, as two users.
 
-use crate::helpers::{Client, User, register, seeded};
+use crate::helpers::{Client, User, assert_refused, register, seeded};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -349,18 +349,7 @@ async fn ranking_requests_are_checked_before_anything_runs() {
         let r = app
             .get(&alice, &format!("/api/v1/molecules/ranked?{query}"))
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{query}: {}",
-            r.text
-        );
-        assert_eq!(
-            r.json()["error"]["details"]["field"],
-            field,
-            "{query}: {}",
-            r.text
-        );
+        assert_refused(&r, field, &query);
     }
     let long = "x".repeat(501);
     let r = app

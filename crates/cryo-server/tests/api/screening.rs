@@ -3,7 +3,7 @@
 //! `/predict` answers, ranked pages, charts, exports read back, cancellation, a worker that
 //! died mid-chunk, and another user who sees none of it.
 
-use crate::helpers::{Client, User, register};
+use crate::helpers::{Client, User, assert_refused, register};
 use crate::models::{enter_data, new_model, promote, running, start, wait};
 use axum::http::StatusCode;
 use cryo_testkit::TestDb;
@@ -436,18 +436,7 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
         ),
     ] {
         let r = app.post(&alice, "/api/v1/screenings", body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            r.text
-        );
-        assert_eq!(
-            r.json()["error"]["details"]["field"],
-            field,
-            "{body}: {}",
-            r.text
-        );
+        assert_refused(&r, field, &body);
     }
     for (query, field) in [
         ("sort=nope", "sort"),
@@ -461,17 +450,6 @@ async fn an_upload_reports_bad_lines_and_a_dead_workers_chunk_is_taken_over() {
         let r = app
             .get(&alice, &format!("/api/v1/screenings/{id}/results?{query}"))
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{query}: {}",
-            r.text
-        );
-        assert_eq!(
-            r.json()["error"]["details"]["field"],
-            field,
-            "{query}: {}",
-            r.text
-        );
+        assert_refused(&r, field, &query);
     }
 }

@@ -1,5 +1,5 @@
 import { h, append, field, fmt, table, select, mount } from '../dom.js';
-import { get, post, api, ApiError } from '../api.js';
+import { get, post, api, download, ApiError } from '../api.js';
 import { go, showError, showInfo } from '../nav.js';
 import { onSubmit } from '../forms.js';
 import { radar, hbars } from '../charts.js';
@@ -169,16 +169,10 @@ export async function list(page) {
   // An export is the whole ranking as it stands (filters, order, predictions), as a file.
   const exportFormat = select('export_format', [['csv', 'CSV'], ['tsv', 'TSV'], ['json', 'JSON'], ['xlsx', 'Excel (XLSX)'], ['sdf', 'SDF']], 'csv');
   exportFormat.setAttribute('aria-label', 'Export format');
-  async function download() {
+  async function exportAll() {
     const path = rankedQuery(Number(pageSize.value), null).replace('/molecules/ranked?', `/molecules/ranked/export?format=${exportFormat.value}&`);
     try {
-      const res = await api('GET', path, undefined, { raw: true });
-      const url = URL.createObjectURL(await res.blob());
-      const a = h('a', { href: url, download: `molecules.${exportFormat.value}` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      await download(path, `molecules.${exportFormat.value}`);
     } catch (err) {
       error.textContent = err.message;
     }
@@ -189,7 +183,7 @@ export async function list(page) {
     const first = at * size + 1;
     const pager = h('div', { class: 'spread' },
       h('p', { class: 'muted', id: 'molecule-range' }, rows.length ? `Molecules ${first}–${first + rows.length - 1} of ${ranked.total}` : 'No molecules'),
-      h('div', { class: 'row' }, exportFormat, h('button', { type: 'button', class: 'secondary', id: 'export-ranked', onclick: download }, 'Export all'),
+      h('div', { class: 'row' }, exportFormat, h('button', { type: 'button', class: 'secondary', id: 'export-ranked', onclick: exportAll }, 'Export all'),
         h('label', { class: 'row' }, 'Rows per page ', pageSize),
         h('button', { type: 'button', class: 'secondary', disabled: at === 0, onclick: () => search(null, at - 1) }, '‹ Previous'),
         h('button', { type: 'button', class: 'secondary', disabled: !ranked.next_cursor, onclick: () => search(null, at + 1) }, 'Next ›')));

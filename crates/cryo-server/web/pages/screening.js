@@ -2,7 +2,7 @@
 // an uploaded file; watch the chunks being done; rank the results by any model, chart them
 // (histogram, scatter) and export them.
 import { h, fmt, table, select, mount, when } from '../dom.js';
-import { get, post, api } from '../api.js';
+import { get, post, download } from '../api.js';
 import { go, showError, showInfo } from '../nav.js';
 import { histogram, scatter } from '../charts.js';
 
@@ -156,15 +156,9 @@ export async function detail(page, id) {
         { x: versionLabel(versions[0]), y: versions[1] ? versionLabel(versions[1]) : 'Cryoprotection score' })));
   }
 
-  async function download() {
+  async function exportAll() {
     try {
-      const res = await api('GET', `/screenings/${id}/results/export?format=${exportFormat.value}&${query(null)}`, undefined, { raw: true });
-      const url = URL.createObjectURL(await res.blob());
-      const a = h('a', { href: url, download: `screening.${exportFormat.value}` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      await download(`/screenings/${id}/results/export?format=${exportFormat.value}&${query(null)}`, `screening.${exportFormat.value}`);
     } catch (err) {
       error.textContent = err.message;
     }
@@ -182,7 +176,7 @@ export async function detail(page, id) {
       h('form', { class: 'row', id: 'screening-filters', onsubmit: (e) => { e.preventDefault(); refresh(); } },
         h('label', { class: 'row' }, 'Rank by ', sort), order, domain, min, max,
         h('button', { type: 'submit', class: 'secondary' }, 'Filter'),
-        exportFormat, h('button', { type: 'button', class: 'secondary', id: 'export-screening', onclick: download }, 'Export')),
+        exportFormat, h('button', { type: 'button', class: 'secondary', id: 'export-screening', onclick: exportAll }, 'Export')),
       error, results));
 
   // Live progress: poll until the job ends, then draw the charts and the ranked rows.
